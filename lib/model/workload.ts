@@ -1,0 +1,70 @@
+import { z } from 'zod';
+
+// The typed model every data plane reads. The control plane compiles Kubernetes objects into these; a
+// node agent's --local-config file holds them directly. Keys are stable strings (see `keyOf`).
+
+export const WaypointRefSchema = z.object({
+  namespace: z.string(),
+  name: z.string(),
+  /** Where HBONE to the waypoint goes: its Service VIP or a pod IP. */
+  address: z.string(),
+  /** SPIFFE ID the waypoint must present. */
+  identity: z.string(),
+});
+export type WaypointRef = z.infer<typeof WaypointRefSchema>;
+
+export const WorkloadPortSchema = z.object({
+  name: z.string().optional(),
+  port: z.number().int().min(1).max(65535),
+  protocol: z.enum(['TCP', 'UDP', 'SCTP']).default('TCP'),
+});
+
+export const WorkloadSchema = z.object({
+  /** Pod UID. */
+  uid: z.string().min(1),
+  name: z.string().min(1),
+  namespace: z.string().min(1),
+  serviceAccount: z.string().min(1).default('default'),
+  node: z.string().default(''),
+  ips: z.array(z.string()).default([]),
+  labels: z.record(z.string(), z.string()).default({}),
+  /** Decided by the control plane from the pod's and namespace's `weft.dev/dataplane-mode` labels. */
+  captured: z.boolean().default(false),
+  /** Set when traffic addressed to this workload itself must go through a waypoint (waypoint-for workload|all). */
+  waypoint: WaypointRefSchema.optional(),
+  ports: z.array(WorkloadPortSchema).default([]),
+  phase: z.enum(['Pending', 'Running', 'Succeeded', 'Failed', 'Unknown']).default('Running'),
+  ready: z.boolean().default(true),
+  /** Path of the pod's network namespace when known (the lab: /var/run/netns/<name>). */
+  netns: z.string().optional(),
+});
+export type Workload = z.infer<typeof WorkloadSchema>;
+
+export const ServicePortSchema = z.object({
+  name: z.string().optional(),
+  port: z.number().int().min(1).max(65535),
+  /** Resolved numeric target port (named target ports are resolved by the control plane). */
+  targetPort: z.number().int().min(1).max(65535),
+  /** `http`, `http2`, `grpc`, `tcp`, `kubernetes.io/h2c`, ... from the Service port's appProtocol or name prefix. */
+  appProtocol: z.string().optional(),
+});
+export type ServicePort = z.infer<typeof ServicePortSchema>;
+
+export const EndpointSchema = z.object({
+  workloadUid: z.string(),
+  address: z.string(),
+  ready: z.boolean().default(true),
+});
+export type Endpoint = z.infer<typeof EndpointSchema>;
+
+export const ServiceSchema = z.object({
+  namespace: z.string().min(1),
+  name: z.string().min(1),
+  vips: z.array(z.string()).default([]),
+  ports: z.array(ServicePortSchema).default([]),
+  endpoints: z.array(EndpointSchema).default([]),
+  labels: z.record(z.string(), z.string()).default({}),
+  /** Set when the Service (or its namespace) is labelled `weft.dev/use-waypoint`. */
+  waypoint: WaypointRefSchema.optional(),
+});
+export type Service = z.infer<typeof ServiceSchema>;
