@@ -1,0 +1,8 @@
+import './crypto.js';
+
+export { SpiffeId } from './spiffe.js';
+export { generateKeyPair, exportPrivateKeyPem, importPrivateKeyPem, splitPemCertificates, toPem, fromPem } from './keys.js';
+export { createCsr } from './csr.js';
+export { CertificateAuthority, parseAndCheckCsr, MAX_CSR_BYTES, DEFAULT_LIFETIME_SECONDS, CLOCK_SKEW_SECONDS, type IssuedChain, type SignOptions } from './ca.js';
+export { TrustBundle } from './trust-bundle.js';
+export { CertificateManager, LocalCertifier, type Certifier, type WorkloadCertificate, type CertificateManagerOptions } from './certificate-manager.js';
