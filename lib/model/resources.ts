@@ -8,7 +8,7 @@ export const TrustBundleSchema = z.object({
   /** PEM roots; several during a root rotation. */
   roots: z.array(z.string()).min(1),
 });
-export type TrustBundle = z.infer<typeof TrustBundleSchema>;
+export type TrustBundleData = z.infer<typeof TrustBundleSchema>;
 
 /** The kinds carried by the discovery stream (ARCHITECTURE.md, DiscoveryService.Watch). */
 export type ResourceKind = 'Workload' | 'Service' | 'Authorization' | 'RouteTable' | 'TrustBundle';
@@ -19,7 +19,7 @@ export interface ResourceByKind {
   Service: Service;
   Authorization: AuthorizationPolicy;
   RouteTable: RouteTable;
-  TrustBundle: TrustBundle;
+  TrustBundle: TrustBundleData;
 }
 
 export const schemaByKind = {

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Workload, Service } from './workload.js';
 import type { AuthorizationPolicy } from './policy.js';
 import type { RouteTable } from './routes.js';
-import { keyOf, type Delta, type ResourceByKind, type ResourceKind, type TrustBundle, RESOURCE_KINDS } from './resources.js';
+import { keyOf, type Delta, type ResourceByKind, type ResourceKind, type TrustBundleData, RESOURCE_KINDS } from './resources.js';
 
 /**
  * What proxies read: lookups by the keys the data path needs, no writes. Lookups are O(1) map reads so
@@ -15,7 +15,7 @@ export interface StateView {
   service(namespace: string, name: string): Service | undefined;
   policiesIn(namespace: string): readonly AuthorizationPolicy[];
   routeTable(namespace: string, name: string): RouteTable | undefined;
-  trustBundle(): TrustBundle | undefined;
+  trustBundle(): TrustBundleData | undefined;
   workloads(): IterableIterator<Workload>;
   services(): IterableIterator<Service>;
   /** Kinds whose initial snapshot has arrived. */
@@ -92,8 +92,8 @@ export class StateStore extends EventEmitter implements StateView {
     return this.byKind.get('RouteTable')!.get(`${namespace}/${name}`) as RouteTable | undefined;
   }
 
-  trustBundle(): TrustBundle | undefined {
-    return this.byKind.get('TrustBundle')!.get('default') as TrustBundle | undefined;
+  trustBundle(): TrustBundleData | undefined {
+    return this.byKind.get('TrustBundle')!.get('default') as TrustBundleData | undefined;
   }
 
   workloads(): IterableIterator<Workload> {

@@ -1,0 +1,72 @@
+import type { EventEmitter } from 'node:events';
+
+/**
+ * The one interface behind which cluster state comes into the control plane (ARCHITECTURE.md,
+ * "Cluster-state sources"): Kubernetes informers or a watched directory of YAML. Everything downstream
+ * (compile, discovery, identity, status, waypoint controller) sees only these validated objects.
+ */
+export type ObjectKind =
+  | 'Namespace'
+  | 'Pod'
+  | 'Service'
+  | 'EndpointSlice'
+  | 'ServiceAccount'
+  | 'Deployment'
+  | 'Gateway'
+  | 'GatewayClass'
+  | 'HTTPRoute'
+  | 'GRPCRoute'
+  | 'AuthorizationPolicy';
+
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  resourceVersion?: string;
+  generation?: number;
+  creationTimestamp?: string;
+  ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean }[];
+}
+
+/**
+ * A Kubernetes-shaped object that passed validation for its kind (control/sources/schemas.ts holds the
+ * per-kind schemas and the typed views of `spec` and `status`).
+ */
+export interface KubeObject {
+  apiVersion: string;
+  kind: ObjectKind;
+  metadata: ObjectMeta;
+  spec?: unknown;
+  status?: unknown;
+}
+
+export interface ObjectRef {
+  kind: ObjectKind;
+  namespace?: string;
+  name: string;
+}
+
+export interface SourceChange {
+  type: 'upsert' | 'delete';
+  object: KubeObject;
+}
+
+export interface ClusterSource extends EventEmitter {
+  readonly type: 'kubernetes' | 'directory';
+  /** Starts watching; resolves once every kind has its initial state (readiness gates on it). */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  list(kind: ObjectKind): readonly KubeObject[];
+  get(ref: ObjectRef): KubeObject | undefined;
+  /** Writes the status subresource (directory mode: a status file beside the manifests). */
+  writeStatus(ref: ObjectRef, status: unknown): Promise<void>;
+  /** Server-side apply with a field manager (directory mode: writes the object into the directory). */
+  apply(object: KubeObject, fieldManager: string): Promise<void>;
+  delete(ref: ObjectRef): Promise<void>;
+  /** Emitted after the initial sync for every change, batched per tick. */
+  on(event: 'change', listener: (changes: readonly SourceChange[]) => void): this;
+  /** An object that failed validation: reported and skipped, never applied. */
+  on(event: 'invalid', listener: (info: { ref: Partial<ObjectRef>; file?: string; reason: string }) => void): this;
+}
