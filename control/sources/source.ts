@@ -53,6 +53,16 @@ export interface SourceChange {
   object: KubeObject;
 }
 
+/** What an `invalid` event carries. */
+export interface InvalidInfo {
+  ref: Partial<ObjectRef>;
+  /** The file it came from (directory source). */
+  file?: string;
+  reason: string;
+  /** The raw object as read, when it parsed into an object (e.g. for writing a status condition on it). */
+  object?: unknown;
+}
+
 export interface ClusterSource extends EventEmitter {
   readonly type: 'kubernetes' | 'directory';
   /** Starts watching; resolves once every kind has its initial state (readiness gates on it). */
@@ -65,8 +75,13 @@ export interface ClusterSource extends EventEmitter {
   /** Server-side apply with a field manager (directory mode: writes the object into the directory). */
   apply(object: KubeObject, fieldManager: string): Promise<void>;
   delete(ref: ObjectRef): Promise<void>;
+  /**
+   * Objects that are currently skipped because they failed validation (one entry per object; optional so
+   * that test doubles need not implement it). The status controller marks them.
+   */
+  invalidObjects?(): readonly InvalidInfo[];
   /** Emitted after the initial sync for every change, batched per tick. */
   on(event: 'change', listener: (changes: readonly SourceChange[]) => void): this;
   /** An object that failed validation: reported and skipped, never applied. */
-  on(event: 'invalid', listener: (info: { ref: Partial<ObjectRef>; file?: string; reason: string }) => void): this;
+  on(event: 'invalid', listener: (info: InvalidInfo) => void): this;
 }

@@ -1,5 +1,14 @@
 import type { ErrorSpec } from './spec.js';
 import { coreCodes } from './codes/core.js';
+import { controlSourcesCodes } from './codes/control-sources.js';
+import { controlCodes } from './codes/control.js';
+import { cniCodes } from './codes/cni.js';
+import { waypointCodes } from './codes/waypoint.js';
+import { identityCodes } from './codes/identity.js';
+import { labCodes } from './codes/lab.js';
+import { agentCodes } from './codes/agent.js';
+import { cliCodes } from './codes/cli.js';
+import { hboneCodes } from './codes/hbone.js';
 
 /**
  * The one table of weft's error codes. Add an area by creating `codes/<area>.ts` and spreading it here;
@@ -7,6 +16,15 @@ import { coreCodes } from './codes/core.js';
  */
 export const codes = {
   ...coreCodes,
+  ...controlSourcesCodes,
+  ...controlCodes,
+  ...cniCodes,
+  ...waypointCodes,
+  ...identityCodes,
+  ...labCodes,
+  ...agentCodes,
+  ...cliCodes,
+  ...hboneCodes,
 } as const;
 
 export type WeftErrorCode = keyof typeof codes;

@@ -1,0 +1,159 @@
+#!/usr/bin/env node
+// bench/cni-add: what weft-cni adds to pod creation. In a one-node lab, the bench acts as the runtime
+// and runs the node's own conflist chain (Debian bridge + host-local + portmap, then weft-cni talking to
+// the real node agent) for fresh pod namespaces, and the same chain without the weft-cni entry, in
+// alternating order; it prints ADD time p50/p99 for both, the added ms and the ratio, and the time of
+// the weft-cni call alone. Pods for the captured runs exist in an ambient namespace, so the agent does
+// the full enrollment (capture rules + listeners) before answering. Target: added p50 ≤ 50 ms.
+// Usage: npm run bench -- cni-add [--iterations 30]
+import 'reflect-metadata';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { applyObjects } from '../../lab/apiserver.js';
+import { chainAdd, chainDel, type CniRuntimeArgs, type PluginInvoker } from '../../lab/cni-chain.js';
+import { CONFLIST_FILE, type Conflist } from '../../lab/cni-conflist.js';
+import { defaultInvoker } from '../../lab/kubelet.js';
+import { parseManifests } from '../../lab/manifests.js';
+import { labPaths, podNetns } from '../../lab/names.js';
+import { deleteNetns, ensureNetns, netnsPath } from '../../lab/netns.js';
+import { readRecord, stopProcess } from '../../lab/processes.js';
+import { teardownLab } from '../../lab/teardown.js';
+import { labUp } from '../../lab/up.js';
+import { silentLogger } from '../../lib/telemetry/log.js';
+
+const TARGET_ADDED_P50_MS = 50;
+const NAMESPACE = 'bench';
+
+const { values } = parseArgs({ options: { iterations: { type: 'string', default: '30' }, help: { type: 'boolean', default: false } } });
+if (values.help) {
+  console.log('usage: npm run bench -- cni-add [--iterations 30]   (needs root)');
+  process.exit(0);
+}
+if (process.getuid?.() !== 0) {
+  console.error('bench cni-add needs root (network namespaces)');
+  process.exit(2);
+}
+const iterations = Math.max(3, Math.min(500, Number(values.iterations) || 30));
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? 0 : s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+}
+
+const round = (x: number): number => Math.round(x * 100) / 100;
+
+async function main(): Promise<void> {
+  const lab = `b${Math.random().toString(36).slice(2, 8)}`;
+  const paths = labPaths(lab);
+  try {
+    const info = await labUp({ name: lab, nodes: 1, log: silentLogger });
+    const node = info.nodes[0];
+    // The bench is this node's runtime now: stop the lab's kubelet so that it does not run our pods.
+    const kubelet = await readRecord(paths.procs, `kubelet-${node.name}`);
+    if (kubelet) await stopProcess(kubelet);
+
+    const full = JSON.parse(await readFile(join(paths.node(node.name).confDir, CONFLIST_FILE), 'utf8')) as Conflist;
+    const plain: Conflist = { ...full, plugins: full.plugins.filter((p) => p.type !== 'weft-cni') };
+    const withWeft = full.plugins.some((p) => p.type === 'weft-cni');
+
+    if (withWeft) {
+      const pods = Array.from({ length: iterations }, (_, i) =>
+        `apiVersion: v1\nkind: Pod\nmetadata: { name: p${i}, namespace: ${NAMESPACE}, labels: { app: bench } }\nspec: { nodeName: ${node.name}, containers: [{ name: c, image: debian }] }\n`,
+      );
+      const ns = `apiVersion: v1\nkind: Namespace\nmetadata: { name: ${NAMESPACE}, labels: { weft.dev/dataplane-mode: ambient } }\n`;
+      await applyObjects(paths, parseManifests([ns, ...pods].join('---\n'), 'bench'));
+      await sleep(3000); // let the control plane push the pods to the agent before the first ADD
+    }
+
+    const base = defaultInvoker(node.netns);
+    const pluginMs: Record<string, number[]> = {};
+    const timed: PluginInvoker = async (call) => {
+      const t = performance.now();
+      const r = await base(call);
+      (pluginMs[call.plugin] ??= []).push(performance.now() - t);
+      return r;
+    };
+    const rt = (netns: string, name: string, id: string): CniRuntimeArgs => ({
+      containerId: id,
+      netns: netnsPath(netns),
+      ifname: 'eth0',
+      args: { IgnoreUnknown: '1', K8S_POD_NAMESPACE: NAMESPACE, K8S_POD_NAME: name, K8S_POD_UID: id },
+      binDirs: [paths.node(node.name).binDir],
+    });
+
+    const samples: Record<'without' | 'with', number[]> = { without: [], with: [] };
+    async function once(mode: 'without' | 'with', i: number): Promise<void> {
+      const name = mode === 'with' ? `p${i}` : `q${i}`;
+      const netns = podNetns(lab, NAMESPACE, name);
+      const list = mode === 'with' ? full : plain;
+      const args = rt(netns, name, `${mode}-${i}-${lab}`);
+      await ensureNetns(netns);
+      const deps = { invoke: mode === 'with' ? timed : base, exists: existsSync, podRef: `${NAMESPACE}/${name}` };
+      const t = performance.now();
+      const result = await chainAdd(list, args, deps);
+      samples[mode].push(performance.now() - t);
+      await chainDel(list, args, result, deps).catch((err: unknown) => console.error(`DEL ${name}: ${(err as Error).message}`));
+      await deleteNetns(netns);
+    }
+
+    for (let i = 0; i < iterations; i++) {
+      // Alternate which goes first, so that warm-up and machine noise fall on both equally.
+      const order: ('without' | 'with')[] = withWeft ? (i % 2 === 0 ? ['without', 'with'] : ['with', 'without']) : ['without'];
+      for (const mode of order) await once(mode, i);
+    }
+
+    // The floor of any exec'd plugin: the same weft-cni binary answering VERSION (no agent involved),
+    // so the report separates process start-up from the agent's enrollment work.
+    const versionMs: number[] = [];
+    if (withWeft) {
+      const bin = join(paths.node(node.name).binDir, 'weft-cni');
+      for (let i = 0; i < Math.min(iterations, 10); i++) {
+        const t = performance.now();
+        await base({ plugin: 'weft-cni', path: bin, env: { CNI_COMMAND: 'VERSION', PATH: process.env.PATH ?? '' }, stdin: '{"cniVersion":"1.0.0"}' });
+        versionMs.push(performance.now() - t);
+      }
+    }
+
+    const w = samples.without;
+    const report: Record<string, unknown> = {
+      benchmark: 'cni-add',
+      iterations,
+      chain: full.plugins.map((p) => p.type),
+      withoutWeftMs: { p50: round(pct(w, 50)), p99: round(pct(w, 99)) },
+    };
+    console.log(`CNI ADD (${iterations} pods each), chain without weft-cni [${plain.plugins.map((p) => p.type).join(', ')}]: p50 ${round(pct(w, 50))} ms, p99 ${round(pct(w, 99))} ms`);
+    if (withWeft) {
+      const x = samples.with;
+      const own = pluginMs['weft-cni'] ?? [];
+      const added = { p50: round(pct(x, 50) - pct(w, 50)), p99: round(pct(x, 99) - pct(w, 99)) };
+      Object.assign(report, {
+        withWeftMs: { p50: round(pct(x, 50)), p99: round(pct(x, 99)) },
+        addedMs: added,
+        weftCniCallMs: { p50: round(pct(own, 50)), p99: round(pct(own, 99)) },
+        weftCniVersionCallMs: { p50: round(pct(versionMs, 50)), p99: round(pct(versionMs, 99)) },
+        ratioP50: round(pct(x, 50) / pct(w, 50)),
+        targetAddedP50Ms: TARGET_ADDED_P50_MS,
+        targetMet: added.p50 <= TARGET_ADDED_P50_MS,
+      });
+      console.log(`chain with weft-cni (node agent answering, pods captured): p50 ${round(pct(x, 50))} ms, p99 ${round(pct(x, 99))} ms`);
+      console.log(`added by weft-cni: p50 ${added.p50} ms, p99 ${added.p99} ms (the weft-cni call alone: p50 ${round(pct(own, 50))} ms, p99 ${round(pct(own, 99))} ms)`);
+      console.log(`weft-cni VERSION (process start-up only, no agent): p50 ${round(pct(versionMs, 50))} ms`);
+      console.log(`ratio with/without (p50): ${round(pct(x, 50) / pct(w, 50))}x; target added p50 <= ${TARGET_ADDED_P50_MS} ms: ${added.p50 <= TARGET_ADDED_P50_MS ? 'met' : 'NOT met'}`);
+    } else {
+      report.note = 'dist/node-agent/main.js (or dist/control/main.js, dist/cni/plugin.js) missing: only the chain without weft-cni was measured';
+      console.log(report.note);
+    }
+    const out = join(dirname(fileURLToPath(import.meta.url)), '../../../bench/results/cni-add.json');
+    await mkdir(dirname(out), { recursive: true });
+    await writeFile(out, JSON.stringify({ ...report, at: new Date().toISOString() }, null, 2) + '\n');
+    console.log(`wrote ${out}`);
+  } finally {
+    await teardownLab(lab);
+  }
+}
+
+await main();

@@ -1,0 +1,272 @@
+import 'reflect-metadata';
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtemp, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { stringify } from 'yaml';
+import { startControl, type ControlProcess } from '../../control/main.js';
+import { generateTokenKeyPair, mintToken } from '../../control/identity/tokens.js';
+import type { SourceChange } from '../../control/sources/source.js';
+import { silentLogger } from '../../lib/telemetry/log.js';
+
+// libuv's pool (4 threads by default) runs both WebCrypto (token checks, CSR checks, signing) and the
+// directory source's file stats; with 10 000 manifests a rescan queued Certify behind thousands of
+// stats (bench/control-scale: 14 → 46 certificates/s on a loaded 2-core machine with 32 threads). Only
+// effective before the pool's first use, hence first in the module body; an explicit setting wins.
+process.env.UV_THREADPOOL_SIZE ??= '16';
+
+// bench/control-scale (issue 6): 10 000 pods, 1 000 services, 100 simulated node agents (Watch
+// streams in child processes, one TLS connection each, over real gRPC on loopback; see watchers.ts) against weft-control in this
+// process (directory source, as in the lab). Measures, over ≥ 50 single-pod changes:
+//   push: from the pod file's rename to the LAST watcher's store holding the change (end to end), and
+//         from the source's change event to the last watcher (the control plane's own share);
+// RSS (peak and steady) and CPU of this process (the control plane; the driver is negligible), and
+// certificates issued per second by IdentityService.Certify under concurrent clients.
+// The baseline printed beside push latency is the loopback round trip of a Certify call (one RPC).
+// Targets (issue 6, 2 cores): push p99 ≤ 100 ms, RSS ≤ 300 MB, ≥ 200 certificates/s.
+
+const PODS = Number(process.env.WEFT_BENCH_PODS ?? 10_000);
+const SERVICES = Number(process.env.WEFT_BENCH_SERVICES ?? 1_000);
+const WATCHERS = Number(process.env.WEFT_BENCH_WATCHERS ?? 100);
+const CHANGES = Number(process.env.WEFT_BENCH_CHANGES ?? 60);
+const CHILDREN = 4;
+const NAMESPACES = 10;
+const CERTIFY_SECONDS = 10;
+const now = (): number => performance.timeOrigin + performance.now();
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, '..', '..', '..');
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? NaN;
+}
+
+async function atomicWrite(file: string, text: string): Promise<void> {
+  await writeFile(file + '.tmp', text);
+  await rename(file + '.tmp', file);
+}
+
+function podDoc(i: number, extraLabels: Record<string, string> = {}): Record<string, unknown> {
+  const ns = `ns-${i % NAMESPACES}`;
+  const svc = Math.floor(i / NAMESPACES) % (SERVICES / NAMESPACES);
+  const node = `n${(i % WATCHERS) + 1}`;
+  const ip = `10.${244 + Math.floor(i / 65_000)}.${Math.floor(i / 250) % 256}.${(i % 250) + 2}`;
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: `pod-${i}`, namespace: ns, uid: `uid-${i}`, labels: { app: `svc-${svc}`, ...extraLabels } },
+    spec: { nodeName: node, serviceAccountName: `sa-${svc}`, containers: [{ name: 'app', image: 'x', ports: [{ name: 'http', containerPort: 8080 }] }] },
+    status: { phase: 'Running', podIP: ip, podIPs: [{ ip }], conditions: [{ type: 'Ready', status: 'True' }] },
+  };
+}
+
+async function main(): Promise<void> {
+  const root = await mkdtemp(path.join(tmpdir(), 'weft-bctl-'));
+  const children: ChildProcess[] = [];
+  let control: ControlProcess | undefined;
+  let peakRss = 0;
+  const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 100);
+  try {
+    // ---- cluster state -------------------------------------------------------------------------
+    const cluster = path.join(root, 'cluster');
+    const manifests = path.join(cluster, 'manifests');
+    const pods = path.join(cluster, 'pods');
+    await mkdir(manifests, { recursive: true });
+    await mkdir(pods, { recursive: true });
+    const tGen = Date.now();
+    const docs: [string, unknown][] = [];
+    docs.push([path.join(manifests, 'Namespace.weft-system.yaml'), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'weft-system' } }]);
+    for (let n = 0; n < NAMESPACES; n++) {
+      docs.push([path.join(manifests, `Namespace.ns-${n}.yaml`), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: `ns-${n}`, labels: { 'weft.dev/dataplane-mode': 'ambient' } } }]);
+    }
+    for (let s = 0; s < SERVICES; s++) {
+      const ns = `ns-${s % NAMESPACES}`;
+      const idx = Math.floor(s / NAMESPACES);
+      docs.push([
+        path.join(manifests, `Service.${ns}.svc-${idx}.yaml`),
+        {
+          apiVersion: 'v1',
+          kind: 'Service',
+          metadata: { name: `svc-${idx}`, namespace: ns },
+          spec: { selector: { app: `svc-${idx}` }, clusterIP: `10.96.${Math.floor(s / 250)}.${(s % 250) + 2}`, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
+        },
+      ]);
+    }
+    for (let i = 0; i < PODS; i++) docs.push([path.join(pods, `ns-${i % NAMESPACES}.pod-${i}.yaml`), podDoc(i)]);
+    const keys = await generateTokenKeyPair();
+    const tokenDir = path.join(root, 'tokens');
+    await mkdir(tokenDir);
+    for (let k = 1; k <= WATCHERS; k++) {
+      const name = `agent-n${k}`;
+      docs.push([
+        path.join(pods, `weft-system.${name}.yaml`),
+        {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name, namespace: 'weft-system', uid: `agent-uid-${k}` },
+          spec: { nodeName: `n${k}`, serviceAccountName: 'weft-node-agent', containers: [{ name: 'agent', image: 'weft/node-agent' }] },
+          status: { phase: 'Running', podIP: `172.30.0.${k}`, conditions: [{ type: 'Ready', status: 'True' }] },
+        },
+      ]);
+      await writeFile(
+        path.join(tokenDir, `n${k}.token`),
+        await mintToken(keys.privateKeyPem, { namespace: 'weft-system', serviceAccount: 'weft-node-agent', pod: { name, uid: `agent-uid-${k}` }, node: { name: `n${k}` } }),
+      );
+    }
+    for (let i = 0; i < docs.length; i += 500) await Promise.all(docs.slice(i, i + 500).map(([f, d]) => writeFile(f, stringify(d))));
+    docs.length = 0; // the driver's copies must not count in the control plane's RSS
+    await writeFile(path.join(root, 'token.pub'), keys.publicKeyPem);
+    console.log(`cluster state: ${PODS} pods, ${SERVICES} services, ${WATCHERS} node agents (${Date.now() - tGen} ms to write)`);
+
+    // ---- control plane -------------------------------------------------------------------------
+    const tStart = Date.now();
+    control = await startControl(
+      {
+        source: { type: 'dir', dir: cluster },
+        listen: '127.0.0.1:0',
+        caDir: path.join(root, 'ca'),
+        tokenPublicKey: path.join(root, 'token.pub'),
+        trustDomain: 'cluster.local',
+        metricsAddress: '127.0.0.1:0',
+        healthAddress: '127.0.0.1:0',
+        namespace: 'weft-system',
+        servingSans: [],
+        debounceMs: 20,
+      },
+      silentLogger,
+    );
+    const startupMs = Date.now() - tStart;
+    console.log(`weft-control synced and serving in ${startupMs} ms`);
+    const caRootFile = path.join(root, 'ca-root.pem');
+    await writeFile(caRootFile, control.ca.rootsPem.join(''));
+    const address = `127.0.0.1:${control.grpcPort}`;
+
+    // ---- watchers in child processes -----------------------------------------------------------
+    const seen = new Map<number, Map<string, number>>(); // seq → node → first receive time
+    const synced: Promise<void>[] = [];
+    const childScript = path.join(here, 'watchers.js');
+    const perChild = Math.ceil(WATCHERS / CHILDREN);
+    const tWatch = Date.now();
+    for (let c = 0; c < CHILDREN; c++) {
+      const nodes = Array.from({ length: perChild }, (_, i) => c * perChild + i + 1).filter((k) => k <= WATCHERS).map((k) => `n${k}`);
+      const child = fork(childScript, [JSON.stringify({ address, caRootFile, tokenDir, nodes, benchUid: 'uid-0' })], { cwd: repo, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      children.push(child);
+      child.on('message', (m: { type: string; seq?: number; t?: number; node?: string }) => {
+        if (m.type === 'seen') {
+          let byNode = seen.get(m.seq!);
+          if (!byNode) seen.set(m.seq!, (byNode = new Map<string, number>()));
+          if (!byNode.has(m.node!)) byNode.set(m.node!, m.t!);
+        }
+      });
+      synced.push(new Promise((resolve) => child.on('message', (m: { type: string }) => m.type === 'synced' && resolve())));
+    }
+    await Promise.all(synced);
+    console.log(`${WATCHERS} watchers synced their snapshots in ${Date.now() - tWatch} ms`);
+
+    // ---- push latency --------------------------------------------------------------------------
+    const sourceAt = new Map<number, number>();
+    control.source.on('change', (changes: readonly SourceChange[]) => {
+      const t = now();
+      for (const c of changes) {
+        const seq = c.object.metadata.labels?.['bench-seq'];
+        if (c.object.metadata.uid === 'uid-0' && seq !== undefined && !sourceAt.has(Number(seq))) sourceAt.set(Number(seq), t);
+      }
+    });
+    const endToEnd: number[] = [];
+    const controlShare: number[] = [];
+    const cpu0 = process.cpuUsage();
+    const wall0 = now();
+    let lost = 0;
+    for (let seq = 1; seq <= CHANGES; seq++) {
+      const t0 = now();
+      await atomicWrite(path.join(pods, 'ns-0.pod-0.yaml'), stringify(podDoc(0, { 'bench-seq': String(seq) })));
+      const deadline = Date.now() + 5_000;
+      while ((seen.get(seq)?.size ?? 0) < WATCHERS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
+      const times = [...(seen.get(seq)?.values() ?? [])];
+      if (times.length < WATCHERS) {
+        lost++;
+        continue;
+      }
+      const last = Math.max(...times);
+      endToEnd.push(last - t0);
+      const ts = sourceAt.get(seq);
+      if (ts !== undefined) controlShare.push(last - ts);
+      await new Promise((r) => setTimeout(r, 60)); // separate changes so each is its own push
+    }
+    const pushWall = now() - wall0;
+    const pushCpu = process.cpuUsage(cpu0);
+    const steadyRss = process.memoryUsage.rss();
+
+    // ---- certificates per second ---------------------------------------------------------------
+    // Each child certifies identities of pods on its own nodes (what a node agent may ask for).
+    const readyCertify: Promise<void>[] = [];
+    for (let c = 0; c < children.length; c++) {
+      const identities: Record<string, string[]> = {};
+      for (let k = c * perChild + 1; k <= Math.min(WATCHERS, (c + 1) * perChild) && Object.keys(identities).length < 4; k++) {
+        const ids: string[] = [];
+        for (let i = k - 1; i < PODS && ids.length < 3; i += WATCHERS) {
+          const d = podDoc(i) as { metadata: { namespace: string }; spec: { serviceAccountName: string } };
+          ids.push(`spiffe://cluster.local/ns/${d.metadata.namespace}/sa/${d.spec.serviceAccountName}`);
+        }
+        identities[`n${k}`] = ids;
+      }
+      readyCertify.push(new Promise((resolve) => children[c].on('message', (m: { type: string }) => m.type === 'certify-ready' && resolve())));
+      children[c].send({ type: 'certify-prepare', identities });
+    }
+    await Promise.all(readyCertify);
+    const results: Promise<{ ok: number; failed: number }>[] = children.map(
+      (child) => new Promise((resolve) => child.on('message', (m: { type: string; ok: number; failed: number }) => m.type === 'certified' && resolve(m))),
+    );
+    const certCpu0 = process.cpuUsage();
+    const tCert = now();
+    for (const child of children) child.send({ type: 'certify-go', seconds: CERTIFY_SECONDS, concurrency: 8 });
+    const done = await Promise.all(results);
+    const certWall = (now() - tCert) / 1000;
+    const certCpu = process.cpuUsage(certCpu0);
+    const issued = done.reduce((a, r) => a + r.ok, 0);
+    const failed = done.reduce((a, r) => a + r.failed, 0);
+
+    // ---- report --------------------------------------------------------------------------------
+    const cpuPct = (u: NodeJS.CpuUsage, wallMs: number): number => Math.round(((u.user + u.system) / 1000 / wallMs) * 1000) / 10;
+    const r = {
+      pods: PODS,
+      services: SERVICES,
+      watchers: WATCHERS,
+      changes: CHANGES,
+      lostChanges: lost,
+      startupMs,
+      pushEndToEndMs: { p50: pct(endToEnd, 50), p99: pct(endToEnd, 99), max: Math.max(...endToEnd) },
+      pushFromSourceEventMs: { p50: pct(controlShare, 50), p99: pct(controlShare, 99), max: Math.max(...controlShare) },
+      rssMb: { peak: Math.round(peakRss / 1e6), steady: Math.round(steadyRss / 1e6) },
+      cpuPercentDuringPushes: cpuPct(pushCpu, pushWall),
+      certificatesPerSecond: Math.round(issued / certWall),
+      certifyFailures: failed,
+      cpuPercentDuringCertify: cpuPct(certCpu, certWall * 1000),
+      targets: { pushP99Ms: 100, rssMb: 300, certificatesPerSecond: 200 },
+    };
+    const verdict = (ok: boolean): string => (ok ? 'ok' : 'MISSED');
+    console.log('');
+    console.log(`push, file write → last of ${WATCHERS} watchers: p50 ${r.pushEndToEndMs.p50.toFixed(1)} ms, p99 ${r.pushEndToEndMs.p99.toFixed(1)} ms  (target p99 ≤ 100 ms: ${verdict(r.pushEndToEndMs.p99 <= 100)})`);
+    console.log(`push, source event → last watcher:      p50 ${r.pushFromSourceEventMs.p50.toFixed(1)} ms, p99 ${r.pushFromSourceEventMs.p99.toFixed(1)} ms  (the control plane's share; includes the 20 ms debounce)`);
+    console.log(`RSS: peak ${r.rssMb.peak} MB, steady ${r.rssMb.steady} MB  (target ≤ 300 MB: ${verdict(r.rssMb.peak <= 300)})`);
+    console.log(`CPU: ${r.cpuPercentDuringPushes}% of one core during pushes, ${r.cpuPercentDuringCertify}% during certify`);
+    console.log(`certificates: ${r.certificatesPerSecond}/s (${issued} in ${certWall.toFixed(1)} s, ${failed} failed)  (target ≥ 200/s: ${verdict(r.certificatesPerSecond >= 200)})`);
+    if (lost > 0) console.log(`WARNING: ${lost} changes did not reach every watcher within 5 s`);
+    const out = path.join(repo, 'bench', 'results', 'control-scale.json');
+    await mkdir(path.dirname(out), { recursive: true });
+    await writeFile(out, JSON.stringify({ ...r, at: new Date().toISOString() }, null, 2) + '\n');
+    console.log(`wrote ${path.relative(repo, out)}`);
+  } finally {
+    clearInterval(rssTimer);
+    for (const c of children) {
+      if (c.connected) c.send({ type: 'exit' });
+      setTimeout(() => c.kill('SIGKILL'), 2_000).unref();
+    }
+    await control?.close();
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+await main();

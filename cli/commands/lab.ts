@@ -1,0 +1,200 @@
+import { spawn } from 'node:child_process';
+import { createReadStream, existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Argv, CommandModule } from 'yargs';
+import { WeftError } from '../../lib/errors/index.js';
+import { createLogger } from '../../lib/telemetry/log.js';
+import { applyObjects, deleteObjects, readInput } from '../../lab/apiserver.js';
+import { DEMO_MANIFESTS, demoHints } from '../../lab/demo.js';
+import { parseManifests } from '../../lab/manifests.js';
+import { DEFAULT_LAB_NAME, labPaths, podNetns, validateLabName } from '../../lab/names.js';
+import { inNetns, netnsExists } from '../../lab/netns.js';
+import { readLabInfo } from '../../lab/state.js';
+import { labStatus, renderStatusTable } from '../../lab/status.js';
+import { teardownLab } from '../../lab/teardown.js';
+import { labUp } from '../../lab/up.js';
+import { waitPodsReady } from '../../lab/wait.js';
+
+// `weft lab ...`: a multi-node cluster of network namespaces on this machine (lab/). Every subcommand
+// needs root (namespaces, nftables, mounts) and exits 2 without it.
+
+interface NameArgs {
+  name: string;
+  'state-root'?: string;
+}
+
+function requireRoot(what: string): void {
+  const uid = process.getuid?.() ?? 0;
+  if (uid !== 0) throw new WeftError('ERR_WEFT_NOT_ROOT', { what, uid });
+}
+
+function withName<T>(y: Argv<T>): Argv<T & NameArgs> {
+  return y
+    .option('name', { type: 'string', default: DEFAULT_LAB_NAME, describe: 'lab name (1-16 lowercase letters/digits)' })
+    .option('state-root', { type: 'string', hidden: true, describe: 'state directory root (tests)' });
+}
+
+function readStdin(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    process.stdin.on('data', (c: Buffer) => chunks.push(c));
+    process.stdin.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    process.stdin.on('error', reject);
+  });
+}
+
+async function context(a: NameArgs): Promise<{ info: Awaited<ReturnType<typeof readLabInfo>>; paths: ReturnType<typeof labPaths> }> {
+  validateLabName(a.name);
+  const paths = labPaths(a.name, a['state-root']);
+  return { info: await readLabInfo(paths, a.name), paths };
+}
+
+const up: CommandModule<object, NameArgs & { nodes: number; demo: boolean; wait: number; mesh: boolean }> = {
+  command: 'up',
+  describe: 'create (or complete) a lab: namespaces, bridge, nodes, kubelets, and the weft parts that are built',
+  builder: (y) =>
+    withName(y)
+      .option('nodes', { type: 'number', default: 2, describe: 'number of nodes' })
+      .option('demo', { type: 'boolean', default: false, describe: 'deploy the demo app and print what to try' })
+      .option('mesh', { type: 'boolean', default: true, describe: 'run weft-control and the node agents when built (--no-mesh: a plain cluster)' })
+      .option('wait', { type: 'number', default: 180, describe: 'seconds to wait for the demo pods to be ready' }),
+  handler: async (a) => {
+    requireRoot('weft lab up');
+    if (!Number.isInteger(a.nodes) || a.nodes < 1 || a.nodes > 16) throw new WeftError('ERR_WEFT_CONFIG_INVALID', { reason: '--nodes must be 1-16' });
+    const log = createLogger({ name: 'weft-lab', level: process.env.WEFT_LOG_LEVEL ?? 'warn' });
+    const info = await labUp({ name: a.name, nodes: a.nodes, log, mesh: a.mesh, ...(a['state-root'] ? { stateRoot: a['state-root'] } : {}) });
+    const paths = labPaths(a.name, a['state-root']);
+    console.log(`lab ${a.name} is up: ${info.nodes.length} nodes (${info.nodes.map((n) => `${n.name} ${n.ip} pods ${n.podCIDR}`).join(', ')})`);
+    const why = a.mesh ? 'not built' : 'off (--no-mesh)';
+    console.log(`  control plane: ${info.control ? 'weft-control in the root namespace (172.30.0.254:15012)' : `${why}: dist/control/main.js`}`);
+    console.log(`  node agents: ${info.agent ? 'weft-node-agent in each node namespace, weft-cni chained' : `${why}: pods are not captured`}`);
+    if (a.demo) {
+      const results = await applyObjects(paths, parseManifests(DEMO_MANIFESTS, 'demo'));
+      for (const r of results) console.log(`  ${r.key} ${r.action}`);
+      console.log('waiting for the demo pods to be ready...');
+      const status = await waitPodsReady(info, paths, a.wait * 1000, 5);
+      process.stdout.write(renderStatusTable(status));
+      console.log(`\n${demoHints(a.name)}`);
+    }
+  },
+};
+
+const down: CommandModule<object, NameArgs> = {
+  command: 'down',
+  describe: 'remove every namespace, link, process, mount and file of the lab (also after a crash)',
+  builder: (y) => withName(y),
+  handler: async (a) => {
+    requireRoot('weft lab down');
+    validateLabName(a.name);
+    const r = await teardownLab(a.name, a['state-root']);
+    console.log(`lab ${a.name} removed: ${r.processes} processes, ${r.namespaces.length} namespaces, ${r.etcDirs.length} /etc/netns dirs, ${r.mounts.length} mounts${r.stateDir ? ', state dir' : ''}`);
+  },
+};
+
+const status: CommandModule<object, NameArgs & { output: string }> = {
+  command: 'status',
+  describe: 'nodes, pods and services of the lab',
+  builder: (y) => withName(y).option('output', { alias: 'o', choices: ['table', 'json'], default: 'table' }),
+  handler: async (a) => {
+    requireRoot('weft lab status');
+    const { info, paths } = await context(a);
+    const s = await labStatus(info, paths);
+    if (a.output === 'json') console.log(JSON.stringify(s, null, 2));
+    else process.stdout.write(renderStatusTable(s));
+  },
+};
+
+const apply: CommandModule<object, NameArgs & { f: string }> = {
+  command: 'apply',
+  describe: 'write manifests into the lab (the lab is the API server): file, directory or - for stdin',
+  builder: (y) => withName(y).option('f', { alias: 'filename', type: 'string', demandOption: true, describe: 'file, directory or -' }),
+  handler: async (a) => {
+    requireRoot('weft lab apply');
+    const { paths } = await context(a);
+    for (const r of await applyObjects(paths, await readInput(a.f, readStdin))) console.log(`${r.key} ${r.action}`);
+  },
+};
+
+const del: CommandModule<object, NameArgs & { f: string }> = {
+  command: 'delete',
+  describe: 'delete the objects named in manifests',
+  builder: (y) => withName(y).option('f', { alias: 'filename', type: 'string', demandOption: true, describe: 'file, directory or -' }),
+  handler: async (a) => {
+    requireRoot('weft lab delete');
+    const { paths } = await context(a);
+    for (const r of await deleteObjects(paths, await readInput(a.f, readStdin))) console.log(`${r.key} ${r.deleted ? 'deleted' : 'not found'}`);
+  },
+};
+
+const exec: CommandModule<object, NameArgs & { pod: string; cmd: string[] }> = {
+  command: 'exec <pod> [cmd..]',
+  describe: 'run a command in a pod\'s network namespace: weft lab exec <ns>/<pod> -- <cmd...>',
+  builder: (y) => withName(y).positional('pod', { type: 'string', describe: '<namespace>/<pod>' }).parserConfiguration({ 'unknown-options-as-args': true }) as never,
+  handler: async (a) => {
+    requireRoot('weft lab exec');
+    const { paths } = await context(a);
+    const [ns, pod] = a.pod.includes('/') ? a.pod.split('/', 2) : ['default', a.pod];
+    const netns = podNetns(a.name, ns, pod);
+    if (!(await netnsExists(netns))) throw new WeftError('ERR_WEFT_LAB_POD_NOT_FOUND', { pod: `${ns}/${pod}`, lab: a.name });
+    // yargs moves what follows `--` out of the positionals: take it from argv as given.
+    const dd = process.argv.indexOf('--');
+    const cmd = dd >= 0 ? process.argv.slice(dd + 1) : (a.cmd ?? []).map(String);
+    if (cmd.length === 0) cmd.push('sh');
+    void paths;
+    const argv = inNetns(netns, cmd);
+    const child = spawn(argv[0], argv.slice(1), { stdio: 'inherit', env: { ...process.env, POD_NAME: pod, POD_NAMESPACE: ns } });
+    const code = await new Promise<number>((resolve) => child.on('close', (c, s) => resolve(c ?? (s ? 128 : 1))));
+    process.exit(code);
+  },
+};
+
+const logs: CommandModule<object, NameArgs & { target: string; follow: boolean }> = {
+  command: 'logs <target>',
+  describe: 'print the log of a component (controller, kubelet-<node>, control, agent-<node>) or a pod (<ns>/<pod>)',
+  builder: (y) => withName(y).positional('target', { type: 'string' }).option('follow', { alias: 'f', type: 'boolean', default: false }) as never,
+  handler: async (a) => {
+    requireRoot('weft lab logs');
+    const { paths } = await context(a);
+    const files = await logFiles(paths.logs, a.target);
+    if (files.length === 0) {
+      const known = (await readdir(paths.logs).catch(() => [] as string[])).map((f) => f.replace(/\.log$/, '').replace(/^pod-([^.]+)\.(.+)-[^-]+$/, '$1/$2'));
+      throw new WeftError('ERR_WEFT_LAB_POD_NOT_FOUND', { pod: `${a.target} (logs exist for: ${[...new Set(known)].join(', ')})`, lab: a.name });
+    }
+    if (a.follow) {
+      const child = spawn('tail', ['-n', '+1', '-F', ...files], { stdio: 'inherit' });
+      await new Promise((resolve) => child.on('close', resolve));
+      return;
+    }
+    for (const f of files) {
+      if (files.length > 1) console.log(`==> ${f} <==`);
+      await new Promise<void>((resolve, reject) => createReadStream(f).on('end', resolve).on('error', reject).pipe(process.stdout, { end: false }));
+    }
+  },
+};
+
+async function logFiles(dir: string, target: string): Promise<string[]> {
+  if (target.includes('/')) {
+    const [ns, pod] = target.split('/', 2);
+    const prefix = `pod-${ns}.${pod}-`;
+    return (await readdir(dir).catch(() => [] as string[])).filter((f) => f.startsWith(prefix)).map((f) => join(dir, f));
+  }
+  const f = join(dir, `${target}.log`);
+  return existsSync(f) ? [f] : [];
+}
+
+export const labCommand: CommandModule<object, object> = {
+  command: 'lab <command>',
+  describe: 'a multi-node cluster of network namespaces on this machine (needs root)',
+  builder: (y) =>
+    y
+      .command(up)
+      .command(down)
+      .command(status)
+      .command(apply)
+      .command(del)
+      .command(exec)
+      .command(logs)
+      .demandCommand(1, 'Name a lab command: up, down, status, apply, delete, exec, logs.'),
+  handler: () => {},
+};

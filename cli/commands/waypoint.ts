@@ -1,0 +1,244 @@
+import type { Argv, CommandModule } from 'yargs';
+import { WeftError } from '../../lib/errors/index.js';
+import type { ClusterClient, KubeObject } from '../kube/cluster-client.js';
+import { connectCluster, withClusterOptions, type ClusterArgs } from '../kube/connect.js';
+import { conditionOf } from '../kube/conditions.js';
+import { Deployment, Gateway, Namespace, Service } from '../kube/resources.js';
+import { consolePrinter, printData, runCommand, withOutputOption, type OutputFormat, type Printer } from '../output.js';
+import { startProgress, waitFor } from '../progress.js';
+
+/**
+ * `weft waypoint apply|delete|list|status`: a waypoint is a Gateway of class weft-waypoint with one HBONE
+ * listener on 15008 (ARCHITECTURE.md "Names"); the control plane's waypoint controller runs it.
+ */
+export const WAYPOINT_CLASS = 'weft-waypoint';
+export const USE_WAYPOINT_LABEL = 'weft.dev/use-waypoint';
+export const WAYPOINT_FOR_LABEL = 'weft.dev/waypoint-for';
+
+export type WaypointFor = 'service' | 'workload' | 'all' | 'none';
+
+export function waypointGateway(namespace: string, name: string, waypointFor: WaypointFor): KubeObject {
+  return {
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'Gateway',
+    metadata: { name, namespace, labels: { [WAYPOINT_FOR_LABEL]: waypointFor } },
+    spec: { gatewayClassName: WAYPOINT_CLASS, listeners: [{ name: 'mesh', port: 15008, protocol: 'HBONE' }] },
+  };
+}
+
+export interface WaypointInfo {
+  namespace: string;
+  name: string;
+  for: string;
+  programmed: string;
+  reason: string;
+  addresses: string[];
+  /** Who sends traffic through it: the namespace and/or Services labelled weft.dev/use-waypoint. */
+  enrolled: string[];
+}
+
+export interface WaypointStatus extends WaypointInfo {
+  conditions: { type: string; status: string; reason: string; message: string }[];
+  deployment: { name: string; replicas: number; readyReplicas: number } | null;
+}
+
+export async function applyWaypoint(
+  client: ClusterClient,
+  opts: { namespace: string; name: string; for: WaypointFor; enrollNamespace: boolean },
+): Promise<WaypointInfo> {
+  await client.apply(waypointGateway(opts.namespace, opts.name, opts.for));
+  if (opts.enrollNamespace) await client.setLabels({ type: Namespace, name: opts.namespace }, { [USE_WAYPOINT_LABEL]: opts.name });
+  return describeWaypoint(client, opts.namespace, opts.name);
+}
+
+/** Deletes the Gateway and removes the namespace's enrollment when it names this waypoint. */
+export async function deleteWaypoint(client: ClusterClient, namespace: string, name: string): Promise<{ deleted: boolean; unenrolled: boolean }> {
+  const deleted = await client.delete({ type: Gateway, namespace, name });
+  const ns = await client.get({ type: Namespace, name: namespace });
+  let unenrolled = false;
+  if (ns?.metadata.labels?.[USE_WAYPOINT_LABEL] === name) {
+    await client.setLabels({ type: Namespace, name: namespace }, { [USE_WAYPOINT_LABEL]: null });
+    unenrolled = true;
+  }
+  return { deleted, unenrolled };
+}
+
+export async function listWaypoints(client: ClusterClient, namespace: string | undefined): Promise<WaypointInfo[]> {
+  const gateways = (await client.list(Gateway, namespace === undefined ? {} : { namespace })).filter((g) => g.spec?.gatewayClassName === WAYPOINT_CLASS);
+  const out: WaypointInfo[] = [];
+  for (const g of gateways) out.push(await infoOf(client, g));
+  return out.sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
+}
+
+export async function describeWaypoint(client: ClusterClient, namespace: string, name: string): Promise<WaypointInfo> {
+  const g = await client.get({ type: Gateway, namespace, name });
+  if (g === undefined) throw new WeftError('ERR_WEFT_CLI_NOT_FOUND', { resource: `waypoint (Gateway) ${namespace}/${name}` });
+  return infoOf(client, g);
+}
+
+export async function waypointStatus(client: ClusterClient, namespace: string, name: string): Promise<WaypointStatus> {
+  const g = await client.get({ type: Gateway, namespace, name });
+  if (g === undefined) throw new WeftError('ERR_WEFT_CLI_NOT_FOUND', { resource: `waypoint (Gateway) ${namespace}/${name}` });
+  const info = await infoOf(client, g);
+  const conditions = ((g.status?.conditions ?? []) as { type: string; status: string; reason?: string; message?: string }[]).map((c) => ({
+    type: c.type,
+    status: c.status,
+    reason: c.reason ?? '',
+    message: c.message ?? '',
+  }));
+  const deployments = await client.list(Deployment, { namespace });
+  const owned = deployments.find((d) => (d.metadata.ownerReferences ?? []).some((o) => o.kind === 'Gateway' && o.name === name)) ?? deployments.find((d) => d.metadata.name === name);
+  const deployment =
+    owned === undefined
+      ? null
+      : {
+          name: owned.metadata.name,
+          replicas: Number((owned.spec?.replicas as number | undefined) ?? 1),
+          readyReplicas: Number((owned.status?.readyReplicas as number | undefined) ?? 0),
+        };
+  return { ...info, conditions, deployment };
+}
+
+async function infoOf(client: ClusterClient, g: KubeObject): Promise<WaypointInfo> {
+  const namespace = g.metadata.namespace ?? 'default';
+  const programmed = conditionOf(g, 'Programmed');
+  const addresses = ((g.status?.addresses ?? []) as { value?: string }[]).map((a) => a.value ?? '').filter((v) => v !== '');
+  const enrolled: string[] = [];
+  const ns = await client.get({ type: Namespace, name: namespace });
+  if (ns?.metadata.labels?.[USE_WAYPOINT_LABEL] === g.metadata.name) enrolled.push(`namespace/${namespace}`);
+  for (const s of await client.list(Service, { namespace, labelSelector: `${USE_WAYPOINT_LABEL}=${g.metadata.name}` })) enrolled.push(`service/${s.metadata.name}`);
+  return {
+    namespace,
+    name: g.metadata.name,
+    for: g.metadata.labels?.[WAYPOINT_FOR_LABEL] ?? 'service',
+    programmed: programmed?.status ?? 'Unknown',
+    reason: programmed?.reason ?? 'no status yet (is weft-control running?)',
+    addresses,
+    enrolled,
+  };
+}
+
+function rowsOf(list: readonly WaypointInfo[]): string[][] {
+  return list.map((w) => [w.namespace, w.name, w.for, w.programmed, w.addresses.join(',') || '-', w.enrolled.join(',') || '-']);
+}
+const HEADERS = ['NAMESPACE', 'NAME', 'FOR', 'PROGRAMMED', 'ADDRESS', 'ENROLLED'];
+
+type ApplyArgs = ClusterArgs & { namespace: string; name: string; for: WaypointFor; enrollNamespace: boolean; wait: boolean; timeout: number; output: OutputFormat };
+type NamedArgs = ClusterArgs & { namespace: string; name: string; output: OutputFormat };
+type ListArgs = ClusterArgs & { namespace?: string; allNamespaces: boolean; output: OutputFormat };
+
+export async function waypointApplyCommand(client: ClusterClient, args: Omit<ApplyArgs, keyof ClusterArgs>, printer: Printer): Promise<number> {
+  let info = await applyWaypoint(client, { namespace: args.namespace, name: args.name, for: args.for, enrollNamespace: args.enrollNamespace });
+  if (args.wait) {
+    const progress = startProgress(`waiting for waypoint ${args.namespace}/${args.name} to be programmed`);
+    try {
+      await waitFor(
+        `waypoint ${args.namespace}/${args.name}`,
+        async () => {
+          info = await describeWaypoint(client, args.namespace, args.name);
+          return { ready: info.programmed === 'True', state: `Programmed=${info.programmed} (${info.reason})` };
+        },
+        { timeoutMs: args.timeout * 1000, progress },
+      );
+      progress.done(`waypoint ${args.namespace}/${args.name} is programmed`);
+    } catch (err) {
+      progress.fail(`waypoint ${args.namespace}/${args.name} is not programmed`);
+      throw err;
+    }
+  }
+  if (args.output !== 'table') printData(printer, args.output, info, [], []);
+  else {
+    printer.out(`waypoint ${args.namespace}/${args.name} applied (Gateway, class ${WAYPOINT_CLASS}, listener mesh 15008/HBONE)`);
+    if (args.enrollNamespace) printer.out(`namespace ${args.namespace}: ${USE_WAYPOINT_LABEL}=${args.name} — its Services' traffic now goes through the waypoint`);
+    else printer.out(`to use it: label a Service or the namespace ${USE_WAYPOINT_LABEL}=${args.name} (or re-run with --enroll-namespace)`);
+  }
+  return 0;
+}
+
+const applyModule: CommandModule<object, ApplyArgs> = {
+  command: 'apply',
+  describe: 'Create or update a waypoint (a Gateway of class weft-waypoint)',
+  builder: (y: Argv) =>
+    withOutputOption(withClusterOptions(y))
+      .option('namespace', { alias: 'n', type: 'string', default: 'default', describe: 'Namespace of the waypoint' })
+      .option('name', { type: 'string', default: 'waypoint', describe: 'Name of the waypoint Gateway' })
+      .option('for', { choices: ['service', 'workload', 'all', 'none'] as const, default: 'service' as const, describe: 'Traffic the waypoint handles (weft.dev/waypoint-for)' })
+      .option('enroll-namespace', { type: 'boolean', default: false, describe: `Also label the namespace ${USE_WAYPOINT_LABEL}=<name>` })
+      .option('wait', { type: 'boolean', default: false, describe: 'Wait until the control plane reports the waypoint Programmed' })
+      .option('timeout', { type: 'number', default: 120, describe: 'Seconds to wait with --wait' })
+      .example('weft waypoint apply -n demo --enroll-namespace --wait', 'deploy a waypoint for namespace demo and send its Services through it') as unknown as Argv<ApplyArgs>,
+  handler: (args) => runCommand(async () => waypointApplyCommand(await connectCluster(args), args, consolePrinter)),
+};
+
+const deleteModule: CommandModule<object, NamedArgs> = {
+  command: 'delete',
+  describe: 'Delete a waypoint (and the namespace enrollment that names it)',
+  builder: (y: Argv) =>
+    withOutputOption(withClusterOptions(y))
+      .option('namespace', { alias: 'n', type: 'string', default: 'default', describe: 'Namespace of the waypoint' })
+      .option('name', { type: 'string', default: 'waypoint', describe: 'Name of the waypoint Gateway' }),
+  handler: (args) =>
+    runCommand(async () => {
+      const r = await deleteWaypoint(await connectCluster(args), args.namespace, args.name);
+      if (args.output !== 'table') printData(consolePrinter, args.output, { namespace: args.namespace, name: args.name, ...r }, [], []);
+      else if (!r.deleted) consolePrinter.out(`waypoint ${args.namespace}/${args.name} did not exist`);
+      else consolePrinter.out(`waypoint ${args.namespace}/${args.name} deleted${r.unenrolled ? `; namespace ${args.namespace} no longer uses it` : ''}`);
+      return r.deleted ? 0 : 1;
+    }),
+};
+
+const listModule: CommandModule<object, ListArgs> = {
+  command: 'list',
+  describe: 'List waypoints',
+  builder: (y: Argv) =>
+    withOutputOption(withClusterOptions(y))
+      .option('namespace', { alias: 'n', type: 'string', describe: 'Only this namespace' })
+      .option('all-namespaces', { alias: 'A', type: 'boolean', default: false, describe: 'Every namespace (the default without -n)' }) as unknown as Argv<ListArgs>,
+  handler: (args) =>
+    runCommand(async () => {
+      const list = await listWaypoints(await connectCluster(args), args.allNamespaces ? undefined : args.namespace);
+      if (args.output === 'table' && list.length === 0) consolePrinter.out('no waypoints (create one with `weft waypoint apply`)');
+      else printData(consolePrinter, args.output, list, HEADERS, rowsOf(list));
+    }),
+};
+
+export async function waypointStatusCommand(client: ClusterClient, namespace: string, name: string, output: OutputFormat, printer: Printer): Promise<number> {
+  const s = await waypointStatus(client, namespace, name);
+  if (output !== 'table') printData(printer, output, s, [], []);
+  else {
+    for (const line of [
+      `waypoint ${s.namespace}/${s.name} (for ${s.for})`,
+      `  programmed: ${s.programmed} (${s.reason})`,
+      `  addresses:  ${s.addresses.join(', ') || '-'}`,
+      `  deployment: ${s.deployment === null ? '- (not created yet)' : `${s.deployment.name} ${s.deployment.readyReplicas}/${s.deployment.replicas} ready`}`,
+      `  enrolled:   ${s.enrolled.join(', ') || '- (nothing sends traffic through it)'}`,
+      ...s.conditions.map((c) => `  condition ${c.type}=${c.status} ${c.reason}${c.message === '' ? '' : `: ${c.message}`}`),
+    ]) {
+      printer.out(line);
+    }
+  }
+  return s.programmed === 'True' ? 0 : 1;
+}
+
+const statusModule: CommandModule<object, NamedArgs> = {
+  command: 'status',
+  describe: 'Show a waypoint\'s conditions, deployment and what is enrolled (exit 1 unless Programmed)',
+  builder: (y: Argv) =>
+    withOutputOption(withClusterOptions(y))
+      .option('namespace', { alias: 'n', type: 'string', default: 'default', describe: 'Namespace of the waypoint' })
+      .option('name', { type: 'string', default: 'waypoint', describe: 'Name of the waypoint Gateway' }),
+  handler: (args) => runCommand(async () => waypointStatusCommand(await connectCluster(args), args.namespace, args.name, args.output, consolePrinter)),
+};
+
+export const waypointModule: CommandModule = {
+  command: 'waypoint <command>',
+  describe: 'Deploy, list, inspect and delete waypoints (L7 proxies for a namespace or Service)',
+  builder: (y: Argv) =>
+    y
+      .command(applyModule as CommandModule)
+      .command(deleteModule as CommandModule)
+      .command(listModule as CommandModule)
+      .command(statusModule as CommandModule)
+      .demandCommand(1, 'Name a waypoint command: apply, delete, list or status.'),
+  handler: () => undefined,
+};

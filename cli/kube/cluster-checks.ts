@@ -1,0 +1,220 @@
+import type { ClusterClient, KubeObject } from './cluster-client.js';
+import { certificatesIn, judgeCertificate } from './ca-check.js';
+import { fail, guarded, ok, parseVersion, skip, versionAtLeast, warn, type CheckResult } from './check-result.js';
+import { conditionOf } from './conditions.js';
+import { ConfigMap, CustomResourceDefinition, DaemonSet, Deployment, GatewayClass, Node, Pod, Secret } from './resources.js';
+
+/**
+ * The checks of `weft check` against a Kubernetes cluster, after install. Each returns one line; a
+ * failure carries the fix. What each reads:
+ * - API: /version (≥ 1.29, the chart's kubeVersion).
+ * - Gateway API: the CRDs' `gateway.networking.k8s.io/bundle-version` (≥ v1.2.0) and channel annotations.
+ * - weft CRD: authorizationpolicies.security.weft.dev serving v1alpha1.
+ * - control plane: Deployment weft-control ready replicas; GatewayClass weft-waypoint Accepted.
+ * - node agents: a Ready weft-node-agent pod on every schedulable Linux node.
+ * - CNI chained: per node, the readiness of that pod's install-cni container, which the chart's probe
+ *   ties to weft-cni being present in the node's CNI configuration.
+ * - CA: the certificates in the CA Secret weft-ca valid now and for 30 more days;
+ *   the trust root ConfigMap weft-ca-root the data plane mounts.
+ */
+export const MIN_KUBERNETES = [1, 29];
+export const MIN_GATEWAY_API = [1, 2, 0];
+export const GATEWAY_CRDS = ['gatewayclasses', 'gateways', 'httproutes', 'grpcroutes'];
+export const WEFT_CRD = 'authorizationpolicies.security.weft.dev';
+export const CA_MIN_DAYS = 30;
+
+export interface CheckOptions {
+  namespace: string;
+  now?: Date;
+}
+
+export async function apiCheck(client: ClusterClient): Promise<CheckResult> {
+  return guarded('Kubernetes API', async () => {
+    const v = await client.serverVersion();
+    const where = client.target.kind === 'kubernetes' ? client.target.server : '';
+    if (!versionAtLeast([v.major, v.minor], MIN_KUBERNETES)) {
+      return fail('Kubernetes API', `${v.gitVersion} at ${where} is older than the supported 1.${MIN_KUBERNETES[1]}`, 'Upgrade the cluster to Kubernetes 1.29 or later.');
+    }
+    return ok('Kubernetes API', `${v.gitVersion} at ${where}`);
+  });
+}
+
+export async function gatewayApiCheck(client: ClusterClient): Promise<CheckResult> {
+  const name = 'Gateway API CRDs';
+  const install = 'kubectl apply --server-side -f https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.6.2/experimental-install.yaml';
+  return guarded(name, async () => {
+    const found: KubeObject[] = [];
+    const missing: string[] = [];
+    for (const plural of GATEWAY_CRDS) {
+      const crd = await client.get({ type: CustomResourceDefinition, name: `${plural}.gateway.networking.k8s.io` });
+      if (crd === undefined) missing.push(plural);
+      else found.push(crd);
+    }
+    if (missing.length > 0) return fail(name, `missing: ${missing.join(', ')}`, `Install them (docs/install.md): ${install}`);
+    const versions = found.map((c) => c.metadata.annotations?.['gateway.networking.k8s.io/bundle-version']);
+    const old = found.filter((_, i) => {
+      const v = parseVersion(versions[i]);
+      return v === undefined || !versionAtLeast(v, MIN_GATEWAY_API);
+    });
+    if (old.length > 0) {
+      return fail(name, `${old.map((c) => `${c.metadata.name} at ${c.metadata.annotations?.['gateway.networking.k8s.io/bundle-version'] ?? 'unknown version'}`).join(', ')}; need ≥ v${MIN_GATEWAY_API.join('.')}`, `Upgrade them: ${install}`);
+    }
+    const channels = new Set(found.map((c) => c.metadata.annotations?.['gateway.networking.k8s.io/channel'] ?? 'unknown'));
+    const summary = `${[...new Set(versions)].join(', ')} (${[...channels].join(', ')} channel)`;
+    if (!channels.has('experimental')) {
+      return warn(name, `${summary}: HTTPRoute retries (spec.rules[].retry) need the experimental channel`, `For retries: ${install}`);
+    }
+    return ok(name, summary);
+  });
+}
+
+export async function weftCrdCheck(client: ClusterClient): Promise<CheckResult> {
+  const name = 'weft CRDs';
+  return guarded(name, async () => {
+    const crd = await client.get({ type: CustomResourceDefinition, name: WEFT_CRD });
+    if (crd === undefined) return fail(name, `${WEFT_CRD} is missing`, 'Install weft (`weft install`); Helm installs the CRD from the chart\'s crds/ directory.');
+    const versions = (crd.spec?.versions ?? []) as { name: string; served?: boolean }[];
+    if (!versions.some((v) => v.name === 'v1alpha1' && v.served === true)) return fail(name, `${WEFT_CRD} does not serve v1alpha1`, 'Re-apply the CRD from helm/weft/crds/ (Helm does not upgrade CRDs).');
+    const established = conditionOf(crd, 'Established');
+    if (established !== undefined && established.status !== 'True') return fail(name, `${WEFT_CRD} is not Established: ${established.message ?? ''}`, '`kubectl describe crd ' + WEFT_CRD + '` says why.');
+    return ok(name, `${WEFT_CRD} (v1alpha1, ${crd.metadata.annotations?.['weft.dev/bundle-version'] ?? 'unversioned'})`);
+  });
+}
+
+export async function controlPlaneCheck(client: ClusterClient, namespace: string): Promise<CheckResult> {
+  const name = 'control plane';
+  return guarded(name, async () => {
+    const d = await client.get({ type: Deployment, namespace, name: 'weft-control' });
+    if (d === undefined) return fail(name, `no Deployment weft-control in ${namespace}`, `Install weft (\`weft install -n ${namespace}\`), or pass the namespace it runs in with -n.`);
+    const want = Number(d.spec?.replicas ?? 1);
+    const ready = Number(d.status?.readyReplicas ?? 0);
+    const logs = `kubectl -n ${namespace} logs deploy/weft-control; kubectl -n ${namespace} describe deploy weft-control`;
+    if (ready === 0) return fail(name, `0/${want} weft-control replicas ready`, `See why: ${logs}`);
+    if (ready < want) return warn(name, `${ready}/${want} weft-control replicas ready`, `Some replicas are not ready: ${logs}`);
+    return ok(name, `${ready}/${want} weft-control replicas ready`);
+  });
+}
+
+export async function gatewayClassCheck(client: ClusterClient, namespace: string): Promise<CheckResult> {
+  const name = 'waypoint GatewayClass';
+  return guarded(name, async () => {
+    const gc = await client.get({ type: GatewayClass, name: 'weft-waypoint' });
+    if (gc === undefined) return fail(name, 'GatewayClass weft-waypoint is missing', 'Re-install with waypoint.createGatewayClass=true (the default) after installing the Gateway API CRDs.');
+    const accepted = conditionOf(gc, 'Accepted');
+    if (accepted?.status !== 'True') {
+      return fail(name, `weft-waypoint not accepted (${accepted === undefined ? 'no status yet' : `${accepted.reason ?? ''} ${accepted.message ?? ''}`.trim()})`, `The control plane accepts it once it leads: kubectl -n ${namespace} logs deploy/weft-control`);
+    }
+    return ok(name, 'weft-waypoint accepted by weft.dev/waypoint-controller');
+  });
+}
+
+interface NodeView {
+  name: string;
+  agent: KubeObject | undefined;
+}
+
+function isReady(obj: KubeObject): boolean {
+  return conditionOf(obj, 'Ready')?.status === 'True';
+}
+
+/** Schedulable, Ready Linux nodes, each with the node agent pod that runs on it (if any). */
+async function nodeViews(client: ClusterClient, namespace: string): Promise<{ nodes: NodeView[]; notReady: string[] }> {
+  const nodes = await client.list(Node);
+  const pods = await client.list(Pod, { namespace, labelSelector: 'app.kubernetes.io/name=weft-node-agent' });
+  const views: NodeView[] = [];
+  const notReady: string[] = [];
+  for (const n of nodes) {
+    if (n.spec?.unschedulable === true) continue;
+    const os = n.metadata.labels?.['kubernetes.io/os'];
+    if (os !== undefined && os !== 'linux') continue;
+    if (!isReady(n)) {
+      notReady.push(n.metadata.name);
+      continue;
+    }
+    views.push({ name: n.metadata.name, agent: pods.find((p) => p.spec?.nodeName === n.metadata.name) });
+  }
+  return { nodes: views, notReady };
+}
+
+export async function nodeAgentCheck(client: ClusterClient, namespace: string): Promise<CheckResult> {
+  const name = 'node agents';
+  return guarded(name, async () => {
+    const ds = await client.get({ type: DaemonSet, namespace, name: 'weft-node-agent' });
+    if (ds === undefined) return fail(name, `no DaemonSet weft-node-agent in ${namespace}`, `Install weft (\`weft install -n ${namespace}\`).`);
+    const { nodes, notReady } = await nodeViews(client, namespace);
+    const missing = nodes.filter((v) => v.agent === undefined || !isReady(v.agent)).map((v) => v.name);
+    const extra = notReady.length > 0 ? ` (${notReady.length} NotReady node(s) skipped: ${notReady.join(', ')})` : '';
+    if (nodes.length === 0) return fail(name, `no schedulable Ready Linux node${extra}`, 'Check the nodes: kubectl get nodes');
+    if (missing.length > 0) {
+      return fail(name, `not ready on ${missing.length}/${nodes.length} node(s): ${missing.join(', ')}${extra}`, `kubectl -n ${namespace} get pods -l app.kubernetes.io/name=weft-node-agent -o wide; then \`kubectl logs\` the pod on that node (-c node-agent)`);
+    }
+    return ok(name, `ready on all ${nodes.length} node(s)${extra}`);
+  });
+}
+
+export async function cniCheck(client: ClusterClient, namespace: string): Promise<CheckResult> {
+  const name = 'CNI chained';
+  return guarded(name, async () => {
+    const { nodes } = await nodeViews(client, namespace);
+    const unchained: string[] = [];
+    for (const v of nodes) {
+      const statuses = (v.agent?.status?.containerStatuses ?? []) as { name: string; ready?: boolean }[];
+      if (statuses.find((s) => s.name === 'install-cni')?.ready !== true) unchained.push(v.name);
+    }
+    if (nodes.length === 0) return skip(name, 'no node to check');
+    if (unchained.length > 0) {
+      return fail(
+        name,
+        `weft-cni is not chained on ${unchained.length}/${nodes.length} node(s): ${unchained.join(', ')}`,
+        `kubectl -n ${namespace} logs <node-agent pod> -c install-cni; check cni.confDir/cni.binDir for your distribution (values.yaml lists them).`,
+      );
+    }
+    return ok(name, `weft-cni chained on all ${nodes.length} node(s)`);
+  });
+}
+
+export async function caCheck(client: ClusterClient, namespace: string, now: Date): Promise<CheckResult> {
+  const name = 'CA certificates';
+  return guarded(name, async () => {
+    // The control plane keeps its CA in weft-ca, also when it was given an external one (it copies it there).
+    const secretName = 'weft-ca';
+    const secret = await client.get({ type: Secret, namespace, name: secretName });
+    if (secret === undefined) {
+      return fail(name, `Secret ${namespace}/${secretName} not found`, `The control plane creates it on first start: is weft-control running? (kubectl -n ${namespace} logs deploy/weft-control)`);
+    }
+    const pem = Object.values((secret.data ?? {}))
+      .map((v) => Buffer.from(v, 'base64').toString('utf8'))
+      .join('\n');
+    const certs = certificatesIn(pem);
+    if (certs.length === 0) return fail(name, `Secret ${namespace}/${secretName} holds no certificate`, 'Fill it with ca.crt (CA certificate, then its parents) and ca.key.');
+    const verdicts = certs.map((c) => judgeCertificate(c, now, CA_MIN_DAYS));
+    const bad = verdicts.filter((v) => v.problem !== undefined);
+    if (bad.length > 0) {
+      return fail(name, bad.map((v) => `${v.subject}: ${v.problem ?? ''}`).join('; '), 'Rotate the CA: add the new root to roots.pem, switch ca.crt/ca.key, restart weft-control (docs/install.md).');
+    }
+    const soonest = verdicts.reduce((a, b) => (a.daysLeft <= b.daysLeft ? a : b));
+    const root = await client.get({ type: ConfigMap, namespace, name: 'weft-ca-root' });
+    if (root === undefined) {
+      return fail(name, `CA valid (${soonest.subject}, ${soonest.daysLeft} days left) but ConfigMap ${namespace}/weft-ca-root (the trust root node agents mount) is missing`, `The control plane publishes it; kubectl -n ${namespace} logs deploy/weft-control`);
+    }
+    return ok(name, `${certs.length} certificate(s) valid; soonest expiry ${soonest.notAfter.toISOString().slice(0, 10)} (${soonest.daysLeft} days, ${soonest.subject})`);
+  });
+}
+
+export async function clusterChecks(client: ClusterClient, options: CheckOptions): Promise<CheckResult[]> {
+  const now = options.now ?? new Date();
+  const api = await apiCheck(client);
+  const rest: [string, () => Promise<CheckResult>][] = [
+    ['Gateway API CRDs', () => gatewayApiCheck(client)],
+    ['weft CRDs', () => weftCrdCheck(client)],
+    ['control plane', () => controlPlaneCheck(client, options.namespace)],
+    ['waypoint GatewayClass', () => gatewayClassCheck(client, options.namespace)],
+    ['node agents', () => nodeAgentCheck(client, options.namespace)],
+    ['CNI chained', () => cniCheck(client, options.namespace)],
+    ['CA certificates', () => caCheck(client, options.namespace, now)],
+  ];
+  if (api.status === 'fail' && !/older than/.test(api.message)) return [api, ...rest.map(([n]) => skip(n, 'the API server is not reachable'))];
+  const out = [api];
+  for (const [, run] of rest) out.push(await run());
+  return out;
+}

@@ -1,0 +1,80 @@
+import type { ResourceType } from './resources.js';
+
+/**
+ * What every CLI command needs from "the cluster", behind one small interface with two implementations:
+ * the Kubernetes API (kube-cluster.ts, through @kubernetes/client-node and the current kubeconfig) and a
+ * running lab's cluster-state directory (lab-cluster.ts, notes/layout.md). Commands are written once
+ * against this interface.
+ */
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  creationTimestamp?: string;
+  resourceVersion?: string;
+  generation?: number;
+  ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean }[];
+  [key: string]: unknown;
+}
+
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  spec?: Record<string, unknown>;
+  status?: Record<string, unknown>;
+  data?: Record<string, string>;
+  [key: string]: unknown;
+}
+
+export interface ObjectRef {
+  readonly type: ResourceType;
+  readonly name: string;
+  readonly namespace?: string;
+}
+
+export interface ListOptions {
+  /** Omit for every namespace. */
+  readonly namespace?: string;
+  /** Equality-based selector: `a=b,c!=d,e,!f`. */
+  readonly labelSelector?: string;
+}
+
+export interface ServerVersion {
+  readonly major: number;
+  readonly minor: number;
+  readonly gitVersion: string;
+}
+
+export type ClusterTarget =
+  | { readonly kind: 'kubernetes'; readonly context: string; readonly server: string }
+  | { readonly kind: 'lab'; readonly name: string; readonly dir: string };
+
+export interface ClusterClient {
+  readonly target: ClusterTarget;
+  /** The object, or undefined when it does not exist. */
+  get(ref: ObjectRef): Promise<KubeObject | undefined>;
+  list(type: ResourceType, options?: ListOptions): Promise<KubeObject[]>;
+  /** Creates or updates (server-side apply with field manager `weft`); returns the stored object. */
+  apply(object: KubeObject): Promise<KubeObject>;
+  /** True when something was deleted. */
+  delete(ref: ObjectRef): Promise<boolean>;
+  /** Sets (string) or removes (null) labels; throws ERR_WEFT_CLI_NOT_FOUND when the object is absent. */
+  setLabels(ref: ObjectRef, labels: Readonly<Record<string, string | null>>): Promise<KubeObject>;
+  serverVersion(): Promise<ServerVersion>;
+  /** SelfSubjectAccessReview: may the current user do this? */
+  canI(verb: string, type: ResourceType, namespace?: string): Promise<boolean>;
+}
+
+/** `weft` writes with this field manager, so `kubectl` shows who owns what. */
+export const FIELD_MANAGER = 'weft';
+
+export function describeTarget(t: ClusterTarget): string {
+  return t.kind === 'kubernetes' ? `cluster ${t.context} (${t.server})` : `lab ${t.name} (${t.dir})`;
+}
+
+export function refString(ref: ObjectRef): string {
+  return `${ref.type.kind} ${ref.namespace === undefined ? '' : `${ref.namespace}/`}${ref.name}`;
+}

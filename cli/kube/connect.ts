@@ -1,0 +1,96 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Argv } from 'yargs';
+import { WeftError } from '../../lib/errors/index.js';
+import { LAB_STATE_ROOT } from '../../lab/names.js';
+import type { ClusterClient } from './cluster-client.js';
+import { LabClusterClient } from './lab-cluster.js';
+
+/**
+ * Chooses the cluster a command talks to: `--lab <name>` → that lab; otherwise the kubeconfig
+ * (`--kubeconfig`, $KUBECONFIG, ~/.kube/config, or in-cluster); with no kubeconfig at all, the one running
+ * lab (several → the user must name one).
+ */
+export interface ClusterArgs {
+  lab?: string;
+  kubeconfig?: string;
+  context?: string;
+}
+
+/** The options every cluster-facing command shares. */
+export function withClusterOptions<T>(y: Argv<T>): Argv<T & ClusterArgs> {
+  return y
+    .option('lab', { type: 'string', describe: 'Talk to the weft lab with this name instead of a Kubernetes cluster' })
+    .option('kubeconfig', { type: 'string', describe: 'Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' })
+    .option('context', { type: 'string', describe: 'Kubeconfig context (default: the current one)' });
+}
+
+/** Where labs keep their state; WEFT_LAB_ROOT overrides it (tests use a temp dir). */
+export function labRoot(env: NodeJS.ProcessEnv = process.env): string {
+  return env.WEFT_LAB_ROOT ?? LAB_STATE_ROOT;
+}
+
+export async function connectCluster(args: ClusterArgs, env: NodeJS.ProcessEnv = process.env): Promise<ClusterClient> {
+  const root = labRoot(env);
+  if (args.lab !== undefined) return new LabClusterClient(args.lab, root).ensureExists();
+  const kubeconfig = findKubeconfig(args, env);
+  if (kubeconfig !== undefined) {
+    // @kubernetes/client-node is loaded only when a command talks to Kubernetes: `--help` and lab commands start faster.
+    const [{ KubeClusterClient }, { KubeConfig }] = await Promise.all([import('./kube-cluster.js'), import('@kubernetes/client-node')]);
+    return new KubeClusterClient(loadKubeconfig(new KubeConfig(), kubeconfig, args.context));
+  }
+  const labs = runningLabs(root);
+  if (labs.length === 1) return new LabClusterClient(labs[0], root).ensureExists();
+  if (labs.length > 1) throw new WeftError('ERR_WEFT_CLI_LAB_AMBIGUOUS', { labs: labs.join(', ') });
+  throw new WeftError('ERR_WEFT_CLI_NO_CLUSTER', { kubeconfig: defaultKubeconfigs(env).join(delimiter) || '~/.kube/config', labRoot: root });
+}
+
+type KubeconfigSource = { file: string } | { inCluster: true };
+
+function findKubeconfig(args: ClusterArgs, env: NodeJS.ProcessEnv): KubeconfigSource | undefined {
+  if (args.kubeconfig !== undefined) return { file: args.kubeconfig };
+  const file = defaultKubeconfigs(env).find((f) => existsSync(f));
+  if (file !== undefined) return { file };
+  if (env.KUBERNETES_SERVICE_HOST !== undefined && existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token')) return { inCluster: true };
+  return undefined;
+}
+
+function defaultKubeconfigs(env: NodeJS.ProcessEnv): string[] {
+  if (env.KUBECONFIG !== undefined && env.KUBECONFIG !== '') return env.KUBECONFIG.split(delimiter).filter((f) => f !== '');
+  return [join(env.HOME ?? homedir(), '.kube', 'config')];
+}
+
+function loadKubeconfig(kc: KubeConfig, source: KubeconfigSource, context: string | undefined): KubeConfig {
+  const path = 'file' in source ? source.file : 'in-cluster';
+  try {
+    if ('file' in source) kc.loadFromFile(source.file);
+    else kc.loadFromCluster();
+    if (context !== undefined) {
+      if (kc.getContextObject(context) === null) throw new Error(`context ${context} is not in it (contexts: ${kc.getContexts().map((c) => c.name).join(', ')})`);
+      kc.setCurrentContext(context);
+    }
+    if (kc.getCurrentCluster() === null) throw new Error('its current context names no cluster');
+  } catch (err) {
+    throw new WeftError('ERR_WEFT_CLI_KUBECONFIG_INVALID', { path, reason: err instanceof Error ? err.message : String(err) }, { cause: err });
+  }
+  return kc;
+}
+
+/** Names of labs with a cluster-state directory under the root. */
+export function runningLabs(root: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(root);
+  } catch {
+    return [];
+  }
+  return names.filter((n) => {
+    try {
+      return statSync(join(root, n, 'cluster')).isDirectory();
+    } catch {
+      return false;
+    }
+  }).sort();
+}

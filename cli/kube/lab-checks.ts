@@ -1,0 +1,51 @@
+import type { ClusterClient } from './cluster-client.js';
+import { fail, guarded, ok, skip, warn, type CheckResult } from './check-result.js';
+import { conditionOf } from './conditions.js';
+import { AuthorizationPolicy, Gateway, HTTPRoute, Pod } from './resources.js';
+
+/**
+ * `weft check` against a lab. The lab's control plane and node agents are processes, not pods, so what
+ * can be read from the cluster-state directory is checked: the directory itself, that the control plane
+ * writes status (it is alive and reads the manifests), that the lab's pods are Ready, and that waypoints
+ * are Programmed.
+ */
+export async function labChecks(client: ClusterClient): Promise<CheckResult[]> {
+  if (client.target.kind !== 'lab') return [];
+  const lab = client.target;
+  const out: CheckResult[] = [];
+  out.push(
+    await guarded('lab', async () =>
+      (await client.canI('create', Pod))
+        ? ok('lab', `lab ${lab.name}, cluster state in ${lab.dir}`)
+        : fail('lab', `cannot write ${lab.dir}`, 'Run weft as the user that started the lab (root: sudo).'),
+    ),
+  );
+  out.push(
+    await guarded('control plane', async () => {
+      const reported = [...(await client.list(Gateway)), ...(await client.list(HTTPRoute)), ...(await client.list(AuthorizationPolicy))];
+      if (reported.length === 0) return skip('control plane', 'no Gateway, HTTPRoute or AuthorizationPolicy for it to report on yet');
+      const withStatus = reported.filter((o) => o.status !== undefined);
+      if (withStatus.length === 0) return warn('control plane', `no status written for ${reported.length} object(s) yet`, `Is weft-control running? \`weft lab logs control --lab ${lab.name}\``);
+      return ok('control plane', `status written for ${withStatus.length}/${reported.length} object(s)`);
+    }),
+  );
+  out.push(
+    await guarded('pods', async () => {
+      const pods = await client.list(Pod);
+      if (pods.length === 0) return skip('pods', 'no pods yet (`weft lab apply -f ...`)');
+      const notReady = pods.filter((p) => conditionOf(p, 'Ready')?.status !== 'True').map((p) => `${p.metadata.namespace ?? 'default'}/${p.metadata.name}`);
+      if (notReady.length > 0) return fail('pods', `${notReady.length}/${pods.length} not ready: ${notReady.join(', ')}`, `\`weft lab logs <ns>/<pod> --lab ${lab.name}\` shows why.`);
+      return ok('pods', `${pods.length} pod(s) ready`);
+    }),
+  );
+  out.push(
+    await guarded('waypoints', async () => {
+      const gws = (await client.list(Gateway)).filter((g) => g.spec?.gatewayClassName === 'weft-waypoint');
+      if (gws.length === 0) return skip('waypoints', 'none deployed');
+      const bad = gws.filter((g) => conditionOf(g, 'Programmed')?.status !== 'True').map((g) => `${g.metadata.namespace ?? 'default'}/${g.metadata.name}`);
+      if (bad.length > 0) return fail('waypoints', `not programmed: ${bad.join(', ')}`, '`weft waypoint status -n <ns> --name <name>` shows the conditions.');
+      return ok('waypoints', `${gws.length} programmed`);
+    }),
+  );
+  return out;
+}

@@ -1,0 +1,132 @@
+import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { isWeftError } from '../../lib/errors/index.js';
+import { chainWeft, hasWeft, parseCniConfig, unchainWeft, type WeftEntryOptions } from './conflist.js';
+import { findPrimaryConfig, ioError, removeFile, writeFileAtomic } from './files.js';
+import { readState, sha256, writeState } from './state.js';
+
+export interface ReconcileOptions {
+  readonly confDir: string;
+  readonly entry: WeftEntryOptions;
+}
+
+export type ReconcileResult =
+  | { readonly status: 'no-config' }
+  | { readonly status: 'unchanged'; readonly file: string }
+  | { readonly status: 'chained'; readonly file: string; readonly from: string }
+  | { readonly status: 'unparseable'; readonly file: string; readonly reason: string; readonly text: string };
+
+/**
+ * One repair pass: make the primary config (first by name) chain weft-cni exactly once. Idempotent: when
+ * the file already holds the wanted entry nothing is written, so repeated passes (and other installers
+ * watching the same directory) see no churn. A config it does not understand is reported and left
+ * byte-for-byte alone.
+ */
+export function reconcile(opts: ReconcileOptions): ReconcileResult {
+  const primary = findPrimaryConfig(opts.confDir);
+  if (primary === undefined) return { status: 'no-config' };
+  const path = join(opts.confDir, primary);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { status: 'no-config' }; // raced with a rename
+    throw ioError('read', path, err);
+  }
+  let chained;
+  let parsed;
+  try {
+    parsed = parseCniConfig(text, primary);
+    chained = chainWeft(text, { ...opts.entry, file: primary });
+  } catch (err) {
+    if (isWeftError(err) && err.code === 'ERR_WEFT_CNI_INSTALL_UNPARSEABLE') return { status: 'unparseable', file: primary, reason: err.message, text };
+    throw err;
+  }
+  if (!chained.changed) return { status: 'unchanged', file: primary };
+
+  const target = chained.converted ? primary.replace(/\.(conf|json)$/, '.conflist') : primary;
+  // A config without weft's entry is someone else's original (first install, or the primary CNI just
+  // rewrote it): remember its bytes for uninstall. One that has the entry with other options is ours.
+  // Ours without a state file (deleted by hand): the best original left is the file minus weft's entry.
+  const previous = readState(opts.confDir);
+  const original = !hasWeft(parsed)
+    ? { originalName: primary, originalText: text }
+    : (previous ?? { originalName: primary, originalText: unchainWeft(text, primary).text });
+  writeState(opts.confDir, { file: target, originalName: original.originalName, originalText: original.originalText, writtenSha256: sha256(chained.text) });
+  writeFileAtomic(join(opts.confDir, target), chained.text);
+  if (target !== primary) removeFile(path);
+  return { status: 'chained', file: target, from: primary };
+}
+
+export interface WatchOptions extends ReconcileOptions {
+  readonly log: Logger;
+  /** Full re-check period, a safety net for missed inotify events (hostPath mounts, overlay quirks). */
+  readonly pollMs: number;
+  /** Called after each pass with its outcome, e.g. to re-check the plugin binary and report readiness. */
+  readonly afterPass?: (result: ReconcileResult) => void;
+}
+
+/**
+ * Keeps the primary config chained: a pass at once, then on every change in the conf dir (debounced) and
+ * every pollMs. Logs each outcome change once (an unparseable file is reported once per content, not at
+ * every poll). Returns a stop function.
+ */
+export function watchAndRepair(opts: WatchOptions): { stop: () => void; lastResult: () => ReconcileResult | undefined } {
+  const log = opts.log;
+  let last: ReconcileResult | undefined;
+  let lastKey = '';
+  let debounce: NodeJS.Timeout | undefined;
+  let stopped = false;
+
+  const pass = (): void => {
+    if (stopped) return;
+    try {
+      const r = reconcile(opts);
+      last = r;
+      const key = r.status === 'unparseable' ? `${r.status}:${r.file}:${sha256(r.text)}` : `${r.status}:${'file' in r ? r.file : ''}`;
+      if (r.status === 'chained') log.info({ file: r.file, from: r.from, status: r.status }, 'chained weft-cni into the primary CNI config');
+      else if (key !== lastKey) {
+        if (r.status === 'unparseable') log.error({ file: r.file, status: r.status, code: 'ERR_WEFT_CNI_INSTALL_UNPARSEABLE' }, r.reason);
+        else if (r.status === 'no-config') log.warn({ dir: opts.confDir, status: r.status }, 'no CNI config yet; waiting for the primary CNI plugin to write one');
+        else log.info({ file: r.file, status: r.status }, 'weft-cni is chained');
+      }
+      lastKey = key;
+      opts.afterPass?.(r);
+    } catch (err) {
+      log.error({ err }, 'repair pass failed; retrying at the next change or poll');
+    }
+  };
+  const schedule = (): void => {
+    if (debounce !== undefined) clearTimeout(debounce);
+    debounce = setTimeout(pass, 50);
+  };
+
+  let watcher: FSWatcher | undefined;
+  const startWatch = (): void => {
+    try {
+      watcher = watch(opts.confDir, schedule);
+      watcher.on('error', () => {
+        watcher?.close();
+        watcher = undefined; // the dir went away; the poll recreates the watch when it is back
+      });
+    } catch {
+      watcher = undefined;
+    }
+  };
+  startWatch();
+  const poll = setInterval(() => {
+    if (watcher === undefined) startWatch();
+    pass();
+  }, opts.pollMs);
+  pass();
+  return {
+    stop: () => {
+      stopped = true;
+      clearInterval(poll);
+      if (debounce !== undefined) clearTimeout(debounce);
+      watcher?.close();
+    },
+    lastResult: () => last,
+  };
+}

@@ -1,0 +1,183 @@
+import { request } from 'node:http';
+import type { EnrollmentRequest, EnrollmentResponse } from '../../lib/enrollment.js';
+import { WeftError } from '../../lib/errors/index.js';
+import { isPlainObject } from './config.js';
+
+/** Largest agent answer the plugin reads; enrollment answers are a few hundred bytes. */
+const MAX_BODY_BYTES = 64 * 1024;
+/** Retry delays while the socket is absent or refuses (agent restarting); capped by the deadline. */
+const RETRY_INITIAL_MS = 50;
+const RETRY_MAX_MS = 500;
+
+export type AgentCommand = EnrollmentRequest['command'];
+
+interface Answer {
+  readonly status: number;
+  readonly body: string;
+}
+
+/** A connection-level failure: nothing reached the agent, so retrying is safe and cheap. */
+class NotConnected extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
+/** The request was sent (or the connection stood) but no full answer came before the deadline. */
+class NoAnswer extends Error {}
+
+export interface CallOptions {
+  readonly socket: string;
+  /** Absolute deadline (Date.now() based) for the whole call, retries included. */
+  readonly deadline: number;
+  /**
+   * Keep retrying while the agent cannot be connected to until this time (capped by `deadline`): the
+   * deadline for ADD/CHECK, a short window for DEL, now (one attempt) for STATUS.
+   */
+  readonly retryConnectUntil: number;
+}
+
+/**
+ * Sends one enrollment request to the node agent (lib/enrollment.ts: POST /v1/cni/<command>, JSON over
+ * HTTP/1.1 on its unix socket) and returns its answer, or throws a WeftError whose CNI code tells the
+ * runtime what happened: unreachable (100), no answer in time (11), refused (101), garbled (102).
+ */
+export async function enroll(req: EnrollmentRequest, opts: CallOptions): Promise<EnrollmentResponse> {
+  const started = Date.now();
+  const path = `/v1/cni/${req.command.toLowerCase()}`;
+  const payload = JSON.stringify(req);
+  let answer = await callWithRetry('POST', path, payload, opts, started, req.command);
+  // 503: the agent runs but is not ready yet (first cluster state, certificates). Ask again while the
+  // budget lasts rather than failing a pod that would succeed a moment later.
+  let delay = RETRY_INITIAL_MS;
+  while (answer.status === 503 && Math.min(opts.deadline, opts.retryConnectUntil) - Date.now() > delay) {
+    await sleep(delay);
+    delay = Math.min(RETRY_MAX_MS, delay * 2);
+    try {
+      answer = await callWithRetry('POST', path, payload, opts, started, req.command);
+    } catch {
+      // Out of time (or the agent went away) while asking again: its last answer says more than a timeout.
+      break;
+    }
+  }
+  const body = parseJson(answer.body);
+  if (answer.status === 200) {
+    if (!isPlainObject(body) || typeof body.captured !== 'boolean') {
+      throw new WeftError('ERR_WEFT_CNI_AGENT_PROTOCOL', { socket: opts.socket, command: req.command, reason: `an invalid EnrollmentResponse: ${answer.body.slice(0, 200)}` });
+    }
+    return { captured: body.captured, reason: typeof body.reason === 'string' ? body.reason : '' };
+  }
+  if (isPlainObject(body) && typeof body.code === 'string' && typeof body.message === 'string') {
+    throw new WeftError('ERR_WEFT_CNI_ENROLL_FAILED', {
+      command: req.command,
+      pod: `${req.podNamespace}/${req.podName}`,
+      agentCode: body.code,
+      agentMessage: body.message,
+      agentHint: typeof body.hint === 'string' ? body.hint : '',
+    });
+  }
+  throw new WeftError('ERR_WEFT_CNI_AGENT_PROTOCOL', { socket: opts.socket, command: req.command, reason: `HTTP ${answer.status} without an EnrollmentError body` });
+}
+
+/** GET /v1/healthz: resolves when the agent answers 200, throws ERR_WEFT_CNI_AGENT_NOT_READY otherwise. */
+export async function checkHealth(opts: CallOptions): Promise<void> {
+  let answer: Answer;
+  try {
+    answer = await callWithRetry('GET', '/v1/healthz', undefined, opts, Date.now(), 'STATUS');
+  } catch (err) {
+    throw new WeftError('ERR_WEFT_CNI_AGENT_NOT_READY', { socket: opts.socket, reason: (err as Error).message }, { cause: err });
+  }
+  if (answer.status !== 200) {
+    throw new WeftError('ERR_WEFT_CNI_AGENT_NOT_READY', { socket: opts.socket, reason: `healthz answered HTTP ${answer.status}` });
+  }
+  // The agent may answer 200 with `{"ok": false}` while it is still syncing with the control plane.
+  const body = parseJson(answer.body);
+  if (isPlainObject(body) && body.ok === false) {
+    throw new WeftError('ERR_WEFT_CNI_AGENT_NOT_READY', { socket: opts.socket, reason: 'healthz reports ok: false (still starting)' });
+  }
+}
+
+async function callWithRetry(method: string, path: string, body: string | undefined, opts: CallOptions, started: number, command: string): Promise<Answer> {
+  let delay = RETRY_INITIAL_MS;
+  for (;;) {
+    try {
+      return await once(method, path, body, opts.socket, opts.deadline);
+    } catch (err) {
+      const elapsed = Date.now() - started;
+      if (err instanceof NoAnswer) {
+        throw new WeftError('ERR_WEFT_CNI_AGENT_TIMEOUT', { socket: opts.socket, command, ms: elapsed });
+      }
+      if (!(err instanceof NotConnected)) throw err;
+      const remaining = Math.min(opts.deadline, opts.retryConnectUntil) - Date.now();
+      if (remaining <= 0) {
+        throw new WeftError('ERR_WEFT_CNI_AGENT_UNREACHABLE', { socket: opts.socket, reason: err.reason, ms: elapsed });
+      }
+      // Full jitter keeps many pods waiting on one restarting agent from knocking in step.
+      await sleep(Math.min(remaining, Math.random() * delay));
+      delay = Math.min(RETRY_MAX_MS, delay * 2);
+    }
+  }
+}
+
+function once(method: string, path: string, body: string | undefined, socketPath: string, deadline: number): Promise<Answer> {
+  return new Promise<Answer>((resolve, reject) => {
+    let connected = false;
+    let settled = false;
+    const finish = (err: Error | undefined, answer?: Answer): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (err !== undefined) {
+        req.destroy();
+        reject(err);
+      } else resolve(answer!);
+    };
+    const timer = setTimeout(() => {
+      finish(connected ? new NoAnswer() : new NotConnected('connect timed out'));
+    }, Math.max(0, deadline - Date.now()));
+    const headers: Record<string, string | number> = { host: 'weft-node-agent', connection: 'close' };
+    if (body !== undefined) {
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = Buffer.byteLength(body);
+    }
+    const req = request({ socketPath, path, method, headers, agent: false });
+    req.on('socket', (sock) => {
+      sock.once('connect', () => {
+        connected = true;
+      });
+    });
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      // ENOENT: no socket file (agent not started); ECONNREFUSED: stale socket (agent gone). A reset after
+      // connecting is an agent that died mid-request: also retryable, every enrollment op is idempotent.
+      const code = err.code ?? 'error';
+      finish(new NotConnected(connected ? `${code} after connecting` : code));
+    });
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > MAX_BODY_BYTES) {
+          finish(new WeftError('ERR_WEFT_CNI_AGENT_PROTOCOL', { socket: socketPath, command: method + ' ' + path, reason: `a body over ${MAX_BODY_BYTES} bytes` }));
+          return;
+        }
+        chunks.push(chunk);
+      });
+      res.on('end', () => finish(undefined, { status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', () => finish(new NotConnected('response aborted')));
+    });
+    req.end(body);
+  });
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

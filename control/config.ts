@@ -1,0 +1,95 @@
+import yargs from 'yargs';
+import { WeftError } from '../lib/errors/index.js';
+
+// weft-control's flags (layout.md) and their defaults, in one place.
+
+export const DEFAULT_LISTEN = '0.0.0.0:15012';
+export const DEFAULT_METRICS_ADDRESS = '0.0.0.0:15020';
+export const DEFAULT_HEALTH_ADDRESS = '0.0.0.0:15021';
+export const DEFAULT_NAMESPACE = 'weft-system';
+export const DEFAULT_TRUST_DOMAIN = 'cluster.local';
+/** Discovery push debounce; the issue bounds it at 50 ms. */
+export const DEFAULT_DEBOUNCE_MS = 20;
+
+export type SourceSpec = { type: 'dir'; dir: string } | { type: 'kube' };
+
+export interface ControlConfig {
+  source: SourceSpec;
+  listen: string;
+  caDir?: string;
+  caCert?: string;
+  caKey?: string;
+  tokenPublicKey?: string;
+  trustDomain: string;
+  metricsAddress: string;
+  healthAddress: string;
+  namespace: string;
+  /** Extra names/IPs for the serving certificate (beyond weft-control.<ns>.svc and loopback). */
+  servingSans: string[];
+  debounceMs: number;
+  logLevel?: string;
+  /** `--control` the generated waypoint Deployments pass to weft-waypoint (default weft-control.weft-system.svc:15012). */
+  waypointControlAddress?: string;
+}
+
+export function parseSource(value: string): SourceSpec {
+  if (value === 'kube') return { type: 'kube' };
+  if (value.startsWith('dir:') && value.length > 4) return { type: 'dir', dir: value.slice(4) };
+  throw new WeftError('ERR_WEFT_CONFIG_INVALID', { reason: `--source must be dir:<clusterDir> or kube, not ${JSON.stringify(value)}` });
+}
+
+/** Splits `host:port` (IPv6 as `[::]:15012`); used for every listen address flag. */
+export function parseHostPort(value: string, flag: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(value);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || !(port >= 0 && port <= 65535)) throw new WeftError('ERR_WEFT_CONFIG_INVALID', { reason: `${flag} must be host:port, not ${JSON.stringify(value)}` });
+  return { host: m[1] ?? m[2] ?? '0.0.0.0', port };
+}
+
+export async function parseControlArgs(argv: string[]): Promise<ControlConfig> {
+  const args = await yargs(argv)
+    .scriptName('weft-control')
+    .usage('weft-control --source dir:<clusterDir>|kube [options]\n\nThe weft control plane: cluster-state source, CA and identity service, discovery streams.')
+    .strict()
+    .option('source', { type: 'string', demandOption: true, describe: 'dir:<clusterDir> (lab / playground) or kube (in-cluster config or kubeconfig)' })
+    .option('listen', { type: 'string', default: DEFAULT_LISTEN, describe: 'gRPC (TLS) listen address' })
+    .option('ca-dir', { type: 'string', describe: 'directory mode: where CA material is kept (created on first start); default <clusterDir>/../control-ca' })
+    .option('ca-cert', { type: 'string', describe: 'a CA certificate chain (root or intermediate, then its parents) to use instead of generating one' })
+    .option('ca-key', { type: 'string', describe: 'the PKCS#8 key of --ca-cert' })
+    .option('token-public-key', { type: 'string', describe: 'directory mode: PEM public key(s) (or a JWKS JSON file) verifying the tokens the lab mints' })
+    .option('trust-domain', { type: 'string', default: DEFAULT_TRUST_DOMAIN })
+    .option('metrics-address', { type: 'string', default: DEFAULT_METRICS_ADDRESS })
+    .option('health-address', { type: 'string', default: DEFAULT_HEALTH_ADDRESS, describe: 'serves /healthz/ready' })
+    .option('namespace', { type: 'string', default: DEFAULT_NAMESPACE, describe: 'the control plane namespace' })
+    .option('serving-san', { type: 'string', array: true, default: [] as string[], describe: 'extra DNS names or IPs for the gRPC serving certificate' })
+    .option('debounce-ms', { type: 'number', default: DEFAULT_DEBOUNCE_MS, describe: 'discovery push debounce (≤ 50)' })
+    .option('log-level', { type: 'string' })
+    .option('waypoint-control-address', { type: 'string', describe: 'the --control address written into generated waypoint Deployments' })
+    .check((a) => {
+      if ((a['ca-cert'] === undefined) !== (a['ca-key'] === undefined)) throw new Error('--ca-cert and --ca-key go together');
+      return true;
+    })
+    .help()
+    .version(false)
+    .parseAsync();
+  const listen = args.listen;
+  parseHostPort(listen, '--listen');
+  parseHostPort(args['metrics-address'], '--metrics-address');
+  parseHostPort(args['health-address'], '--health-address');
+  return {
+    source: parseSource(args.source),
+    listen,
+    caDir: args['ca-dir'],
+    caCert: args['ca-cert'],
+    caKey: args['ca-key'],
+    tokenPublicKey: args['token-public-key'],
+    trustDomain: args['trust-domain'],
+    metricsAddress: args['metrics-address'],
+    healthAddress: args['health-address'],
+    namespace: args.namespace,
+    servingSans: args['serving-san'].map(String),
+    debounceMs: Math.min(50, Math.max(0, args['debounce-ms'])),
+    logLevel: args['log-level'],
+    waypointControlAddress: args['waypoint-control-address'],
+  };
+}

@@ -1,0 +1,628 @@
+import { z } from 'zod';
+import type { KubeObject, ObjectKind, ObjectRef } from './source.js';
+
+/**
+ * Per-kind validation of the cluster objects weft reads (issue 6, "Manifests are validated into typed
+ * resources"). Each schema checks the fields weft uses and passes every other field through untouched
+ * (`looseObject`), so an object written by a newer Kubernetes or Gateway API version still validates.
+ * Field names follow the upstream Go types exactly: Gateway API v1 (`apis/v1/httproute_types.go`,
+ * `grpcroute_types.go`, `gateway_types.go`, `gatewayclass_types.go`, `shared_types.go`) and the
+ * Kubernetes core/apps/discovery v1 types. AuthorizationPolicy follows Istio's shape.
+ */
+
+// ---------------------------------------------------------------------------------------------------
+// Shared pieces
+
+/** RFC 1123 subdomain (object names, namespaces); 253 chars max. */
+const dnsSubdomain = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'must be an RFC 1123 subdomain');
+/** RFC 1123 label (namespace names, Service names, section names); 63 chars max. */
+const dnsLabel = z
+  .string()
+  .min(1)
+  .max(63)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be an RFC 1123 label');
+const port = z.number().int().min(1).max(65535);
+const stringMap = z.record(z.string(), z.string());
+/** Gateway API Duration (GEP-2257): e.g. `10s`, `1h30m`, `500ms`. */
+export const GatewayDurationSchema = z.string().regex(/^([0-9]{1,5}(h|m|s|ms)){1,4}$/, 'must be a Gateway API duration like 10s or 500ms');
+
+export const OwnerReferenceSchema = z.looseObject({
+  apiVersion: z.string().min(1),
+  kind: z.string().min(1),
+  name: z.string().min(1),
+  uid: z.string(),
+  controller: z.boolean().optional(),
+  blockOwnerDeletion: z.boolean().optional(),
+});
+
+export const ObjectMetaSchema = z.looseObject({
+  name: dnsSubdomain,
+  namespace: dnsLabel.optional(),
+  uid: z.string().optional(),
+  labels: stringMap.optional(),
+  annotations: stringMap.optional(),
+  resourceVersion: z.string().optional(),
+  generation: z.number().int().optional(),
+  creationTimestamp: z.string().optional(),
+  deletionTimestamp: z.string().optional(),
+  ownerReferences: z.array(OwnerReferenceSchema).optional(),
+});
+
+export const LabelSelectorRequirementSchema = z.looseObject({
+  key: z.string().min(1),
+  operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist']),
+  values: z.array(z.string()).optional(),
+});
+export const LabelSelectorSchema = z.looseObject({
+  matchLabels: stringMap.optional(),
+  matchExpressions: z.array(LabelSelectorRequirementSchema).optional(),
+});
+export type LabelSelector = z.infer<typeof LabelSelectorSchema>;
+
+/** metav1.Condition, as used by every Gateway API status and by AuthorizationPolicy. */
+export const ConditionSchema = z.looseObject({
+  type: z.string().min(1),
+  status: z.enum(['True', 'False', 'Unknown']),
+  observedGeneration: z.number().int().optional(),
+  lastTransitionTime: z.string().optional(),
+  reason: z.string().optional(),
+  message: z.string().optional(),
+});
+export type Condition = z.infer<typeof ConditionSchema>;
+
+function objectSchema<A extends string, K extends ObjectKind, S extends z.ZodType, T extends z.ZodType>(
+  apiVersion: z.ZodType<A>,
+  kind: K,
+  spec: S,
+  status: T,
+) {
+  return z.looseObject({
+    apiVersion,
+    kind: z.literal(kind),
+    metadata: ObjectMetaSchema,
+    spec,
+    status,
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Kubernetes core, apps, discovery
+
+export const NamespaceSchema = objectSchema(z.literal('v1'), 'Namespace', z.looseObject({}).optional(), z.looseObject({}).optional());
+
+export const ContainerPortSchema = z.looseObject({
+  name: z.string().optional(),
+  containerPort: port,
+  protocol: z.enum(['TCP', 'UDP', 'SCTP']).optional(),
+});
+export const ContainerSchema = z.looseObject({
+  name: z.string().min(1),
+  image: z.string().optional(),
+  args: z.array(z.string()).optional(),
+  command: z.array(z.string()).optional(),
+  ports: z.array(ContainerPortSchema).optional(),
+});
+export const PodSpecSchema = z.looseObject({
+  nodeName: z.string().optional(),
+  serviceAccountName: z.string().optional(),
+  hostNetwork: z.boolean().optional(),
+  containers: z.array(ContainerSchema).optional(),
+});
+export const PodStatusSchema = z.looseObject({
+  phase: z.string().optional(),
+  podIP: z.string().optional(),
+  podIPs: z.array(z.looseObject({ ip: z.string() })).optional(),
+  hostIP: z.string().optional(),
+  conditions: z.array(z.looseObject({ type: z.string(), status: z.string() })).optional(),
+});
+export const PodSchema = objectSchema(z.literal('v1'), 'Pod', PodSpecSchema.optional(), PodStatusSchema.optional());
+
+export const ServicePortSchema = z.looseObject({
+  name: z.string().optional(),
+  port,
+  targetPort: z.union([z.number().int().min(1).max(65535), z.string().min(1)]).optional(),
+  protocol: z.enum(['TCP', 'UDP', 'SCTP']).optional(),
+  appProtocol: z.string().optional(),
+  nodePort: z.number().int().optional(),
+});
+export const ServiceSpecSchema = z.looseObject({
+  type: z.string().optional(),
+  selector: stringMap.optional(),
+  clusterIP: z.string().optional(),
+  clusterIPs: z.array(z.string()).optional(),
+  ports: z.array(ServicePortSchema).optional(),
+});
+export const ServiceSchema = objectSchema(z.literal('v1'), 'Service', ServiceSpecSchema.optional(), z.looseObject({}).optional());
+
+export const EndpointSchema = z.looseObject({
+  addresses: z.array(z.string()).min(1),
+  conditions: z
+    .looseObject({ ready: z.boolean().optional(), serving: z.boolean().optional(), terminating: z.boolean().optional() })
+    .optional(),
+  nodeName: z.string().optional(),
+  targetRef: z
+    .looseObject({ kind: z.string().optional(), name: z.string().optional(), namespace: z.string().optional(), uid: z.string().optional() })
+    .optional(),
+});
+export const EndpointSliceSchema = z.looseObject({
+  apiVersion: z.literal('discovery.k8s.io/v1'),
+  kind: z.literal('EndpointSlice'),
+  metadata: ObjectMetaSchema,
+  addressType: z.enum(['IPv4', 'IPv6', 'FQDN']),
+  endpoints: z.array(EndpointSchema).nullish(),
+  ports: z
+    .array(
+      z.looseObject({
+        name: z.string().optional(),
+        port: z.number().int().min(1).max(65535).optional(),
+        protocol: z.enum(['TCP', 'UDP', 'SCTP']).optional(),
+        appProtocol: z.string().optional(),
+      }),
+    )
+    .nullish(),
+});
+
+export const ServiceAccountSchema = z.looseObject({
+  apiVersion: z.literal('v1'),
+  kind: z.literal('ServiceAccount'),
+  metadata: ObjectMetaSchema,
+});
+
+export const DeploymentSpecSchema = z.looseObject({
+  replicas: z.number().int().min(0).optional(),
+  selector: LabelSelectorSchema,
+  template: z.looseObject({
+    metadata: z.looseObject({ labels: stringMap.optional(), annotations: stringMap.optional() }).optional(),
+    spec: PodSpecSchema,
+  }),
+});
+export const DeploymentSchema = objectSchema(z.literal('apps/v1'), 'Deployment', DeploymentSpecSchema, z.looseObject({}).optional());
+
+// ---------------------------------------------------------------------------------------------------
+// Gateway API v1 (gateway.networking.k8s.io/v1)
+
+const gatewayApiVersion = z.enum(['gateway.networking.k8s.io/v1', 'gateway.networking.k8s.io/v1beta1', 'gateway.networking.k8s.io/v1alpha2']);
+const headerName = z.string().min(1).max(256).regex(/^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/, 'must be an HTTP header name');
+
+/** ParentReference (shared_types.go): group default `gateway.networking.k8s.io`, kind default `Gateway`. */
+export const ParentReferenceSchema = z.looseObject({
+  group: z.string().optional(),
+  kind: z.string().optional(),
+  namespace: dnsLabel.optional(),
+  name: dnsSubdomain,
+  sectionName: z.string().optional(),
+  port: port.optional(),
+});
+export type ParentReference = z.infer<typeof ParentReferenceSchema>;
+
+/** BackendRef (httproute_types.go / shared_types.go): group default `""`, kind default `Service`, weight default 1. */
+export const BackendObjectReferenceSchema = z.looseObject({
+  group: z.string().optional(),
+  kind: z.string().optional(),
+  name: dnsSubdomain,
+  namespace: dnsLabel.optional(),
+  port: port.optional(),
+});
+
+export const HTTPHeaderSchema = z.looseObject({ name: headerName, value: z.string() });
+export const HTTPHeaderFilterSchema = z.looseObject({
+  set: z.array(HTTPHeaderSchema).optional(),
+  add: z.array(HTTPHeaderSchema).optional(),
+  remove: z.array(z.string()).optional(),
+});
+export const HTTPPathModifierSchema = z.looseObject({
+  type: z.enum(['ReplaceFullPath', 'ReplacePrefixMatch']),
+  replaceFullPath: z.string().optional(),
+  replacePrefixMatch: z.string().optional(),
+});
+export const HTTPRequestRedirectFilterSchema = z.looseObject({
+  scheme: z.enum(['http', 'https']).optional(),
+  hostname: z.string().optional(),
+  path: HTTPPathModifierSchema.optional(),
+  port: port.optional(),
+  statusCode: z.union([z.literal(301), z.literal(302), z.literal(303), z.literal(307), z.literal(308)]).optional(),
+});
+export const HTTPURLRewriteFilterSchema = z.looseObject({
+  hostname: z.string().optional(),
+  path: HTTPPathModifierSchema.optional(),
+});
+export const HTTPRequestMirrorFilterSchema = z.looseObject({
+  backendRef: BackendObjectReferenceSchema,
+  percent: z.number().int().min(0).max(100).optional(),
+  fraction: z.looseObject({ numerator: z.number().int().min(0), denominator: z.number().int().min(1).optional() }).optional(),
+});
+export const LocalObjectReferenceSchema = z.looseObject({ group: z.string(), kind: z.string().min(1), name: z.string().min(1) });
+
+export const HTTPRouteFilterSchema = z.looseObject({
+  type: z.enum(['RequestHeaderModifier', 'ResponseHeaderModifier', 'RequestMirror', 'RequestRedirect', 'URLRewrite', 'ExtensionRef', 'CORS']),
+  requestHeaderModifier: HTTPHeaderFilterSchema.optional(),
+  responseHeaderModifier: HTTPHeaderFilterSchema.optional(),
+  requestMirror: HTTPRequestMirrorFilterSchema.optional(),
+  requestRedirect: HTTPRequestRedirectFilterSchema.optional(),
+  urlRewrite: HTTPURLRewriteFilterSchema.optional(),
+  extensionRef: LocalObjectReferenceSchema.optional(),
+});
+export type HTTPRouteFilter = z.infer<typeof HTTPRouteFilterSchema>;
+
+export const HTTPBackendRefSchema = BackendObjectReferenceSchema.extend({
+  weight: z.number().int().min(0).max(1_000_000).optional(),
+  filters: z.array(HTTPRouteFilterSchema).optional(),
+});
+export type HTTPBackendRef = z.infer<typeof HTTPBackendRefSchema>;
+
+export const HTTPPathMatchSchema = z.looseObject({
+  type: z.enum(['Exact', 'PathPrefix', 'RegularExpression']).optional(), // default PathPrefix
+  value: z.string().max(1024).optional(), // default "/"
+});
+export const HTTPHeaderMatchSchema = z.looseObject({
+  type: z.enum(['Exact', 'RegularExpression']).optional(), // default Exact
+  name: headerName,
+  value: z.string().max(4096),
+});
+export const HTTPQueryParamMatchSchema = z.looseObject({
+  type: z.enum(['Exact', 'RegularExpression']).optional(),
+  name: z.string().min(1).max(256),
+  value: z.string().max(1024),
+});
+export const HTTPMethodSchema = z.enum(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
+export const HTTPRouteMatchSchema = z.looseObject({
+  path: HTTPPathMatchSchema.optional(),
+  headers: z.array(HTTPHeaderMatchSchema).optional(),
+  queryParams: z.array(HTTPQueryParamMatchSchema).optional(),
+  method: HTTPMethodSchema.optional(),
+});
+export type HTTPRouteMatch = z.infer<typeof HTTPRouteMatchSchema>;
+
+/** HTTPRouteTimeouts: `request` (whole request incl. retries) and `backendRequest` (one attempt). */
+export const HTTPRouteTimeoutsSchema = z.looseObject({
+  request: GatewayDurationSchema.optional(),
+  backendRequest: GatewayDurationSchema.optional(),
+});
+/** HTTPRouteRetry (experimental channel, GEP-1731): `codes` are 400–599, `attempts`, `backoff` duration. */
+export const HTTPRouteRetrySchema = z.looseObject({
+  codes: z.array(z.number().int().min(400).max(599)).optional(),
+  attempts: z.number().int().min(0).optional(),
+  backoff: GatewayDurationSchema.optional(),
+});
+
+export const HTTPRouteRuleSchema = z.looseObject({
+  name: z.string().optional(),
+  matches: z.array(HTTPRouteMatchSchema).max(64).optional(),
+  filters: z.array(HTTPRouteFilterSchema).max(16).optional(),
+  backendRefs: z.array(HTTPBackendRefSchema).optional(),
+  timeouts: HTTPRouteTimeoutsSchema.optional(),
+  retry: HTTPRouteRetrySchema.optional(),
+});
+export type HTTPRouteRule = z.infer<typeof HTTPRouteRuleSchema>;
+
+export const RouteParentStatusSchema = z.looseObject({
+  parentRef: ParentReferenceSchema,
+  controllerName: z.string(),
+  conditions: z.array(ConditionSchema).optional(),
+});
+export type RouteParentStatus = z.infer<typeof RouteParentStatusSchema>;
+export const RouteStatusSchema = z.looseObject({ parents: z.array(RouteParentStatusSchema).optional() });
+export type RouteStatus = z.infer<typeof RouteStatusSchema>;
+
+export const HTTPRouteSpecSchema = z.looseObject({
+  parentRefs: z.array(ParentReferenceSchema).max(32).optional(),
+  hostnames: z.array(z.string()).optional(),
+  rules: z.array(HTTPRouteRuleSchema).max(16).optional(), // default: one rule matching PathPrefix "/"
+});
+export const HTTPRouteSchema = objectSchema(gatewayApiVersion, 'HTTPRoute', HTTPRouteSpecSchema, RouteStatusSchema.optional());
+
+export const GRPCMethodMatchSchema = z.looseObject({
+  type: z.enum(['Exact', 'RegularExpression']).optional(), // default Exact
+  service: z.string().optional(),
+  method: z.string().optional(),
+});
+export const GRPCHeaderMatchSchema = z.looseObject({
+  type: z.enum(['Exact', 'RegularExpression']).optional(),
+  name: headerName,
+  value: z.string().max(4096),
+});
+export const GRPCRouteMatchSchema = z.looseObject({
+  method: GRPCMethodMatchSchema.optional(),
+  headers: z.array(GRPCHeaderMatchSchema).optional(),
+});
+export type GRPCRouteMatch = z.infer<typeof GRPCRouteMatchSchema>;
+export const GRPCRouteFilterSchema = z.looseObject({
+  type: z.enum(['RequestHeaderModifier', 'ResponseHeaderModifier', 'RequestMirror', 'ExtensionRef']),
+  requestHeaderModifier: HTTPHeaderFilterSchema.optional(),
+  responseHeaderModifier: HTTPHeaderFilterSchema.optional(),
+  requestMirror: HTTPRequestMirrorFilterSchema.optional(),
+  extensionRef: LocalObjectReferenceSchema.optional(),
+});
+export const GRPCBackendRefSchema = BackendObjectReferenceSchema.extend({
+  weight: z.number().int().min(0).max(1_000_000).optional(),
+  filters: z.array(GRPCRouteFilterSchema).optional(),
+});
+export const GRPCRouteRuleSchema = z.looseObject({
+  name: z.string().optional(),
+  matches: z.array(GRPCRouteMatchSchema).max(64).optional(),
+  filters: z.array(GRPCRouteFilterSchema).max(16).optional(),
+  backendRefs: z.array(GRPCBackendRefSchema).optional(),
+});
+export type GRPCRouteRule = z.infer<typeof GRPCRouteRuleSchema>;
+export const GRPCRouteSpecSchema = z.looseObject({
+  parentRefs: z.array(ParentReferenceSchema).max(32).optional(),
+  hostnames: z.array(z.string()).optional(),
+  rules: z.array(GRPCRouteRuleSchema).max(16).optional(),
+});
+export const GRPCRouteSchema = objectSchema(gatewayApiVersion, 'GRPCRoute', GRPCRouteSpecSchema, RouteStatusSchema.optional());
+
+export const ListenerSchema = z.looseObject({
+  name: z.string().min(1),
+  hostname: z.string().optional(),
+  port,
+  protocol: z.string().min(1), // HTTP, HTTPS, TLS, TCP, UDP, or an implementation-specific one like HBONE
+  tls: z.looseObject({}).optional(),
+  allowedRoutes: z
+    .looseObject({
+      namespaces: z.looseObject({ from: z.enum(['All', 'Same', 'Selector']).optional(), selector: LabelSelectorSchema.optional() }).optional(),
+      kinds: z.array(z.looseObject({ group: z.string().optional(), kind: z.string().min(1) })).optional(),
+    })
+    .optional(),
+});
+export const GatewayAddressSchema = z.looseObject({ type: z.string().optional(), value: z.string().min(1) });
+export const GatewaySpecSchema = z.looseObject({
+  gatewayClassName: z.string().min(1),
+  listeners: z.array(ListenerSchema).min(1).max(64),
+  addresses: z.array(GatewayAddressSchema).optional(),
+  infrastructure: z.looseObject({ labels: stringMap.optional(), annotations: stringMap.optional() }).optional(),
+});
+export const ListenerStatusSchema = z.looseObject({
+  name: z.string(),
+  supportedKinds: z.array(z.looseObject({ group: z.string().optional(), kind: z.string() })).optional(),
+  attachedRoutes: z.number().int().min(0),
+  conditions: z.array(ConditionSchema).optional(),
+});
+export const GatewayStatusSchema = z.looseObject({
+  addresses: z.array(GatewayAddressSchema).optional(),
+  conditions: z.array(ConditionSchema).optional(),
+  listeners: z.array(ListenerStatusSchema).optional(),
+});
+export type GatewayStatus = z.infer<typeof GatewayStatusSchema>;
+export const GatewaySchema = objectSchema(gatewayApiVersion, 'Gateway', GatewaySpecSchema, GatewayStatusSchema.optional());
+
+export const GatewayClassSpecSchema = z.looseObject({
+  controllerName: z.string().min(1),
+  description: z.string().optional(),
+  parametersRef: z.looseObject({}).optional(),
+});
+export const GatewayClassStatusSchema = z.looseObject({ conditions: z.array(ConditionSchema).optional() });
+export type GatewayClassStatus = z.infer<typeof GatewayClassStatusSchema>;
+export const GatewayClassSchema = objectSchema(gatewayApiVersion, 'GatewayClass', GatewayClassSpecSchema, GatewayClassStatusSchema.optional());
+
+// ---------------------------------------------------------------------------------------------------
+// AuthorizationPolicy (security.weft.dev/v1alpha1, Istio's shape)
+
+// Match fields are strict on purpose: an Istio field weft does not implement (`when`, `requestPrincipals`,
+// `hosts`, `remoteIpBlocks`, ...) silently ignored would widen an ALLOW or narrow a DENY, so such a policy
+// is reported as invalid instead.
+export const AuthzSourceSpecSchema = z.strictObject({
+  principals: z.array(z.string()).optional(),
+  notPrincipals: z.array(z.string()).optional(),
+  namespaces: z.array(z.string()).optional(),
+  notNamespaces: z.array(z.string()).optional(),
+  ipBlocks: z.array(z.string()).optional(),
+  notIpBlocks: z.array(z.string()).optional(),
+});
+/** Ports are strings in Istio's API; numbers are accepted too (YAML authors write both). */
+const authzPort = z.union([port, z.string().regex(/^[0-9]{1,5}$/, 'must be a port number')]);
+export const AuthzOperationSpecSchema = z.strictObject({
+  ports: z.array(authzPort).optional(),
+  notPorts: z.array(authzPort).optional(),
+  methods: z.array(z.string()).optional(),
+  notMethods: z.array(z.string()).optional(),
+  paths: z.array(z.string()).optional(),
+  notPaths: z.array(z.string()).optional(),
+});
+export const AuthzRuleSpecSchema = z.strictObject({
+  from: z.array(z.strictObject({ source: AuthzSourceSpecSchema })).optional(),
+  to: z.array(z.strictObject({ operation: AuthzOperationSpecSchema })).optional(),
+});
+export type AuthzRuleSpec = z.infer<typeof AuthzRuleSpecSchema>;
+export const PolicyTargetReferenceSchema = z.looseObject({
+  group: z.string().optional(),
+  kind: z.string().min(1),
+  name: dnsSubdomain,
+  namespace: dnsLabel.optional(),
+});
+export const AuthorizationPolicySpecSchema = z.looseObject({
+  targetRefs: z.array(PolicyTargetReferenceSchema).optional(),
+  selector: z.looseObject({ matchLabels: stringMap.optional() }).optional(),
+  action: z.enum(['ALLOW', 'DENY']).optional(), // default ALLOW, as in Istio
+  rules: z.array(AuthzRuleSpecSchema).optional(),
+});
+export const AuthorizationPolicyStatusSchema = z.looseObject({ conditions: z.array(ConditionSchema).optional() });
+export type AuthorizationPolicyStatus = z.infer<typeof AuthorizationPolicyStatusSchema>;
+export const AuthorizationPolicySchema = objectSchema(
+  z.literal('security.weft.dev/v1alpha1'),
+  'AuthorizationPolicy',
+  AuthorizationPolicySpecSchema,
+  AuthorizationPolicyStatusSchema.optional(),
+);
+
+// ---------------------------------------------------------------------------------------------------
+// Types per kind, and the table of kinds
+
+export type NamespaceObject = z.infer<typeof NamespaceSchema>;
+export type PodObject = z.infer<typeof PodSchema>;
+export type ServiceObject = z.infer<typeof ServiceSchema>;
+export type EndpointSliceObject = z.infer<typeof EndpointSliceSchema>;
+export type ServiceAccountObject = z.infer<typeof ServiceAccountSchema>;
+export type DeploymentObject = z.infer<typeof DeploymentSchema>;
+export type GatewayObject = z.infer<typeof GatewaySchema>;
+export type GatewayClassObject = z.infer<typeof GatewayClassSchema>;
+export type HTTPRouteObject = z.infer<typeof HTTPRouteSchema>;
+export type GRPCRouteObject = z.infer<typeof GRPCRouteSchema>;
+export type AuthorizationPolicyObject = z.infer<typeof AuthorizationPolicySchema>;
+
+export interface ObjectByKind {
+  Namespace: NamespaceObject;
+  Pod: PodObject;
+  Service: ServiceObject;
+  EndpointSlice: EndpointSliceObject;
+  ServiceAccount: ServiceAccountObject;
+  Deployment: DeploymentObject;
+  Gateway: GatewayObject;
+  GatewayClass: GatewayClassObject;
+  HTTPRoute: HTTPRouteObject;
+  GRPCRoute: GRPCRouteObject;
+  AuthorizationPolicy: AuthorizationPolicyObject;
+}
+
+export const schemaByObjectKind: { readonly [K in ObjectKind]: z.ZodType<ObjectByKind[K]> } = {
+  Namespace: NamespaceSchema,
+  Pod: PodSchema,
+  Service: ServiceSchema,
+  EndpointSlice: EndpointSliceSchema,
+  ServiceAccount: ServiceAccountSchema,
+  Deployment: DeploymentSchema,
+  Gateway: GatewaySchema,
+  GatewayClass: GatewayClassSchema,
+  HTTPRoute: HTTPRouteSchema,
+  GRPCRoute: GRPCRouteSchema,
+  AuthorizationPolicy: AuthorizationPolicySchema,
+};
+
+/** Where each kind lives in the Kubernetes API (for the informers, the API double and the CLI). */
+export interface KindInfo {
+  readonly kind: ObjectKind;
+  /** `""` for the core group. */
+  readonly group: string;
+  readonly version: string;
+  /** Plural resource name in URLs. */
+  readonly plural: string;
+  readonly namespaced: boolean;
+  /** The apiVersion weft writes (`v1`, `apps/v1`, `gateway.networking.k8s.io/v1`, …). */
+  readonly apiVersion: string;
+  /** Whether the kind has a status weft writes through the `/status` subresource. */
+  readonly hasStatus: boolean;
+}
+
+function info(kind: ObjectKind, group: string, version: string, plural: string, namespaced: boolean, hasStatus = false): KindInfo {
+  return { kind, group, version, plural, namespaced, apiVersion: group === '' ? version : `${group}/${version}`, hasStatus };
+}
+
+export const KIND_INFO: { readonly [K in ObjectKind]: KindInfo } = {
+  Namespace: info('Namespace', '', 'v1', 'namespaces', false),
+  Pod: info('Pod', '', 'v1', 'pods', true),
+  Service: info('Service', '', 'v1', 'services', true),
+  EndpointSlice: info('EndpointSlice', 'discovery.k8s.io', 'v1', 'endpointslices', true),
+  ServiceAccount: info('ServiceAccount', '', 'v1', 'serviceaccounts', true),
+  Deployment: info('Deployment', 'apps', 'v1', 'deployments', true),
+  Gateway: info('Gateway', 'gateway.networking.k8s.io', 'v1', 'gateways', true, true),
+  GatewayClass: info('GatewayClass', 'gateway.networking.k8s.io', 'v1', 'gatewayclasses', false, true),
+  HTTPRoute: info('HTTPRoute', 'gateway.networking.k8s.io', 'v1', 'httproutes', true, true),
+  GRPCRoute: info('GRPCRoute', 'gateway.networking.k8s.io', 'v1', 'grpcroutes', true, true),
+  AuthorizationPolicy: info('AuthorizationPolicy', 'security.weft.dev', 'v1alpha1', 'authorizationpolicies', true, true),
+};
+
+export const OBJECT_KINDS: readonly ObjectKind[] = Object.keys(KIND_INFO) as ObjectKind[];
+
+export function isObjectKind(kind: unknown): kind is ObjectKind {
+  return typeof kind === 'string' && Object.prototype.hasOwnProperty.call(KIND_INFO, kind);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Validation entry point and typed accessors
+
+export type ValidationResult =
+  | { readonly ok: true; readonly object: KubeObject }
+  | { readonly ok: false; readonly ref: Partial<ObjectRef>; readonly reason: string };
+
+/** Best-effort ref of a raw object, for reporting one that fails validation. */
+export function refOfRaw(raw: unknown): Partial<ObjectRef> {
+  if (typeof raw !== 'object' || raw === null) return {};
+  const r = raw as { kind?: unknown; metadata?: { name?: unknown; namespace?: unknown } };
+  const ref: Partial<ObjectRef> = {};
+  if (isObjectKind(r.kind)) ref.kind = r.kind;
+  const meta = typeof r.metadata === 'object' && r.metadata !== null ? r.metadata : {};
+  if (typeof meta.name === 'string') ref.name = meta.name;
+  if (typeof meta.namespace === 'string') ref.namespace = meta.namespace;
+  return ref;
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.length > 0 ? i.path.join('.') : '(root)'}: ${i.message}`)
+    .join('; ');
+}
+
+/**
+ * Validates one raw object (as parsed from YAML/JSON or received from the API server). Kinds weft does
+ * not read are refused with a reason; namespaced kinds must carry a namespace unless `defaultNamespace`
+ * is given. Never throws.
+ */
+export function validateObject(raw: unknown, options: { defaultNamespace?: string } = {}): ValidationResult {
+  const ref = refOfRaw(raw);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { ok: false, ref, reason: 'not an object' };
+  const kind = (raw as { kind?: unknown }).kind;
+  if (!isObjectKind(kind)) {
+    return { ok: false, ref, reason: `unsupported kind ${JSON.stringify(kind ?? null)}` };
+  }
+  const parsed = schemaByObjectKind[kind].safeParse(raw);
+  if (!parsed.success) return { ok: false, ref, reason: describeIssues(parsed.error) };
+  const object = parsed.data as unknown as KubeObject;
+  const kindInfo = KIND_INFO[kind];
+  if (kindInfo.namespaced && object.metadata.namespace === undefined) {
+    if (options.defaultNamespace === undefined) return { ok: false, ref, reason: 'metadata.namespace: required for a namespaced kind' };
+    object.metadata.namespace = options.defaultNamespace;
+  }
+  if (!kindInfo.namespaced && object.metadata.namespace !== undefined) delete object.metadata.namespace;
+  return { ok: true, object };
+}
+
+/** The typed view of a validated object of a known kind (undefined when the kind differs). */
+export function asKind<K extends ObjectKind>(object: KubeObject | undefined, kind: K): ObjectByKind[K] | undefined {
+  return object !== undefined && object.kind === kind ? (object as unknown as ObjectByKind[K]) : undefined;
+}
+
+/** All objects of one kind as their typed view (`source.list(kind)` narrowed). */
+export function listOf<K extends ObjectKind>(source: { list(kind: ObjectKind): readonly KubeObject[] }, kind: K): readonly ObjectByKind[K][] {
+  return source.list(kind) as unknown as readonly ObjectByKind[K][];
+}
+
+/** `namespace/name` (or `name` for cluster-scoped kinds): the key objects are stored under. */
+export function objectKey(namespace: string | undefined, name: string): string {
+  return namespace === undefined || namespace === '' ? name : `${namespace}/${name}`;
+}
+
+export function refOf(object: KubeObject): ObjectRef {
+  return object.metadata.namespace === undefined
+    ? { kind: object.kind, name: object.metadata.name }
+    : { kind: object.kind, namespace: object.metadata.namespace, name: object.metadata.name };
+}
+
+/** True when every `matchLabels` entry is present in `labels` and every expression holds. */
+export function selectorMatches(selector: LabelSelector | undefined, labels: Record<string, string> | undefined): boolean {
+  if (selector === undefined) return false;
+  const l = labels ?? {};
+  for (const [k, v] of Object.entries(selector.matchLabels ?? {})) if (l[k] !== v) return false;
+  for (const e of selector.matchExpressions ?? []) {
+    const has = Object.prototype.hasOwnProperty.call(l, e.key);
+    const values = e.values ?? [];
+    switch (e.operator) {
+      case 'In':
+        if (!has || !values.includes(l[e.key])) return false;
+        break;
+      case 'NotIn':
+        if (has && values.includes(l[e.key])) return false;
+        break;
+      case 'Exists':
+        if (!has) return false;
+        break;
+      case 'DoesNotExist':
+        if (has) return false;
+        break;
+    }
+  }
+  return true;
+}

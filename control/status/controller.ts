@@ -1,0 +1,159 @@
+import type { Logger } from '../../lib/telemetry/log.js';
+import { silentLogger } from '../../lib/telemetry/log.js';
+import type { LeaderElection } from '../leader.js';
+import { listOf, refOf, type AuthorizationPolicyStatus, type RouteStatus } from '../sources/schemas.js';
+import type { ClusterSource, InvalidInfo, ObjectKind, ObjectRef, SourceChange } from '../sources/source.js';
+import { authorizationPolicyStatus, invalidPolicyStatus } from './authz.js';
+import { sameJson } from './conditions.js';
+import { allRoutes, invalidRouteStatus, routeStatus } from './routes.js';
+
+export interface StatusControllerOptions {
+  readonly source: ClusterSource;
+  readonly leader: LeaderElection;
+  readonly logger?: Logger;
+  /** Quiet time after a change before recomputing (default 100 ms). */
+  readonly debounceMs?: number;
+}
+
+/** Kinds whose changes can change a route's or a policy's status. */
+const INPUT_KINDS: ReadonlySet<ObjectKind> = new Set(['HTTPRoute', 'GRPCRoute', 'AuthorizationPolicy', 'Service', 'Namespace', 'Gateway']);
+const STATUS_KINDS: ReadonlySet<ObjectKind> = new Set(['HTTPRoute', 'GRPCRoute', 'AuthorizationPolicy']);
+
+interface InvalidObject {
+  readonly ref: ObjectRef;
+  readonly reason: string;
+  readonly raw: unknown;
+}
+
+/**
+ * Writes the status of HTTPRoutes/GRPCRoutes (Accepted + ResolvedRefs per parent, Gateway API reasons) and
+ * AuthorizationPolicies (Accepted), also for objects that failed validation. Only the leader writes, and
+ * only a status that differs from the one stored (conditions keep their lastTransitionTime), so a pass
+ * over an unchanged cluster writes nothing. Gateway and GatewayClass status belong to the waypoint
+ * controller.
+ */
+export class StatusController {
+  private readonly log: Logger;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stopped = false;
+  /** Status last written for invalid objects (they are not in the source, so there is nothing to compare). */
+  private readonly writtenInvalid = new Map<string, unknown>();
+  private readonly onChange = (changes: readonly SourceChange[]): void => {
+    if (changes.some((c) => INPUT_KINDS.has(c.object.kind))) this.schedule();
+  };
+  private readonly onInvalid = (info: InvalidInfo): void => {
+    if (info.ref.kind !== undefined && STATUS_KINDS.has(info.ref.kind)) this.schedule();
+  };
+  private readonly onLeader = (): void => this.schedule(0);
+
+  constructor(private readonly options: StatusControllerOptions) {
+    this.log = (options.logger ?? silentLogger).child({ component: 'status' });
+  }
+
+  start(): void {
+    this.options.source.on('change', this.onChange);
+    this.options.source.on('invalid', this.onInvalid);
+    this.options.leader.on('leader', this.onLeader);
+    if (this.options.leader.isLeader) this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.options.source.off('change', this.onChange);
+    this.options.source.off('invalid', this.onInvalid);
+    this.options.leader.off('leader', this.onLeader);
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** Resolves once no pass is pending or running (tests). */
+  async idle(): Promise<void> {
+    while (this.timer !== undefined || this.running !== undefined) {
+      await (this.running ?? new Promise((r) => setTimeout(r, 10)));
+    }
+  }
+
+  private schedule(delayMs = this.options.debounceMs ?? 100): void {
+    if (this.stopped) return;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.kick();
+    }, delayMs);
+  }
+
+  private kick(): void {
+    if (this.running !== undefined) {
+      this.again = true;
+      return;
+    }
+    this.running = this.reconcile()
+      .catch((err: unknown) => this.log.error({ err }, 'status pass failed'))
+      .finally(() => {
+        this.running = undefined;
+        if (this.again && !this.stopped) {
+          this.again = false;
+          this.kick();
+        }
+      });
+  }
+
+  async reconcile(): Promise<void> {
+    if (!this.options.leader.isLeader || this.stopped) return;
+    const { source } = this.options;
+    let writes = 0;
+    for (const route of allRoutes(source)) {
+      writes += await this.write(refOf(route), route.status, routeStatus(route, source));
+    }
+    for (const ap of listOf(source, 'AuthorizationPolicy')) {
+      writes += await this.write(refOf(ap), ap.status, authorizationPolicyStatus(ap, source));
+    }
+    for (const inv of this.invalidOf(source)) {
+      const key = keyOf(inv.ref);
+      const previous = this.writtenInvalid.get(key) ?? (inv.raw as { status?: unknown } | undefined)?.status;
+      const next =
+        inv.ref.kind === 'AuthorizationPolicy'
+          ? invalidPolicyStatus(inv.reason, previous as AuthorizationPolicyStatus | undefined, generationOf(inv.raw))
+          : invalidRouteStatus(inv.raw, inv.reason, previous as RouteStatus | undefined);
+      if (next === undefined || sameJson(previous, next)) continue;
+      this.writtenInvalid.set(key, next);
+      writes += await this.write(inv.ref, undefined, next);
+    }
+    if (writes > 0) this.log.debug({ writes }, 'status written');
+  }
+
+  /** The source's currently invalid objects of the kinds with status, with a usable ref. */
+  private invalidOf(source: ClusterSource): InvalidObject[] {
+    const out: InvalidObject[] = [];
+    for (const info of source.invalidObjects?.() ?? []) {
+      const { kind, name } = info.ref;
+      if (kind === undefined || name === undefined || !STATUS_KINDS.has(kind)) continue;
+      const ref: ObjectRef = { kind, name, namespace: info.ref.namespace ?? 'default' };
+      if (source.get(ref) !== undefined) continue;
+      out.push({ ref, reason: info.reason, raw: info.object });
+    }
+    return out;
+  }
+
+  private async write(ref: ObjectRef, current: unknown, next: unknown): Promise<number> {
+    if (sameJson(current, next)) return 0;
+    try {
+      await this.options.source.writeStatus(ref, next);
+      return 1;
+    } catch (err) {
+      this.log.warn({ ref, err: (err as Error).message }, 'writing %s status failed; will retry on the next change', ref.kind);
+      return 0;
+    }
+  }
+}
+
+function keyOf(ref: ObjectRef): string {
+  return `${ref.kind}/${ref.namespace ?? ''}/${ref.name}`;
+}
+
+function generationOf(raw: unknown): number | undefined {
+  const g = (raw as { metadata?: { generation?: unknown } } | undefined)?.metadata?.generation;
+  return typeof g === 'number' ? g : undefined;
+}

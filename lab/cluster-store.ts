@@ -1,0 +1,64 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import type { KubeObject } from './manifests.js';
+import { parseManifests } from './manifests.js';
+
+/**
+ * Reads and writes the lab's cluster-state directory (notes/layout.md): one YAML file per object,
+ * written atomically (temp file in the same directory, then rename) so that the control plane's
+ * directory source never reads half a file.
+ */
+export async function writeAtomic(path: string, content: string): Promise<void> {
+  const dir = path.slice(0, path.lastIndexOf('/'));
+  await mkdir(dir, { recursive: true });
+  const tmp = join(dir, `.${randomBytes(6).toString('hex')}.tmp`);
+  await writeFile(tmp, content);
+  await rename(tmp, path);
+}
+
+export async function writeObject(dir: string, file: string, obj: unknown): Promise<void> {
+  await writeAtomic(join(dir, file), stringify(obj));
+}
+
+export async function removeFile(path: string): Promise<void> {
+  await rm(path, { force: true });
+}
+
+export interface StoredObject {
+  readonly file: string;
+  readonly object: KubeObject;
+}
+
+/** Every object in `dir` (not recursive; files starting with `.` are temp files). Bad files are skipped. */
+export async function readObjects(dir: string, onInvalid?: (file: string, err: unknown) => void): Promise<StoredObject[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const out: StoredObject[] = [];
+  for (const name of names.sort()) {
+    if (name.startsWith('.') || !/\.(ya?ml|json)$/.test(name)) continue;
+    const file = join(dir, name);
+    try {
+      const text = await readFile(file, 'utf8');
+      for (const object of parseManifests(text, file)) out.push({ file, object });
+    } catch (err) {
+      onInvalid?.(file, err);
+    }
+  }
+  return out;
+}
+
+/** Reads a status file's `status` (written by the kubelet), or undefined. */
+export async function readStatus(dir: string, file: string): Promise<Record<string, unknown> | undefined> {
+  try {
+    const doc = parse(await readFile(join(dir, file), 'utf8')) as { status?: Record<string, unknown> } | null;
+    return doc?.status;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,139 @@
+import type { ContainerPort, KubeObject, ServicePort } from './manifests.js';
+import { labelsMatch } from './deployments.js';
+import { VIP_RANGE } from './vip.js';
+
+/**
+ * kube-proxy for the lab: each node namespace gets one nftables table that DNATs a Service VIP:port to
+ * a ready endpoint (random choice), for pods that the mesh does not capture. Rendered as a whole and
+ * loaded in one `nft -f` transaction (delete + add), so a change never leaves half a table. Bridged
+ * replies from a same-node endpoint pass the node's conntrack (bridge-nf-call-iptables), which reverses
+ * the DNAT; a pod reaching itself through its own VIP (hairpin) is masqueraded, as kube-proxy does.
+ */
+export const PROXY_TABLE = 'weftlab';
+
+export interface Endpoint {
+  readonly namespace: string;
+  readonly name: string;
+  readonly ip: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly ports: readonly ContainerPort[];
+}
+
+export interface ServiceView {
+  readonly namespace: string;
+  readonly name: string;
+  readonly vip: string;
+  readonly selector: Readonly<Record<string, string>> | undefined;
+  readonly ports: readonly ServicePort[];
+}
+
+export function serviceView(obj: KubeObject): ServiceView | undefined {
+  const vip = obj.spec?.clusterIP;
+  if (typeof vip !== 'string' || vip === '' || vip === 'None') return undefined;
+  return {
+    namespace: obj.metadata.namespace ?? 'default',
+    name: obj.metadata.name,
+    vip,
+    selector: obj.spec?.selector as Record<string, string> | undefined,
+    ports: (obj.spec?.ports as ServicePort[] | undefined) ?? [],
+  };
+}
+
+/** The endpoint's port for a Service port: targetPort by number, by container port name, or `port`. */
+export function targetPortOf(sp: ServicePort, ep: Endpoint): number | undefined {
+  const t = sp.targetPort ?? sp.port;
+  if (typeof t === 'number') return t;
+  if (/^\d+$/.test(t)) return Number(t);
+  return ep.ports.find((p) => p.name === t)?.containerPort;
+}
+
+export function endpointsOf(svc: ServiceView, ready: readonly Endpoint[]): Endpoint[] {
+  return ready.filter((e) => e.namespace === svc.namespace && labelsMatch(svc.selector as Record<string, string>, e.labels as Record<string, string>));
+}
+
+export function renderProxyRules(services: readonly ServiceView[], ready: readonly Endpoint[]): string {
+  const rules: string[] = [];
+  const hairpin = new Set<string>();
+  for (const svc of [...services].sort((a, b) => a.vip.localeCompare(b.vip))) {
+    const eps = endpointsOf(svc, ready).sort((a, b) => a.ip.localeCompare(b.ip));
+    for (const sp of svc.ports) {
+      const proto = (sp.protocol ?? 'TCP').toLowerCase() === 'udp' ? 'udp' : 'tcp';
+      const targets: string[] = [];
+      for (const ep of eps) {
+        const port = targetPortOf(sp, ep);
+        if (port === undefined) continue;
+        targets.push(`${ep.ip} . ${port}`);
+        hairpin.add(ep.ip);
+      }
+      if (targets.length === 0) continue;
+      const map = targets.map((t, i) => `${i} : ${t}`).join(', ');
+      rules.push(`    ip daddr ${svc.vip} ${proto} dport ${sp.port} dnat ip to numgen random mod ${targets.length} map { ${map} }`);
+    }
+  }
+  const masq = [...hairpin].sort().map((ip) => `    ip saddr ${ip} ip daddr ${ip} ct status dnat masquerade`);
+  return [
+    `table ip ${PROXY_TABLE} {}`,
+    `delete table ip ${PROXY_TABLE}`,
+    `table ip ${PROXY_TABLE} {`,
+    '  chain services {',
+    ...rules,
+    '  }',
+    '  chain prerouting {',
+    '    type nat hook prerouting priority -100; policy accept;',
+    '    jump services',
+    '  }',
+    '  chain output {',
+    '    type nat hook output priority -100; policy accept;',
+    '    jump services',
+    '  }',
+    '  chain postrouting {',
+    '    type nat hook postrouting priority 100; policy accept;',
+    ...masq,
+    '  }',
+    // A VIP port without ready endpoints is refused at once instead of timing out (after DNAT a
+    // served VIP no longer matches here).
+    '  chain no_endpoints {',
+    '    type filter hook forward priority 0; policy accept;',
+    `    ip daddr ${VIP_RANGE} meta l4proto tcp reject with tcp reset`,
+    '  }',
+    '  chain no_endpoints_local {',
+    '    type filter hook output priority 0; policy accept;',
+    `    ip daddr ${VIP_RANGE} meta l4proto tcp reject with tcp reset`,
+    '  }',
+    '}',
+    '',
+  ].join('\n');
+}
+
+export interface PodName {
+  readonly namespace: string;
+  readonly name: string;
+  readonly ip: string;
+}
+
+/**
+ * A pod's /etc/hosts (bind-mounted by `ip netns exec` from /etc/netns/<pod netns>/hosts): Services as
+ * `<svc>.<ns>`, `<svc>.<ns>.svc`, `<svc>.<ns>.svc.cluster.local` (and `<svc>` in the pod's own
+ * namespace), pods as `<pod>.<ns>` (and `<pod>` in its own namespace).
+ */
+export function renderHosts(
+  self: PodName,
+  services: readonly ServiceView[],
+  pods: readonly PodName[],
+  extra: readonly { ip: string; names: readonly string[] }[] = [],
+): string {
+  const lines = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', `${self.ip}\t${self.name} ${self.name}.${self.namespace}`];
+  for (const e of extra) lines.push(`${e.ip}\t${e.names.join(' ')}`);
+  for (const s of [...services].sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`))) {
+    const names = [`${s.name}.${s.namespace}`, `${s.name}.${s.namespace}.svc`, `${s.name}.${s.namespace}.svc.cluster.local`];
+    if (s.namespace === self.namespace) names.unshift(s.name);
+    lines.push(`${s.vip}\t${names.join(' ')}`);
+  }
+  for (const p of [...pods].sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`))) {
+    if (p.namespace === self.namespace && p.name === self.name) continue;
+    const names = [`${p.name}.${p.namespace}`];
+    if (p.namespace === self.namespace) names.unshift(p.name);
+    lines.push(`${p.ip}\t${names.join(' ')}`);
+  }
+  return lines.join('\n') + '\n';
+}

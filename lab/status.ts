@@ -1,0 +1,78 @@
+import { readObjects, readStatus } from './cluster-store.js';
+import { run } from './command.js';
+import type { PodSpec, ServicePort } from './manifests.js';
+import { type LabPaths, podNetns } from './names.js';
+import { inNetns, listNetns } from './netns.js';
+import type { LabInfo } from './state.js';
+
+/** `weft lab status`: nodes, pods (with where they run and whether the mesh captured them), services. */
+export interface LabStatus {
+  nodes: { name: string; ip: string; podCIDR: string }[];
+  pods: { namespace: string; name: string; node: string; ip: string; phase: string; ready: boolean; restarts: number; captured: boolean; reason?: string }[];
+  services: { namespace: string; name: string; vip: string; ports: { name?: string; port: number; targetPort?: number | string; protocol: string }[] }[];
+}
+
+/** The node agent puts a `weft` nftables table into each pod namespace it captures. */
+async function isCaptured(netns: string): Promise<boolean> {
+  const r = await run(inNetns(netns, ['nft', 'list', 'tables']), { allowFailure: true });
+  return r.code === 0 && /^table \w+ weft$/m.test(r.stdout);
+}
+
+export async function labStatus(info: LabInfo, paths: LabPaths): Promise<LabStatus> {
+  const manifests = (await readObjects(paths.manifests)).map((s) => s.object);
+  const generated = (await readObjects(paths.generated)).map((s) => s.object);
+  const pods = [...manifests, ...(await readObjects(paths.pods)).map((s) => s.object), ...generated].filter((o) => o.kind === 'Pod');
+  const existing = new Set(await listNetns(`weft-${info.name}-p-`));
+  const out: LabStatus = { nodes: info.nodes.map((n) => ({ name: n.name, ip: n.ip, podCIDR: n.podCIDR })), pods: [], services: [] };
+  for (const p of pods) {
+    const ns = p.metadata.namespace ?? 'default';
+    const st = await readStatus(paths.status, `Pod.${ns}.${p.metadata.name}.yaml`);
+    const conds = (st?.conditions as { type: string; status: string }[] | undefined) ?? [];
+    const netns = podNetns(info.name, ns, p.metadata.name);
+    const containers = (st?.containerStatuses as { restartCount?: number }[] | undefined) ?? [];
+    out.pods.push({
+      namespace: ns,
+      name: p.metadata.name,
+      node: (p.spec as PodSpec | undefined)?.nodeName ?? '',
+      ip: typeof st?.podIP === 'string' ? st.podIP : '',
+      phase: typeof st?.phase === 'string' ? st.phase : 'Pending',
+      ready: conds.some((c) => c.type === 'Ready' && c.status === 'True'),
+      restarts: containers.reduce((a, c) => a + (c.restartCount ?? 0), 0),
+      captured: existing.has(netns) ? await isCaptured(netns) : false,
+      ...(typeof st?.reason === 'string' ? { reason: st.reason } : {}),
+    });
+  }
+  for (const s of [...manifests, ...generated]) {
+    if (s.kind !== 'Service') continue;
+    const ports = ((s.spec?.ports as ServicePort[] | undefined) ?? []).map((p) => ({
+      ...(p.name !== undefined ? { name: p.name } : {}),
+      port: p.port,
+      ...(p.targetPort !== undefined ? { targetPort: p.targetPort } : {}),
+      protocol: p.protocol ?? 'TCP',
+    }));
+    out.services.push({ namespace: s.metadata.namespace ?? 'default', name: s.metadata.name, vip: typeof s.spec?.clusterIP === 'string' ? s.spec.clusterIP : '', ports });
+  }
+  out.pods.sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
+  out.services.sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
+  return out;
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+}
+
+export function renderStatusTable(s: LabStatus): string {
+  const parts = [
+    table([['NODE', 'IP', 'POD CIDR'], ...s.nodes.map((n) => [n.name, n.ip, n.podCIDR])]),
+    table([
+      ['NAMESPACE', 'POD', 'NODE', 'IP', 'PHASE', 'READY', 'RESTARTS', 'CAPTURED'],
+      ...s.pods.map((p) => [p.namespace, p.name, p.node, p.ip, p.reason ? `${p.phase} (${p.reason})` : p.phase, String(p.ready), String(p.restarts), String(p.captured)]),
+    ]),
+    table([
+      ['NAMESPACE', 'SERVICE', 'VIP', 'PORTS'],
+      ...s.services.map((v) => [v.namespace, v.name, v.vip, v.ports.map((p) => `${p.port}${p.targetPort !== undefined ? `:${p.targetPort}` : ''}/${p.protocol}`).join(',')]),
+    ]),
+  ];
+  return parts.join('\n\n') + '\n';
+}

@@ -1,0 +1,67 @@
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { KubeObject } from './manifests.js';
+
+/**
+ * The few volume kinds the lab's pods need, without mount namespaces: each volume becomes a directory
+ * under the lab's state, and container args/env that name a path under a volumeMount are rewritten to
+ * that directory. Supported: projected serviceAccountToken (a bound token the lab mints, audience weft),
+ * configMap (from a ConfigMap in the cluster state; `weft-ca-root` falls back to the control plane's CA
+ * root) and emptyDir.
+ */
+export interface VolumeMount {
+  name: string;
+  mountPath: string;
+}
+
+interface Volume {
+  name: string;
+  projected?: { sources?: { serviceAccountToken?: { path: string; audience?: string } }[] };
+  configMap?: { name: string };
+  emptyDir?: unknown;
+}
+
+export interface VolumeContext {
+  readonly dir: string;
+  readonly configMaps: readonly KubeObject[];
+  readonly namespace: string;
+  /** Writes a token for the pod's service account to `file`; undefined when the lab mints none. */
+  readonly mintToken?: (file: string, audience: string[]) => Promise<void>;
+  readonly caRoot?: string;
+}
+
+/** Creates each volume's directory and content; returns mountPath → host directory. */
+export async function prepareVolumes(volumes: readonly Volume[] | undefined, mounts: readonly VolumeMount[], ctx: VolumeContext): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const m of mounts) {
+    const v = volumes?.find((x) => x.name === m.name);
+    if (!v) continue;
+    const dir = join(ctx.dir, v.name);
+    await mkdir(dir, { recursive: true });
+    for (const src of v.projected?.sources ?? []) {
+      const t = src.serviceAccountToken;
+      if (t && ctx.mintToken) await ctx.mintToken(join(dir, t.path), t.audience ? [t.audience] : ['weft']);
+    }
+    if (v.configMap) {
+      const cm = ctx.configMaps.find((c) => c.kind === 'ConfigMap' && c.metadata.name === v.configMap!.name && (c.metadata.namespace ?? 'default') === ctx.namespace);
+      const data = (cm?.data ?? {}) as Record<string, string>;
+      for (const [k, value] of Object.entries(data)) await writeFile(join(dir, k), value);
+      if (!cm && v.configMap.name === 'weft-ca-root' && ctx.caRoot && existsSync(ctx.caRoot)) {
+        await copyFile(ctx.caRoot, join(dir, 'root-cert.pem'));
+        await copyFile(ctx.caRoot, join(dir, 'ca.crt'));
+      }
+    }
+    out.set(m.mountPath.replace(/\/+$/, ''), dir);
+  }
+  return out;
+}
+
+/** `/var/run/secrets/tokens/weft-token` → `<dir>/weft-token` when a volume is mounted at its parent. */
+export function rewritePath(value: string, mounts: ReadonlyMap<string, string>): string {
+  for (const [mountPath, dir] of mounts) {
+    if (value === mountPath) return dir;
+    if (value.startsWith(`${mountPath}/`)) return dir + value.slice(mountPath.length);
+  }
+  return value;
+}

@@ -1,0 +1,63 @@
+import { defineCodes } from '../spec.js';
+
+// Codes of the `weft` CLI commands that talk to a cluster or a lab (install, check, namespace, waypoint,
+// version). Exit status: usage and missing privileges (ERR_WEFT_CLI_USAGE, ERR_WEFT_CLI_FORBIDDEN) exit 2,
+// every other failure exits 1 (cli/output.ts).
+export const cliCodes = defineCodes({
+  ERR_WEFT_CLI_USAGE: {
+    message: '{reason}',
+    hint: 'Run the command with --help for its arguments and options.',
+  },
+  ERR_WEFT_CLI_NO_CLUSTER: {
+    message: 'no cluster to talk to: no kubeconfig ({kubeconfig}) and no running lab under {labRoot}',
+    hint: 'Point KUBECONFIG (or --kubeconfig) at your cluster, or start a lab with `sudo weft lab up` and pass --lab <name>.',
+  },
+  ERR_WEFT_CLI_LAB_AMBIGUOUS: {
+    message: 'several labs are running ({labs}) and no kubeconfig was found',
+    hint: 'Name one with --lab <name>.',
+  },
+  ERR_WEFT_CLI_KUBECONFIG_INVALID: {
+    message: 'cannot load kubeconfig {path}: {reason}',
+    hint: 'Check the file (`kubectl config view`), or pass another with --kubeconfig / --context.',
+  },
+  ERR_WEFT_CLI_API_UNREACHABLE: {
+    message: 'the Kubernetes API server at {server} is not reachable: {reason}',
+    hint: 'Check the current context (`kubectl config current-context`), your network/VPN, and that the cluster is running.',
+  },
+  ERR_WEFT_CLI_API_ERROR: {
+    message: '{verb} {resource} failed: HTTP {status} {reason}',
+    hint: 'The API server refused the request; its message above says why. `kubectl` with -v=6 shows the same request.',
+  },
+  ERR_WEFT_CLI_FORBIDDEN: {
+    message: '{verb} {resource} is forbidden for the current user: {reason}',
+    hint: 'Use a context with more rights (cluster-admin for install), or ask your cluster admin; `weft check --pre` lists what is needed.',
+  },
+  ERR_WEFT_CLI_NOT_FOUND: {
+    message: '{resource} not found',
+    hint: 'Check the name and the namespace (-n); the `list` subcommand shows what exists.',
+  },
+  ERR_WEFT_CLI_API_NOT_INSTALLED: {
+    message: 'the cluster does not serve {apiVersion} {kind}',
+    hint: 'Install the CRDs that define it: Gateway API CRDs for gateway.networking.k8s.io (docs/install.md), the weft chart for security.weft.dev.',
+  },
+  ERR_WEFT_CLI_HELM_NOT_FOUND: {
+    message: 'helm was not found (looked in {paths})',
+    hint: 'Install Helm 3.14+ on PATH, or run `scripts/install-tools` in the weft repository (puts it in .tools/bin).',
+  },
+  ERR_WEFT_CLI_HELM_FAILED: {
+    message: '`helm {args}` failed with exit code {code}: {stderr}',
+    hint: 'Helm says why above: an unknown or mistyped --set key is refused by the chart\'s values schema; `helm` needs a reachable cluster for install.',
+  },
+  ERR_WEFT_CLI_CHART_NOT_FOUND: {
+    message: 'the weft Helm chart was not found at {path}',
+    hint: 'Pass --chart <dir>, or run weft from its installation (the chart ships in helm/weft).',
+  },
+  ERR_WEFT_CLI_WAIT_TIMEOUT: {
+    message: 'gave up waiting after {seconds} s for {what} ({state})',
+    hint: 'Raise --timeout, or look at why it is not ready: `weft check` and the events of the object (`kubectl describe`).',
+  },
+  ERR_WEFT_CLI_LAB_UNSUPPORTED: {
+    message: '{what} is not available against a lab',
+    hint: 'The lab is one machine: use `weft lab up` / `weft lab down` to install or remove it, and `weft lab status` to inspect it.',
+  },
+});

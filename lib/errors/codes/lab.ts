@@ -1,0 +1,50 @@
+import { defineCodes } from '../spec.js';
+
+// Codes of `weft lab`: the one-machine cluster made of network namespaces (lab/, cli/commands/lab.ts).
+export const labCodes = defineCodes({
+  ERR_WEFT_LAB_NAME_INVALID: {
+    message: 'lab name {name} is not valid: use 1-16 lowercase letters or digits',
+    hint: 'Names become namespace prefixes (weft-<name>-); dashes are refused so that one lab can never match another lab\'s prefix.',
+  },
+  ERR_WEFT_LAB_NOT_FOUND: {
+    message: 'no lab named {name} is running (no state in {dir})',
+    hint: 'Start it with `weft lab up --name {name}`, or list labs with `ls /var/run/weft-lab`.',
+  },
+  ERR_WEFT_LAB_COMMAND_FAILED: {
+    message: '`{command}` failed with exit code {code}: {stderr}',
+    hint: 'The lab drives iproute2, nftables and the CNI plugins; run `./scripts/setup` if one is missing, and check `weft lab logs` for the component.',
+  },
+  ERR_WEFT_LAB_TOOL_MISSING: {
+    message: '{tool} is not installed ({path} not found)',
+    hint: 'Run `./scripts/setup` (it installs iproute2, nftables and containernetworking-plugins).',
+  },
+  ERR_WEFT_LAB_MANIFEST_INVALID: {
+    message: 'manifest {source} is not valid: {reason}',
+    hint: 'Each document needs apiVersion, kind and metadata.name; Pods and Deployments need containers with an image the lab knows.',
+  },
+  ERR_WEFT_LAB_UNKNOWN_IMAGE: {
+    message: 'image {image} of {pod} is not known to the lab',
+    hint: 'The lab runs programs from this repository, not container images: use weft/node-agent, weft/waypoint, weft/control, weft/http-echo, weft/grpc-echo, weft/tcp-echo, weft/loadgen, or debian (runs the command on the host\'s Debian inside the pod namespace).',
+  },
+  ERR_WEFT_LAB_VIP_EXHAUSTED: {
+    message: 'no free Service VIP left in {range}',
+    hint: 'Delete Services you no longer need (`weft lab delete -f`).',
+  },
+  ERR_WEFT_LAB_VIP_TAKEN: {
+    message: 'clusterIP {ip} of Service {service} is already used by {owner}',
+    hint: 'Leave spec.clusterIP empty so that the lab allocates one, or pick a free address in 10.96.0.0/16.',
+  },
+  ERR_WEFT_LAB_POD_NOT_FOUND: {
+    message: 'pod {pod} is not running in lab {lab}',
+    hint: 'List pods with `weft lab status`; name it as <namespace>/<pod>.',
+  },
+  ERR_WEFT_LAB_CNI_FAILED: {
+    message: 'CNI {command} of plugin {plugin} for pod {pod} failed: {reason}',
+    hint: 'The node\'s conflist chain refused the pod; `weft lab logs kubelet-<node>` shows the plugin\'s error JSON. If the plugin is weft-cni, check that the node agent runs (`weft lab logs agent-<node>`).',
+    cni: 100,
+  },
+  ERR_WEFT_LAB_TIMEOUT: {
+    message: '{what} did not happen within {ms} ms',
+    hint: 'Look at `weft lab status` and `weft lab logs <component|ns/pod>` for the pod or component that is not ready.',
+  },
+});

@@ -1,0 +1,121 @@
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+
+/** Bytes copied each way by `pipeTunnel`, and the first error that ended it (if any). */
+export interface TunnelResult {
+  /** Bytes read from `a` and written to `b`. */
+  aToB: number;
+  /** Bytes read from `b` and written to `a`. */
+  bToA: number;
+  error?: Error;
+}
+
+/**
+ * Copies bytes both ways between two duplexes until both directions are done, preserving half-close: when
+ * one side's readable ends (TCP FIN or HTTP/2 END_STREAM) the other side's writable is ended, and the other
+ * direction keeps flowing. Any error or abnormal close (e.g. an HTTP/2 stream reset) destroys both.
+ * Resolves (never rejects) once both have closed, with byte counts for accounting.
+ *
+ * TCP sockets passed here must allow half-open (`allowHalfOpen: true`), otherwise Node ends their write
+ * side as soon as their peer half-closes.
+ *
+ * Allocation-light: one object with bound handlers per tunnel, nothing per chunk; backpressure pauses the
+ * reading side until the writing side drains (bounded memory).
+ */
+export function pipeTunnel(a: Duplex, b: Duplex): Promise<TunnelResult> {
+  return new Promise((resolve) => {
+    new TunnelPipe(a, b, resolve);
+  });
+}
+
+/** Ends a side abortively: TCP sockets send RST (so the far end sees a reset, not a clean FIN), HTTP/2
+ *  streams send RST_STREAM (what destroy() does for them). */
+function abort(side: Duplex): void {
+  if (side.destroyed) return;
+  const reset = (side as Partial<Socket>).resetAndDestroy;
+  if (typeof reset === 'function') {
+    try {
+      reset.call(side);
+      return;
+    } catch {
+      // not connected: fall through
+    }
+  }
+  side.destroy();
+}
+
+class TunnelPipe {
+  private readonly result: TunnelResult = { aToB: 0, bToA: 0 };
+  private closedA = false;
+  private closedB = false;
+
+  constructor(
+    private readonly a: Duplex,
+    private readonly b: Duplex,
+    private readonly done: (r: TunnelResult) => void,
+  ) {
+    a.on('data', this.onDataA);
+    b.on('data', this.onDataB);
+    a.on('end', this.onEndA);
+    b.on('end', this.onEndB);
+    b.on('drain', this.onDrainB);
+    a.on('drain', this.onDrainA);
+    a.on('error', this.onError);
+    b.on('error', this.onError);
+    a.on('close', this.onCloseA);
+    b.on('close', this.onCloseB);
+    // Either side may already be gone (a reset before we were called): treat it as closed now.
+    if (a.destroyed) queueMicrotask(this.onCloseA);
+    if (b.destroyed) queueMicrotask(this.onCloseB);
+  }
+
+  private readonly onDataA = (chunk: Buffer): void => {
+    this.result.aToB += chunk.length;
+    if (!this.b.write(chunk)) this.a.pause();
+  };
+
+  private readonly onDataB = (chunk: Buffer): void => {
+    this.result.bToA += chunk.length;
+    if (!this.a.write(chunk)) this.b.pause();
+  };
+
+  private readonly onDrainB = (): void => {
+    this.a.resume();
+  };
+
+  private readonly onDrainA = (): void => {
+    this.b.resume();
+  };
+
+  private readonly onEndA = (): void => {
+    if (!this.b.writableEnded) this.b.end();
+  };
+
+  private readonly onEndB = (): void => {
+    if (!this.a.writableEnded) this.a.end();
+  };
+
+  private readonly onError = (err: Error): void => {
+    this.result.error ??= err;
+    abort(this.a);
+    abort(this.b);
+  };
+
+  private readonly onCloseA = (): void => {
+    if (this.closedA) return;
+    this.closedA = true;
+    this.onClose(this.a, this.b);
+  };
+
+  private readonly onCloseB = (): void => {
+    if (this.closedB) return;
+    this.closedB = true;
+    this.onClose(this.b, this.a);
+  };
+
+  private onClose(side: Duplex, other: Duplex): void {
+    // Closed without both directions finished: a reset or abort; the other side must not linger.
+    if ((!side.readableEnded || !side.writableFinished) && !other.destroyed) abort(other);
+    if (this.closedA && this.closedB) this.done(this.result);
+  }
+}

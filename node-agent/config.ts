@@ -1,0 +1,37 @@
+import { DEFAULT_CNI_SOCKET } from '../lib/enrollment.js';
+
+// Every flag of weft-node-agent with its default (layout.md "Process entrypoints"). Environment
+// variables use the same names, upper-cased with a WEFT_AGENT_ prefix where noted.
+
+export const DEFAULTS = {
+  cniSocket: DEFAULT_CNI_SOCKET,
+  stateDir: '/var/run/weft/agent',
+  adminAddress: '127.0.0.1:15000',
+  metricsAddress: '0.0.0.0:15020',
+  healthAddress: '0.0.0.0:15021',
+  trustDomain: 'cluster.local',
+  /** How long CNI ADD waits for the pod to show up in cluster state. */
+  enrollWaitMs: 3000,
+} as const;
+
+export interface AgentConfig {
+  readonly node: string;
+  readonly cniSocket: string;
+  readonly stateDir: string;
+  readonly control?: string;
+  readonly tokenFile?: string;
+  readonly caRoot?: string;
+  readonly localConfig?: string;
+  readonly adminAddress: string;
+  readonly metricsAddress: string;
+  readonly healthAddress: string;
+  readonly trustDomain: string;
+  readonly logLevel?: string;
+}
+
+/** `host:port` → parts; `[v6]:port` accepted. */
+export function splitAddress(a: string): { host: string; port: number } {
+  const m = /^\[?([^\]]*)\]?:(\d+)$/.exec(a);
+  if (!m) throw new Error(`bad address ${a}: want host:port`);
+  return { host: m[1], port: Number(m[2]) };
+}

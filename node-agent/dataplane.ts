@@ -1,0 +1,80 @@
+import type { Registry } from 'prom-client';
+import { CertificateManager, type Certifier } from '../lib/identity/index.js';
+import type { StateView, ResourceKind } from '../lib/model/index.js';
+import type { Logger } from '../lib/telemetry/log.js';
+import { authorize, policiesFor } from './authz.js';
+import { Connections } from './proxy/connections.js';
+import { HbonePool } from './proxy/hbone-pool.js';
+import type { ProxyInputs } from './proxy/inputs.js';
+import { PeakEwmaBalancer } from './proxy/p2c.js';
+import { TlsContexts } from './proxy/tls-contexts.js';
+
+export interface DataplaneOptions {
+  readonly view: StateView;
+  readonly certifier: Certifier;
+  readonly trustDomain: string;
+  /** Roots when the state carries no TrustBundle (local mode: the local CA's). */
+  readonly fallbackRoots?: readonly string[];
+  readonly registry: Registry;
+  readonly log: Logger;
+  readonly accessLog: Logger;
+}
+
+export interface Dataplane {
+  readonly inputs: ProxyInputs;
+  readonly certs: CertificateManager;
+  close(): void;
+}
+
+/**
+ * Wires the shared parts of the L4 data plane: certificates, TLS contexts, the HBONE pool, the
+ * balancer and the connection registry — and re-authorises live inbound connections whenever
+ * policies or workloads change, closing the ones the new policy denies.
+ */
+export function createDataplane(o: DataplaneOptions): Dataplane {
+  const certs = new CertificateManager({ certifier: o.certifier, registry: o.registry, logger: o.log });
+  certs.on('error', (identity: unknown, err: unknown) => o.log.warn({ identity: String(identity), err }, 'certificate request failed'));
+  let rootsCache: { src: unknown; roots: readonly string[] } = { src: undefined, roots: o.fallbackRoots ?? [] };
+  const roots = (): readonly string[] => {
+    const tb = o.view.trustBundle();
+    if (!tb) return o.fallbackRoots ?? [];
+    if (rootsCache.src !== tb) rootsCache = { src: tb, roots: tb.roots };
+    return rootsCache.roots;
+  };
+  const tls = new TlsContexts(certs, roots, o.trustDomain);
+  const log = o.log.child({ component: 'proxy' });
+  const inputs: ProxyInputs = {
+    view: o.view,
+    tls,
+    pool: new HbonePool(tls, log.child({ component: 'proxy.pool' })),
+    balancer: new PeakEwmaBalancer(),
+    connections: new Connections(o.registry, o.accessLog),
+    log,
+  };
+  const onChange = (kinds: ReadonlySet<ResourceKind>): void => {
+    if (!kinds.has('Authorization') && !kinds.has('Workload') && !kinds.has('Service')) return;
+    const n = inputs.connections.closeWhere((c) => {
+      const i = c.info;
+      if (i.reporter !== 'destination') return undefined;
+      const dst = o.view.workloadByUid(i.podUid);
+      if (!dst) return undefined;
+      const d = authorize(policiesFor(o.view, dst), {
+        sourceIdentity: i.srcIdentity === 'unknown' ? undefined : i.srcIdentity,
+        sourceIp: i.srcIp,
+        port: i.dstPort,
+      });
+      return d.allowed ? undefined : { flag: 'DENY', reason: `closed by policy change: ${d.reason}`, policy: d.policy };
+    });
+    if (n > 0) log.info({ closed: n }, 'closed connections denied by the new policy');
+  };
+  o.view.on('change', onChange);
+  return {
+    inputs,
+    certs,
+    close: () => {
+      o.view.off('change', onChange);
+      inputs.pool.close();
+      certs.close();
+    },
+  };
+}

@@ -1,0 +1,287 @@
+import { existsSync } from 'node:fs';
+import { WeftError } from '../../lib/errors/index.js';
+import type { EnrollmentRequest, EnrollmentResponse } from '../../lib/enrollment.js';
+import type { ResourceKind, StateView, Workload } from '../../lib/model/index.js';
+import type { Logger } from '../../lib/telemetry/log.js';
+import type { SocketFactory } from '../netns/socket-factory.js';
+import type { ProxyInputs } from '../proxy/inputs.js';
+import { PodProxy } from '../proxy/pod-proxy.js';
+import { captureInstalled, defaultGateway, installCapture, removeCapture } from './capture.js';
+import type { EnrolledPod, StateFile } from './state-file.js';
+
+export const CAPTURE_LABEL = 'weft.dev/dataplane-mode';
+
+export interface CaptureDecision {
+  readonly captured: boolean;
+  readonly reason: string;
+}
+
+/** Whether a known workload is captured: the control plane's `captured`, never when labelled `none`. */
+export function decideForWorkload(w: Workload): CaptureDecision {
+  if (w.labels[CAPTURE_LABEL] === 'none') return { captured: false, reason: `${CAPTURE_LABEL}=none` };
+  if (w.captured) return { captured: true, reason: 'enrolled' };
+  return { captured: false, reason: 'namespace not labelled' };
+}
+
+/**
+ * For a pod not (yet) in cluster state: its namespace is taken as labelled when any other workload in
+ * it is captured (namespace capture is what marks them; pod-level opt-outs are rare and are corrected
+ * by reconcile once the pod shows up).
+ */
+export function decideForUnknownPod(view: StateView, namespace: string): CaptureDecision {
+  for (const w of view.workloads()) {
+    if (w.namespace === namespace && w.captured) return { captured: true, reason: 'enrolled (namespace captured; pod not yet in state)' };
+  }
+  return { captured: false, reason: 'namespace not labelled' };
+}
+
+/** Pod IPs from a CNI prevResult (`ips[].address` in CIDR form) and the gateways next to them. */
+export function addressesFromPrevResult(prev: Record<string, unknown> | undefined): { ips: string[]; gateways: string[] } {
+  const ips: string[] = [];
+  const gateways: string[] = [];
+  const list = Array.isArray(prev?.ips) ? (prev.ips as unknown[]) : [];
+  for (const e of list) {
+    if (typeof e !== 'object' || e === null) continue;
+    const { address, gateway } = e as { address?: unknown; gateway?: unknown };
+    if (typeof address === 'string') ips.push(address.split('/')[0]);
+    if (typeof gateway === 'string' && !gateways.includes(gateway)) gateways.push(gateway);
+  }
+  return { ips, gateways };
+}
+
+export interface EnrollmentsOptions {
+  readonly view: StateView;
+  readonly inputs: ProxyInputs;
+  readonly stateFile: StateFile;
+  readonly nodeName: string;
+  readonly factoryFor: (netns: string) => SocketFactory;
+  readonly log: Logger;
+  /** How long ADD waits for the pod (or the first state) to appear. */
+  readonly waitMs?: number;
+}
+
+interface Entry {
+  record: EnrolledPod;
+  proxy: PodProxy;
+}
+
+/**
+ * The enrolled pods of this node: CNI ADD/DEL/CHECK, restore from the state file after a restart, and
+ * reconcile from cluster state (pods that existed before their namespace was labelled; labels removed).
+ * Operations run one at a time, so a reconcile never races an ADD for the same pod.
+ */
+export class Enrollments {
+  private readonly pods = new Map<string, Entry>();
+  /**
+   * Pods this agent saw at ADD (captured or not) and has not seen deleted: their netns is known, so a
+   * namespace labelled later captures them even when cluster state carries no netns for them.
+   */
+  private readonly seen = new Map<string, EnrolledPod>();
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly waitMs: number;
+  private readonly onChange = (kinds: ReadonlySet<ResourceKind>): void => {
+    if (kinds.has('Workload')) void this.serial(() => this.reconcile()).catch((err: unknown) => this.o.log.warn({ err }, 'reconcile failed'));
+  };
+
+  constructor(private readonly o: EnrollmentsOptions) {
+    this.waitMs = o.waitMs ?? 3000;
+    o.view.on('change', this.onChange);
+  }
+
+  list(): EnrolledPod[] {
+    return [...this.pods.values()].map((e) => e.record);
+  }
+
+  get size(): number {
+    return this.pods.size;
+  }
+
+  add(req: EnrollmentRequest): Promise<EnrollmentResponse> {
+    return this.serial(async () => {
+      const key = `${req.podNamespace}/${req.podName}`;
+      if (!req.netns || !existsSync(req.netns)) {
+        throw new WeftError('ERR_WEFT_AGENT_NETNS_MISSING', { netns: req.netns || '(empty)', pod: key, reason: 'no such file' });
+      }
+      const w = await this.waitForWorkload(req.podNamespace, req.podName, req.podUid);
+      const decision = w ? decideForWorkload(w) : decideForUnknownPod(this.o.view, req.podNamespace);
+      const { ips, gateways } = addressesFromPrevResult(req.prevResult);
+      const probeSources = gateways.length ? gateways : await gatewaysOf(req.netns);
+      const record: EnrolledPod = {
+        uid: req.podUid || w?.uid || '',
+        namespace: req.podNamespace,
+        name: req.podName,
+        containerId: req.containerId,
+        netns: req.netns,
+        ips: ips.length ? ips : (w?.ips ?? []),
+        probeSources,
+        source: 'cni',
+      };
+      this.seen.set(key, record);
+      if (!decision.captured) {
+        if (this.pods.has(key)) await this.release(key);
+        await this.save();
+        this.o.log.info({ pod: key, reason: decision.reason }, 'pod not captured');
+        return { captured: false, reason: decision.reason };
+      }
+      await this.enroll(record);
+      await this.save();
+      return { captured: true, reason: decision.reason };
+    });
+  }
+
+  del(req: EnrollmentRequest): Promise<EnrollmentResponse> {
+    return this.serial(async () => {
+      const key = `${req.podNamespace}/${req.podName}`;
+      const e = this.pods.get(key);
+      const forgot = this.seen.delete(key);
+      if (e && (!req.containerId || e.record.containerId === req.containerId || e.record.source === 'state')) {
+        await this.release(key);
+        await this.save();
+      } else if (forgot) {
+        await this.save();
+      }
+      return { captured: false, reason: 'released' };
+    });
+  }
+
+  check(req: EnrollmentRequest): Promise<EnrollmentResponse> {
+    return this.serial(async () => {
+      const key = `${req.podNamespace}/${req.podName}`;
+      const e = this.pods.get(key);
+      if (!e) return { captured: false, reason: 'not enrolled' };
+      if (!(await captureInstalled(e.record.netns))) {
+        throw new WeftError('ERR_WEFT_AGENT_CAPTURE_FAILED', { netns: e.record.netns, pod: key, reason: 'capture rules are missing' });
+      }
+      return { captured: true, reason: 'enrolled' };
+    });
+  }
+
+  /** Re-enrolls every pod in the state file whose netns still exists (agent restart). */
+  restore(): Promise<number> {
+    return this.serial(async () => {
+      const saved = await this.o.stateFile.load();
+      for (const k of saved.known) if (existsSync(k.netns)) this.seen.set(`${k.namespace}/${k.name}`, k);
+      for (const r of saved.pods) if (existsSync(r.netns)) this.seen.set(`${r.namespace}/${r.name}`, r);
+      let n = 0;
+      for (const r of saved.pods) {
+        if (!existsSync(r.netns)) {
+          this.o.log.info({ pod: `${r.namespace}/${r.name}`, netns: r.netns }, 'enrolled pod gone while the agent was down');
+          continue;
+        }
+        try {
+          await this.enroll(r);
+          n++;
+        } catch (err) {
+          this.o.log.error({ err, pod: `${r.namespace}/${r.name}` }, 'cannot re-enroll pod from state file');
+        }
+      }
+      await this.save();
+      return n;
+    });
+  }
+
+  /** Releases every pod's listeners (capture rules stay: a restarted agent takes over). */
+  close(): void {
+    this.o.view.off('change', this.onChange);
+    for (const e of this.pods.values()) e.proxy.stop();
+    this.pods.clear();
+  }
+
+  /** Brings enrollment in line with cluster state for this node's pods. */
+  private async reconcile(): Promise<void> {
+    const view = this.o.view;
+    let changed = false;
+    for (const w of view.workloads()) {
+      const key = `${w.namespace}/${w.name}`;
+      const seen = this.seen.get(key);
+      const netns = w.netns ?? seen?.netns;
+      if (w.node !== this.o.nodeName || !netns) continue;
+      const ips = w.ips.length ? w.ips : (seen?.ips ?? []);
+      const d = decideForWorkload(w);
+      if (d.captured && !this.pods.has(key) && ips.length > 0 && existsSync(netns)) {
+        try {
+          await this.enroll({ uid: w.uid, namespace: w.namespace, name: w.name, containerId: seen?.containerId ?? '', netns, ips, probeSources: seen?.probeSources ?? (await gatewaysOf(netns)), source: 'state' });
+          this.o.log.info({ pod: key }, 'enrolled running pod from cluster state');
+          changed = true;
+        } catch (err) {
+          this.o.log.error({ err, pod: key }, 'cannot enroll running pod');
+        }
+      }
+    }
+    for (const [key, e] of [...this.pods]) {
+      const w = e.record.uid ? view.workloadByUid(e.record.uid) : undefined;
+      const byName = w ?? [...view.workloads()].find((x) => `${x.namespace}/${x.name}` === key);
+      if (byName && !decideForWorkload(byName).captured) {
+        this.o.log.info({ pod: key, reason: decideForWorkload(byName).reason }, 'releasing pod');
+        await this.release(key);
+        changed = true;
+      } else if (!byName && e.record.source === 'state' && view.synced('Workload')) {
+        await this.release(key);
+        changed = true;
+      }
+    }
+    if (changed) await this.save();
+  }
+
+  private async enroll(r: EnrolledPod): Promise<void> {
+    const key = `${r.namespace}/${r.name}`;
+    const existing = this.pods.get(key);
+    if (existing && existing.record.netns !== r.netns) await this.release(key);
+    let entry = this.pods.get(key);
+    if (!entry) {
+      const proxy = new PodProxy(this.o.inputs, { uid: r.uid, namespace: r.namespace, name: r.name, ips: r.ips }, this.o.factoryFor(r.netns));
+      await proxy.start();
+      entry = { record: r, proxy };
+    } else {
+      entry.record = { ...r, source: entry.record.source === 'cni' ? 'cni' : r.source };
+    }
+    try {
+      // Listeners first, then rules: a redirected connection never finds nobody listening.
+      await installCapture({ netns: r.netns, probeSources: r.probeSources }, key);
+    } catch (err) {
+      if (!existing) entry.proxy.stop();
+      throw err;
+    }
+    this.pods.set(key, entry);
+  }
+
+  private async release(key: string): Promise<void> {
+    const e = this.pods.get(key);
+    if (!e) return;
+    this.pods.delete(key);
+    e.proxy.stop();
+    if (existsSync(e.record.netns)) await removeCapture(e.record.netns, key);
+  }
+
+  private save(): Promise<void> {
+    return this.o.stateFile.save(
+      this.list(),
+      [...this.seen].filter(([k]) => !this.pods.has(k)).map(([, r]) => r),
+    );
+  }
+
+  private async waitForWorkload(namespace: string, name: string, uid: string): Promise<Workload | undefined> {
+    const deadline = Date.now() + this.waitMs;
+    for (;;) {
+      const view = this.o.view;
+      const w = (uid ? view.workloadByUid(uid) : undefined) ?? [...view.workloads()].find((x) => x.namespace === namespace && x.name === name);
+      if (w) return w;
+      if (Date.now() >= deadline) {
+        if (!view.synced('Workload')) throw new WeftError('ERR_WEFT_AGENT_NOT_READY', { reason: 'no cluster state yet' });
+        return undefined;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.queue.then(fn);
+    this.queue = p.catch(() => undefined);
+    return p;
+  }
+}
+
+async function gatewaysOf(netns: string): Promise<string[]> {
+  const gw = await defaultGateway(netns);
+  return gw ? [gw] : [];
+}

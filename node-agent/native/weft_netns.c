@@ -1,0 +1,248 @@
+// weft node agent: the only native code. Creates sockets inside another network namespace (setns on the
+// calling thread, then back), sets SO_MARK / IP_TRANSPARENT, and reads SO_ORIGINAL_DST. Everything else
+// (accept, connect, I/O) is Node's, on the returned fd.
+#include <node_api.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/netfilter_ipv4.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#ifndef IP6T_SO_ORIGINAL_DST
+#define IP6T_SO_ORIGINAL_DST 80
+#endif
+
+static int home_ns = -1; // the thread's own netns, opened once
+
+static napi_value throw_errno(napi_env env, int err, const char *syscall, const char *what) {
+  const char *name = strerrorname_np(err);
+  char msg[512];
+  snprintf(msg, sizeof msg, "%s %s: %s (%s)", syscall, what ? what : "", strerror(err), name ? name : "E?");
+  napi_value code, message, error, errnov, sys;
+  napi_create_string_utf8(env, name ? name : "EUNKNOWN", NAPI_AUTO_LENGTH, &code);
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &message);
+  napi_create_error(env, code, message, &error);
+  napi_create_int32(env, -err, &errnov);
+  napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &sys);
+  napi_set_named_property(env, error, "errno", errnov);
+  napi_set_named_property(env, error, "syscall", sys);
+  napi_throw(env, error);
+  return NULL;
+}
+
+// Enters `path` (empty: stay). Returns 0, or -errno. The caller must call leave_ns when entered == 1.
+static int enter_ns(const char *path, int *entered) {
+  *entered = 0;
+  if (path[0] == '\0') return 0;
+  if (home_ns < 0) {
+    home_ns = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (home_ns < 0) return -errno;
+  }
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  int rc = setns(fd, CLONE_NEWNET);
+  int err = errno;
+  close(fd);
+  if (rc < 0) return -err;
+  *entered = 1;
+  return 0;
+}
+
+static void leave_ns(int entered) {
+  // Going home cannot fail unless the kernel is broken; abort rather than run the event loop elsewhere.
+  if (entered && setns(home_ns, CLONE_NEWNET) < 0) abort();
+}
+
+static int get_string(napi_env env, napi_value v, char *buf, size_t len) {
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  if (t == napi_undefined || t == napi_null) { buf[0] = '\0'; return 0; }
+  size_t n;
+  return napi_get_value_string_utf8(env, v, buf, len, &n) == napi_ok ? 0 : -1;
+}
+
+static int opt_prop(napi_env env, napi_value obj, const char *name, napi_value *out) {
+  napi_valuetype t;
+  if (napi_typeof(env, obj, &t) != napi_ok || t != napi_object) return 0;
+  bool has = false;
+  napi_has_named_property(env, obj, name, &has);
+  if (!has) return 0;
+  napi_get_named_property(env, obj, name, out);
+  napi_typeof(env, *out, &t);
+  return t != napi_undefined && t != napi_null;
+}
+
+static int opt_bool(napi_env env, napi_value obj, const char *name) {
+  napi_value v;
+  bool b = false;
+  if (opt_prop(env, obj, name, &v)) napi_get_value_bool(env, v, &b);
+  return b;
+}
+
+// Parses host into a sockaddr; returns the family or -1.
+static int parse_addr(const char *host, int port, struct sockaddr_storage *ss, socklen_t *len) {
+  memset(ss, 0, sizeof *ss);
+  struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+  struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+  if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+    a4->sin_family = AF_INET; a4->sin_port = htons(port); *len = sizeof *a4; return AF_INET;
+  }
+  if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+    a6->sin6_family = AF_INET6; a6->sin6_port = htons(port); *len = sizeof *a6; return AF_INET6;
+  }
+  return -1;
+}
+
+static int set_common(int fd, int family, int transparent, int mark) {
+  int one = 1;
+  if (transparent) {
+    int rc = family == AF_INET6 ? setsockopt(fd, SOL_IPV6, IPV6_TRANSPARENT, &one, sizeof one)
+                                : setsockopt(fd, SOL_IP, IP_TRANSPARENT, &one, sizeof one);
+    if (rc < 0) return -errno;
+  }
+  if (mark >= 0 && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) < 0) return -errno;
+  return 0;
+}
+
+// listenInNetns(netnsPath, host, port, {reusePort, transparent, backlog}) -> fd
+static napi_value ListenInNetns(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char path[4096], host[64];
+  int32_t port = 0, backlog = 511;
+  if (argc < 3 || get_string(env, argv[0], path, sizeof path) || get_string(env, argv[1], host, sizeof host) ||
+      napi_get_value_int32(env, argv[2], &port) != napi_ok) {
+    napi_throw_type_error(env, "EINVAL", "listenInNetns(netnsPath, host, port, options?)");
+    return NULL;
+  }
+  napi_value opts = argc > 3 ? argv[3] : NULL, v;
+  int reuse_port = opts ? opt_bool(env, opts, "reusePort") : 0;
+  int transparent = opts ? opt_bool(env, opts, "transparent") : 0;
+  if (opts && opt_prop(env, opts, "backlog", &v)) napi_get_value_int32(env, v, &backlog);
+  struct sockaddr_storage ss;
+  socklen_t slen;
+  int family = parse_addr(host, port, &ss, &slen);
+  if (family < 0) return throw_errno(env, EINVAL, "inet_pton", host);
+
+  int entered, rc = enter_ns(path, &entered);
+  if (rc < 0) return throw_errno(env, -rc, "setns", path);
+  const char *step = "socket";
+  int one = 1, fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  rc = fd < 0 ? -errno : 0;
+  if (!rc && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0) { rc = -errno; step = "setsockopt"; }
+  if (!rc && reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0) { rc = -errno; step = "setsockopt"; }
+  if (!rc && (rc = set_common(fd, family, transparent, -1)) < 0) step = "setsockopt";
+  if (!rc && bind(fd, (struct sockaddr *)&ss, slen) < 0) { rc = -errno; step = "bind"; }
+  if (!rc && listen(fd, backlog) < 0) { rc = -errno; step = "listen"; }
+  leave_ns(entered);
+  if (rc < 0) {
+    if (fd >= 0) close(fd);
+    char what[4200];
+    snprintf(what, sizeof what, "%s:%d in %s", host, port, path[0] ? path : "own netns");
+    return throw_errno(env, -rc, step, what);
+  }
+  napi_value out;
+  napi_create_int32(env, fd, &out);
+  return out;
+}
+
+// connectSocketInNetns(netnsPath, {mark, transparent, bindAddress, bindPort, family}) -> fd (unconnected)
+static napi_value ConnectSocketInNetns(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char path[4096], bind_addr[64] = "";
+  if (argc < 1 || get_string(env, argv[0], path, sizeof path)) {
+    napi_throw_type_error(env, "EINVAL", "connectSocketInNetns(netnsPath, options?)");
+    return NULL;
+  }
+  napi_value opts = argc > 1 ? argv[1] : NULL, v;
+  int32_t mark = -1, bind_port = 0, family6 = 0;
+  if (opts && opt_prop(env, opts, "mark", &v)) napi_get_value_int32(env, v, &mark);
+  if (opts && opt_prop(env, opts, "bindAddress", &v)) get_string(env, v, bind_addr, sizeof bind_addr);
+  if (opts && opt_prop(env, opts, "bindPort", &v)) napi_get_value_int32(env, v, &bind_port);
+  if (opts && opt_prop(env, opts, "family", &v)) napi_get_value_int32(env, v, &family6);
+  int transparent = opts ? opt_bool(env, opts, "transparent") : 0;
+  struct sockaddr_storage ss;
+  socklen_t slen = 0;
+  int family = family6 == 6 ? AF_INET6 : AF_INET;
+  if (bind_addr[0]) {
+    family = parse_addr(bind_addr, bind_port, &ss, &slen);
+    if (family < 0) return throw_errno(env, EINVAL, "inet_pton", bind_addr);
+  }
+
+  int entered, rc = enter_ns(path, &entered);
+  if (rc < 0) return throw_errno(env, -rc, "setns", path);
+  const char *step = "socket";
+  int one = 1, fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  rc = fd < 0 ? -errno : 0;
+  if (!rc && (rc = set_common(fd, family, transparent, mark)) < 0) step = "setsockopt";
+  // Many sockets may share one spoofed source IP toward the same app: let the kernel pick ports freely.
+  if (!rc && slen && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0) { rc = -errno; step = "setsockopt"; }
+  if (!rc && slen && bind(fd, (struct sockaddr *)&ss, slen) < 0) { rc = -errno; step = "bind"; }
+  leave_ns(entered);
+  if (rc < 0) {
+    if (fd >= 0) close(fd);
+    return throw_errno(env, -rc, step, path[0] ? path : "own netns");
+  }
+  napi_value out;
+  napi_create_int32(env, fd, &out);
+  return out;
+}
+
+// originalDst(fd) -> {address, port}
+static napi_value OriginalDst(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int32_t fd = -1;
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) {
+    napi_throw_type_error(env, "EINVAL", "originalDst(fd)");
+    return NULL;
+  }
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  memset(&ss, 0, sizeof ss);
+  if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0) return throw_errno(env, errno, "getsockname", "");
+  char buf[INET6_ADDRSTRLEN];
+  int port;
+  if (ss.ss_family == AF_INET6) {
+    struct sockaddr_in6 a6;
+    len = sizeof a6;
+    if (getsockopt(fd, SOL_IPV6, IP6T_SO_ORIGINAL_DST, &a6, &len) < 0) return throw_errno(env, errno, "getsockopt", "SO_ORIGINAL_DST");
+    inet_ntop(AF_INET6, &a6.sin6_addr, buf, sizeof buf);
+    port = ntohs(a6.sin6_port);
+  } else {
+    struct sockaddr_in a4;
+    len = sizeof a4;
+    if (getsockopt(fd, SOL_IP, SO_ORIGINAL_DST, &a4, &len) < 0) return throw_errno(env, errno, "getsockopt", "SO_ORIGINAL_DST");
+    inet_ntop(AF_INET, &a4.sin_addr, buf, sizeof buf);
+    port = ntohs(a4.sin_port);
+  }
+  napi_value out, addr, portv;
+  napi_create_object(env, &out);
+  napi_create_string_utf8(env, buf, NAPI_AUTO_LENGTH, &addr);
+  napi_create_int32(env, port, &portv);
+  napi_set_named_property(env, out, "address", addr);
+  napi_set_named_property(env, out, "port", portv);
+  return out;
+}
+
+static napi_value Init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+    {"listenInNetns", NULL, ListenInNetns, NULL, NULL, NULL, napi_default, NULL},
+    {"connectSocketInNetns", NULL, ConnectSocketInNetns, NULL, NULL, NULL, napi_default, NULL},
+    {"originalDst", NULL, OriginalDst, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

@@ -1,0 +1,48 @@
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The node agent's N-API addon (`node-agent/native/weft_netns.c`): socket creation inside another network
+ * namespace, SO_MARK, IP_TRANSPARENT, SO_ORIGINAL_DST. Errors are thrown as `Error` with `code` = errno
+ * name (`ENOENT`, `EADDRINUSE`, `EPERM`, ...).
+ */
+export interface ListenOptions {
+  readonly reusePort?: boolean;
+  readonly transparent?: boolean;
+  readonly backlog?: number;
+}
+
+export interface ConnectSocketOptions {
+  /** SO_MARK value; the agent's own sockets carry 0x539 so capture rules let them through. */
+  readonly mark?: number;
+  /** IP_TRANSPARENT: allows binding to a non-local source address (the original client's IP). */
+  readonly transparent?: boolean;
+  readonly bindAddress?: string;
+  readonly bindPort?: number;
+  /** 6 for an IPv6 socket when no bindAddress says so. */
+  readonly family?: 4 | 6;
+}
+
+export interface NativeNetns {
+  listenInNetns(netnsPath: string, host: string, port: number, options?: ListenOptions): number;
+  connectSocketInNetns(netnsPath: string, options?: ConnectSocketOptions): number;
+  originalDst(fd: number): { address: string; port: number };
+}
+
+let loaded: NativeNetns | undefined;
+
+/** Loads the addon once. Works from the source tree and from dist/ (both find the repo root). */
+export function nativeNetns(): NativeNetns {
+  if (loaded) return loaded;
+  const rel = join('node-agent', 'native', 'build', 'Release', 'weft_netns.node');
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6 && !existsSync(join(dir, rel)); i++) dir = dirname(dir);
+  const path = join(dir, rel);
+  if (!existsSync(path)) {
+    throw new Error(`weft node agent addon not built: ${rel} is missing; run \`npm run build:native\``);
+  }
+  loaded = createRequire(import.meta.url)(path) as NativeNetns;
+  return loaded;
+}

@@ -1,0 +1,164 @@
+import { Counter, type Registry } from 'prom-client';
+import type { Duplex } from 'node:stream';
+import type { Logger } from '../../lib/telemetry/log.js';
+
+export type Reporter = 'source' | 'destination';
+export type Direction = 'outbound' | 'inbound' | 'inbound-plain';
+
+/** Who talks to whom; built once at connection setup (labels and log fields come from it). */
+export interface ConnectionInfo {
+  readonly reporter: Reporter;
+  readonly direction: Direction;
+  /** Enrolled pod that owns this connection (its uid). */
+  readonly podUid: string;
+  readonly srcIp: string;
+  readonly srcWorkload: string;
+  readonly srcNamespace: string;
+  readonly srcIdentity: string;
+  /** Original destination `ip:port`. */
+  readonly dst: string;
+  readonly dstWorkload: string;
+  readonly dstNamespace: string;
+  readonly dstIdentity: string;
+  /** `hbone`, `passthrough`, `waypoint`. */
+  readonly path: string;
+  /** Destination app port (for re-authorisation when policy changes). */
+  readonly dstPort: number;
+}
+
+export interface TrackedConnection {
+  readonly id: number;
+  readonly info: ConnectionInfo;
+  readonly startedAt: number;
+  /** Closes both sides now, recording `flag`/`reason` as the outcome. */
+  close(flag: string, reason: string, policy?: string): void;
+}
+
+const LABELS = [
+  'reporter',
+  'source_workload',
+  'source_workload_namespace',
+  'source_principal',
+  'destination_workload',
+  'destination_workload_namespace',
+  'destination_principal',
+] as const;
+
+/**
+ * Registry of live proxied connections (ztunnel's connection manager): feeds /debug/connections, closes
+ * connections when policy turns against them, and writes one access-log line and the TCP metrics per
+ * connection when it ends. Byte counts come from the sockets' own counters, so nothing runs per chunk.
+ */
+export class Connections {
+  private readonly live = new Map<number, TrackedConnection>();
+  private nextId = 1;
+  private readonly opened: Counter<string>;
+  private readonly closed: Counter<string>;
+  private readonly sent: Counter<string>;
+  private readonly received: Counter<string>;
+
+  constructor(
+    registry: Registry,
+    private readonly accessLog: Logger,
+  ) {
+    this.opened = new Counter({ name: 'weft_tcp_connections_opened_total', help: 'TCP connections opened through the mesh', labelNames: LABELS, registers: [registry] });
+    this.closed = new Counter({
+      name: 'weft_tcp_connections_closed_total',
+      help: 'TCP connections closed (response_flags: "-" for normal close, else DENY, CONNECT, NO_ENDPOINT, ...)',
+      labelNames: [...LABELS, 'response_flags'],
+      registers: [registry],
+    });
+    this.sent = new Counter({ name: 'weft_tcp_sent_bytes_total', help: 'Bytes sent to the client (response direction)', labelNames: LABELS, registers: [registry] });
+    this.received = new Counter({ name: 'weft_tcp_received_bytes_total', help: 'Bytes received from the client (request direction)', labelNames: LABELS, registers: [registry] });
+  }
+
+  /**
+   * Starts tracking a connection between `down` (the client side) and `up` (toward the server).
+   * `bytes()` returns [request bytes, response bytes] when asked at the end.
+   */
+  track(info: ConnectionInfo, down: Duplex, up: Duplex, bytes: () => [number, number]): TrackedConnection {
+    const id = this.nextId++;
+    const labels = labelValues(info);
+    this.opened.labels(...labels).inc();
+    const startedAt = Date.now();
+    let outcome: { flag: string; reason: string; policy?: string } | undefined;
+    let finished = false;
+    const conn: TrackedConnection = {
+      id,
+      info,
+      startedAt,
+      close: (flag, reason, policy) => {
+        outcome ??= { flag, reason, policy };
+        down.destroy();
+        up.destroy();
+      },
+    };
+    this.live.set(id, conn);
+    let closedSides = 0;
+    const onClose = (): void => {
+      if (++closedSides < 2 || finished) return;
+      finished = true;
+      this.live.delete(id);
+      const [req, resp] = bytes();
+      const flag = outcome?.flag ?? '-';
+      this.received.labels(...labels).inc(req);
+      this.sent.labels(...labels).inc(resp);
+      this.closed.labels(...labels, flag).inc();
+      this.log(info, { flag, reason: outcome?.reason, policy: outcome?.policy, bytesSent: req, bytesReceived: resp, durationMs: Date.now() - startedAt });
+    };
+    down.once('close', onClose);
+    up.once('close', onClose);
+    return conn;
+  }
+
+  /** A connection refused before any byte flowed: one access-log line and a closed metric. */
+  refused(info: ConnectionInfo, flag: string, reason: string, policy?: string): void {
+    const labels = labelValues(info);
+    this.opened.labels(...labels).inc();
+    this.closed.labels(...labels, flag).inc();
+    this.log(info, { flag, reason, policy, bytesSent: 0, bytesReceived: 0, durationMs: 0 });
+  }
+
+  list(): TrackedConnection[] {
+    return [...this.live.values()];
+  }
+
+  /** Closes every live connection for which `pred` returns a reason. */
+  closeWhere(pred: (c: TrackedConnection) => { flag: string; reason: string; policy?: string } | undefined): number {
+    let n = 0;
+    for (const c of [...this.live.values()]) {
+      const why = pred(c);
+      if (why) {
+        c.close(why.flag, why.reason, why.policy);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  private log(
+    info: ConnectionInfo,
+    end: { flag: string; reason: string | undefined; policy: string | undefined; bytesSent: number; bytesReceived: number; durationMs: number },
+  ): void {
+    this.accessLog.info(
+      {
+        reporter: info.reporter,
+        direction: info.direction,
+        path: info.path,
+        src: { ip: info.srcIp, workload: info.srcWorkload, namespace: info.srcNamespace, identity: info.srcIdentity },
+        dst: { addr: info.dst, workload: info.dstWorkload, namespace: info.dstNamespace, identity: info.dstIdentity },
+        bytes_sent: end.bytesSent,
+        bytes_received: end.bytesReceived,
+        duration_ms: end.durationMs,
+        outcome: end.flag === '-' ? 'ok' : end.flag,
+        ...(end.reason ? { reason: end.reason } : {}),
+        ...(end.policy ? { policy: end.policy } : {}),
+      },
+      'connection complete',
+    );
+  }
+}
+
+function labelValues(i: ConnectionInfo): string[] {
+  return [i.reporter, i.srcWorkload, i.srcNamespace, i.srcIdentity, i.dstWorkload, i.dstNamespace, i.dstIdentity];
+}

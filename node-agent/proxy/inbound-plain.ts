@@ -1,0 +1,66 @@
+import type { Socket } from 'node:net';
+import { authorize, policiesFor } from '../authz.js';
+import { nativeNetns } from '../netns/native.js';
+import type { ConnectionInfo } from './connections.js';
+import { identityOf, type PodContext, type ProxyInputs } from './inputs.js';
+import { join } from './pipe.js';
+
+/**
+ * Plaintext inbound (15006): a peer outside the mesh reached a captured pod. Allowed only when the
+ * pod's policies allow an unauthenticated peer (no ALLOW policy, or one matching by IP/port); then
+ * connected to the app from inside the pod with the client's own IP as source.
+ */
+export function handleInboundPlain(inputs: ProxyInputs, pod: PodContext, down: Socket): void {
+  down.setNoDelay(true);
+  down.on('error', () => down.destroy());
+  let original: { address: string; port: number };
+  try {
+    original = nativeNetns().originalDst((down as unknown as { _handle: { fd: number } })._handle.fd);
+  } catch {
+    down.destroy();
+    return;
+  }
+  const srcIp = down.remoteAddress ?? '';
+  const srcW = inputs.view.workloadByIp(srcIp);
+  const dstW = pod.workload();
+  const info: ConnectionInfo = {
+    reporter: 'destination',
+    direction: 'inbound-plain',
+    podUid: pod.uid,
+    srcIp,
+    srcWorkload: srcW?.name ?? 'unknown',
+    srcNamespace: srcW?.namespace ?? 'unknown',
+    srcIdentity: 'unknown',
+    dst: `${original.address}:${original.port}`,
+    dstWorkload: dstW?.name ?? pod.name,
+    dstNamespace: pod.namespace,
+    dstIdentity: dstW ? identityOf(inputs.tls.trustDomain, dstW) : 'unknown',
+    path: 'plaintext',
+    dstPort: original.port,
+  };
+  if (!dstW) {
+    inputs.connections.refused(info, 'IDENTITY', `workload of pod ${pod.namespace}/${pod.name} not known yet`);
+    down.resetAndDestroy();
+    return;
+  }
+  const decision = authorize(policiesFor(inputs.view, dstW), { sourceIdentity: undefined, sourceIp: srcIp, port: original.port });
+  if (!decision.allowed) {
+    inputs.connections.refused(info, 'DENY', `${decision.reason} (plaintext peer)`, decision.policy);
+    down.resetAndDestroy();
+    return;
+  }
+  down.pause();
+  const up = pod.factory.connect(original.address, original.port, { sourceAddress: srcIp });
+  up.setNoDelay(true);
+  const fail = (err: Error): void => {
+    inputs.connections.refused(info, 'CONNECT', err.message);
+    down.resetAndDestroy();
+  };
+  up.once('error', fail);
+  up.once('connect', () => {
+    up.off('error', fail);
+    inputs.connections.track(info, down, up, () => [up.bytesWritten, up.bytesRead]);
+    join(down, up);
+    down.resume();
+  });
+}

@@ -1,0 +1,44 @@
+import type { StateView, Workload } from '../../lib/model/index.js';
+import type { Logger } from '../../lib/telemetry/log.js';
+import type { SocketFactory } from '../netns/socket-factory.js';
+import type { Connections } from './connections.js';
+import type { HbonePool } from './hbone-pool.js';
+import type { PeakEwmaBalancer } from './p2c.js';
+import type { TlsContexts } from './tls-contexts.js';
+
+/** What every listener of every pod shares (ztunnel's ProxyInputs). */
+export interface ProxyInputs {
+  readonly view: StateView;
+  readonly tls: TlsContexts;
+  readonly pool: HbonePool;
+  readonly balancer: PeakEwmaBalancer;
+  readonly connections: Connections;
+  readonly log: Logger;
+}
+
+/** The enrolled pod a listener serves. */
+export interface PodContext {
+  readonly uid: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly ips: readonly string[];
+  /** Creates sockets inside this pod's netns, marked. */
+  readonly factory: SocketFactory;
+  /** The pod's Workload from cluster state, once known. */
+  workload(): Workload | undefined;
+}
+
+/** SPIFFE ID string of a workload. */
+export function identityOf(trustDomain: string, w: Workload): string {
+  return `spiffe://${trustDomain}/ns/${w.namespace}/sa/${w.serviceAccount}`;
+}
+
+/** Splits `ip:port` / `[v6]:port`; undefined when malformed. */
+export function parseAuthority(authority: string | undefined): { address: string; port: number } | undefined {
+  if (!authority) return undefined;
+  const m = /^\[?([0-9a-fA-F:.]+)\]?:(\d{1,5})$/.exec(authority);
+  if (!m) return undefined;
+  const port = Number(m[2]);
+  if (port < 1 || port > 65535) return undefined;
+  return { address: m[1], port };
+}

@@ -1,0 +1,144 @@
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { isWeftError } from '../../lib/errors/index.js';
+import type { Service, Workload } from '../../lib/model/index.js';
+import { nativeNetns } from '../netns/native.js';
+import type { ConnectionInfo } from './connections.js';
+import { identityOf, type PodContext, type ProxyInputs } from './inputs.js';
+import { join } from './pipe.js';
+
+/** Where an outbound connection goes, decided from cluster state. */
+export type OutboundRoute =
+  | { kind: 'hbone'; nextHop: string; authority: string; identity: string; dst?: Workload; service?: Service; balanceKey?: string }
+  | { kind: 'passthrough'; address: string; port: number; dst?: Workload; service?: Service; balanceKey?: string }
+  | { kind: 'refuse'; flag: string; reason: string; service?: Service };
+
+/**
+ * Decides the route for a captured pod's outbound connection to `address:port`: a Service VIP is
+ * resolved to its waypoint or to one endpoint (P2C over peak-EWMA); a captured destination gets HBONE
+ * to `<pod ip>:15008` (or its workload waypoint); anything else passes through with the mark.
+ */
+export function routeOutbound(inputs: ProxyInputs, address: string, port: number): OutboundRoute {
+  const { view, balancer, tls } = inputs;
+  let target = { address, port };
+  let dst: Workload | undefined;
+  let balanceKey: string | undefined;
+  const service = view.serviceByVip(address);
+  if (service) {
+    const sp = service.ports.find((p) => p.port === port);
+    if (service.waypoint) {
+      const w = service.waypoint;
+      return { kind: 'hbone', nextHop: w.address, authority: `${address}:${port}`, identity: w.identity, service };
+    }
+    if (!sp) return { kind: 'passthrough', address, port, service };
+    const ready = service.endpoints.filter((e) => e.ready);
+    if (ready.length === 0) return { kind: 'refuse', flag: 'NO_ENDPOINT', reason: `service ${service.namespace}/${service.name} has no ready endpoint for port ${port}`, service };
+    const ep = balancer.pick(ready, (e) => `${e.address}:${sp.targetPort}`)!;
+    target = { address: ep.address, port: sp.targetPort };
+    balanceKey = `${ep.address}:${sp.targetPort}`;
+    dst = view.workloadByUid(ep.workloadUid) ?? view.workloadByIp(ep.address);
+  } else {
+    dst = view.workloadByIp(address);
+  }
+  if (dst?.waypoint) {
+    return { kind: 'hbone', nextHop: dst.waypoint.address, authority: `${target.address}:${target.port}`, identity: dst.waypoint.identity, dst, service, balanceKey };
+  }
+  if (dst?.captured) {
+    return { kind: 'hbone', nextHop: target.address, authority: `${target.address}:${target.port}`, identity: identityOf(tls.trustDomain, dst), dst, service, balanceKey };
+  }
+  return { kind: 'passthrough', address: target.address, port: target.port, dst, service, balanceKey };
+}
+
+/** Handles one connection accepted on the pod's 15001 listener. */
+export function handleOutbound(inputs: ProxyInputs, pod: PodContext, down: Socket): void {
+  down.setNoDelay(true);
+  down.on('error', () => down.destroy());
+  let original: { address: string; port: number };
+  try {
+    original = nativeNetns().originalDst((down as unknown as { _handle: { fd: number } })._handle.fd);
+  } catch (err) {
+    inputs.log.warn({ err, pod: `${pod.namespace}/${pod.name}` }, 'outbound connection without original destination (not redirected?)');
+    down.destroy();
+    return;
+  }
+  const src = pod.workload();
+  const route = routeOutbound(inputs, original.address, original.port);
+  const info: ConnectionInfo = {
+    reporter: 'source',
+    direction: 'outbound',
+    podUid: pod.uid,
+    srcIp: down.remoteAddress ?? '',
+    srcWorkload: src?.name ?? pod.name,
+    srcNamespace: pod.namespace,
+    srcIdentity: src ? identityOf(inputs.tls.trustDomain, src) : 'unknown',
+    dst: `${original.address}:${original.port}`,
+    dstWorkload: route.kind !== 'refuse' && route.dst ? route.dst.name : route.service?.name ?? 'unknown',
+    dstNamespace: route.kind !== 'refuse' && route.dst ? route.dst.namespace : route.service?.namespace ?? 'unknown',
+    dstIdentity: route.kind === 'hbone' ? route.identity : 'unknown',
+    path: route.kind === 'hbone' && (route.service?.waypoint ?? route.dst?.waypoint) ? 'waypoint' : route.kind,
+    dstPort: original.port,
+  };
+  if (route.kind === 'refuse') {
+    inputs.connections.refused(info, route.flag, route.reason);
+    down.resetAndDestroy();
+    return;
+  }
+  down.pause();
+  const done = route.balanceKey ? inputs.balancer.start(route.balanceKey) : undefined;
+  if (route.kind === 'passthrough') {
+    const up = pod.factory.connect(route.address, route.port);
+    up.setNoDelay(true);
+    const fail = (err: Error): void => {
+      done?.(false);
+      inputs.connections.refused(info, 'CONNECT', err.message);
+      down.resetAndDestroy();
+    };
+    up.once('error', fail);
+    up.once('connect', () => {
+      up.off('error', fail);
+      done?.(true);
+      start(inputs, info, down, up, () => [up.bytesWritten, up.bytesRead]);
+    });
+    return;
+  }
+  if (!src) {
+    done?.(false);
+    inputs.connections.refused(info, 'IDENTITY', `workload of pod ${pod.namespace}/${pod.name} not known yet`);
+    down.resetAndDestroy();
+    return;
+  }
+  inputs.pool
+    .open({
+      sourceKey: pod.uid,
+      sourceFactory: pod.factory,
+      sourceIdentity: inputs.tls.identityOf(src.namespace, src.serviceAccount),
+      destinationIdentity: route.identity,
+      nextHop: route.nextHop,
+      authority: route.authority,
+      sourceIp: info.srcIp,
+    })
+    .then(
+      (stream) => {
+        done?.(true);
+        if (down.destroyed) {
+          stream.destroy();
+          return;
+        }
+        start(inputs, info, down, stream, () => [down.bytesRead, down.bytesWritten]);
+      },
+      (err: unknown) => {
+        done?.(false);
+        const peer = (err as { peerReason?: string }).peerReason;
+        const flag = peer ? peer.split(':')[0] : isWeftError(err) ? (err.flag ?? 'CONNECT') : 'CONNECT';
+        inputs.connections.refused(info, flag, (err as Error).message);
+        inputs.log.debug({ err, dst: info.dst }, 'outbound HBONE failed');
+        down.resetAndDestroy();
+      },
+    );
+}
+
+function start(inputs: ProxyInputs, info: ConnectionInfo, down: Socket, up: Duplex, bytes: () => [number, number]): void {
+  inputs.connections.track(info, down, up, bytes);
+  join(down, up);
+  down.resume();
+}

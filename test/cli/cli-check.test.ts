@@ -1,0 +1,138 @@
+// Pins: `weft check` against the Kubernetes API (the double) passes a healthy install with one ✔ line per
+// check and exit 0, and each broken piece (Gateway API CRDs missing or too old, weft CRD missing, control
+// plane not ready, GatewayClass not accepted, agent missing on a node, CNI not chained, CA near expiry,
+// trust root missing, API too old or unreachable) turns into its own ✖ line with a fix and exit 1.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { checkCommand, runChecks } from '../../cli/commands/check.js';
+import { KubeClusterClient } from '../../cli/kube/kube-cluster.js';
+import { KubeApiServerDouble, kubeconfigFor } from '../support/kube-apiserver.js';
+import { addApiExtras, capture, kubeClient, seedHealthyInstall, type ApiExtras } from './cluster-fixture.js';
+
+const NS = 'weft-system';
+
+describe('weft check (Kubernetes API)', () => {
+  let api: KubeApiServerDouble;
+  let extras: ApiExtras;
+  beforeEach(async () => {
+    api = await KubeApiServerDouble.start();
+    extras = addApiExtras(api);
+    await seedHealthyInstall(api);
+  });
+  afterEach(async () => {
+    await api.close();
+  });
+
+  async function statusOf(check: string, now?: Date): Promise<{ status: string; message: string; fix?: string }> {
+    const results = await runChecks(kubeClient(api), { pre: false, namespace: NS, ...(now === undefined ? {} : { now }) });
+    const r = results.find((x) => x.check === check);
+    if (r === undefined) throw new Error(`no check ${check} in ${results.map((x) => x.check).join(', ')}`);
+    return r;
+  }
+
+  it('passes a healthy install: every line ✔, exit 0', async () => {
+    const c = capture();
+    const code = await checkCommand(kubeClient(api), { pre: false, namespace: NS, output: 'table' }, c.printer);
+    expect(c.out.filter((l) => l.startsWith('✖') || l.startsWith('!'))).toEqual([]);
+    expect(c.out.filter((l) => l.startsWith('✔'))).toHaveLength(8);
+    expect(c.out.at(-1)).toBe('all checks passed');
+    expect(code).toBe(0);
+  });
+
+  it('JSON output carries every check and the verdict', async () => {
+    const c = capture();
+    await checkCommand(kubeClient(api), { pre: false, namespace: NS, output: 'json' }, c.printer);
+    const doc = JSON.parse(c.out.join('\n')) as { passed: boolean; checks: { check: string; status: string }[] };
+    expect(doc.passed).toBe(true);
+    expect(doc.checks.map((x) => x.check)).toEqual(['Kubernetes API', 'Gateway API CRDs', 'weft CRDs', 'control plane', 'waypoint GatewayClass', 'node agents', 'CNI chained', 'CA certificates']);
+  });
+
+  it('a missing Gateway API CRD fails with the kubectl apply to run, and exits 1', async () => {
+    api.remove('customresourcedefinitions', undefined, 'grpcroutes.gateway.networking.k8s.io', 'apiextensions.k8s.io');
+    const c = capture();
+    const code = await checkCommand(kubeClient(api), { pre: false, namespace: NS, output: 'table' }, c.printer);
+    expect(code).toBe(1);
+    const i = c.out.findIndex((l) => l.startsWith('✖ Gateway API CRDs'));
+    expect(c.out[i]).toContain('grpcroutes');
+    expect(c.out[i + 1]).toMatch(/fix: .*kubectl apply --server-side -f .*gateway-api\/releases\/download\/v1\.6\.2/);
+  });
+
+  it('Gateway API CRDs older than v1.2.0 fail; the standard channel only warns (no retries)', async () => {
+    const crd = api.getObject('customresourcedefinitions', undefined, 'httproutes.gateway.networking.k8s.io', 'apiextensions.k8s.io')!;
+    api.put({ ...crd, metadata: { ...crd.metadata, annotations: { 'gateway.networking.k8s.io/bundle-version': 'v1.0.0', 'gateway.networking.k8s.io/channel': 'experimental' } } });
+    expect(await statusOf('Gateway API CRDs')).toMatchObject({ status: 'fail', message: expect.stringContaining('v1.0.0') as string });
+    for (const p of ['gatewayclasses', 'gateways', 'httproutes', 'grpcroutes']) {
+      const c = api.getObject('customresourcedefinitions', undefined, `${p}.gateway.networking.k8s.io`, 'apiextensions.k8s.io')!;
+      api.put({ ...c, metadata: { ...c.metadata, annotations: { 'gateway.networking.k8s.io/bundle-version': 'v1.6.2', 'gateway.networking.k8s.io/channel': 'standard' } } });
+    }
+    expect(await statusOf('Gateway API CRDs')).toMatchObject({ status: 'warn', message: expect.stringContaining('experimental channel') as string });
+  });
+
+  it('the weft CRD missing fails', async () => {
+    api.remove('customresourcedefinitions', undefined, 'authorizationpolicies.security.weft.dev', 'apiextensions.k8s.io');
+    expect(await statusOf('weft CRDs')).toMatchObject({ status: 'fail', fix: expect.stringContaining('weft install') as string });
+  });
+
+  it('a control plane with no ready replica fails; a partly ready one warns', async () => {
+    const d = api.getObject('deployments', NS, 'weft-control', 'apps')!;
+    api.put({ ...d, spec: { ...(d.spec as object), replicas: 3 }, status: { readyReplicas: 2 } });
+    expect((await statusOf('control plane')).status).toBe('warn');
+    api.put({ ...d, status: { readyReplicas: 0 } });
+    expect(await statusOf('control plane')).toMatchObject({ status: 'fail', fix: expect.stringContaining('logs deploy/weft-control') as string });
+  });
+
+  it('the GatewayClass not accepted fails', async () => {
+    const gc = api.getObject('gatewayclasses', undefined, 'weft-waypoint', 'gateway.networking.k8s.io')!;
+    api.put({ ...gc, status: {} });
+    expect(await statusOf('waypoint GatewayClass')).toMatchObject({ status: 'fail', message: expect.stringContaining('not accepted') as string });
+  });
+
+  it('a node without a ready agent is named; a cordoned node is not required', async () => {
+    api.put({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-c', labels: { 'kubernetes.io/os': 'linux' } }, spec: {}, status: { conditions: [{ type: 'Ready', status: 'True' }] } });
+    expect(await statusOf('node agents')).toMatchObject({ status: 'fail', message: expect.stringContaining('node-c') as string });
+    expect(await statusOf('CNI chained')).toMatchObject({ status: 'fail', message: expect.stringContaining('node-c') as string });
+    api.put({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-c' }, spec: { unschedulable: true }, status: { conditions: [{ type: 'Ready', status: 'True' }] } });
+    expect((await statusOf('node agents')).status).toBe('ok');
+  });
+
+  it('install-cni not ready on a node fails "CNI chained" for that node only', async () => {
+    const p = api.getObject('pods', NS, 'weft-node-agent-node-b')!;
+    api.put({ ...p, status: { ...(p.status as object), containerStatuses: [{ name: 'node-agent', ready: true }, { name: 'install-cni', ready: false }] } });
+    const r = await statusOf('CNI chained');
+    expect(r.status).toBe('fail');
+    expect(r.message).toContain('node-b');
+    expect(r.message).not.toContain('node-a');
+  });
+
+  it('a CA that expires within 30 days fails with the rotation fix; a valid one passes', async () => {
+    expect((await statusOf('CA certificates')).status).toBe('ok');
+    const secret = api.getObject('secrets', NS, 'weft-ca')!;
+    const pem = Buffer.from((secret.data as Record<string, string>)['ca.crt'], 'base64').toString();
+    const { x509 } = await import('../../lib/identity/crypto.js');
+    const notAfter = new x509.X509Certificate(pem).notAfter;
+    const r = await statusOf('CA certificates', new Date(notAfter.getTime() - 10 * 86_400_000));
+    expect(r).toMatchObject({ status: 'fail', message: expect.stringMatching(/expires in (9|10) days/) as string, fix: expect.stringContaining('Rotate') as string });
+    expect((await statusOf('CA certificates', new Date(notAfter.getTime() + 1000))).message).toContain('expired');
+  });
+
+  it('the trust root ConfigMap missing fails the CA check', async () => {
+    api.remove('configmaps', NS, 'weft-ca-root');
+    expect(await statusOf('CA certificates')).toMatchObject({ status: 'fail', message: expect.stringContaining('weft-ca-root') as string });
+  });
+
+  it('a Kubernetes older than 1.29 fails the API check', async () => {
+    extras.version = { major: '1', minor: '28', gitVersion: 'v1.28.9' };
+    expect(await statusOf('Kubernetes API')).toMatchObject({ status: 'fail', message: expect.stringContaining('v1.28.9') as string });
+  });
+
+  it('an unreachable API server fails once and skips the rest', async () => {
+    const url = api.url;
+    await api.close();
+    const client = new KubeClusterClient(kubeconfigFor({ url }));
+    const c = capture();
+    const code = await checkCommand(client, { pre: false, namespace: NS, output: 'table' }, c.printer);
+    expect(code).toBe(1);
+    expect(c.out[1]).toMatch(/^✖ Kubernetes API: the Kubernetes API server at http:\/\/127\.0\.0\.1:\d+ is not reachable/);
+    expect(c.out.filter((l) => l.startsWith('- '))).toHaveLength(7);
+    api = await KubeApiServerDouble.start(); // afterEach closes it
+  });
+});

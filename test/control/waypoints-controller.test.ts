@@ -1,0 +1,160 @@
+// Pins: for a Gateway of class weft-waypoint the controller applies a ServiceAccount, a Deployment running
+// weft/waypoint with the layout.md args and one replica, and a Service exposing 15008 — all owned by the
+// Gateway, with field manager weft-waypoint-controller — writes Gateway/GatewayClass status, cleans up when the
+// Gateway is deleted, does nothing while not the leader, and behaves the same on Kubernetes and in a directory.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { mkdtemp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { EventEmitter } from 'node:events';
+import { stringify } from 'yaml';
+import { KubeApiServerDouble, eventually, kubeconfigFor } from '../support/kube-apiserver.js';
+import { KubeSource } from '../../control/sources/kube.js';
+import { DirectorySource } from '../../control/sources/files.js';
+import { WaypointController } from '../../control/waypoints/controller.js';
+import { AlwaysLeader, type LeaderElection } from '../../control/leader.js';
+import { asKind } from '../../control/sources/schemas.js';
+import type { ClusterSource } from '../../control/sources/source.js';
+
+const GATEWAY = {
+  apiVersion: 'gateway.networking.k8s.io/v1',
+  kind: 'Gateway',
+  metadata: { name: 'wp', namespace: 'shop', uid: 'gw-uid-1' },
+  spec: { gatewayClassName: 'weft-waypoint', listeners: [{ name: 'mesh', port: 15008, protocol: 'HBONE' }] },
+};
+const GATEWAY_CLASS = {
+  apiVersion: 'gateway.networking.k8s.io/v1',
+  kind: 'GatewayClass',
+  metadata: { name: 'weft-waypoint' },
+  spec: { controllerName: 'weft.dev/waypoint-controller' },
+};
+
+/** A switchable leader, to check that followers write nothing. */
+class ManualLeader extends EventEmitter implements LeaderElection {
+  isLeader = false;
+  readonly identity = 'manual';
+  start(): void {}
+  async stop(): Promise<void> {}
+  lead(): void {
+    this.isLeader = true;
+    this.emit('leader');
+  }
+}
+
+async function expectGenerated(source: ClusterSource): Promise<void> {
+  const ref = { namespace: 'shop', name: 'wp' };
+  const deploy = asKind(await eventually(() => source.get({ kind: 'Deployment', ...ref }), 15_000, 'Deployment'), 'Deployment')!;
+  const sa = await eventually(() => source.get({ kind: 'ServiceAccount', ...ref }), 15_000, 'ServiceAccount');
+  const svc = asKind(await eventually(() => source.get({ kind: 'Service', ...ref }), 15_000, 'Service'), 'Service')!;
+  for (const o of [deploy, sa, svc]) {
+    expect(o.metadata.ownerReferences).toEqual([
+      { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', name: 'wp', uid: 'gw-uid-1', controller: true, blockOwnerDeletion: true },
+    ]);
+  }
+  expect(deploy.spec.replicas).toBe(1);
+  const container = deploy.spec.template.spec.containers?.[0];
+  expect(container?.image).toBe('weft/waypoint');
+  expect(container?.args?.slice(0, 4)).toEqual(['--gateway', 'shop/wp', '--control', '172.30.0.254:15012']);
+  expect(container?.args).toContain('--token-file');
+  expect(container?.args).toContain('--ca-root');
+  expect(deploy.spec.template.spec.serviceAccountName).toBe('wp');
+  expect(deploy.spec.template.metadata?.labels?.['weft.dev/dataplane-mode']).toBe('none');
+  expect(svc.spec?.ports).toEqual([{ name: 'mesh', port: 15008, targetPort: 15008, protocol: 'TCP', appProtocol: 'hbone' }]);
+  expect(svc.spec?.selector).toEqual(deploy.spec.selector.matchLabels);
+}
+
+describe('waypoint controller', () => {
+  describe('on Kubernetes', () => {
+    let api: KubeApiServerDouble;
+    let source: KubeSource;
+    let controller: WaypointController | undefined;
+    beforeEach(async () => {
+      api = await KubeApiServerDouble.start({ garbageCollect: false }); // the controller must clean up itself
+      source = new KubeSource({ kubeConfig: kubeconfigFor(api) });
+    });
+    afterEach(async () => {
+      await controller?.stop();
+      await source.stop();
+      await api.close();
+    });
+
+    it('applies the waypoint objects server-side, writes status, and cleans up', async () => {
+      api.put(GATEWAY);
+      api.put(GATEWAY_CLASS);
+      await source.start();
+      const leader = new ManualLeader();
+      controller = new WaypointController({ source, leader, controlAddress: '172.30.0.254:15012', debounceMs: 10 });
+      controller.start();
+      await new Promise((r) => setTimeout(r, 300));
+      expect(api.requests.filter((r) => r.method !== 'GET')).toEqual([]); // not the leader: no writes
+
+      leader.lead();
+      await expectGenerated(source);
+      const applies = api.requests.filter((r) => r.method === 'PATCH' && !r.path.endsWith('/status'));
+      expect(applies.length).toBe(3);
+      expect(applies.every((r) => r.query.fieldManager === 'weft-waypoint-controller' && r.query.force === 'true')).toBe(true);
+
+      // GatewayClass accepted; Gateway accepted and, once the Service has an IP, programmed with it.
+      await eventually(() => (asKind(source.get({ kind: 'GatewayClass', name: 'weft-waypoint' }), 'GatewayClass')?.status?.conditions?.[0]?.reason === 'Accepted'), 15_000, 'class accepted');
+      const svc = api.getObject('services', 'shop', 'wp')!;
+      api.put({ ...svc, spec: { ...(svc.spec as object), clusterIP: '10.96.0.42', clusterIPs: ['10.96.0.42'] } });
+      const gw = await eventually(() => {
+        const g = asKind(source.get({ kind: 'Gateway', namespace: 'shop', name: 'wp' }), 'Gateway');
+        return g?.status?.conditions?.find((c) => c.type === 'Programmed')?.status === 'True' ? g : undefined;
+      }, 15_000, 'gateway programmed');
+      expect(gw.status?.addresses).toEqual([{ type: 'IPAddress', value: '10.96.0.42' }]);
+      expect(gw.status?.conditions?.find((c) => c.type === 'Accepted')).toMatchObject({ status: 'True', reason: 'Accepted' });
+
+      // Steady state: another pass writes nothing.
+      await controller.idle();
+      const writes = api.requests.filter((r) => r.method !== 'GET').length;
+      await controller.reconcile();
+      expect(api.requests.filter((r) => r.method !== 'GET').length).toBe(writes);
+
+      api.remove('gateways', 'shop', 'wp', 'gateway.networking.k8s.io');
+      await eventually(() => ['Deployment', 'Service', 'ServiceAccount'].every((k) => source.get({ kind: k as never, namespace: 'shop', name: 'wp' }) === undefined), 15_000, 'cleanup');
+      // A pass that runs before the watch reports a deletion may delete again (a harmless 404): compare the set.
+      expect([...new Set(api.requests.filter((r) => r.method === 'DELETE').map((r) => r.path))].sort()).toEqual([
+        '/api/v1/namespaces/shop/serviceaccounts/wp',
+        '/api/v1/namespaces/shop/services/wp',
+        '/apis/apps/v1/namespaces/shop/deployments/wp',
+      ]);
+    });
+  });
+
+  describe('in a directory', () => {
+    let dir: string;
+    let source: DirectorySource;
+    let controller: WaypointController;
+    beforeEach(async () => {
+      dir = await mkdtemp(path.join(tmpdir(), 'weft-t-waypoints-'));
+      await mkdir(path.join(dir, 'manifests'));
+      await writeFile(path.join(dir, 'manifests', 'Gateway.shop.wp.yaml'), stringify(GATEWAY));
+      await writeFile(path.join(dir, 'manifests', 'GatewayClass.weft-waypoint.yaml'), stringify(GATEWAY_CLASS));
+      source = new DirectorySource({ dir, rescanIntervalMs: 0 });
+      await source.start();
+    });
+    afterEach(async () => {
+      await controller.stop();
+      await source.stop();
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    it('writes the waypoint objects into generated/ and removes them with the Gateway', async () => {
+      const leader = new AlwaysLeader();
+      controller = new WaypointController({ source, leader, controlAddress: '172.30.0.254:15012', debounceMs: 10 });
+      controller.start();
+      leader.start();
+      await expectGenerated(source);
+      expect((await readdir(path.join(dir, 'generated'))).sort()).toEqual(['Deployment.shop.wp.yaml', 'Service.shop.wp.yaml', 'ServiceAccount.shop.wp.yaml']);
+      // Pending until the generated objects are observed, then AddressNotAssigned: nobody allocated a cluster IP.
+      const programmed = () => asKind(source.get({ kind: 'Gateway', namespace: 'shop', name: 'wp' }), 'Gateway')?.status?.conditions?.find((c) => c.type === 'Programmed');
+      await eventually(() => programmed()?.reason === 'AddressNotAssigned', 15_000, 'gateway status');
+      expect(programmed()?.status).toBe('False');
+      expect((await readdir(path.join(dir, 'status'))).sort()).toEqual(['Gateway.shop.wp.yaml', 'GatewayClass.weft-waypoint.yaml']);
+
+      await rm(path.join(dir, 'manifests', 'Gateway.shop.wp.yaml'));
+      await eventually(async () => (await readdir(path.join(dir, 'generated'))).length === 0, 15_000, 'generated/ emptied');
+    });
+  });
+});

@@ -1,0 +1,58 @@
+// Pins: the flags the chart passes are ones the processes accept (each parses its argv strictly, so an
+// unknown flag would crash-loop the pod): weft-control's and install-cni's real parsers run on the
+// rendered args; the node agent's args are checked against the options its entry point declares.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { parseControlArgs } from '../../control/config.js';
+import { parseInstallOptions } from '../../cni/install/options.js';
+import { EXTERNAL_CA_VALUES, HA_VALUES, ROOT, cleanupHelmHome, describeHelm, find, render, type Rendered } from './chart.js';
+
+interface Container {
+  name: string;
+  command: string[];
+  args: string[];
+}
+function containers(o: Rendered): Container[] {
+  return (o.spec as { template: { spec: { containers: Container[] } } }).template.spec.containers;
+}
+
+describeHelm('process flags in the chart', () => {
+  let sets: Rendered[][];
+  beforeAll(async () => {
+    sets = [await render(), await render(['--values', HA_VALUES, '--values', EXTERNAL_CA_VALUES])];
+  });
+  afterAll(cleanupHelmHome);
+
+  it('weft-control accepts its args (kube source, namespace, trust domain, external CA files)', async () => {
+    for (const objs of sets) {
+      const [c] = containers(find(objs, 'Deployment', 'weft-control'));
+      expect(c.command).toEqual(['node', 'dist/control/main.js']);
+      const config = await parseControlArgs(c.args);
+      expect(config.source).toEqual({ type: 'kube' });
+      expect(config.namespace).toBe('weft-system');
+      expect(config.listen).toBe('0.0.0.0:15012');
+    }
+    const [ext] = containers(find(sets[1], 'Deployment', 'weft-control'));
+    const config = await parseControlArgs(ext.args);
+    expect([config.caCert, config.caKey, config.trustDomain]).toEqual(['/etc/weft/external-ca/ca.crt', '/etc/weft/external-ca/ca.key', 'mesh.example.org']);
+  });
+
+  it('install-cni accepts its args and gets the mounted CNI dirs and the agent socket', () => {
+    const c = containers(find(sets[0], 'DaemonSet', 'weft-node-agent')).find((x) => x.name === 'install-cni')!;
+    expect(c.command).toEqual(['node', 'dist/cni/install.js']);
+    const o = parseInstallOptions(c.args, {});
+    expect([o.binDir, o.confDir, o.socket]).toEqual(['/host/opt/cni/bin', '/host/etc/cni/net.d', '/var/run/weft/cni.sock']);
+    expect(o.excludeNamespaces).toEqual(['kube-system', 'weft-system']);
+  });
+
+  it('the node agent declares every flag the chart passes', async () => {
+    const source = await readFile(join(ROOT, 'node-agent', 'main.ts'), 'utf8');
+    const declared = new Set([...source.matchAll(/\.option\('([a-z-]+)'/g)].map((m) => m[1] ?? ''));
+    expect(declared.size).toBeGreaterThan(5);
+    const c = containers(find(sets[0], 'DaemonSet', 'weft-node-agent')).find((x) => x.name === 'node-agent')!;
+    const passed = c.args.map((a) => /^--([a-z-]+)=/.exec(a)?.[1]);
+    expect(passed.every((p) => p !== undefined)).toBe(true);
+    expect(passed.filter((p) => !declared.has(p ?? ''))).toEqual([]);
+  });
+});

@@ -1,0 +1,123 @@
+// Pins retries: a backend failing 50 % with 503 gives ≥ 99 % success with `retry.codes: [503]` (at 10
+// requests/s, where the retry budget's floor of 10 retries/s covers the ~1 retry per request; faster, the
+// budget caps retries on purpose, see waypoint-budget.test.ts); the
+// backend sees `x-weft-attempt` counting tries; codes not listed are not retried; a POST body ≤ 64 KiB is
+// replayed intact while a body over 64 KiB is streamed and never retried; `backoff` spaces tries.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Pool } from 'undici';
+import { httpBackend, route, service, startLab, type Backend, type Lab } from './harness.js';
+
+describe('waypoint retries', () => {
+  let lab: Lab;
+  let flaky: Backend;
+  let pool: Pool;
+  const attemptsSeen: string[] = [];
+  const bodiesSeen: number[] = [];
+  let alwaysFailAt: number[] = [];
+
+  beforeAll(async () => {
+    flaky = await httpBackend((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const attempt = String(req.headers['x-weft-attempt']);
+        if (req.url!.startsWith('/always')) {
+          attemptsSeen.push(attempt);
+          alwaysFailAt.push(performance.now());
+          res.writeHead(503).end('down');
+          return;
+        }
+        if (req.url!.startsWith('/body')) {
+          bodiesSeen.push(Buffer.concat(chunks).length);
+          res.writeHead(bodiesSeen.length % 2 === 1 ? 503 : 200).end(String(Buffer.concat(chunks).length));
+          return;
+        }
+        if (req.url!.startsWith('/500')) {
+          res.writeHead(500).end('no');
+          return;
+        }
+        res.writeHead(Math.random() < 0.5 ? 503 : 200).end(attempt);
+      });
+    });
+    lab = await startLab();
+    const s = service('flaky', '10.96.0.30', 80, [flaky]);
+    lab.setState({
+      services: [s.service],
+      workloads: s.workloads,
+      routes: [
+        route({
+          name: 'retry',
+          parents: [{ namespace: 'demo', name: 'flaky' }],
+          rules: [{ retry: { codes: [503], attempts: 8, grpcCodes: [] }, backendRefs: [{ service: { namespace: 'demo', name: 'flaky' }, port: 80 }] }],
+        }),
+        // Separate routes: the retry budget is per route, so tests do not spend each other's budget.
+        route({
+          name: 'retry-always',
+          parents: [{ namespace: 'demo', name: 'flaky' }],
+          rules: [{ matches: [{ path: { type: 'PathPrefix', value: '/always' } }], retry: { codes: [503], attempts: 3, backoffMs: 100, grpcCodes: [] }, backendRefs: [{ service: { namespace: 'demo', name: 'flaky' }, port: 80 }] }],
+        }),
+        route({
+          name: 'retry-body',
+          parents: [{ namespace: 'demo', name: 'flaky' }],
+          rules: [{ matches: [{ path: { type: 'PathPrefix', value: '/body' } }, { path: { type: 'PathPrefix', value: '/500' } }], retry: { codes: [503], attempts: 3, grpcCodes: [] }, backendRefs: [{ service: { namespace: 'demo', name: 'flaky' }, port: 80 }] }],
+        }),
+      ],
+    });
+    pool = new Pool(`http://127.0.0.1:${await lab.listen('10.96.0.30:80')}`, { connections: 8 });
+  });
+  afterAll(async () => {
+    await pool.close();
+    await lab.close();
+    await flaky.close();
+  });
+
+  it('50 % 503 → ≥ 99 % success over 150 requests at 10/s', async () => {
+    let ok = 0;
+    const pending: Promise<void>[] = [];
+    for (let i = 0; i < 150; i++) {
+      pending.push(
+        pool.request({ method: 'GET', path: '/flaky' }).then(async (r) => {
+          await r.body.text();
+          if (r.statusCode === 200) ok++;
+        }),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await Promise.all(pending);
+    expect(ok / 150).toBeGreaterThanOrEqual(0.99);
+  }, 40_000);
+
+  it('x-weft-attempt counts tries and backoff spaces them', async () => {
+    attemptsSeen.length = 0;
+    alwaysFailAt = [];
+    const r = await pool.request({ method: 'GET', path: '/always' });
+    await r.body.text();
+    expect(r.statusCode).toBe(503);
+    expect(attemptsSeen).toEqual(['1', '2', '3', '4']);
+    for (let k = 1; k < alwaysFailAt.length; k++) expect(alwaysFailAt[k] - alwaysFailAt[k - 1]).toBeGreaterThanOrEqual(45);
+  });
+
+  it('a code not in retry.codes is not retried', async () => {
+    const before = flaky.hits;
+    const r = await pool.request({ method: 'GET', path: '/500' });
+    await r.body.text();
+    expect(r.statusCode).toBe(500);
+    expect(flaky.hits - before).toBe(1);
+  });
+
+  it('a small body is replayed intact; a body over 64 KiB is not retried', async () => {
+    bodiesSeen.length = 0;
+    const small = Buffer.alloc(32 * 1024, 'a');
+    const r1 = await pool.request({ method: 'POST', path: '/body', body: small });
+    expect(r1.statusCode).toBe(200);
+    expect(await r1.body.text()).toBe(String(small.length));
+    expect(bodiesSeen).toEqual([small.length, small.length]);
+
+    bodiesSeen.length = 0;
+    const big = Buffer.alloc(100 * 1024, 'b');
+    const r2 = await pool.request({ method: 'POST', path: '/body', body: big });
+    await r2.body.text();
+    expect(r2.statusCode).toBe(503);
+    expect(bodiesSeen).toEqual([big.length]);
+  });
+});

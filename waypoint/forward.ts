@@ -1,0 +1,533 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import type { Readable } from 'node:stream';
+import type { Logger } from '../lib/telemetry/log.js';
+import type { HttpFilter, HttpRouteRule, Service, ServicePort, AuthorizationPolicy } from '../lib/model/index.js';
+import { WeftError } from '../lib/errors/index.js';
+import { pickP2C } from './balance/p2c-ewma.js';
+import { RetryBudget } from './budget.js';
+import { authorize } from './authz.js';
+import type { WaypointMetrics } from './metrics.js';
+import { ReplayableBody } from './replay-body.js';
+import { modifyHeaders, redirectLocation, rewritePath, type Headers } from './routes/filters.js';
+import type { CompiledMatch, RequestFacts } from './routes/match.js';
+import { pickBackend } from './routes/split.js';
+import type { Backend, EndpointEntry, StateIndex } from './state-index.js';
+import type { UpstreamClients, UpstreamProtocol, UpstreamResponse } from './upstream.js';
+
+// The request path of the waypoint: authorize, match, apply filters, pick a backend by weight and an
+// endpoint by P2C peak-EWMA, send with per-try and whole-request timeouts, retry within the budget, and
+// write the response back. Protocol servers (http1-server.ts, h2-server.ts) hand every request here.
+
+export type DownRequest = IncomingMessage | Http2ServerRequest;
+export type DownResponse = ServerResponse | Http2ServerResponse;
+
+/** What one inbound connection (an HBONE tunnel) carries for all its requests. */
+export interface ConnectionInfo {
+  readonly service: Service;
+  readonly servicePort: ServicePort;
+  /** SPIFFE ID of the client (the HBONE peer: the client pod's own certificate). */
+  readonly principal: string | undefined;
+  readonly sourceIp: string | undefined;
+  readonly sourceWorkload: string;
+  /** `namespace/name` of the destination Service, for labels. */
+  readonly serviceLabel: string;
+  /** Upstream protocol for this port: h2 for http2/grpc ports and for h2 clients on sniffed ports. */
+  readonly upstream: UpstreamProtocol;
+  readonly policies: readonly AuthorizationPolicy[];
+}
+
+export interface ForwarderOptions {
+  readonly index: StateIndex;
+  readonly clients: UpstreamClients;
+  readonly metrics: WaypointMetrics;
+  readonly log: Logger;
+  /** Access log (its own logger name); null disables it. */
+  readonly accessLog: Logger | null;
+  /** This waypoint's SPIFFE ID, for x-forwarded-client-cert `By=`. */
+  readonly identity: string | undefined;
+  readonly random?: () => number;
+}
+
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'te',
+  'trailer',
+  'http2-settings',
+  'host',
+  'expect',
+  'x-forwarded-client-cert',
+]);
+const RESPONSE_HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'trailer']);
+
+/** gRPC status names by code, for labels. */
+const GRPC_RETRYABLE_DEFAULT: readonly number[] = [];
+
+class Facts implements RequestFacts {
+  constructor(
+    readonly method: string,
+    readonly path: string,
+    readonly query: string,
+    private readonly headers: DownRequest['headers'],
+  ) {}
+
+  header(name: string): string | undefined {
+    const v = this.headers[name];
+    return Array.isArray(v) ? v.join(',') : v;
+  }
+}
+
+function isH2(res: DownResponse): res is Http2ServerResponse {
+  return 'stream' in res;
+}
+
+function grpcStatusOf(h: Headers | undefined): string | undefined {
+  const v = h?.['grpc-status'];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** Aborts the downstream exchange after its headers were sent (a reset, never a silent truncation). */
+function abortDownstream(res: DownResponse): void {
+  if (isH2(res)) {
+    if (!res.stream.destroyed) res.stream.close(0x2 /* INTERNAL_ERROR */);
+  } else res.socket?.destroy();
+}
+
+export class Forwarder {
+  private readonly budgets = new Map<string, RetryBudget>();
+  private readonly random: () => number;
+
+  constructor(private readonly o: ForwarderOptions) {
+    this.random = o.random ?? Math.random;
+  }
+
+  private budget(route: string): RetryBudget {
+    let b = this.budgets.get(route);
+    if (!b) this.budgets.set(route, (b = new RetryBudget()));
+    return b;
+  }
+
+  /** Handles one request; never throws. */
+  handle(conn: ConnectionInfo, req: DownRequest, res: DownResponse): void {
+    this.serve(conn, req, res).catch((err: unknown) => {
+      this.o.log.error({ err }, 'waypoint request failed unexpectedly');
+      if (!res.headersSent) this.reply(res, false, 500, 'ERR_WEFT_CORE_INTERNAL', String(err));
+      else abortDownstream(res);
+    });
+  }
+
+  private reply(res: DownResponse, grpc: boolean, status: number, flag: string, message: string, headers: Headers = {}): void {
+    if (res.headersSent) {
+      abortDownstream(res);
+      return;
+    }
+    const reason = message.replace(/[^\x20-\x7e]/g, ' ');
+    if (grpc) {
+      const code = status === 404 ? 12 : status === 403 ? 7 : status === 504 ? 4 : status === 503 ? 14 : 13;
+      const h = { ':status': 200, 'content-type': 'application/grpc', 'grpc-status': String(code), 'grpc-message': encodeURIComponent(reason), 'x-weft-reason': flag, ...headers };
+      if (isH2(res)) {
+        if (!res.stream.destroyed) res.stream.respond(h, { endStream: true });
+        return;
+      }
+      delete (h as Record<string, unknown>)[':status'];
+      res.writeHead(200, h as never).end();
+      return;
+    }
+    const body = `${reason}\n`;
+    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), 'x-weft-reason': flag, ...headers } as never);
+    res.end(body);
+  }
+
+  private async serve(conn: ConnectionInfo, req: DownRequest, res: DownResponse): Promise<void> {
+    const start = performance.now();
+    const method = req.method ?? 'GET';
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    const query = q < 0 ? '' : url.slice(q + 1);
+    const headers = req.headers;
+    const ct = headers['content-type'];
+    const grpc = typeof ct === 'string' && ct.startsWith('application/grpc');
+    const authority = (headers[':authority'] as string | undefined) ?? headers.host ?? `${conn.service.name}.${conn.service.namespace}`;
+
+    let routeLabel = 'none';
+    let backendLabel = 'none';
+    let grpcStatus = '';
+    const done = (status: number): void => {
+      const ms = performance.now() - start;
+      const labels = {
+        response_code: String(status),
+        grpc_status: grpcStatus,
+        source_workload: conn.sourceWorkload,
+        source_principal: conn.principal ?? 'unknown',
+        destination_service: conn.serviceLabel,
+        route: routeLabel,
+        backend: backendLabel,
+      };
+      this.o.metrics.request(labels, ms);
+      this.o.accessLog?.info({ method, path, authority, status, grpc_status: grpcStatus || undefined, duration_ms: Math.round(ms * 100) / 100, route: routeLabel, backend: backendLabel, principal: conn.principal }, 'access');
+    };
+    const local = (status: number, err: WeftError, extra?: Headers): void => {
+      grpcStatus = grpc ? String(err.grpc ?? 13) : '';
+      this.reply(res, grpc, status, err.flag ?? err.code, err.message, extra);
+      done(status);
+    };
+
+    // 1. L7 authorization (before routing, as Istio does).
+    if (conn.policies.length > 0) {
+      const d = authorize(conn.policies, { principal: conn.principal, sourceIp: conn.sourceIp, method, path, port: conn.servicePort.port });
+      if (!d.allowed) {
+        local(403, new WeftError('ERR_WEFT_WAYPOINT_DENIED', { reason: d.reason }), { 'x-weft-reason': `DENY: ${d.reason}` });
+        return;
+      }
+    }
+
+    // 2. Route matching across every route attached to this Service port.
+    const facts = new Facts(method, path, query, headers);
+    let match: CompiledMatch | undefined;
+    for (const m of this.o.index.matches(conn.service, conn.servicePort.port)) {
+      if (m.grpc && !grpc) continue;
+      if (m.test(facts)) {
+        match = m;
+        break;
+      }
+    }
+    if (!match) {
+      local(404, new WeftError('ERR_WEFT_WAYPOINT_NO_ROUTE', { service: conn.serviceLabel, port: conn.servicePort.port, method, path }));
+      return;
+    }
+    const rule = match.rule;
+    routeLabel = `${match.route.namespace}/${match.route.name}`;
+
+    // 3. Filters.
+    let upstreamPath = path;
+    let upstreamAuthority = authority;
+    let responseMods: HttpFilter[] | undefined;
+    let mirrors: Extract<HttpFilter, { type: 'RequestMirror' }>[] | undefined;
+    const upHeaders: Headers = {};
+    for (const k in headers) {
+      if (k.charCodeAt(0) === 58 || HOP_BY_HOP.has(k)) continue;
+      upHeaders[k] = headers[k];
+    }
+    if (grpc && upHeaders['te'] === undefined) upHeaders['te'] = 'trailers';
+    for (const f of rule.filters) {
+      switch (f.type) {
+        case 'RequestRedirect': {
+          const location = redirectLocation(f.requestRedirect, { scheme: 'http', host: authority, path, query, listenerPort: conn.servicePort.port }, match.prefix);
+          res.writeHead(f.requestRedirect.statusCode, { location, 'content-length': 0 });
+          res.end();
+          done(f.requestRedirect.statusCode);
+          return;
+        }
+        case 'RequestHeaderModifier':
+          modifyHeaders(upHeaders, f.requestHeaderModifier);
+          break;
+        case 'ResponseHeaderModifier':
+          (responseMods ??= []).push(f);
+          break;
+        case 'URLRewrite':
+          if (f.urlRewrite.hostname !== undefined) upstreamAuthority = f.urlRewrite.hostname;
+          if (f.urlRewrite.path) upstreamPath = rewritePath(path, f.urlRewrite.path, match.prefix);
+          break;
+        case 'RequestMirror':
+          (mirrors ??= []).push(f);
+          break;
+      }
+    }
+    // The client's identity travels to the backend the way Istio's waypoint passes it (XFCC), never trusted from the client.
+    if (conn.principal) upHeaders['x-forwarded-client-cert'] = `${this.o.identity ? `By=${this.o.identity};` : ''}URI=${conn.principal}`;
+
+    // 4. Backend by weight; a share with no valid backend answers 500.
+    const ref = pickBackend(this.o.index.split(rule), this.random);
+    if (!ref || !ref.service) {
+      local(500, new WeftError('ERR_WEFT_WAYPOINT_INVALID_BACKEND', { route: routeLabel, reason: ref ? (ref.invalidReason ?? 'unresolved backendRef') : 'no backendRef with weight > 0' }));
+      return;
+    }
+    const backend = this.o.index.backend(ref.service.namespace, ref.service.name, ref.port);
+    if (!backend) {
+      backendLabel = `${ref.service.namespace}/${ref.service.name}:${ref.port ?? ''}`;
+      local(500, new WeftError('ERR_WEFT_WAYPOINT_INVALID_BACKEND', { route: routeLabel, reason: `Service ${backendLabel} or its port does not exist` }));
+      return;
+    }
+    backendLabel = backend.label;
+    if (backend.endpoints.length === 0) {
+      local(503, new WeftError('ERR_WEFT_WAYPOINT_NO_ENDPOINT', { backend: backendLabel }));
+      return;
+    }
+
+    // 5. Body: streamed, with a replayable copy of up to 64 KiB.
+    const hasBody = isH2(res) ? !(req as Http2ServerRequest).stream.endAfterHeaders : headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0');
+    const body = hasBody ? new ReplayableBody(req) : null;
+    if (body && !isH2(res) && headers['transfer-encoding'] !== undefined) {
+      await body.holdBack();
+      // The parser refused the chunk stream and answered 400 itself: nothing goes upstream.
+      if (body.broken) return;
+    }
+    if (mirrors) this.mirror(mirrors, body, { method, path: upstreamPath, query, authority: upstreamAuthority, headers: upHeaders, protocol: conn.upstream });
+
+    const fullPath = query ? `${upstreamPath}?${query}` : upstreamPath;
+    const status = await this.attempts(conn, req, res, rule, routeLabel, backend, grpc, { method, path: fullPath, authority: upstreamAuthority, headers: upHeaders, body }, responseMods, (g) => (grpcStatus = g));
+    done(status);
+  }
+
+  /** Runs the tries; returns the status written downstream. */
+  private async attempts(
+    conn: ConnectionInfo,
+    req: DownRequest,
+    res: DownResponse,
+    rule: HttpRouteRule,
+    routeLabel: string,
+    backend: Backend,
+    grpc: boolean,
+    up: { method: string; path: string; authority: string; headers: Headers; body: ReplayableBody | null },
+    responseMods: HttpFilter[] | undefined,
+    setGrpc: (g: string) => void,
+  ): Promise<number> {
+    const retry = rule.retry;
+    const maxRetries = retry?.attempts ?? 0;
+    const requestMs = rule.timeouts?.requestMs ?? null;
+    const tryMs = rule.timeouts?.backendRequestMs ?? null;
+    const budget = retry ? this.budget(routeLabel) : undefined;
+    budget?.deposit();
+
+    // Whole-request deadline, spanning every try; the client going away cancels too. Controllers and
+    // timers exist only when a timeout is configured: the common no-timeout request allocates none.
+    const overall = requestMs ? new AbortController() : undefined;
+    let overallTimedOut = false;
+    const overallTimer = overall ? setTimeout(() => ((overallTimedOut = true), overall.abort()), requestMs!) : undefined;
+    const onClientGone = (): void => {
+      if (!res.writableFinished) overall?.abort();
+    };
+    if (overall) res.once('close', onClientGone);
+    const cleanup = (): void => {
+      if (overallTimer) clearTimeout(overallTimer);
+      if (overall) res.off('close', onClientGone);
+    };
+    const aborted = (): boolean => overall?.signal.aborted ?? false;
+
+    for (let attempt = 0; ; attempt++) {
+      const entry = pickP2C(backend.endpoints, performance.now(), this.random)!;
+      const tryCtl = tryMs || overall ? new AbortController() : undefined;
+      let tryTimedOut = false;
+      const tryTimer = tryMs ? setTimeout(() => ((tryTimedOut = true), tryCtl!.abort()), tryMs) : undefined;
+      const onOverall = (): void => tryCtl?.abort();
+      overall?.signal.addEventListener('abort', onOverall);
+      const endTry = (): void => {
+        if (tryTimer) clearTimeout(tryTimer);
+        overall?.signal.removeEventListener('abort', onOverall);
+      };
+      up.headers['x-weft-attempt'] = String(attempt + 1);
+      const t0 = performance.now();
+      entry.stats.pending++;
+      let response: UpstreamResponse | undefined;
+      let failure: unknown;
+      try {
+        response = await this.o.clients.request(conn.upstream, entry.endpoint, {
+          method: up.method,
+          path: up.path,
+          authority: up.authority,
+          headers: up.headers,
+          body: up.body ? up.body.next() : null,
+          signal: tryCtl?.signal,
+        });
+      } catch (err) {
+        failure = err;
+      }
+
+      const canRetry = (): boolean => {
+        if (!retry || attempt >= maxRetries || aborted()) return false;
+        if (up.body && !up.body.replayable) return false;
+        if (!budget!.withdraw()) {
+          this.o.metrics.budgetExhaustion(routeLabel, conn.serviceLabel);
+          return false;
+        }
+        return true;
+      };
+
+      if (!response) {
+        entry.stats.pending--;
+        endTry();
+        this.failed(entry, backend);
+        if (overallTimedOut || (tryTimedOut && !(retry?.codes.includes(504) ?? false))) {
+          cleanup();
+          const which = overallTimedOut ? 'request' : 'backendRequest';
+          this.localError(res, grpc, new WeftError('ERR_WEFT_WAYPOINT_TIMEOUT', { which, ms: (overallTimedOut ? requestMs : tryMs) ?? 0, route: routeLabel }), setGrpc);
+          return 504;
+        }
+        if (aborted()) {
+          cleanup();
+          return 499; // client went away
+        }
+        if (canRetry() && (await this.beforeRetry(up.body, retry!.backoffMs, overall?.signal))) {
+          this.o.metrics.retry(routeLabel, conn.serviceLabel);
+          continue;
+        }
+        cleanup();
+        if (overallTimedOut) {
+          this.localError(res, grpc, new WeftError('ERR_WEFT_WAYPOINT_TIMEOUT', { which: 'request', ms: requestMs ?? 0, route: routeLabel }), setGrpc);
+          return 504;
+        }
+        const reason = tryTimedOut ? `backendRequest timeout of ${tryMs} ms` : failure instanceof Error ? failure.message : String(failure);
+        this.localError(res, grpc, new WeftError('ERR_WEFT_WAYPOINT_UPSTREAM', { endpoint: entry.key, backend: backend.label, reason }), setGrpc);
+        return tryTimedOut ? 504 : 503;
+      }
+
+      const status = response.status;
+      const g = grpc ? grpcStatusOf(response.headers) : undefined;
+      const retryable = status >= 500 ? (retry?.codes.includes(status) ?? false) : g !== undefined && g !== '0' && (retry?.grpcCodes ?? GRPC_RETRYABLE_DEFAULT).includes(Number(g));
+      if (status >= 500 || (g !== undefined && (g === '14' || g === '13'))) this.failed(entry, backend);
+      if (retryable && canRetry()) {
+        entry.stats.pending--;
+        endTry();
+        discard(response.body);
+        if (await this.beforeRetry(up.body, retry!.backoffMs, overall?.signal)) {
+          this.o.metrics.retry(routeLabel, conn.serviceLabel);
+          continue;
+        }
+        cleanup();
+        if (overallTimedOut) {
+          this.localError(res, grpc, new WeftError('ERR_WEFT_WAYPOINT_TIMEOUT', { which: 'request', ms: requestMs ?? 0, route: routeLabel }), setGrpc);
+          return 504;
+        }
+        this.localError(res, grpc, new WeftError('ERR_WEFT_WAYPOINT_UPSTREAM', { endpoint: entry.key, backend: backend.label, reason: `status ${status}` }), setGrpc);
+        return 503;
+      }
+      if (status < 500 && (g === undefined || g === '0')) entry.stats.outlier.success();
+
+      // 6. Write the response; the try and request timers keep running until the body has ended.
+      const outHeaders: Headers = {};
+      for (const k in response.headers) if (!RESPONSE_HOP_BY_HOP.has(k)) outHeaders[k] = response.headers[k];
+      if (responseMods) for (const f of responseMods) if (f.type === 'ResponseHeaderModifier') modifyHeaders(outHeaders, f.responseHeaderModifier);
+      if (g !== undefined) setGrpc(g);
+      try {
+        if (response.endStream && isH2(res)) {
+          if (!res.stream.destroyed) res.stream.respond({ ':status': status, ...outHeaders }, { endStream: true });
+        } else {
+          res.writeHead(status, outHeaders as never);
+          await pipeBody(response, res, (t) => {
+            const tg = grpcStatusOf(t);
+            if (tg !== undefined) setGrpc(tg);
+          });
+        }
+        entry.stats.observe(performance.now() - t0, performance.now());
+      } catch {
+        if (overallTimedOut || tryTimedOut) this.o.log.debug({ route: routeLabel }, 'timeout while streaming the response; stream reset');
+        abortDownstream(res);
+      } finally {
+        entry.stats.pending--;
+        endTry();
+        cleanup();
+      }
+      void req;
+      return status;
+    }
+  }
+
+  private failed(entry: EndpointEntry, backend: Backend): void {
+    if (entry.stats.outlier.failure(performance.now())) {
+      this.o.metrics.ejection(backend.label);
+      this.o.log.warn({ endpoint: entry.key, backend: backend.label, ejections: entry.stats.outlier.ejectionCount }, 'endpoint ejected after consecutive failures');
+    }
+  }
+
+  private localError(res: DownResponse, grpc: boolean, err: WeftError, setGrpc: (g: string) => void): void {
+    if (grpc) setGrpc(String(err.grpc ?? 13));
+    this.reply(res, grpc, err.http ?? 500, err.flag ?? err.code, err.message);
+  }
+
+  /** Waits for the body to be complete (so it can be replayed) and for the backoff; false to give up. */
+  private async beforeRetry(body: ReplayableBody | null, backoffMs: number | undefined, signal: AbortSignal | undefined): Promise<boolean> {
+    if (body && !(await body.complete())) return false;
+    if (backoffMs && backoffMs > 0) {
+      const ms = Math.round(backoffMs / 2 + (this.random() * backoffMs) / 2);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(done, ms);
+        function done(): void {
+          clearTimeout(t);
+          signal?.removeEventListener('abort', done);
+          resolve();
+        }
+        signal?.addEventListener('abort', done);
+      });
+    }
+    return !(signal?.aborted ?? false);
+  }
+
+  private mirror(
+    mirrors: Extract<HttpFilter, { type: 'RequestMirror' }>[],
+    body: ReplayableBody | null,
+    up: { method: string; path: string; query: string; authority: string; headers: Headers; protocol: UpstreamProtocol },
+  ): void {
+    for (const m of mirrors) {
+      const percent = m.requestMirror.percent ?? 100;
+      if (percent < 100 && this.random() * 100 >= percent) continue;
+      const ref = m.requestMirror.backendRef;
+      if (!ref.service) continue;
+      const backend = this.o.index.backend(ref.service.namespace, ref.service.name, ref.port);
+      const entry = backend && pickP2C(backend.endpoints, performance.now(), this.random);
+      if (!entry) continue;
+      const headers = { ...up.headers, 'x-weft-mirror': '1' };
+      const send = (b: Buffer | null): void => {
+        const ctl = new AbortController();
+        const timer = setTimeout(() => ctl.abort(), 10_000);
+        this.o.clients
+          .request(up.protocol, entry.endpoint, { method: up.method, path: up.query ? `${up.path}?${up.query}` : up.path, authority: up.authority, headers, body: b, signal: ctl.signal })
+          .then((r) => r.body.resume().once('close', () => clearTimeout(timer)))
+          .catch(() => clearTimeout(timer));
+      };
+      // Fire and forget: mirrors never delay or change the real response; large bodies are not mirrored.
+      if (!body) send(null);
+      else void body.whenEnded().then((b) => b && send(b));
+    }
+  }
+}
+
+function ignore(): void {}
+
+/** Drops a response body we will not forward; undici bodies are drained so the connection is reused. */
+function discard(body: Readable): void {
+  body.on('error', ignore);
+  const dump = (body as Readable & { dump?: (o?: { limit: number }) => Promise<void> }).dump;
+  if (typeof dump === 'function') dump.call(body, { limit: 64 * 1024 }).catch(ignore);
+  else body.destroy();
+}
+
+/** Streams the upstream body downstream with backpressure, then its trailers. */
+function pipeBody(up: UpstreamResponse, res: DownResponse, onTrailers: (t: Headers | undefined) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const body = up.body;
+    const fail = (err?: unknown): void => {
+      body.off('data', onData);
+      reject(err instanceof Error ? err : new Error('stream closed early'));
+    };
+    function onData(chunk: Buffer): void {
+      if (!(res as ServerResponse).write(chunk)) {
+        body.pause();
+        res.once('drain', () => body.resume());
+      }
+    }
+    body.on('data', onData);
+    body.once('error', fail);
+    body.once('end', () => {
+      const t = up.trailers();
+      onTrailers(t);
+      if (t) {
+        const clean: Record<string, string | string[]> = {};
+        for (const k in t) if (t[k] !== undefined) clean[k] = t[k]!;
+        res.addTrailers(clean);
+      }
+      res.end();
+      resolve();
+    });
+    res.once('close', () => {
+      if (!res.writableFinished) {
+        body.destroy();
+        fail();
+      }
+    });
+  });
+}

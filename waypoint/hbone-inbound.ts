@@ -1,0 +1,36 @@
+import { createHboneServer, type HboneServer } from '../lib/hbone/index.js';
+import type { WorkloadCertificate } from '../lib/identity/index.js';
+import type { Logger } from '../lib/telemetry/log.js';
+import type { Registry } from 'prom-client';
+import { isWeftError } from '../lib/errors/index.js';
+import { TunnelStream } from './tunnel-stream.js';
+import type { Waypoint } from './waypoint.js';
+
+// Inbound HBONE: mTLS with the waypoint's own certificate. In ambient the client's node agent opens the
+// tunnel with the CLIENT pod's certificate, so the HBONE peer identity is the original client: it feeds
+// L7 authorization and metrics. `:authority` is the Service VIP:port, which picks the Service (and the
+// routes attached to it); a VIP this waypoint does not serve is refused with 503 before any byte flows.
+
+export interface HboneInboundOptions {
+  readonly waypoint: Waypoint;
+  readonly certificate: WorkloadCertificate;
+  readonly trustRoots: readonly string[];
+  readonly log: Logger;
+  readonly registry?: Registry;
+}
+
+export function createHboneInbound(o: HboneInboundOptions): HboneServer {
+  return createHboneServer({
+    certificate: o.certificate,
+    trustRoots: o.trustRoots,
+    logger: o.log,
+    registry: o.registry,
+    authorize: (peer, target, info) => {
+      const r = o.waypoint.resolve({ authority: target.authority, principal: peer?.toString(), sourceIp: info.forwardedFor });
+      return isWeftError(r) ? { allow: false, status: 503, reason: r.message } : { allow: true };
+    },
+    onTunnel: (stream, info) => {
+      o.waypoint.acceptTunnel(new TunnelStream(stream), { authority: info.target.authority, principal: info.peer?.toString(), sourceIp: info.forwardedFor });
+    },
+  });
+}

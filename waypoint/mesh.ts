@@ -1,0 +1,65 @@
+import type { Registry } from 'prom-client';
+import type { Logger } from '../lib/telemetry/log.js';
+import { HbonePool } from '../lib/hbone/index.js';
+import { CertificateAuthority, CertificateManager, LocalCertifier, SpiffeId, type Certifier, type WorkloadCertificate } from '../lib/identity/index.js';
+import type { StateView } from '../lib/model/index.js';
+import type { Connector } from './connector.js';
+import { HboneConnector } from './hbone-connector.js';
+import { createHboneInbound } from './hbone-inbound.js';
+import type { Waypoint } from './waypoint.js';
+
+// The waypoint's mesh transport: its own certificate (from a local CA or the control plane), the HBONE
+// server for inbound tunnels and the HBONE pool for upstream ones. Trust roots come from the discovered
+// trust bundle when there is one, else from the CA material given at start.
+
+export type MeshOptions = {
+  readonly trustDomain: string;
+  readonly namespace: string;
+  readonly serviceAccount: string;
+  readonly log: Logger;
+  readonly registry: Registry;
+  readonly view: StateView;
+  readonly upstreamPort?: number;
+} & ({ readonly mode: 'local'; readonly caCertPem: string; readonly caKeyPem: string } | { readonly mode: 'control'; readonly address: string; readonly caRootPem: string; readonly tokenFile: string });
+
+export interface MeshTransport {
+  readonly connector: Connector;
+  /** Starts the HBONE listener; returns its closer. */
+  serveInbound(address: string, waypoint: Waypoint): Promise<() => void>;
+}
+
+export async function startMeshTransport(o: MeshOptions): Promise<MeshTransport> {
+  let certifier: Certifier;
+  let fallbackRoots: string[];
+  if (o.mode === 'local') {
+    const ca = await CertificateAuthority.load({ certChainPem: o.caCertPem, keyPem: o.caKeyPem });
+    certifier = new LocalCertifier(ca);
+    fallbackRoots = ca.rootsPem;
+  } else {
+    const { ControlCertifier } = await import('../lib/control-client/certifier.js');
+    certifier = new ControlCertifier({ address: o.address, caRootPem: o.caRootPem, tokenFile: o.tokenFile });
+    fallbackRoots = [o.caRootPem];
+  }
+  const identity = SpiffeId.of(o.trustDomain, o.namespace, o.serviceAccount);
+  const certs = new CertificateManager({ certifier, registry: o.registry, logger: o.log });
+  const certificate = (): Promise<WorkloadCertificate> => certs.get(identity);
+  const trustRoots = (): readonly string[] => o.view.trustBundle()?.roots ?? fallbackRoots;
+  const first = await certificate();
+  const pool = new HbonePool({ logger: o.log, registry: o.registry });
+  const connector = new HboneConnector({ pool, source: identity, certificate, trustRoots, port: o.upstreamPort });
+  return {
+    connector,
+    async serveInbound(address, waypoint) {
+      const server = createHboneInbound({ waypoint, certificate: first, trustRoots: trustRoots(), log: o.log, registry: o.registry });
+      certs.on('renewed', (c: WorkloadCertificate) => server.setCertificate(c));
+      o.view.on('change', () => server.setTrustRoots(trustRoots()));
+      const colon = address.lastIndexOf(':');
+      await server.listen(Number(address.slice(colon + 1)), address.slice(0, colon).replace(/^\[|\]$/g, ''));
+      return () => {
+        void server.close();
+        void pool.close();
+        certs.close();
+      };
+    },
+  };
+}

@@ -1,0 +1,154 @@
+import type { Service, ServicePort, StateView } from '../lib/model/index.js';
+import { EndpointStats } from './balance/p2c-ewma.js';
+import type { UpstreamEndpoint } from './connector.js';
+import { compileRoute, type CompiledMatch } from './routes/match.js';
+import { orderMatches } from './routes/precedence.js';
+import { prepareSplit, type WeightedPick } from './routes/split.js';
+import type { AuthorizationPolicy, HttpRouteRule } from '../lib/model/index.js';
+import { applicablePolicies } from './authz.js';
+
+// What the request path reads, derived from the state view once per change (never per request): routes
+// compiled and ordered per Service port, backends with their endpoints and balancing state. Endpoint
+// statistics survive rebuilds, keyed by address:port.
+
+export interface EndpointEntry {
+  readonly key: string;
+  readonly endpoint: UpstreamEndpoint;
+  readonly stats: EndpointStats;
+}
+
+export interface Backend {
+  /** `namespace/name:port` for metrics and logs. */
+  readonly label: string;
+  readonly service: Service;
+  readonly port: ServicePort;
+  readonly endpoints: readonly EndpointEntry[];
+}
+
+export interface Gateway {
+  readonly namespace: string;
+  readonly name: string;
+}
+
+export class StateIndex {
+  private matchesByPort = new Map<string, CompiledMatch[]>();
+  private backends = new Map<string, Backend | null>();
+  private policiesBySvc = new Map<string, readonly AuthorizationPolicy[]>();
+  private readonly stats = new Map<string, EndpointStats>();
+  private readonly splits = new WeakMap<HttpRouteRule, WeightedPick>();
+  private readonly onChange = (): void => this.rebuild();
+
+  constructor(
+    private readonly view: StateView,
+    readonly gateway: Gateway,
+  ) {
+    view.on('change', this.onChange);
+    this.rebuild();
+  }
+
+  close(): void {
+    this.view.off('change', this.onChange);
+  }
+
+  get trustDomain(): string {
+    return this.view.trustBundle()?.trustDomain ?? 'cluster.local';
+  }
+
+  /** The Service and port addressed by a tunnel's `:authority` (the parent is chosen by VIP, not Host). */
+  serviceFor(vip: string, port: number): { service: Service; port: ServicePort } | undefined {
+    const service = this.view.serviceByVip(vip);
+    if (!service) return undefined;
+    const sp = service.ports.find((p) => p.port === port);
+    return sp ? { service, port: sp } : undefined;
+  }
+
+  /** Every route match attached to the Service port, in precedence order. */
+  matches(service: Service, port: number): readonly CompiledMatch[] {
+    const key = `${service.namespace}/${service.name}:${port}`;
+    let list = this.matchesByPort.get(key);
+    if (list) return list;
+    list = [];
+    const table = this.view.routeTable(this.gateway.namespace, this.gateway.name);
+    for (const route of table?.routes ?? []) {
+      // parentRef.port narrows the route to that one Service port.
+      const attached = route.parents.some((p) => p.namespace === service.namespace && p.name === service.name && (p.port === undefined || p.port === port));
+      if (attached) list.push(...compileRoute(route));
+    }
+    orderMatches(list);
+    this.matchesByPort.set(key, list);
+    return list;
+  }
+
+  /** L7 policies that apply to requests for `service` at this waypoint (targets: this Gateway or the Service). */
+  policies(service: Service): readonly AuthorizationPolicy[] {
+    const key = `${service.namespace}/${service.name}`;
+    let list = this.policiesBySvc.get(key);
+    if (!list) {
+      const candidates = [...this.view.policiesIn(this.gateway.namespace)];
+      if (service.namespace !== this.gateway.namespace) candidates.push(...this.view.policiesIn(service.namespace));
+      this.policiesBySvc.set(key, (list = applicablePolicies(candidates, this.gateway, service)));
+    }
+    return list;
+  }
+
+  split(rule: HttpRouteRule): WeightedPick {
+    let s = this.splits.get(rule);
+    if (!s) this.splits.set(rule, (s = prepareSplit(rule.backendRefs)));
+    return s;
+  }
+
+  /** A backend Service port with its ready endpoints; undefined when the Service or port does not exist. */
+  backend(namespace: string, name: string, port: number | undefined): Backend | undefined {
+    const key = `${namespace}/${name}:${port ?? '*'}`;
+    const cached = this.backends.get(key);
+    if (cached !== undefined) return cached ?? undefined;
+    const service = this.view.service(namespace, name);
+    const sp = service && (port === undefined ? service.ports[0] : service.ports.find((p) => p.port === port));
+    if (!service || !sp) {
+      this.backends.set(key, null);
+      return undefined;
+    }
+    const endpoints: EndpointEntry[] = [];
+    for (const ep of service.endpoints) {
+      if (!ep.ready) continue;
+      const w = this.view.workloadByUid(ep.workloadUid);
+      const identity = w ? `spiffe://${this.trustDomain}/ns/${w.namespace}/sa/${w.serviceAccount}` : undefined;
+      const ekey = `${ep.address}:${sp.targetPort}`;
+      let stats = this.stats.get(ekey);
+      if (!stats) this.stats.set(ekey, (stats = new EndpointStats(ekey)));
+      endpoints.push({ key: ekey, endpoint: { address: ep.address, port: sp.targetPort, identity }, stats });
+    }
+    const b: Backend = { label: `${namespace}/${name}:${sp.port}`, service, port: sp, endpoints };
+    this.backends.set(key, b);
+    return b;
+  }
+
+  /** Keys of all endpoints currently known, for closing connections to removed ones. */
+  endpointKeys(): Set<string> {
+    const keys = new Set<string>();
+    for (const s of this.view.services()) for (const p of s.ports) for (const e of s.endpoints) keys.add(`${e.address}:${p.targetPort}`);
+    return keys;
+  }
+
+  /** A JSON view for /config_dump. */
+  dump(): unknown {
+    const table = this.view.routeTable(this.gateway.namespace, this.gateway.name);
+    const services = [...this.view.services()].filter((s) => s.waypoint?.name === this.gateway.name && s.waypoint.namespace === this.gateway.namespace);
+    const endpoints = [...this.stats.entries()].map(([k, s]) => ({
+      endpoint: k,
+      ewmaMs: Math.round(s.rttMs * 100) / 100,
+      pending: s.pending,
+      ejected: s.outlier.ejected(performance.now()),
+      ejections: s.outlier.ejectionCount,
+    }));
+    return { gateway: this.gateway, services, routes: table?.routes ?? [], endpoints };
+  }
+
+  private rebuild(): void {
+    this.matchesByPort = new Map();
+    this.backends = new Map();
+    this.policiesBySvc = new Map();
+    const keep = this.endpointKeys();
+    for (const k of this.stats.keys()) if (!keep.has(k)) this.stats.delete(k);
+  }
+}

@@ -1,0 +1,41 @@
+import type { Duplex } from 'node:stream';
+import type { Logger } from '../lib/telemetry/log.js';
+import { pickP2C } from './balance/p2c-ewma.js';
+import type { Connector } from './connector.js';
+import type { Backend } from './state-index.js';
+
+// Opaque TCP through the waypoint: the bytes go as they are to one endpoint of the Service.
+
+export function forwardTcp(stream: Duplex, backend: Backend | undefined, connector: Connector, log: Logger): void {
+  const entry = backend && pickP2C(backend.endpoints, performance.now());
+  if (!entry) {
+    log.debug({ backend: backend?.label }, 'opaque TCP: no endpoint, closing');
+    stream.destroy();
+    return;
+  }
+  entry.stats.pending++;
+  const t0 = performance.now();
+  connector.connect(entry.endpoint).then(
+    (up) => {
+      entry.stats.observe(performance.now() - t0, performance.now());
+      entry.stats.outlier.success();
+      const close = (): void => {
+        stream.destroy();
+        up.destroy();
+      };
+      stream.once('close', close);
+      up.once('close', close);
+      stream.on('error', close);
+      up.on('error', close);
+      stream.pipe(up);
+      up.pipe(stream);
+      up.once('close', () => entry.stats.pending--);
+    },
+    (err: Error) => {
+      entry.stats.pending--;
+      entry.stats.outlier.failure(performance.now());
+      log.debug({ endpoint: entry.key, err: err.message }, 'opaque TCP: connect to endpoint failed');
+      stream.destroy();
+    },
+  );
+}

@@ -1,0 +1,188 @@
+import { connect as h2connect, constants as h2c, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
+import type { Readable } from 'node:stream';
+import { Pool } from 'undici';
+import type { Connector, UpstreamEndpoint } from './connector.js';
+import type { Headers } from './routes/filters.js';
+
+// Connections to endpoints, one entry per endpoint: an undici Pool for HTTP/1.1 (its `connect` hook
+// returns the connector's stream, i.e. an HBONE tunnel) and one HTTP/2 session for h2/gRPC. Both are
+// created lazily and dropped when the endpoint leaves the Service.
+
+export interface UpstreamRequest {
+  readonly method: string;
+  /** Path with query. */
+  readonly path: string;
+  readonly authority: string;
+  /** Lower-case names, no pseudo-headers, no hop-by-hop headers. */
+  readonly headers: Headers;
+  readonly body: Readable | Buffer | null;
+  /** Present only when a timeout or cancellation applies. */
+  readonly signal: AbortSignal | undefined;
+}
+
+export interface UpstreamResponse {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: Readable;
+  /** HTTP/2 only: the response ended with its headers (a gRPC trailers-only response). */
+  readonly endStream: boolean;
+  /** Trailers once the body has ended (gRPC status lives here). */
+  trailers(): Headers | undefined;
+}
+
+export type UpstreamProtocol = 'http1' | 'h2';
+
+const H1_CONNECTIONS = 256;
+
+class H2Client {
+  private session: Promise<ClientHttp2Session> | undefined;
+
+  constructor(
+    private readonly endpoint: UpstreamEndpoint,
+    private readonly connector: Connector,
+  ) {}
+
+  private get(): Promise<ClientHttp2Session> {
+    if (this.session) return this.session;
+    const p = this.connector.connect(this.endpoint).then((stream) => {
+      const s = h2connect(`http://${this.endpoint.address}:${this.endpoint.port}`, {
+        createConnection: () => stream,
+        settings: { initialWindowSize: 4 * 1024 * 1024 },
+      });
+      const drop = (): void => {
+        if (this.session === p) this.session = undefined;
+      };
+      s.once('close', drop);
+      s.once('goaway', drop);
+      s.on('error', drop);
+      return s;
+    });
+    this.session = p;
+    p.catch(() => {
+      if (this.session === p) this.session = undefined;
+    });
+    return p;
+  }
+
+  async request(req: UpstreamRequest): Promise<UpstreamResponse> {
+    const session = await this.get();
+    req.signal?.throwIfAborted();
+    const headers: Record<string, string | string[]> = {
+      [h2c.HTTP2_HEADER_METHOD]: req.method,
+      [h2c.HTTP2_HEADER_PATH]: req.path,
+      [h2c.HTTP2_HEADER_SCHEME]: 'http',
+      [h2c.HTTP2_HEADER_AUTHORITY]: req.authority,
+    };
+    for (const k in req.headers) {
+      const v = req.headers[k];
+      if (v !== undefined && k !== 'host') headers[k] = v;
+    }
+    const endStream = req.body === null || (Buffer.isBuffer(req.body) && req.body.length === 0);
+    const stream: ClientHttp2Stream = session.request(headers, req.signal ? { endStream, signal: req.signal } : { endStream });
+    if (!endStream) {
+      if (Buffer.isBuffer(req.body)) stream.end(req.body);
+      else (req.body).pipe(stream);
+    }
+    return new Promise<UpstreamResponse>((resolve, reject) => {
+      let trailers: Headers | undefined;
+      stream.once('trailers', (t: IncomingHttpHeaders) => {
+        trailers = t;
+      });
+      stream.once('response', (h: IncomingHttpHeaders, flags: number) => {
+        stream.off('error', reject);
+        const status = Number(h[h2c.HTTP2_HEADER_STATUS]);
+        const out: Headers = {};
+        for (const k in h) if (k.charCodeAt(0) !== 58 /* ':' */) out[k] = h[k];
+        const endStream = (flags & h2c.NGHTTP2_FLAG_END_STREAM) !== 0;
+        resolve({ status, headers: out, body: stream, endStream, trailers: () => trailers });
+      });
+      stream.once('error', reject);
+    });
+  }
+
+  close(): void {
+    void this.session?.then((s) => s.close(), () => undefined);
+    this.session = undefined;
+  }
+}
+
+class H1Client {
+  private readonly pool: Pool;
+
+  constructor(endpoint: UpstreamEndpoint, connector: Connector) {
+    this.pool = new Pool(`http://${endpoint.address}:${endpoint.port}`, {
+      connections: H1_CONNECTIONS,
+      pipelining: 1,
+      keepAliveTimeout: 30_000,
+      // Per-try and whole-request timeouts are the route's; undici's own 300 s defaults stay as a backstop.
+      connect: (_opts, cb) => {
+        connector.connect(endpoint).then(
+          (s) => cb(null, s as never),
+          (err: Error) => cb(err, null),
+        );
+      },
+    });
+  }
+
+  async request(req: UpstreamRequest): Promise<UpstreamResponse> {
+    const headers: Record<string, string | string[]> = { host: req.authority };
+    for (const k in req.headers) {
+      const v = req.headers[k];
+      if (v !== undefined) headers[k] = v;
+    }
+    const res = await this.pool.request({
+      method: req.method,
+      path: req.path,
+      headers,
+      body: req.body,
+      ...(req.signal ? { signal: req.signal } : {}),
+    });
+    return {
+      status: res.statusCode,
+      headers: res.headers,
+      body: res.body,
+      endStream: false,
+      trailers: () => (Object.keys(res.trailers).length > 0 ? (res.trailers) : undefined),
+    };
+  }
+
+  close(): void {
+    void this.pool.destroy().catch(() => undefined);
+  }
+}
+
+/** Clients per endpoint and protocol. */
+export class UpstreamClients {
+  private readonly h1 = new Map<string, H1Client>();
+  private readonly h2 = new Map<string, H2Client>();
+
+  constructor(private readonly connector: Connector) {}
+
+  request(protocol: UpstreamProtocol, endpoint: UpstreamEndpoint, req: UpstreamRequest): Promise<UpstreamResponse> {
+    const key = `${endpoint.address}:${endpoint.port}`;
+    if (protocol === 'h2') {
+      let c = this.h2.get(key);
+      if (!c) this.h2.set(key, (c = new H2Client(endpoint, this.connector)));
+      return c.request(req);
+    }
+    let c = this.h1.get(key);
+    if (!c) this.h1.set(key, (c = new H1Client(endpoint, this.connector)));
+    return c.request(req);
+  }
+
+  /** Closes clients of endpoints not in `keep` (keys `address:port`). */
+  retain(keep: ReadonlySet<string>): void {
+    for (const m of [this.h1, this.h2] as Map<string, H1Client | H2Client>[]) {
+      for (const [k, c] of m) {
+        if (!keep.has(k)) {
+          c.close();
+          m.delete(k);
+        }
+      }
+    }
+  }
+
+  close(): void {
+    this.retain(new Set());
+  }
+}

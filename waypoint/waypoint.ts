@@ -1,0 +1,134 @@
+import type { Duplex } from 'node:stream';
+import type { Registry } from 'prom-client';
+import type { StateView } from '../lib/model/index.js';
+import type { Logger } from '../lib/telemetry/log.js';
+import { WeftError } from '../lib/errors/index.js';
+import type { Connector } from './connector.js';
+import { Forwarder, type ConnectionInfo } from './forward.js';
+import { H2Server } from './h2-server.js';
+import { Http1Server } from './http1-server.js';
+import { WaypointMetrics } from './metrics.js';
+import { declaredProtocol, detect } from './protocol-detect.js';
+import { StateIndex, type Gateway } from './state-index.js';
+import { forwardTcp } from './tcp-forward.js';
+import { UpstreamClients } from './upstream.js';
+import { DEFAULT_SNIFF_MS, DEFAULT_IDLE_TIMEOUT_MS } from './config.js';
+
+// The waypoint without its transport: give it a tunnel stream plus what the tunnel said (`:authority`
+// VIP:port, the peer's SPIFFE ID) and it serves that connection. hbone-inbound.ts feeds it from the HBONE
+// server; tests feed it loopback TCP sockets.
+
+export interface TunnelInfo {
+  /** `:authority` of the CONNECT: the Service VIP and port the client addressed. */
+  readonly authority: string;
+  /** SPIFFE ID of the HBONE peer, i.e. the original client (its node agent uses the client's certificate). */
+  readonly principal: string | undefined;
+  /** Client IP from `forwarded: for=`, when present. */
+  readonly sourceIp: string | undefined;
+}
+
+export interface WaypointOptions {
+  readonly view: StateView;
+  readonly gateway: Gateway;
+  readonly connector: Connector;
+  readonly registry: Registry;
+  readonly log: Logger;
+  readonly accessLog: Logger | null;
+  /** This waypoint's own SPIFFE ID. */
+  readonly identity: string | undefined;
+  readonly sniffMs?: number;
+  readonly idleTimeoutMs?: number;
+  readonly random?: () => number;
+}
+
+export function parseAuthority(authority: string): { host: string; port: number } | undefined {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(authority) ?? /^([^:]+):(\d+)$/.exec(authority);
+  if (!m) return undefined;
+  const port = Number(m[2]);
+  return port > 0 && port < 65536 ? { host: m[1], port } : undefined;
+}
+
+export class Waypoint {
+  readonly index: StateIndex;
+  private readonly clients: UpstreamClients;
+  private readonly forwarder: Forwarder;
+  private readonly h1: Http1Server;
+  private readonly h2: H2Server;
+  private readonly log: Logger;
+  private readonly sniffMs: number;
+  private readonly onChange: () => void;
+
+  constructor(private readonly o: WaypointOptions) {
+    this.log = o.log.child({ component: 'waypoint' });
+    this.index = new StateIndex(o.view, o.gateway);
+    this.clients = new UpstreamClients(o.connector);
+    const metrics = new WaypointMetrics(o.registry);
+    this.forwarder = new Forwarder({ index: this.index, clients: this.clients, metrics, log: this.log, accessLog: o.accessLog, identity: o.identity, random: o.random });
+    const idle = o.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    this.h1 = new Http1Server({ forwarder: this.forwarder, log: this.log, idleTimeoutMs: idle });
+    this.h2 = new H2Server({ forwarder: this.forwarder, log: this.log, idleTimeoutMs: idle });
+    this.sniffMs = o.sniffMs ?? DEFAULT_SNIFF_MS;
+    // Connections to endpoints that left every Service are closed.
+    this.onChange = () => this.clients.retain(this.index.endpointKeys());
+    o.view.on('change', this.onChange);
+  }
+
+  /** Serves one tunnel. Never throws; an unknown destination closes the stream. */
+  acceptTunnel(stream: Duplex, tunnel: TunnelInfo): void {
+    stream.on('error', (err) => this.log.debug({ err: err.message }, 'tunnel stream error'));
+    const conn = this.connectionInfo(tunnel);
+    if (conn instanceof WeftError) {
+      this.log.warn({ code: conn.code, authority: tunnel.authority }, conn.message);
+      stream.destroy();
+      return;
+    }
+    detect(stream, conn.servicePort, this.sniffMs).then(
+      (proto) => {
+        if (stream.destroyed) return;
+        if (proto === 'tcp') forwardTcp(stream, this.index.backend(conn.service.namespace, conn.service.name, conn.servicePort.port), this.o.connector, this.log);
+        // Upstream speaks what the port declares; on an undeclared port, what the client spoke.
+        else if (proto === 'h2') this.h2.accept(stream, declaredProtocol(conn.servicePort) === undefined ? { ...conn, upstream: 'h2' } : conn);
+        else this.h1.accept(stream, conn);
+      },
+      (err: unknown) => {
+        this.log.debug({ err }, 'protocol detection failed');
+        stream.destroy();
+      },
+    );
+  }
+
+  /** Checks a tunnel's destination before any byte is read (for the HBONE server to refuse with 503). */
+  resolve(tunnel: TunnelInfo): ConnectionInfo | WeftError {
+    return this.connectionInfo(tunnel);
+  }
+
+  private connectionInfo(t: TunnelInfo): ConnectionInfo | WeftError {
+    const a = parseAuthority(t.authority);
+    const found = a && this.index.serviceFor(a.host, a.port);
+    if (!found) return new WeftError('ERR_WEFT_WAYPOINT_NO_SERVICE', { destination: t.authority });
+    const { service, port } = found;
+    const src = t.sourceIp ? this.o.view.workloadByIp(t.sourceIp) : undefined;
+    return {
+      service,
+      servicePort: port,
+      principal: t.principal,
+      sourceIp: t.sourceIp,
+      sourceWorkload: src ? `${src.namespace}/${src.name}` : 'unknown',
+      serviceLabel: `${service.namespace}/${service.name}`,
+      upstream: declaredProtocol(port) === 'h2' ? 'h2' : 'http1',
+      policies: this.index.policies(service),
+    };
+  }
+
+  dump(): unknown {
+    return this.index.dump();
+  }
+
+  close(): void {
+    this.o.view.off('change', this.onChange);
+    this.h1.close();
+    this.h2.close();
+    this.clients.close();
+    this.index.close();
+  }
+}
