@@ -52,8 +52,13 @@ export function policiesFor(view: StateView, workload: Workload): AuthorizationP
         return true;
       case 'selector':
         return Object.entries(t.matchLabels).every(([k, v]) => workload.labels[k] === v);
-      case 'service':
-        return view.service(workload.namespace, t.name)?.endpoints.some((e) => e.workloadUid === workload.uid) ?? false;
+      case 'service': {
+        // A Service bound to a waypoint has its policies enforced there (with the client's identity and
+        // L7 attributes); at L4 the agent would only see the waypoint and fail closed on L7 rules.
+        const svc = view.service(workload.namespace, t.name);
+        if (svc === undefined || svc.waypoint !== undefined) return false;
+        return svc.endpoints.some((e) => e.workloadUid === workload.uid);
+      }
       case 'gateway':
         return false; // enforced by the waypoint
     }

@@ -4,10 +4,10 @@ import type { StateView, ResourceKind } from '../lib/model/index.js';
 import type { Logger } from '../lib/telemetry/log.js';
 import { authorize, policiesFor } from './authz.js';
 import { Connections } from './proxy/connections.js';
-import { HbonePool } from './proxy/hbone-pool.js';
+import { HbonePools } from './proxy/hbone-pools.js';
 import type { ProxyInputs } from './proxy/inputs.js';
 import { PeakEwmaBalancer } from './proxy/p2c.js';
-import { TlsContexts } from './proxy/tls-contexts.js';
+import { WorkloadTls } from './proxy/workload-tls.js';
 
 export interface DataplaneOptions {
   readonly view: StateView;
@@ -27,7 +27,7 @@ export interface Dataplane {
 }
 
 /**
- * Wires the shared parts of the L4 data plane: certificates, TLS contexts, the HBONE pool, the
+ * Wires the shared parts of the L4 data plane: certificates, the per-pod HBONE pools, the
  * balancer and the connection registry — and re-authorises live inbound connections whenever
  * policies or workloads change, closing the ones the new policy denies.
  */
@@ -41,12 +41,12 @@ export function createDataplane(o: DataplaneOptions): Dataplane {
     if (rootsCache.src !== tb) rootsCache = { src: tb, roots: tb.roots };
     return rootsCache.roots;
   };
-  const tls = new TlsContexts(certs, roots, o.trustDomain);
+  const tls = new WorkloadTls(certs, roots, o.trustDomain);
   const log = o.log.child({ component: 'proxy' });
   const inputs: ProxyInputs = {
     view: o.view,
     tls,
-    pool: new HbonePool(tls, log.child({ component: 'proxy.pool' })),
+    pool: new HbonePools(log.child({ component: 'proxy.pool' })),
     balancer: new PeakEwmaBalancer(),
     connections: new Connections(o.registry, o.accessLog),
     log,

@@ -2,14 +2,14 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { StateStore } from '../../lib/model/index.js';
 import type { Enrollments } from '../enroll/enrollments.js';
 import type { Connections } from '../proxy/connections.js';
-import type { HbonePool } from '../proxy/hbone-pool.js';
+import type { HbonePools } from '../proxy/hbone-pools.js';
 import type { CertificateManager } from '../../lib/identity/index.js';
 
 export interface AdminSources {
   readonly store: StateStore;
   readonly enrollments: Enrollments;
   readonly connections: Connections;
-  readonly pool: HbonePool;
+  readonly pool: HbonePools;
   readonly certs: CertificateManager;
   readonly config: unknown;
 }

@@ -3,7 +3,7 @@ import { authorize, policiesFor } from '../authz.js';
 import { nativeNetns } from '../netns/native.js';
 import type { ConnectionInfo } from './connections.js';
 import { identityOf, type PodContext, type ProxyInputs } from './inputs.js';
-import { join } from './pipe.js';
+import { pipeTunnel } from '../../lib/hbone/index.js';
 
 /**
  * Plaintext inbound (15006): a peer outside the mesh reached a captured pod. Allowed only when the
@@ -60,7 +60,7 @@ export function handleInboundPlain(inputs: ProxyInputs, pod: PodContext, down: S
   up.once('connect', () => {
     up.off('error', fail);
     inputs.connections.track(info, down, up, () => [up.bytesWritten, up.bytesRead]);
-    join(down, up);
+    void pipeTunnel(down, up);
     down.resume();
   });
 }

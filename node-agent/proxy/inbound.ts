@@ -1,63 +1,44 @@
-import { constants, createSecureServer, type Http2SecureServer, type ServerHttp2Session, type ServerHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
-import type { Server, Socket } from 'node:net';
-import type { TLSSocket } from 'node:tls';
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { WeftError } from '../../lib/errors/index.js';
+import { createHboneServer, pipeTunnel, type AuthorizeResult, type HboneServer, type TunnelInfo, type TunnelTarget } from '../../lib/hbone/index.js';
+import type { SpiffeId, WorkloadCertificate } from '../../lib/identity/index.js';
 import { authorize, policiesFor } from '../authz.js';
 import type { ConnectionInfo } from './connections.js';
-import { REASON_HEADER, STREAM_WINDOW } from './hbone-pool.js';
-import { identityOf, parseAuthority, type PodContext, type ProxyInputs } from './inputs.js';
-import { join } from './pipe.js';
-import { peerIdentity } from './tls-contexts.js';
-
-/** Streams one HBONE session may have open at once; more are refused by HTTP/2 (REFUSED_STREAM). */
-export const MAX_INBOUND_STREAMS = 1000;
-const HANDSHAKE_TIMEOUT_MS = 10_000;
+import { identityOf, type PodContext, type ProxyInputs } from './inputs.js';
 
 /**
- * The pod's HBONE server on 15008: TLS 1.3 with the pod's own certificate, client certificates
- * required and verified against the trust bundle, the peer's SPIFFE ID read once per session, then
- * each CONNECT is authorised (L4 policy) and connected to the app from inside the pod's netns with the
- * client's IP as source. Answers 200 / 400 / 401 / 403 / 503 with a `weft-reason` header.
+ * The pod's HBONE server on 15008: lib/hbone's server (mutual TLS 1.3 with the pod's certificate, peer
+ * SPIFFE ID read once per session, 1000 streams per session) fed by the listener made inside the pod's
+ * netns. Each CONNECT is authorised here (L4 policy; refusals carry `x-weft-reason: <FLAG>: <message>`)
+ * and connected to the app from inside the pod's netns with the client's IP as source.
  */
 export class InboundHbone {
-  private readonly server: Http2SecureServer;
-  private readonly peers = new WeakMap<ServerHttp2Session, { identity: string | undefined; ip: string }>();
-  private readonly sessions = new Set<ServerHttp2Session>();
-  private contextFor: unknown;
+  private server: HboneServer | undefined;
+  // lib/hbone serves the connections of a net.Server it is attached to; this one never listens: it only
+  // relays the pod listener's connections once the pod's certificate is known (it may not be at start).
+  private readonly relay: Server = createServer();
+  private certificate: WorkloadCertificate | undefined;
+  private roots: readonly string[] | undefined;
+  private readonly pending = new WeakMap<TunnelInfo, ConnectionInfo>();
+  private readonly tunnels = new WeakMap<Duplex, ConnectionInfo>();
+  private closed = false;
 
   constructor(
     private readonly inputs: ProxyInputs,
     private readonly pod: PodContext,
-  ) {
-    this.server = createSecureServer({
-      requestCert: true,
-      rejectUnauthorized: true,
-      allowHTTP1: false,
-      minVersion: 'TLSv1.3',
-      handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
-      settings: { initialWindowSize: STREAM_WINDOW, maxConcurrentStreams: MAX_INBOUND_STREAMS, enableConnectProtocol: false },
-    });
-    this.server.on('secureConnection', (tls: TLSSocket) => {
-      tls.setNoDelay(true);
-    });
-    this.server.on('session', (session: ServerHttp2Session) => {
-      const sock = session.socket as unknown as TLSSocket;
-      this.peers.set(session, { identity: peerIdentity(sock), ip: sock.remoteAddress ?? '' });
-      session.on('error', () => session.destroy());
-      this.sessions.add(session);
-      session.once('close', () => this.sessions.delete(session));
-    });
-    this.server.on('stream', (stream, headers) => this.onStream(stream, headers));
-    this.server.on('tlsClientError', (err) => this.inputs.log.debug({ err, pod: pod.name }, 'HBONE TLS handshake refused'));
-    this.server.on('sessionError', () => undefined);
-  }
+  ) {}
 
-  /** Feeds connections accepted on the pod's 15008 listener into the TLS server. */
+  /** Feeds connections accepted on the pod's 15008 listener into the HBONE server. */
   attach(listener: Server): void {
     listener.on('connection', (socket: Socket) => {
       socket.on('error', () => socket.destroy());
-      this.ensureContext().then(
-        () => this.server.emit('connection', socket),
+      socket.setNoDelay(true);
+      this.ensureServer().then(
+        () => {
+          if (this.closed) socket.destroy();
+          else this.relay.emit('connection', socket);
+        },
         (err: unknown) => {
           this.inputs.log.warn({ err, pod: `${this.pod.namespace}/${this.pod.name}` }, 'no certificate for HBONE server; refusing');
           socket.destroy();
@@ -68,88 +49,105 @@ export class InboundHbone {
 
   /** Stops serving: live sessions end too (the pod was released; its tunnels must not linger). */
   close(): void {
-    this.server.close();
-    for (const s of this.sessions) s.destroy();
-    this.sessions.clear();
+    this.closed = true;
+    void this.server?.close({ graceMs: 0 });
   }
 
-  /** Installs the pod's current certificate in the TLS server (first use and after renewal). */
-  private async ensureContext(): Promise<void> {
+  /** Creates the server with the pod's certificate, or installs a renewed certificate / rotated roots. */
+  private async ensureServer(): Promise<void> {
     const w = this.pod.workload();
     if (!w) throw new WeftError('ERR_WEFT_AGENT_IDENTITY', { identity: `pod ${this.pod.namespace}/${this.pod.name}`, reason: 'workload not known yet' });
-    const m = await this.inputs.tls.material(this.inputs.tls.identityOf(w.namespace, w.serviceAccount));
-    if (m.version !== this.contextFor) {
-      this.server.setSecureContext({ cert: m.cert, key: m.key, ca: m.ca, minVersion: 'TLSv1.3' });
-      this.contextFor = m.version;
+    const tls = this.inputs.tls;
+    const cert = await tls.certificate(tls.identityOf(w.namespace, w.serviceAccount));
+    const roots = tls.roots();
+    if (this.server === undefined) {
+      this.server = createHboneServer({
+        certificate: cert,
+        trustRoots: roots,
+        logger: this.inputs.log,
+        authorize: this.authorize,
+        connectUpstream: this.connectUpstream,
+        onTunnel: this.onTunnel,
+      });
+      this.server.attach(this.relay);
+    } else {
+      if (cert !== this.certificate) this.server.setCertificate(cert);
+      if (roots !== this.roots) this.server.setTrustRoots(roots);
     }
+    this.certificate = cert;
+    this.roots = roots;
   }
 
-  private onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
-    stream.on('error', () => stream.destroy());
-    const peer = this.peers.get(stream.session as ServerHttp2Session) ?? { identity: undefined, ip: '' };
+  private readonly authorize = (peer: SpiffeId | null, target: TunnelTarget, t: TunnelInfo): AuthorizeResult => {
     const dstW = this.pod.workload();
-    const td = this.inputs.tls.trustDomain;
-    const target = parseAuthority(headers[constants.HTTP2_HEADER_AUTHORITY] as string | undefined);
-    const srcW = this.inputs.view.workloadByIp(peer.ip);
+    const srcIp = t.remoteAddress ?? '';
+    const srcW = this.inputs.view.workloadByIp(srcIp);
+    const srcIdentity = peer?.toString();
     const info: ConnectionInfo = {
       reporter: 'destination',
       direction: 'inbound',
       podUid: this.pod.uid,
-      srcIp: peer.ip,
+      srcIp,
       srcWorkload: srcW?.name ?? 'unknown',
       srcNamespace: srcW?.namespace ?? 'unknown',
-      srcIdentity: peer.identity ?? 'unknown',
-      dst: target ? `${target.address}:${target.port}` : String(headers[constants.HTTP2_HEADER_AUTHORITY] ?? ''),
+      srcIdentity: srcIdentity ?? 'unknown',
+      dst: target.authority,
       dstWorkload: dstW?.name ?? this.pod.name,
       dstNamespace: this.pod.namespace,
-      dstIdentity: dstW ? identityOf(td, dstW) : 'unknown',
+      dstIdentity: dstW ? identityOf(this.inputs.tls.trustDomain, dstW) : 'unknown',
       path: 'hbone',
-      dstPort: target?.port ?? 0,
+      dstPort: target.port,
     };
-    if (headers[constants.HTTP2_HEADER_METHOD] !== 'CONNECT') {
-      return this.refuse(stream, info, new WeftError('ERR_WEFT_AGENT_BAD_REQUEST', { reason: `method ${String(headers[constants.HTTP2_HEADER_METHOD])}, want CONNECT` }));
-    }
-    if (!target) {
-      return this.refuse(stream, info, new WeftError('ERR_WEFT_AGENT_BAD_REQUEST', { reason: `bad :authority ${String(headers[constants.HTTP2_HEADER_AUTHORITY])}` }));
-    }
-    if (!this.pod.ips.includes(target.address)) {
-      return this.refuse(stream, info, new WeftError('ERR_WEFT_AGENT_UNKNOWN_DESTINATION', { address: info.dst }));
+    if (!this.pod.ips.includes(target.host)) {
+      return this.refuse(info, 403, new WeftError('ERR_WEFT_AGENT_UNKNOWN_DESTINATION', { address: info.dst }));
     }
     if (!dstW) {
-      return this.refuse(stream, info, new WeftError('ERR_WEFT_AGENT_IDENTITY', { identity: `pod ${this.pod.namespace}/${this.pod.name}`, reason: 'workload not known yet' }));
+      return this.refuse(info, 503, new WeftError('ERR_WEFT_AGENT_IDENTITY', { identity: `pod ${this.pod.namespace}/${this.pod.name}`, reason: 'workload not known yet' }));
     }
-    const decision = authorize(policiesFor(this.inputs.view, dstW), { sourceIdentity: peer.identity, sourceIp: peer.ip, port: target.port });
+    const decision = authorize(policiesFor(this.inputs.view, dstW), { sourceIdentity: srcIdentity, sourceIp: srcIp, port: target.port });
     if (!decision.allowed) {
-      return this.refuse(
-        stream,
-        info,
-        new WeftError('ERR_WEFT_AGENT_DENIED', { source: info.srcIdentity, destination: info.dstIdentity, policy: decision.policy ?? '-' }),
-        decision.policy,
-      );
+      const err = new WeftError('ERR_WEFT_AGENT_DENIED', { source: info.srcIdentity, destination: info.dstIdentity, policy: decision.policy ?? '-' });
+      return this.refuse(info, 403, err, decision.policy);
     }
-    const up = this.pod.factory.connect(target.address, target.port, { sourceAddress: peer.ip });
-    up.setNoDelay(true);
-    const fail = (err: Error): void => {
-      this.refuse(stream, info, new WeftError('ERR_WEFT_AGENT_CONNECT_FAILED', { address: info.dst, reason: err.message }));
-    };
-    up.once('error', fail);
-    up.once('connect', () => {
-      up.off('error', fail);
-      if (stream.destroyed) {
-        up.destroy();
-        return;
-      }
-      stream.respond({ [constants.HTTP2_HEADER_STATUS]: 200 });
-      this.inputs.connections.track(info, stream, up, () => [up.bytesWritten, up.bytesRead]);
-      join(stream, up);
-    });
-  }
+    this.pending.set(t, info);
+    return { allow: true };
+  };
 
-  private refuse(stream: ServerHttp2Stream, info: ConnectionInfo, err: WeftError, policy?: string): void {
+  private readonly connectUpstream = (target: TunnelTarget, t: TunnelInfo): Promise<Duplex> => {
+    const info = this.pending.get(t);
+    if (info === undefined) return Promise.reject(new Error('tunnel was not authorised'));
+    const up = this.pod.factory.connect(target.host, target.port, { sourceAddress: info.srcIp });
+    up.setNoDelay(true);
+    return new Promise((resolve, reject) => {
+      up.once('error', (err: Error) => {
+        this.inputs.connections.refused(info, 'CONNECT', err.message);
+        up.destroy();
+        reject(err);
+      });
+      up.once('connect', () => {
+        up.removeAllListeners('error');
+        up.on('error', () => up.destroy());
+        this.tunnels.set(up, info);
+        resolve(up);
+      });
+    });
+  };
+
+  private readonly onTunnel = (stream: Duplex, t: TunnelInfo): void => {
+    const up = t.upstream as Socket | undefined;
+    const info = up === undefined ? undefined : this.tunnels.get(up);
+    if (up === undefined || info === undefined) {
+      stream.destroy();
+      up?.destroy();
+      return;
+    }
+    this.inputs.connections.track(info, stream, up, () => [up.bytesWritten, up.bytesRead]);
+    void pipeTunnel(stream, up);
+  };
+
+  private refuse(info: ConnectionInfo, status: 403 | 503, err: WeftError, policy?: string): AuthorizeResult {
     const flag = err.flag ?? 'ERROR';
     this.inputs.connections.refused(info, flag, err.message, policy);
-    // A stream reset before respond() is normal (the client gave up): respond() would throw.
-    if (stream.destroyed || stream.headersSent) return;
-    stream.respond({ [constants.HTTP2_HEADER_STATUS]: err.http ?? 503, [REASON_HEADER]: `${flag}: ${err.message}` }, { endStream: true });
+    return { allow: false, status, reason: `${flag}: ${err.message}` };
   }
 }

@@ -2,15 +2,15 @@ import type { StateView, Workload } from '../../lib/model/index.js';
 import type { Logger } from '../../lib/telemetry/log.js';
 import type { SocketFactory } from '../netns/socket-factory.js';
 import type { Connections } from './connections.js';
-import type { HbonePool } from './hbone-pool.js';
+import type { HbonePools } from './hbone-pools.js';
 import type { PeakEwmaBalancer } from './p2c.js';
-import type { TlsContexts } from './tls-contexts.js';
+import type { WorkloadTls } from './workload-tls.js';
 
 /** What every listener of every pod shares (ztunnel's ProxyInputs). */
 export interface ProxyInputs {
   readonly view: StateView;
-  readonly tls: TlsContexts;
-  readonly pool: HbonePool;
+  readonly tls: WorkloadTls;
+  readonly pool: HbonePools;
   readonly balancer: PeakEwmaBalancer;
   readonly connections: Connections;
   readonly log: Logger;

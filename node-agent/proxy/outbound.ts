@@ -1,11 +1,13 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { isWeftError } from '../../lib/errors/index.js';
+import { HBONE_PORT } from '../../lib/hbone/index.js';
+import { SpiffeId } from '../../lib/identity/index.js';
 import type { Service, Workload } from '../../lib/model/index.js';
 import { nativeNetns } from '../netns/native.js';
 import type { ConnectionInfo } from './connections.js';
 import { identityOf, type PodContext, type ProxyInputs } from './inputs.js';
-import { join } from './pipe.js';
+import { pipeTunnel } from '../../lib/hbone/index.js';
 
 /** Where an outbound connection goes, decided from cluster state. */
 export type OutboundRoute =
@@ -107,16 +109,23 @@ export function handleOutbound(inputs: ProxyInputs, pod: PodContext, down: Socke
     down.resetAndDestroy();
     return;
   }
-  inputs.pool
-    .open({
-      sourceKey: pod.uid,
-      sourceFactory: pod.factory,
-      sourceIdentity: inputs.tls.identityOf(src.namespace, src.serviceAccount),
-      destinationIdentity: route.identity,
-      nextHop: route.nextHop,
-      authority: route.authority,
-      sourceIp: info.srcIp,
-    })
+  const tls = inputs.tls;
+  const source = tls.identityOf(src.namespace, src.serviceAccount);
+  const hop = route;
+  const pool = inputs.pool.forPod(pod.uid, pod.factory);
+  tls
+    .certificate(source)
+    .then((certificate) =>
+      pool.connect({
+        source,
+        destination: SpiffeId.parse(hop.identity),
+        nextHop: { host: hop.nextHop, port: HBONE_PORT },
+        authority: hop.authority,
+        forwardedFor: info.srcIp || undefined,
+        certificate,
+        trustRoots: tls.roots(),
+      }),
+    )
     .then(
       (stream) => {
         done?.(true);
@@ -128,8 +137,7 @@ export function handleOutbound(inputs: ProxyInputs, pod: PodContext, down: Socke
       },
       (err: unknown) => {
         done?.(false);
-        const peer = (err as { peerReason?: string }).peerReason;
-        const flag = peer ? peer.split(':')[0] : isWeftError(err) ? (err.flag ?? 'CONNECT') : 'CONNECT';
+        const flag = isWeftError(err) ? (err.flag ?? 'CONNECT') : 'CONNECT';
         inputs.connections.refused(info, flag, (err as Error).message);
         inputs.log.debug({ err, dst: info.dst }, 'outbound HBONE failed');
         down.resetAndDestroy();
@@ -139,6 +147,6 @@ export function handleOutbound(inputs: ProxyInputs, pod: PodContext, down: Socke
 
 function start(inputs: ProxyInputs, info: ConnectionInfo, down: Socket, up: Duplex, bytes: () => [number, number]): void {
   inputs.connections.track(info, down, up, bytes);
-  join(down, up);
+  void pipeTunnel(down, up);
   down.resume();
 }

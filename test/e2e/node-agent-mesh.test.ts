@@ -107,7 +107,7 @@ import { connect as tlsConnect } from 'node:tls';
 const [host] = process.argv.slice(1);
 const out = {};
 await new Promise((r) => { const s = connect({ host, port: 15008 }, () => s.write('GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n')); s.on('data', () => {}); s.on('error', (e) => { out.plain = e.code; r(); }); s.on('close', () => { out.plain ??= 'closed'; r(); }); });
-await new Promise((r) => { const s = tlsConnect({ host, port: 15008, rejectUnauthorized: false, ALPNProtocols: ['h2'] }); s.on('secureConnect', () => s.write('hello')); s.on('error', (e) => { out.tls = e.code ?? e.message; r(); }); s.on('close', () => { out.tls ??= 'closed'; r(); }); });
+await new Promise((r) => { const s = tlsConnect({ host, port: 15008, rejectUnauthorized: false, ALPNProtocols: ['h2'] }); s.on('secureConnect', () => s.write('hello')); s.on('data', () => {}); s.on('error', (e) => { out.tls = e.code ?? e.message; r(); }); s.on('close', () => { out.tls ??= 'closed'; r(); }); });
 console.log(JSON.stringify(out));
 `;
 

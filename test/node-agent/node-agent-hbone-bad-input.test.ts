@@ -1,5 +1,5 @@
 // Pins that the pod's HBONE port refuses bad input without affecting others: plain bytes, TLS without a
-// client certificate, HTTP/2 without CONNECT (400), CONNECT to an address that is not the pod (400
+// client certificate, HTTP/2 without CONNECT (405, lib/hbone), CONNECT to an address that is not the pod (403
 // UNKNOWN_DST with a reason header), and a burst of 10 000 streams (capped per session) — after all
 // of which a normal mesh connection still works.
 import 'reflect-metadata';
@@ -75,7 +75,7 @@ describe.skipIf(!isRoot)('node-agent HBONE bad input (needs root: network namesp
     new Promise((resolve, reject) => {
       const st = s.request(headers, { endStream: false });
       st.on('response', (h) => {
-        resolve({ status: Number(h[constants.HTTP2_HEADER_STATUS]), reason: String(h['weft-reason'] ?? '') });
+        resolve({ status: Number(h[constants.HTTP2_HEADER_STATUS]), reason: String(h['x-weft-reason'] ?? '') });
         st.close();
       });
       st.on('error', reject);
@@ -98,13 +98,13 @@ describe.skipIf(!isRoot)('node-agent HBONE bad input (needs root: network namesp
     await meshStillWorks();
   });
 
-  it('answers 400 to non-CONNECT and to CONNECT for an address that is not the pod', async () => {
+  it('answers 405 to non-CONNECT and 403 to CONNECT for an address that is not the pod', async () => {
     const s = session(true);
     const get = await request(s, { [constants.HTTP2_HEADER_METHOD]: 'GET', [constants.HTTP2_HEADER_PATH]: '/', [constants.HTTP2_HEADER_SCHEME]: 'https', [constants.HTTP2_HEADER_AUTHORITY]: 'x' });
-    expect(get.status).toBe(400);
-    expect(get.reason).toMatch(/^BAD_REQUEST: /);
+    expect(get.status).toBe(405);
+    expect(get.reason).toMatch(/only CONNECT/);
     const other = await request(s, { [constants.HTTP2_HEADER_METHOD]: 'CONNECT', [constants.HTTP2_HEADER_AUTHORITY]: '10.1.2.3:80' });
-    expect(other.status).toBe(400);
+    expect(other.status).toBe(403);
     expect(other.reason).toMatch(/^UNKNOWN_DST: /);
     const ok = await request(s, { [constants.HTTP2_HEADER_METHOD]: 'CONNECT', [constants.HTTP2_HEADER_AUTHORITY]: `${b.ip}:8080` });
     expect(ok.status).toBe(200);

@@ -1,21 +1,21 @@
-// Pins the proxy's byte pump (`join`): a half-close travels to the other side while the reverse
+// Pins the proxy's byte pump (lib/hbone `pipeTunnel`, which the agent uses for every connection): a half-close travels to the other side while the reverse
 // direction keeps flowing, and an aborted side resets the other instead of leaving it hanging.
 import { afterEach, describe, expect, it } from 'vitest';
 import { once } from 'node:events';
 import { createServer, connect, type Server, type Socket, type AddressInfo } from 'node:net';
-import { join } from '../../node-agent/proxy/pipe.js';
+import { pipeTunnel } from '../../lib/hbone/index.js';
 
 const servers: Server[] = [];
 afterEach(() => {
   for (const s of servers.splice(0)) s.close();
 });
 
-/** client → [proxy: join(down, up)] → backend; returns the backend's accepted socket and the client. */
+/** client → [proxy: pipeTunnel(down, up)] → backend; returns the backend's accepted socket and the client. */
 async function chain(onBackend: (s: Socket) => void): Promise<Socket> {
   const backend = createServer({ allowHalfOpen: true }, onBackend);
   const proxy = createServer({ allowHalfOpen: true }, (down) => {
     const up = connect({ port: (backend.address() as AddressInfo).port, host: '127.0.0.1', allowHalfOpen: true });
-    join(down, up);
+    void pipeTunnel(down, up);
   });
   servers.push(backend, proxy);
   await Promise.all([once(backend.listen(0, '127.0.0.1'), 'listening'), once(proxy.listen(0, '127.0.0.1'), 'listening')]);
