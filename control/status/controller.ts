@@ -1,3 +1,4 @@
+import { ReconcileLoop } from '../reconcile-loop.js';
 import type { Logger } from '../../lib/telemetry/log.js';
 import { silentLogger } from '../../lib/telemetry/log.js';
 import type { LeaderElection } from '../leader.js';
@@ -34,10 +35,7 @@ interface InvalidObject {
  */
 export class StatusController {
   private readonly log: Logger;
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private again = false;
-  private stopped = false;
+  private readonly loop: ReconcileLoop;
   /** Status last written for invalid objects (they are not in the source, so there is nothing to compare). */
   private readonly writtenInvalid = new Map<string, unknown>();
   private readonly onChange = (changes: readonly SourceChange[]): void => {
@@ -50,6 +48,10 @@ export class StatusController {
 
   constructor(private readonly options: StatusControllerOptions) {
     this.log = (options.logger ?? silentLogger).child({ component: 'status' });
+    this.loop = new ReconcileLoop(() => this.reconcile(), {
+      debounceMs: options.debounceMs ?? 100,
+      onError: (err) => this.log.error({ err }, 'status pass failed'),
+    });
   }
 
   start(): void {
@@ -60,48 +62,23 @@ export class StatusController {
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
     this.options.source.off('change', this.onChange);
     this.options.source.off('invalid', this.onInvalid);
     this.options.leader.off('leader', this.onLeader);
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    await this.running;
+    await this.loop.stop();
   }
 
   /** Resolves once no pass is pending or running (tests). */
-  async idle(): Promise<void> {
-    while (this.timer !== undefined || this.running !== undefined) {
-      await (this.running ?? new Promise((r) => setTimeout(r, 10)));
-    }
+  idle(): Promise<void> {
+    return this.loop.idle();
   }
 
-  private schedule(delayMs = this.options.debounceMs ?? 100): void {
-    if (this.stopped) return;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.kick();
-    }, delayMs);
-  }
-
-  private kick(): void {
-    if (this.running !== undefined) {
-      this.again = true;
-      return;
-    }
-    this.running = this.reconcile()
-      .catch((err: unknown) => this.log.error({ err }, 'status pass failed'))
-      .finally(() => {
-        this.running = undefined;
-        if (this.again && !this.stopped) {
-          this.again = false;
-          this.kick();
-        }
-      });
+  private schedule(delayMs?: number): void {
+    this.loop.schedule(delayMs);
   }
 
   async reconcile(): Promise<void> {
-    if (!this.options.leader.isLeader || this.stopped) return;
+    if (!this.options.leader.isLeader || this.loop.isStopped) return;
     const { source } = this.options;
     let writes = 0;
     for (const route of allRoutes(source)) {

@@ -1,3 +1,4 @@
+import { ReconcileLoop } from '../reconcile-loop.js';
 import type { Logger } from '../../lib/telemetry/log.js';
 import { silentLogger } from '../../lib/telemetry/log.js';
 import type { LeaderElection } from '../leader.js';
@@ -34,10 +35,7 @@ const WATCHED_KINDS: ReadonlySet<ObjectKind> = new Set(['Gateway', 'GatewayClass
  */
 export class WaypointController {
   private readonly log: Logger;
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private again = false;
-  private stopped = false;
+  private readonly loop: ReconcileLoop;
   private readonly errors = new Map<string, string>(); // gateway key → last apply error
   private readonly onChange = (changes: readonly SourceChange[]): void => {
     if (changes.some((c) => WATCHED_KINDS.has(c.object.kind))) this.schedule();
@@ -46,6 +44,10 @@ export class WaypointController {
 
   constructor(private readonly options: WaypointControllerOptions) {
     this.log = (options.logger ?? silentLogger).child({ component: 'waypoints' });
+    this.loop = new ReconcileLoop(() => this.reconcile(), {
+      debounceMs: options.debounceMs ?? 50,
+      onError: (err) => this.log.error({ err }, 'waypoint reconcile failed'),
+    });
   }
 
   start(): void {
@@ -55,48 +57,23 @@ export class WaypointController {
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
     this.options.source.off('change', this.onChange);
     this.options.leader.off('leader', this.onLeader);
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    await this.running;
+    await this.loop.stop();
   }
 
   /** Resolves once no reconcile is pending or running (tests). */
-  async idle(): Promise<void> {
-    while (this.timer !== undefined || this.running !== undefined) {
-      await (this.running ?? new Promise((r) => setTimeout(r, 10)));
-    }
+  idle(): Promise<void> {
+    return this.loop.idle();
   }
 
-  private schedule(delayMs = this.options.debounceMs ?? 50): void {
-    if (this.stopped) return;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.kick();
-    }, delayMs);
-  }
-
-  private kick(): void {
-    if (this.running !== undefined) {
-      this.again = true;
-      return;
-    }
-    this.running = this.reconcile()
-      .catch((err: unknown) => this.log.error({ err }, 'waypoint reconcile failed'))
-      .finally(() => {
-        this.running = undefined;
-        if (this.again && !this.stopped) {
-          this.again = false;
-          this.kick();
-        }
-      });
+  private schedule(delayMs?: number): void {
+    this.loop.schedule(delayMs);
   }
 
   /** One full pass; exported behaviour is idempotent, so a pass with nothing to do writes nothing. */
   async reconcile(): Promise<void> {
-    if (!this.options.leader.isLeader || this.stopped) return;
+    if (!this.options.leader.isLeader || this.loop.isStopped) return;
     const { source } = this.options;
     const gateways = listOf(source, 'Gateway').filter((g) => g.spec.gatewayClassName === WAYPOINT_CLASS);
     const wanted = new Set<string>();
