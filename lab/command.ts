@@ -53,6 +53,9 @@ export function run(argv: readonly string[], options: RunOptions = {}): Promise<
           }),
         );
     });
+    // A program that exits without reading its input (a CNI plugin refusing early) fails the write with
+    // EPIPE; its exit status reports the failure, so the stream error must not crash the kubelet.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(options.input ?? '');
   });
 }

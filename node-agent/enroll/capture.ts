@@ -128,6 +128,10 @@ function inNetns(netns: string, argv: string[], input?: string): Promise<string>
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
     child.on('error', reject);
+    // A child that exits before reading its input (bad netns, nft refusing early) makes the write fail
+    // with EPIPE; its exit status already reports the failure, and an unhandled stream error would
+    // crash the agent and fail every later enrollment on the node.
+    child.stdin.on('error', () => undefined);
     child.on('close', (code) => {
       if (code === 0) resolve(out);
       else reject(new Error(`${argv[0]} exited ${code}: ${err.trim().slice(0, 500)}`));
