@@ -1,7 +1,8 @@
 // Pins the waypoint's acceptance in a real lab (control plane, node agents, the waypoint Deployment the
 // controller generates): with a waypoint for the namespace, a 90/10 split over 2 000 requests lands within
-// ±3 %; a backend failing 50 % with 503 gives ≥ 99 % success with retries (at 10 requests/s, inside the
-// retry budget's floor); `backendRequest` 200 ms against a 1 s backend gives 504 in 200–300 ms; L7 DENY on
+// ±3 %; a backend failing 50 % with 503 gives ≥ 99 % success with retries (at 5 requests/s: the ~1 retry
+// per request stays well inside the retry budget's floor of 10 retries/s; at 10/s it sits on the floor and
+// the budget clips a few by design); `backendRequest` 200 ms against a 1 s backend gives 504 in 200–300 ms; L7 DENY on
 // `POST /admin` gives 403 while `GET /` passes; the backend sees the original client's SPIFFE ID.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRoot, startLab, type Lab } from '../support/lab.js';
@@ -161,9 +162,9 @@ describe.skipIf(!isRoot)('waypoint in the lab: L7 routes, retries, timeouts, aut
   });
 
   it('50 % 503 → ≥ 99 % success with retries', async () => {
-    const r = await load('http://flaky.l7/', 150, 8, 10);
+    const r = await load('http://flaky.l7/', 150, 8, 5);
     expect(Number(r.counts['200:'] ?? 0) / 150, JSON.stringify(r.counts)).toBeGreaterThanOrEqual(0.99);
-  }, 60_000);
+  }, 90_000);
 
   it('backendRequest 200 ms against a 1 s backend → 504 in 200–300 ms', async () => {
     const r = await load('http://web.l7/slow?delay=1000', 3, 1);
