@@ -1,4 +1,3 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../lib/telemetry/log.js';
@@ -7,20 +6,21 @@ import { WeftError } from '../lib/errors/index.js';
 import { pickP2C } from './balance/p2c-ewma.js';
 import { RetryBudget } from './budget.js';
 import { authorize } from './authz.js';
-import type { WaypointMetrics } from './metrics.js';
+import type { RequestScope, WaypointMetrics } from './metrics.js';
 import { ReplayableBody } from './replay-body.js';
 import { modifyHeaders, redirectLocation, rewritePath, type Headers } from './routes/filters.js';
 import type { CompiledMatch, RequestFacts } from './routes/match.js';
 import { pickBackend } from './routes/split.js';
 import type { Backend, EndpointEntry, StateIndex } from './state-index.js';
+import type { H1Request, H1Response } from './h1/exchange.js';
 import type { UpstreamClients, UpstreamProtocol, UpstreamResponse } from './upstream.js';
 
 // The request path of the waypoint: authorize, match, apply filters, pick a backend by weight and an
 // endpoint by P2C peak-EWMA, send with per-try and whole-request timeouts, retry within the budget, and
 // write the response back. Protocol servers (http1-server.ts, h2-server.ts) hand every request here.
 
-export type DownRequest = IncomingMessage | Http2ServerRequest;
-export type DownResponse = ServerResponse | Http2ServerResponse;
+export type DownRequest = H1Request | Http2ServerRequest;
+export type DownResponse = H1Response | Http2ServerResponse;
 
 /** What one inbound connection (an HBONE tunnel) carries for all its requests. */
 export interface ConnectionInfo {
@@ -35,6 +35,8 @@ export interface ConnectionInfo {
   /** Upstream protocol for this port: h2 for http2/grpc ports and for h2 clients on sniffed ports. */
   readonly upstream: UpstreamProtocol;
   readonly policies: readonly AuthorizationPolicy[];
+  /** Metric cells of this connection's label combination (source, principal, service), shared. */
+  readonly metrics: RequestScope;
 }
 
 export interface ForwarderOptions {
@@ -94,15 +96,27 @@ function grpcStatusOf(h: Headers | undefined): string | undefined {
 function abortDownstream(res: DownResponse): void {
   if (isH2(res)) {
     if (!res.stream.destroyed) res.stream.close(0x2 /* INTERNAL_ERROR */);
-  } else res.socket?.destroy();
+  } else res.abort();
 }
 
 export class Forwarder {
   private readonly budgets = new Map<string, RetryBudget>();
+  private readonly accessLogs = new Map<string, Logger>();
   private readonly random: () => number;
 
   constructor(private readonly o: ForwarderOptions) {
     this.random = o.random ?? Math.random;
+  }
+
+  /** Access-log child per route, backend and client: pino serialises those bindings once, not per line. */
+  private accessLog(route: string, backend: string, principal: string | undefined): Logger {
+    const key = `${route}|${backend}|${principal ?? ''}`;
+    let l = this.accessLogs.get(key);
+    if (!l) {
+      if (this.accessLogs.size >= 10_000) this.accessLogs.clear(); // bounded against identity churn
+      this.accessLogs.set(key, (l = this.o.accessLog!.child({ route, backend, principal })));
+    }
+    return l;
   }
 
   private budget(route: string): RetryBudget {
@@ -134,11 +148,11 @@ export class Forwarder {
         return;
       }
       delete (h as Record<string, unknown>)[':status'];
-      res.writeHead(200, h as never).end();
+      res.writeHead(200, h).end();
       return;
     }
     const body = `${reason}\n`;
-    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), 'x-weft-reason': flag, ...headers } as never);
+    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), 'x-weft-reason': flag, ...headers });
     res.end(body);
   }
 
@@ -152,24 +166,15 @@ export class Forwarder {
     const headers = req.headers;
     const ct = headers['content-type'];
     const grpc = typeof ct === 'string' && ct.startsWith('application/grpc');
-    const authority = (headers[':authority'] as string | undefined) ?? headers.host ?? `${conn.service.name}.${conn.service.namespace}`;
+    const authority = (headers[':authority'] as string | undefined) ?? (headers.host as string | undefined) ?? `${conn.service.name}.${conn.service.namespace}`;
 
     let routeLabel = 'none';
     let backendLabel = 'none';
     let grpcStatus = '';
     const done = (status: number): void => {
       const ms = performance.now() - start;
-      const labels = {
-        response_code: String(status),
-        grpc_status: grpcStatus,
-        source_workload: conn.sourceWorkload,
-        source_principal: conn.principal ?? 'unknown',
-        destination_service: conn.serviceLabel,
-        route: routeLabel,
-        backend: backendLabel,
-      };
-      this.o.metrics.request(labels, ms);
-      this.o.accessLog?.info({ method, path, authority, status, grpc_status: grpcStatus || undefined, duration_ms: Math.round(ms * 100) / 100, route: routeLabel, backend: backendLabel, principal: conn.principal }, 'access');
+      conn.metrics.request(status, grpcStatus, routeLabel, backendLabel, ms);
+      if (this.o.accessLog) this.accessLog(routeLabel, backendLabel, conn.principal).info({ method, path, authority, status, grpc_status: grpcStatus || undefined, duration_ms: Math.round(ms * 100) / 100 }, 'access');
     };
     const local = (status: number, err: WeftError, extra?: Headers): void => {
       grpcStatus = grpc ? String(err.grpc ?? 13) : '';
@@ -260,8 +265,8 @@ export class Forwarder {
     }
 
     // 5. Body: streamed, with a replayable copy of up to 64 KiB.
-    const hasBody = isH2(res) ? !(req as Http2ServerRequest).stream.endAfterHeaders : headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0');
-    const body = hasBody ? new ReplayableBody(req) : null;
+    const bodySource = isH2(res) ? ((req as Http2ServerRequest).stream.endAfterHeaders ? null : (req as Http2ServerRequest)) : (req as H1Request).body;
+    const body = bodySource ? new ReplayableBody(bodySource) : null;
     if (body && !isH2(res) && headers['transfer-encoding'] !== undefined) {
       await body.holdBack();
       // The parser refused the chunk stream and answered 400 itself: nothing goes upstream.
@@ -383,7 +388,8 @@ export class Forwarder {
       if (retryable && canRetry()) {
         entry.stats.pending--;
         endTry();
-        discard(response.body);
+        if (response.discard) response.discard();
+        else discard(response.body);
         if (await this.beforeRetry(up.body, retry!.backoffMs, overall?.signal)) {
           this.o.metrics.retry(routeLabel, conn.serviceLabel);
           continue;
@@ -406,8 +412,18 @@ export class Forwarder {
       try {
         if (response.endStream && isH2(res)) {
           if (!res.stream.destroyed) res.stream.respond({ ':status': status, ...outHeaders }, { endStream: true });
+        } else if (response.complete) {
+          // The whole body came with the head (small HTTP/1.1 responses): no stream, one write downstream.
+          res.writeHead(status, outHeaders);
+          const t = response.trailers();
+          if (t) {
+            const tg = grpcStatusOf(t);
+            if (tg !== undefined) setGrpc(tg);
+            res.addTrailers(cleanTrailers(t));
+          }
+          res.end(response.complete);
         } else {
-          res.writeHead(status, outHeaders as never);
+          res.writeHead(status, outHeaders);
           await pipeBody(response, res, (t) => {
             const tg = grpcStatusOf(t);
             if (tg !== undefined) setGrpc(tg);
@@ -496,6 +512,12 @@ function discard(body: Readable): void {
   else body.destroy();
 }
 
+function cleanTrailers(t: Headers): Record<string, string | string[]> {
+  const clean: Record<string, string | string[]> = {};
+  for (const k in t) if (t[k] !== undefined) clean[k] = t[k];
+  return clean;
+}
+
 /** Streams the upstream body downstream with backpressure, then its trailers. */
 function pipeBody(up: UpstreamResponse, res: DownResponse, onTrailers: (t: Headers | undefined) => void): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -505,7 +527,7 @@ function pipeBody(up: UpstreamResponse, res: DownResponse, onTrailers: (t: Heade
       reject(err instanceof Error ? err : new Error('stream closed early'));
     };
     function onData(chunk: Buffer): void {
-      if (!(res as ServerResponse).write(chunk)) {
+      if (!(res as H1Response).write(chunk)) {
         body.pause();
         res.once('drain', () => body.resume());
       }
@@ -515,11 +537,7 @@ function pipeBody(up: UpstreamResponse, res: DownResponse, onTrailers: (t: Heade
     body.once('end', () => {
       const t = up.trailers();
       onTrailers(t);
-      if (t) {
-        const clean: Record<string, string | string[]> = {};
-        for (const k in t) if (t[k] !== undefined) clean[k] = t[k]!;
-        res.addTrailers(clean);
-      }
+      if (t) res.addTrailers(cleanTrailers(t));
       res.end();
       resolve();
     });

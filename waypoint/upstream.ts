@@ -1,12 +1,12 @@
 import { connect as h2connect, constants as h2c, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import type { Readable } from 'node:stream';
-import { Pool } from 'undici';
+import { H1Pool } from './h1/client.js';
 import type { Connector, UpstreamEndpoint } from './connector.js';
 import type { Headers } from './routes/filters.js';
 
-// Connections to endpoints, one entry per endpoint: an undici Pool for HTTP/1.1 (its `connect` hook
-// returns the connector's stream, i.e. an HBONE tunnel) and one HTTP/2 session for h2/gRPC. Both are
-// created lazily and dropped when the endpoint leaves the Service.
+// Connections to endpoints, one entry per endpoint: the waypoint's own HTTP/1.1 pool (h1/client.ts, over
+// the connector's streams, i.e. HBONE tunnels) and one HTTP/2 session for h2/gRPC. Both are created
+// lazily and dropped when the endpoint leaves the Service.
 
 export interface UpstreamRequest {
   readonly method: string;
@@ -28,11 +28,17 @@ export interface UpstreamResponse {
   readonly endStream: boolean;
   /** Trailers once the body has ended (gRPC status lives here). */
   trailers(): Headers | undefined;
+  /** The whole body when it arrived with the head (HTTP/1.1): the forwarder then needs no stream. */
+  readonly complete?: Buffer;
+  /** Drops the body so the connection can be reused (HTTP/1.1). */
+  discard?(): void;
 }
 
 export type UpstreamProtocol = 'http1' | 'h2';
 
 const H1_CONNECTIONS = 256;
+const H1_IDLE_TIMEOUT_MS = 30_000;
+const SWEEP_INTERVAL_MS = 5_000;
 
 class H2Client {
   private session: Promise<ClientHttp2Session> | undefined;
@@ -106,57 +112,20 @@ class H2Client {
   }
 }
 
-class H1Client {
-  private readonly pool: Pool;
-
-  constructor(endpoint: UpstreamEndpoint, connector: Connector) {
-    this.pool = new Pool(`http://${endpoint.address}:${endpoint.port}`, {
-      connections: H1_CONNECTIONS,
-      pipelining: 1,
-      keepAliveTimeout: 30_000,
-      // Per-try and whole-request timeouts are the route's; undici's own 300 s defaults stay as a backstop.
-      connect: (_opts, cb) => {
-        connector.connect(endpoint).then(
-          (s) => cb(null, s as never),
-          (err: Error) => cb(err, null),
-        );
-      },
-    });
-  }
-
-  async request(req: UpstreamRequest): Promise<UpstreamResponse> {
-    const headers: Record<string, string | string[]> = { host: req.authority };
-    for (const k in req.headers) {
-      const v = req.headers[k];
-      if (v !== undefined) headers[k] = v;
-    }
-    const res = await this.pool.request({
-      method: req.method,
-      path: req.path,
-      headers,
-      body: req.body,
-      ...(req.signal ? { signal: req.signal } : {}),
-    });
-    return {
-      status: res.statusCode,
-      headers: res.headers,
-      body: res.body,
-      endStream: false,
-      trailers: () => (Object.keys(res.trailers).length > 0 ? (res.trailers) : undefined),
-    };
-  }
-
-  close(): void {
-    void this.pool.destroy().catch(() => undefined);
-  }
-}
-
 /** Clients per endpoint and protocol. */
 export class UpstreamClients {
-  private readonly h1 = new Map<string, H1Client>();
+  private readonly h1 = new Map<string, H1Pool>();
   private readonly h2 = new Map<string, H2Client>();
+  private readonly sweeper: NodeJS.Timeout;
 
-  constructor(private readonly connector: Connector) {}
+  constructor(private readonly connector: Connector) {
+    // Idle HTTP/1.1 connections are closed after 30 s by one timer for all pools, not one per socket.
+    this.sweeper = setInterval(() => {
+      const now = performance.now();
+      for (const p of this.h1.values()) p.sweep(now);
+    }, SWEEP_INTERVAL_MS);
+    this.sweeper.unref();
+  }
 
   request(protocol: UpstreamProtocol, endpoint: UpstreamEndpoint, req: UpstreamRequest): Promise<UpstreamResponse> {
     const key = `${endpoint.address}:${endpoint.port}`;
@@ -166,13 +135,13 @@ export class UpstreamClients {
       return c.request(req);
     }
     let c = this.h1.get(key);
-    if (!c) this.h1.set(key, (c = new H1Client(endpoint, this.connector)));
+    if (!c) this.h1.set(key, (c = new H1Pool(endpoint, this.connector, { maxConnections: H1_CONNECTIONS, idleTimeoutMs: H1_IDLE_TIMEOUT_MS })));
     return c.request(req);
   }
 
   /** Closes clients of endpoints not in `keep` (keys `address:port`). */
   retain(keep: ReadonlySet<string>): void {
-    for (const m of [this.h1, this.h2] as Map<string, H1Client | H2Client>[]) {
+    for (const m of [this.h1, this.h2] as Map<string, H1Pool | H2Client>[]) {
       for (const [k, c] of m) {
         if (!keep.has(k)) {
           c.close();
@@ -183,6 +152,7 @@ export class UpstreamClients {
   }
 
   close(): void {
+    clearInterval(this.sweeper);
     this.retain(new Set());
   }
 }

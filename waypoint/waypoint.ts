@@ -57,12 +57,13 @@ export class Waypoint {
   private readonly log: Logger;
   private readonly sniffMs: number;
   private readonly onChange: () => void;
+  private readonly metrics: WaypointMetrics;
 
   constructor(private readonly o: WaypointOptions) {
     this.log = o.log.child({ component: 'waypoint' });
     this.index = new StateIndex(o.view, o.gateway);
     this.clients = new UpstreamClients(o.connector);
-    const metrics = new WaypointMetrics(o.registry);
+    const metrics = (this.metrics = new WaypointMetrics(o.registry));
     this.forwarder = new Forwarder({ index: this.index, clients: this.clients, metrics, log: this.log, accessLog: o.accessLog, identity: o.identity, random: o.random });
     const idle = o.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     this.h1 = new Http1Server({ forwarder: this.forwarder, log: this.log, idleTimeoutMs: idle });
@@ -108,15 +109,18 @@ export class Waypoint {
     if (!found) return new WeftError('ERR_WEFT_WAYPOINT_NO_SERVICE', { destination: t.authority });
     const { service, port } = found;
     const src = t.sourceIp ? this.o.view.workloadByIp(t.sourceIp) : undefined;
+    const sourceWorkload = src ? `${src.namespace}/${src.name}` : 'unknown';
+    const serviceLabel = `${service.namespace}/${service.name}`;
     return {
       service,
       servicePort: port,
       principal: t.principal,
       sourceIp: t.sourceIp,
-      sourceWorkload: src ? `${src.namespace}/${src.name}` : 'unknown',
-      serviceLabel: `${service.namespace}/${service.name}`,
+      sourceWorkload,
+      serviceLabel,
       upstream: declaredProtocol(port) === 'h2' ? 'h2' : 'http1',
       policies: this.index.policies(service),
+      metrics: this.metrics.scope(sourceWorkload, t.principal ?? 'unknown', serviceLabel),
     };
   }
 

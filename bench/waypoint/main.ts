@@ -7,7 +7,7 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
@@ -18,9 +18,14 @@ const waypointMain = join(here, '..', '..', 'waypoint', 'main.js');
 
 const SATURATION_S = Number(process.env.WEFT_BENCH_SATURATION_S ?? 10);
 const FIXED_S = Number(process.env.WEFT_BENCH_FIXED_S ?? 10);
+// Rounds alternate haproxy and the waypoint, so that load from elsewhere on a shared machine falls on both;
+// each round runs SATURATION_S / ROUNDS and FIXED_S / ROUNDS seconds; rps is the median round.
+const ROUNDS = Number(process.env.WEFT_BENCH_ROUNDS ?? 3);
 const SAT_CONNECTIONS = 32;
 const FIXED_CLIENTS = 10;
 const FIXED_RPS_PER_CLIENT = 100; // 1 000 requests/s in total
+// Extra Node flags for the waypoint process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/x` to profile it.
+const WAYPOINT_NODE_ARGS = (process.env.WEFT_BENCH_WAYPOINT_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -51,18 +56,32 @@ function h2load(args: string[]): string {
   return execFileSync('h2load', ['--h1', ...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
 }
 
-function saturation(url: string): number {
+/** CPU time (user + system) a process has used, in µs, from /proc (clock ticks of 10 ms). */
+function cpuUs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10_000; // utime, stime
+}
+
+/**
+ * Requests/s at saturation, and the proxy's CPU time per request over that run: on a shared, loaded
+ * machine rps follows the CPU share a process gets, while CPU per request is what the proxy costs.
+ */
+function saturation(url: string, proxyPid: number): { rps: number; cpuUsPerRequest: number } {
   h2load(['-c', String(SAT_CONNECTIONS), '-t', '1', '-D', '2', url]); // warm-up
-  const out = h2load(['-c', String(SAT_CONNECTIONS), '-t', '1', '-D', String(SATURATION_S), url]);
+  const cpu0 = cpuUs(proxyPid);
+  const out = h2load(['-c', String(SAT_CONNECTIONS), '-t', '1', '-D', String(Math.max(1, Math.round(SATURATION_S / ROUNDS))), url]);
+  const cpu = cpuUs(proxyPid) - cpu0;
   const m = /finished in [^,]+, ([\d.]+) req\/s/.exec(out);
   const ok = /status codes: (\d+) 2xx/.exec(out);
   if (!m || !ok || Number(ok[1]) === 0) throw new Error(`h2load output not understood:\n${out}`);
-  return Number(m[1]);
+  return { rps: Number(m[1]), cpuUsPerRequest: cpu / Number(ok[1]) };
 }
 
-function fixedRate(url: string, logFile: string): { p50: number; p99: number; n: number; non2xx: number } {
-  h2load(['-c', String(FIXED_CLIENTS), '-t', '1', '--rps', String(FIXED_RPS_PER_CLIENT), '-D', String(FIXED_S), '--log-file', logFile, url]);
-  const lat: number[] = [];
+/** One fixed-rate round; its latencies are added to `lat`. */
+function fixedRate(url: string, logFile: string, lat: number[]): number {
+  rmSync(logFile, { force: true }); // h2load appends
+  h2load(['-c', String(FIXED_CLIENTS), '-t', '1', '--rps', String(FIXED_RPS_PER_CLIENT), '-D', String(Math.max(1, Math.round(FIXED_S / ROUNDS))), '--log-file', logFile, url]);
   let non2xx = 0;
   for (const line of readFileSync(logFile, 'utf8').split('\n')) {
     const [, status, us] = line.split('\t');
@@ -70,9 +89,11 @@ function fixedRate(url: string, logFile: string): { p50: number; p99: number; n:
     if (!status.startsWith('2')) non2xx++;
     lat.push(Number(us) / 1000);
   }
-  lat.sort((a, b) => a - b);
-  const q = (p: number): number => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? NaN;
-  return { p50: q(0.5), p99: q(0.99), n: lat.length, non2xx };
+  return non2xx;
+}
+
+function quantile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
 }
 
 function stop(p: ChildProcess | undefined): Promise<void> {
@@ -133,6 +154,7 @@ async function main(): Promise<void> {
       spawn(
         process.execPath,
         [
+          ...WAYPOINT_NODE_ARGS,
           waypointMain,
           '--gateway', 'bench/waypoint',
           '--local-config', join(dir, 'waypoint.yaml'),
@@ -148,22 +170,35 @@ async function main(): Promise<void> {
     );
     await Promise.all([waitPort(backendPort), waitPort(haproxyPort), waitPort(waypointPort)]);
 
-    const results: Record<string, { rps: number; p50Ms: number; p99Ms: number; fixedRequests: number; non2xx: number }> = {};
-    for (const [name, port] of [
-      ['haproxy', haproxyPort],
-      ['waypoint', waypointPort],
-    ] as const) {
-      const url = `http://127.0.0.1:${port}/bench/x`;
-      const rps = saturation(url);
-      const f = fixedRate(url, join(dir, `${name}.log`));
-      results[name] = { rps: Math.round(rps), p50Ms: round(f.p50), p99Ms: round(f.p99), fixedRequests: f.n, non2xx: f.non2xx };
-      console.log(`${name.padEnd(9)} saturation ${Math.round(rps)} req/s; at ${FIXED_CLIENTS * FIXED_RPS_PER_CLIENT} req/s p50 ${round(f.p50)} ms p99 ${round(f.p99)} ms (${f.n} requests, ${f.non2xx} non-2xx)`);
+    const results: Record<string, { rps: number; rpsRounds: number[]; cpuUsPerRequest: number; p50Ms: number; p99Ms: number; fixedRequests: number; non2xx: number }> = {};
+    const proxies = [
+      ['haproxy', haproxyPort, procs[1].pid!],
+      ['waypoint', waypointPort, procs[2].pid!],
+    ] as const;
+    const acc = new Map(proxies.map(([name]) => [name, { rps: [] as number[], cpu: [] as number[], lat: [] as number[], non2xx: 0 }]));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [name, port, pid] of proxies) {
+        const a = acc.get(name)!;
+        const url = `http://127.0.0.1:${port}/bench/x`;
+        const s = saturation(url, pid);
+        a.rps.push(Math.round(s.rps));
+        a.cpu.push(s.cpuUsPerRequest);
+        a.non2xx += fixedRate(url, join(dir, `${name}.log`), a.lat);
+      }
+    }
+    for (const [name] of proxies) {
+      const a = acc.get(name)!;
+      const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+      a.lat.sort((x, y) => x - y);
+      const r = { rps: median(a.rps), rpsRounds: a.rps, cpuUsPerRequest: round(median(a.cpu)), p50Ms: round(quantile(a.lat, 0.5)), p99Ms: round(quantile(a.lat, 0.99)), fixedRequests: a.lat.length, non2xx: a.non2xx };
+      results[name] = r;
+      console.log(`${name.padEnd(9)} saturation ${r.rps} req/s (rounds ${r.rpsRounds.join(', ')}; ${r.cpuUsPerRequest} µs CPU/request); at ${FIXED_CLIENTS * FIXED_RPS_PER_CLIENT} req/s p50 ${r.p50Ms} ms p99 ${r.p99Ms} ms (${r.fixedRequests} requests, ${r.non2xx} non-2xx)`);
     }
     const w = results.waypoint;
     const h = results.haproxy;
-    const ratios = { rps: round(w.rps / h.rps), p50: round(w.p50Ms / h.p50Ms), p99: round(w.p99Ms / h.p99Ms) };
+    const ratios = { rps: round(w.rps / h.rps), p50: round(w.p50Ms / h.p50Ms), p99: round(w.p99Ms / h.p99Ms), cpuPerRequest: round(w.cpuUsPerRequest / h.cpuUsPerRequest) };
     const pass = { rps: ratios.rps >= 0.7, p99: ratios.p99 <= 1.5 };
-    console.log(`ratios waypoint/haproxy: rps ${ratios.rps} (target ≥ 0.7 ${pass.rps ? 'PASS' : 'FAIL'}), p99 ${ratios.p99} (target ≤ 1.5 ${pass.p99 ? 'PASS' : 'FAIL'}), p50 ${ratios.p50}`);
+    console.log(`ratios waypoint/haproxy: rps ${ratios.rps} (target ≥ 0.7 ${pass.rps ? 'PASS' : 'FAIL'}), p99 ${ratios.p99} (target ≤ 1.5 ${pass.p99 ? 'PASS' : 'FAIL'}), p50 ${ratios.p50}, CPU/request ${ratios.cpuPerRequest}`);
     const out = join(root, 'bench', 'results');
     mkdirSync(out, { recursive: true });
     writeFileSync(
@@ -172,7 +207,7 @@ async function main(): Promise<void> {
         {
           benchmark: 'waypoint',
           date: new Date().toISOString(),
-          setup: { client: 'h2load --h1', saturation: { connections: SAT_CONNECTIONS, seconds: SATURATION_S }, fixedRate: { rps: FIXED_CLIENTS * FIXED_RPS_PER_CLIENT, seconds: FIXED_S }, proxyThreads: 1, route: 'PathPrefix /bench → 1 backend' },
+          setup: { client: 'h2load --h1', loadAverage1m: loadavg()[0], rounds: ROUNDS, saturation: { connections: SAT_CONNECTIONS, seconds: SATURATION_S }, fixedRate: { rps: FIXED_CLIENTS * FIXED_RPS_PER_CLIENT, seconds: FIXED_S }, proxyThreads: 1, route: 'PathPrefix /bench → 1 backend' },
           results,
           ratios,
           targets: { rps: '>= 0.7', p99: '<= 1.5' },
