@@ -11,10 +11,11 @@ import { createLogger, type Logger } from '../lib/telemetry/log.js';
 import { createRegistry, serveMetrics } from '../lib/telemetry/metrics.js';
 import type { CertificateAuthority } from '../lib/identity/index.js';
 import { DirectorySource } from './sources/files.js';
-import { KubeSource } from './sources/kube.js';
 import type { ClusterSource } from './sources/source.js';
 import { DirectoryCaBackend, SecretCaBackend, loadOrCreateCa, readProvidedCa, type CaBackend } from './ca-store.js';
 import { AlwaysLeader, LeaseLeaderElector, type LeaderElection } from './leader.js';
+import { CaRootPublisher } from './ca-root-configmap.js';
+import type { KubeApi } from './sources/kube-api.js';
 import { Compiler } from './discovery/compile.js';
 import { WatchService } from './discovery/watch-service.js';
 import { CertifyService } from './identity/certify-service.js';
@@ -24,10 +25,11 @@ import { StatusController } from './status/controller.js';
 import { WaypointController } from './waypoints/controller.js';
 import { parseControlArgs, parseHostPort, type ControlConfig } from './config.js';
 
-// libuv's pool (4 threads by default) runs both WebCrypto (token checks, CSR checks, signing) and the
-// directory source's file stats; with 10 000 manifests a rescan queued Certify behind thousands of
-// stats (bench/control-scale: 14 → 46 certificates/s on a loaded 2-core machine with 32 threads). Only
-// effective before the pool's first use, hence first in the module body; an explicit setting wins.
+// libuv's pool (4 threads by default) runs WebCrypto (token checks; CSR checks and signing moved to
+// node:crypto on the calling thread) and the directory source's file I/O; with 10 000 manifests a rescan
+// once queued Certify behind thousands of stats (bench/control-scale: 14 → 46 certificates/s on a loaded
+// 2-core machine with 32 threads). Only effective before the pool's first use, hence first in the module
+// body; an explicit setting wins.
 process.env.UV_THREADPOOL_SIZE ??= '16';
 
 // weft-control: wires the cluster-state source, the CA, the identity and discovery services on one
@@ -101,6 +103,7 @@ export async function startControl(config: ControlConfig, log: Logger): Promise<
     let backend: CaBackend;
     let verifier: TokenVerifier;
     let leader: LeaderElection;
+    let kubeApi: KubeApi | undefined;
     if (config.source.type === 'dir') {
       const dir = path.resolve(config.source.dir);
       source = new DirectorySource({ dir, logger: log });
@@ -109,8 +112,12 @@ export async function startControl(config: ControlConfig, log: Logger): Promise<
       if (!config.tokenPublicKey) log.warn('no --token-public-key: every Certify and Watch call will be refused');
       leader = new AlwaysLeader();
     } else {
+      // Loaded only here: @kubernetes/client-node is ~25 MB of heap (sources and code) that directory mode
+      // (the lab, bench/control-scale) does not need.
+      const { KubeSource } = await import('./sources/kube.js');
       const kube = new KubeSource({ logger: log });
       source = kube;
+      kubeApi = kube.api;
       backend = new SecretCaBackend(kube.api, config.namespace);
       verifier = config.tokenPublicKey ? await loadJwtVerifier(config.tokenPublicKey) : new TokenReviewVerifier((t, aud) => kube.tokenReview(t, aud));
       leader = new LeaseLeaderElector({ api: kube.api, namespace: config.namespace, identity: `${process.env.POD_NAME ?? hostname()}-${randomBytes(3).toString('hex')}`, logger: log });
@@ -144,6 +151,12 @@ export async function startControl(config: ControlConfig, log: Logger): Promise<
     const waypoints = new WaypointController({ source, leader, logger: log, controlAddress: config.waypointControlAddress });
     status.start();
     waypoints.start();
+    if (kubeApi !== undefined) {
+      // Cluster mode: the trust root data planes mount as --ca-root (ConfigMap weft-ca-root).
+      const caRoot = new CaRootPublisher({ api: kubeApi, source, leader, namespace: config.namespace, rootsPem: loaded.rootsPem, logger: log });
+      caRoot.start();
+      cleanups.push(() => caRoot.stop());
+    }
     leader.start();
     cleanups.push(() => leader.stop({ release: true }));
     cleanups.push(() => waypoints.stop());

@@ -1,20 +1,22 @@
 import 'reflect-metadata';
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtemp, mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
+import { writeHeapSnapshot } from 'node:v8';
 import { stringify } from 'yaml';
 import { startControl, type ControlProcess } from '../../control/main.js';
 import { generateTokenKeyPair, mintToken } from '../../control/identity/tokens.js';
 import type { SourceChange } from '../../control/sources/source.js';
 import { silentLogger } from '../../lib/telemetry/log.js';
 
-// libuv's pool (4 threads by default) runs both WebCrypto (token checks, CSR checks, signing) and the
-// directory source's file stats; with 10 000 manifests a rescan queued Certify behind thousands of
-// stats (bench/control-scale: 14 → 46 certificates/s on a loaded 2-core machine with 32 threads). Only
-// effective before the pool's first use, hence first in the module body; an explicit setting wins.
+// libuv's pool (4 threads by default) runs WebCrypto (token checks; CSR checks and signing moved to
+// node:crypto on the calling thread) and the directory source's file I/O; with 10 000 manifests a rescan
+// once queued Certify behind thousands of stats (bench/control-scale: 14 → 46 certificates/s on a loaded
+// 2-core machine with 32 threads). Only effective before the pool's first use, hence first in the module
+// body; an explicit setting wins.
 process.env.UV_THREADPOOL_SIZE ??= '16';
 
 // bench/control-scale (issue 6): 10 000 pods, 1 000 services, 100 simulated node agents (Watch
@@ -76,7 +78,13 @@ async function main(): Promise<void> {
     await mkdir(manifests, { recursive: true });
     await mkdir(pods, { recursive: true });
     const tGen = Date.now();
+    // Written in batches as they are generated: holding all 12 000 documents (and their YAML) at once left
+    // the driver's heap at ~145 MB RSS before weft-control even started, counted in the RSS measured here.
     const docs: [string, unknown][] = [];
+    const flush = async (): Promise<void> => {
+      await Promise.all(docs.map(([f, d]) => writeFile(f, stringify(d))));
+      docs.length = 0;
+    };
     docs.push([path.join(manifests, 'Namespace.weft-system.yaml'), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'weft-system' } }]);
     for (let n = 0; n < NAMESPACES; n++) {
       docs.push([path.join(manifests, `Namespace.ns-${n}.yaml`), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: `ns-${n}`, labels: { 'weft.dev/dataplane-mode': 'ambient' } } }]);
@@ -94,7 +102,10 @@ async function main(): Promise<void> {
         },
       ]);
     }
-    for (let i = 0; i < PODS; i++) docs.push([path.join(pods, `ns-${i % NAMESPACES}.pod-${i}.yaml`), podDoc(i)]);
+    for (let i = 0; i < PODS; i++) {
+      docs.push([path.join(pods, `ns-${i % NAMESPACES}.pod-${i}.yaml`), podDoc(i)]);
+      if (docs.length >= 500) await flush();
+    }
     const keys = await generateTokenKeyPair();
     const tokenDir = path.join(root, 'tokens');
     await mkdir(tokenDir);
@@ -115,10 +126,9 @@ async function main(): Promise<void> {
         await mintToken(keys.privateKeyPem, { namespace: 'weft-system', serviceAccount: 'weft-node-agent', pod: { name, uid: `agent-uid-${k}` }, node: { name: `n${k}` } }),
       );
     }
-    for (let i = 0; i < docs.length; i += 500) await Promise.all(docs.slice(i, i + 500).map(([f, d]) => writeFile(f, stringify(d))));
-    docs.length = 0; // the driver's copies must not count in the control plane's RSS
+    await flush();
     await writeFile(path.join(root, 'token.pub'), keys.publicKeyPem);
-    console.log(`cluster state: ${PODS} pods, ${SERVICES} services, ${WATCHERS} node agents (${Date.now() - tGen} ms to write)`);
+    console.log(`cluster state: ${PODS} pods, ${SERVICES} services, ${WATCHERS} node agents (${Date.now() - tGen} ms to write; driver RSS ${Math.round(process.memoryUsage.rss() / 1e6)} MB)`);
 
     // ---- control plane -------------------------------------------------------------------------
     const tStart = Date.now();
@@ -138,7 +148,8 @@ async function main(): Promise<void> {
       silentLogger,
     );
     const startupMs = Date.now() - tStart;
-    console.log(`weft-control synced and serving in ${startupMs} ms`);
+    const mb = (): string => `RSS ${Math.round(process.memoryUsage.rss() / 1e6)} MB, peak so far ${Math.round(peakRss / 1e6)} MB`;
+    console.log(`weft-control synced and serving in ${startupMs} ms (${mb()})`);
     const caRootFile = path.join(root, 'ca-root.pem');
     await writeFile(caRootFile, control.ca.rootsPem.join(''));
     const address = `127.0.0.1:${control.grpcPort}`;
@@ -163,7 +174,7 @@ async function main(): Promise<void> {
       synced.push(new Promise((resolve) => child.on('message', (m: { type: string }) => m.type === 'synced' && resolve())));
     }
     await Promise.all(synced);
-    console.log(`${WATCHERS} watchers synced their snapshots in ${Date.now() - tWatch} ms`);
+    console.log(`${WATCHERS} watchers synced their snapshots in ${Date.now() - tWatch} ms (${mb()})`);
 
     // ---- push latency --------------------------------------------------------------------------
     const sourceAt = new Map<number, number>();
@@ -198,6 +209,10 @@ async function main(): Promise<void> {
     const pushWall = now() - wall0;
     const pushCpu = process.cpuUsage(cpu0);
     const steadyRss = process.memoryUsage.rss();
+    const steadyMemory = process.memoryUsage();
+    const steadyHeap = steadyMemory.heapUsed;
+    // WEFT_BENCH_HEAP_SNAPSHOT=<file>: where the steady-state memory goes (open in Chrome DevTools).
+    if (process.env.WEFT_BENCH_HEAP_SNAPSHOT) console.log(`heap snapshot: ${writeHeapSnapshot(process.env.WEFT_BENCH_HEAP_SNAPSHOT)}`);
 
     // ---- certificates per second ---------------------------------------------------------------
     // Each child certifies identities of pods on its own nodes (what a node agent may ask for).
@@ -240,19 +255,27 @@ async function main(): Promise<void> {
       pushEndToEndMs: { p50: pct(endToEnd, 50), p99: pct(endToEnd, 99), max: Math.max(...endToEnd) },
       pushFromSourceEventMs: { p50: pct(controlShare, 50), p99: pct(controlShare, 99), max: Math.max(...controlShare) },
       rssMb: { peak: Math.round(peakRss / 1e6), steady: Math.round(steadyRss / 1e6) },
+      heapUsedMbSteady: Math.round(steadyHeap / 1e6),
+      heapTotalMbSteady: Math.round(steadyMemory.heapTotal / 1e6),
+      externalMbSteady: Math.round(steadyMemory.external / 1e6),
       cpuPercentDuringPushes: cpuPct(pushCpu, pushWall),
       certificatesPerSecond: Math.round(issued / certWall),
       certifyFailures: failed,
       cpuPercentDuringCertify: cpuPct(certCpu, certWall * 1000),
+      // Control-plane CPU per issued certificate: comparable across runs even when other processes starve
+      // this one (certificates/s is not, on a shared 2-core machine).
+      controlCpuMsPerCertificate: issued > 0 ? Math.round(((certCpu.user + certCpu.system) / 1000 / issued) * 100) / 100 : NaN,
       targets: { pushP99Ms: 100, rssMb: 300, certificatesPerSecond: 200 },
+      loadAverage: loadavg().map((l) => Math.round(l * 10) / 10),
     };
     const verdict = (ok: boolean): string => (ok ? 'ok' : 'MISSED');
     console.log('');
     console.log(`push, file write → last of ${WATCHERS} watchers: p50 ${r.pushEndToEndMs.p50.toFixed(1)} ms, p99 ${r.pushEndToEndMs.p99.toFixed(1)} ms  (target p99 ≤ 100 ms: ${verdict(r.pushEndToEndMs.p99 <= 100)})`);
     console.log(`push, source event → last watcher:      p50 ${r.pushFromSourceEventMs.p50.toFixed(1)} ms, p99 ${r.pushFromSourceEventMs.p99.toFixed(1)} ms  (the control plane's share; includes the 20 ms debounce)`);
-    console.log(`RSS: peak ${r.rssMb.peak} MB, steady ${r.rssMb.steady} MB  (target ≤ 300 MB: ${verdict(r.rssMb.peak <= 300)})`);
+    console.log(`RSS: peak ${r.rssMb.peak} MB, steady ${r.rssMb.steady} MB, JS heap ${r.heapUsedMbSteady} MB  (target ≤ 300 MB: ${verdict(r.rssMb.peak <= 300)})`);
     console.log(`CPU: ${r.cpuPercentDuringPushes}% of one core during pushes, ${r.cpuPercentDuringCertify}% during certify`);
-    console.log(`certificates: ${r.certificatesPerSecond}/s (${issued} in ${certWall.toFixed(1)} s, ${failed} failed)  (target ≥ 200/s: ${verdict(r.certificatesPerSecond >= 200)})`);
+    console.log(`certificates: ${r.certificatesPerSecond}/s (${issued} in ${certWall.toFixed(1)} s, ${failed} failed, ${r.controlCpuMsPerCertificate} ms control CPU each)  (target ≥ 200/s: ${verdict(r.certificatesPerSecond >= 200)})`);
+    console.log(`load average during the run: ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${availableParallelism()} cores (timings are only comparable on a quiet machine)`);
     if (lost > 0) console.log(`WARNING: ${lost} changes did not reach every watcher within 5 s`);
     const out = path.join(repo, 'bench', 'results', 'control-scale.json');
     await mkdir(path.dirname(out), { recursive: true });

@@ -15,6 +15,8 @@ import {
   type Workload,
 } from '../../lib/model/index.js';
 import type { ClusterSource, KubeObject, SourceChange } from '../sources/source.js';
+import { enforceableRules } from './authz-unsupported.js';
+import { parseRetryAnnotations } from './retry-annotations.js';
 import {
   asKind,
   listOf,
@@ -560,7 +562,9 @@ export class Compiler {
     }
     if (targets.length === 0 && !(p.spec.targetRefs?.length)) targets.push({ kind: 'namespace' });
     const ports = (list: (number | string)[] | undefined): number[] | undefined => list?.map(Number);
-    const rules: AuthzRule[] = (p.spec.rules ?? []).map((r) => ({
+    const action = p.spec.action ?? 'ALLOW';
+    // Unsupported fields fail closed (authz-unsupported.ts): only the known fields below are copied.
+    const rules: AuthzRule[] = enforceableRules(action, p.spec.rules).map((r) => ({
       from: (r.from ?? []).map(({ source: s }) => ({
         principals: s.principals?.map((x) => normalisePrincipal(x, td)),
         notPrincipals: s.notPrincipals?.map((x) => normalisePrincipal(x, td)),
@@ -580,7 +584,7 @@ export class Compiler {
     }));
     const key = `${ns}/${p.metadata.name}`;
     // JSON round trip drops the undefined fields so fingerprints and the wire agree.
-    const policy = JSON.parse(JSON.stringify({ namespace: ns, name: p.metadata.name, targets, action: p.spec.action ?? 'ALLOW', rules })) as AuthorizationPolicy;
+    const policy = JSON.parse(JSON.stringify({ namespace: ns, name: p.metadata.name, targets, action, rules })) as AuthorizationPolicy;
     this.set(this.policies, key, policy, 'Authorization', changes);
     return key;
   }
@@ -671,6 +675,8 @@ export class Compiler {
   private compileRoute(r: HTTPRouteObject | GRPCRouteObject): Route {
     const ns = r.metadata.namespace ?? '';
     const isGrpc = r.kind === 'GRPCRoute';
+    // gRPC retry codes have no field in either route kind: they come from annotations (see retry-annotations.ts).
+    const annotated = parseRetryAnnotations(r.metadata.annotations);
     const rules = (r.spec.rules ?? []).map((rule) => {
       const http = rule as NonNullable<HTTPRouteObject['spec']['rules']>[number];
       const matches = isGrpc
@@ -686,9 +692,16 @@ export class Compiler {
           }));
       const requestMs = isGrpc ? undefined : durationToMs(http.timeouts?.request);
       const backendRequestMs = isGrpc ? undefined : durationToMs(http.timeouts?.backendRequest);
-      const retry = isGrpc || !http.retry
-        ? undefined
-        : { codes: http.retry.codes ?? [], grpcCodes: [], attempts: http.retry.attempts ?? 1, backoffMs: durationToMs(http.retry.backoff) ?? undefined };
+      const spec = isGrpc ? undefined : http.retry;
+      const retry =
+        spec === undefined && annotated.grpcCodes === undefined
+          ? undefined
+          : {
+              codes: spec?.codes ?? [],
+              grpcCodes: annotated.grpcCodes ?? [],
+              attempts: spec?.attempts ?? annotated.attempts ?? 1,
+              backoffMs: durationToMs(spec?.backoff) ?? annotated.backoffMs,
+            };
       return {
         name: rule.name,
         matches,

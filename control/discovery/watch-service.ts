@@ -92,6 +92,8 @@ interface ScopeContext {
   endpointUids?: Set<string>;
   /** Per waypoint key: namespaces / service keys bound to it. */
   bound?: Map<string, { namespaces: Set<string>; services: Set<string> }>;
+  /** Wire form of the values converted in this flush (or snapshot), shared between watchers. */
+  protos?: Map<Value, Resource>;
 }
 
 export class WatchService {
@@ -112,7 +114,6 @@ export class WatchService {
   private readonly watchers = new Set<Watcher>();
   private nextId = 1;
   private readonly debounceMs: number;
-  private readonly protoCache = new WeakMap<Value, Resource>();
   /** Snapshot chunks of the current version by scope and kind, shared by watchers connecting together. */
   private snapshotCache = new Map<string, WatchResponse[]>();
   private snapshotCacheVersion = '';
@@ -216,6 +217,9 @@ export class WatchService {
 
   private record(changes: ChangeSet, tbChanged = false): void {
     this.seq++;
+    // The cached chunks (proto objects and their encoded bytes, a copy of the whole state) belong to the
+    // old version; keeping them until the next snapshot request held them for good in a quiet cluster.
+    this.snapshotCache = new Map();
     for (const [kind, keys] of changes) {
       const m = this.changedAt.get(kind)!;
       for (const k of keys) m.set(k, this.seq);
@@ -303,9 +307,14 @@ export class WatchService {
 
   // ---- sending -----------------------------------------------------------------------------------
 
-  private proto(kind: ResourceKind, value: Value): Resource {
-    let p = this.protoCache.get(value);
-    if (!p) this.protoCache.set(value, (p = resourceToProto(kind, value as never)));
+  /**
+   * Converted once per flush or snapshot and shared by every watcher in it; not kept beyond (a cache that
+   * lived as long as the values held a second copy of the whole state in wire form).
+   */
+  private proto(kind: ResourceKind, value: Value, ctx: ScopeContext): Resource {
+    const cache = (ctx.protos ??= new Map<Value, Resource>());
+    let p = cache.get(value);
+    if (!p) cache.set(value, (p = resourceToProto(kind, value as never)));
     return p;
   }
 
@@ -347,7 +356,7 @@ export class WatchService {
       const value = this.currentValue(kind, key);
       if (value !== undefined && this.inScope(w, kind, value, ctx)) {
         if (!sent || sent.get(key) !== value) {
-          upserts.push(this.proto(kind, value));
+          upserts.push(this.proto(kind, value, ctx));
           upsertKeys.push(key);
           sent?.set(key, value);
         }
@@ -395,7 +404,7 @@ export class WatchService {
       for (const [key, value] of this.current(kind)) {
         if (!this.inScope(w, kind, value, ctx)) continue;
         sent?.set(key, value);
-        if (!chunks) upserts.push(this.proto(kind, value));
+        if (!chunks) upserts.push(this.proto(kind, value, ctx));
       }
       if (chunks) {
         for (const c of chunks) this.write(w, c);

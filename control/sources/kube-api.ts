@@ -51,12 +51,21 @@ export interface TokenReviewResult {
 /** Outcome of a write that may lose a race: `conflict` is 409 (AlreadyExists or a stale resourceVersion). */
 export type WriteOutcome<T> = { readonly ok: true; readonly object: T } | { readonly ok: false; readonly conflict: true };
 
+export interface ConfigMapObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata: { name: string; namespace?: string; resourceVersion?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  data?: Record<string, string>;
+}
+
 const SECRETS = { group: '', version: 'v1', plural: 'secrets', namespaced: true } as const;
+const CONFIGMAPS = { group: '', version: 'v1', plural: 'configmaps', namespaced: true } as const;
 const LEASES = { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', namespaced: true } as const;
 
 /**
  * The small, typed slice of the Kubernetes API the control plane writes besides its watched kinds:
- * status subresources, server-side apply, deletes, TokenReview, the CA Secret and the leader Lease.
+ * status subresources, server-side apply, deletes, TokenReview, the CA Secret, the trust-root ConfigMaps
+ * and the leader Lease.
  */
 export class KubeApi {
   readonly rest: KubeRest;
@@ -114,6 +123,22 @@ export class KubeApi {
       allow: [409],
     });
     return res.status === 409 ? { ok: false, conflict: true } : { ok: true, object: res.body as SecretObject };
+  }
+
+  async getConfigMap(namespace: string, name: string): Promise<ConfigMapObject | undefined> {
+    const res = await this.rest.expect<ConfigMapObject>('GET', `${collectionPath(CONFIGMAPS, namespace)}/${encodeURIComponent(name)}`, { allow: [404] });
+    return res.status === 404 ? undefined : res.body;
+  }
+
+  /** Server-side apply of a ConfigMap (weft owns the keys it writes; other keys stay). */
+  async applyConfigMap(configMap: ConfigMapObject, fieldManager: string): Promise<ConfigMapObject> {
+    const ns = configMap.metadata.namespace as string;
+    const res = await this.rest.expect<ConfigMapObject>('PATCH', `${collectionPath(CONFIGMAPS, ns)}/${encodeURIComponent(configMap.metadata.name)}`, {
+      query: { fieldManager, force: 'true' },
+      body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: configMap.metadata, data: configMap.data },
+      contentType: 'application/apply-patch+yaml',
+    });
+    return res.body as ConfigMapObject;
   }
 
   async getLease(namespace: string, name: string): Promise<LeaseObject | undefined> {

@@ -401,10 +401,11 @@ export const GatewayClassSchema = objectSchema(gatewayApiVersion, 'GatewayClass'
 // ---------------------------------------------------------------------------------------------------
 // AuthorizationPolicy (security.weft.dev/v1alpha1, Istio's shape)
 
-// Match fields are strict on purpose: an Istio field weft does not implement (`when`, `requestPrincipals`,
-// `hosts`, `remoteIpBlocks`, ...) silently ignored would widen an ALLOW or narrow a DENY, so such a policy
-// is reported as invalid instead.
-export const AuthzSourceSpecSchema = z.strictObject({
+// Match fields weft does not implement (Istio's `when`, `requestPrincipals`, `hosts`, `remoteIpBlocks`, ...)
+// pass validation: rejecting the policy would leave a DENY unenforced (fail open). The compiler enforces
+// them the way Istio does for unsupported conditions (control/discovery/authz-unsupported.ts): a DENY rule
+// as if the unsupported condition matched, an ALLOW rule never; the status warns (FullySupported=False).
+export const AuthzSourceSpecSchema = z.looseObject({
   principals: z.array(z.string()).optional(),
   notPrincipals: z.array(z.string()).optional(),
   namespaces: z.array(z.string()).optional(),
@@ -414,7 +415,7 @@ export const AuthzSourceSpecSchema = z.strictObject({
 });
 /** Ports are strings in Istio's API; numbers are accepted too (YAML authors write both). */
 const authzPort = z.union([port, z.string().regex(/^[0-9]{1,5}$/, 'must be a port number')]);
-export const AuthzOperationSpecSchema = z.strictObject({
+export const AuthzOperationSpecSchema = z.looseObject({
   ports: z.array(authzPort).optional(),
   notPorts: z.array(authzPort).optional(),
   methods: z.array(z.string()).optional(),
@@ -422,9 +423,9 @@ export const AuthzOperationSpecSchema = z.strictObject({
   paths: z.array(z.string()).optional(),
   notPaths: z.array(z.string()).optional(),
 });
-export const AuthzRuleSpecSchema = z.strictObject({
-  from: z.array(z.strictObject({ source: AuthzSourceSpecSchema })).optional(),
-  to: z.array(z.strictObject({ operation: AuthzOperationSpecSchema })).optional(),
+export const AuthzRuleSpecSchema = z.looseObject({
+  from: z.array(z.looseObject({ source: AuthzSourceSpecSchema })).optional(),
+  to: z.array(z.looseObject({ operation: AuthzOperationSpecSchema })).optional(),
 });
 export type AuthzRuleSpec = z.infer<typeof AuthzRuleSpecSchema>;
 export const PolicyTargetReferenceSchema = z.looseObject({
@@ -578,6 +579,20 @@ export function validateObject(raw: unknown, options: { defaultNamespace?: strin
   }
   if (!kindInfo.namespaced && object.metadata.namespace !== undefined) delete object.metadata.namespace;
   return { ok: true, object };
+}
+
+/**
+ * Validates a status subresource on its own, against the status schema of its kind (kinds without one take
+ * any status). Equivalent to validating the object with this status, without copying the object: the
+ * directory source merges status files into objects it validated already.
+ */
+export function validateStatus(kind: ObjectKind, status: unknown): { readonly ok: true; readonly status: unknown } | { readonly ok: false; readonly reason: string } {
+  const shape = (schemaByObjectKind[kind] as unknown as { shape?: Record<string, z.ZodType | undefined> }).shape;
+  const schema = shape?.status;
+  if (schema === undefined) return { ok: true, status };
+  const parsed = schema.safeParse(status);
+  if (parsed.success) return { ok: true, status: parsed.data };
+  return { ok: false, reason: describeIssues(parsed.error).replace(/^|(?<=; )/g, 'status.') };
 }
 
 /** The typed view of a validated object of a known kind (undefined when the kind differs). */

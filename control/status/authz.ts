@@ -2,12 +2,14 @@ import { asKind, type AuthorizationPolicyObject, type AuthorizationPolicyStatus 
 import type { ClusterSource } from '../sources/source.js';
 import { condition } from './conditions.js';
 import { waypointOf } from './routes.js';
+import { unsupportedFieldsMessage, unsupportedPolicyFields } from '../discovery/authz-unsupported.js';
 
 /**
  * AuthorizationPolicy `Accepted` (reasons after GEP-713 policy conditions: Accepted, TargetNotFound,
  * Invalid; plus `NoWaypoint`): a policy with L7 fields (methods, paths) is enforced by a waypoint only, so
  * when what it targets has none, the node agent enforces it as DENY for the traffic it selects (fail
- * closed, ARCHITECTURE.md) and the condition says so.
+ * closed, ARCHITECTURE.md) and the condition says so. Fields weft does not implement add the warning
+ * condition `FullySupported=False` (reason `UnsupportedValue`) naming them and how they are enforced.
  */
 export function authorizationPolicyStatus(ap: AuthorizationPolicyObject, source: Pick<ClusterSource, 'get'>, now?: Date): AuthorizationPolicyStatus {
   const prev = ap.status?.conditions;
@@ -55,7 +57,11 @@ export function authorizationPolicyStatus(ap: AuthorizationPolicyObject, source:
       now,
     );
   } else accepted = condition('Accepted', true, 'Accepted', hasL7 ? 'Enforced by the waypoint' : 'Enforced by the node agents', gen, prev, now);
-  return { ...ap.status, conditions: [accepted] };
+  // A warning, not a refusal: the policy is enforced, fail closed (discovery/authz-unsupported.ts).
+  const unsupported = unsupportedPolicyFields(ap.spec.rules);
+  if (unsupported.length === 0) return { ...ap.status, conditions: [accepted] };
+  const warning = condition('FullySupported', false, 'UnsupportedValue', unsupportedFieldsMessage(ap.spec.action ?? 'ALLOW', unsupported), gen, prev, now);
+  return { ...ap.status, conditions: [accepted, warning] };
 }
 
 /** Status for a policy that failed validation. */

@@ -10,6 +10,7 @@ import {
   type ServiceObject,
 } from '../sources/schemas.js';
 import type { ClusterSource } from '../sources/source.js';
+import { parseRetryAnnotations } from '../discovery/retry-annotations.js';
 import { WEFT_CONTROLLER_NAME, condition } from './conditions.js';
 
 export const USE_WAYPOINT_LABEL = 'weft.dev/use-waypoint';
@@ -133,7 +134,11 @@ export function routeStatus(route: RouteObject, source: Pick<ClusterSource, 'get
     const prev = existing.find((p) => p.controllerName === WEFT_CONTROLLER_NAME && sameParent(p.parentRef, ref))?.conditions;
     const acc = accepted(route, ref, source, prev, now);
     if (acc === undefined) continue;
-    ours.push({ parentRef: ref, controllerName: WEFT_CONTROLLER_NAME, conditions: [acc, resolvedRefs(route, source, prev, now)] });
+    const conditions = [acc, resolvedRefs(route, source, prev, now)];
+    // Bad retry annotations are left out, the rest of the route applies: Gateway API's PartiallyInvalid.
+    const { problems } = parseRetryAnnotations(route.metadata.annotations);
+    if (problems.length > 0) conditions.push(condition('PartiallyInvalid', true, 'UnsupportedValue', `ignored: ${problems.join('; ')}`, route.metadata.generation, prev, now));
+    ours.push({ parentRef: ref, controllerName: WEFT_CONTROLLER_NAME, conditions });
   }
   return { ...route.status, parents: [...others, ...ours] };
 }

@@ -1,8 +1,8 @@
 // Pins: the manifest schemas accept the Gateway API v1 field names exactly as upstream spells them
 // (parentRefs/sectionName/port, matches path/headers/queryParams/method, filters, backendRefs weight,
 // timeouts request/backendRequest, retry codes/attempts/backoff, GRPCRoute method service/method), pass
-// unknown fields through, and refuse AuthorizationPolicy match fields weft does not implement (ignoring them
-// would silently widen an ALLOW).
+// unknown fields through — also AuthorizationPolicy match fields weft does not implement, which the compiler
+// fails closed (refusing the policy would leave a DENY unenforced) — and still check the fields weft reads.
 import { describe, expect, it } from 'vitest';
 import { asKind, validateObject } from '../../control/sources/schemas.js';
 
@@ -57,15 +57,18 @@ describe('manifest schemas', () => {
     expect(v.ok).toBe(true);
   });
 
-  it('refuses AuthorizationPolicy match fields it would otherwise ignore', () => {
+  it('passes AuthorizationPolicy fields weft does not implement through (the compiler fails them closed), but checks the ones it does', () => {
     const ap = (rule: Record<string, unknown>) =>
       validateObject({ apiVersion: 'security.weft.dev/v1alpha1', kind: 'AuthorizationPolicy', metadata: { name: 'p', namespace: 'shop' }, spec: { action: 'ALLOW', rules: [rule] } });
     expect(ap({ from: [{ source: { principals: ['ns/a/sa/b'], namespaces: ['a'], ipBlocks: ['10.0.0.0/8'] } }], to: [{ operation: { ports: ['80', 443], methods: ['GET'], paths: ['/x'] } }] }).ok).toBe(true);
-    const when = ap({ to: [{ operation: { ports: ['80'] } }], when: [{ key: 'request.headers[x]', values: ['y'] }] });
-    expect(when.ok).toBe(false);
-    expect(when.ok ? '' : when.reason).toContain('when');
-    expect(ap({ from: [{ source: { requestPrincipals: ['*'] } }] }).ok).toBe(false);
-    expect(ap({ to: [{ operation: { hosts: ['a'] } }] }).ok).toBe(false);
+    // Refusing these would leave a DENY unenforced (test/control/compile-authz-unsupported.test.ts).
+    expect(ap({ to: [{ operation: { ports: ['80'] } }], when: [{ key: 'request.headers[x]', values: ['y'] }] }).ok).toBe(true);
+    expect(ap({ from: [{ source: { requestPrincipals: ['*'] } }] }).ok).toBe(true);
+    expect(ap({ to: [{ operation: { hosts: ['a'] } }] }).ok).toBe(true);
+    const badPort = ap({ to: [{ operation: { ports: ['http'] } }] });
+    expect(badPort.ok).toBe(false);
+    expect(badPort.ok ? '' : badPort.reason).toContain('ports');
+    expect(ap({ from: [{ source: { principals: 'ns/a/sa/b' } }] }).ok).toBe(false);
   });
 
   it('requires a namespace on namespaced kinds and drops it on cluster-scoped ones', () => {

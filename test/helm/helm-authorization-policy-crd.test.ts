@@ -1,6 +1,8 @@
 // Pins: the AuthorizationPolicy CRD is a valid, structural v1 CRD (printer columns, status subresource)
 // whose schema accepts the policies weft documents and rejects malformed ones (checked with ajv over the
-// rendered openAPIV3Schema, as the API server would; CEL rules are not evaluated by ajv).
+// rendered openAPIV3Schema, as the API server would; CEL rules are not evaluated by ajv), and that the API
+// server keeps fields weft does not support (`when`, …) in rules, sources and operations instead of pruning
+// them, so the control plane can fail closed on them.
 import { Ajv } from 'ajv';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { CustomResourceDefinition } from 'kubernetes-models/apiextensions.k8s.io/v1';
@@ -59,6 +61,16 @@ describeHelm('AuthorizationPolicy CRD', () => {
     const spec = version.schema.openAPIV3Schema.properties?.spec as Schema;
     const status = version.schema.openAPIV3Schema.properties?.status as Schema;
     expect([...untyped(spec, 'spec', []), ...untyped(status, 'status', [])]).toEqual([]);
+  });
+
+  it('keeps unsupported fields in rules, sources and operations (no pruning: the control plane fails closed on them)', () => {
+    const version = (crd.spec as { versions: { schema: { openAPIV3Schema: Schema } }[] }).versions[0];
+    const rule = (version.schema.openAPIV3Schema.properties?.spec as Schema).properties?.rules?.items as Schema;
+    const from = rule.properties?.from?.items as Schema;
+    const to = rule.properties?.to?.items as Schema;
+    const kept = [rule, from, from.properties?.source, to, to.properties?.operation].map((s) => s?.['x-kubernetes-preserve-unknown-fields']);
+    expect(kept).toEqual([true, true, true, true, true]);
+    expect(validate(policy({ action: 'ALLOW', rules: [{ from: [{ source: { requestPrincipals: ['*'] } }], when: [{ key: 'request.auth.claims[iss]', values: ['x'] }] }] })), errors()).toBe(true);
   });
 
   it.each([
