@@ -12,7 +12,19 @@ export const DEFAULTS = {
   trustDomain: 'cluster.local',
   /** How long CNI ADD waits for the pod to show up in cluster state. */
   enrollWaitMs: 3000,
+  /** The host's /proc (`--host-proc`, env WEFT_HOST_PROC): pods without a known netns are found there. */
+  hostProc: '/proc',
+  /**
+   * A restarted agent holds connections on its re-created pod listeners until it is ready; past this
+   * they are reset. Longer than a normal restart's wait for state and certificates (~1-3 s on a busy node).
+   */
+  readyHoldMs: 10_000,
+  /** At most this many connections held while not ready (200 new connections/s for 10 s, doubled). */
+  readyMaxHeld: 4000,
 } as const;
+
+/** Environment variable for `--host-proc` (set by the chart to where it mounts the host's /proc). */
+export const ENV_HOST_PROC = 'WEFT_HOST_PROC';
 
 export interface AgentConfig {
   readonly node: string;
@@ -27,6 +39,7 @@ export interface AgentConfig {
   readonly healthAddress: string;
   readonly trustDomain: string;
   readonly logLevel?: string;
+  readonly hostProc: string;
 }
 
 /** `host:port` → parts; `[v6]:port` accepted. */

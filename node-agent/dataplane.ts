@@ -7,6 +7,7 @@ import { Connections } from './proxy/connections.js';
 import { HbonePools } from './proxy/hbone-pools.js';
 import type { ProxyInputs } from './proxy/inputs.js';
 import { PeakEwmaBalancer } from './proxy/p2c.js';
+import type { ReadyGate } from './proxy/ready-gate.js';
 import { WorkloadTls } from './proxy/workload-tls.js';
 
 export interface DataplaneOptions {
@@ -18,6 +19,8 @@ export interface DataplaneOptions {
   readonly registry: Registry;
   readonly log: Logger;
   readonly accessLog: Logger;
+  /** Holds connections on (re-created) pod listeners until the agent is ready. */
+  readonly gate?: ReadyGate;
 }
 
 export interface Dataplane {
@@ -50,6 +53,7 @@ export function createDataplane(o: DataplaneOptions): Dataplane {
     balancer: new PeakEwmaBalancer(),
     connections: new Connections(o.registry, o.accessLog),
     log,
+    gate: o.gate,
   };
   const onChange = (kinds: ReadonlySet<ResourceKind>): void => {
     if (!kinds.has('Authorization') && !kinds.has('Workload') && !kinds.has('Service')) return;

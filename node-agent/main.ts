@@ -1,182 +1,23 @@
 #!/usr/bin/env node
-import 'reflect-metadata';
-import { readFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
-import { Gauge } from 'prom-client';
-import { isWeftError } from '../lib/errors/index.js';
-import { CertificateAuthority, LocalCertifier, SpiffeId, type Certifier } from '../lib/identity/index.js';
-import { StateStore } from '../lib/model/index.js';
-import { createLogger } from '../lib/telemetry/log.js';
-import { createRegistry } from '../lib/telemetry/metrics.js';
-import { ControlCertifier } from '../lib/control-client/certifier.js';
-import { DiscoveryClient } from '../lib/control-client/discovery-client.js';
-import { serveAdmin, serveHealth } from './admin/admin.js';
-import { DEFAULTS, splitAddress, type AgentConfig } from './config.js';
-import { createDataplane } from './dataplane.js';
-import { Enrollments } from './enroll/enrollments.js';
-import { serveEnrollment } from './enroll/server.js';
-import { StateFile } from './enroll/state-file.js';
-import { loadLocalConfig, localConfigDeltas, watchLocalConfig } from './local-config.js';
-import { nativeNetns } from './netns/native.js';
-import { NetnsSocketFactory } from './netns/socket-factory.js';
+// weft-node-agent. Before the agent itself loads (several seconds on a busy node), the pod listeners
+// recorded in the state file are re-opened, so that connections arriving during a restart are queued
+// by the kernel instead of waiting for a SYN retransmit (enroll/early-listeners.ts); then the agent.
+import { DEFAULTS } from './config.js';
+import { openEarlyListeners } from './enroll/early-listeners.js';
 
-const argv = await yargs(hideBin(process.argv))
-  .scriptName('weft-node-agent')
-  .usage('weft-node-agent --node <name> (--control <host:port> --token-file <f> --ca-root <pem> | --local-config <file.yaml>)\n\nThe per-node weft data plane: enrolls pods, captures their traffic, carries it over HBONE.')
-  .option('node', { type: 'string', demandOption: true, describe: 'this node name (as in Pod spec.nodeName)' })
-  .option('cni-socket', { type: 'string', default: DEFAULTS.cniSocket, describe: 'unix socket the weft-cni plugin calls' })
-  .option('state-dir', { type: 'string', default: DEFAULTS.stateDir, describe: 'where enrollments are recorded (survives restarts)' })
-  .option('control', { type: 'string', describe: 'weft-control address host:port' })
-  .option('token-file', { type: 'string', describe: 'bearer token for the control plane' })
-  .option('ca-root', { type: 'string', describe: 'PEM root that signs the control plane serving certificate' })
-  .option('local-config', { type: 'string', describe: 'YAML with workloads/services/policies and a CA (standalone mode)' })
-  .option('admin-address', { type: 'string', default: DEFAULTS.adminAddress })
-  .option('metrics-address', { type: 'string', default: DEFAULTS.metricsAddress })
-  .option('health-address', { type: 'string', default: DEFAULTS.healthAddress })
-  .option('trust-domain', { type: 'string', default: DEFAULTS.trustDomain })
-  .option('log-level', { type: 'string' })
-  .check((a) => {
-    if (!a.control === !a['local-config']) throw new Error('give exactly one of --control or --local-config');
-    if (a.control && (!a['token-file'] || !a['ca-root'])) throw new Error('--control needs --token-file and --ca-root');
-    return true;
-  })
-  .strict()
-  .help()
-  .parseAsync();
-
-const config: AgentConfig = {
-  node: argv.node,
-  cniSocket: argv['cni-socket'],
-  stateDir: argv['state-dir'],
-  control: argv.control,
-  tokenFile: argv['token-file'],
-  caRoot: argv['ca-root'],
-  localConfig: argv['local-config'],
-  adminAddress: argv['admin-address'],
-  metricsAddress: argv['metrics-address'],
-  healthAddress: argv['health-address'],
-  trustDomain: argv['trust-domain'],
-  logLevel: argv['log-level'],
-};
-
-const log = createLogger({ name: 'weft-node-agent', level: config.logLevel });
-const accessLog = log.child({ log: 'access' });
-
-try {
-  await run();
-} catch (err) {
-  log.fatal({ err, code: isWeftError(err) ? err.code : undefined, hint: isWeftError(err) ? err.hint : undefined }, 'node agent failed to start');
-  process.exit(1);
+const args = process.argv.slice(2);
+// Not for --help/--version: listeners joining a running agent's SO_REUSEPORT group would take its
+// connections and drop them when this short-lived process exits.
+if (!args.some((a) => a === '--help' || a === '-h' || a === '--version')) {
+  await openEarlyListeners(flagValue(args, 'state-dir') ?? DEFAULTS.stateDir);
 }
+await import('./agent.js');
 
-async function run(): Promise<void> {
-  const store = new StateStore();
-  const registry = createRegistry();
-  let certifier: Certifier;
-  let trustDomain = config.trustDomain;
-  let fallbackRoots: string[] | undefined;
-  const closers: (() => void)[] = [];
-  if (config.localConfig) {
-    const cfg = await loadLocalConfig(config.localConfig);
-    const ca = await CertificateAuthority.load({ certChainPem: cfg.caCertPem, keyPem: cfg.caKeyPem });
-    certifier = new LocalCertifier(ca);
-    trustDomain = cfg.trustDomain;
-    fallbackRoots = ca.rootsPem;
-    store.apply([...localConfigDeltas(cfg, '1'), { kind: 'TrustBundle', version: '1', upserts: [{ trustDomain, roots: ca.rootsPem }], removes: [], replace: true, snapshotDone: true }]);
-    closers.push(watchLocalConfig(config.localConfig, store, (err) => log.error({ err }, 'cannot reload --local-config; keeping the previous state')));
-  } else {
-    const caRootPem = await readFile(config.caRoot!, 'utf8');
-    certifier = new ControlCertifier({ address: config.control!, caRootPem, tokenFile: config.tokenFile! });
-    const discovery = new DiscoveryClient({ address: config.control!, caRootPem, store, node: config.node, tokenFile: config.tokenFile, logger: log });
-    discovery.start();
-    closers.push(() => discovery.close());
+/** `--name value` or `--name=value`; undefined when absent. */
+function flagValue(argv: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === `--${name}`) return argv[i + 1];
+    if (argv[i].startsWith(`--${name}=`)) return argv[i].slice(name.length + 3);
   }
-
-  const dp = createDataplane({ view: store, certifier, trustDomain, fallbackRoots, registry, log, accessLog });
-  const stateFile = new StateFile(config.stateDir);
-  const enrollments = new Enrollments({
-    view: store,
-    inputs: dp.inputs,
-    stateFile,
-    nodeName: config.node,
-    factoryFor: (netns) => new NetnsSocketFactory(netns),
-    log: log.child({ component: 'enroll' }),
-    waitMs: DEFAULTS.enrollWaitMs,
-  });
-  new Gauge({
-    name: 'weft_agent_enrolled_pods',
-    help: 'Pods captured by this node agent',
-    registers: [registry],
-    collect() {
-      this.set(enrollments.size);
-    },
-  });
-
-  // Re-enroll first: capture of already running pods resumes before anything else.
-  const restored = await enrollments.restore();
-  log.info({ restored, stateFile: stateFile.path }, 'restored enrollments from state file');
-
-  // Ready once the first state is in and every enrolled pod's certificate is held.
-  let certsReady = false;
-  const readyReason = (): string | undefined => {
-    if (!store.synced('Workload')) return 'waiting for cluster state';
-    if (!certsReady) return 'fetching workload certificates';
-    return undefined;
-  };
-  const warmCerts = async (): Promise<void> => {
-    for (;;) {
-      if (store.synced('Workload')) {
-        const ids = new Set<string>();
-        for (const p of enrollments.list()) {
-          const w = (p.uid ? store.workloadByUid(p.uid) : undefined) ?? [...store.workloads()].find((x) => x.namespace === p.namespace && x.name === p.name);
-          if (w) ids.add(SpiffeId.of(trustDomain, w.namespace, w.serviceAccount).toString());
-        }
-        try {
-          await Promise.all([...ids].map((id) => dp.certs.get(SpiffeId.parse(id))));
-          certsReady = true;
-          log.info({ identities: ids.size }, 'node agent ready');
-          return;
-        } catch (err) {
-          log.warn({ err }, 'waiting for workload certificates');
-        }
-      }
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  };
-  void warmCerts();
-
-  const servers: Server[] = [];
-  servers.push(await serveEnrollment(config.cniSocket, enrollments, () => store.synced('Workload'), log.child({ component: 'enroll.server' })));
-  const shared = (address: string): number => {
-    const { host, port } = splitAddress(address);
-    // SO_REUSEPORT so that a restarted agent binds while the old one is still exiting.
-    return nativeNetns().listenInNetns('', host, port, { reusePort: true });
-  };
-  const metricsServer = createServer((req, res) => {
-    if (req.url !== '/metrics' && req.url !== '/stats/prometheus') return void res.writeHead(404).end();
-    registry.metrics().then(
-      (t) => res.writeHead(200, { 'content-type': registry.contentType }).end(t),
-      (e: unknown) => res.writeHead(500).end(String(e)),
-    );
-  });
-  metricsServer.listen({ fd: shared(config.metricsAddress) });
-  servers.push(metricsServer);
-  const adminAddr = splitAddress(config.adminAddress);
-  const healthAddr = splitAddress(config.healthAddress);
-  servers.push(await serveAdmin(adminAddr.host, adminAddr.port, { store, enrollments, connections: dp.inputs.connections, pool: dp.inputs.pool, certs: dp.certs, config }, shared(config.adminAddress)));
-  servers.push(await serveHealth(healthAddr.host, healthAddr.port, readyReason, shared(config.healthAddress)));
-  log.info({ node: config.node, cniSocket: config.cniSocket, mode: config.localConfig ? 'local' : 'control' }, 'node agent started');
-
-  const shutdown = (signal: string): void => {
-    log.info({ signal }, 'shutting down (capture rules stay; a restarted agent re-enrolls)');
-    for (const c of closers) c();
-    for (const s of servers) s.close();
-    enrollments.close();
-    dp.close();
-    setTimeout(() => process.exit(0), 200).unref();
-  };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
+  return undefined;
 }

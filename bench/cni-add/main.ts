@@ -5,6 +5,9 @@
 // alternating order; it prints ADD time p50/p99 for both, the added ms and the ratio, and the time of
 // the weft-cni call alone. Pods for the captured runs exist in an ambient namespace, so the agent does
 // the full enrollment (capture rules + listeners) before answering. Target: added p50 ≤ 50 ms.
+// Where the time goes: `weftCniVersionCallMs` is the plugin process alone (start-up, no agent), and
+// `agentAddMs` the agent's own handling of each ADD (from its `enrollment` log lines, `ms`); the rest
+// of `weftCniCallMs` is the agent client in the plugin and the unix-socket round trip.
 // Usage: npm run bench -- cni-add [--iterations 30]
 import 'reflect-metadata';
 import { existsSync } from 'node:fs';
@@ -46,6 +49,21 @@ function pct(xs: number[], p: number): number {
 
 const round = (x: number): number => Math.round(x * 100) / 100;
 
+/**
+ * CPU time (ms) a process used itself plus its reaped children (/proc/<pid>/stat utime, stime, cutime,
+ * cstime; 10 ms ticks). On a shared, saturated 2-core machine wall time is mostly queueing; CPU time per
+ * ADD is what the plugin and the agent cost and what competes with everything else on the node.
+ */
+async function cpuMs(pid: number | 'self'): Promise<number> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
 async function main(): Promise<void> {
   const lab = `b${Math.random().toString(36).slice(2, 8)}`;
   const paths = labPaths(lab);
@@ -86,6 +104,9 @@ async function main(): Promise<void> {
     });
 
     const samples: Record<'without' | 'with', number[]> = { without: [], with: [] };
+    // CPU per ADD: the chain's plugin processes (children of this process) and the node agent.
+    const agentPid = (await readRecord(paths.procs, `agent-${node.name}`))?.pid;
+    const cpu = { without: 0, with: 0, agent: 0 };
     async function once(mode: 'without' | 'with', i: number): Promise<void> {
       const name = mode === 'with' ? `p${i}` : `q${i}`;
       const netns = podNetns(lab, NAMESPACE, name);
@@ -93,9 +114,12 @@ async function main(): Promise<void> {
       const args = rt(netns, name, `${mode}-${i}-${lab}`);
       await ensureNetns(netns);
       const deps = { invoke: mode === 'with' ? timed : base, exists: existsSync, podRef: `${NAMESPACE}/${name}` };
+      const [c0, a0] = [await cpuMs('self'), mode === 'with' && agentPid ? await cpuMs(agentPid) : 0];
       const t = performance.now();
       const result = await chainAdd(list, args, deps);
       samples[mode].push(performance.now() - t);
+      cpu[mode] += (await cpuMs('self')) - c0;
+      if (mode === 'with' && agentPid) cpu.agent += (await cpuMs(agentPid)) - a0;
       await chainDel(list, args, result, deps).catch((err: unknown) => console.error(`DEL ${name}: ${(err as Error).message}`));
       await deleteNetns(netns);
     }
@@ -109,6 +133,14 @@ async function main(): Promise<void> {
     // The floor of any exec'd plugin: the same weft-cni binary answering VERSION (no agent involved),
     // so the report separates process start-up from the agent's enrollment work.
     const versionMs: number[] = [];
+    // And the floor of the runtime's exec itself (the lab runs each plugin through `ip netns exec`):
+    // `true` run the same way, paid once more by the chain with weft-cni.
+    const execMs: number[] = [];
+    for (let i = 0; i < Math.min(iterations, 10); i++) {
+      const t = performance.now();
+      await base({ plugin: 'true', path: '/bin/true', env: { PATH: process.env.PATH ?? '' }, stdin: '' });
+      execMs.push(performance.now() - t);
+    }
     if (withWeft) {
       const bin = join(paths.node(node.name).binDir, 'weft-cni');
       for (let i = 0; i < Math.min(iterations, 10); i++) {
@@ -118,12 +150,28 @@ async function main(): Promise<void> {
       }
     }
 
+    // The agent's own time per ADD, from its log (one JSON `enrollment` line per request with `ms`).
+    const agentMs: number[] = [];
+    const logName = `agent-${node.name}.log`;
+    if (withWeft && existsSync(join(paths.logs, logName))) {
+      for (const line of (await readFile(join(paths.logs, logName), 'utf8')).split('\n')) {
+        if (!line.includes('"enrollment"') || !line.includes('"ADD"')) continue;
+        try {
+          const rec = JSON.parse(line) as { msg?: string; command?: string; ms?: number; pod?: string };
+          if (rec.msg === 'enrollment' && rec.command === 'ADD' && typeof rec.ms === 'number' && rec.pod?.startsWith(`${NAMESPACE}/`)) agentMs.push(rec.ms);
+        } catch {
+          // not a JSON line
+        }
+      }
+    }
+
     const w = samples.without;
     const report: Record<string, unknown> = {
       benchmark: 'cni-add',
       iterations,
       chain: full.plugins.map((p) => p.type),
       withoutWeftMs: { p50: round(pct(w, 50)), p99: round(pct(w, 99)) },
+      runtimeExecFloorMs: { p50: round(pct(execMs, 50)), p99: round(pct(execMs, 99)) },
     };
     console.log(`CNI ADD (${iterations} pods each), chain without weft-cni [${plain.plugins.map((p) => p.type).join(', ')}]: p50 ${round(pct(w, 50))} ms, p99 ${round(pct(w, 99))} ms`);
     if (withWeft) {
@@ -135,13 +183,17 @@ async function main(): Promise<void> {
         addedMs: added,
         weftCniCallMs: { p50: round(pct(own, 50)), p99: round(pct(own, 99)) },
         weftCniVersionCallMs: { p50: round(pct(versionMs, 50)), p99: round(pct(versionMs, 99)) },
+        ...(agentMs.length > 0 ? { agentAddMs: { p50: round(pct(agentMs, 50)), p99: round(pct(agentMs, 99)), samples: agentMs.length } } : {}),
         ratioP50: round(pct(x, 50) / pct(w, 50)),
+        cpuMsPerAdd: { chainWithoutWeft: round(cpu.without / iterations), chainWithWeft: round(cpu.with / iterations), nodeAgent: round(cpu.agent / iterations) },
         targetAddedP50Ms: TARGET_ADDED_P50_MS,
         targetMet: added.p50 <= TARGET_ADDED_P50_MS,
       });
       console.log(`chain with weft-cni (node agent answering, pods captured): p50 ${round(pct(x, 50))} ms, p99 ${round(pct(x, 99))} ms`);
       console.log(`added by weft-cni: p50 ${added.p50} ms, p99 ${added.p99} ms (the weft-cni call alone: p50 ${round(pct(own, 50))} ms, p99 ${round(pct(own, 99))} ms)`);
-      console.log(`weft-cni VERSION (process start-up only, no agent): p50 ${round(pct(versionMs, 50))} ms`);
+      console.log(`weft-cni VERSION (process start-up only, no agent): p50 ${round(pct(versionMs, 50))} ms; /bin/true run the same way: p50 ${round(pct(execMs, 50))} ms`);
+      if (agentMs.length > 0) console.log(`node agent's own handling of ADD (its log): p50 ${round(pct(agentMs, 50))} ms, p99 ${round(pct(agentMs, 99))} ms`);
+      console.log(`CPU per ADD: chain without weft-cni ${round(cpu.without / iterations)} ms, with ${round(cpu.with / iterations)} ms (+ node agent ${round(cpu.agent / iterations)} ms)`);
       console.log(`ratio with/without (p50): ${round(pct(x, 50) / pct(w, 50))}x; target added p50 <= ${TARGET_ADDED_P50_MS} ms: ${added.p50 <= TARGET_ADDED_P50_MS ? 'met' : 'NOT met'}`);
     } else {
       report.note = 'dist/node-agent/main.js (or dist/control/main.js, dist/cni/plugin.js) missing: only the chain without weft-cni was measured';

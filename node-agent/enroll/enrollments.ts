@@ -46,6 +46,12 @@ export function addressesFromPrevResult(prev: Record<string, unknown> | undefine
     if (typeof address === 'string') ips.push(address.split('/')[0]);
     if (typeof gateway === 'string' && !gateways.includes(gateway)) gateways.push(gateway);
   }
+  // A default route's `gw` names the gateway too (results whose ips[] carry none): no `ip route` spawn.
+  for (const r of Array.isArray(prev?.routes) ? (prev.routes as unknown[]) : []) {
+    if (typeof r !== 'object' || r === null) continue;
+    const { dst, gw } = r as { dst?: unknown; gw?: unknown };
+    if ((dst === '0.0.0.0/0' || dst === '::/0') && typeof gw === 'string' && !gateways.includes(gw)) gateways.push(gw);
+  }
   return { ips, gateways };
 }
 
@@ -58,6 +64,8 @@ export interface EnrollmentsOptions {
   readonly log: Logger;
   /** How long ADD waits for the pod (or the first state) to appear. */
   readonly waitMs?: number;
+  /** Netns path of a running pod by its IPs when neither cluster state nor ADD gave one (host procfs). */
+  readonly findNetns?: (ips: readonly string[]) => Promise<string | undefined>;
 }
 
 interface Entry {
@@ -77,10 +85,24 @@ export class Enrollments {
    * namespace labelled later captures them even when cluster state carries no netns for them.
    */
   private readonly seen = new Map<string, EnrolledPod>();
-  private queue: Promise<unknown> = Promise.resolve();
+  /** Tail of the exclusive operations (reconcile, restore); per-pod operations start after it. */
+  private exclusive: Promise<unknown> = Promise.resolve();
+  /** Per-pod operations in flight (settled-safe): an exclusive operation waits for all of them. */
+  private readonly running = new Set<Promise<unknown>>();
+  /** Tail of each pod's operations: ADD/DEL/CHECK of one pod run in order, different pods in parallel. */
+  private readonly podTails = new Map<string, Promise<unknown>>();
+  /** Pods whose ADD is installing capture: written to the state file ahead (see add). */
+  private readonly enrolling = new Map<string, EnrolledPod>();
+  /** Identities whose certificate was asked for ahead of the first connection. */
+  private readonly prefetched = new Set<string>();
+  private pendingSave: Promise<void> | undefined;
+  private lastSave: Promise<unknown> = Promise.resolve();
   private readonly waitMs: number;
   private readonly onChange = (kinds: ReadonlySet<ResourceKind>): void => {
-    if (kinds.has('Workload')) void this.serial(() => this.reconcile()).catch((err: unknown) => this.o.log.warn({ err }, 'reconcile failed'));
+    if (kinds.has('Workload')) {
+      this.prefetchCertificates();
+      void this.serial(() => this.reconcile()).catch((err: unknown) => this.o.log.warn({ err }, 'reconcile failed'));
+    }
   };
 
   constructor(private readonly o: EnrollmentsOptions) {
@@ -97,15 +119,19 @@ export class Enrollments {
   }
 
   add(req: EnrollmentRequest): Promise<EnrollmentResponse> {
-    return this.serial(async () => {
-      const key = `${req.podNamespace}/${req.podName}`;
+    const key = `${req.podNamespace}/${req.podName}`;
+    const prelude = async (): Promise<Workload | undefined> => {
       if (!req.netns || !existsSync(req.netns)) {
         throw new WeftError('ERR_WEFT_AGENT_NETNS_MISSING', { netns: req.netns || '(empty)', pod: key, reason: 'no such file' });
       }
-      const w = await this.waitForWorkload(req.podNamespace, req.podName, req.podUid);
+      return this.waitForWorkload(req.podNamespace, req.podName, req.podUid);
+    };
+    return this.perPod(key, prelude, async (w) => {
       const decision = w ? decideForWorkload(w) : decideForUnknownPod(this.o.view, req.podNamespace);
       const { ips, gateways } = addressesFromPrevResult(req.prevResult);
-      const probeSources = gateways.length ? gateways : await gatewaysOf(req.netns);
+      // The netns' gateway rarely changes: a repeated ADD (runtime retry) reuses the one found before.
+      const before = this.seen.get(key);
+      const probeSources = gateways.length ? gateways : before?.netns === req.netns && before.probeSources.length ? before.probeSources : await gatewaysOf(req.netns);
       const record: EnrolledPod = {
         uid: req.podUid || w?.uid || '',
         namespace: req.podNamespace,
@@ -123,15 +149,30 @@ export class Enrollments {
         this.o.log.info({ pod: key, reason: decision.reason }, 'pod not captured');
         return { captured: false, reason: decision.reason };
       }
-      await this.enroll(record);
-      await this.save();
+      // The certificate is not needed to answer: fetch it now so the first connection finds it (a
+      // connection that comes earlier waits for it in the HBONE server).
+      if (w) this.prefetchCertificate(w);
+      // Write-ahead: the state file (an fsync) is written while capture is installed, not after it; a
+      // restart in between re-enrolls the pod, which is what the runtime's retry of ADD would do anyway.
+      this.enrolling.set(key, record);
+      const saved = this.save();
+      saved.catch(() => undefined);
+      try {
+        await this.enroll(record);
+      } catch (err) {
+        this.enrolling.delete(key);
+        await this.save().catch(() => undefined);
+        throw err;
+      }
+      this.enrolling.delete(key);
+      await saved;
       return { captured: true, reason: decision.reason };
     });
   }
 
   del(req: EnrollmentRequest): Promise<EnrollmentResponse> {
-    return this.serial(async () => {
-      const key = `${req.podNamespace}/${req.podName}`;
+    const key = `${req.podNamespace}/${req.podName}`;
+    return this.perPod(key, noPrelude, async () => {
       const e = this.pods.get(key);
       const forgot = this.seen.delete(key);
       if (e && (!req.containerId || e.record.containerId === req.containerId || e.record.source === 'state')) {
@@ -145,8 +186,8 @@ export class Enrollments {
   }
 
   check(req: EnrollmentRequest): Promise<EnrollmentResponse> {
-    return this.serial(async () => {
-      const key = `${req.podNamespace}/${req.podName}`;
+    const key = `${req.podNamespace}/${req.podName}`;
+    return this.perPod(key, noPrelude, async () => {
       const e = this.pods.get(key);
       if (!e) return { captured: false, reason: 'not enrolled' };
       if (!(await captureInstalled(e.record.netns))) {
@@ -194,7 +235,9 @@ export class Enrollments {
     for (const w of view.workloads()) {
       const key = `${w.namespace}/${w.name}`;
       const seen = this.seen.get(key);
-      const netns = w.netns ?? seen?.netns;
+      // No netns known (the pod ran before weft, or the state file was lost): look in the host's procfs.
+      const lookup = w.node === this.o.nodeName && w.ips.length > 0 && !this.pods.has(key) && decideForWorkload(w).captured;
+      const netns = w.netns ?? seen?.netns ?? (lookup ? await this.o.findNetns?.(w.ips) : undefined);
       if (w.node !== this.o.nodeName || !netns) continue;
       const ips = w.ips.length ? w.ips : (seen?.ips ?? []);
       const d = decideForWorkload(w);
@@ -253,33 +296,106 @@ export class Enrollments {
     if (existsSync(e.record.netns)) await removeCapture(e.record.netns, key);
   }
 
+  /**
+   * Writes the state file. Saves coalesce: a call made while a write is in flight shares the next write,
+   * which snapshots the state when it starts, so N concurrent ADDs cost two fsyncs, not N in a row.
+   */
   private save(): Promise<void> {
-    return this.o.stateFile.save(
-      this.list(),
-      [...this.seen].filter(([k]) => !this.pods.has(k)).map(([, r]) => r),
-    );
+    if (this.pendingSave) return this.pendingSave;
+    const next = this.lastSave.then(() => {
+      this.pendingSave = undefined;
+      const pods = this.list();
+      for (const [k, r] of this.enrolling) if (!this.pods.has(k)) pods.push(r);
+      const known = [...this.seen].filter(([k]) => !this.pods.has(k) && !this.enrolling.has(k)).map(([, r]) => r);
+      return this.o.stateFile.save(pods, known);
+    });
+    this.pendingSave = next;
+    this.lastSave = next.catch(() => undefined);
+    return next;
   }
 
-  private async waitForWorkload(namespace: string, name: string, uid: string): Promise<Workload | undefined> {
-    const deadline = Date.now() + this.waitMs;
-    for (;;) {
-      const view = this.o.view;
-      const w = (uid ? view.workloadByUid(uid) : undefined) ?? [...view.workloads()].find((x) => x.namespace === namespace && x.name === name);
-      if (w) return w;
-      if (Date.now() >= deadline) {
-        if (!view.synced('Workload')) throw new WeftError('ERR_WEFT_AGENT_NOT_READY', { reason: 'no cluster state yet' });
-        return undefined;
-      }
-      await new Promise((r) => setTimeout(r, 100));
+  /** Asks for the certificates of this node's captured workloads before their first connection needs them. */
+  private prefetchCertificates(): void {
+    for (const w of this.o.view.workloads()) {
+      if (w.node === this.o.nodeName && decideForWorkload(w).captured) this.prefetchCertificate(w);
     }
   }
 
+  private prefetchCertificate(w: Workload): void {
+    const tls = this.o.inputs.tls;
+    const id = tls.identityOf(w.namespace, w.serviceAccount);
+    const key = id.toString();
+    if (this.prefetched.has(key)) return;
+    this.prefetched.add(key);
+    // Renewal is the CertificateManager's; a failure is retried on demand by the first connection and
+    // by the next prefetch (the identity is forgotten here).
+    tls.certificate(id).catch((err: unknown) => {
+      this.prefetched.delete(key);
+      this.o.log.debug({ err, identity: key }, 'certificate prefetch failed');
+    });
+  }
+
+  /** The pod's Workload, waiting (woken by state changes, not polling) up to waitMs for it to show up. */
+  private async waitForWorkload(namespace: string, name: string, uid: string): Promise<Workload | undefined> {
+    const view = this.o.view;
+    const find = (): Workload | undefined => (uid ? view.workloadByUid(uid) : undefined) ?? [...view.workloads()].find((x) => x.namespace === namespace && x.name === name);
+    const now = find();
+    if (now) return now;
+    const w = await new Promise<Workload | undefined>((resolve) => {
+      const onChange = (kinds: ReadonlySet<ResourceKind>): void => {
+        if (!kinds.has('Workload')) return;
+        const found = find();
+        if (found) done(found);
+      };
+      const done = (found: Workload | undefined): void => {
+        clearTimeout(timer);
+        view.off('change', onChange);
+        resolve(found);
+      };
+      const timer = setTimeout(() => done(undefined), this.waitMs);
+      view.on('change', onChange);
+    });
+    if (!w && !view.synced('Workload')) throw new WeftError('ERR_WEFT_AGENT_NOT_READY', { reason: 'no cluster state yet' });
+    return w;
+  }
+
+  /** Runs `fn` alone: after every operation queued before it, and before any queued after it. */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const p = this.queue.then(fn);
-    this.queue = p.catch(() => undefined);
+    const before = [this.exclusive, ...this.running];
+    const p = Promise.all(before).then(fn);
+    this.exclusive = p.catch(() => undefined);
+    return p;
+  }
+
+  /**
+   * Runs one pod's operation: after that pod's earlier operations, in parallel with other pods'. The
+   * `prelude` (waiting for the pod to show up in cluster state, up to waitMs) holds nothing else up;
+   * `body` then starts after the exclusive operations queued before it, and those queued later wait
+   * for it. Before, every ADD waited behind the ADDs ahead of it, so one pod waiting for state or a
+   * slow nft on a loaded node pushed the ADDs behind it past the plugin's timeout.
+   */
+  private perPod<P, T>(key: string, prelude: () => Promise<P>, body: (p: P) => Promise<T>): Promise<T> {
+    const p = (this.podTails.get(key) ?? Promise.resolve())
+      .then(prelude)
+      .then((x) => {
+        // Read the gate and register in `running` in the same tick: an exclusive operation queued from
+        // now on sees this one, one queued before is in `exclusive`.
+        const run = this.exclusive.then(() => body(x));
+        const settled = run.catch(() => undefined);
+        this.running.add(settled);
+        void settled.then(() => this.running.delete(settled));
+        return run;
+      });
+    const tail = p.catch(() => undefined);
+    this.podTails.set(key, tail);
+    void tail.then(() => {
+      if (this.podTails.get(key) === tail) this.podTails.delete(key);
+    });
     return p;
   }
 }
+
+const noPrelude = (): Promise<undefined> => Promise.resolve(undefined);
 
 async function gatewaysOf(netns: string): Promise<string[]> {
   const gw = await defaultGateway(netns);

@@ -1,4 +1,6 @@
-import { HbonePool } from '../../lib/hbone/index.js';
+import type { ClientHttp2Stream } from 'node:http2';
+import { isWeftError } from '../../lib/errors/index.js';
+import { HbonePool, type HboneConnectRequest } from '../../lib/hbone/index.js';
 import type { Logger } from '../../lib/telemetry/log.js';
 import type { SocketFactory } from '../netns/socket-factory.js';
 
@@ -16,12 +18,16 @@ export class HbonePools {
   forPod(uid: string, factory: SocketFactory): HbonePool {
     let pool = this.pools.get(uid);
     if (pool === undefined) {
-      pool = new HbonePool({
+      pool = new RetryOnceHbonePool({
         logger: this.log,
         socketFactory: {
           connect: (hop) => {
             const s = factory.connect(hop.host, hop.port);
             s.setNoDelay(true);
+            // Pod sockets are half-open capable (apps half-close); an HBONE session is not: with it on, a
+            // peer agent killed with SIGKILL (FIN, no TLS close) left the session open until the PING
+            // timeout (20 s+) and every stream sent on it meanwhile timed out.
+            s.allowHalfOpen = false;
             return s;
           },
         },
@@ -49,5 +55,24 @@ export class HbonePools {
       streams += s.streams;
     }
     return { sessions, streams };
+  }
+}
+
+/** Failures of a CONNECT before its response: no byte of the client's was sent, so a retry is safe. */
+const BEFORE_RESPONSE: ReadonlySet<string> = new Set(['ERR_WEFT_HBONE_SESSION_CLOSED', 'ERR_WEFT_HBONE_STREAM_RESET']);
+
+/**
+ * A pool that retries a CONNECT once on a fresh session when its session died before the answer. A
+ * peer agent killed with SIGKILL leaves a few ms in which new connections still get a stream on its
+ * dead session; without the retry they failed although nothing had been sent yet.
+ */
+class RetryOnceHbonePool extends HbonePool {
+  override async connect(request: HboneConnectRequest): Promise<ClientHttp2Stream> {
+    try {
+      return await super.connect(request);
+    } catch (err) {
+      if (!isWeftError(err) || !BEFORE_RESPONSE.has(err.code)) throw err;
+      return super.connect(request);
+    }
   }
 }

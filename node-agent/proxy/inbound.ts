@@ -1,7 +1,7 @@
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, isIP, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WeftError } from '../../lib/errors/index.js';
-import { createHboneServer, pipeTunnel, type AuthorizeResult, type HboneServer, type TunnelInfo, type TunnelTarget } from '../../lib/hbone/index.js';
+import { HBONE_PORT, createHboneServer, pipeTunnel, type AuthorizeResult, type HboneServer, type TunnelInfo, type TunnelTarget } from '../../lib/hbone/index.js';
 import type { SpiffeId, WorkloadCertificate } from '../../lib/identity/index.js';
 import { authorize, policiesFor } from '../authz.js';
 import type { ConnectionInfo } from './connections.js';
@@ -34,18 +34,28 @@ export class InboundHbone {
     listener.on('connection', (socket: Socket) => {
       socket.on('error', () => socket.destroy());
       socket.setNoDelay(true);
-      this.ensureServer().then(
-        () => {
-          if (this.closed) socket.destroy();
-          else this.relay.emit('connection', socket);
-        },
-        (err: unknown) => {
-          this.inputs.log.warn({ err, pod: `${this.pod.namespace}/${this.pod.name}` }, 'no certificate for HBONE server; refusing');
-          socket.destroy();
-        },
-      );
+      // The pod listener allows half-open sockets (for apps); an HBONE session ends with its TCP
+      // connection, else a killed peer agent's session lingers until a PING fails.
+      socket.allowHalfOpen = false;
+      // Before the first state and certificates (agent restart) the pod's certificate may be unknown:
+      // the gate holds the connection instead of refusing it.
+      if (this.inputs.gate) this.inputs.gate.admit(socket, this.serve);
+      else this.serve(socket);
     });
   }
+
+  private readonly serve = (socket: Socket): void => {
+    this.ensureServer().then(
+      () => {
+        if (this.closed) socket.destroy();
+        else this.relay.emit('connection', socket);
+      },
+      (err: unknown) => {
+        this.inputs.log.warn({ err, pod: `${this.pod.namespace}/${this.pod.name}` }, 'no certificate for HBONE server; refusing');
+        socket.destroy();
+      },
+    );
+  };
 
   /** Stops serving: live sessions end too (the pod was released; its tunnels must not linger). */
   close(): void {
@@ -69,6 +79,7 @@ export class InboundHbone {
         connectUpstream: this.connectUpstream,
         onTunnel: this.onTunnel,
       });
+      this.server.on('refused', this.onRefused);
       this.server.attach(this.relay);
     } else {
       if (cert !== this.certificate) this.server.setCertificate(cert);
@@ -145,9 +156,61 @@ export class InboundHbone {
     void pipeTunnel(stream, up);
   };
 
+  /**
+   * Refusals lib/hbone makes itself — TLS/identity failures of a session, a method other than CONNECT,
+   * a malformed `:authority` — get the same access-log line and connection metrics as the agent's own.
+   * Refusals from this class's hooks (DENIED, UNAVAILABLE) are recorded where they are decided.
+   */
+  private readonly onRefused = (err: WeftError, remote: string | undefined): void => {
+    if (OWN_REFUSALS.has(err.code)) return;
+    const srcIp = hostOf(remote);
+    const srcW = srcIp ? this.inputs.view.workloadByIp(srcIp) : undefined;
+    const dstW = this.pod.workload();
+    const authority = typeof err.params.authority === 'string' ? err.params.authority : undefined;
+    const info: ConnectionInfo = {
+      reporter: 'destination',
+      direction: 'inbound',
+      podUid: this.pod.uid,
+      srcIp,
+      srcWorkload: srcW?.name ?? 'unknown',
+      srcNamespace: srcW?.namespace ?? 'unknown',
+      // The event names no verified peer: a TLS refusal has none, and for a refused stream lib/hbone
+      // does not pass the session's identity on.
+      srcIdentity: 'unknown',
+      dst: authority ?? `${this.pod.ips[0] ?? ''}:${HBONE_PORT}`,
+      dstWorkload: dstW?.name ?? this.pod.name,
+      dstNamespace: this.pod.namespace,
+      dstIdentity: dstW ? identityOf(this.inputs.tls.trustDomain, dstW) : 'unknown',
+      path: 'hbone',
+      dstPort: HBONE_PORT,
+    };
+    this.inputs.connections.refused(info, flagOf(err), `${err.message} (${err.code})`);
+  };
+
   private refuse(info: ConnectionInfo, status: 403 | 503, err: WeftError, policy?: string): AuthorizeResult {
     const flag = err.flag ?? 'ERROR';
     this.inputs.connections.refused(info, flag, err.message, policy);
     return { allow: false, status, reason: `${flag}: ${err.message}` };
   }
+}
+
+/** Codes lib/hbone raises for the authorize / connectUpstream hooks' answers, logged by those hooks. */
+const OWN_REFUSALS: ReadonlySet<string> = new Set(['ERR_WEFT_HBONE_DENIED', 'ERR_WEFT_HBONE_UNAVAILABLE']);
+const BAD_REQUEST: ReadonlySet<string> = new Set(['ERR_WEFT_HBONE_METHOD_NOT_ALLOWED', 'ERR_WEFT_HBONE_BAD_AUTHORITY']);
+
+/** The access-log / metric flag: TLS for session refusals, BAD_REQUEST for requests that are not HBONE. */
+function flagOf(err: WeftError): string {
+  if (BAD_REQUEST.has(err.code)) return 'BAD_REQUEST';
+  return err.flag ?? 'CONNECT';
+}
+
+/** `ip`, `ip:port` or `::ffff:ip:port` (lib/hbone gives both forms) → the IP. */
+function hostOf(remote: string | undefined): string {
+  if (!remote) return '';
+  let ip = remote;
+  if (isIP(ip) === 0) {
+    const colon = ip.lastIndexOf(':');
+    if (colon > 0 && /^\d+$/.test(ip.slice(colon + 1))) ip = ip.slice(0, colon);
+  }
+  return ip.startsWith('::ffff:') && isIP(ip.slice(7)) === 4 ? ip.slice(7) : ip;
 }

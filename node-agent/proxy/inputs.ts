@@ -4,6 +4,7 @@ import type { SocketFactory } from '../netns/socket-factory.js';
 import type { Connections } from './connections.js';
 import type { HbonePools } from './hbone-pools.js';
 import type { PeakEwmaBalancer } from './p2c.js';
+import type { ReadyGate } from './ready-gate.js';
 import type { WorkloadTls } from './workload-tls.js';
 
 /** What every listener of every pod shares (ztunnel's ProxyInputs). */
@@ -14,6 +15,8 @@ export interface ProxyInputs {
   readonly balancer: PeakEwmaBalancer;
   readonly connections: Connections;
   readonly log: Logger;
+  /** Holds pod listeners' connections until the agent is ready (restart); absent = always ready. */
+  readonly gate?: ReadyGate;
 }
 
 /** The enrolled pod a listener serves. */

@@ -41,6 +41,12 @@ export class PodProxy implements PodContext {
     this.ips = pod.ips;
   }
 
+  // A restarted agent re-creates listeners before it has state: the gate holds their connections until ready.
+  private readonly handleOutbound = (s: Socket): void => handleOutbound(this.inputs, this, s);
+  private readonly handleInboundPlain = (s: Socket): void => handleInboundPlain(this.inputs, this, s);
+  private readonly onOutbound = (s: Socket): void => (this.inputs.gate ? this.inputs.gate.admit(s, this.handleOutbound) : this.handleOutbound(s));
+  private readonly onInboundPlain = (s: Socket): void => (this.inputs.gate ? this.inputs.gate.admit(s, this.handleInboundPlain) : this.handleInboundPlain(s));
+
   workload(): Workload | undefined {
     const view = this.inputs.view;
     if (this.cachedGen === view.generation) return this.cached;
@@ -56,9 +62,9 @@ export class PodProxy implements PodContext {
   async start(): Promise<void> {
     try {
       const outbound = await this.listen(OUTBOUND_PORT);
-      outbound.on('connection', (s: Socket) => handleOutbound(this.inputs, this, s));
+      outbound.on('connection', this.onOutbound);
       const plain = await this.listen(INBOUND_PLAIN_PORT);
-      plain.on('connection', (s: Socket) => handleInboundPlain(this.inputs, this, s));
+      plain.on('connection', this.onInboundPlain);
       const hbone = await this.listen(HBONE_PORT);
       this.hbone = new InboundHbone(this.inputs, this);
       this.hbone.attach(hbone);

@@ -33,6 +33,11 @@ export const agentCodes = defineCodes({
     http: 500,
     cni: 106,
   },
+  ERR_WEFT_AGENT_HOST_PROC: {
+    message: 'cannot scan {hostProc} for the network namespaces of running pods: {reason}',
+    hint: 'Pods with no known netns are found through the host procfs: mount the host /proc read-only and point --host-proc (env WEFT_HOST_PROC) at it; reading other processes\' ns/net needs CAP_SYS_PTRACE.',
+    http: 500,
+  },
   ERR_WEFT_AGENT_NOT_READY: {
     message: 'the node agent is not ready: {reason}',
     hint: 'The agent waits for its first cluster state and certificates; check that the control plane (--control) is reachable or --local-config is valid.',

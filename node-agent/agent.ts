@@ -1,0 +1,238 @@
+// The node agent proper; loaded by main.ts once the early pod listeners are open.
+import 'reflect-metadata';
+import { readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { Gauge } from 'prom-client';
+import { isWeftError } from '../lib/errors/index.js';
+import { CertificateAuthority, LocalCertifier, SpiffeId, type Certifier } from '../lib/identity/index.js';
+import { StateStore } from '../lib/model/index.js';
+import { createLogger } from '../lib/telemetry/log.js';
+import { createRegistry } from '../lib/telemetry/metrics.js';
+import { ControlCertifier } from '../lib/control-client/certifier.js';
+import { DiscoveryClient } from '../lib/control-client/discovery-client.js';
+import { serveAdmin, serveHealth } from './admin/admin.js';
+import { DEFAULTS, ENV_HOST_PROC, splitAddress, type AgentConfig } from './config.js';
+import { createDataplane } from './dataplane.js';
+import { earlyListeners } from './enroll/early-listeners.js';
+import { Enrollments } from './enroll/enrollments.js';
+import { NetnsFinder } from './enroll/netns-finder.js';
+import { serveEnrollment } from './enroll/server.js';
+import { StateFile, type EnrolledPod } from './enroll/state-file.js';
+import { loadLocalConfig, localConfigDeltas, watchLocalConfig } from './local-config.js';
+import { nativeNetns } from './netns/native.js';
+import { NetnsSocketFactory } from './netns/socket-factory.js';
+import { ReadyGate } from './proxy/ready-gate.js';
+
+const argv = await yargs(hideBin(process.argv))
+  .scriptName('weft-node-agent')
+  .usage('weft-node-agent --node <name> (--control <host:port> --token-file <f> --ca-root <pem> | --local-config <file.yaml>)\n\nThe per-node weft data plane: enrolls pods, captures their traffic, carries it over HBONE.')
+  .option('node', { type: 'string', demandOption: true, describe: 'this node name (as in Pod spec.nodeName)' })
+  .option('cni-socket', { type: 'string', default: DEFAULTS.cniSocket, describe: 'unix socket the weft-cni plugin calls' })
+  .option('state-dir', { type: 'string', default: DEFAULTS.stateDir, describe: 'where enrollments are recorded (survives restarts)' })
+  .option('control', { type: 'string', describe: 'weft-control address host:port' })
+  .option('token-file', { type: 'string', describe: 'bearer token for the control plane' })
+  .option('ca-root', { type: 'string', describe: 'PEM root that signs the control plane serving certificate' })
+  .option('local-config', { type: 'string', describe: 'YAML with workloads/services/policies and a CA (standalone mode)' })
+  .option('admin-address', { type: 'string', default: DEFAULTS.adminAddress })
+  .option('metrics-address', { type: 'string', default: DEFAULTS.metricsAddress })
+  .option('health-address', { type: 'string', default: DEFAULTS.healthAddress })
+  .option('trust-domain', { type: 'string', default: DEFAULTS.trustDomain })
+  .option('log-level', { type: 'string' })
+  .option('host-proc', {
+    type: 'string',
+    default: process.env[ENV_HOST_PROC] || DEFAULTS.hostProc,
+    describe: `the host's /proc, where pods with no known netns are found (env ${ENV_HOST_PROC})`,
+  })
+  .check((a) => {
+    if (!a.control === !a['local-config']) throw new Error('give exactly one of --control or --local-config');
+    if (a.control && (!a['token-file'] || !a['ca-root'])) throw new Error('--control needs --token-file and --ca-root');
+    return true;
+  })
+  .strict()
+  .help()
+  .parseAsync();
+
+const config: AgentConfig = {
+  node: argv.node,
+  cniSocket: argv['cni-socket'],
+  stateDir: argv['state-dir'],
+  control: argv.control,
+  tokenFile: argv['token-file'],
+  caRoot: argv['ca-root'],
+  localConfig: argv['local-config'],
+  adminAddress: argv['admin-address'],
+  metricsAddress: argv['metrics-address'],
+  healthAddress: argv['health-address'],
+  trustDomain: argv['trust-domain'],
+  logLevel: argv['log-level'],
+  hostProc: argv['host-proc'],
+};
+
+/** Kinds whose first snapshot must be in before pod traffic is handled (RouteTable is the waypoints'). */
+const STATE_KINDS = ['Workload', 'Service', 'Authorization', 'TrustBundle'] as const;
+
+const log = createLogger({ name: 'weft-node-agent', level: config.logLevel });
+const accessLog = log.child({ log: 'access' });
+
+try {
+  await run();
+} catch (err) {
+  log.fatal({ err, code: isWeftError(err) ? err.code : undefined, hint: isWeftError(err) ? err.hint : undefined }, 'node agent failed to start');
+  process.exit(1);
+}
+
+async function run(): Promise<void> {
+  const store = new StateStore();
+  const registry = createRegistry();
+  let certifier: Certifier;
+  let trustDomain = config.trustDomain;
+  let fallbackRoots: string[] | undefined;
+  const closers: (() => void)[] = [];
+  if (config.localConfig) {
+    const cfg = await loadLocalConfig(config.localConfig);
+    const ca = await CertificateAuthority.load({ certChainPem: cfg.caCertPem, keyPem: cfg.caKeyPem });
+    certifier = new LocalCertifier(ca);
+    trustDomain = cfg.trustDomain;
+    fallbackRoots = ca.rootsPem;
+    store.apply([...localConfigDeltas(cfg, '1'), { kind: 'TrustBundle', version: '1', upserts: [{ trustDomain, roots: ca.rootsPem }], removes: [], replace: true, snapshotDone: true }]);
+    closers.push(watchLocalConfig(config.localConfig, store, (err) => log.error({ err }, 'cannot reload --local-config; keeping the previous state')));
+  } else {
+    const caRootPem = await readFile(config.caRoot!, 'utf8');
+    certifier = new ControlCertifier({ address: config.control!, caRootPem, tokenFile: config.tokenFile! });
+    const discovery = new DiscoveryClient({ address: config.control!, caRootPem, store, node: config.node, tokenFile: config.tokenFile, logger: log });
+    discovery.start();
+    closers.push(() => discovery.close());
+  }
+
+  // Connections on pod listeners wait here until the agent is ready (restart: listeners come back first).
+  const gate = new ReadyGate({ holdMs: DEFAULTS.readyHoldMs, maxHeld: DEFAULTS.readyMaxHeld, log: log.child({ component: 'proxy.gate' }) });
+  const dp = createDataplane({ view: store, certifier, trustDomain, fallbackRoots, registry, log, accessLog, gate });
+  const finder = new NetnsFinder({ hostProc: config.hostProc });
+  const findNetns = async (ips: readonly string[]): Promise<string | undefined> => {
+    try {
+      const found = await finder.find(ips);
+      if (found) log.info({ ips, netns: found.path }, 'found the netns of a running pod in the host procfs');
+      return found?.path;
+    } catch (err) {
+      log.warn({ err }, 'cannot look for running pods in the host procfs');
+      return undefined;
+    }
+  };
+  const stateFile = new StateFile(config.stateDir);
+  const enrollments = new Enrollments({
+    view: store,
+    inputs: dp.inputs,
+    stateFile,
+    nodeName: config.node,
+    // Pod listeners adopt the sockets main.ts re-opened at process start, when there are any.
+    factoryFor: (netns) => earlyListeners().factory(netns, new NetnsSocketFactory(netns)),
+    log: log.child({ component: 'enroll' }),
+    waitMs: DEFAULTS.enrollWaitMs,
+    findNetns,
+  });
+  new Gauge({
+    name: 'weft_agent_enrolled_pods',
+    help: 'Pods captured by this node agent',
+    registers: [registry],
+    collect() {
+      this.set(enrollments.size);
+    },
+  });
+
+  // Re-enroll first: capture of already running pods resumes before anything else. Entries found in the
+  // host procfs earlier name a pid; one that ended may have been reused by another namespace's process.
+  await forgetStaleProcNetns(stateFile, finder);
+  const restored = await enrollments.restore();
+  const early = earlyListeners();
+  const unadopted = early.closeRest();
+  log.info({ restored, stateFile: stateFile.path, ...(unadopted > 0 ? { unadoptedEarlyListeners: unadopted } : {}) }, 'restored enrollments from state file');
+
+  // Ready once the first state of every kind the data path reads is in and every enrolled pod's
+  // certificate is held; until then the gate holds the pod listeners' connections (no plaintext
+  // passthrough or fail-open policy from a half-known state).
+  let certsReady = false;
+  const stateSynced = (): boolean => STATE_KINDS.every((k) => store.synced(k));
+  const readyReason = (): string | undefined => {
+    if (!stateSynced()) return 'waiting for cluster state';
+    if (!certsReady) return 'fetching workload certificates';
+    return undefined;
+  };
+  const warmCerts = async (): Promise<void> => {
+    for (;;) {
+      if (stateSynced()) {
+        const ids = new Set<string>();
+        for (const p of enrollments.list()) {
+          const w = (p.uid ? store.workloadByUid(p.uid) : undefined) ?? [...store.workloads()].find((x) => x.namespace === p.namespace && x.name === p.name);
+          if (w) ids.add(SpiffeId.of(trustDomain, w.namespace, w.serviceAccount).toString());
+        }
+        try {
+          await Promise.all([...ids].map((id) => dp.certs.get(SpiffeId.parse(id))));
+          certsReady = true;
+          gate.open();
+          log.info({ identities: ids.size, restored }, 'node agent ready');
+          return;
+        } catch (err) {
+          log.warn({ err }, 'waiting for workload certificates');
+        }
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  };
+  void warmCerts();
+
+  const servers: Server[] = [];
+  servers.push(await serveEnrollment(config.cniSocket, enrollments, () => store.synced('Workload'), log.child({ component: 'enroll.server' })));
+  const shared = (address: string): number => {
+    const { host, port } = splitAddress(address);
+    // SO_REUSEPORT so that a restarted agent binds while the old one is still exiting.
+    return nativeNetns().listenInNetns('', host, port, { reusePort: true });
+  };
+  const metricsServer = createServer((req, res) => {
+    if (req.url !== '/metrics' && req.url !== '/stats/prometheus') return void res.writeHead(404).end();
+    registry.metrics().then(
+      (t) => res.writeHead(200, { 'content-type': registry.contentType }).end(t),
+      (e: unknown) => res.writeHead(500).end(String(e)),
+    );
+  });
+  metricsServer.listen({ fd: shared(config.metricsAddress) });
+  servers.push(metricsServer);
+  const adminAddr = splitAddress(config.adminAddress);
+  const healthAddr = splitAddress(config.healthAddress);
+  servers.push(await serveAdmin(adminAddr.host, adminAddr.port, { store, enrollments, connections: dp.inputs.connections, pool: dp.inputs.pool, certs: dp.certs, config }, shared(config.adminAddress)));
+  servers.push(await serveHealth(healthAddr.host, healthAddr.port, readyReason, shared(config.healthAddress)));
+  log.info({ node: config.node, cniSocket: config.cniSocket, mode: config.localConfig ? 'local' : 'control' }, 'node agent started');
+
+  const shutdown = (signal: string): void => {
+    log.info({ signal }, 'shutting down (capture rules stay; a restarted agent re-enrolls)');
+    for (const c of closers) c();
+    for (const s of servers) s.close();
+    enrollments.close();
+    gate.close();
+    dp.close();
+    setTimeout(() => process.exit(0), 200).unref();
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+/** Drops state-file entries whose `<hostProc>/<pid>/ns/net` no longer holds the pod's IPs (reconcile finds them again). */
+async function forgetStaleProcNetns(stateFile: StateFile, finder: NetnsFinder): Promise<void> {
+  try {
+    const saved = await stateFile.load();
+    const keep = async (list: readonly EnrolledPod[]): Promise<EnrolledPod[]> => {
+      const out: EnrolledPod[] = [];
+      for (const r of list) {
+        if (await finder.stillHolds(r.netns, r.ips)) out.push(r);
+        else log.warn({ pod: `${r.namespace}/${r.name}`, netns: r.netns }, 'recorded netns now belongs to another process; looking for the pod again');
+      }
+      return out;
+    };
+    const pods = await keep(saved.pods);
+    const known = await keep(saved.known);
+    if (pods.length !== saved.pods.length || known.length !== saved.known.length) await stateFile.save(pods, known);
+  } catch (err) {
+    log.warn({ err }, 'cannot check the state file for stale netns paths');
+  }
+}
