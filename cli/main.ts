@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-import 'reflect-metadata';
+// Start-up cost matters here (`weft --help`, shell completion, scripts): only yargs and the command
+// definitions load now; each command imports its heavy modules (lab runtime, x509, Kubernetes client)
+// inside its handler. The modules that use @peculiar/x509 import reflect-metadata themselves.
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { commands } from './commands/index.js';

@@ -1,4 +1,5 @@
-import { stringify } from 'yaml';
+import { createRequire } from 'node:module';
+import type { stringify as Stringify } from 'yaml';
 import type { Argv } from 'yargs';
 import { isWeftError } from '../lib/errors/index.js';
 
@@ -33,10 +34,19 @@ export const consolePrinter: Printer = {
   err: (line) => process.stderr.write(`${line}\n`),
 };
 
+const requireCjs = createRequire(import.meta.url);
+let yamlStringify: typeof Stringify | undefined;
+
+/** `yaml` loads on first use (synchronously, so printData stays sync): most runs print tables or help. */
+function toYaml(data: unknown): string {
+  yamlStringify ??= (requireCjs('yaml') as { stringify: typeof Stringify }).stringify;
+  return yamlStringify(data);
+}
+
 /** Prints `data` as JSON or YAML, or as an aligned table of `rows` under `headers`. */
 export function printData(printer: Printer, format: OutputFormat, data: unknown, headers: readonly string[], rows: readonly (readonly string[])[]): void {
   if (format === 'json') return printer.out(JSON.stringify(data, null, 2));
-  if (format === 'yaml') return printer.out(stringify(data).trimEnd());
+  if (format === 'yaml') return printer.out(toYaml(data).trimEnd());
   for (const line of formatTable(headers, rows)) printer.out(line);
 }
 

@@ -1,12 +1,9 @@
 import type { Argv, CommandModule } from 'yargs';
 import type { CheckResult } from '../kube/check-result.js';
 import { renderCheck } from '../kube/check-result.js';
-import { clusterChecks } from '../kube/cluster-checks.js';
 import type { ClusterClient } from '../kube/cluster-client.js';
 import { describeTarget } from '../kube/cluster-client.js';
 import { connectCluster, withClusterOptions, type ClusterArgs } from '../kube/connect.js';
-import { labChecks } from '../kube/lab-checks.js';
-import { preChecks } from '../kube/pre-checks.js';
 import { consolePrinter, printData, runCommand, withOutputOption, type OutputFormat, type Printer } from '../output.js';
 
 /**
@@ -14,8 +11,10 @@ import { consolePrinter, printData, runCommand, withOutputOption, type OutputFor
  * exits 1 when any check failed. Against a lab, the lab's own checks run.
  */
 export async function runChecks(client: ClusterClient, options: { pre: boolean; namespace: string; now?: Date }): Promise<CheckResult[]> {
-  if (client.target.kind === 'lab') return labChecks(client);
-  return options.pre ? preChecks(client, options) : clusterChecks(client, options);
+  // Loaded here, not at start-up: the certificate checks pull in @peculiar/x509, the slowest module of the CLI.
+  if (client.target.kind === 'lab') return (await import('../kube/lab-checks.js')).labChecks(client);
+  if (options.pre) return (await import('../kube/pre-checks.js')).preChecks(client, options);
+  return (await import('../kube/cluster-checks.js')).clusterChecks(client, options);
 }
 
 export async function checkCommand(client: ClusterClient, options: { pre: boolean; namespace: string; output: OutputFormat; now?: Date }, printer: Printer): Promise<number> {

@@ -1,9 +1,6 @@
 import { createServer, connect, type AddressInfo, type Server } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Argv, CommandModule } from 'yargs';
-import { CertificateAuthority, CertificateManager, LocalCertifier, SpiffeId } from '../../lib/identity/index.js';
-import { createHboneServer, HbonePool } from '../../lib/hbone/index.js';
-import { silentLogger } from '../../lib/telemetry/log.js';
 
 /**
  * `weft hbone-demo` (also `npm run demo:hbone`): a client and a server on loopback with identities minted
@@ -28,6 +25,12 @@ export const hboneDemoModule: CommandModule<object, Args> = {
 };
 
 async function runHboneDemo(rounds: number, trustDomain: string): Promise<void> {
+  // The PKI and HBONE libraries (x509, http2, tls) load only when the demo runs, not on every `weft` start.
+  const [{ CertificateAuthority, CertificateManager, LocalCertifier, SpiffeId }, { createHboneServer, HbonePool }, { silentLogger }] = await Promise.all([
+    import('../../lib/identity/index.js'),
+    import('../../lib/hbone/index.js'),
+    import('../../lib/telemetry/log.js'),
+  ]);
   const ca = await CertificateAuthority.createRoot({ trustDomain, commonName: 'weft hbone-demo root' });
   const certs = new CertificateManager({ certifier: new LocalCertifier(ca), logger: silentLogger });
   const clientId = SpiffeId.of(trustDomain, 'demo', 'client');

@@ -4,20 +4,12 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { WeftError } from '../../lib/errors/index.js';
-import { createLogger } from '../../lib/telemetry/log.js';
-import { applyObjects, deleteObjects, readInput } from '../../lab/apiserver.js';
-import { DEMO_MANIFESTS, demoHints } from '../../lab/demo.js';
-import { parseManifests } from '../../lab/manifests.js';
-import { DEFAULT_LAB_NAME, labPaths, podNetns, validateLabName } from '../../lab/names.js';
-import { inNetns, netnsExists } from '../../lab/netns.js';
-import { readLabInfo } from '../../lab/state.js';
-import { labStatus, renderStatusTable } from '../../lab/status.js';
-import { teardownLab } from '../../lab/teardown.js';
-import { labUp } from '../../lab/up.js';
-import { waitPodsReady } from '../../lab/wait.js';
+import { DEFAULT_LAB_NAME, labPaths, podNetns, validateLabName, type LabPaths } from '../../lab/names.js';
+import type { LabInfo } from '../../lab/state.js';
 
 // `weft lab ...`: a multi-node cluster of network namespaces on this machine (lab/). Every subcommand
-// needs root (namespaces, nftables, mounts) and exits 2 without it.
+// needs root (namespaces, nftables, mounts) and exits 2 without it. The lab's modules (manifest schemas,
+// runtime, logger) load inside the handlers: `weft --help` and the cluster commands do not pay for them.
 
 interface NameArgs {
   name: string;
@@ -44,9 +36,10 @@ function readStdin(): Promise<string> {
   });
 }
 
-async function context(a: NameArgs): Promise<{ info: Awaited<ReturnType<typeof readLabInfo>>; paths: ReturnType<typeof labPaths> }> {
+async function context(a: NameArgs): Promise<{ info: LabInfo; paths: LabPaths }> {
   validateLabName(a.name);
   const paths = labPaths(a.name, a['state-root']);
+  const { readLabInfo } = await import('../../lab/state.js');
   return { info: await readLabInfo(paths, a.name), paths };
 }
 
@@ -62,6 +55,7 @@ const up: CommandModule<object, NameArgs & { nodes: number; demo: boolean; wait:
   handler: async (a) => {
     requireRoot('weft lab up');
     if (!Number.isInteger(a.nodes) || a.nodes < 1 || a.nodes > 16) throw new WeftError('ERR_WEFT_CONFIG_INVALID', { reason: '--nodes must be 1-16' });
+    const [{ createLogger }, { labUp }] = await Promise.all([import('../../lib/telemetry/log.js'), import('../../lab/up.js')]);
     const log = createLogger({ name: 'weft-lab', level: process.env.WEFT_LOG_LEVEL ?? 'warn' });
     const info = await labUp({ name: a.name, nodes: a.nodes, log, mesh: a.mesh, ...(a['state-root'] ? { stateRoot: a['state-root'] } : {}) });
     const paths = labPaths(a.name, a['state-root']);
@@ -70,6 +64,13 @@ const up: CommandModule<object, NameArgs & { nodes: number; demo: boolean; wait:
     console.log(`  control plane: ${info.control ? 'weft-control in the root namespace (172.30.0.254:15012)' : `${why}: dist/control/main.js`}`);
     console.log(`  node agents: ${info.agent ? 'weft-node-agent in each node namespace, weft-cni chained' : `${why}: pods are not captured`}`);
     if (a.demo) {
+      const [{ applyObjects }, { DEMO_MANIFESTS, demoHints }, { parseManifests }, { waitPodsReady }, { renderStatusTable }] = await Promise.all([
+        import('../../lab/apiserver.js'),
+        import('../../lab/demo.js'),
+        import('../../lab/manifests.js'),
+        import('../../lab/wait.js'),
+        import('../../lab/status.js'),
+      ]);
       const results = await applyObjects(paths, parseManifests(DEMO_MANIFESTS, 'demo'));
       for (const r of results) console.log(`  ${r.key} ${r.action}`);
       console.log('waiting for the demo pods to be ready...');
@@ -87,6 +88,7 @@ const down: CommandModule<object, NameArgs> = {
   handler: async (a) => {
     requireRoot('weft lab down');
     validateLabName(a.name);
+    const { teardownLab } = await import('../../lab/teardown.js');
     const r = await teardownLab(a.name, a['state-root']);
     console.log(`lab ${a.name} removed: ${r.processes} processes, ${r.namespaces.length} namespaces, ${r.etcDirs.length} /etc/netns dirs, ${r.mounts.length} mounts${r.stateDir ? ', state dir' : ''}`);
   },
@@ -99,6 +101,7 @@ const status: CommandModule<object, NameArgs & { output: string }> = {
   handler: async (a) => {
     requireRoot('weft lab status');
     const { info, paths } = await context(a);
+    const { labStatus, renderStatusTable } = await import('../../lab/status.js');
     const s = await labStatus(info, paths);
     if (a.output === 'json') console.log(JSON.stringify(s, null, 2));
     else process.stdout.write(renderStatusTable(s));
@@ -112,6 +115,7 @@ const apply: CommandModule<object, NameArgs & { f: string }> = {
   handler: async (a) => {
     requireRoot('weft lab apply');
     const { paths } = await context(a);
+    const { applyObjects, readInput } = await import('../../lab/apiserver.js');
     for (const r of await applyObjects(paths, await readInput(a.f, readStdin))) console.log(`${r.key} ${r.action}`);
   },
 };
@@ -123,6 +127,7 @@ const del: CommandModule<object, NameArgs & { f: string }> = {
   handler: async (a) => {
     requireRoot('weft lab delete');
     const { paths } = await context(a);
+    const { deleteObjects, readInput } = await import('../../lab/apiserver.js');
     for (const r of await deleteObjects(paths, await readInput(a.f, readStdin))) console.log(`${r.key} ${r.deleted ? 'deleted' : 'not found'}`);
   },
 };
@@ -136,6 +141,7 @@ const exec: CommandModule<object, NameArgs & { pod: string; cmd: string[] }> = {
     const { paths } = await context(a);
     const [ns, pod] = a.pod.includes('/') ? a.pod.split('/', 2) : ['default', a.pod];
     const netns = podNetns(a.name, ns, pod);
+    const { inNetns, netnsExists } = await import('../../lab/netns.js');
     if (!(await netnsExists(netns))) throw new WeftError('ERR_WEFT_LAB_POD_NOT_FOUND', { pod: `${ns}/${pod}`, lab: a.name });
     // yargs moves what follows `--` out of the positionals: take it from argv as given.
     const dd = process.argv.indexOf('--');

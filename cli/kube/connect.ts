@@ -6,7 +6,6 @@ import type { Argv } from 'yargs';
 import { WeftError } from '../../lib/errors/index.js';
 import { LAB_STATE_ROOT } from '../../lab/names.js';
 import type { ClusterClient } from './cluster-client.js';
-import { LabClusterClient } from './lab-cluster.js';
 
 /**
  * Chooses the cluster a command talks to: `--lab <name>` → that lab; otherwise the kubeconfig
@@ -32,9 +31,15 @@ export function labRoot(env: NodeJS.ProcessEnv = process.env): string {
   return env.WEFT_LAB_ROOT ?? LAB_STATE_ROOT;
 }
 
+/** The lab client (and the lab's manifest code under it) is loaded only when a command talks to a lab. */
+async function labClient(name: string, root: string): Promise<ClusterClient> {
+  const { LabClusterClient } = await import('./lab-cluster.js');
+  return new LabClusterClient(name, root).ensureExists();
+}
+
 export async function connectCluster(args: ClusterArgs, env: NodeJS.ProcessEnv = process.env): Promise<ClusterClient> {
   const root = labRoot(env);
-  if (args.lab !== undefined) return new LabClusterClient(args.lab, root).ensureExists();
+  if (args.lab !== undefined) return labClient(args.lab, root);
   const kubeconfig = findKubeconfig(args, env);
   if (kubeconfig !== undefined) {
     // @kubernetes/client-node is loaded only when a command talks to Kubernetes: `--help` and lab commands start faster.
@@ -42,7 +47,7 @@ export async function connectCluster(args: ClusterArgs, env: NodeJS.ProcessEnv =
     return new KubeClusterClient(loadKubeconfig(new KubeConfig(), kubeconfig, args.context));
   }
   const labs = runningLabs(root);
-  if (labs.length === 1) return new LabClusterClient(labs[0], root).ensureExists();
+  if (labs.length === 1) return labClient(labs[0], root);
   if (labs.length > 1) throw new WeftError('ERR_WEFT_CLI_LAB_AMBIGUOUS', { labs: labs.join(', ') });
   throw new WeftError('ERR_WEFT_CLI_NO_CLUSTER', { kubeconfig: defaultKubeconfigs(env).join(delimiter) || '~/.kube/config', labRoot: root });
 }

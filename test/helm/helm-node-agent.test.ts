@@ -1,8 +1,11 @@
 // Pins: the node agent DaemonSet keeps its security and placement contract — hostNetwork, exactly
-// NET_ADMIN/SYS_ADMIN/NET_RAW and no privileged unless asked, the host mounts (netns with HostToContainer
-// propagation, read-only host /proc, /var/run/weft, the CNI dirs from values), install-cni as a second
-// container, tolerations for every node, a projected token for audience weft, system-node-critical,
-// maxUnavailable 1, readiness on 15021, and the layout.md process flags.
+// NET_ADMIN/SYS_ADMIN/NET_RAW (+ SYS_PTRACE for host-proc netns discovery) and no privileged unless asked,
+// the host mounts (netns with HostToContainer propagation, read-only host /proc at /host/proc with
+// WEFT_HOST_PROC pointing there — all three gone with nodeAgent.hostProc.enabled=false —, /var/run/weft,
+// the CNI dirs from values), install-cni as a second container that keeps weft-cni chained when it stops
+// (a rolling update must not remove it) unless cni.keepOnExit=false, tolerations for every node, a
+// projected token for audience weft, system-node-critical, maxUnavailable 1, readiness on 15021, and the
+// layout.md process flags.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cleanupHelmHome, describeHelm, find, render, type Rendered } from './chart.js';
 
@@ -10,6 +13,7 @@ interface Container {
   name: string;
   command: string[];
   args: string[];
+  env?: { name: string; value?: string }[];
   securityContext: { privileged?: boolean; capabilities?: { add?: string[]; drop?: string[] }; runAsUser?: number };
   volumeMounts: { name: string; mountPath: string; readOnly?: boolean; mountPropagation?: string }[];
   readinessProbe?: { httpGet?: { path: string; port: number }; exec?: { command: string[] } };
@@ -47,10 +51,10 @@ describeHelm('node agent DaemonSet', () => {
     expect((ds.spec as { updateStrategy: unknown }).updateStrategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1 } });
   });
 
-  it('gets only NET_ADMIN, SYS_ADMIN and NET_RAW, never privileged by default', () => {
+  it('gets only NET_ADMIN, SYS_ADMIN, NET_RAW and (for host /proc) SYS_PTRACE, never privileged by default', () => {
     const agent = container(spec, 'node-agent');
     expect(agent.securityContext.privileged).toBe(false);
-    expect(agent.securityContext.capabilities).toEqual({ drop: ['ALL'], add: ['NET_ADMIN', 'SYS_ADMIN', 'NET_RAW'] });
+    expect(agent.securityContext.capabilities).toEqual({ drop: ['ALL'], add: ['NET_ADMIN', 'SYS_ADMIN', 'NET_RAW', 'SYS_PTRACE'] });
     const cni = container(spec, 'install-cni');
     expect(cni.securityContext.privileged).toBe(false);
     expect(cni.securityContext.capabilities).toEqual({ drop: ['ALL'] });
@@ -73,6 +77,18 @@ describeHelm('node agent DaemonSet', () => {
     expect(vol('run-weft')?.hostPath?.path).toBe('/var/run/weft');
     expect(vol('weft-token')?.projected?.sources).toEqual([{ serviceAccountToken: { audience: 'weft', expirationSeconds: 43200, path: 'token' } }]);
     expect(vol('weft-ca-root')?.configMap?.name).toBe('weft-ca-root');
+  });
+
+  it('points the agent at the host /proc (WEFT_HOST_PROC), and drops mount, env and SYS_PTRACE when hostProc is off', async () => {
+    expect(container(spec, 'node-agent').env).toContainEqual({ name: 'WEFT_HOST_PROC', value: '/host/proc' });
+    const off = podSpec(find(await render(['--set', 'nodeAgent.hostProc.enabled=false']), 'DaemonSet', 'weft-node-agent'));
+    const agent = container(off, 'node-agent');
+    expect(agent.env?.map((e) => e.name)).not.toContain('WEFT_HOST_PROC');
+    expect(agent.volumeMounts.map((m) => m.name)).not.toContain('host-proc');
+    expect(off.volumes.map((v) => v.name)).not.toContain('host-proc');
+    expect(agent.securityContext.capabilities).toEqual({ drop: ['ALL'], add: ['NET_ADMIN', 'SYS_ADMIN', 'NET_RAW'] });
+    // The rest of the pod is untouched.
+    expect(agent.volumeMounts).toContainEqual({ name: 'netns', mountPath: '/var/run/netns', mountPropagation: 'HostToContainer' });
   });
 
   it('passes the layout.md flags: kube control address, token file, CA root, ports', () => {
@@ -100,6 +116,10 @@ describeHelm('node agent DaemonSet', () => {
     expect(spec.volumes.find((v) => v.name === 'cni-bin')?.hostPath?.path).toBe('/opt/cni/bin');
     expect(spec.volumes.find((v) => v.name === 'cni-conf')?.hostPath?.path).toBe('/etc/cni/net.d');
     expect(cni.readinessProbe?.exec?.command.join(' ')).toContain('weft-cni');
+    // Without it, every rolling update would unchain weft-cni on each node until the new pod re-chains it.
+    expect(cni.args).toContain('--keep-on-exit');
+    const leaving = container(podSpec(find(await render(['--set', 'cni.keepOnExit=false']), 'DaemonSet', 'weft-node-agent')), 'install-cni');
+    expect(leaving.args).not.toContain('--keep-on-exit');
     // GKE keeps CNI binaries elsewhere: the value moves the host path, not the path inside the container.
     const gke = podSpec(find(await render(['--set', 'cni.binDir=/home/kubernetes/bin']), 'DaemonSet', 'weft-node-agent'));
     expect(gke.volumes.find((v) => v.name === 'cni-bin')?.hostPath?.path).toBe('/home/kubernetes/bin');

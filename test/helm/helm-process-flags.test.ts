@@ -1,7 +1,8 @@
 // Pins: the flags the chart passes are ones the processes accept (each parses its argv strictly, so an
 // unknown flag would crash-loop the pod): weft-control's and install-cni's real parsers run on the
-// rendered args; the node agent's args are checked against the options its entry point declares.
-import { readFile } from 'node:fs/promises';
+// rendered args; the node agent's args are checked against the options its top-level modules declare,
+// and the host /proc env the chart sets against the name the agent reads.
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parseControlArgs } from '../../control/config.js';
@@ -44,15 +45,26 @@ describeHelm('process flags in the chart', () => {
     const o = parseInstallOptions(c.args, {});
     expect([o.binDir, o.confDir, o.socket]).toEqual(['/host/opt/cni/bin', '/host/etc/cni/net.d', '/var/run/weft/cni.sock']);
     expect(o.excludeNamespaces).toEqual(['kube-system', 'weft-system']);
+    expect(o.keepOnExit).toBe(true);
   });
 
   it('the node agent declares every flag the chart passes', async () => {
-    const source = await readFile(join(ROOT, 'node-agent', 'main.ts'), 'utf8');
+    // The entry point may hand its argv to another top-level module (main.ts → agent.ts): read them all.
+    const dir = join(ROOT, 'node-agent');
+    const files = (await readdir(dir)).filter((f) => f.endsWith('.ts'));
+    const source = (await Promise.all(files.map((f) => readFile(join(dir, f), 'utf8')))).join('\n');
     const declared = new Set([...source.matchAll(/\.option\('([a-z-]+)'/g)].map((m) => m[1] ?? ''));
     expect(declared.size).toBeGreaterThan(5);
     const c = containers(find(sets[0], 'DaemonSet', 'weft-node-agent')).find((x) => x.name === 'node-agent')!;
     const passed = c.args.map((a) => /^--([a-z-]+)=/.exec(a)?.[1]);
     expect(passed.every((p) => p !== undefined)).toBe(true);
     expect(passed.filter((p) => !declared.has(p ?? ''))).toEqual([]);
+  });
+
+  it('the node agent reads the host /proc env the chart sets', async () => {
+    const config = await readFile(join(ROOT, 'node-agent', 'config.ts'), 'utf8');
+    const c = containers(find(sets[0], 'DaemonSet', 'weft-node-agent')).find((x) => x.name === 'node-agent')! as Container & { env: { name: string }[] };
+    expect(c.env.map((e) => e.name)).toContain('WEFT_HOST_PROC');
+    expect(config).toMatch(/ENV_HOST_PROC = 'WEFT_HOST_PROC'/);
   });
 });

@@ -20,6 +20,9 @@ describeHelm('values schema', () => {
     ['a relative CNI path', 'cni.binDir=opt/cni/bin', /at '\/cni\/binDir'/],
     ['an unknown log level', 'logLevel=verbose', /at '\/logLevel'/],
     ['zero replicas', 'control.replicaCount=0', /at '\/control\/replicaCount'/],
+    ['a string for the host /proc switch', 'nodeAgent.hostProc.enabled=sometimes', /at '\/nodeAgent\/hostProc\/enabled': got string, want boolean/],
+    ['a typo under nodeAgent.hostProc', 'nodeAgent.hostProc.enable=true', /at '\/nodeAgent\/hostProc': additional properties 'enable' not allowed/],
+    ['a string for cni.keepOnExit', 'cni.keepOnExit=always', /at '\/cni\/keepOnExit': got string, want boolean/],
   ])('refuses %s with a message naming it', async (_what, set, message) => {
     const r = await template(set);
     expect(r.code).not.toBe(0);
@@ -40,6 +43,8 @@ describeHelm('values schema', () => {
       'image.registry=registry.example.org/mesh',
       'image.tag=0.1.0-rc1',
       'nodeAgent.resources.limits.memory=1Gi',
+      'nodeAgent.hostProc.enabled=false',
+      'cni.keepOnExit=false',
     );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
