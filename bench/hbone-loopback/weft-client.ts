@@ -4,7 +4,7 @@
 import 'reflect-metadata';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { HbonePool, pipeTunnel, type HboneConnectRequest } from '../../lib/hbone/index.js';
-import { readCertificate, readRoots } from './pki-files.js';
+import { readCertificate, readRoots } from '../lib/pki-files.js';
 
 const [dir, hbonePortText, ...backendPorts] = process.argv.slice(2);
 const client = readCertificate(dir, 'client');

@@ -4,7 +4,7 @@ import 'reflect-metadata';
 import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createHboneServer } from '../../lib/hbone/index.js';
-import { readCertificate, readRoots } from './pki-files.js';
+import { readCertificate, readRoots } from '../lib/pki-files.js';
 
 const dir = process.argv[2];
 const server = createHboneServer({

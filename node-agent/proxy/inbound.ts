@@ -92,23 +92,8 @@ export class InboundHbone {
   private readonly authorize = (peer: SpiffeId | null, target: TunnelTarget, t: TunnelInfo): AuthorizeResult => {
     const dstW = this.pod.workload();
     const srcIp = t.remoteAddress ?? '';
-    const srcW = this.inputs.view.workloadByIp(srcIp);
     const srcIdentity = peer?.toString();
-    const info: ConnectionInfo = {
-      reporter: 'destination',
-      direction: 'inbound',
-      podUid: this.pod.uid,
-      srcIp,
-      srcWorkload: srcW?.name ?? 'unknown',
-      srcNamespace: srcW?.namespace ?? 'unknown',
-      srcIdentity: srcIdentity ?? 'unknown',
-      dst: target.authority,
-      dstWorkload: dstW?.name ?? this.pod.name,
-      dstNamespace: this.pod.namespace,
-      dstIdentity: dstW ? identityOf(this.inputs.tls.trustDomain, dstW) : 'unknown',
-      path: 'hbone',
-      dstPort: target.port,
-    };
+    const info = this.connectionInfo(srcIp, srcIdentity ?? 'unknown', target.authority, target.port);
     if (!this.pod.ips.includes(target.host)) {
       return this.refuse(info, 403, new WeftError('ERR_WEFT_AGENT_UNKNOWN_DESTINATION', { address: info.dst }));
     }
@@ -164,28 +149,32 @@ export class InboundHbone {
   private readonly onRefused = (err: WeftError, remote: string | undefined): void => {
     if (OWN_REFUSALS.has(err.code)) return;
     const srcIp = hostOf(remote);
+    const authority = typeof err.params.authority === 'string' ? err.params.authority : undefined;
+    // The event names no verified peer: a TLS refusal has none, and for a refused stream lib/hbone does
+    // not pass the session's identity on.
+    const info = this.connectionInfo(srcIp, 'unknown', authority ?? `${this.pod.ips[0] ?? ''}:${HBONE_PORT}`, HBONE_PORT);
+    this.inputs.connections.refused(info, flagOf(err), `${err.message} (${err.code})`);
+  };
+
+  private connectionInfo(srcIp: string, srcIdentity: string, dst: string, dstPort: number): ConnectionInfo {
     const srcW = srcIp ? this.inputs.view.workloadByIp(srcIp) : undefined;
     const dstW = this.pod.workload();
-    const authority = typeof err.params.authority === 'string' ? err.params.authority : undefined;
-    const info: ConnectionInfo = {
+    return {
       reporter: 'destination',
       direction: 'inbound',
       podUid: this.pod.uid,
       srcIp,
       srcWorkload: srcW?.name ?? 'unknown',
       srcNamespace: srcW?.namespace ?? 'unknown',
-      // The event names no verified peer: a TLS refusal has none, and for a refused stream lib/hbone
-      // does not pass the session's identity on.
-      srcIdentity: 'unknown',
-      dst: authority ?? `${this.pod.ips[0] ?? ''}:${HBONE_PORT}`,
+      srcIdentity,
+      dst,
       dstWorkload: dstW?.name ?? this.pod.name,
       dstNamespace: this.pod.namespace,
       dstIdentity: dstW ? identityOf(this.inputs.tls.trustDomain, dstW) : 'unknown',
       path: 'hbone',
-      dstPort: HBONE_PORT,
+      dstPort,
     };
-    this.inputs.connections.refused(info, flagOf(err), `${err.message} (${err.code})`);
-  };
+  }
 
   private refuse(info: ConnectionInfo, status: 403 | 503, err: WeftError, policy?: string): AuthorizeResult {
     const flag = err.flag ?? 'ERROR';
