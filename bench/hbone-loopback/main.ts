@@ -1,6 +1,6 @@
-// `npm run bench -- hbone-loopback [--seconds 8] [--warmup 1] [--only direct,weft,haproxy] [--profile <dir>] [--no-pin]`
+// `npm run bench -- hbone-loopback [--seconds 8] [--warmup 1] [--only direct,weft,haproxy] [--profile <dir>] [--no-pin] [--out <file>]`
 //
-// One run, three topologies on loopback, the same backend and load generator:
+// One run, three topologies on loopback, the same backend and load generator (bench/lib/):
 //   direct   loadgen → backend
 //   weft     loadgen → weft client (TCP listener, a tunnel from the pool per connection)
 //                    → HBONE (HTTP/2 CONNECT, mTLS 1.3) → weft server → backend
@@ -13,20 +13,21 @@
 // and pay for all their work on it (`--no-pin` lets the kernel place them, e.g. on a machine busy with
 // other work, where a pinned process waits for its one core). Each haproxy runs with `nbthread 1` (Node is single-threaded). haproxy
 // checks the peer chain against the CA but cannot check a URI SAN; weft also checks the SPIFFE ID.
-// Writes bench/results/hbone-loopback.json.
-import 'reflect-metadata';
+// Writes bench/results/hbone-loopback.json (or --out).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CertificateAuthority, CertificateManager, LocalCertifier, SpiffeId } from '../../lib/identity/index.js';
-import { silentLogger } from '../../lib/telemetry/log.js';
-import { writeCertificate } from './pki-files.js';
+import { haproxyPairConfigs } from '../lib/haproxy-config.js';
+import { writeBenchPki } from '../lib/pki-files.js';
+import { writeBenchResult } from '../lib/results-file.js';
+import { stopChild } from '../lib/stop-child.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const repoRoot = join(here, '..', '..', '..');
+const LOADGEN = join(here, '..', 'lib', 'loadgen.js');
+const BACKEND = join(here, '..', 'lib', 'echo-sink-backend.js');
 
 interface Options {
   seconds: number;
@@ -34,10 +35,11 @@ interface Options {
   only: string[];
   profile: string | undefined;
   pin: boolean;
+  out: string | undefined;
 }
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { seconds: 8, warmup: 1, only: ['direct', 'weft', 'haproxy'], profile: undefined, pin: true };
+  const o: Options = { seconds: 8, warmup: 1, only: ['direct', 'weft', 'haproxy'], profile: undefined, pin: true, out: undefined };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i + 1];
     switch (argv[i]) {
@@ -46,8 +48,9 @@ function parseOptions(argv: string[]): Options {
       case '--only': o.only = v.split(','); i++; break;
       case '--profile': o.profile = v; i++; break;
       case '--no-pin': o.pin = false; break;
+      case '--out': o.out = v; i++; break;
       case '--help':
-        console.log('usage: npm run bench -- hbone-loopback [--seconds 8] [--warmup 1] [--only direct,weft,haproxy] [--profile <dir>] [--no-pin]');
+        console.log('usage: npm run bench -- hbone-loopback [--seconds 8] [--warmup 1] [--only direct,weft,haproxy] [--profile <dir>] [--no-pin] [--out <file>]');
         process.exit(0);
       // falls through
       default:
@@ -66,9 +69,9 @@ function pinned(cpu: number, cmd: string, args: string[]): [string, string[]] {
   return pinnable ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, args];
 }
 
-/** Starts a bench role (a compiled .js next to this file) and waits for its `READY <json>` line. */
+/** Starts a bench role (a compiled .js script) and waits for its `READY <json>` line. */
 function startRole<T>(script: string, args: string[], nodeFlags: string[] = []): Promise<{ child: ChildProcess; ready: T }> {
-  const [cmd, argv] = pinned(0, process.execPath, [...nodeFlags, join(here, script), ...args]);
+  const [cmd, argv] = pinned(0, process.execPath, [...nodeFlags, script, ...args]);
   const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   return new Promise((resolve, reject) => {
@@ -92,21 +95,16 @@ function startRole<T>(script: string, args: string[], nodeFlags: string[] = []):
 }
 
 async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill('SIGTERM');
-  const t = setTimeout(() => child.kill('SIGKILL'), 3000);
-  await exited;
-  clearTimeout(t);
+  await stopChild(child);
   children.delete(child);
 }
 
 type PhaseResult = Record<string, number | string>;
 
-function loadgen(mode: string, port: number, extra: Record<string, number>): Promise<PhaseResult> {
+function loadgen(mode: string, port: number, extra: Record<string, number | string>): Promise<PhaseResult> {
   const args = ['--port', String(port), '--seconds', String(options.seconds), '--warmup', String(options.warmup)];
   for (const [k, v] of Object.entries(extra)) args.push(`--${k}`, String(v));
-  const [cmd, argv] = pinned(1, process.execPath, [join(here, 'loadgen.js'), mode, ...args]);
+  const [cmd, argv] = pinned(1, process.execPath, [LOADGEN, mode, ...args]);
   const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   let out = '';
@@ -131,7 +129,7 @@ async function phases(name: string, echoPort: number, sinkPort: number): Promise
   console.log(`   1000 rps keep-alive   p50 ${out.keepalive1000.p50Ms} ms  p99 ${out.keepalive1000.p99Ms} ms  (${out.keepalive1000.count} req, ${out.keepalive1000.errors} errors)`);
   out.maxrps = await loadgen('maxrps', echoPort, { conns: 32 });
   console.log(`   max rps (32 conns)    ${out.maxrps.rps} rps  p50 ${out.maxrps.p50Ms} ms  p99 ${out.maxrps.p99Ms} ms`);
-  out.bulk = await loadgen('bulk', sinkPort, {});
+  out.bulk = await loadgen('bulk', sinkPort, { unit: 'gbit' });
   console.log(`   bulk, one stream      ${out.bulk.gbitPerS} Gbit/s`);
   // Last: a proxy that cannot keep up with 500 handshakes/s is still working off its backlog afterwards,
   // which would spoil any phase after this one.
@@ -180,45 +178,6 @@ async function waitListening(port: number): Promise<void> {
   throw new Error(`nothing listens on ${port}`);
 }
 
-function haproxyConfigs(dir: string, echo: number, sink: number, ports: { sEcho: number; sSink: number; cEcho: number; cSink: number }): { server: string; client: string } {
-  const head = `global
-  nbthread 1
-  maxconn 8000
-defaults
-  mode tcp
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-`;
-  const tlsBind = `ssl crt ${dir}/server.pem ca-file ${dir}/ca.pem verify required ssl-min-ver TLSv1.3`;
-  const tlsServer = `ssl crt ${dir}/client.pem ca-file ${dir}/ca.pem verify required ssl-min-ver TLSv1.3`;
-  const server = `${head}
-frontend echo_tls
-  bind 127.0.0.1:${ports.sEcho} ${tlsBind}
-  default_backend echo
-frontend sink_tls
-  bind 127.0.0.1:${ports.sSink} ${tlsBind}
-  default_backend sink
-backend echo
-  server b 127.0.0.1:${echo}
-backend sink
-  server b 127.0.0.1:${sink}
-`;
-  const client = `${head}
-frontend echo
-  bind 127.0.0.1:${ports.cEcho}
-  default_backend echo_tls
-frontend sink
-  bind 127.0.0.1:${ports.cSink}
-  default_backend sink_tls
-backend echo_tls
-  server s 127.0.0.1:${ports.sEcho} ${tlsServer}
-backend sink_tls
-  server s 127.0.0.1:${ports.sSink} ${tlsServer}
-`;
-  return { server, client };
-}
-
 function startHaproxy(cfg: string): ChildProcess {
   const [cmd, argv] = pinned(0, 'haproxy', ['-db', '-f', cfg]);
   const child = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -234,16 +193,10 @@ function startHaproxy(cfg: string): ChildProcess {
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'weft-bhb-'));
   try {
-    const trustDomain = 'cluster.local';
-    const ca = await CertificateAuthority.createRoot({ trustDomain, commonName: 'weft bench root' });
-    const certs = new CertificateManager({ certifier: new LocalCertifier(ca), logger: silentLogger });
-    writeFileSync(join(dir, 'ca.pem'), ca.rootsPem.join('\n'));
-    writeCertificate(dir, 'client', await certs.get(SpiffeId.of(trustDomain, 'bench', 'client')));
-    writeCertificate(dir, 'server', await certs.get(SpiffeId.of(trustDomain, 'bench', 'server')));
-    certs.close();
+    await writeBenchPki(dir, { commonName: 'weft bench root', namespace: 'bench' });
 
     console.log(`hbone-loopback: ${options.seconds} s per phase (+${options.warmup} s warm-up), ${pinnable ? 'proxies+backend on CPU 0, load generator on CPU 1' : 'no CPU pinning (taskset missing or 1 CPU)'}`);
-    const backend = await startRole<{ echo: number; sink: number }>('backend.js', []);
+    const backend = await startRole<{ echo: number; sink: number }>(BACKEND, []);
     const results: Record<string, Record<string, PhaseResult>> = {};
 
     if (options.only.includes('direct')) results.direct = await phases('direct TCP', backend.ready.echo, backend.ready.sink);
@@ -251,8 +204,8 @@ async function main(): Promise<void> {
     if (options.only.includes('weft')) {
       const prof = options.profile ? ['--cpu-prof', '--cpu-prof-dir', options.profile] : [];
       if (options.profile) mkdirSync(options.profile, { recursive: true });
-      const server = await startRole<{ port: number }>('weft-server.js', [dir], prof);
-      const client = await startRole<{ ports: number[] }>('weft-client.js', [dir, String(server.ready.port), String(backend.ready.echo), String(backend.ready.sink)], prof);
+      const server = await startRole<{ port: number }>(join(here, 'weft-server.js'), [dir], prof);
+      const client = await startRole<{ ports: number[] }>(join(here, 'weft-client.js'), [dir, String(server.ready.port), String(backend.ready.echo), String(backend.ready.sink)], prof);
       try {
         results.weft = await phases('weft HBONE', client.ready.ports[0], client.ready.ports[1]);
       } finally {
@@ -265,7 +218,15 @@ async function main(): Promise<void> {
     if (options.only.includes('haproxy')) {
       haproxyVersion = (spawnSync('haproxy', ['-v'], { encoding: 'utf8' }).stdout ?? '').split('\n')[0];
       const ports = { sEcho: await freePort(), sSink: await freePort(), cEcho: await freePort(), cSink: await freePort() };
-      const cfg = haproxyConfigs(dir, backend.ready.echo, backend.ready.sink, ports);
+      const local = (port: number): string => `127.0.0.1:${port}`;
+      const cfg = haproxyPairConfigs(dir, {
+        clientEcho: local(ports.cEcho),
+        clientSink: local(ports.cSink),
+        tlsEcho: local(ports.sEcho),
+        tlsSink: local(ports.sSink),
+        backendEcho: local(backend.ready.echo),
+        backendSink: local(backend.ready.sink),
+      });
       writeFileSync(join(dir, 'haproxy-server.cfg'), cfg.server);
       writeFileSync(join(dir, 'haproxy-client.cfg'), cfg.client);
       const hs = startHaproxy(join(dir, 'haproxy-server.cfg'));
@@ -281,22 +242,16 @@ async function main(): Promise<void> {
     await stop(backend.child);
 
     const report = summarize(results);
-    const file = join(repoRoot, 'bench', 'results', 'hbone-loopback.json');
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(
-      file,
-      JSON.stringify(
-        {
-          benchmark: 'hbone-loopback',
-          date: new Date().toISOString(),
-          machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version, haproxy: haproxyVersion, pinned: pinnable },
-          settings: { secondsPerPhase: options.seconds, warmupSeconds: options.warmup, requestBytes: 128, keepaliveConnections: 10, maxrpsConnections: 32 },
-          results,
-          ...report,
-        },
-        null,
-        2,
-      ) + '\n',
+    const file = writeBenchResult(
+      'hbone-loopback',
+      {
+        date: new Date().toISOString(),
+        machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version, haproxy: haproxyVersion, pinned: pinnable },
+        settings: { secondsPerPhase: options.seconds, warmupSeconds: options.warmup, requestBytes: 128, keepaliveConnections: 10, maxrpsConnections: 32 },
+        results,
+        ...report,
+      },
+      options.out,
     );
     console.log(`wrote ${file}`);
   } finally {

@@ -18,9 +18,10 @@ import { silentLogger } from '../../lib/telemetry/log.js';
  * agents' pids for /proc readings.
  */
 const here = dirname(fileURLToPath(import.meta.url));
-export const LOADGEN = join(here, 'loadgen.js');
+// Scripts a pod runs by path (dist/bench/...): a lab pod shares this machine's file system.
+export const LOADGEN = join(here, '..', 'lib', 'loadgen.js');
 export const INSPECTOR = join(here, 'inspector.js');
-export const BACKEND = join(here, 'backend.js');
+export const BACKEND = join(here, '..', 'lib', 'echo-sink-backend.js');
 
 export class BenchLab {
   private constructor(

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { inNetns } from '../../lab/netns.js';
 import { haproxyPairConfigs } from '../lib/haproxy-config.js';
 import { writeBenchPki } from '../lib/pki-files.js';
+import { stopChild } from '../lib/stop-child.js';
 
 /**
  * The baseline of bench/l4-lab: the benches' haproxy mTLS pair (bench/lib/haproxy-config.ts) placed like
@@ -60,16 +61,7 @@ export async function startHaproxyPair(dir: string, o: { clientNetns: string; se
   return {
     pids: children.map((c) => c.pid!),
     async stop(): Promise<void> {
-      await Promise.all(
-        children.map(async (c) => {
-          if (c.exitCode !== null || c.signalCode !== null) return;
-          const exited = new Promise<void>((r) => c.once('exit', () => r()));
-          c.kill('SIGTERM');
-          const t = setTimeout(() => c.kill('SIGKILL'), 3000);
-          await exited;
-          clearTimeout(t);
-        }),
-      );
+      await Promise.all(children.map((c) => stopChild(c)));
     },
   };
 }

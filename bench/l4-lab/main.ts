@@ -1,4 +1,4 @@
-// `npm run bench -- l4-lab [--seconds 4] [--warmup 1] [--bulk-seconds 5] [--idle 10,100] [--no-profile] ...`
+// `npm run bench -- l4-lab [--seconds 4] [--warmup 1] [--bulk-seconds 5] [--idle 10,100] [--no-profile] [--out <file>] ...`
 //
 // Pod → pod across two nodes of a real lab (control plane, CNI chain, node agents), three variants in one
 // run, each from a client pod on n1 to a server pod on n2:
@@ -15,12 +15,12 @@
 // read from /proc around each phase. Then, unless --no-profile, the weft agents are CPU-profiled through
 // the inspector (SIGUSR1) while the weft phases run again. Last, the node agent of n3 (no other pods)
 // is measured with 0, 10 and 100 idle enrolled pods. Targets are printed as met/missed; everything is
-// written to bench/results/l4-lab.json. The lab and haproxy are removed at the end, also on failure or
+// written to bench/results/l4-lab.json (or --out). The lab and haproxy are removed at the end, also on failure or
 // Ctrl-C.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -32,10 +32,10 @@ import { inspect, startCpuProfile } from './agent-inspector.js';
 import { BACKEND, BenchLab, cpuMs, LOADGEN, procMemory } from './bench-lab.js';
 import { HAPROXY_ECHO_PORT, HAPROXY_SINK_PORT, startHaproxyPair, writeHaproxyPki, type HaproxyPair } from './haproxy-pair.js';
 import { idleDeployment, IDLE_NAMESPACE, measure, perPodObjects, waitEnrolled, type HeapSummary, type MemoryPoint } from './idle-memory.js';
+import { writeBenchResult } from '../lib/results-file.js';
 import { analyse, summarize, type PhaseResult, type VariantResults } from './report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const repoRoot = join(here, '..', '..', '..');
 const CLI = join(here, '..', '..', 'cli', 'main.js');
 
 interface Options {
@@ -53,6 +53,7 @@ interface Options {
   profileSeconds: number;
   maxMinutes: number;
   rounds: number;
+  out: string | undefined;
 }
 
 const USAGE = `usage: npm run bench -- l4-lab [options]
@@ -70,10 +71,11 @@ const USAGE = `usage: npm run bench -- l4-lab [options]
   --only a,b,c         variants: none,weft,haproxy (default all)
   --no-profile         skip the CPU profile of the weft agents
   --profile-seconds N  seconds per profiled phase (default 2)
-  --max-minutes N      abort (and clean up) after this long (default 12)`;
+  --max-minutes N      abort (and clean up) after this long (default 12)
+  --out FILE           write the result there instead of bench/results/l4-lab.json`;
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { seconds: 4, warmup: 1, bulkSeconds: 5, rps: 1000, keepaliveConns: 10, maxConns: 32, connRate: 500, idle: [10, 100], idleStep: 8, only: ['none', 'weft', 'haproxy'], profile: true, profileSeconds: 2, maxMinutes: 12, rounds: 3 };
+  const o: Options = { seconds: 4, warmup: 1, bulkSeconds: 5, rps: 1000, keepaliveConns: 10, maxConns: 32, connRate: 500, idle: [10, 100], idleStep: 8, only: ['none', 'weft', 'haproxy'], profile: true, profileSeconds: 2, maxMinutes: 12, rounds: 3, out: undefined };
   const num = (k: string, v: string | undefined): number => {
     const n = Number(v);
     if (v === undefined || !Number.isFinite(n) || n < 0) {
@@ -100,6 +102,7 @@ function parseOptions(argv: string[]): Options {
       case '--profile-seconds': o.profileSeconds = num(k, v); i++; break;
       case '--max-minutes': o.maxMinutes = num(k, v); i++; break;
       case '--rounds': o.rounds = Math.max(1, Math.round(num(k, v))); i++; break;
+      case '--out': o.out = v; i++; break;
       case '--help':
         console.log(USAGE);
         process.exit(0);
@@ -140,7 +143,7 @@ spec:
 
 function manifests(): string {
   const server = `
-      command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(BACKEND)}]
+      command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(BACKEND)}, '--host', '0.0.0.0', '--echo-port', '9000', '--sink-port', '9001']
       ports: [{ containerPort: 9000 }, { containerPort: 9001 }]
       readinessProbe: { tcpSocket: { port: 9000 }, periodSeconds: 1 }`;
   const ns = (name: string, captured: boolean): string => `
@@ -428,28 +431,23 @@ async function main(): Promise<void> {
   for (const line of analysis) console.log(`   - ${line}`);
 
   const haproxyVersion = (spawnSync('haproxy', ['-v'], { encoding: 'utf8' }).stdout ?? '').split('\n')[0];
-  const file = join(repoRoot, 'bench', 'results', 'l4-lab.json');
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(
-    file,
-    JSON.stringify(
-      {
-        benchmark: 'l4-lab',
-        date: new Date().toISOString(),
-        machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version, haproxy: haproxyVersion, loadAverage: (await import('node:os')).loadavg().map((x) => Math.round(x * 100) / 100) },
-        settings: { ...options, requestBytes: 128, topology: 'client pod on n1 → server pod on n2; haproxy pair in the n1/n2 node namespaces; idle pods on n3' },
-        results,
-        agentsAfterTrafficMiB: agentsAfterTraffic,
-        memory,
-        profile,
-        ratios: summary.ratios,
-        targets: summary.targets,
-        analysis,
-        durationS: Math.round((Date.now() - t0) / 1000),
-      },
-      null,
-      2,
-    ) + '\n',
+  const { out, ...settings } = options;
+  const file = writeBenchResult(
+    'l4-lab',
+    {
+      date: new Date().toISOString(),
+      machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version, haproxy: haproxyVersion, loadAverage: loadavg().map((x) => Math.round(x * 100) / 100) },
+      settings: { ...settings, requestBytes: 128, topology: 'client pod on n1 → server pod on n2; haproxy pair in the n1/n2 node namespaces; idle pods on n3' },
+      results,
+      agentsAfterTrafficMiB: agentsAfterTraffic,
+      memory,
+      profile,
+      ratios: summary.ratios,
+      targets: summary.targets,
+      analysis,
+      durationS: Math.round((Date.now() - t0) / 1000),
+    },
+    out,
   );
   progress(`wrote ${file}`);
   clearTimeout(abort);

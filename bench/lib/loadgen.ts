@@ -1,14 +1,17 @@
-// The load generator of bench/l4-lab, run inside the client pod's network namespace (`ip netns exec`),
-// so that every variant is pod → pod and weft's capture sees it as the pod's own traffic. One mode per
-// run; prints one JSON line.
+// The load generator of the TCP benches (bench/hbone-loopback runs it on loopback, pinned to its own core;
+// bench/l4-lab runs it inside the client pod's network namespace, `ip netns exec`, so that every variant
+// is pod → pod and weft's capture sees it as the pod's own traffic). One mode per run, as its own process
+// so that it never competes with the proxies it measures; prints one JSON line.
 //   ping     --host H --port P                              one echo round trip, retried for up to 20 s
 //   latency  --host H --port P --seconds S --rps R --conns C fixed-rate (open loop) over keep-alive conns
 //   connrate --host H --port P --seconds S --rate R          one new connection per request, fixed rate
 //   maxrps   --host H --port P --seconds S --conns C         closed loop, as fast as the path answers
-//   bulk     --host H --port P --seconds S                   one stream, write as fast as possible
-// Requests and answers are 128 bytes echoed by the backend. Latency runs from the moment a request was
-// due (a request queued behind a slow one counts its wait: no coordinated omission); the first
-// `--warmup` seconds are not recorded.
+//   bulk     --host H --port P --seconds S [--unit mib|gbit] one stream, write as fast as possible to a
+//                                                            sink; the rate as mibPerS (default) or gbitPerS
+// --host defaults to 127.0.0.1. Requests and answers are 128 bytes echoed by the backend
+// (bench/lib/echo-sink-backend.ts). Latency runs from the moment a request was due (a request queued
+// behind a slow one counts its wait: no coordinated omission); the first `--warmup` seconds are not
+// recorded.
 import { connect, type Socket } from 'node:net';
 
 const SIZE = 128;
@@ -17,6 +20,7 @@ const REQUEST = Buffer.alloc(SIZE, 0x61);
 interface Args {
   mode: string;
   host: string;
+  unit: 'mib' | 'gbit';
   port: number;
   seconds: number;
   warmup: number;
@@ -26,12 +30,15 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { mode: argv[0] ?? '', host: '127.0.0.1', port: 0, seconds: 4, warmup: 1, rps: 1000, rate: 500, conns: 10 };
+  const a: Args = { mode: argv[0] ?? '', host: '127.0.0.1', unit: 'mib', port: 0, seconds: 4, warmup: 1, rps: 1000, rate: 500, conns: 10 };
   for (let i = 1; i < argv.length; i += 2) {
     const k = argv[i].replace(/^--/, '');
     const v = argv[i + 1];
     if (k === 'host') a.host = v;
-    else if (k in a) (a as unknown as Record<string, number>)[k] = Number(v);
+    else if (k === 'unit') {
+      if (v !== 'mib' && v !== 'gbit') throw new Error(`--unit takes mib or gbit, not ${v}`);
+      a.unit = v;
+    } else if (k in a) (a as unknown as Record<string, number>)[k] = Number(v);
     else throw new Error(`unknown option --${k}`);
   }
   return a;
@@ -264,7 +271,8 @@ async function bulk(a: Args): Promise<Record<string, unknown>> {
   const bytes = Number(await answer);
   s.destroy();
   const secs = (now() - t0) / 1000;
-  return { bytes, seconds: r3(secs), mibPerS: Math.round((bytes / 1048576 / secs) * 10) / 10 };
+  const rate = a.unit === 'gbit' ? { gbitPerS: r3((bytes * 8) / secs / 1e9) } : { mibPerS: Math.round((bytes / 1048576 / secs) * 10) / 10 };
+  return { bytes, seconds: r3(secs), ...rate };
 }
 
 const args = parseArgs(process.argv.slice(2));
