@@ -156,7 +156,17 @@ export class LeaseLeaderElector extends EventEmitter implements LeaderElection {
   }
 
   private checkDeadline(): void {
-    if (!this.leader || Date.now() - this.lastRenewAt < this.renewDeadlineMs) return;
+    if (!this.leader) return;
+    const left = this.lastRenewAt + this.renewDeadlineMs - Date.now();
+    if (left > 0) {
+      if (!this.running) return;
+      // Timers run on the loop's cached monotonic clock and can fire a millisecond before Date.now()
+      // says the deadline passed; without re-arming, a leader whose renew hangs would lead on until that
+      // request gave up, past the lease another replica then takes.
+      if (this.deadlineTimer !== undefined) clearTimeout(this.deadlineTimer);
+      this.deadlineTimer = setTimeout(() => this.checkDeadline(), left);
+      return;
+    }
     const err = new WeftError('ERR_WEFT_LEADER_LOST', { lease: `${this.options.namespace}/${this.name}`, reason: `no renewal for ${this.renewDeadlineMs} ms` });
     this.log.warn({ code: err.code }, err.message);
     this.setLeader(false, 'renew deadline passed');
