@@ -195,7 +195,8 @@ describe.skipIf(!isRoot)('node agent restart under 200 requests/s (needs root: n
     // The kill fell inside the run, with traffic before and after it.
     expect(load.requests.some(([s]) => s < t.killAt - 2000)).toBe(true);
     expect(load.requests.some(([s]) => s > t.readyAt + 2000)).toBe(true);
-    expect(openAtKill).toBeGreaterThan(0);
+    // No assertion that something was in flight: with new connections on an idle machine a request
+    // lasts ~2 ms, so often nothing is at the kill instant, and then the only right count of failures is 0.
     expect(failed.length, JSON.stringify(summary)).toBeLessThanOrEqual(openAtKill + MARGIN);
     for (const [start, end, outcome] of failed) {
       expect(end, `request ${start}→${end} (${outcome}) failed outside the restart window`).toBeGreaterThanOrEqual(t.killAt - 50);
