@@ -18,9 +18,9 @@ import { writeObject } from '../../lab/cluster-store.js';
 import { labPaths, type LabPaths } from '../../lab/names.js';
 import { hasCode, isWeftError } from '../../lib/errors/index.js';
 import { joinInside } from '../../lib/path-inside.js';
+import { describeRoot } from '../support/root.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const isRoot = process.getuid?.() === 0;
 
 const pod = (kind: string, namespace: string, name: string): string =>
   `apiVersion: v1\nkind: ${JSON.stringify(kind)}\nmetadata: { name: ${JSON.stringify(name)}, namespace: ${JSON.stringify(namespace)} }\nspec: { containers: [{ name: c, image: debian }] }\n`;
@@ -121,7 +121,7 @@ describe('lab apply: no manifest field reaches the file system unchecked', () =>
   });
 });
 
-describe.skipIf(!isRoot)('weft lab apply (the CLI, as root)', () => {
+describeRoot('weft lab apply (the CLI, as root)', () => {
   let bundle: string;
   let root: string;
   beforeAll(async () => {

@@ -11,13 +11,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { run } from '../../lab/command.js';
 import { labPaths, podNetns, type LabPaths } from '../../lab/names.js';
 import { deleteNetns, ensureNetns } from '../../lab/netns.js';
 import { hostRootMirror, inPod, podEtcDir, preparePodEtc, removePodEtc, writePodHosts } from '../../lab/pod-etc.js';
+import { describeRoot } from '../support/root.js';
 
-const isRoot = process.getuid?.() === 0;
 const VERSIONS = 400;
 
 /** A self-checking hosts file: a reader can tell a whole version from an empty or partial one. */
@@ -54,7 +54,7 @@ while (Date.now() < deadline && reads < 5000000) {
 process.stdout.write(JSON.stringify({ reads, badCount, bad, versions: seen.size, sawLast }) + '\\n');
 `;
 
-describe.skipIf(!isRoot)('pod hosts file: replaced atomically as the pod sees it (needs root: netns, mounts)', () => {
+describeRoot('pod hosts file: replaced atomically as the pod sees it (needs root: netns, mounts)', () => {
   const lab = `t${randomBytes(4).toString('hex')}`;
   const netns = podNetns(lab, 'default', 'reader');
   let stateRoot: string;
