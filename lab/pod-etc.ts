@@ -1,5 +1,5 @@
 import { mkdir, readdir, rm, symlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { joinInside } from '../lib/path-inside.js';
 import { writeAtomic } from './cluster-store.js';
 import type { LabPaths } from './names.js';
@@ -17,14 +17,18 @@ import { inNetns } from './netns.js';
  * is atomic from the pod's point of view. The symlinks point into the mirror (`<mirror>/etc/<entry>`),
  * where relative links of the host's /etc (`../usr/lib/os-release`) still resolve.
  *
- * The mirror lives beside the labs' state dirs, not in one, and is mounted only inside pod mount
+ * The mirror lives beside the lab's state dir, not in it, and is mounted only inside pod mount
  * namespaces: removing a lab's state dir never walks into it.
  */
 const LAUNCH = 'mount --rbind / "$1" && mount --bind "$2" /etc && shift 2 && exec "$@"';
 
-/** Where pods see the host's root while their /etc is the pod's directory. */
+/**
+ * Where the lab's pods see the host's root while their /etc is the pod's directory: an empty directory
+ * beside the lab's state dir, one per lab (`down` removes it after the lab's pods are gone; removing a
+ * directory that is a mount point in another namespace would detach it from pods still running).
+ */
 export function hostRootMirror(paths: LabPaths): string {
-  return join(dirname(paths.root), '.host-root');
+  return join(dirname(paths.root), `.host-root-${basename(paths.root)}`);
 }
 
 export function podEtcDir(paths: LabPaths, netns: string): string {
