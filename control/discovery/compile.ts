@@ -16,6 +16,7 @@ import {
 } from '../../lib/model/index.js';
 import type { ClusterSource, KubeObject, SourceChange } from '../sources/source.js';
 import { enforceableRules } from './authz-unsupported.js';
+import { normalisePrincipal } from '../../lib/authz/principal.js';
 import { parseRetryAnnotations } from './retry-annotations.js';
 import {
   asKind,
@@ -112,14 +113,6 @@ export function durationToMs(d: string | undefined): number | null | undefined {
     ms += m[2] === 'h' ? n * 3_600_000 : m[2] === 'm' ? n * 60_000 : m[2] === 's' ? n * 1000 : n;
   }
   return ms === 0 ? null : ms;
-}
-
-/** `ns/x/sa/y` and `<td>/ns/x/sa/y` become full SPIFFE IDs; `*`, prefixes/suffixes and spiffe:// stay. */
-export function normalisePrincipal(p: string, trustDomain: string): string {
-  if (p.startsWith('spiffe://') || p.includes('*')) return p;
-  if (/^ns\/[^/]+\/sa\/[^/]+$/.test(p)) return `spiffe://${trustDomain}/${p}`;
-  if (/^[^/]+\/ns\/[^/]+\/sa\/[^/]+$/.test(p)) return `spiffe://${p}`;
-  return p;
 }
 
 function protocolFromName(name: string | undefined): string | undefined {

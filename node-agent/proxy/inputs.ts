@@ -1,3 +1,4 @@
+import type { AuthzPolicies } from '../../lib/authz/index.js';
 import type { StateView, Workload } from '../../lib/model/index.js';
 import type { Logger } from '../../lib/telemetry/log.js';
 import type { SocketFactory } from '../netns/socket-factory.js';
@@ -13,6 +14,8 @@ export interface ProxyInputs {
   readonly tls: WorkloadTls;
   readonly pool: HbonePools;
   readonly balancer: PeakEwmaBalancer;
+  /** Compiled AuthorizationPolicies, selected per destination workload (L4). */
+  readonly authz: AuthzPolicies;
   readonly connections: Connections;
   readonly log: Logger;
   /** Holds pod listeners' connections until the agent is ready (restart); absent = always ready. */
