@@ -14,9 +14,9 @@ import {
   type WaypointRef,
   type Workload,
 } from '../../lib/model/index.js';
+import { normalisePrincipal } from '../../lib/authz/principal.js';
 import type { ClusterSource, KubeObject, SourceChange } from '../sources/source.js';
 import { enforceableRules } from './authz-unsupported.js';
-import { normalisePrincipal } from '../../lib/authz/principal.js';
 import { parseRetryAnnotations } from './retry-annotations.js';
 import {
   asKind,
