@@ -15,6 +15,7 @@ import {
   type Workload,
 } from '../../lib/model/index.js';
 import { normalisePrincipal } from '../../lib/authz/principal.js';
+import { LABEL_DATAPLANE_MODE, LABEL_USE_WAYPOINT, LABEL_USE_WAYPOINT_NAMESPACE, LABEL_WAYPOINT_FOR } from '../../lib/names.js';
 import type { ClusterSource, KubeObject, SourceChange } from '../sources/source.js';
 import { enforceableRules } from './authz-unsupported.js';
 import { parseRetryAnnotations } from './retry-annotations.js';
@@ -37,10 +38,6 @@ import {
 // recomputes those and reports the keys whose output really changed, by comparing a serialised
 // fingerprint, so no-op updates never reach a watcher.
 
-export const LABEL_DATAPLANE_MODE = 'weft.dev/dataplane-mode';
-export const LABEL_USE_WAYPOINT = 'weft.dev/use-waypoint';
-export const LABEL_USE_WAYPOINT_NAMESPACE = 'weft.dev/use-waypoint-namespace';
-export const LABEL_WAYPOINT_FOR = 'weft.dev/waypoint-for';
 /** Where the lab records a pod's network namespace path (a data plane enrolls pre-existing pods with it). */
 export const ANNOTATION_NETNS = 'weft.dev/netns';
 export const WAYPOINT_CLASS = 'weft-waypoint';

@@ -39,12 +39,3 @@ export function identityOf(trustDomain: string, w: Workload): string {
   return `spiffe://${trustDomain}/ns/${w.namespace}/sa/${w.serviceAccount}`;
 }
 
-/** Splits `ip:port` / `[v6]:port`; undefined when malformed. */
-export function parseAuthority(authority: string | undefined): { address: string; port: number } | undefined {
-  if (!authority) return undefined;
-  const m = /^\[?([0-9a-fA-F:.]+)\]?:(\d{1,5})$/.exec(authority);
-  if (!m) return undefined;
-  const port = Number(m[2]);
-  if (port < 1 || port > 65535) return undefined;
-  return { address: m[1], port };
-}
