@@ -12,7 +12,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { CertificateAuthority, WorkloadCertificate } from '../../lib/identity/index.js';
-import { eventually } from '../support/kube-apiserver.js';
+import { eventually } from '../support/eventually.js';
 import { mintCa, mintWorkloadCert } from '../support/pki.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');

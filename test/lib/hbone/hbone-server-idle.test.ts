@@ -13,7 +13,7 @@ import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { HboneServer } from '../../../lib/hbone/index.js';
 import { DRAIN_MS } from '../../../lib/hbone/session-idle.js';
-import { eventually } from '../../support/kube-apiserver.js';
+import { eventually } from '../../support/eventually.js';
 import { mintPki, startEcho, startHbone, type Pki } from './hbone-fixture.js';
 
 const IDLE_MS = 60_000;
