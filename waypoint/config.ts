@@ -9,3 +9,5 @@ export const DEFAULT_METRICS_ADDRESS = '0.0.0.0:15020';
 export const DEFAULT_HEALTH_ADDRESS = '0.0.0.0:15021';
 export const HBONE_PORT = 15008;
 export const ENV_LOG_LEVEL = 'WEFT_LOG_LEVEL';
+/** Kubernetes cluster DNS domain: `<svc>.<ns>.svc.<domain>` is the name a route hostname gives a Service. */
+export const CLUSTER_DOMAIN = 'cluster.local';

@@ -4,6 +4,7 @@ import type { StateView } from '../lib/model/index.js';
 import type { Logger } from '../lib/telemetry/log.js';
 import { WeftError } from '../lib/errors/index.js';
 import type { Connector } from './connector.js';
+import { namespaceOf } from './authz.js';
 import { Forwarder, type ConnectionInfo } from './forward.js';
 import { H2Server } from './h2-server.js';
 import { Http1Server } from './http1-server.js';
@@ -115,6 +116,7 @@ export class Waypoint {
       service,
       servicePort: port,
       principal: t.principal,
+      clientNamespace: namespaceOf(t.principal),
       sourceIp: t.sourceIp,
       sourceWorkload,
       serviceLabel,
