@@ -12,6 +12,7 @@ import {
 } from '../../lib/model/index.js';
 import type { ClusterSource, KubeObject, SourceChange } from '../sources/source.js';
 import { enforceableRules } from './authz-unsupported.js';
+import { LABEL_WAYPOINT_FOR } from './routes/acceptance.js';
 import { compileRouteTables, WAYPOINT_CLASS } from './routes/compile-routes.js';
 import {
   asKind,
@@ -23,6 +24,7 @@ import {
 } from '../sources/schemas.js';
 
 export { durationToMs, WAYPOINT_CLASS } from './routes/compile-routes.js';
+export { LABEL_WAYPOINT_FOR } from './routes/acceptance.js';
 
 // Compiles the cluster source's typed objects into lib/model resources (issue 6, "Destination and
 // policy"). Incremental: a change marks only what it can affect dirty (a pod: its workload and the
@@ -34,7 +36,6 @@ export { durationToMs, WAYPOINT_CLASS } from './routes/compile-routes.js';
 export const LABEL_DATAPLANE_MODE = 'weft.dev/dataplane-mode';
 export const LABEL_USE_WAYPOINT = 'weft.dev/use-waypoint';
 export const LABEL_USE_WAYPOINT_NAMESPACE = 'weft.dev/use-waypoint-namespace';
-export const LABEL_WAYPOINT_FOR = 'weft.dev/waypoint-for';
 /** Where the lab records a pod's network namespace path (a data plane enrolls pre-existing pods with it). */
 export const ANNOTATION_NETNS = 'weft.dev/netns';
 const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';

@@ -41,7 +41,7 @@ const fixtures = () => [
 function compile(c: ClusterDir) {
   const compiler = new Compiler(c.source, { trustDomain: 'cluster.local', endpoints: 'selectors' });
   compiler.rebuild();
-  return compiler.routeTables.get('demo/wp')!.value.routes;
+  return [...compiler.routeTables.values()].flatMap((t) => t.value.routes);
 }
 
 function statusOf(c: ClusterDir, ns: string, name: string) {
@@ -75,6 +75,12 @@ describe('consumer routes', () => {
     cluster = await clusterDir([
       ...fixtures(),
       service('plain', { ns: 'other', ip: '10.96.1.11' }), // no waypoint
+      // A waypoint for workloads only takes no Service traffic: routes of its Services cannot apply.
+      namespace('wl'),
+      waypointGateway('wlwp', 'wl', { 'weft.dev/waypoint-for': 'workload' }),
+      service('wlwp', { ns: 'wl', ip: '10.96.2.9', owner: 'wlwp', selector: { gw: 'wlwp' } }),
+      service('svc', { ns: 'wl', ip: '10.96.2.10', labels: { 'weft.dev/use-waypoint': 'wlwp' } }),
+      httpRoute('wl', 'workload-waypoint', [{ group: '', kind: 'Service', name: 'svc' }], [{ name: 'svc', port: 80 }]),
       httpRoute('demo', 'producer', [{ group: '', kind: 'Service', name: 'echo' }], [{ name: 'echo', port: 80 }]),
       httpRoute('demo', 'wrong-port', [{ group: '', kind: 'Service', name: 'echo', port: 81 }], [{ name: 'echo', port: 80 }]),
       httpRoute('other', 'consumer', [echoRef(), echoRef({ port: 81 }), { group: '', kind: 'Service', name: 'plain' }, echoRef({ name: 'missing' })], [{ name: 'echo-canary', port: 80 }]),

@@ -11,6 +11,8 @@ import type { ClusterSource } from '../../sources/source.js';
 export type RouteObject = HTTPRouteObject | GRPCRouteObject;
 
 export const USE_WAYPOINT_LABEL = 'weft.dev/use-waypoint';
+/** On a waypoint Gateway: what it serves, `service` (default), `workload`, `all` or `none`. */
+export const LABEL_WAYPOINT_FOR = 'weft.dev/waypoint-for';
 const GATEWAY_GROUP = 'gateway.networking.k8s.io';
 
 /** Filter types the waypoint implements, per route kind (waypoint/routes/apply-filters.ts). */
@@ -22,6 +24,8 @@ const SUPPORTED_FILTERS: Record<RouteObject['kind'], ReadonlySet<string>> = {
 export interface WaypointBinding {
   /** Name of the waypoint Gateway in the Service's namespace, when bound to one that exists. */
   readonly gateway?: string;
+  /** Its `weft.dev/waypoint-for` (default `service`). */
+  readonly serves?: string;
   /** Why there is none (for status messages). */
   readonly why?: string;
 }
@@ -40,7 +44,7 @@ export function waypointOf(source: Pick<ClusterSource, 'get'>, namespace: string
   if (gw === undefined || gw.spec.gatewayClassName !== 'weft-waypoint') {
     return { why: `${USE_WAYPOINT_LABEL}=${name} names no Gateway of class weft-waypoint in namespace ${namespace}` };
   }
-  return { gateway: name };
+  return { gateway: name, serves: gw.metadata.labels?.[LABEL_WAYPOINT_FOR] ?? 'service' };
 }
 
 export function isServiceRef(group: string | undefined, kind: string | undefined, defaultKind: string): boolean {
@@ -109,6 +113,9 @@ export function parentVerdict(
   const binding = waypointOf(source, sns, svc.metadata.labels);
   if (binding.gateway === undefined) {
     return { accepted: false, reason: 'NoMatchingParent', message: `Service ${sns}/${ref.name} has no waypoint (${binding.why ?? ''}); weft applies routes at waypoints only` };
+  }
+  if (binding.serves !== 'service' && binding.serves !== 'all') {
+    return { accepted: false, reason: 'NoMatchingParent', message: `waypoint ${sns}/${binding.gateway} has ${LABEL_WAYPOINT_FOR}=${binding.serves ?? ''}: it takes no Service traffic, so routes of ${sns}/${ref.name} cannot apply` };
   }
   if (sns !== ns) {
     return { accepted: true, reason: 'Accepted', message: `Consumer route applied by waypoint ${sns}/${binding.gateway} to clients in namespace ${ns} only` };
