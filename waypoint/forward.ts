@@ -1,5 +1,4 @@
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
-import type { Readable } from 'node:stream';
 import type { Logger } from '../lib/telemetry/log.js';
 import type { HttpRouteRule, Service, ServicePort, AuthorizationPolicy } from '../lib/model/index.js';
 import { WeftError } from '../lib/errors/index.js';
@@ -16,6 +15,7 @@ import { selectRoutes } from './routes/route-set.js';
 import { pickBackend } from './routes/split.js';
 import type { Backend, EndpointEntry, StateIndex } from './state-index.js';
 import type { H1Request, H1Response } from './h1/exchange.js';
+import { cleanTrailers, discard, pipeBody } from './response-body.js';
 import type { UpstreamClients, UpstreamProtocol, UpstreamResponse } from './upstream.js';
 
 // The request path of the waypoint: authorize, match, apply filters, pick a backend by weight and an
@@ -234,8 +234,10 @@ export class Forwarder {
     }
     if (grpc && upHeaders['te'] === undefined) upHeaders['te'] = 'trailers';
     const edit: UpstreamEdit = { path, authority, headers: upHeaders, responseMods: undefined, mirrors: undefined };
-    const original: OriginalRequest = { authority, path, query, listenerPort: conn.servicePort.port, prefix: match?.prefix };
+    // What redirects and rewrites are computed from; built only when a filter needs it.
+    let original: OriginalRequest | undefined;
     if (rule.filters.length > 0) {
+      original = { authority, path, query, listenerPort: conn.servicePort.port, prefix: match?.prefix };
       const redirect = applyFilters(rule.filters, original, edit);
       if (redirect) {
         this.redirect(res, redirect);
@@ -261,6 +263,7 @@ export class Forwarder {
       }
       // The backendRef's own filters act only on requests sent to it, after the rule's.
       if (ref.filters && ref.filters.length > 0) {
+        original ??= { authority, path, query, listenerPort: conn.servicePort.port, prefix: match.prefix };
         const redirect = applyFilters(ref.filters, original, edit);
         if (redirect) {
           backendLabel = backend.label;
@@ -524,52 +527,4 @@ export class Forwarder {
       else void body.whenEnded().then((b) => b && send(b));
     }
   }
-}
-
-function ignore(): void {}
-
-/** Drops a response body we will not forward; undici bodies are drained so the connection is reused. */
-function discard(body: Readable): void {
-  body.on('error', ignore);
-  const dump = (body as Readable & { dump?: (o?: { limit: number }) => Promise<void> }).dump;
-  if (typeof dump === 'function') dump.call(body, { limit: 64 * 1024 }).catch(ignore);
-  else body.destroy();
-}
-
-function cleanTrailers(t: Headers): Record<string, string | string[]> {
-  const clean: Record<string, string | string[]> = {};
-  for (const k in t) if (t[k] !== undefined) clean[k] = t[k];
-  return clean;
-}
-
-/** Streams the upstream body downstream with backpressure, then its trailers. */
-function pipeBody(up: UpstreamResponse, res: DownResponse, onTrailers: (t: Headers | undefined) => void): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const body = up.body;
-    const fail = (err?: unknown): void => {
-      body.off('data', onData);
-      reject(err instanceof Error ? err : new Error('stream closed early'));
-    };
-    function onData(chunk: Buffer): void {
-      if (!(res as H1Response).write(chunk)) {
-        body.pause();
-        res.once('drain', () => body.resume());
-      }
-    }
-    body.on('data', onData);
-    body.once('error', fail);
-    body.once('end', () => {
-      const t = up.trailers();
-      onTrailers(t);
-      if (t) res.addTrailers(cleanTrailers(t));
-      res.end();
-      resolve();
-    });
-    res.once('close', () => {
-      if (!res.writableFinished) {
-        body.destroy();
-        fail();
-      }
-    });
-  });
 }
