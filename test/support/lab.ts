@@ -13,7 +13,7 @@ import { labStatus, type LabStatus } from '../../lab/status.js';
 import { leftovers } from '../../lab/teardown.js';
 import { waitPodsReady } from '../../lab/wait.js';
 
-export const isRoot = process.getuid?.() === 0;
+export { isRoot } from './root.js';
 export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
 export interface Lab {
