@@ -3,8 +3,9 @@ import type { Registry } from 'prom-client';
 import type { StateView } from '../lib/model/index.js';
 import type { Logger } from '../lib/telemetry/log.js';
 import { WeftError } from '../lib/errors/index.js';
+import { splitHostPort } from '../lib/host-port.js';
 import type { Connector } from './connector.js';
-import { namespaceOf } from './authz.js';
+import { namespaceOfPrincipal } from '../lib/authz/index.js';
 import { Forwarder, type ConnectionInfo } from './forward.js';
 import { H2Server } from './h2-server.js';
 import { Http1Server } from './http1-server.js';
@@ -40,13 +41,6 @@ export interface WaypointOptions {
   readonly sniffMs?: number;
   readonly idleTimeoutMs?: number;
   readonly random?: () => number;
-}
-
-export function parseAuthority(authority: string): { host: string; port: number } | undefined {
-  const m = /^\[([^\]]+)\]:(\d+)$/.exec(authority) ?? /^([^:]+):(\d+)$/.exec(authority);
-  if (!m) return undefined;
-  const port = Number(m[2]);
-  return port > 0 && port < 65536 ? { host: m[1], port } : undefined;
 }
 
 export class Waypoint {
@@ -105,7 +99,7 @@ export class Waypoint {
   }
 
   private connectionInfo(t: TunnelInfo): ConnectionInfo | WeftError {
-    const a = parseAuthority(t.authority);
+    const a = splitHostPort(t.authority);
     const found = a && this.index.serviceFor(a.host, a.port);
     if (!found) return new WeftError('ERR_WEFT_WAYPOINT_NO_SERVICE', { destination: t.authority });
     const { service, port } = found;
@@ -116,7 +110,7 @@ export class Waypoint {
       service,
       servicePort: port,
       principal: t.principal,
-      clientNamespace: namespaceOf(t.principal),
+      clientNamespace: namespaceOfPrincipal(t.principal),
       sourceIp: t.sourceIp,
       sourceWorkload,
       serviceLabel,

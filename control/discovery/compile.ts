@@ -10,9 +10,10 @@ import {
   type WaypointRef,
   type Workload,
 } from '../../lib/model/index.js';
+import { normalisePrincipal } from '../../lib/authz/principal.js';
+import { LABEL_DATAPLANE_MODE, LABEL_USE_WAYPOINT, LABEL_USE_WAYPOINT_NAMESPACE, LABEL_WAYPOINT_FOR } from '../../lib/names.js';
 import type { ClusterSource, KubeObject, SourceChange } from '../sources/source.js';
 import { enforceableRules } from './authz-unsupported.js';
-import { LABEL_WAYPOINT_FOR } from './routes/acceptance.js';
 import { compileRouteTables, WAYPOINT_CLASS } from './routes/compile-routes.js';
 import {
   asKind,
@@ -24,7 +25,6 @@ import {
 } from '../sources/schemas.js';
 
 export { durationToMs, WAYPOINT_CLASS } from './routes/compile-routes.js';
-export { LABEL_WAYPOINT_FOR } from './routes/acceptance.js';
 
 // Compiles the cluster source's typed objects into lib/model resources (issue 6, "Destination and
 // policy"). Incremental: a change marks only what it can affect dirty (a pod: its workload and the
@@ -33,9 +33,6 @@ export { LABEL_WAYPOINT_FOR } from './routes/acceptance.js';
 // recomputes those and reports the keys whose output really changed, by comparing a serialised
 // fingerprint, so no-op updates never reach a watcher.
 
-export const LABEL_DATAPLANE_MODE = 'weft.dev/dataplane-mode';
-export const LABEL_USE_WAYPOINT = 'weft.dev/use-waypoint';
-export const LABEL_USE_WAYPOINT_NAMESPACE = 'weft.dev/use-waypoint-namespace';
 /** Where the lab records a pod's network namespace path (a data plane enrolls pre-existing pods with it). */
 export const ANNOTATION_NETNS = 'weft.dev/netns';
 const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
@@ -94,14 +91,6 @@ function firstPair(selector: Record<string, string> | undefined): string | undef
   if (!selector) return undefined;
   const k = Object.keys(selector).sort()[0];
   return k === undefined ? undefined : `${k}=${selector[k]}`;
-}
-
-/** `ns/x/sa/y` and `<td>/ns/x/sa/y` become full SPIFFE IDs; `*`, prefixes/suffixes and spiffe:// stay. */
-export function normalisePrincipal(p: string, trustDomain: string): string {
-  if (p.startsWith('spiffe://') || p.includes('*')) return p;
-  if (/^ns\/[^/]+\/sa\/[^/]+$/.test(p)) return `spiffe://${trustDomain}/${p}`;
-  if (/^[^/]+\/ns\/[^/]+\/sa\/[^/]+$/.test(p)) return `spiffe://${p}`;
-  return p;
 }
 
 function protocolFromName(name: string | undefined): string | undefined {

@@ -1,5 +1,6 @@
 import { asKind, type GRPCRouteObject, type HTTPRouteObject, type ParentReference, type ServiceObject } from '../../sources/schemas.js';
 import type { ClusterSource } from '../../sources/source.js';
+import { LABEL_USE_WAYPOINT, LABEL_WAYPOINT_FOR, WAYPOINT_CLASS } from '../../../lib/names.js';
 
 // Whether weft accepts a route for one of its parents: the one decision both the route's status
 // (control/status/routes.ts) and the route tables (compile-routes.ts) are made from, so a route takes
@@ -10,9 +11,7 @@ import type { ClusterSource } from '../../sources/source.js';
 
 export type RouteObject = HTTPRouteObject | GRPCRouteObject;
 
-export const USE_WAYPOINT_LABEL = 'weft.dev/use-waypoint';
-/** On a waypoint Gateway: what it serves, `service` (default), `workload`, `all` or `none`. */
-export const LABEL_WAYPOINT_FOR = 'weft.dev/waypoint-for';
+export { LABEL_USE_WAYPOINT as USE_WAYPOINT_LABEL } from '../../../lib/names.js';
 const GATEWAY_GROUP = 'gateway.networking.k8s.io';
 
 /** Filter types the waypoint implements, per route kind (waypoint/routes/apply-filters.ts). */
@@ -36,13 +35,13 @@ export interface WaypointBinding {
  */
 export function waypointOf(source: Pick<ClusterSource, 'get'>, namespace: string, labels: Record<string, string> | undefined): WaypointBinding {
   const ns = source.get({ kind: 'Namespace', name: namespace });
-  const name = labels?.[USE_WAYPOINT_LABEL] ?? ns?.metadata.labels?.[USE_WAYPOINT_LABEL];
+  const name = labels?.[LABEL_USE_WAYPOINT] ?? ns?.metadata.labels?.[LABEL_USE_WAYPOINT];
   if (name === undefined || name === '' || name === 'none') {
-    return { why: `neither it nor namespace ${namespace} has the label ${USE_WAYPOINT_LABEL}` };
+    return { why: `neither it nor namespace ${namespace} has the label ${LABEL_USE_WAYPOINT}` };
   }
   const gw = asKind(source.get({ kind: 'Gateway', namespace, name }), 'Gateway');
-  if (gw === undefined || gw.spec.gatewayClassName !== 'weft-waypoint') {
-    return { why: `${USE_WAYPOINT_LABEL}=${name} names no Gateway of class weft-waypoint in namespace ${namespace}` };
+  if (gw === undefined || gw.spec.gatewayClassName !== WAYPOINT_CLASS) {
+    return { why: `${LABEL_USE_WAYPOINT}=${name} names no Gateway of class weft-waypoint in namespace ${namespace}` };
   }
   return { gateway: name, serves: gw.metadata.labels?.[LABEL_WAYPOINT_FOR] ?? 'service' };
 }
@@ -58,7 +57,7 @@ export function isOurParent(ref: ParentReference, routeNamespace: string, source
   const kind = ref.kind ?? 'Gateway';
   if (group === GATEWAY_GROUP && kind === 'Gateway') {
     const gw = asKind(source.get({ kind: 'Gateway', namespace: ref.namespace ?? routeNamespace, name: ref.name }), 'Gateway');
-    return gw?.spec.gatewayClassName === 'weft-waypoint';
+    return gw?.spec.gatewayClassName === WAYPOINT_CLASS;
   }
   return isServiceRef(ref.group, ref.kind, 'Gateway');
 }

@@ -1,6 +1,7 @@
 import { RouteSchema, type BackendRef, type BackendTarget, type HttpFilter, type Route, type RouteTable, type WaypointRef } from '../../../lib/model/index.js';
 import { listOf, type GRPCRouteObject, type HTTPRouteFilter, type HTTPRouteObject } from '../../sources/schemas.js';
 import type { ClusterSource } from '../../sources/source.js';
+import { WAYPOINT_CLASS } from '../../../lib/names.js';
 import { parseRetryAnnotations } from '../retry-annotations.js';
 import { parentVerdict, unsupportedFilters, type RouteObject } from './acceptance.js';
 
@@ -9,7 +10,7 @@ import { parentVerdict, unsupportedFilters, type RouteObject } from './acceptanc
 // is written from: a route whose status is not Accepted has no effect anywhere. The route keeps its own
 // namespace, which tells the waypoint whether it is a producer or a consumer route.
 
-export const WAYPOINT_CLASS = 'weft-waypoint';
+export { WAYPOINT_CLASS };
 
 export interface RouteInputs {
   readonly source: Pick<ClusterSource, 'list' | 'get'>;
