@@ -18,6 +18,11 @@ export const cniCodes = defineCodes({
     hint: 'The runtime must send one JSON object on stdin; check the node conflist (install-cni writes it) for syntax errors.',
     cni: 6,
   },
+  ERR_WEFT_CNI_STDIN_IO: {
+    message: 'cannot read the network configuration from stdin: {reason}',
+    hint: 'The container runtime writes the network config to the plugin\'s stdin and closes it at once; a runtime that keeps stdin open, or sends more than a network config, is not speaking CNI. Check the container runtime (containerd, CRI-O) logs; the runtime retries the pod.',
+    cni: 5,
+  },
   ERR_WEFT_CNI_CONFIG_INVALID: {
     message: 'invalid weft-cni network configuration: {reason}',
     hint: 'Fix the weft-cni entry in the node conflist (install-cni writes it from its --socket/--exclude-namespaces options) or the plugin chained before it.',
