@@ -1,9 +1,9 @@
-import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import { watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { isWeftError } from '../../lib/errors/index.js';
 import { chainWeft, hasWeft, parseCniConfig, unchainWeft, type WeftEntryOptions } from './conflist.js';
-import { findPrimaryConfig, ioError, removeFile, writeFileAtomic } from './files.js';
+import { findPrimaryConfig, readConfig, removeFile, writeFileAtomic } from './files.js';
 import { readState, sha256, writeState } from './state.js';
 
 export interface ReconcileOptions {
@@ -27,13 +27,9 @@ export function reconcile(opts: ReconcileOptions): ReconcileResult {
   const primary = findPrimaryConfig(opts.confDir);
   if (primary === undefined) return { status: 'no-config' };
   const path = join(opts.confDir, primary);
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { status: 'no-config' }; // raced with a rename
-    throw ioError('read', path, err);
-  }
+  const read = readConfig(path);
+  if (read === undefined) return { status: 'no-config' }; // raced with a rename
+  const { text, attrs } = read;
   let chained;
   let parsed;
   try {
@@ -54,7 +50,7 @@ export function reconcile(opts: ReconcileOptions): ReconcileResult {
     ? { originalName: primary, originalText: text }
     : (previous ?? { originalName: primary, originalText: unchainWeft(text, primary).text });
   writeState(opts.confDir, { file: target, originalName: original.originalName, originalText: original.originalText, writtenSha256: sha256(chained.text) });
-  writeFileAtomic(join(opts.confDir, target), chained.text);
+  writeFileAtomic(join(opts.confDir, target), chained.text, attrs);
   if (target !== primary) removeFile(path);
   return { status: 'chained', file: target, from: primary };
 }

@@ -44,7 +44,7 @@ function runWithOpenStdin(kind: StdinKind, env: Record<string, string>, written:
   child.stderr!.resume();
   if (writer !== undefined) {
     // Non-blocking writes would need a loop; the pipe buffer (64 KiB) takes what these tests write at once.
-    if (written.length > 0) writeSync(writer, written);
+    if (written.length > 0) writeSync(writer, Buffer.from(written));
   } else {
     child.stdin!.on('error', () => {}); // the plugin exits without reading everything: EPIPE is expected
     if (written.length > 0) child.stdin!.write(written);
