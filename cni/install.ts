@@ -6,7 +6,7 @@ import { createLogger, type Logger } from '../lib/telemetry/log.js';
 import { isWeftError } from '../lib/errors/index.js';
 import { binaryStamp, installBinary } from './install/binary.js';
 import { HELP, parseInstallOptions, type InstallOptions } from './install/options.js';
-import { reconcile, watchAndRepair } from './install/repair.js';
+import { reconcile, warnIfUpgraded, watchAndRepair } from './install/repair.js';
 import { uninstall } from './install/remove.js';
 import type { WeftEntryOptions } from './install/conflist.js';
 
@@ -55,6 +55,7 @@ async function once(opts: InstallOptions, log: Logger): Promise<number> {
     }
     if (r.status !== 'no-config') {
       log.info({ file: r.file, status: r.status }, 'weft-cni is chained');
+      warnIfUpgraded(log, r);
       return EXIT_OK;
     }
     if (Date.now() >= deadline) {

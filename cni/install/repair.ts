@@ -2,7 +2,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { isWeftError } from '../../lib/errors/index.js';
-import { chainWeft, hasWeft, parseCniConfig, unchainWeft, type WeftEntryOptions } from './conflist.js';
+import { chainWeft, hasWeft, LEGACY_UPGRADE_VERSION, parseCniConfig, unchainWeft, type WeftEntryOptions } from './conflist.js';
 import { findPrimaryConfig, readConfig, removeFile, writeFileAtomic } from './files.js';
 import { readState, sha256, writeState } from './state.js';
 
@@ -14,7 +14,7 @@ export interface ReconcileOptions {
 export type ReconcileResult =
   | { readonly status: 'no-config' }
   | { readonly status: 'unchanged'; readonly file: string }
-  | { readonly status: 'chained'; readonly file: string; readonly from: string }
+  | { readonly status: 'chained'; readonly file: string; readonly from: string; readonly upgradedFrom?: string }
   | { readonly status: 'unparseable'; readonly file: string; readonly reason: string; readonly text: string };
 
 /**
@@ -52,7 +52,20 @@ export function reconcile(opts: ReconcileOptions): ReconcileResult {
   writeState(opts.confDir, { file: target, originalName: original.originalName, originalText: original.originalText, writtenSha256: sha256(chained.text) });
   writeFileAtomic(join(opts.confDir, target), chained.text, attrs);
   if (target !== primary) removeFile(path);
-  return { status: 'chained', file: target, from: primary };
+  return chained.upgradedFrom === undefined ? { status: 'chained', file: target, from: primary } : { status: 'chained', file: target, from: primary, upgradedFrom: chained.upgradedFrom };
+}
+
+/**
+ * Warns about a legacy conf turned into a conflist at a newer version: the primary plugin is now run at
+ * that version, which a plugin from before chaining may not speak (then pods fail at ADD with its error).
+ */
+export function warnIfUpgraded(log: Logger, r: ReconcileResult): void {
+  if (r.status !== 'chained' || r.upgradedFrom === undefined) return;
+  log.warn(
+    { file: r.file, from: r.from, upgradedFrom: r.upgradedFrom, cniVersion: LEGACY_UPGRADE_VERSION },
+    `converted ${r.from} (cniVersion ${r.upgradedFrom}, from before CNI chaining) into ${r.file} at cniVersion ${LEGACY_UPGRADE_VERSION} to chain weft-cni; ` +
+      `its plugin now runs at ${LEGACY_UPGRADE_VERSION}. Uninstall restores ${r.from}. Better: have the primary CNI write a ${LEGACY_UPGRADE_VERSION}+ config.`,
+  );
 }
 
 export interface WatchOptions extends ReconcileOptions {
@@ -81,7 +94,10 @@ export function watchAndRepair(opts: WatchOptions): { stop: () => void; lastResu
       const r = reconcile(opts);
       last = r;
       const key = r.status === 'unparseable' ? `${r.status}:${r.file}:${sha256(r.text)}` : `${r.status}:${'file' in r ? r.file : ''}`;
-      if (r.status === 'chained') log.info({ file: r.file, from: r.from, status: r.status }, 'chained weft-cni into the primary CNI config');
+      if (r.status === 'chained') {
+        log.info({ file: r.file, from: r.from, status: r.status }, 'chained weft-cni into the primary CNI config');
+        warnIfUpgraded(log, r);
+      }
       else if (key !== lastKey) {
         if (r.status === 'unparseable') log.error({ file: r.file, status: r.status, code: 'ERR_WEFT_CNI_INSTALL_UNPARSEABLE' }, r.reason);
         else if (r.status === 'no-config') log.warn({ dir: opts.confDir, status: r.status }, 'no CNI config yet; waiting for the primary CNI plugin to write one');
