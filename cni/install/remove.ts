@@ -4,6 +4,7 @@ import { unchainWeft } from './conflist.js';
 import { listConfigs, readConfig, removeFile, writeFileAtomic } from './files.js';
 import { removeBinary } from './binary.js';
 import { clearState, readState, sha256 } from './state.js';
+import { clearStatus } from './status.js';
 
 export interface UninstallResult {
   /** Files put back to their original bytes. */
@@ -53,5 +54,6 @@ export function uninstall(confDir: string, binDir: string): UninstallResult {
     }
   }
   clearState(confDir);
+  clearStatus(confDir);
   return { ...result, binaryRemoved: removeBinary(binDir) };
 }

@@ -67,6 +67,10 @@ export const cniCodes = defineCodes({
     message: 'no CNI network config (*.conflist, *.conf, *.json) in {dir} after {ms} ms',
     hint: 'install-cni chains weft-cni after the primary CNI plugin; install the primary CNI (Calico, Cilium, Flannel, ...) first, or point --cni-conf-dir at the directory the container runtime reads.',
   },
+  ERR_WEFT_CNI_INSTALL_CONTESTED: {
+    message: 'another writer keeps removing weft-cni from {file} ({reverts} times within {windowS} s); install-cni re-chains it in {delayMs} ms, and pods created while it is missing start uncaptured',
+    hint: 'Two installers own this CNI config. Cilium with cni.exclusive=true (its default) removes every other plugin from it: set cni.exclusive=false in Cilium\'s Helm values (docs/install.md). With another CNI, let its installer keep chained plugins, or stop whatever rewrites the file.',
+  },
   ERR_WEFT_CNI_INSTALL_IO: {
     message: 'install-cni cannot {op} {path}: {reason}',
     hint: 'Check that the CNI bin and conf directories are mounted read-write into the install-cni container (hostPath /opt/cni/bin and /etc/cni/net.d).',
