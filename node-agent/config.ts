@@ -23,10 +23,17 @@ export const DEFAULTS = {
   readyHoldMs: 10_000,
   /** At most this many connections held while not ready (200 new connections/s for 10 s, doubled). */
   readyMaxHeld: 4000,
+  /**
+   * A pod's HBONE server (15008) closes a session that has had no open stream this long (GOAWAY, then
+   * close); the same 5 min after which HBONE clients release idle sessions. 0 never closes them.
+   */
+  hboneSessionIdleMs: 300_000,
 } as const;
 
 /** Environment variable for `--host-proc` (set by the chart to where it mounts the host's /proc). */
 export const ENV_HOST_PROC = 'WEFT_HOST_PROC';
+/** Environment variable for `--hbone-session-idle-ms`. */
+export const ENV_HBONE_SESSION_IDLE_MS = 'WEFT_HBONE_SESSION_IDLE_MS';
 
 export interface AgentConfig {
   readonly node: string;
@@ -42,6 +49,7 @@ export interface AgentConfig {
   readonly trustDomain: string;
   readonly logLevel?: string;
   readonly hostProc: string;
+  readonly hboneSessionIdleMs: number;
 }
 
 /** `host:port` → parts; `[v6]:port` accepted; a malformed address is refused. */

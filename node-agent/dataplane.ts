@@ -21,6 +21,8 @@ export interface DataplaneOptions {
   readonly accessLog: Logger;
   /** Holds connections on (re-created) pod listeners until the agent is ready. */
   readonly gate?: ReadyGate;
+  /** Idle time after which pods' HBONE servers close sessions without streams (default 5 min). */
+  readonly hboneSessionIdleMs?: number;
 }
 
 export interface Dataplane {
@@ -55,6 +57,7 @@ export function createDataplane(o: DataplaneOptions): Dataplane {
     connections: new Connections(o.registry, o.accessLog),
     log,
     gate: o.gate,
+    hboneServer: { sessionIdleMs: o.hboneSessionIdleMs, registry: o.registry },
   };
   const onChange = (kinds: ReadonlySet<ResourceKind>): void => {
     if (!kinds.has('Authorization') && !kinds.has('Workload') && !kinds.has('Service')) return;

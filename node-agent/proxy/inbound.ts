@@ -77,6 +77,8 @@ export class InboundHbone {
         authorize: this.authorize,
         connectUpstream: this.connectUpstream,
         onTunnel: this.onTunnel,
+        sessionIdleMs: this.inputs.hboneServer?.sessionIdleMs,
+        registry: this.inputs.hboneServer?.registry,
       });
       this.server.on('refused', this.onRefused);
       this.server.attach(this.relay);
