@@ -1,4 +1,4 @@
-import { createHboneServer, type HboneServer } from '../lib/hbone/index.js';
+import { HBONE_PORT, createHboneServer, type HboneServer } from '../lib/hbone/index.js';
 import type { WorkloadCertificate } from '../lib/identity/index.js';
 import type { Logger } from '../lib/telemetry/log.js';
 import type { Registry } from 'prom-client';
@@ -9,7 +9,8 @@ import type { Waypoint } from './waypoint.js';
 // Inbound HBONE: mTLS with the waypoint's own certificate. In ambient the client's node agent opens the
 // tunnel with the CLIENT pod's certificate, so the HBONE peer identity is the original client: it feeds
 // L7 authorization and metrics. `:authority` is the Service VIP:port, which picks the Service (and the
-// routes attached to it); a VIP this waypoint does not serve is refused with 503 before any byte flows.
+// routes attached to it); a VIP this waypoint does not serve is refused with 503 before any byte flows,
+// and the waypoint's own ports or loopback with 403 SELF_CALL (lib/hbone `ownPorts`).
 
 export interface HboneInboundOptions {
   readonly waypoint: Waypoint;
@@ -17,7 +18,13 @@ export interface HboneInboundOptions {
   readonly trustRoots: readonly string[];
   readonly log: Logger;
   readonly registry?: Registry;
+  /** The port the HBONE listener is on, when not 15008 (refused as a CONNECT target like 15008). */
+  readonly listenPort?: number;
 }
+
+// The mesh's own ports (HBONE, and the node agent's capture ports, which a waypoint pod may carry too): a
+// CONNECT to one of them on this waypoint's address, or to loopback, would tunnel back into a proxy.
+const OWN_PORTS = [HBONE_PORT, 15001, 15006];
 
 export function createHboneInbound(o: HboneInboundOptions): HboneServer {
   return createHboneServer({
@@ -25,6 +32,7 @@ export function createHboneInbound(o: HboneInboundOptions): HboneServer {
     trustRoots: o.trustRoots,
     logger: o.log,
     registry: o.registry,
+    ownPorts: o.listenPort === undefined ? OWN_PORTS : [...OWN_PORTS, o.listenPort],
     authorize: (peer, target, info) => {
       const r = o.waypoint.resolve({ authority: target.authority, principal: peer?.toString(), sourceIp: info.forwardedFor });
       return isWeftError(r) ? { allow: false, status: 503, reason: r.message } : { allow: true };

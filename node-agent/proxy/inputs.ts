@@ -1,6 +1,7 @@
 import type { StateView, Workload } from '../../lib/model/index.js';
 import type { Logger } from '../../lib/telemetry/log.js';
 import type { SocketFactory } from '../netns/socket-factory.js';
+import type { ConnectionLimits } from './connection-limits.js';
 import type { Connections } from './connections.js';
 import type { HbonePools } from './hbone-pools.js';
 import type { PeakEwmaBalancer } from './p2c.js';
@@ -14,6 +15,8 @@ export interface ProxyInputs {
   readonly pool: HbonePools;
   readonly balancer: PeakEwmaBalancer;
   readonly connections: Connections;
+  /** Bounds the connections held per pod and per source (counted from accept). */
+  readonly limits: ConnectionLimits;
   readonly log: Logger;
   /** Holds pod listeners' connections until the agent is ready (restart); absent = always ready. */
   readonly gate?: ReadyGate;
