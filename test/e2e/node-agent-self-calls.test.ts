@@ -89,11 +89,11 @@ describeRoot('node agent in the lab: no self-calls through the agent (needs root
   const watchRunaway = (): (() => void) => {
     const t = setInterval(() => {
       if (runaway || !isAlive(agent)) return;
-      let n = 0;
+      let n: number;
       try {
         n = fds();
       } catch {
-        return;
+        return; // exited between the two checks
       }
       if (n > base.fds + FD_RUNAWAY) {
         runaway = true;
