@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { Connector, UpstreamEndpoint, UpstreamStream } from '../connector.js';
-import type { UpstreamRequest, UpstreamResponse } from '../upstream.js';
+import type { UpstreamRequest, UpstreamResponse } from '../exchange.js';
 import type { Headers } from '../routes/filters.js';
 import { isFieldValue, isToken, TARGET } from './chars.js';
 import { ChunkedDecoder, type ChunkSink } from './chunked.js';
