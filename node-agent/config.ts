@@ -1,5 +1,7 @@
 import { DEFAULT_CNI_SOCKET } from '../lib/enrollment.js';
 import { WeftError } from '../lib/errors/index.js';
+import { parseHostPort, type HostPort } from '../lib/host-port.js';
+import { ADMIN_PORT, HEALTH_PORT, METRICS_PORT } from '../lib/names.js';
 
 // Every flag of weft-node-agent with its default (layout.md "Process entrypoints"). Environment
 // variables use the same names, upper-cased with a WEFT_AGENT_ prefix where noted.
@@ -7,9 +9,9 @@ import { WeftError } from '../lib/errors/index.js';
 export const DEFAULTS = {
   cniSocket: DEFAULT_CNI_SOCKET,
   stateDir: '/var/run/weft/agent',
-  adminAddress: '127.0.0.1:15000',
-  metricsAddress: '0.0.0.0:15020',
-  healthAddress: '0.0.0.0:15021',
+  adminAddress: `127.0.0.1:${ADMIN_PORT}`,
+  metricsAddress: `0.0.0.0:${METRICS_PORT}`,
+  healthAddress: `0.0.0.0:${HEALTH_PORT}`,
   trustDomain: 'cluster.local',
   /** How long CNI ADD waits for the pod to show up in cluster state. */
   enrollWaitMs: 3000,
@@ -71,9 +73,7 @@ export interface AgentConfig {
   readonly hostProc: string;
 }
 
-/** `host:port` → parts; `[v6]:port` accepted. */
-export function splitAddress(a: string): { host: string; port: number } {
-  const m = /^\[?([^\]]*)\]?:(\d+)$/.exec(a);
-  if (!m) throw new Error(`bad address ${a}: want host:port`);
-  return { host: m[1], port: Number(m[2]) };
+/** `host:port` → parts; `[v6]:port` accepted; a malformed address is refused. */
+export function splitAddress(a: string): HostPort {
+  return parseHostPort(a, 'address');
 }

@@ -1,8 +1,8 @@
 import type { Registry } from 'prom-client';
+import { AuthzPolicies } from '../lib/authz/index.js';
 import { CertificateManager, type Certifier } from '../lib/identity/index.js';
 import type { StateView, ResourceKind } from '../lib/model/index.js';
 import type { Logger } from '../lib/telemetry/log.js';
-import { authorize, policiesFor } from './authz.js';
 import { DEFAULTS } from './config.js';
 import { ConnectionLimits } from './proxy/connection-limits.js';
 import { Connections } from './proxy/connections.js';
@@ -55,6 +55,7 @@ export function createDataplane(o: DataplaneOptions): Dataplane {
     tls,
     pool: new HbonePools(log.child({ component: 'proxy.pool' })),
     balancer: new PeakEwmaBalancer(),
+    authz: new AuthzPolicies(o.view, () => o.trustDomain),
     connections: new Connections(o.registry, o.accessLog),
     limits: new ConnectionLimits({
       perPod: o.limits?.perPod ?? DEFAULTS.maxConnectionsPerPod,
@@ -72,8 +73,8 @@ export function createDataplane(o: DataplaneOptions): Dataplane {
       if (i.reporter !== 'destination') return undefined;
       const dst = o.view.workloadByUid(i.podUid);
       if (!dst) return undefined;
-      const d = authorize(policiesFor(o.view, dst), {
-        sourceIdentity: i.srcIdentity === 'unknown' ? undefined : i.srcIdentity,
+      const d = inputs.authz.forWorkload(dst).authorizeL4({
+        principal: i.srcIdentity === 'unknown' ? undefined : i.srcIdentity,
         sourceIp: i.srcIp,
         port: i.dstPort,
       });

@@ -1,4 +1,5 @@
-import { HBONE_PORT, createHboneServer, type HboneServer } from '../lib/hbone/index.js';
+import { createHboneServer, type HboneServer } from '../lib/hbone/index.js';
+import { HBONE_PORT, INBOUND_PLAIN_PORT, OUTBOUND_PORT } from '../lib/names.js';
 import type { WorkloadCertificate } from '../lib/identity/index.js';
 import type { Logger } from '../lib/telemetry/log.js';
 import type { Registry } from 'prom-client';
@@ -24,7 +25,7 @@ export interface HboneInboundOptions {
 
 // The mesh's own ports (HBONE, and the node agent's capture ports, which a waypoint pod may carry too): a
 // CONNECT to one of them on this waypoint's address, or to loopback, would tunnel back into a proxy.
-const OWN_PORTS = [HBONE_PORT, 15001, 15006];
+const OWN_PORTS = [HBONE_PORT, OUTBOUND_PORT, INBOUND_PLAIN_PORT];
 
 export function createHboneInbound(o: HboneInboundOptions): HboneServer {
   return createHboneServer({

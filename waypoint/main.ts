@@ -6,6 +6,8 @@ import type { Server } from 'node:http';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { WeftError, isWeftError } from '../lib/errors/index.js';
+import { parseHostPort } from '../lib/host-port.js';
+import { HBONE_PORT } from '../lib/names.js';
 import { StateStore } from '../lib/model/index.js';
 import { createLogger } from '../lib/telemetry/log.js';
 import { createRegistry, serveMetrics } from '../lib/telemetry/metrics.js';
@@ -19,11 +21,6 @@ import { startMeshTransport, type MeshTransport } from './mesh.js';
 // weft-waypoint: one per Gateway of class weft-waypoint. State from the control plane (--control) or a
 // file (--local-config); inbound HBONE on 15008; admin, metrics and health on their usual ports.
 
-function splitAddress(a: string): { host: string; port: number } {
-  const i = a.lastIndexOf(':');
-  return { host: a.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(a.slice(i + 1)) };
-}
-
 async function main(): Promise<void> {
   const args = await yargs(hideBin(process.argv))
     .scriptName('weft-waypoint')
@@ -35,8 +32,8 @@ async function main(): Promise<void> {
     .option('local-config', { type: 'string', describe: 'YAML file with workloads, services, policies, routes and CA material (no control plane)' })
     .option('trust-domain', { type: 'string', default: 'cluster.local' })
     .option('service-account', { type: 'string', describe: 'Service account of this waypoint (default: the Gateway name)' })
-    .option('hbone-address', { type: 'string', default: '0.0.0.0:15008', describe: 'HBONE listener' })
-    .option('upstream-hbone-port', { type: 'number', default: 15008, describe: 'HBONE port at endpoint pods (tests move it)' })
+    .option('hbone-address', { type: 'string', default: `0.0.0.0:${HBONE_PORT}`, describe: 'HBONE listener' })
+    .option('upstream-hbone-port', { type: 'number', default: HBONE_PORT, describe: 'HBONE port at endpoint pods (tests move it)' })
     .option('plain-listen', { type: 'string', array: true, default: [] as string[], describe: 'Benchmarks/debugging only: <host:port>=<vip:port> serves plain TCP as if tunnelled to vip:port (no identity)' })
     .option('admin-address', { type: 'string', default: DEFAULT_ADMIN_ADDRESS })
     .option('metrics-address', { type: 'string', default: DEFAULT_METRICS_ADDRESS })
@@ -93,7 +90,7 @@ async function main(): Promise<void> {
     const [listen, authority] = spec.split('=');
     if (!listen || !authority) throw new WeftError('ERR_WEFT_CONFIG_INVALID', { reason: `--plain-listen wants <host:port>=<vip:port>, got "${spec}"` });
     const srv = createNetServer({ noDelay: true }, (socket) => waypoint.acceptTunnel(socket, { authority, principal: undefined, sourceIp: socket.remoteAddress }));
-    const { host, port } = splitAddress(listen);
+    const { host, port } = parseHostPort(listen, '--plain-listen');
     await new Promise<void>((resolve, reject) => {
       srv.once('error', reject);
       srv.listen(port, host, () => resolve());
@@ -103,7 +100,7 @@ async function main(): Promise<void> {
 
   const ready = (): boolean => store.synced('Service') && store.synced('RouteTable');
   const servers: Server[] = [];
-  const m = splitAddress(args['metrics-address']);
+  const m = parseHostPort(args['metrics-address'], '--metrics-address');
   servers.push(await serveMetrics(registry, m.host, m.port));
   servers.push(await serveAdmin(args['admin-address'], { dump: () => ({ identity, ...(waypoint.dump() as object) }), ready }));
   servers.push(await serveHealth(args['health-address'], { ready }));

@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 import type { StateView } from '../lib/model/index.js';
 import type { Logger } from '../lib/telemetry/log.js';
 import { WeftError } from '../lib/errors/index.js';
+import { splitHostPort } from '../lib/host-port.js';
 import type { Connector } from './connector.js';
 import { Forwarder, type ConnectionInfo } from './forward.js';
 import { H2Server } from './h2-server.js';
@@ -39,13 +40,6 @@ export interface WaypointOptions {
   readonly sniffMs?: number;
   readonly idleTimeoutMs?: number;
   readonly random?: () => number;
-}
-
-export function parseAuthority(authority: string): { host: string; port: number } | undefined {
-  const m = /^\[([^\]]+)\]:(\d+)$/.exec(authority) ?? /^([^:]+):(\d+)$/.exec(authority);
-  if (!m) return undefined;
-  const port = Number(m[2]);
-  return port > 0 && port < 65536 ? { host: m[1], port } : undefined;
 }
 
 export class Waypoint {
@@ -104,7 +98,7 @@ export class Waypoint {
   }
 
   private connectionInfo(t: TunnelInfo): ConnectionInfo | WeftError {
-    const a = parseAuthority(t.authority);
+    const a = splitHostPort(t.authority);
     const found = a && this.index.serviceFor(a.host, a.port);
     if (!found) return new WeftError('ERR_WEFT_WAYPOINT_NO_SERVICE', { destination: t.authority });
     const { service, port } = found;

@@ -1,3 +1,4 @@
+import type { AuthzPolicies } from '../../lib/authz/index.js';
 import type { StateView, Workload } from '../../lib/model/index.js';
 import type { Logger } from '../../lib/telemetry/log.js';
 import type { SocketFactory } from '../netns/socket-factory.js';
@@ -14,6 +15,8 @@ export interface ProxyInputs {
   readonly tls: WorkloadTls;
   readonly pool: HbonePools;
   readonly balancer: PeakEwmaBalancer;
+  /** Compiled AuthorizationPolicies, selected per destination workload (L4). */
+  readonly authz: AuthzPolicies;
   readonly connections: Connections;
   /** Bounds the connections held per pod and per source (counted from accept). */
   readonly limits: ConnectionLimits;
@@ -39,12 +42,3 @@ export function identityOf(trustDomain: string, w: Workload): string {
   return `spiffe://${trustDomain}/ns/${w.namespace}/sa/${w.serviceAccount}`;
 }
 
-/** Splits `ip:port` / `[v6]:port`; undefined when malformed. */
-export function parseAuthority(authority: string | undefined): { address: string; port: number } | undefined {
-  if (!authority) return undefined;
-  const m = /^\[?([0-9a-fA-F:.]+)\]?:(\d{1,5})$/.exec(authority);
-  if (!m) return undefined;
-  const port = Number(m[2]);
-  if (port < 1 || port > 65535) return undefined;
-  return { address: m[1], port };
-}

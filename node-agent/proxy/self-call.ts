@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { WeftError } from '../../lib/errors/index.js';
 import { selfTarget } from '../../lib/self-target.js';
-import { HBONE_PORT, INBOUND_PLAIN_PORT, OUTBOUND_PORT } from '../enroll/capture.js';
+import { HBONE_PORT, INBOUND_PLAIN_PORT, OUTBOUND_PORT } from '../../lib/names.js';
 import type { PodContext } from './inputs.js';
 
 /** The agent's own listeners inside every captured pod. */

@@ -5,7 +5,8 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { run } from '../../lab/command.js';
-import { etcNetnsDir, podNetns } from '../../lab/names.js';
+import { podNetns } from '../../lab/names.js';
+import { podEtcDir } from '../../lab/pod-etc.js';
 import { netnsExists } from '../../lab/netns.js';
 import { startLab, type Lab } from '../support/lab.js';
 import { describeRoot } from '../support/root.js';
@@ -109,7 +110,7 @@ describeRoot('weft lab kubelet (needs root: network namespaces)', () => {
     expect(await netnsExists(netns)).toBe(true);
     await lab.delete('apiVersion: v1\nkind: Pod\nmetadata: { name: once, namespace: k }\nspec: { containers: [{ name: c, image: debian }] }\n');
     await until('once removed', async () => (!(await netnsExists(netns)) ? true : undefined));
-    expect(existsSync(etcNetnsDir(netns))).toBe(false);
+    expect(existsSync(podEtcDir(lab.paths, netns))).toBe(false);
     expect(existsSync(`${lab.paths.status}/Pod.k.once.yaml`)).toBe(false);
   });
 });

@@ -57,7 +57,8 @@ describeRoot('weft lab lifecycle (needs root: network namespaces)', () => {
     const [sa, sb] = [await a.status(), await b.status()];
     expect(sa.pods[0].ip).toBe(sb.pods[0].ip); // same ranges: isolated namespaces, nothing in the host's
     for (const lab of [a, b]) {
-      const r = await lab.exec('life/web', ['curl', '-sS', '-m', '10', `http://web.life:8080/`]);
+      // By address: pods have no DNS names of their own, only Services do.
+      const r = await lab.exec('life/web', ['curl', '-sS', '-m', '10', `http://${sa.pods[0].ip}:8080/`]);
       expect(r.code, r.stderr).toBe(0);
       expect(JSON.parse(r.stdout)).toMatchObject({ pod: 'web', namespace: 'life' });
     }
