@@ -32,6 +32,11 @@ export const DEFAULTS = {
   maxConnectionsPerPod: 8192,
   /** Most connections one source IP holds at once across the node's pods (env WEFT_AGENT_MAX_CONNECTIONS_PER_SOURCE). */
   maxConnectionsPerSource: 2048,
+  /**
+   * A pod's HBONE server (15008) closes a session that has had no open stream this long (GOAWAY, then
+   * close); the same 5 min after which HBONE clients release idle sessions. 0 never closes them.
+   */
+  hboneSessionIdleMs: 300_000,
 } as const;
 
 export const ENV_MAX_CONNECTIONS_PER_POD = 'WEFT_AGENT_MAX_CONNECTIONS_PER_POD';
@@ -56,6 +61,8 @@ function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): nu
 
 /** Environment variable for `--host-proc` (set by the chart to where it mounts the host's /proc). */
 export const ENV_HOST_PROC = 'WEFT_HOST_PROC';
+/** Environment variable for `--hbone-session-idle-ms`. */
+export const ENV_HBONE_SESSION_IDLE_MS = 'WEFT_HBONE_SESSION_IDLE_MS';
 
 export interface AgentConfig {
   readonly node: string;
@@ -71,6 +78,7 @@ export interface AgentConfig {
   readonly trustDomain: string;
   readonly logLevel?: string;
   readonly hostProc: string;
+  readonly hboneSessionIdleMs: number;
 }
 
 /** `host:port` → parts; `[v6]:port` accepted; a malformed address is refused. */

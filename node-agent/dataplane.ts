@@ -25,6 +25,8 @@ export interface DataplaneOptions {
   readonly gate?: ReadyGate;
   /** Connection bounds per pod and per source (default: config.ts DEFAULTS). */
   readonly limits?: { readonly perPod: number; readonly perSource: number };
+  /** Idle time after which pods' HBONE servers close sessions without streams (default 5 min). */
+  readonly hboneSessionIdleMs?: number;
 }
 
 export interface Dataplane {
@@ -65,6 +67,7 @@ export function createDataplane(o: DataplaneOptions): Dataplane {
     }),
     log,
     gate: o.gate,
+    hboneServer: { sessionIdleMs: o.hboneSessionIdleMs, registry: o.registry },
   };
   const onChange = (kinds: ReadonlySet<ResourceKind>): void => {
     if (!kinds.has('Authorization') && !kinds.has('Workload') && !kinds.has('Service')) return;

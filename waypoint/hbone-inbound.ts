@@ -21,6 +21,8 @@ export interface HboneInboundOptions {
   readonly registry?: Registry;
   /** The port the HBONE listener is on, when not 15008 (refused as a CONNECT target like 15008). */
   readonly listenPort?: number;
+  /** Sessions with no open stream are closed after this long (lib/hbone default: 5 min). */
+  readonly sessionIdleMs?: number;
 }
 
 // The mesh's own ports (HBONE, and the node agent's capture ports, which a waypoint pod may carry too): a
@@ -34,6 +36,7 @@ export function createHboneInbound(o: HboneInboundOptions): HboneServer {
     logger: o.log,
     registry: o.registry,
     ownPorts: o.listenPort === undefined ? OWN_PORTS : [...OWN_PORTS, o.listenPort],
+    sessionIdleMs: o.sessionIdleMs,
     authorize: (peer, target, info) => {
       const r = o.waypoint.resolve({ authority: target.authority, principal: peer?.toString(), sourceIp: info.forwardedFor });
       return isWeftError(r) ? { allow: false, status: 503, reason: r.message } : { allow: true };

@@ -12,7 +12,7 @@ import { StateStore } from '../lib/model/index.js';
 import { createLogger } from '../lib/telemetry/log.js';
 import { createRegistry, serveMetrics } from '../lib/telemetry/metrics.js';
 import { serveAdmin, serveHealth, listenOn } from './admin.js';
-import { DEFAULT_ADMIN_ADDRESS, DEFAULT_HEALTH_ADDRESS, DEFAULT_METRICS_ADDRESS } from './config.js';
+import { DEFAULT_ADMIN_ADDRESS, DEFAULT_HBONE_SESSION_IDLE_MS, DEFAULT_HEALTH_ADDRESS, DEFAULT_METRICS_ADDRESS, ENV_HBONE_SESSION_IDLE_MS } from './config.js';
 import { TcpConnector, type Connector } from './connector.js';
 import { loadWaypointConfig, waypointConfigDeltas } from './local-config.js';
 import { Waypoint } from './waypoint.js';
@@ -34,6 +34,12 @@ async function main(): Promise<void> {
     .option('service-account', { type: 'string', describe: 'Service account of this waypoint (default: the Gateway name)' })
     .option('hbone-address', { type: 'string', default: `0.0.0.0:${HBONE_PORT}`, describe: 'HBONE listener' })
     .option('upstream-hbone-port', { type: 'number', default: HBONE_PORT, describe: 'HBONE port at endpoint pods (tests move it)' })
+    .option('hbone-session-idle-ms', {
+      type: 'number',
+      default: process.env[ENV_HBONE_SESSION_IDLE_MS] || DEFAULT_HBONE_SESSION_IDLE_MS,
+      coerce: Number,
+      describe: `Close inbound HBONE sessions with no open stream for this long, 0 = never (env ${ENV_HBONE_SESSION_IDLE_MS})`,
+    })
     .option('plain-listen', { type: 'string', array: true, default: [] as string[], describe: 'Benchmarks/debugging only: <host:port>=<vip:port> serves plain TCP as if tunnelled to vip:port (no identity)' })
     .option('admin-address', { type: 'string', default: DEFAULT_ADMIN_ADDRESS })
     .option('metrics-address', { type: 'string', default: DEFAULT_METRICS_ADDRESS })
@@ -48,6 +54,8 @@ async function main(): Promise<void> {
   const [gwNs, gwName] = args.gateway.split('/');
   if (!gwNs || !gwName) throw new WeftError('ERR_WEFT_CONFIG_INVALID', { reason: `--gateway must be <namespace>/<name>, got "${args.gateway}"` });
   if (!args.control === !args['local-config']) throw new WeftError('ERR_WEFT_CONFIG_INVALID', { reason: 'give exactly one of --control or --local-config' });
+  const sessionIdleMs = args['hbone-session-idle-ms'];
+  if (!Number.isSafeInteger(sessionIdleMs) || sessionIdleMs < 0) throw new WeftError('ERR_WEFT_CONFIG_INVALID', { reason: `--hbone-session-idle-ms (env ${ENV_HBONE_SESSION_IDLE_MS}) must be a whole number of milliseconds, 0 or more` });
   const gateway = { namespace: gwNs, name: gwName };
   const sa = args['service-account'] ?? gwName;
   const identity = `spiffe://${args['trust-domain']}/ns/${gwNs}/sa/${sa}`;
@@ -60,7 +68,7 @@ async function main(): Promise<void> {
   if (args['local-config']) {
     const cfg = await loadWaypointConfig(args['local-config']);
     store.apply(waypointConfigDeltas(cfg, gateway, '1'));
-    if (cfg.caCertPem && cfg.caKeyPem) mesh = await startMeshTransport({ mode: 'local', caCertPem: cfg.caCertPem, caKeyPem: cfg.caKeyPem, trustDomain: cfg.trustDomain, namespace: gwNs, serviceAccount: sa, log, registry, view: store, upstreamPort: args['upstream-hbone-port'] });
+    if (cfg.caCertPem && cfg.caKeyPem) mesh = await startMeshTransport({ mode: 'local', caCertPem: cfg.caCertPem, caKeyPem: cfg.caKeyPem, trustDomain: cfg.trustDomain, namespace: gwNs, serviceAccount: sa, log, registry, view: store, upstreamPort: args['upstream-hbone-port'], sessionIdleMs });
   } else {
     if (!args['token-file'] || !args['ca-root']) throw new WeftError('ERR_WEFT_CONFIG_INVALID', { reason: '--control needs --token-file and --ca-root' });
     const caRootPem = await readFile(args['ca-root'], 'utf8');
@@ -68,7 +76,7 @@ async function main(): Promise<void> {
     const discovery = new DiscoveryClient({ address: args.control!, caRootPem, store, waypoint: args.gateway, tokenFile: args['token-file'], logger: log });
     discovery.start();
     closers.push(() => discovery.close());
-    mesh = await startMeshTransport({ mode: 'control', address: args.control!, caRootPem, tokenFile: args['token-file'], trustDomain: args['trust-domain'], namespace: gwNs, serviceAccount: sa, log, registry, view: store, upstreamPort: args['upstream-hbone-port'] });
+    mesh = await startMeshTransport({ mode: 'control', address: args.control!, caRootPem, tokenFile: args['token-file'], trustDomain: args['trust-domain'], namespace: gwNs, serviceAccount: sa, log, registry, view: store, upstreamPort: args['upstream-hbone-port'], sessionIdleMs });
   }
 
   const connector: Connector = mesh?.connector ?? new TcpConnector();

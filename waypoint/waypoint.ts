@@ -60,7 +60,7 @@ export class Waypoint {
     const metrics = (this.metrics = new WaypointMetrics(o.registry));
     this.forwarder = new Forwarder({ index: this.index, clients: this.clients, metrics, log: this.log, accessLog: o.accessLog, identity: o.identity, random: o.random });
     const idle = o.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
-    this.h1 = new Http1Server({ forwarder: this.forwarder, log: this.log, idleTimeoutMs: idle });
+    this.h1 = new Http1Server({ forwarder: this.forwarder, log: this.log, metrics, idleTimeoutMs: idle });
     this.h2 = new H2Server({ forwarder: this.forwarder, log: this.log, idleTimeoutMs: idle });
     this.sniffMs = o.sniffMs ?? DEFAULT_SNIFF_MS;
     // Connections to endpoints that left every Service are closed.

@@ -88,6 +88,8 @@ export class InboundHbone {
         // A CONNECT to the pod's 15001/15006/15008 (or loopback) would have the agent connect to itself.
         ownPorts: [...AGENT_POD_PORTS],
         ownAddresses: () => this.pod.ips,
+        sessionIdleMs: this.inputs.hboneServer?.sessionIdleMs,
+        registry: this.inputs.hboneServer?.registry,
       });
       this.server.on('refused', this.onRefused);
       this.server.attach(this.relay);

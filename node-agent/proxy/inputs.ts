@@ -1,4 +1,5 @@
 import type { AuthzPolicies } from '../../lib/authz/index.js';
+import type { Registry } from 'prom-client';
 import type { StateView, Workload } from '../../lib/model/index.js';
 import type { Logger } from '../../lib/telemetry/log.js';
 import type { SocketFactory } from '../netns/socket-factory.js';
@@ -23,6 +24,8 @@ export interface ProxyInputs {
   readonly log: Logger;
   /** Holds pod listeners' connections until the agent is ready (restart); absent = always ready. */
   readonly gate?: ReadyGate;
+  /** Settings of the pods' HBONE servers (absent: lib/hbone defaults, no metrics). */
+  readonly hboneServer?: { readonly sessionIdleMs?: number; readonly registry?: Registry };
 }
 
 /** The enrolled pod a listener serves. */
