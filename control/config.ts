@@ -3,7 +3,7 @@ import { WeftError } from '../lib/errors/index.js';
 import { parseHostPort } from '../lib/host-port.js';
 import { CONTROL_PORT, HEALTH_PORT, METRICS_PORT } from '../lib/names.js';
 
-// weft-control's flags (layout.md) and their defaults, in one place.
+// weft-control's flags and their defaults, in one place.
 
 export const DEFAULT_LISTEN = `0.0.0.0:${CONTROL_PORT}`;
 export const DEFAULT_METRICS_ADDRESS = `0.0.0.0:${METRICS_PORT}`;

@@ -3,7 +3,7 @@ import { WeftError } from '../lib/errors/index.js';
 import { parseHostPort, type HostPort } from '../lib/host-port.js';
 import { ADMIN_PORT, HEALTH_PORT, METRICS_PORT } from '../lib/names.js';
 
-// Every flag of weft-node-agent with its default (layout.md "Process entrypoints"). Environment
+// Every flag of weft-node-agent with its default. Environment
 // variables use the same names, upper-cased with a WEFT_AGENT_ prefix where noted.
 
 export const DEFAULTS = {

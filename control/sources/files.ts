@@ -12,7 +12,7 @@ import { KIND_INFO, isObjectKind, objectKey, refOf, validateObject, validateStat
 import type { ClusterSource, InvalidInfo, KubeObject, ObjectKind, ObjectRef, SourceChange } from './source.js';
 
 export interface DirectorySourceOptions {
-  /** The cluster-state directory (layout.md: manifests/, pods/, generated/, status/). Created if missing. */
+  /** The cluster-state directory (manifests/, pods/, generated/, status/). Created if missing. */
   readonly dir: string;
   readonly logger?: Logger;
   /** Quiet time after a file event before rereading what it named (default 20 ms). */
@@ -632,7 +632,7 @@ function stampOf(s: Stats): string {
   return `${s.mtimeMs}:${s.size}:${s.ino}`;
 }
 
-/** `<Kind>.<namespace>.<name>.yaml`, or `<Kind>.<name>.yaml` for cluster-scoped kinds (layout.md). */
+/** `<Kind>.<namespace>.<name>.yaml`, or `<Kind>.<name>.yaml` for cluster-scoped kinds. */
 export function fileNameOf(kind: ObjectKind, namespace: string | undefined, name: string): string {
   return namespace === undefined ? `${kind}.${name}.yaml` : `${kind}.${namespace}.${name}.yaml`;
 }
