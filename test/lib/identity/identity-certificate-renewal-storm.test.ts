@@ -14,11 +14,14 @@ const id = SpiffeId.of('cluster.local', 'demo', 'frontend');
 
 class CountingCertifier implements Certifier {
   calls = 0;
+  /** Fake-clock times of each call. */
+  at: number[] = [];
   lifetimes: number[] = [];
   fail: (() => Error) | undefined;
   constructor(private readonly inner: Certifier) {}
   async certify(csr: string, identity: SpiffeId, lifetime: number): Promise<string[]> {
     this.calls++;
+    this.at.push(Date.now());
     this.lifetimes.push(lifetime);
     if (this.fail) throw this.fail();
     return this.inner.certify(csr, identity, lifetime);
@@ -30,9 +33,9 @@ async function settle(): Promise<void> {
   for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
 }
 
-/** Advances fake time by `ms` in `step` slices, letting async work run in between. */
-async function run(ms: number, step: number, each?: () => void): Promise<void> {
-  for (let t = 0; t < ms; t += step) {
+/** Advances fake time by `ms` in `step` slices, letting async work run in between; stops early once `done`. */
+async function run(ms: number, step: number, each?: () => void, done?: () => boolean): Promise<void> {
+  for (let t = 0; t < ms && done?.() !== true; t += step) {
     each?.();
     vi.advanceTimersByTime(step);
     await settle();
@@ -60,8 +63,10 @@ describe('CertificateManager near CA expiry', () => {
     await run(30_000, 250);
     expect(certifier.calls).toBeLessThanOrEqual(3);
     // It still renews before the leaf expires (at about half of what is left: ~2 min).
-    await run(150_000, 1_000);
-    expect(certifier.calls).toBeGreaterThanOrEqual(2);
+    await run(150_000, 1_000, undefined, () => certifier.calls >= 2);
+    await until(() => certifier.calls >= 2);
+    expect(certifier.at[1] - certifier.at[0]).toBeGreaterThan(100_000);
+    expect(certifier.at[1]).toBeLessThan(first.notAfter.getTime());
     expect(certifier.calls).toBeLessThanOrEqual(6);
     mgr.close();
   });
@@ -84,12 +89,14 @@ describe('CertificateManager near CA expiry', () => {
     const certifier = new CountingCertifier(new LocalCertifier(await CertificateAuthority.createRoot({ trustDomain: 'cluster.local' })));
     certifier.fail = () => new WeftError('ERR_WEFT_CERT_ISSUE_FAILED', { identity: id.toString(), reason: 'RESOURCE_EXHAUSTED', retryAfterMs: 20_000 });
     const mgr = new CertificateManager({ certifier, retry: { initialMs: 100, maxMs: 1000 } });
-    await run(19_000, 200, () => void mgr.get(id).catch(() => undefined));
+    await run(10_000, 200, () => void mgr.get(id).catch(() => undefined));
     expect(certifier.calls).toBe(1);
     certifier.fail = undefined;
-    await run(5_000, 200, () => void mgr.get(id).catch(() => undefined));
+    await run(60_000, 200, () => void mgr.get(id).catch(() => undefined), () => certifier.calls >= 2);
     await until(() => mgr.cached(id) !== undefined);
     expect(certifier.calls).toBe(2);
+    // The retry came at least the server's 20 s after the refused call.
+    expect(certifier.at[1] - certifier.at[0]).toBeGreaterThanOrEqual(20_000);
     expect(mgr.cached(id)).toBeDefined();
     mgr.close();
   });
