@@ -1,11 +1,11 @@
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../lib/telemetry/log.js';
-import type { HttpFilter, HttpRouteRule, Service, ServicePort, AuthorizationPolicy } from '../lib/model/index.js';
-import { WeftError } from '../lib/errors/index.js';
+import type { HttpFilter, HttpRouteRule, Service, ServicePort } from '../lib/model/index.js';
+import type { WaypointPolicies } from '../lib/authz/index.js';
+import { WeftError, hasCode } from '../lib/errors/index.js';
 import { pickP2C } from './balance/p2c-ewma.js';
 import { RetryBudget } from './budget.js';
-import { authorize } from './authz.js';
 import type { RequestScope, WaypointMetrics } from './metrics.js';
 import { ReplayableBody } from './replay-body.js';
 import { modifyHeaders, redirectLocation, rewritePath, type Headers } from './routes/filters.js';
@@ -34,7 +34,8 @@ export interface ConnectionInfo {
   readonly serviceLabel: string;
   /** Upstream protocol for this port: h2 for http2/grpc ports and for h2 clients on sniffed ports. */
   readonly upstream: UpstreamProtocol;
-  readonly policies: readonly AuthorizationPolicy[];
+  /** Read per request, so a policy change reaches requests on connections already open. */
+  readonly policies: WaypointPolicies;
   /** Metric cells of this connection's label combination (source, principal, service), shared. */
   readonly metrics: RequestScope;
 }
@@ -141,7 +142,7 @@ export class Forwarder {
     }
     const reason = message.replace(/[^\x20-\x7e]/g, ' ');
     if (grpc) {
-      const code = status === 404 ? 12 : status === 403 ? 7 : status === 504 ? 4 : status === 503 ? 14 : 13;
+      const code = status === 404 ? 12 : status === 403 ? 7 : status === 504 ? 4 : status === 503 || status === 502 ? 14 : 13;
       const h = { ':status': 200, 'content-type': 'application/grpc', 'grpc-status': String(code), 'grpc-message': encodeURIComponent(reason), 'x-weft-reason': flag, ...headers };
       if (isH2(res)) {
         if (!res.stream.destroyed) res.stream.respond(h, { endStream: true });
@@ -183,8 +184,9 @@ export class Forwarder {
     };
 
     // 1. L7 authorization (before routing, as Istio does).
-    if (conn.policies.length > 0) {
-      const d = authorize(conn.policies, { principal: conn.principal, sourceIp: conn.sourceIp, method, path, port: conn.servicePort.port });
+    const policies = conn.policies.current();
+    if (policies.size > 0) {
+      const d = policies.authorizeL7({ principal: conn.principal, sourceIp: conn.sourceIp, method, path, port: conn.servicePort.port });
       if (!d.allowed) {
         local(403, new WeftError('ERR_WEFT_WAYPOINT_DENIED', { reason: d.reason }), { 'x-weft-reason': `DENY: ${d.reason}` });
         return;
@@ -375,6 +377,11 @@ export class Forwarder {
         if (overallTimedOut) {
           this.localError(res, grpc, new WeftError('ERR_WEFT_WAYPOINT_TIMEOUT', { which: 'request', ms: requestMs ?? 0, route: routeLabel }), setGrpc);
           return 504;
+        }
+        if (!tryTimedOut && hasCode(failure, 'ERR_WEFT_WAYPOINT_BAD_RESPONSE')) {
+          // The endpoint answered, but not in valid HTTP/1.1: a bad gateway, not an unavailable one.
+          this.localError(res, grpc, failure, setGrpc);
+          return 502;
         }
         const reason = tryTimedOut ? `backendRequest timeout of ${tryMs} ms` : failure instanceof Error ? failure.message : String(failure);
         this.localError(res, grpc, new WeftError('ERR_WEFT_WAYPOINT_UPSTREAM', { endpoint: entry.key, backend: backend.label, reason }), setGrpc);

@@ -17,6 +17,8 @@ export interface HboneInboundOptions {
   readonly trustRoots: readonly string[];
   readonly log: Logger;
   readonly registry?: Registry;
+  /** Sessions with no open stream are closed after this long (lib/hbone default: 5 min). */
+  readonly sessionIdleMs?: number;
 }
 
 export function createHboneInbound(o: HboneInboundOptions): HboneServer {
@@ -25,6 +27,7 @@ export function createHboneInbound(o: HboneInboundOptions): HboneServer {
     trustRoots: o.trustRoots,
     logger: o.log,
     registry: o.registry,
+    sessionIdleMs: o.sessionIdleMs,
     authorize: (peer, target, info) => {
       const r = o.waypoint.resolve({ authority: target.authority, principal: peer?.toString(), sourceIp: info.forwardedFor });
       return isWeftError(r) ? { allow: false, status: 503, reason: r.message } : { allow: true };

@@ -4,8 +4,8 @@ import type { UpstreamEndpoint } from './connector.js';
 import { compileRoute, type CompiledMatch } from './routes/match.js';
 import { orderMatches } from './routes/precedence.js';
 import { prepareSplit, type WeightedPick } from './routes/split.js';
-import type { AuthorizationPolicy, HttpRouteRule } from '../lib/model/index.js';
-import { applicablePolicies } from './authz.js';
+import type { HttpRouteRule } from '../lib/model/index.js';
+import { AuthzPolicies, type WaypointPolicies } from '../lib/authz/index.js';
 
 // What the request path reads, derived from the state view once per change (never per request): routes
 // compiled and ordered per Service port, backends with their endpoints and balancing state. Endpoint
@@ -33,15 +33,16 @@ export interface Gateway {
 export class StateIndex {
   private matchesByPort = new Map<string, CompiledMatch[]>();
   private backends = new Map<string, Backend | null>();
-  private policiesBySvc = new Map<string, readonly AuthorizationPolicy[]>();
   private readonly stats = new Map<string, EndpointStats>();
   private readonly splits = new WeakMap<HttpRouteRule, WeightedPick>();
   private readonly onChange = (): void => this.rebuild();
+  private readonly authz: AuthzPolicies;
 
   constructor(
     private readonly view: StateView,
     readonly gateway: Gateway,
   ) {
+    this.authz = new AuthzPolicies(view, () => this.trustDomain);
     view.on('change', this.onChange);
     this.rebuild();
   }
@@ -79,16 +80,12 @@ export class StateIndex {
     return list;
   }
 
-  /** L7 policies that apply to requests for `service` at this waypoint (targets: this Gateway or the Service). */
-  policies(service: Service): readonly AuthorizationPolicy[] {
-    const key = `${service.namespace}/${service.name}`;
-    let list = this.policiesBySvc.get(key);
-    if (!list) {
-      const candidates = [...this.view.policiesIn(this.gateway.namespace)];
-      if (service.namespace !== this.gateway.namespace) candidates.push(...this.view.policiesIn(service.namespace));
-      this.policiesBySvc.set(key, (list = applicablePolicies(candidates, this.gateway, service)));
-    }
-    return list;
+  /**
+   * L7 policies that apply to requests for `service` at this waypoint (targets: this Gateway or the
+   * Service), as a handle a connection keeps: each request reads the policies current at that time.
+   */
+  policies(service: Service): WaypointPolicies {
+    return this.authz.atWaypoint(this.gateway, service);
   }
 
   split(rule: HttpRouteRule): WeightedPick {
@@ -147,7 +144,6 @@ export class StateIndex {
   private rebuild(): void {
     this.matchesByPort = new Map();
     this.backends = new Map();
-    this.policiesBySvc = new Map();
     const keep = this.endpointKeys();
     for (const k of this.stats.keys()) if (!keep.has(k)) this.stats.delete(k);
   }

@@ -1,3 +1,4 @@
+import { WAYPOINT_CLASS } from '../../lib/names.js';
 import type { ClusterClient, KubeObject } from './cluster-client.js';
 import { certificatesIn, judgeCertificate } from './ca-check.js';
 import { fail, guarded, ok, parseVersion, skip, versionAtLeast, warn, type CheckResult } from './check-result.js';
@@ -98,8 +99,8 @@ export async function controlPlaneCheck(client: ClusterClient, namespace: string
 export async function gatewayClassCheck(client: ClusterClient, namespace: string): Promise<CheckResult> {
   const name = 'waypoint GatewayClass';
   return guarded(name, async () => {
-    const gc = await client.get({ type: GatewayClass, name: 'weft-waypoint' });
-    if (gc === undefined) return fail(name, 'GatewayClass weft-waypoint is missing', 'Re-install with waypoint.createGatewayClass=true (the default) after installing the Gateway API CRDs.');
+    const gc = await client.get({ type: GatewayClass, name: WAYPOINT_CLASS });
+    if (gc === undefined) return fail(name, `GatewayClass ${WAYPOINT_CLASS} is missing`, 'Re-install with waypoint.createGatewayClass=true (the default) after installing the Gateway API CRDs.');
     const accepted = conditionOf(gc, 'Accepted');
     if (accepted?.status !== 'True') {
       return fail(name, `weft-waypoint not accepted (${accepted === undefined ? 'no status yet' : `${accepted.reason ?? ''} ${accepted.message ?? ''}`.trim()})`, `The control plane accepts it once it leads: kubectl -n ${namespace} logs deploy/weft-control`);

@@ -14,6 +14,8 @@ import {
   type WaypointRef,
   type Workload,
 } from '../../lib/model/index.js';
+import { normalisePrincipal } from '../../lib/authz/principal.js';
+import { LABEL_DATAPLANE_MODE, LABEL_USE_WAYPOINT, LABEL_USE_WAYPOINT_NAMESPACE, LABEL_WAYPOINT_FOR } from '../../lib/names.js';
 import type { ClusterSource, KubeObject, SourceChange } from '../sources/source.js';
 import { enforceableRules } from './authz-unsupported.js';
 import { parseRetryAnnotations } from './retry-annotations.js';
@@ -36,10 +38,6 @@ import {
 // recomputes those and reports the keys whose output really changed, by comparing a serialised
 // fingerprint, so no-op updates never reach a watcher.
 
-export const LABEL_DATAPLANE_MODE = 'weft.dev/dataplane-mode';
-export const LABEL_USE_WAYPOINT = 'weft.dev/use-waypoint';
-export const LABEL_USE_WAYPOINT_NAMESPACE = 'weft.dev/use-waypoint-namespace';
-export const LABEL_WAYPOINT_FOR = 'weft.dev/waypoint-for';
 /** Where the lab records a pod's network namespace path (a data plane enrolls pre-existing pods with it). */
 export const ANNOTATION_NETNS = 'weft.dev/netns';
 export const WAYPOINT_CLASS = 'weft-waypoint';
@@ -112,14 +110,6 @@ export function durationToMs(d: string | undefined): number | null | undefined {
     ms += m[2] === 'h' ? n * 3_600_000 : m[2] === 'm' ? n * 60_000 : m[2] === 's' ? n * 1000 : n;
   }
   return ms === 0 ? null : ms;
-}
-
-/** `ns/x/sa/y` and `<td>/ns/x/sa/y` become full SPIFFE IDs; `*`, prefixes/suffixes and spiffe:// stay. */
-export function normalisePrincipal(p: string, trustDomain: string): string {
-  if (p.startsWith('spiffe://') || p.includes('*')) return p;
-  if (/^ns\/[^/]+\/sa\/[^/]+$/.test(p)) return `spiffe://${trustDomain}/${p}`;
-  if (/^[^/]+\/ns\/[^/]+\/sa\/[^/]+$/.test(p)) return `spiffe://${p}`;
-  return p;
 }
 
 function protocolFromName(name: string | undefined): string | undefined {

@@ -7,6 +7,7 @@ import { parseAllDocuments, stringify as toYaml } from 'yaml';
 import type { Logger } from '../../lib/telemetry/log.js';
 import { silentLogger } from '../../lib/telemetry/log.js';
 import { WeftError } from '../../lib/errors/index.js';
+import { joinInside } from '../../lib/path-inside.js';
 import { KIND_INFO, isObjectKind, objectKey, refOf, validateObject, validateStatus } from './schemas.js';
 import { failClosedPolicy } from './authz-fail-closed.js';
 import type { ClusterSource, InvalidInfo, KubeObject, ObjectKind, ObjectRef, SourceChange } from './source.js';
@@ -218,7 +219,7 @@ export class DirectorySource extends EventEmitter implements ClusterSource {
       metadata: namespaced ? { name: ref.name, namespace: ref.namespace ?? this.defaultNamespace } : { name: ref.name },
       status,
     };
-    await this.writeAtomic(path.join(this.dir, STATUS_DIR, fileNameOf(ref.kind, namespaced ? (ref.namespace ?? this.defaultNamespace) : undefined, ref.name)), toYaml(doc));
+    await this.writeAtomic(joinInside(path.join(this.dir, STATUS_DIR), fileNameOf(ref.kind, namespaced ? (ref.namespace ?? this.defaultNamespace) : undefined, ref.name)), toYaml(doc));
   }
 
   /**
@@ -229,7 +230,7 @@ export class DirectorySource extends EventEmitter implements ClusterSource {
   async apply(object: KubeObject, fieldManager: string): Promise<void> {
     const info = KIND_INFO[object.kind];
     const ns = info.namespaced ? (object.metadata.namespace ?? this.defaultNamespace) : undefined;
-    const file = path.join(this.dir, GENERATED_DIR, fileNameOf(object.kind, ns, object.metadata.name));
+    const file = joinInside(path.join(this.dir, GENERATED_DIR), fileNameOf(object.kind, ns, object.metadata.name));
     const previous = await readPrevious(file);
     const metadata = {
       ...object.metadata,
@@ -245,7 +246,7 @@ export class DirectorySource extends EventEmitter implements ClusterSource {
   /** Removes an object from `generated/` (objects under manifests/ belong to the user or the lab). */
   async delete(ref: ObjectRef): Promise<void> {
     const ns = KIND_INFO[ref.kind].namespaced ? (ref.namespace ?? this.defaultNamespace) : undefined;
-    const file = path.join(this.dir, GENERATED_DIR, fileNameOf(ref.kind, ns, ref.name));
+    const file = joinInside(path.join(this.dir, GENERATED_DIR), fileNameOf(ref.kind, ns, ref.name));
     await rm(file, { force: true });
     this.changed(file);
   }

@@ -1,5 +1,4 @@
 import type { Socket } from 'node:net';
-import { authorize, policiesFor } from '../authz.js';
 import { nativeNetns } from '../netns/native.js';
 import type { ConnectionInfo } from './connections.js';
 import { identityOf, type PodContext, type ProxyInputs } from './inputs.js';
@@ -43,7 +42,7 @@ export function handleInboundPlain(inputs: ProxyInputs, pod: PodContext, down: S
     down.resetAndDestroy();
     return;
   }
-  const decision = authorize(policiesFor(inputs.view, dstW), { sourceIdentity: undefined, sourceIp: srcIp, port: original.port });
+  const decision = inputs.authz.forWorkload(dstW).authorizeL4({ principal: undefined, sourceIp: srcIp, port: original.port });
   if (!decision.allowed) {
     inputs.connections.refused(info, 'DENY', `${decision.reason} (plaintext peer)`, decision.policy);
     down.resetAndDestroy();

@@ -3,7 +3,6 @@ import type { Duplex } from 'node:stream';
 import { WeftError } from '../../lib/errors/index.js';
 import { HBONE_PORT, createHboneServer, pipeTunnel, type AuthorizeResult, type HboneServer, type TunnelInfo, type TunnelTarget } from '../../lib/hbone/index.js';
 import type { SpiffeId, WorkloadCertificate } from '../../lib/identity/index.js';
-import { authorize, policiesFor } from '../authz.js';
 import type { ConnectionInfo } from './connections.js';
 import { identityOf, type PodContext, type ProxyInputs } from './inputs.js';
 
@@ -78,6 +77,8 @@ export class InboundHbone {
         authorize: this.authorize,
         connectUpstream: this.connectUpstream,
         onTunnel: this.onTunnel,
+        sessionIdleMs: this.inputs.hboneServer?.sessionIdleMs,
+        registry: this.inputs.hboneServer?.registry,
       });
       this.server.on('refused', this.onRefused);
       this.server.attach(this.relay);
@@ -100,7 +101,7 @@ export class InboundHbone {
     if (!dstW) {
       return this.refuse(info, 503, new WeftError('ERR_WEFT_AGENT_IDENTITY', { identity: `pod ${this.pod.namespace}/${this.pod.name}`, reason: 'workload not known yet' }));
     }
-    const decision = authorize(policiesFor(this.inputs.view, dstW), { sourceIdentity: srcIdentity, sourceIp: srcIp, port: target.port });
+    const decision = this.inputs.authz.forWorkload(dstW).authorizeL4({ principal: srcIdentity, sourceIp: srcIp, port: target.port });
     if (!decision.allowed) {
       const err = new WeftError('ERR_WEFT_AGENT_DENIED', { source: info.srcIdentity, destination: info.dstIdentity, policy: decision.policy ?? '-' });
       return this.refuse(info, 403, err, decision.policy);

@@ -1,3 +1,5 @@
+import type { AuthzPolicies } from '../../lib/authz/index.js';
+import type { Registry } from 'prom-client';
 import type { StateView, Workload } from '../../lib/model/index.js';
 import type { Logger } from '../../lib/telemetry/log.js';
 import type { SocketFactory } from '../netns/socket-factory.js';
@@ -13,10 +15,14 @@ export interface ProxyInputs {
   readonly tls: WorkloadTls;
   readonly pool: HbonePools;
   readonly balancer: PeakEwmaBalancer;
+  /** Compiled AuthorizationPolicies, selected per destination workload (L4). */
+  readonly authz: AuthzPolicies;
   readonly connections: Connections;
   readonly log: Logger;
   /** Holds pod listeners' connections until the agent is ready (restart); absent = always ready. */
   readonly gate?: ReadyGate;
+  /** Settings of the pods' HBONE servers (absent: lib/hbone defaults, no metrics). */
+  readonly hboneServer?: { readonly sessionIdleMs?: number; readonly registry?: Registry };
 }
 
 /** The enrolled pod a listener serves. */
@@ -36,12 +42,3 @@ export function identityOf(trustDomain: string, w: Workload): string {
   return `spiffe://${trustDomain}/ns/${w.namespace}/sa/${w.serviceAccount}`;
 }
 
-/** Splits `ip:port` / `[v6]:port`; undefined when malformed. */
-export function parseAuthority(authority: string | undefined): { address: string; port: number } | undefined {
-  if (!authority) return undefined;
-  const m = /^\[?([0-9a-fA-F:.]+)\]?:(\d{1,5})$/.exec(authority);
-  if (!m) return undefined;
-  const port = Number(m[2]);
-  if (port < 1 || port > 65535) return undefined;
-  return { address: m[1], port };
-}

@@ -1,7 +1,7 @@
 import type { Server, Socket } from 'node:net';
 import { WeftError } from '../../lib/errors/index.js';
 import type { Workload } from '../../lib/model/index.js';
-import { HBONE_PORT, INBOUND_PLAIN_PORT, OUTBOUND_PORT } from '../enroll/capture.js';
+import { HBONE_PORT, INBOUND_PLAIN_PORT, OUTBOUND_PORT } from '../../lib/names.js';
 import type { SocketFactory } from '../netns/socket-factory.js';
 import { InboundHbone } from './inbound.js';
 import { handleInboundPlain } from './inbound-plain.js';

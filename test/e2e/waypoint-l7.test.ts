@@ -9,8 +9,9 @@
 // and h2load (HTTP/2 and HTTP/1.1) — the host's binaries, run in the client pod's namespace — are clients.
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isRoot, startLab, type Lab } from '../support/lab.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startLab, type Lab } from '../support/lab.js';
+import { describeRoot } from '../support/root.js';
 
 const pod = (name: string, app: string, sa: string, env: Record<string, string> = {}, node = 'n1') => `
 apiVersion: v1
@@ -223,7 +224,7 @@ interface LoadResult {
   p50Ms: number;
 }
 
-describe.skipIf(!isRoot)('waypoint in the lab: L7 routes, retries, timeouts, authorization (needs root: network namespaces)', () => {
+describeRoot('waypoint in the lab: L7 routes, retries, timeouts, authorization (needs root: network namespaces)', () => {
   let lab: Lab;
 
   const load = async (url: string, n: number, c: number, rps = 0, method = 'GET', timeoutMs = 150_000): Promise<LoadResult> => {

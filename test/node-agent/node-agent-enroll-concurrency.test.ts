@@ -4,7 +4,7 @@
 // wakes as soon as its Workload arrives; and when ADD answers, capture rules and listeners are in place
 // and the state file already lists the pod (restart safety), while DEL removes all three.
 import 'reflect-metadata';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,12 +19,13 @@ import { Enrollments } from '../../node-agent/enroll/enrollments.js';
 import { StateFile } from '../../node-agent/enroll/state-file.js';
 import { NetnsSocketFactory } from '../../node-agent/netns/socket-factory.js';
 import { mintCa } from '../support/pki.js';
-import { NetnsSandbox, isRoot, type PodNet } from '../support/netns.js';
+import { NetnsSandbox, type PodNet } from '../support/netns.js';
+import { describeRoot } from '../support/root.js';
 
 /** How long ADD waits for an unknown pod; long enough that a pod queued behind one shows it. */
 const WAIT_MS = 4_000;
 
-describe.skipIf(!isRoot)('node-agent enrollment scheduling (needs root: network namespaces, nftables)', () => {
+describeRoot('node-agent enrollment scheduling (needs root: network namespaces, nftables)', () => {
   const sb = new NetnsSandbox();
   const store = new StateStore();
   let pods: PodNet[];

@@ -112,7 +112,7 @@ export interface Lab {
   close(): Promise<void>;
 }
 
-export function startLab(options: { connector?: Connector; random?: () => number; accessLog?: Logger } = {}): Promise<Lab> {
+export function startLab(options: { connector?: Connector; random?: () => number; accessLog?: Logger; log?: Logger } = {}): Promise<Lab> {
   const store = new StateStore();
   const registry = new Registry();
   const waypoint = new Waypoint({
@@ -120,7 +120,7 @@ export function startLab(options: { connector?: Connector; random?: () => number
     gateway: GATEWAY,
     connector: options.connector ?? new TcpConnector(),
     registry,
-    log: silentLogger,
+    log: options.log ?? silentLogger,
     accessLog: options.accessLog ?? null,
     identity: 'spiffe://cluster.local/ns/demo/sa/waypoint',
     random: options.random,

@@ -56,4 +56,11 @@ export const waypointCodes = defineCodes({
     grpc: 7,
     flag: 'DENY',
   },
+  ERR_WEFT_WAYPOINT_BAD_RESPONSE: {
+    message: 'upstream {endpoint} sent a malformed HTTP/1.1 response: {reason}',
+    hint: 'The endpoint broke HTTP/1.1 framing (invalid or repeated Content-Length, Content-Length with Transfer-Encoding, bad chunking, chunk extensions or trailers over 16 KiB, an oversize head); nothing of it was forwarded. Fix the application, or declare the port as plain TCP if it does not speak HTTP.',
+    http: 502,
+    grpc: 14,
+    flag: 'BAD_RESPONSE',
+  },
 });
