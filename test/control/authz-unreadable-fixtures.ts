@@ -1,11 +1,11 @@
 // Shared by the fail-closed tests of unreadable AuthorizationPolicies (files source, kube source, status):
 // a cluster with invalid policies of each kind, and the node agent's decision for a pod, computed by the
-// real compiler, the real data-plane store and the real decision functions.
+// real compiler, the real data-plane store and the node agent's policy engine (lib/authz).
 import { expect } from 'vitest';
 import { Compiler } from '../../control/discovery/compile.js';
 import type { ClusterSource } from '../../control/sources/source.js';
 import { StateStore } from '../../lib/model/index.js';
-import { authorize, policiesFor } from '../../node-agent/authz.js';
+import { AuthzPolicies } from '../../lib/authz/index.js';
 import { namespace, pod } from './compile-fixtures.js';
 
 export const policy = (name: string, ns: string, spec: unknown): Record<string, unknown> => ({
@@ -51,10 +51,11 @@ export function decisions(source: ClusterSource): (uid: string, from: string, po
     { kind: 'Service', version: '1', upserts: [...compiler.services.values()].map((e) => e.value), removes: [], replace: true },
     { kind: 'Authorization', version: '1', upserts: [...compiler.policies.values()].map((e) => e.value), removes: [], replace: true },
   ]);
+  const authz = new AuthzPolicies(store, () => 'cluster.local');
   return (uid, from, port) => {
     const w = store.workloadByUid(uid);
     if (w === undefined) throw new Error(`no workload ${uid}`);
-    return authorize(policiesFor(store, w), { sourceIdentity: from, sourceIp: '10.244.9.9', port }).allowed;
+    return authz.forWorkload(w).authorizeL4({ principal: from, sourceIp: '10.244.9.9', port }).allowed;
   };
 }
 
