@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -90,8 +90,11 @@ export interface ApiserverOptions extends Placement {
   readonly etcdServers: readonly string[];
   readonly bindAddress?: string;
   readonly securePort?: number;
-  /** The address the `kubernetes` Service points at (default the bind address). */
-  readonly advertiseAddress?: string;
+  /**
+   * The address the `kubernetes` Service's endpoints name. Not a loopback address: the API server refuses
+   * to start with one (the lab gives its root namespace's underlay address).
+   */
+  readonly advertiseAddress: string;
   readonly serviceClusterIpRange?: string;
   readonly extraArgs?: readonly string[];
 }
@@ -111,7 +114,7 @@ export async function startKubeApiserver(o: ApiserverOptions): Promise<Apiserver
     `--etcd-servers=${o.etcdServers.join(',')}`,
     `--bind-address=${bind}`,
     `--secure-port=${port}`,
-    `--advertise-address=${o.advertiseAddress ?? bind}`,
+    `--advertise-address=${o.advertiseAddress}`,
     `--cert-dir=${certDir}`,
     `--tls-cert-file=${o.pki.serverCert}`,
     `--tls-private-key-file=${o.pki.serverKey}`,
@@ -223,7 +226,8 @@ async function waitHealthy(o: Placement, component: KubeComponent, started: Star
   // Set from the exit listener; a holder object so that the checks below are not narrowed away.
   const seen: { exit?: { code: number | null; signal: NodeJS.Signals | null } } = {};
   void started.exited.then((e) => (seen.exit = e));
-  const fail = (reason: string): WeftError => new WeftError('ERR_WEFT_LAB_KUBE_START_FAILED', { component, reason, log: started.record.log });
+  const fail = (reason: string): WeftError =>
+    new WeftError('ERR_WEFT_LAB_KUBE_START_FAILED', { component, reason, log: started.record.log, tail: logTail(started.record.log) });
   const exitedEarly = (): WeftError | undefined =>
     seen.exit ? fail(`exited with ${seen.exit.signal ?? `code ${seen.exit.code}`} before it was healthy`) : undefined;
   const probe = inNetns(o.netns, [process.execPath, '-e', HEALTH_PROBE, health.url, health.ca ?? '', health.cert ?? '', health.key ?? '', health.selfSigned ? '1' : '']);
@@ -237,6 +241,18 @@ async function waitHealthy(o: Placement, component: KubeComponent, started: Star
     await sleep(300);
   }
   throw fail(`${health.url} did not answer 200 within ${timeoutMs} ms (last: ${last})`);
+}
+
+/** The last lines of a log, for the error: whoever reads it may not have the file any more (a test's temp dir). */
+function logTail(path: string, lines = 4, maxChars = 800): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return '(no log)';
+  }
+  const last = text.trimEnd().split('\n').slice(-lines).join(' | ');
+  return last.length > maxChars ? `...${last.slice(-maxChars)}` : last || '(empty)';
 }
 
 /**

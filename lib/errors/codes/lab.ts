@@ -52,7 +52,7 @@ export const labCodes = defineCodes({
     hint: 'Run `scripts/install-tools` (`./scripts/setup` runs it): it builds etcd and the Kubernetes components from the modules pinned in tools/ into .tools/bin. The first build takes 20-40 minutes; later runs reuse the cache.',
   },
   ERR_WEFT_LAB_KUBE_START_FAILED: {
-    message: '{component} did not start: {reason} (log: {log})',
+    message: '{component} did not start: {reason} (log: {log}; it ends: {tail})',
     hint: 'Read the end of the log file named in the message. Usual causes: the port is taken, a data directory left by an earlier run, a missing certificate or key file.',
   },
 });
