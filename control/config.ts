@@ -1,11 +1,13 @@
 import yargs from 'yargs';
 import { WeftError } from '../lib/errors/index.js';
+import { parseHostPort } from '../lib/host-port.js';
+import { CONTROL_PORT, HEALTH_PORT, METRICS_PORT } from '../lib/names.js';
 
-// weft-control's flags (layout.md) and their defaults, in one place.
+// weft-control's flags and their defaults, in one place.
 
-export const DEFAULT_LISTEN = '0.0.0.0:15012';
-export const DEFAULT_METRICS_ADDRESS = '0.0.0.0:15020';
-export const DEFAULT_HEALTH_ADDRESS = '0.0.0.0:15021';
+export const DEFAULT_LISTEN = `0.0.0.0:${CONTROL_PORT}`;
+export const DEFAULT_METRICS_ADDRESS = `0.0.0.0:${METRICS_PORT}`;
+export const DEFAULT_HEALTH_ADDRESS = `0.0.0.0:${HEALTH_PORT}`;
 export const DEFAULT_NAMESPACE = 'weft-system';
 export const DEFAULT_TRUST_DOMAIN = 'cluster.local';
 /** Discovery push debounce; the issue bounds it at 50 ms. */
@@ -36,14 +38,6 @@ export function parseSource(value: string): SourceSpec {
   if (value === 'kube') return { type: 'kube' };
   if (value.startsWith('dir:') && value.length > 4) return { type: 'dir', dir: value.slice(4) };
   throw new WeftError('ERR_WEFT_CONFIG_INVALID', { reason: `--source must be dir:<clusterDir> or kube, not ${JSON.stringify(value)}` });
-}
-
-/** Splits `host:port` (IPv6 as `[::]:15012`); used for every listen address flag. */
-export function parseHostPort(value: string, flag: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(value);
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || !(port >= 0 && port <= 65535)) throw new WeftError('ERR_WEFT_CONFIG_INVALID', { reason: `${flag} must be host:port, not ${JSON.stringify(value)}` });
-  return { host: m[1] ?? m[2] ?? '0.0.0.0', port };
 }
 
 export async function parseControlArgs(argv: string[]): Promise<ControlConfig> {

@@ -23,7 +23,8 @@ import { JwtTokenVerifier, TokenReviewVerifier, type Jwks, type TokenVerifier } 
 import { startControlServer, type ControlServer } from './grpc-server.js';
 import { StatusController } from './status/controller.js';
 import { WaypointController } from './waypoints/controller.js';
-import { parseControlArgs, parseHostPort, type ControlConfig } from './config.js';
+import { parseControlArgs, type ControlConfig } from './config.js';
+import { parseHostPort } from '../lib/host-port.js';
 
 // libuv's pool (4 threads by default) runs WebCrypto (token checks; CSR checks and signing moved to
 // node:crypto on the calling thread) and the directory source's file I/O; with 10 000 manifests a rescan

@@ -1,12 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { WeftError } from '../lib/errors/index.js';
+import { joinInside } from '../lib/path-inside.js';
 import { parse, stringify } from 'yaml';
 import type { KubeObject } from './manifests.js';
 import { parseManifests } from './manifests.js';
 
 /**
- * Reads and writes the lab's cluster-state directory (notes/layout.md): one YAML file per object,
+ * Reads and writes the lab's cluster-state directory (names.ts `labPaths`): one YAML file per object,
  * written atomically (temp file in the same directory, then rename) so that the control plane's
  * directory source never reads half a file.
  */
@@ -18,8 +20,15 @@ export async function writeAtomic(path: string, content: string): Promise<void> 
   await rename(tmp, path);
 }
 
+/** `file` is built from an object's kind, namespace and name: it must name a file directly in `dir`. */
 export async function writeObject(dir: string, file: string, obj: unknown): Promise<void> {
-  await writeAtomic(join(dir, file), stringify(obj));
+  await writeAtomic(fileIn(dir, file), stringify(obj));
+}
+
+function fileIn(dir: string, file: string): string {
+  const path = joinInside(dir, file);
+  if (path.slice(0, path.lastIndexOf('/')) !== resolve(dir)) throw new WeftError('ERR_WEFT_PATH_OUTSIDE_ROOT', { path, root: resolve(dir) });
+  return path;
 }
 
 export async function removeFile(path: string): Promise<void> {
@@ -56,7 +65,7 @@ export async function readObjects(dir: string, onInvalid?: (file: string, err: u
 /** Reads a status file's `status` (written by the kubelet), or undefined. */
 export async function readStatus(dir: string, file: string): Promise<Record<string, unknown> | undefined> {
   try {
-    const doc = parse(await readFile(join(dir, file), 'utf8')) as { status?: Record<string, unknown> } | null;
+    const doc = parse(await readFile(fileIn(dir, file), 'utf8')) as { status?: Record<string, unknown> } | null;
     return doc?.status;
   } catch {
     return undefined;

@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../lib/telemetry/log.js';
 import { chainAdd, chainDel, resultIPv4, type CniResult, type CniRuntimeArgs, type PluginInvoker } from './cni-chain.js';
@@ -10,13 +10,14 @@ import { readObjects, readStatus, removeFile, writeAtomic, writeObject } from '.
 import { run } from './command.js';
 import { programFor } from './images.js';
 import type { Container, KubeObject, PodSpec } from './manifests.js';
-import { etcNetnsDir, type LabPaths, podNetns, ROOT_UNDERLAY_IP } from './names.js';
+import { type LabPaths, podNetns, ROOT_UNDERLAY_IP } from './names.js';
 import { deleteNetns, ensureNetns, inNetns, netnsPath } from './netns.js';
 import { ProbeLoop } from './probes.js';
 import { CONTROL_NAMES, meshPaths, writeToken } from './mesh.js';
+import { inPod, preparePodEtc, removePodEtc, writePodHosts } from './pod-etc.js';
 import { prepareVolumes, rewritePath, type VolumeMount } from './volumes.js';
 import { forgetRecord, listRecords, startProcess, stopProcess } from './processes.js';
-import { type Endpoint, type PodName, renderHosts, renderProxyRules, serviceView, type ServiceView } from './services.js';
+import { type Endpoint, renderHosts, renderProxyRules, serviceView, type ServiceView } from './services.js';
 import type { LabInfo } from './state.js';
 import type { NodeInfo } from './topology.js';
 
@@ -26,7 +27,7 @@ import type { NodeInfo } from './topology.js';
  * the pod namespace, runs the node's conflist chain (CNI 1.0: ADD in order, DEL in reverse), starts each
  * container's program in the pod namespace, restarts it per restartPolicy, probes it, and writes the
  * Pod's status into the cluster-state directory. It is also the node's kube-proxy (nftables DNAT for
- * Service VIPs) and writes each pod's hosts file.
+ * Service VIPs) and writes each pod's hosts file (pod-etc.ts: replaced atomically, as the pod sees it).
  */
 const SYNC_INTERVAL_MS = 1000;
 const MAX_BACKOFF_MS = 30_000;
@@ -191,13 +192,11 @@ export class Kubelet {
   private async syncNetwork(allPods: readonly KubeObject[], serviceObjs: readonly KubeObject[]): Promise<void> {
     const services = serviceObjs.map(serviceView).filter((s): s is ServiceView => s !== undefined);
     const ready: Endpoint[] = [];
-    const names: PodName[] = [];
     for (const p of allPods) {
       const ns = p.metadata.namespace ?? 'default';
       const status = await readStatus(this.o.paths.status, `Pod.${ns}.${p.metadata.name}.yaml`);
       const ip = status?.podIP;
       if (typeof ip !== 'string') continue;
-      names.push({ namespace: ns, name: p.metadata.name, ip });
       const conds = (status?.conditions as { type: string; status: string }[] | undefined) ?? [];
       if (!conds.some((c) => c.type === 'Ready' && c.status === 'True')) continue;
       const spec = p.spec as PodSpec | undefined;
@@ -217,9 +216,9 @@ export class Kubelet {
     }
     for (const st of this.pods.values()) {
       if (!st.rec.ip || st.stopping) continue;
-      const text = renderHosts({ namespace: st.rec.namespace, name: st.rec.name, ip: st.rec.ip }, services, names, this.extraHosts());
+      const text = renderHosts({ namespace: st.rec.namespace, name: st.rec.name, ip: st.rec.ip }, services, this.extraHosts());
       if (this.hostsWritten.get(st.key) === text) continue;
-      await this.writeHosts(st.rec.netns, text);
+      await writePodHosts(this.o.paths, st.rec.netns, text);
       this.hostsWritten.set(st.key, text);
     }
   }
@@ -227,13 +226,6 @@ export class Kubelet {
   /** The control plane's in-cluster names resolve to the root namespace, where it runs. */
   private extraHosts(): { ip: string; names: readonly string[] }[] {
     return this.o.info.control ? [{ ip: ROOT_UNDERLAY_IP, names: CONTROL_NAMES }] : [];
-  }
-
-  /** Written in place (same inode): running processes see /etc/hosts through a bind mount of it. */
-  private async writeHosts(netns: string, text: string): Promise<void> {
-    const dir = etcNetnsDir(netns);
-    await mkdir(dir, { recursive: true });
-    await writeFile(join(dir, 'hosts'), text);
   }
 
   private startPod(obj: KubeObject): void {
@@ -332,7 +324,7 @@ export class Kubelet {
     const rec = st.rec;
     await deleteNetns(rec.netns); // a leftover of the same name would carry stale addresses
     await ensureNetns(rec.netns);
-    await this.writeHosts(rec.netns, renderHosts({ namespace: rec.namespace, name: rec.name, ip: '127.0.0.1' }, [], []));
+    await preparePodEtc(this.o.paths, rec.netns, renderHosts({ namespace: rec.namespace, name: rec.name, ip: '127.0.0.1' }, []));
     await writeAtomic(join(this.runtimeDir, `${rec.namespace}.${rec.name}.json`), JSON.stringify(rec));
     await chainAdd(LOOPBACK_CONF, this.runtimeArgs(rec, 'lo'), this.chainDeps(rec));
     const list = await this.readConflist();
@@ -342,7 +334,7 @@ export class Kubelet {
     if (!rec.ip) throw new Error('the CNI result has no IPv4 address');
     await writeAtomic(join(this.runtimeDir, `${rec.namespace}.${rec.name}.json`), JSON.stringify(rec));
     this.hostsWritten.delete(st.key);
-    await this.writeHosts(rec.netns, renderHosts({ namespace: rec.namespace, name: rec.name, ip: rec.ip }, [], [], this.extraHosts()));
+    await writePodHosts(this.o.paths, rec.netns, renderHosts({ namespace: rec.namespace, name: rec.name, ip: rec.ip }, [], this.extraHosts()));
   }
 
   private async teardownSandbox(rec: RuntimeRecord): Promise<void> {
@@ -354,7 +346,7 @@ export class Kubelet {
     }
     await chainDel(LOOPBACK_CONF, this.runtimeArgs(rec, 'lo'), undefined, this.chainDeps(rec)).catch(() => undefined);
     await deleteNetns(rec.netns);
-    await rm(etcNetnsDir(rec.netns), { recursive: true, force: true });
+    await removePodEtc(this.o.paths, rec.netns);
   }
 
   private async killPodProcesses(rec: RuntimeRecord): Promise<void> {
@@ -441,7 +433,7 @@ export class Kubelet {
     const log = this.o.log.child({ pod: st.key, container: c.spec.name });
     try {
       const mounts = await this.volumesFor(st, c.spec);
-      const argv = inNetns(st.rec.netns, this.containerArgv(st, c.spec, mounts));
+      const argv = inPod(this.o.paths, st.rec.netns, this.containerArgv(st, c.spec, mounts));
       const env = this.containerEnv(st, c.spec);
       for (const [k, v] of Object.entries(env)) if (v !== undefined) env[k] = rewritePath(v, mounts);
       const { child, exited } = await startProcess(this.o.paths.procs, this.o.paths.logs, c.procId, argv, {

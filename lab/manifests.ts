@@ -1,9 +1,11 @@
 import { parseAllDocuments } from 'yaml';
 import { WeftError } from '../lib/errors/index.js';
+import { checkDataKeys, checkIdentity, checkPodSpecNames, labKind } from './object-fields.js';
 
 /**
- * Kubernetes-shaped objects as the lab reads and writes them. The lab is the API server: it checks only
- * what it needs to run them (kind, name, containers, images); the control plane validates the rest.
+ * Kubernetes-shaped objects as the lab reads and writes them. The lab is the API server: it checks what
+ * it needs to run them (kind, apiVersion, names as Kubernetes allows them, containers, images); the
+ * control plane validates the rest.
  */
 export interface ObjectMeta {
   name: string;
@@ -81,14 +83,12 @@ export interface ServicePort {
   appProtocol?: string;
 }
 
-/** Kinds without a namespace; every other kind defaults to namespace `default`. */
-const CLUSTER_SCOPED = new Set(['Namespace', 'GatewayClass', 'Node', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition']);
-
+/** Kinds without a namespace (LAB_KINDS); every other kind defaults to namespace `default`. */
 export function isClusterScoped(kind: string): boolean {
-  return CLUSTER_SCOPED.has(kind);
+  return labKind(kind)?.namespaced === false;
 }
 
-/** `<Kind>.<namespace>.<name>.yaml` (cluster-scoped `<Kind>.<name>.yaml`), as layout.md fixes. */
+/** `<Kind>.<namespace>.<name>.yaml` (cluster-scoped `<Kind>.<name>.yaml`), the names control/sources/files.ts reads (`fileNameOf`). */
 export function manifestFileName(obj: Pick<KubeObject, 'kind' | 'metadata'>): string {
   if (isClusterScoped(obj.kind)) return `${obj.kind}.${obj.metadata.name}.yaml`;
   return `${obj.kind}.${obj.metadata.namespace ?? 'default'}.${obj.metadata.name}.yaml`;
@@ -97,8 +97,6 @@ export function manifestFileName(obj: Pick<KubeObject, 'kind' | 'metadata'>): st
 export function objectKey(obj: Pick<KubeObject, 'kind' | 'metadata'>): string {
   return isClusterScoped(obj.kind) ? `${obj.kind}/${obj.metadata.name}` : `${obj.kind}/${obj.metadata.namespace ?? 'default'}/${obj.metadata.name}`;
 }
-
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -124,23 +122,15 @@ export function checkObject(value: unknown, source: string): KubeObject {
     throw new WeftError('ERR_WEFT_LAB_MANIFEST_INVALID', { source, reason });
   };
   if (!isRecord(value)) return bad('a document is not a mapping');
-  if (typeof value.apiVersion !== 'string' || value.apiVersion === '') bad('apiVersion is missing');
-  if (typeof value.kind !== 'string' || value.kind === '') bad('kind is missing');
-  const meta = value.metadata;
-  if (!isRecord(meta) || typeof meta.name !== 'string' || !DNS_LABEL.test(meta.name) || meta.name.length > 253) {
-    bad(`${String(value.kind)}: metadata.name must be a lowercase DNS name`);
-  }
+  checkIdentity(value, source);
   const obj = value as unknown as KubeObject;
-  if (obj.metadata.namespace !== undefined && (typeof obj.metadata.namespace !== 'string' || !DNS_LABEL.test(obj.metadata.namespace))) {
-    bad(`${obj.kind} ${obj.metadata.name}: metadata.namespace must be a lowercase DNS name`);
-  }
   const where = `${obj.kind} ${obj.metadata.name}`;
-  if (obj.kind === 'Pod') checkPodSpec(obj.spec, where, bad);
+  if (obj.kind === 'Pod') checkPodSpec(obj.spec, where, source, bad);
   if (obj.kind === 'Deployment') {
     const spec = obj.spec;
     if (!isRecord(spec) || !isRecord(spec.template)) bad(`${where}: spec.template is missing`);
     const tpl = (spec as { template: Record<string, unknown> }).template;
-    checkPodSpec(tpl.spec, `${where} template`, bad);
+    checkPodSpec(tpl.spec, `${where} template`, source, bad);
     const replicas = (spec as Record<string, unknown>).replicas;
     if (replicas !== undefined && (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0 || replicas > 100)) {
       bad(`${where}: spec.replicas must be an integer 0-100`);
@@ -153,14 +143,16 @@ export function checkObject(value: unknown, source: string): KubeObject {
       if (!isRecord(p) || typeof p.port !== 'number' || p.port < 1 || p.port > 65535) bad(`${where}: every port needs a port number 1-65535`);
     }
   }
+  if (obj.kind === 'ConfigMap' || obj.kind === 'Secret') checkDataKeys(obj, where, source);
   return obj;
 }
 
-function checkPodSpec(spec: unknown, where: string, bad: (reason: string) => never): void {
+function checkPodSpec(spec: unknown, where: string, source: string, bad: (reason: string) => never): void {
   if (!isRecord(spec) || !Array.isArray(spec.containers) || spec.containers.length === 0) bad(`${where}: spec.containers is missing`);
   for (const c of (spec as { containers: unknown[] }).containers) {
     if (!isRecord(c) || typeof c.name !== 'string' || typeof c.image !== 'string') bad(`${where}: every container needs a name and an image`);
   }
+  checkPodSpecNames(spec as { containers: { name: string }[] }, where, source);
   const rp = (spec).restartPolicy;
   if (rp !== undefined && rp !== 'Always' && rp !== 'OnFailure' && rp !== 'Never') bad(`${where}: restartPolicy ${JSON.stringify(rp)} is not Always, OnFailure or Never`);
 }

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { joinInside } from '../lib/path-inside.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { writeAtomic } from './cluster-store.js';
 
@@ -69,7 +69,7 @@ export interface Started {
 
 export async function startProcess(procsDir: string, logsDir: string, id: string, argv: readonly string[], o: StartOptions = {}): Promise<Started> {
   mkdirSync(logsDir, { recursive: true });
-  const log = join(logsDir, `${id}.log`);
+  const log = joinInside(logsDir, `${id}.log`);
   const fd = openSync(log, 'a');
   const [cmd, ...args] = argv;
   let child: ChildProcess;
@@ -88,13 +88,13 @@ export async function startProcess(procsDir: string, logsDir: string, id: string
   });
   if (o.detached) child.unref();
   const record: ProcRecord = { id, pid, startTime: procStartTime(pid) ?? '', argv, log, startedAt: new Date().toISOString() };
-  await writeAtomic(join(procsDir, `${id}.json`), JSON.stringify(record));
+  await writeAtomic(joinInside(procsDir, `${id}.json`), JSON.stringify(record));
   return { record, child, exited };
 }
 
 export async function readRecord(procsDir: string, id: string): Promise<ProcRecord | undefined> {
   try {
-    return JSON.parse(await readFile(join(procsDir, `${id}.json`), 'utf8')) as ProcRecord;
+    return JSON.parse(await readFile(joinInside(procsDir, `${id}.json`), 'utf8')) as ProcRecord;
   } catch {
     return undefined;
   }
@@ -117,7 +117,7 @@ export async function listRecords(procsDir: string): Promise<ProcRecord[]> {
 }
 
 export async function forgetRecord(procsDir: string, id: string): Promise<void> {
-  await rm(join(procsDir, `${id}.json`), { force: true });
+  await rm(joinInside(procsDir, `${id}.json`), { force: true });
 }
 
 /** SIGTERM, then SIGKILL after `graceMs`; only if the pid still is the process we started. */

@@ -112,28 +112,20 @@ export interface PodName {
 }
 
 /**
- * A pod's /etc/hosts (bind-mounted by `ip netns exec` from /etc/netns/<pod netns>/hosts): Services as
- * `<svc>.<ns>`, `<svc>.<ns>.svc`, `<svc>.<ns>.svc.cluster.local` (and `<svc>` in the pod's own
- * namespace), pods as `<pod>.<ns>` (and `<pod>` in its own namespace).
+ * A pod's /etc/hosts (pod-etc.ts), naming what cluster DNS and the pod's search path
+ * (`<ns>.svc.cluster.local svc.cluster.local cluster.local`) would resolve: each Service as
+ * `<svc>.<ns>`, `<svc>.<ns>.svc` and `<svc>.<ns>.svc.cluster.local`, and as `<svc>` only in the pod's
+ * own namespace. Other pods have no names (Kubernetes gives them none a client would use), so a pod and
+ * a Service of the same name never collide; the pod's own name resolves to itself, as the hostname line
+ * a kubelet writes.
  */
-export function renderHosts(
-  self: PodName,
-  services: readonly ServiceView[],
-  pods: readonly PodName[],
-  extra: readonly { ip: string; names: readonly string[] }[] = [],
-): string {
-  const lines = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', `${self.ip}\t${self.name} ${self.name}.${self.namespace}`];
+export function renderHosts(self: PodName, services: readonly ServiceView[], extra: readonly { ip: string; names: readonly string[] }[] = []): string {
+  const lines = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', `${self.ip}\t${self.name}`];
   for (const e of extra) lines.push(`${e.ip}\t${e.names.join(' ')}`);
   for (const s of [...services].sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`))) {
     const names = [`${s.name}.${s.namespace}`, `${s.name}.${s.namespace}.svc`, `${s.name}.${s.namespace}.svc.cluster.local`];
     if (s.namespace === self.namespace) names.unshift(s.name);
     lines.push(`${s.vip}\t${names.join(' ')}`);
-  }
-  for (const p of [...pods].sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`))) {
-    if (p.namespace === self.namespace && p.name === self.name) continue;
-    const names = [`${p.name}.${p.namespace}`];
-    if (p.namespace === self.namespace) names.unshift(p.name);
-    lines.push(`${p.ip}\t${names.join(' ')}`);
   }
   return lines.join('\n') + '\n';
 }

@@ -1,8 +1,10 @@
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from './command.js';
 import { etcNetnsDir, labPaths, labPrefix, type LabPaths } from './names.js';
 import { deleteNetns, listNetns, netnsPids } from './netns.js';
+import { hostRootMirror } from './pod-etc.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { forgetRecord, listRecords, pidAlive, stopProcess } from './processes.js';
 
@@ -10,7 +12,7 @@ import { forgetRecord, listRecords, pidAlive, stopProcess } from './processes.js
  * `weft lab down`: removes everything a lab made, found from its name alone so that it also works after
  * a crash of `up` left no state: recorded processes (by pid + start time), any process still living in
  * one of the lab's namespaces, the namespaces themselves (which takes every link inside them), leftover
- * mounts, /etc/netns/<prefix>* and the state directory.
+ * mounts, /etc/netns/<prefix>* and the state directory (with the pods' host-root mirror beside it).
  */
 export interface TeardownReport {
   processes: number;
@@ -81,6 +83,8 @@ export async function teardownLab(lab: string, stateRoot?: string): Promise<Tear
   } catch {
     report.stateDir = false;
   }
+  // Empty in this namespace (pods mount over it in theirs, and they are gone): rmdir, never rm -r.
+  await rmdir(hostRootMirror(paths)).catch(() => undefined);
   return report;
 }
 
@@ -102,9 +106,6 @@ export async function leftovers(lab: string, stateRoot?: string): Promise<{ name
   const prefix = labPrefix(lab);
   const paths = labPaths(lab, stateRoot);
   const etc = (await readdir('/etc/netns').catch(() => [] as string[])).filter((d) => d.startsWith(prefix));
-  const stateDir = await readdir(paths.root).then(
-    () => true,
-    () => false,
-  );
+  const stateDir = existsSync(paths.root) || existsSync(hostRootMirror(paths));
   return { namespaces: await listNetns(prefix), etcDirs: etc, stateDir, mounts: await leftoverMounts(prefix, paths.root) };
 }

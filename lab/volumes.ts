@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { joinInside } from '../lib/path-inside.js';
 import type { KubeObject } from './manifests.js';
 
 /**
@@ -8,7 +9,8 @@ import type { KubeObject } from './manifests.js';
  * under the lab's state, and container args/env that name a path under a volumeMount are rewritten to
  * that directory. Supported: projected serviceAccountToken (a bound token the lab mints, audience weft),
  * configMap (from a ConfigMap in the cluster state; `weft-ca-root` falls back to the control plane's CA
- * root) and emptyDir.
+ * root) and emptyDir. Volume names, item paths and ConfigMap keys are checked at apply
+ * (object-fields.ts) and joined with joinInside here, so none can place a file outside the pod's directory.
  */
 export interface VolumeMount {
   name: string;
@@ -37,16 +39,16 @@ export async function prepareVolumes(volumes: readonly Volume[] | undefined, mou
   for (const m of mounts) {
     const v = volumes?.find((x) => x.name === m.name);
     if (!v) continue;
-    const dir = join(ctx.dir, v.name);
+    const dir = joinInside(ctx.dir, v.name);
     await mkdir(dir, { recursive: true });
     for (const src of v.projected?.sources ?? []) {
       const t = src.serviceAccountToken;
-      if (t && ctx.mintToken) await ctx.mintToken(join(dir, t.path), t.audience ? [t.audience] : ['weft']);
+      if (t && ctx.mintToken) await ctx.mintToken(joinInside(dir, t.path), t.audience ? [t.audience] : ['weft']);
     }
     if (v.configMap) {
       const cm = ctx.configMaps.find((c) => c.kind === 'ConfigMap' && c.metadata.name === v.configMap!.name && (c.metadata.namespace ?? 'default') === ctx.namespace);
       const data = (cm?.data ?? {}) as Record<string, string>;
-      for (const [k, value] of Object.entries(data)) await writeFile(join(dir, k), value);
+      for (const [k, value] of Object.entries(data)) await writeFile(joinInside(dir, k), value);
       if (!cm && v.configMap.name === 'weft-ca-root' && ctx.caRoot && existsSync(ctx.caRoot)) {
         await copyFile(ctx.caRoot, join(dir, 'root-cert.pem'));
         await copyFile(ctx.caRoot, join(dir, 'ca.crt'));

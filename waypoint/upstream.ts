@@ -1,39 +1,14 @@
 import { connect as h2connect, constants as h2c, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
-import type { Readable } from 'node:stream';
+import type { Headers } from './routes/filters.js';
 import { H1Pool } from './h1/client.js';
 import type { Connector, UpstreamEndpoint } from './connector.js';
-import type { Headers } from './routes/filters.js';
+import type { UpstreamRequest, UpstreamResponse } from './exchange.js';
 
 // Connections to endpoints, one entry per endpoint: the waypoint's own HTTP/1.1 pool (h1/client.ts, over
 // the connector's streams, i.e. HBONE tunnels) and one HTTP/2 session for h2/gRPC. Both are created
 // lazily and dropped when the endpoint leaves the Service.
 
-export interface UpstreamRequest {
-  readonly method: string;
-  /** Path with query. */
-  readonly path: string;
-  readonly authority: string;
-  /** Lower-case names, no pseudo-headers, no hop-by-hop headers. */
-  readonly headers: Headers;
-  readonly body: Readable | Buffer | null;
-  /** Present only when a timeout or cancellation applies. */
-  readonly signal: AbortSignal | undefined;
-}
-
-export interface UpstreamResponse {
-  readonly status: number;
-  readonly headers: Headers;
-  readonly body: Readable;
-  /** HTTP/2 only: the response ended with its headers (a gRPC trailers-only response). */
-  readonly endStream: boolean;
-  /** Trailers once the body has ended (gRPC status lives here). */
-  trailers(): Headers | undefined;
-  /** The whole body when it arrived with the head (HTTP/1.1): the forwarder then needs no stream. */
-  readonly complete?: Buffer;
-  /** Drops the body so the connection can be reused (HTTP/1.1). */
-  discard?(): void;
-}
-
+export type { UpstreamRequest, UpstreamResponse } from './exchange.js';
 export type UpstreamProtocol = 'http1' | 'h2';
 
 const H1_CONNECTIONS = 256;

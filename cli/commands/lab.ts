@@ -139,16 +139,15 @@ const exec: CommandModule<object, NameArgs & { pod: string; cmd: string[] }> = {
   handler: async (a) => {
     requireRoot('weft lab exec');
     const { paths } = await context(a);
-    const [ns, pod] = a.pod.includes('/') ? a.pod.split('/', 2) : ['default', a.pod];
+    const { ns, pod } = await podArg('weft lab exec', a.pod);
     const netns = podNetns(a.name, ns, pod);
-    const { inNetns, netnsExists } = await import('../../lab/netns.js');
+    const [{ netnsExists }, { inPod }] = await Promise.all([import('../../lab/netns.js'), import('../../lab/pod-etc.js')]);
     if (!(await netnsExists(netns))) throw new WeftError('ERR_WEFT_LAB_POD_NOT_FOUND', { pod: `${ns}/${pod}`, lab: a.name });
     // yargs moves what follows `--` out of the positionals: take it from argv as given.
     const dd = process.argv.indexOf('--');
     const cmd = dd >= 0 ? process.argv.slice(dd + 1) : (a.cmd ?? []).map(String);
     if (cmd.length === 0) cmd.push('sh');
-    void paths;
-    const argv = inNetns(netns, cmd);
+    const argv = inPod(paths, netns, cmd);
     const child = spawn(argv[0], argv.slice(1), { stdio: 'inherit', env: { ...process.env, POD_NAME: pod, POD_NAMESPACE: ns } });
     const code = await new Promise<number>((resolve) => child.on('close', (c, s) => resolve(c ?? (s ? 128 : 1))));
     process.exit(code);
@@ -179,12 +178,24 @@ const logs: CommandModule<object, NameArgs & { target: string; follow: boolean }
   },
 };
 
+/** `<namespace>/<pod>` (or `<pod>` in `default`), checked as Kubernetes names: they become paths. */
+async function podArg(source: string, arg: string): Promise<{ ns: string; pod: string }> {
+  const [ns, pod] = arg.includes('/') ? (arg.split('/', 2) as [string, string]) : ['default', arg];
+  const { fieldError, isName, nameRuleText } = await import('../../lab/object-fields.js');
+  if (!isName('dns1123-label', ns) || !isName('dns1123-subdomain', pod) || arg.split('/').length > 2) {
+    throw fieldError(source, '<namespace>/<pod>', arg, `the namespace must be ${nameRuleText('dns1123-label')}; the pod ${nameRuleText('dns1123-subdomain')}`);
+  }
+  return { ns, pod };
+}
+
 async function logFiles(dir: string, target: string): Promise<string[]> {
   if (target.includes('/')) {
-    const [ns, pod] = target.split('/', 2);
+    const { ns, pod } = await podArg('weft lab logs', target);
     const prefix = `pod-${ns}.${pod}-`;
     return (await readdir(dir).catch(() => [] as string[])).filter((f) => f.startsWith(prefix)).map((f) => join(dir, f));
   }
+  const { fieldError, isName } = await import('../../lab/object-fields.js');
+  if (!isName('dns1123-label', target)) throw fieldError('weft lab logs', 'target', target, 'must be controller, control, kubelet-<node>, agent-<node> or <namespace>/<pod>');
   const f = join(dir, `${target}.log`);
   return existsSync(f) ? [f] : [];
 }

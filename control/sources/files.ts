@@ -7,11 +7,12 @@ import { parseAllDocuments, stringify as toYaml } from 'yaml';
 import type { Logger } from '../../lib/telemetry/log.js';
 import { silentLogger } from '../../lib/telemetry/log.js';
 import { WeftError } from '../../lib/errors/index.js';
+import { joinInside } from '../../lib/path-inside.js';
 import { KIND_INFO, isObjectKind, objectKey, refOf, validateObject, validateStatus } from './schemas.js';
 import type { ClusterSource, InvalidInfo, KubeObject, ObjectKind, ObjectRef, SourceChange } from './source.js';
 
 export interface DirectorySourceOptions {
-  /** The cluster-state directory (layout.md: manifests/, pods/, generated/, status/). Created if missing. */
+  /** The cluster-state directory (manifests/, pods/, generated/, status/). Created if missing. */
   readonly dir: string;
   readonly logger?: Logger;
   /** Quiet time after a file event before rereading what it named (default 20 ms). */
@@ -207,7 +208,7 @@ export class DirectorySource extends EventEmitter implements ClusterSource {
       metadata: namespaced ? { name: ref.name, namespace: ref.namespace ?? this.defaultNamespace } : { name: ref.name },
       status,
     };
-    await this.writeAtomic(path.join(this.dir, STATUS_DIR, fileNameOf(ref.kind, namespaced ? (ref.namespace ?? this.defaultNamespace) : undefined, ref.name)), toYaml(doc));
+    await this.writeAtomic(joinInside(path.join(this.dir, STATUS_DIR), fileNameOf(ref.kind, namespaced ? (ref.namespace ?? this.defaultNamespace) : undefined, ref.name)), toYaml(doc));
   }
 
   /**
@@ -218,7 +219,7 @@ export class DirectorySource extends EventEmitter implements ClusterSource {
   async apply(object: KubeObject, fieldManager: string): Promise<void> {
     const info = KIND_INFO[object.kind];
     const ns = info.namespaced ? (object.metadata.namespace ?? this.defaultNamespace) : undefined;
-    const file = path.join(this.dir, GENERATED_DIR, fileNameOf(object.kind, ns, object.metadata.name));
+    const file = joinInside(path.join(this.dir, GENERATED_DIR), fileNameOf(object.kind, ns, object.metadata.name));
     const previous = await readPrevious(file);
     const metadata = {
       ...object.metadata,
@@ -234,7 +235,7 @@ export class DirectorySource extends EventEmitter implements ClusterSource {
   /** Removes an object from `generated/` (objects under manifests/ belong to the user or the lab). */
   async delete(ref: ObjectRef): Promise<void> {
     const ns = KIND_INFO[ref.kind].namespaced ? (ref.namespace ?? this.defaultNamespace) : undefined;
-    const file = path.join(this.dir, GENERATED_DIR, fileNameOf(ref.kind, ns, ref.name));
+    const file = joinInside(path.join(this.dir, GENERATED_DIR), fileNameOf(ref.kind, ns, ref.name));
     await rm(file, { force: true });
     this.changed(file);
   }
@@ -631,7 +632,7 @@ function stampOf(s: Stats): string {
   return `${s.mtimeMs}:${s.size}:${s.ino}`;
 }
 
-/** `<Kind>.<namespace>.<name>.yaml`, or `<Kind>.<name>.yaml` for cluster-scoped kinds (layout.md). */
+/** `<Kind>.<namespace>.<name>.yaml`, or `<Kind>.<name>.yaml` for cluster-scoped kinds. */
 export function fileNameOf(kind: ObjectKind, namespace: string | undefined, name: string): string {
   return namespace === undefined ? `${kind}.${name}.yaml` : `${kind}.${namespace}.${name}.yaml`;
 }

@@ -1,6 +1,7 @@
 import { asKind, type AuthorizationPolicyObject, type AuthorizationPolicyStatus } from '../sources/schemas.js';
 import type { ClusterSource } from '../sources/source.js';
 import { condition } from './conditions.js';
+import { WAYPOINT_CLASS } from '../../lib/names.js';
 import { waypointOf } from './routes.js';
 import { unsupportedFieldsMessage, unsupportedPolicyFields } from '../discovery/authz-unsupported.js';
 
@@ -33,7 +34,7 @@ export function authorizationPolicyStatus(ap: AuthorizationPolicyObject, source:
     } else if (t.kind === 'Gateway' && (t.group === undefined || t.group === 'gateway.networking.k8s.io')) {
       const gw = asKind(source.get({ kind: 'Gateway', namespace: tns, name: t.name }), 'Gateway');
       if (gw === undefined) missing.push(`Gateway ${tns}/${t.name}`);
-      else if (gw.spec.gatewayClassName !== 'weft-waypoint') invalid.push(`Gateway ${tns}/${t.name} is not a weft waypoint`);
+      else if (gw.spec.gatewayClassName !== WAYPOINT_CLASS) invalid.push(`Gateway ${tns}/${t.name} is not a weft waypoint`);
     } else {
       invalid.push(`targetRef kind ${t.group ?? ''}/${t.kind} (only Service and Gateway)`);
     }

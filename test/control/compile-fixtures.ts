@@ -1,5 +1,5 @@
 // Shared builders for the control-plane services tests: a real DirectorySource over a temp cluster
-// directory (layout.md), and Kubernetes-shaped objects as the lab writes them.
+// directory (control/sources/files.ts), and Kubernetes-shaped objects as the lab writes them.
 import { mkdtemp, mkdir, rm, writeFile, rename } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';

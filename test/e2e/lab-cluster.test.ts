@@ -3,11 +3,12 @@
 // curl inside a pod, probes passing, and `lab down` leaving no namespace, link, process or state dir.
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { run } from '../../lab/command.js';
 import { CONFLIST_FILE } from '../../lab/cni-conflist.js';
 import { isAlive, listRecords, type ProcRecord } from '../../lab/processes.js';
-import { isRoot, startLab, type Lab } from '../support/lab.js';
+import { startLab, type Lab } from '../support/lab.js';
+import { describeRoot } from '../support/root.js';
 
 const MANIFESTS = `
 apiVersion: v1
@@ -57,7 +58,7 @@ interface Echo {
   peer: { address: string };
 }
 
-describe.skipIf(!isRoot)('weft lab: 2 nodes, 4 pods (needs root: network namespaces)', () => {
+describeRoot('weft lab: 2 nodes, 4 pods (needs root: network namespaces)', () => {
   let lab: Lab;
   let records: ProcRecord[] = [];
 

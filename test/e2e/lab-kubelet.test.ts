@@ -3,11 +3,13 @@
 // probe keeps the pod out of Service endpoints, an unknown image is refused at apply, and deleting a pod
 // removes its namespace, hosts dir and status.
 import { existsSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { run } from '../../lab/command.js';
-import { etcNetnsDir, podNetns } from '../../lab/names.js';
+import { podNetns } from '../../lab/names.js';
+import { podEtcDir } from '../../lab/pod-etc.js';
 import { netnsExists } from '../../lab/netns.js';
-import { isRoot, startLab, type Lab } from '../support/lab.js';
+import { startLab, type Lab } from '../support/lab.js';
+import { describeRoot } from '../support/root.js';
 
 const PODS = `
 apiVersion: v1
@@ -60,7 +62,7 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutM
   }
 }
 
-describe.skipIf(!isRoot)('weft lab kubelet (needs root: network namespaces)', () => {
+describeRoot('weft lab kubelet (needs root: network namespaces)', () => {
   let lab: Lab;
   beforeAll(async () => {
     lab = await startLab({ nodes: 1, mesh: false });
@@ -108,7 +110,7 @@ describe.skipIf(!isRoot)('weft lab kubelet (needs root: network namespaces)', ()
     expect(await netnsExists(netns)).toBe(true);
     await lab.delete('apiVersion: v1\nkind: Pod\nmetadata: { name: once, namespace: k }\nspec: { containers: [{ name: c, image: debian }] }\n');
     await until('once removed', async () => (!(await netnsExists(netns)) ? true : undefined));
-    expect(existsSync(etcNetnsDir(netns))).toBe(false);
+    expect(existsSync(podEtcDir(lab.paths, netns))).toBe(false);
     expect(existsSync(`${lab.paths.status}/Pod.k.once.yaml`)).toBe(false);
   });
 });

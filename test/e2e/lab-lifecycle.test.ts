@@ -3,10 +3,11 @@
 // namespaces, and `down` after a crash (daemons killed, process records and lab.json gone) still finds
 // and removes every namespace, process and file by prefix — without touching the other lab.
 import { rm } from 'node:fs/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { run } from '../../lab/command.js';
 import { listRecords, pidAlive, stopProcess } from '../../lab/processes.js';
-import { isRoot, startLab, type Lab } from '../support/lab.js';
+import { startLab, type Lab } from '../support/lab.js';
+import { describeRoot } from '../support/root.js';
 
 const POD = `
 apiVersion: v1
@@ -24,7 +25,7 @@ async function links(ns: string): Promise<string> {
   return (await run(['ip', '-n', ns, '-o', 'link', 'show'])).stdout.replace(/\s+/g, ' ');
 }
 
-describe.skipIf(!isRoot)('weft lab lifecycle (needs root: network namespaces)', () => {
+describeRoot('weft lab lifecycle (needs root: network namespaces)', () => {
   let a: Lab;
   let b: Lab;
 
@@ -56,7 +57,8 @@ describe.skipIf(!isRoot)('weft lab lifecycle (needs root: network namespaces)', 
     const [sa, sb] = [await a.status(), await b.status()];
     expect(sa.pods[0].ip).toBe(sb.pods[0].ip); // same ranges: isolated namespaces, nothing in the host's
     for (const lab of [a, b]) {
-      const r = await lab.exec('life/web', ['curl', '-sS', '-m', '10', `http://web.life:8080/`]);
+      // By address: pods have no DNS names of their own, only Services do.
+      const r = await lab.exec('life/web', ['curl', '-sS', '-m', '10', `http://${sa.pods[0].ip}:8080/`]);
       expect(r.code, r.stderr).toBe(0);
       expect(JSON.parse(r.stdout)).toMatchObject({ pod: 'web', namespace: 'life' });
     }

@@ -11,12 +11,13 @@ import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { run } from '../../lab/command.js';
 import { startNodeAgent } from '../../lab/mesh.js';
 import { nodeNetns, podNetns } from '../../lab/names.js';
 import { isAlive, listRecords } from '../../lab/processes.js';
-import { isRoot, startLab, type Lab } from '../support/lab.js';
+import { startLab, type Lab } from '../support/lab.js';
+import { describeRoot } from '../support/root.js';
 
 const RATE = 200;
 const DURATION_S = 30;
@@ -72,7 +73,7 @@ interface LogLine {
   [k: string]: unknown;
 }
 
-describe.skipIf(!isRoot)('node agent restart under 200 requests/s (needs root: network namespaces)', () => {
+describeRoot('node agent restart under 200 requests/s (needs root: network namespaces)', () => {
   let lab: Lab;
 
   const agentLog = async (node: string): Promise<LogLine[]> =>

@@ -1,7 +1,8 @@
 /**
  * Real Helm for the chart tests: the binary `scripts/install-tools` builds into .tools/bin, run with
  * Helm's cache/config/data homes in a temp dir so that tests never touch the user's Helm state. Without the
- * binary the suites are skipped with the reason, except in CI, where they must run (and fail loudly).
+ * binary each suite fails saying how to install it (scripts/install-tools, which scripts/setup runs), unless
+ * WEFT_TEST_SKIP_TOOLS=1 opts out on purpose.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -9,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { describe } from 'vitest';
+import { describeRequiring } from '../support/root.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const CHART = join(ROOT, 'helm', 'weft');
@@ -17,12 +18,9 @@ export const HELM = join(ROOT, '.tools', 'bin', 'helm');
 export const HA_VALUES = join(CHART, 'ci', 'ha-values.yaml');
 export const EXTERNAL_CA_VALUES = join(CHART, 'ci', 'external-ca-values.yaml');
 
-const helmMissing = !existsSync(HELM) && process.env.CI === undefined;
-
-/** `describe`, or `describe.skip` with the reason when Helm is not installed outside CI. */
+/** `describe` that needs the Helm binary; see root.ts for why a missing one fails instead of skipping. */
 export function describeHelm(title: string, body: () => void): void {
-  if (helmMissing) describe.skip(`${title} (skipped: ${HELM} missing — run scripts/install-tools)`, body);
-  else describe(title, body);
+  describeRequiring(existsSync(HELM), `${HELM} is missing: run scripts/install-tools`, 'WEFT_TEST_SKIP_TOOLS', title, body);
 }
 
 export interface HelmRun {

@@ -1,8 +1,8 @@
-// Pins the lab's kube-proxy and DNS: each Service port DNATs to the ready endpoints selected in its own
-// namespace (named target ports resolved per endpoint), VIPs without endpoints are rejected, the table
-// is replaced atomically, and a pod's hosts file names services and pods the way cluster DNS would.
+// Pins the lab's kube-proxy: each Service port DNATs to the ready endpoints selected in its own
+// namespace (named target ports resolved per endpoint), VIPs without endpoints are rejected, and the
+// table is replaced atomically. (Names in a pod's hosts file: lab-hosts-names.test.ts.)
 import { describe, expect, it } from 'vitest';
-import { renderHosts, renderProxyRules, targetPortOf, type Endpoint, type ServiceView } from '../../lab/services.js';
+import { renderProxyRules, targetPortOf, type Endpoint, type ServiceView } from '../../lab/services.js';
 
 const eps: Endpoint[] = [
   { namespace: 'demo', name: 'b1', ip: '10.244.1.5', labels: { app: 'b' }, ports: [{ name: 'http', containerPort: 8080 }] },
@@ -31,20 +31,5 @@ describe('service rules', () => {
     expect(targetPortOf({ port: 80, targetPort: 9000 }, eps[0])).toBe(9000);
     expect(targetPortOf({ port: 80, targetPort: '9001' }, eps[0])).toBe(9001);
     expect(targetPortOf({ port: 80, targetPort: 'nope' }, eps[0])).toBeUndefined();
-  });
-
-  it('hosts: short names only within the pod\'s namespace, FQDNs for all', () => {
-    const other: ServiceView = { ...svc, namespace: 'other', name: 'db', vip: '10.96.9.9' };
-    const hosts = renderHosts({ namespace: 'demo', name: 'client', ip: '10.244.1.3' }, [svc, other], [
-      { namespace: 'demo', name: 'client', ip: '10.244.1.3' },
-      { namespace: 'demo', name: 'b1', ip: '10.244.1.5' },
-      { namespace: 'other', name: 'b3', ip: '10.244.2.9' },
-    ]);
-    expect(hosts).toContain('10.244.1.3\tclient client.demo\n');
-    expect(hosts).toContain('10.96.3.4\tbackend backend.demo backend.demo.svc backend.demo.svc.cluster.local\n');
-    expect(hosts).toContain('10.96.9.9\tdb.other db.other.svc db.other.svc.cluster.local\n');
-    expect(hosts).toContain('10.244.1.5\tb1 b1.demo\n');
-    expect(hosts).toContain('10.244.2.9\tb3.other\n');
-    expect(hosts.match(/client/g)).toHaveLength(2);
   });
 });

@@ -2,13 +2,14 @@
 // outbound TCP lands on 15001 with its original destination readable, inbound plaintext lands on 15006,
 // a transparent connect from the agent reaches the app with the real client IP (connmark + ip rule
 // recipe), kubelet-style probes from the node bypass capture, and install/remove are idempotent.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Socket} from 'node:net';
 import { type Server } from 'node:net';
 import { nativeNetns } from '../../node-agent/netns/native.js';
 import { NetnsSocketFactory } from '../../node-agent/netns/socket-factory.js';
 import { captureInstalled, installCapture, removeCapture, defaultGateway } from '../../node-agent/enroll/capture.js';
-import { NetnsSandbox, isRoot, type PodNet } from '../support/netns.js';
+import { NetnsSandbox, type PodNet } from '../support/netns.js';
+import { describeRoot } from '../support/root.js';
 
 const fdOf = (s: Socket): number => (s as unknown as { _handle: { fd: number } })._handle.fd;
 
@@ -24,7 +25,7 @@ function forward(server: Server, factory: NetnsSocketFactory, transparent: boole
   });
 }
 
-describe.skipIf(!isRoot)('node-agent capture rules (needs root: network namespaces, nftables)', () => {
+describeRoot('node-agent capture rules (needs root: network namespaces, nftables)', () => {
   const sb = new NetnsSandbox();
   let a: PodNet;
   let b: PodNet;

@@ -3,7 +3,7 @@
 // A's IP; a Service VIP is resolved to an endpoint; a DENY policy refuses with a reason and closes a
 // live connection when it appears; an uncaptured peer is allowed or refused by policy.
 import 'reflect-metadata';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Writable } from 'node:stream';
 import type { Server, Socket } from 'node:net';
 import { pino } from 'pino';
@@ -16,10 +16,11 @@ import { installCapture } from '../../node-agent/enroll/capture.js';
 import { NetnsSocketFactory } from '../../node-agent/netns/socket-factory.js';
 import { PodProxy } from '../../node-agent/proxy/pod-proxy.js';
 import { mintCa } from '../support/pki.js';
-import { NetnsSandbox, TCP_CLIENT, isRoot, type PodNet } from '../support/netns.js';
+import { NetnsSandbox, TCP_CLIENT, type PodNet } from '../support/netns.js';
+import { describeRoot } from '../support/root.js';
 
 
-describe.skipIf(!isRoot)('node-agent data path (needs root: network namespaces, nftables)', () => {
+describeRoot('node-agent data path (needs root: network namespaces, nftables)', () => {
   const sb = new NetnsSandbox();
   let a: PodNet, b: PodNet, c: PodNet;
   let ca: CertificateAuthority;

@@ -7,12 +7,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Socket } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { EarlyListeners } from '../../node-agent/enroll/early-listeners.js';
 import { NetnsSocketFactory } from '../../node-agent/netns/socket-factory.js';
-import { NetnsSandbox, TCP_CLIENT, isRoot, type PodNet } from '../support/netns.js';
+import { NetnsSandbox, TCP_CLIENT, type PodNet } from '../support/netns.js';
+import { describeRoot } from '../support/root.js';
 
-describe.skipIf(!isRoot)('node-agent early listeners (needs root: network namespaces)', () => {
+describeRoot('node-agent early listeners (needs root: network namespaces)', () => {
   const sb = new NetnsSandbox();
   let pod: PodNet;
   let client: PodNet;

@@ -3,7 +3,7 @@
 // UNKNOWN_DST with a reason header), and a burst of 10 000 streams (capped per session) — after all
 // of which a normal mesh connection still works.
 import 'reflect-metadata';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { connect as h2connect, constants, type ClientHttp2Session } from 'node:http2';
 import { connect as tlsConnect } from 'node:tls';
 import type { Server, Socket } from 'node:net';
@@ -16,9 +16,10 @@ import { installCapture } from '../../node-agent/enroll/capture.js';
 import { NetnsSocketFactory } from '../../node-agent/netns/socket-factory.js';
 import { PodProxy } from '../../node-agent/proxy/pod-proxy.js';
 import { mintCa, mintWorkloadCert } from '../support/pki.js';
-import { NetnsSandbox, TCP_CLIENT, isRoot, type PodNet } from '../support/netns.js';
+import { NetnsSandbox, TCP_CLIENT, type PodNet } from '../support/netns.js';
+import { describeRoot } from '../support/root.js';
 
-describe.skipIf(!isRoot)('node-agent HBONE bad input (needs root: network namespaces, nftables)', () => {
+describeRoot('node-agent HBONE bad input (needs root: network namespaces, nftables)', () => {
   const sb = new NetnsSandbox();
   let a: PodNet, b: PodNet, c: PodNet;
   let ca: CertificateAuthority;

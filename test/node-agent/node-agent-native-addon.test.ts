@@ -1,12 +1,13 @@
 // Pins the native addon's contract: sockets are created inside the named network namespace (and the
 // caller stays in its own), SO_MARK and IP_TRANSPARENT take effect, SO_ORIGINAL_DST returns the
 // pre-REDIRECT destination, and failures surface as exceptions carrying the errno name.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { once } from 'node:events';
 import { Socket, type Server, type AddressInfo } from 'node:net';
 import { nativeNetns } from '../../node-agent/netns/native.js';
 import { NetnsSocketFactory } from '../../node-agent/netns/socket-factory.js';
-import { NetnsSandbox, isRoot, type PodNet } from '../support/netns.js';
+import { NetnsSandbox, type PodNet } from '../support/netns.js';
+import { describeRoot } from '../support/root.js';
 
 function fdOf(socket: Socket): number {
   return (socket as unknown as { _handle: { fd: number } })._handle.fd;
@@ -26,7 +27,7 @@ async function connected(socket: Socket): Promise<void> {
   ]);
 }
 
-describe.skipIf(!isRoot)('node-agent native addon (needs root: network namespaces)', () => {
+describeRoot('node-agent native addon (needs root: network namespaces)', () => {
   const sb = new NetnsSandbox();
   let a: PodNet;
   let b: PodNet;

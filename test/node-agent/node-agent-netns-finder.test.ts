@@ -7,7 +7,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isWeftError } from '../../lib/errors/index.js';
 import { NetnsFinder, normalise, parseFibTrieLocal, parseIfInet6 } from '../../node-agent/enroll/netns-finder.js';
-import { NetnsSandbox, isRoot, type PodNet } from '../support/netns.js';
+import { NetnsSandbox, type PodNet } from '../support/netns.js';
+import { describeRoot } from '../support/root.js';
 
 const FIB_TRIE = `Main:
   +-- 0.0.0.0/0 3 0 5
@@ -56,7 +57,7 @@ describe('netns finder parsing', () => {
   });
 });
 
-describe.skipIf(!isRoot)('netns finder over the real procfs (needs root: network namespaces)', () => {
+describeRoot('netns finder over the real procfs (needs root: network namespaces)', () => {
   const sb = new NetnsSandbox();
   let pod: PodNet;
   let other: PodNet;

@@ -2,7 +2,7 @@
 // installs capture and listeners before ADD answers, A → B works over HBONE, /healthz/ready, metrics and
 // admin answer, DEL releases, and after kill -9 a restarted agent re-enrolls from its state file alone.
 import 'reflect-metadata';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
@@ -13,7 +13,8 @@ import type { Server, Socket } from 'node:net';
 import { stringify } from 'yaml';
 import { NetnsSocketFactory } from '../../node-agent/netns/socket-factory.js';
 import { mintCa } from '../support/pki.js';
-import { NetnsSandbox, TCP_CLIENT, isRoot, type PodNet } from '../support/netns.js';
+import { NetnsSandbox, TCP_CLIENT, type PodNet } from '../support/netns.js';
+import { describeRoot } from '../support/root.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = join(ROOT, 'dist/node-agent/main.js');
@@ -30,7 +31,7 @@ function call(socketPath: string, method: string, path: string, body?: unknown):
   });
 }
 
-describe.skipIf(!isRoot)('node-agent process with --local-config (needs root: network namespaces, nftables)', { timeout: 120_000 }, () => {
+describeRoot('node-agent process with --local-config (needs root: network namespaces, nftables)', { timeout: 120_000 }, () => {
   const sb = new NetnsSandbox();
   let a: PodNet, b: PodNet;
   let dir: string;

@@ -757,16 +757,4 @@ function parseSelector(selector: string): Requirement[] | undefined {
   return reqs;
 }
 
-/**
- * Polls `fn` until it returns something other than undefined/false (informers apply changes
- * asynchronously); throws after `timeoutMs`. Generous by default for a slow shared machine.
- */
-export async function eventually<T>(fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000, what = 'condition'): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`${what} not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+export { eventually } from './eventually.js';

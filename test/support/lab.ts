@@ -7,13 +7,13 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { run, type RunResult } from '../../lab/command.js';
 import { labPaths, podNetns, type LabPaths } from '../../lab/names.js';
-import { inNetns } from '../../lab/netns.js';
+import { inPod } from '../../lab/pod-etc.js';
 import { readLabInfo, type LabInfo } from '../../lab/state.js';
 import { labStatus, type LabStatus } from '../../lab/status.js';
 import { leftovers } from '../../lab/teardown.js';
 import { waitPodsReady } from '../../lab/wait.js';
 
-export const isRoot = process.getuid?.() === 0;
+export { isRoot } from './root.js';
 export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
 export interface Lab {
@@ -25,7 +25,7 @@ export interface Lab {
   delete(yaml: string): Promise<string>;
   /** Waits until at least `minPods` pods exist and all are Ready. */
   waitPodsReady(options?: { timeoutMs?: number; minPods?: number }): Promise<LabStatus>;
-  /** Runs argv in the pod's network namespace (`ip netns exec`, so /etc/hosts is the pod's). */
+  /** Runs argv in the pod as `weft lab exec` does: its network namespace and its /etc (hosts file). */
   exec(nsPod: string, argv: readonly string[], options?: { timeoutMs?: number }): Promise<RunResult>;
   status(): Promise<LabStatus>;
   /** Runs `weft lab <args> --name <lab>` through the CLI. */
@@ -77,7 +77,7 @@ export async function startLab(options: { nodes: number; name?: string; /** fals
     waitPodsReady: (o = {}) => waitPodsReady(info, paths, o.timeoutMs ?? 120_000, o.minPods ?? 1),
     exec: (nsPod, argv, o = {}) => {
       const [ns, pod] = nsPod.split('/', 2) as [string, string];
-      return run(inNetns(podNetns(name, ns, pod), argv), { allowFailure: true, timeoutMs: o.timeoutMs ?? 30_000 });
+      return run(inPod(paths, podNetns(name, ns, pod), argv), { allowFailure: true, timeoutMs: o.timeoutMs ?? 30_000 });
     },
     status: () => labStatus(info, paths),
     cli: (args, input) => cli([...args, '--name', name], input),

@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 
 const exec = promisify(execFile);
 
-export const isRoot = process.getuid?.() === 0;
+export { isRoot } from './root.js';
 
 export interface PodNet {
   /** Namespace name (prefixed). */

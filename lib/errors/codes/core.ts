@@ -19,6 +19,10 @@ export const coreCodes = defineCodes({
     grpc: 4,
     flag: 'TIMEOUT',
   },
+  ERR_WEFT_PATH_OUTSIDE_ROOT: {
+    message: 'path {path} would leave {root}',
+    hint: 'A name that reached the file system carries `/` or `..`; names are checked where they enter weft, so this is a bug: report it with this line.',
+  },
   ERR_WEFT_CORE_INTERNAL: {
     message: 'internal error: {reason}',
     hint: 'This is a bug in weft; please report it with the log line that carries this code.',

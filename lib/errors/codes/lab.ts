@@ -22,6 +22,10 @@ export const labCodes = defineCodes({
     message: 'manifest {source} is not valid: {reason}',
     hint: 'Each document needs apiVersion, kind and metadata.name; Pods and Deployments need containers with an image the lab knows.',
   },
+  ERR_WEFT_LAB_FIELD_INVALID: {
+    message: '{source}: {field} {value} is not valid: {rule}',
+    hint: 'Kinds, API versions, namespaces and names follow Kubernetes rules (names are lowercase DNS names, never `/` or `..`); fix the named field. Nothing of the input was written.',
+  },
   ERR_WEFT_LAB_UNKNOWN_IMAGE: {
     message: 'image {image} of {pod} is not known to the lab',
     hint: 'The lab runs programs from this repository, not container images: use weft/node-agent, weft/waypoint, weft/control, weft/http-echo, weft/grpc-echo, weft/tcp-echo, weft/loadgen, or debian (runs the command on the host\'s Debian inside the pod namespace).',

@@ -1,0 +1,51 @@
+// Layering of weft's source (`npm run lint` runs it): lib/ is the shared bottom layer, each process part
+// (control, node-agent, waypoint, cni) stands on lib/ alone, and the tools on top (cli, lab, bench) may use
+// the parts but never the other way round. No circular imports anywhere.
+const PARTS = '^(control|node-agent|waypoint|cni)/';
+
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment: 'A cycle makes load order matter and layers meaningless: break it by moving the shared piece down.',
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: 'lib-is-the-bottom-layer',
+      severity: 'error',
+      comment: 'lib/ is shared by every process: it may import only lib/ and the generated api/.',
+      from: { path: '^lib/' },
+      to: { path: '^(control|node-agent|waypoint|cni|cli|lab|bench|test|scripts)/' },
+    },
+    {
+      name: 'api-is-generated-leaf',
+      severity: 'error',
+      from: { path: '^api/' },
+      to: { path: '^(lib|control|node-agent|waypoint|cni|cli|lab|bench|test)/' },
+    },
+    {
+      name: 'process-parts-stand-on-lib-alone',
+      severity: 'error',
+      comment: 'A process part may not import another (shared code belongs in lib/) nor the tools above it.',
+      from: { path: '^(control|node-agent|waypoint|cni)/' },
+      to: { path: [PARTS, '^(cli|lab|bench|test)/'], pathNot: '^$1/' },
+    },
+    {
+      name: 'product-never-imports-tests-or-benchmarks',
+      severity: 'error',
+      from: { path: '^(lib|control|node-agent|waypoint|cni|cli|lab)/' },
+      to: { path: '^(test|bench)/' },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(node_modules|dist|\\.tools|coverage)/|/native/build/' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'], extensions: ['.ts', '.js', '.mjs'] },
+    reporterOptions: { text: { highlightFocused: true } },
+  },
+};

@@ -1,0 +1,32 @@
+import type { Readable } from 'node:stream';
+import type { Headers } from './routes/filters.js';
+
+// What the forwarder hands an upstream client (HTTP/1.1 pool or HTTP/2 session) and gets back: the one
+// shape both protocols share, in its own module so that the clients and the table of clients
+// (upstream.ts) do not import each other.
+
+export interface UpstreamRequest {
+  readonly method: string;
+  /** Path with query. */
+  readonly path: string;
+  readonly authority: string;
+  /** Lower-case names, no pseudo-headers, no hop-by-hop headers. */
+  readonly headers: Headers;
+  readonly body: Readable | Buffer | null;
+  /** Present only when a timeout or cancellation applies. */
+  readonly signal: AbortSignal | undefined;
+}
+
+export interface UpstreamResponse {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: Readable;
+  /** HTTP/2 only: the response ended with its headers (a gRPC trailers-only response). */
+  readonly endStream: boolean;
+  /** Trailers once the body has ended (gRPC status lives here). */
+  trailers(): Headers | undefined;
+  /** The whole body when it arrived with the head (HTTP/1.1): the forwarder then needs no stream. */
+  readonly complete?: Buffer;
+  /** Drops the body so the connection can be reused (HTTP/1.1). */
+  discard?(): void;
+}
