@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { packageRoot } from '../../cli/kube/package-root.js';
+import { packageRoot } from '../../lib/package-root.js';
 import { WeftError } from '../../lib/errors/index.js';
 import { run, type RunResult } from '../command.js';
 import { netnsPath } from '../netns.js';
