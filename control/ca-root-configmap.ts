@@ -1,11 +1,11 @@
 import type { Logger } from '../lib/telemetry/log.js';
 import { silentLogger } from '../lib/telemetry/log.js';
 import type { LeaderElection } from './leader.js';
-import { ReconcileLoop } from './reconcile-loop.js';
+import { LeaderGatedController } from './leader-gated.js';
 import { WAYPOINT_CLASS } from '../lib/names.js';
 import type { ConfigMapObject, KubeApi } from './sources/kube-api.js';
 import { listOf } from './sources/schemas.js';
-import type { ClusterSource, SourceChange } from './sources/source.js';
+import type { ClusterSource, ObjectKind } from './sources/source.js';
 
 export const CA_ROOT_CONFIGMAP = 'weft-ca-root';
 export const CA_ROOT_KEY = 'root-cert.pem';
@@ -13,6 +13,7 @@ export const CA_ROOT_FIELD_MANAGER = 'weft-control';
 /** How often every published ConfigMap is read back and repaired if needed. */
 const DEFAULT_RESYNC_MS = 60_000;
 const RETRY_MS = 5_000;
+const WATCHED_KINDS: ReadonlySet<ObjectKind> = new Set(['Gateway', 'Namespace']);
 
 export interface CaRootPublisherOptions {
   readonly api: Pick<KubeApi, 'getConfigMap' | 'applyConfigMap'>;
@@ -37,52 +38,28 @@ export interface CaRootPublisherOptions {
  * periodic check that repairs a ConfigMap someone edited or deleted. Only the leader writes; ConfigMaps of
  * namespaces that no longer run a waypoint are left in place (data planes may still mount them).
  */
-export class CaRootPublisher {
-  private readonly log: Logger;
-  private readonly loop: ReconcileLoop;
+export class CaRootPublisher extends LeaderGatedController {
   private content: string;
-  private resyncTimer: NodeJS.Timeout | undefined;
   /** Namespaces whose write failed in the last pass (retried sooner than the resync). */
   private failed = new Set<string>();
-  private readonly onChange = (changes: readonly SourceChange[]): void => {
-    if (changes.some((c) => c.object.kind === 'Gateway' || c.object.kind === 'Namespace')) this.loop.schedule();
-  };
-  private readonly onLeader = (): void => this.loop.schedule(0);
 
   constructor(private readonly options: CaRootPublisherOptions) {
-    this.log = (options.logger ?? silentLogger).child({ component: 'ca-root' });
-    this.content = joinRoots(options.rootsPem);
-    this.loop = new ReconcileLoop(() => this.reconcile(), {
+    super({
+      source: options.source,
+      leader: options.leader,
+      watches: WATCHED_KINDS,
       debounceMs: options.debounceMs ?? 100,
-      onError: (err) => this.log.error({ err }, 'publishing the trust root failed'),
+      resyncMs: options.resyncMs ?? DEFAULT_RESYNC_MS,
+      log: (options.logger ?? silentLogger).child({ component: 'ca-root' }),
+      failureMessage: 'publishing the trust root failed',
     });
-  }
-
-  start(): void {
-    this.options.source.on('change', this.onChange);
-    this.options.leader.on('leader', this.onLeader);
-    const resync = this.options.resyncMs ?? DEFAULT_RESYNC_MS;
-    this.resyncTimer = setInterval(() => this.loop.schedule(0), resync);
-    this.resyncTimer.unref();
-    if (this.options.leader.isLeader) this.loop.schedule(0);
-  }
-
-  async stop(): Promise<void> {
-    this.options.source.off('change', this.onChange);
-    this.options.leader.off('leader', this.onLeader);
-    if (this.resyncTimer !== undefined) clearInterval(this.resyncTimer);
-    await this.loop.stop();
+    this.content = joinRoots(options.rootsPem);
   }
 
   /** New trust bundle (root rotation): every ConfigMap is rewritten. */
   setRoots(rootsPem: readonly string[]): void {
     this.content = joinRoots(rootsPem);
-    this.loop.schedule(0);
-  }
-
-  /** Resolves once no pass is pending or running (tests). */
-  idle(): Promise<void> {
-    return this.loop.idle();
+    this.schedule(0);
   }
 
   /** The namespaces that get the ConfigMap: the control namespace and every namespace with a waypoint. */
@@ -94,8 +71,7 @@ export class CaRootPublisher {
     return [...out].sort();
   }
 
-  private async reconcile(): Promise<void> {
-    if (!this.options.leader.isLeader || this.loop.isStopped) return;
+  protected async pass(): Promise<void> {
     const content = this.content;
     const failed = new Set<string>();
     for (const ns of this.namespaces()) {
@@ -110,7 +86,7 @@ export class CaRootPublisher {
       }
     }
     this.failed = failed;
-    if (failed.size > 0) this.loop.schedule(RETRY_MS);
+    if (failed.size > 0) this.schedule(RETRY_MS);
   }
 }
 

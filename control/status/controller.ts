@@ -1,9 +1,9 @@
-import { ReconcileLoop } from '../reconcile-loop.js';
+import { LeaderGatedController } from '../leader-gated.js';
 import type { Logger } from '../../lib/telemetry/log.js';
 import { silentLogger } from '../../lib/telemetry/log.js';
 import type { LeaderElection } from '../leader.js';
 import { listOf, refOf, type AuthorizationPolicyStatus, type RouteStatus } from '../sources/schemas.js';
-import type { ClusterSource, InvalidInfo, ObjectKind, ObjectRef, SourceChange } from '../sources/source.js';
+import type { ClusterSource, ObjectKind, ObjectRef } from '../sources/source.js';
 import { authorizationPolicyStatus, invalidPolicyStatus } from './authz.js';
 import { sameJson } from './conditions.js';
 import { allRoutes, invalidRouteStatus, routeStatus } from './routes.js';
@@ -33,52 +33,23 @@ interface InvalidObject {
  * over an unchanged cluster writes nothing. Gateway and GatewayClass status belong to the waypoint
  * controller.
  */
-export class StatusController {
-  private readonly log: Logger;
-  private readonly loop: ReconcileLoop;
+export class StatusController extends LeaderGatedController {
   /** Status last written for invalid objects (they are not in the source, so there is nothing to compare). */
   private readonly writtenInvalid = new Map<string, unknown>();
-  private readonly onChange = (changes: readonly SourceChange[]): void => {
-    if (changes.some((c) => INPUT_KINDS.has(c.object.kind))) this.schedule();
-  };
-  private readonly onInvalid = (info: InvalidInfo): void => {
-    if (info.ref.kind !== undefined && STATUS_KINDS.has(info.ref.kind)) this.schedule();
-  };
-  private readonly onLeader = (): void => this.schedule(0);
 
   constructor(private readonly options: StatusControllerOptions) {
-    this.log = (options.logger ?? silentLogger).child({ component: 'status' });
-    this.loop = new ReconcileLoop(() => this.reconcile(), {
+    super({
+      source: options.source,
+      leader: options.leader,
+      watches: INPUT_KINDS,
+      watchesInvalid: STATUS_KINDS,
       debounceMs: options.debounceMs ?? 100,
-      onError: (err) => this.log.error({ err }, 'status pass failed'),
+      log: (options.logger ?? silentLogger).child({ component: 'status' }),
+      failureMessage: 'status pass failed',
     });
   }
 
-  start(): void {
-    this.options.source.on('change', this.onChange);
-    this.options.source.on('invalid', this.onInvalid);
-    this.options.leader.on('leader', this.onLeader);
-    if (this.options.leader.isLeader) this.schedule(0);
-  }
-
-  async stop(): Promise<void> {
-    this.options.source.off('change', this.onChange);
-    this.options.source.off('invalid', this.onInvalid);
-    this.options.leader.off('leader', this.onLeader);
-    await this.loop.stop();
-  }
-
-  /** Resolves once no pass is pending or running (tests). */
-  idle(): Promise<void> {
-    return this.loop.idle();
-  }
-
-  private schedule(delayMs?: number): void {
-    this.loop.schedule(delayMs);
-  }
-
-  async reconcile(): Promise<void> {
-    if (!this.options.leader.isLeader || this.loop.isStopped) return;
+  protected async pass(): Promise<void> {
     const { source } = this.options;
     let writes = 0;
     for (const route of allRoutes(source)) {

@@ -1,10 +1,10 @@
-import { ReconcileLoop } from '../reconcile-loop.js';
+import { LeaderGatedController } from '../leader-gated.js';
 import { WAYPOINT_CLASS } from '../../lib/names.js';
 import type { Logger } from '../../lib/telemetry/log.js';
 import { silentLogger } from '../../lib/telemetry/log.js';
 import type { LeaderElection } from '../leader.js';
 import { asKind, listOf, refOf, type GatewayObject } from '../sources/schemas.js';
-import type { ClusterSource, KubeObject, ObjectKind, ObjectRef, SourceChange } from '../sources/source.js';
+import type { ClusterSource, KubeObject, ObjectKind, ObjectRef } from '../sources/source.js';
 import { sameJson } from '../status/conditions.js';
 import { gatewayClassStatus, waypointGatewayStatus } from '../status/gateway.js';
 import {
@@ -33,47 +33,22 @@ const WATCHED_KINDS: ReadonlySet<ObjectKind> = new Set(['Gateway', 'GatewayClass
  * GatewayClass's status, and delete what it generated for Gateways that are gone. Only the leader acts;
  * a replica that becomes leader reconciles everything at once.
  */
-export class WaypointController {
-  private readonly log: Logger;
-  private readonly loop: ReconcileLoop;
+export class WaypointController extends LeaderGatedController {
   private readonly errors = new Map<string, string>(); // gateway key → last apply error
-  private readonly onChange = (changes: readonly SourceChange[]): void => {
-    if (changes.some((c) => WATCHED_KINDS.has(c.object.kind))) this.schedule();
-  };
-  private readonly onLeader = (): void => this.schedule(0);
 
   constructor(private readonly options: WaypointControllerOptions) {
-    this.log = (options.logger ?? silentLogger).child({ component: 'waypoints' });
-    this.loop = new ReconcileLoop(() => this.reconcile(), {
+    super({
+      source: options.source,
+      leader: options.leader,
+      watches: WATCHED_KINDS,
       debounceMs: options.debounceMs ?? 50,
-      onError: (err) => this.log.error({ err }, 'waypoint reconcile failed'),
+      log: (options.logger ?? silentLogger).child({ component: 'waypoints' }),
+      failureMessage: 'waypoint reconcile failed',
     });
   }
 
-  start(): void {
-    this.options.source.on('change', this.onChange);
-    this.options.leader.on('leader', this.onLeader);
-    if (this.options.leader.isLeader) this.schedule(0);
-  }
-
-  async stop(): Promise<void> {
-    this.options.source.off('change', this.onChange);
-    this.options.leader.off('leader', this.onLeader);
-    await this.loop.stop();
-  }
-
-  /** Resolves once no reconcile is pending or running (tests). */
-  idle(): Promise<void> {
-    return this.loop.idle();
-  }
-
-  private schedule(delayMs?: number): void {
-    this.loop.schedule(delayMs);
-  }
-
-  /** One full pass; exported behaviour is idempotent, so a pass with nothing to do writes nothing. */
-  async reconcile(): Promise<void> {
-    if (!this.options.leader.isLeader || this.loop.isStopped) return;
+  /** One full pass; idempotent, so a pass with nothing to do writes nothing. */
+  protected async pass(): Promise<void> {
     const { source } = this.options;
     const gateways = listOf(source, 'Gateway').filter((g) => g.spec.gatewayClassName === WAYPOINT_CLASS);
     const wanted = new Set<string>();

@@ -1,0 +1,84 @@
+import type { Logger } from '../lib/telemetry/log.js';
+import type { LeaderElection } from './leader.js';
+import { ReconcileLoop } from './reconcile-loop.js';
+import type { ClusterSource, InvalidInfo, ObjectKind, SourceChange } from './sources/source.js';
+
+export interface LeaderGatedOptions {
+  readonly source: Pick<ClusterSource, 'on' | 'off'>;
+  readonly leader: LeaderElection;
+  /** Kinds whose changes schedule a pass. */
+  readonly watches: ReadonlySet<ObjectKind>;
+  /** Kinds whose objects failing validation schedule a pass (controllers that report on them). */
+  readonly watchesInvalid?: ReadonlySet<ObjectKind>;
+  /** Quiet time after a change before the pass. */
+  readonly debounceMs: number;
+  /** A pass this often besides the changes, to repair what someone else edited; none when absent. */
+  readonly resyncMs?: number;
+  readonly log: Logger;
+  /** Logged when a pass throws, e.g. "status pass failed". */
+  readonly failureMessage: string;
+}
+
+/**
+ * The wiring every leader-only controller of the control plane shares (status, waypoints, trust-root
+ * publisher): a ReconcileLoop fed by the source's changes to the watched kinds and by winning the lease, a
+ * full pass on leadership, passes that run only while leading and never after stop. Subclasses write only
+ * `pass()` and call `schedule()` for their own retries.
+ */
+export abstract class LeaderGatedController {
+  protected readonly log: Logger;
+  private readonly loop: ReconcileLoop;
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private readonly onChange = (changes: readonly SourceChange[]): void => {
+    if (changes.some((c) => this.gate.watches.has(c.object.kind))) this.schedule();
+  };
+  private readonly onInvalid = (info: InvalidInfo): void => {
+    if (info.ref.kind !== undefined && this.gate.watchesInvalid?.has(info.ref.kind)) this.schedule();
+  };
+  private readonly onLeader = (): void => this.schedule(0);
+
+  protected constructor(private readonly gate: LeaderGatedOptions) {
+    this.log = gate.log;
+    this.loop = new ReconcileLoop(() => this.reconcile(), {
+      debounceMs: gate.debounceMs,
+      onError: (err) => this.log.error({ err }, gate.failureMessage),
+    });
+  }
+
+  start(): void {
+    this.gate.source.on('change', this.onChange);
+    if (this.gate.watchesInvalid !== undefined) this.gate.source.on('invalid', this.onInvalid);
+    this.gate.leader.on('leader', this.onLeader);
+    if (this.gate.resyncMs !== undefined) {
+      this.resyncTimer = setInterval(() => this.schedule(0), this.gate.resyncMs);
+      this.resyncTimer.unref();
+    }
+    if (this.gate.leader.isLeader) this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.gate.source.off('change', this.onChange);
+    if (this.gate.watchesInvalid !== undefined) this.gate.source.off('invalid', this.onInvalid);
+    this.gate.leader.off('leader', this.onLeader);
+    if (this.resyncTimer !== undefined) clearInterval(this.resyncTimer);
+    await this.loop.stop();
+  }
+
+  /** Resolves once no pass is pending or running (tests). */
+  idle(): Promise<void> {
+    return this.loop.idle();
+  }
+
+  /** One pass now, if this replica leads and the controller is not stopped; idempotent. */
+  async reconcile(): Promise<void> {
+    if (!this.gate.leader.isLeader || this.loop.isStopped) return;
+    await this.pass();
+  }
+
+  protected schedule(delayMs?: number): void {
+    this.loop.schedule(delayMs);
+  }
+
+  /** The controller's work: compare what should be with what is, and write the difference. */
+  protected abstract pass(): Promise<void>;
+}
