@@ -32,6 +32,8 @@ export interface ControlConfig {
   logLevel?: string;
   /** `--control` the generated waypoint Deployments pass to weft-waypoint (default weft-control.weft-system.svc:15012). */
   waypointControlAddress?: string;
+  /** Mesh-wide `weft.dev/mtls-mode` for workloads whose pod and namespace set none. */
+  mtlsModeDefault: 'strict' | 'permissive';
 }
 
 export function parseSource(value: string): SourceSpec {
@@ -58,6 +60,7 @@ export async function parseControlArgs(argv: string[]): Promise<ControlConfig> {
     .option('serving-san', { type: 'string', array: true, default: [] as string[], describe: 'extra DNS names or IPs for the gRPC serving certificate' })
     .option('debounce-ms', { type: 'number', default: DEFAULT_DEBOUNCE_MS, describe: 'discovery push debounce (≤ 50)' })
     .option('log-level', { type: 'string' })
+    .option('mtls-mode-default', { choices: ['permissive', 'strict'] as const, default: 'permissive' as const, describe: 'mesh-wide mTLS mode where neither pod nor namespace sets weft.dev/mtls-mode' })
     .option('waypoint-control-address', { type: 'string', describe: 'the --control address written into generated waypoint Deployments' })
     .check((a) => {
       if ((a['ca-cert'] === undefined) !== (a['ca-key'] === undefined)) throw new Error('--ca-cert and --ca-key go together');
@@ -85,5 +88,6 @@ export async function parseControlArgs(argv: string[]): Promise<ControlConfig> {
     debounceMs: Math.min(50, Math.max(0, args['debounce-ms'])),
     logLevel: args['log-level'],
     waypointControlAddress: args['waypoint-control-address'],
+    mtlsModeDefault: args['mtls-mode-default'],
   };
 }
