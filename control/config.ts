@@ -32,8 +32,8 @@ export interface ControlConfig {
   logLevel?: string;
   /** `--control` the generated waypoint Deployments pass to weft-waypoint (default weft-control.weft-system.svc:15012). */
   waypointControlAddress?: string;
-  /** Mesh-wide `weft.dev/mtls-mode` for workloads whose pod and namespace set none. */
-  mtlsModeDefault: 'strict' | 'permissive';
+  /** Mesh-wide `weft.dev/mtls-mode` for workloads whose pod and namespace set none (default permissive). */
+  mtlsModeDefault?: 'strict' | 'permissive';
 }
 
 export function parseSource(value: string): SourceSpec {
