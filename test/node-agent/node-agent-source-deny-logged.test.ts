@@ -1,9 +1,13 @@
-// Pins the source agent's access log when the destination refuses the HBONE CONNECT: a 401/403 (policy or
-// authentication at the destination) is logged by the source as outcome DENY, a 503 as CONNECT, each
-// with the destination's reason and zero bytes (never `outcome: ok`), one line per connection. The
-// destination is a real lib/hbone server in the destination pod's netns on :15008, answering by port.
+// Pins the source agent's access log when the destination refuses: a 401/403 answer to the HBONE CONNECT
+// (policy or authentication at the destination) is logged by the source as outcome DENY, a 503 as CONNECT,
+// each with the destination's reason and zero bytes, one line per connection; and a tunnel the destination
+// resets right after answering 200 (a waypoint that cannot serve it) is logged as CONNECT with the reset.
+// That last one was logged `outcome: ok, bytes_received: 0` — or, when our client had already half-closed,
+// never (lib/hbone pipe reset a shut-down socket, which Node never closes). The destination is a real
+// lib/hbone server in the destination pod's netns on :15008, answering by port.
 import 'reflect-metadata';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { constants } from 'node:http2';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { createHboneServer, type HboneServer } from '../../lib/hbone/index.js';
@@ -61,8 +65,9 @@ describeRoot('node-agent: destination refusals in the source access log (needs r
         const answer = ANSWERS[target.port];
         return answer ? { allow: false, ...answer } : { allow: true };
       },
-      // Never reached: every port the tests use is refused in authorize.
-      onTunnel: (stream) => stream.destroy(),
+      // Accepted tunnels (7200) are reset at once: what a waypoint does when it cannot serve a tunnel
+      // after answering 200 (its upstream refused it, no endpoint).
+      onTunnel: (stream) => stream.close(constants.NGHTTP2_CONNECT_ERROR),
     });
     server.attach(await new NetnsSocketFactory(b.path, 0).listen(b.ip, HBONE_PORT));
     proxy = new PodProxy(dp.inputs, { uid: 'uid-a', namespace: 'shop', name: 'a', ips: [a.ip] }, new NetnsSocketFactory(a.path));
@@ -101,6 +106,12 @@ describeRoot('node-agent: destination refusals in the source access log (needs r
     expect(out).toMatch(/^ERR/);
     expect(line).toMatchObject({ outcome: 'CONNECT', bytes_received: 0 });
     expect(String(line.reason)).toContain('unreachable');
+  });
+
+  it('a tunnel the destination resets right after 200 is logged as CONNECT with the reset, not ok', async () => {
+    const { line } = await outboundLine(7200);
+    expect(line).toMatchObject({ reporter: 'source', outcome: 'CONNECT', bytes_received: 0 });
+    expect(String(line.reason)).toContain(`tunnel reset by ${b.ip}`);
   });
 
   it('exactly one outbound line per refused connection', async () => {
