@@ -1,8 +1,7 @@
 import type { Service, ServicePort, StateView } from '../lib/model/index.js';
 import { EndpointStats } from './balance/p2c-ewma.js';
 import type { UpstreamEndpoint } from './connector.js';
-import { compileRoute, type CompiledMatch } from './routes/match.js';
-import { orderMatches } from './routes/precedence.js';
+import { portRoutes, type PortRoutes } from './routes/route-set.js';
 import { prepareSplit, type WeightedPick } from './routes/split.js';
 import type { HttpRouteRule } from '../lib/model/index.js';
 import { AuthzPolicies, type WaypointPolicies } from '../lib/authz/index.js';
@@ -31,7 +30,7 @@ export interface Gateway {
 }
 
 export class StateIndex {
-  private matchesByPort = new Map<string, CompiledMatch[]>();
+  private routesByPort = new Map<string, PortRoutes>();
   private backends = new Map<string, Backend | null>();
   private readonly stats = new Map<string, EndpointStats>();
   private readonly splits = new WeakMap<HttpRouteRule, WeightedPick>();
@@ -63,21 +62,15 @@ export class StateIndex {
     return sp ? { service, port: sp } : undefined;
   }
 
-  /** Every route match attached to the Service port, in precedence order. */
-  matches(service: Service, port: number): readonly CompiledMatch[] {
+  /** The routes attached to the Service port: producer routes and consumer routes by client namespace. */
+  routes(service: Service, port: number): PortRoutes {
     const key = `${service.namespace}/${service.name}:${port}`;
-    let list = this.matchesByPort.get(key);
-    if (list) return list;
-    list = [];
-    const table = this.view.routeTable(this.gateway.namespace, this.gateway.name);
-    for (const route of table?.routes ?? []) {
-      // parentRef.port narrows the route to that one Service port.
-      const attached = route.parents.some((p) => p.namespace === service.namespace && p.name === service.name && (p.port === undefined || p.port === port));
-      if (attached) list.push(...compileRoute(route));
+    let r = this.routesByPort.get(key);
+    if (!r) {
+      const table = this.view.routeTable(this.gateway.namespace, this.gateway.name);
+      this.routesByPort.set(key, (r = portRoutes(table?.routes ?? [], service.namespace, service.name, port)));
     }
-    orderMatches(list);
-    this.matchesByPort.set(key, list);
-    return list;
+    return r;
   }
 
   /**
@@ -142,7 +135,7 @@ export class StateIndex {
   }
 
   private rebuild(): void {
-    this.matchesByPort = new Map();
+    this.routesByPort = new Map();
     this.backends = new Map();
     const keep = this.endpointKeys();
     for (const k of this.stats.keys()) if (!keep.has(k)) this.stats.delete(k);

@@ -5,6 +5,7 @@ import type { Logger } from '../lib/telemetry/log.js';
 import { WeftError } from '../lib/errors/index.js';
 import { splitHostPort } from '../lib/host-port.js';
 import type { Connector } from './connector.js';
+import { namespaceOfPrincipal } from '../lib/authz/index.js';
 import { Forwarder, type ConnectionInfo } from './forward.js';
 import { H2Server } from './h2-server.js';
 import { Http1Server } from './http1-server.js';
@@ -109,6 +110,7 @@ export class Waypoint {
       service,
       servicePort: port,
       principal: t.principal,
+      clientNamespace: namespaceOfPrincipal(t.principal),
       sourceIp: t.sourceIp,
       sourceWorkload,
       serviceLabel,

@@ -14,7 +14,7 @@ import { ConfigMap, CustomResourceDefinition, DaemonSet, Deployment, GatewayClas
  * - control plane: Deployment weft-control ready replicas; GatewayClass weft-waypoint Accepted.
  * - node agents: a Ready weft-node-agent pod on every schedulable Linux node.
  * - CNI chained: per node, the readiness of that pod's install-cni container, which the chart's probe
- *   ties to weft-cni being present in the node's CNI configuration.
+ *   ties to weft-cni being present in the node's CNI configuration and not contested by another writer.
  * - CA: the certificates in the CA Secret weft-ca valid now and for 30 more days;
  *   the trust root ConfigMap weft-ca-root the data plane mounts.
  */
@@ -167,7 +167,7 @@ export async function cniCheck(client: ClusterClient, namespace: string): Promis
       return fail(
         name,
         `weft-cni is not chained on ${unchained.length}/${nodes.length} node(s): ${unchained.join(', ')}`,
-        `kubectl -n ${namespace} logs <node-agent pod> -c install-cni; check cni.confDir/cni.binDir for your distribution (values.yaml lists them).`,
+        `kubectl -n ${namespace} describe pod <node-agent pod> shows the probe's reason: weft-cni missing from the node's conflist (check cni.confDir/cni.binDir for your distribution, values.yaml lists them) or "contested", another writer keeps removing it (Cilium: set cni.exclusive=false). Logs: kubectl -n ${namespace} logs <node-agent pod> -c install-cni.`,
       );
     }
     return ok(name, `weft-cni chained on all ${nodes.length} node(s)`);

@@ -16,7 +16,7 @@ export const waypointCodes = defineCodes({
   },
   ERR_WEFT_WAYPOINT_NO_ROUTE: {
     message: 'no route of {service}:{port} matches {method} {path}',
-    hint: 'No HTTPRoute/GRPCRoute rule attached to this Service port matches the request; check the route matches (prefix match is per path segment).',
+    hint: 'Routes apply to this Service port and host but none of their rules matches the request (a port or host no route applies to passes through instead); check the route matches (prefix match is per path segment).',
     http: 404,
     grpc: 12,
     flag: 'NO_ROUTE',
