@@ -134,9 +134,10 @@ export function handleOutbound(inputs: ProxyInputs, pod: PodContext, down: Socke
           stream.destroy();
           return;
         }
-        let conn: TrackedConnection | undefined;
-        watchReset(down, stream, hop.nextHop, (flag, reason) => conn?.close(flag, reason));
-        conn = start(inputs, info, down, stream, () => [down.bytesRead, down.bytesWritten]);
+        // Watched before the pipe starts, so the client's own close is seen first when it comes first.
+        const tracked: { conn?: TrackedConnection } = {};
+        watchReset(down, stream, hop.nextHop, (flag, reason) => tracked.conn?.close(flag, reason));
+        tracked.conn = start(inputs, info, down, stream, () => [down.bytesRead, down.bytesWritten]);
       },
       (err: unknown) => {
         done?.(false);
