@@ -133,7 +133,7 @@ export async function startControl(config: ControlConfig, log: Logger): Promise<
     const compiler = new Compiler(source, { trustDomain: config.trustDomain, endpoints: config.source.type === 'dir' ? 'selectors' : 'endpointslices', mtlsModeDefault: config.mtlsModeDefault });
     const watch = new WatchService({ source, compiler, verifier, controlNamespace: config.namespace, debounceMs: config.debounceMs, logger: log, registry });
     watch.setTrustBundle({ trustDomain: config.trustDomain, roots: loaded.rootsPem });
-    const certify = new CertifyService({ ca: () => ca, verifier, source, controlNamespace: config.namespace, logger: log, registry });
+    const certify = new CertifyService({ ca: () => ca, verifier, source, controlNamespace: config.namespace, logger: log, registry, rateLimit: config.certifyRateLimit });
 
     const started = Date.now();
     await source.start();

@@ -13,7 +13,7 @@ import { createRegistry } from '../lib/telemetry/metrics.js';
 import { ControlCertifier } from '../lib/control-client/certifier.js';
 import { DiscoveryClient } from '../lib/control-client/discovery-client.js';
 import { serveAdmin, serveHealth } from './admin/admin.js';
-import { DEFAULTS, ENV_HBONE_SESSION_IDLE_MS, ENV_HOST_PROC, splitAddress, type AgentConfig } from './config.js';
+import { DEFAULTS, ENV_HBONE_SESSION_IDLE_MS, ENV_HOST_PROC, connectionLimitsFrom, splitAddress, type AgentConfig } from './config.js';
 import { createDataplane } from './dataplane.js';
 import { earlyListeners } from './enroll/early-listeners.js';
 import { Enrollments } from './enroll/enrollments.js';
@@ -116,7 +116,7 @@ async function run(): Promise<void> {
 
   // Connections on pod listeners wait here until the agent is ready (restart: listeners come back first).
   const gate = new ReadyGate({ holdMs: DEFAULTS.readyHoldMs, maxHeld: DEFAULTS.readyMaxHeld, log: log.child({ component: 'proxy.gate' }) });
-  const dp = createDataplane({ view: store, certifier, trustDomain, fallbackRoots, registry, log, accessLog, gate, hboneSessionIdleMs: config.hboneSessionIdleMs });
+  const dp = createDataplane({ view: store, certifier, trustDomain, fallbackRoots, registry, log, accessLog, gate, hboneSessionIdleMs: config.hboneSessionIdleMs, limits: connectionLimitsFrom(process.env) });
   const finder = new NetnsFinder({ hostProc: config.hostProc });
   const findNetns = async (ips: readonly string[]): Promise<string | undefined> => {
     try {

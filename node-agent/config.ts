@@ -1,8 +1,9 @@
 import { DEFAULT_CNI_SOCKET } from '../lib/enrollment.js';
+import { WeftError } from '../lib/errors/index.js';
 import { parseHostPort, type HostPort } from '../lib/host-port.js';
 import { ADMIN_PORT, HEALTH_PORT, METRICS_PORT } from '../lib/names.js';
 
-// Every flag of weft-node-agent with its default (layout.md "Process entrypoints"). Environment
+// Every flag of weft-node-agent with its default. Environment
 // variables use the same names, upper-cased with a WEFT_AGENT_ prefix where noted.
 
 export const DEFAULTS = {
@@ -24,11 +25,39 @@ export const DEFAULTS = {
   /** At most this many connections held while not ready (200 new connections/s for 10 s, doubled). */
   readyMaxHeld: 4000,
   /**
+   * Most connections one pod's listeners and HBONE tunnels hold at once (env
+   * WEFT_AGENT_MAX_CONNECTIONS_PER_POD). Each holds at most two file descriptors, so the default keeps one
+   * pod under ~16k descriptors; one busy pod cannot exhaust the agent and take down every other pod's mesh.
+   */
+  maxConnectionsPerPod: 8192,
+  /** Most connections one source IP holds at once across the node's pods (env WEFT_AGENT_MAX_CONNECTIONS_PER_SOURCE). */
+  maxConnectionsPerSource: 2048,
+  /**
    * A pod's HBONE server (15008) closes a session that has had no open stream this long (GOAWAY, then
    * close); the same 5 min after which HBONE clients release idle sessions. 0 never closes them.
    */
   hboneSessionIdleMs: 300_000,
 } as const;
+
+export const ENV_MAX_CONNECTIONS_PER_POD = 'WEFT_AGENT_MAX_CONNECTIONS_PER_POD';
+export const ENV_MAX_CONNECTIONS_PER_SOURCE = 'WEFT_AGENT_MAX_CONNECTIONS_PER_SOURCE';
+
+/** The connection bounds: defaults, overridden by the environment; a value that is not a positive integer is refused. */
+export function connectionLimitsFrom(env: NodeJS.ProcessEnv = process.env): { perPod: number; perSource: number } {
+  return {
+    perPod: positiveInt(env, ENV_MAX_CONNECTIONS_PER_POD, DEFAULTS.maxConnectionsPerPod),
+    perSource: positiveInt(env, ENV_MAX_CONNECTIONS_PER_SOURCE, DEFAULTS.maxConnectionsPerSource),
+  };
+}
+
+function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^[1-9][0-9]{0,8}$/.test(raw.trim())) {
+    throw new WeftError('ERR_WEFT_CONFIG_INVALID', { reason: `${name}=${JSON.stringify(raw)}: want a positive integer (default ${fallback})` });
+  }
+  return Number(raw.trim());
+}
 
 /** Environment variable for `--host-proc` (set by the chart to where it mounts the host's /proc). */
 export const ENV_HOST_PROC = 'WEFT_HOST_PROC';

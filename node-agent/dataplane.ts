@@ -3,6 +3,8 @@ import { AuthzPolicies } from '../lib/authz/index.js';
 import { CertificateManager, type Certifier } from '../lib/identity/index.js';
 import type { StateView, ResourceKind } from '../lib/model/index.js';
 import type { Logger } from '../lib/telemetry/log.js';
+import { DEFAULTS } from './config.js';
+import { ConnectionLimits } from './proxy/connection-limits.js';
 import { Connections } from './proxy/connections.js';
 import { HbonePools } from './proxy/hbone-pools.js';
 import type { ProxyInputs } from './proxy/inputs.js';
@@ -22,6 +24,8 @@ export interface DataplaneOptions {
   readonly accessLog: Logger;
   /** Holds connections on (re-created) pod listeners until the agent is ready. */
   readonly gate?: ReadyGate;
+  /** Connection bounds per pod and per source (default: config.ts DEFAULTS). */
+  readonly limits?: { readonly perPod: number; readonly perSource: number };
   /** Idle time after which pods' HBONE servers close sessions without streams (default 5 min). */
   readonly hboneSessionIdleMs?: number;
 }
@@ -56,6 +60,12 @@ export function createDataplane(o: DataplaneOptions): Dataplane {
     balancer: new PeakEwmaBalancer(),
     authz: new AuthzPolicies(o.view, () => o.trustDomain),
     connections: new Connections(o.registry, o.accessLog),
+    limits: new ConnectionLimits({
+      perPod: o.limits?.perPod ?? DEFAULTS.maxConnectionsPerPod,
+      perSource: o.limits?.perSource ?? DEFAULTS.maxConnectionsPerSource,
+      registry: o.registry,
+      log: log.child({ component: 'proxy.limits' }),
+    }),
     log,
     gate: o.gate,
     hboneServer: { sessionIdleMs: o.hboneSessionIdleMs, registry: o.registry },

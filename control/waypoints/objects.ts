@@ -29,7 +29,7 @@ export const DEFAULT_CA_ROOT_PATH = '/var/run/weft/ca/root-cert.pem';
 /**
  * The ServiceAccount, Deployment and Service that run one waypoint (issue 6, "Waypoint controller"), all
  * named after the Gateway and owned by it. The Deployment's pod runs
- * `weft-waypoint --gateway <ns>/<name> --control <addr> --token-file <f> --ca-root <f>` (layout.md) and is
+ * `weft-waypoint --gateway <ns>/<name> --control <addr> --token-file <f> --ca-root <f>` (waypoint/main.ts) and is
  * labelled `weft.dev/dataplane-mode: none`: a waypoint terminates HBONE itself and is never captured.
  */
 export function waypointObjects(gw: GatewayObject, options: WaypointTemplateOptions = {}): KubeObject[] {

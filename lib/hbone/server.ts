@@ -6,6 +6,7 @@ import type { SecureContext, TLSSocket } from 'node:tls';
 import { Gauge, Counter, type Registry } from 'prom-client';
 import { WeftError, isWeftError } from '../errors/index.js';
 import type { SpiffeId, WorkloadCertificate } from '../identity/index.js';
+import { selfTarget } from '../self-target.js';
 import { silentLogger, type Logger } from '../telemetry/log.js';
 import { parseAuthority, parseForwardedFor, type TunnelTarget } from './authority.js';
 import { pipeTunnel, type TunnelResult } from './pipe.js';
@@ -62,6 +63,15 @@ export interface HboneServerOptions {
   readonly registry?: Registry;
   /** TLS handshakes that take longer are dropped (default 10 s); so are sessions whose HTTP/2 preface does not follow within the same time. */
   readonly handshakeTimeoutMs?: number;
+  /**
+   * Ports of this process's own listeners (HBONE, capture). When given, a CONNECT to one of them on the
+   * address the session came in on (or on `ownAddresses()`), or to any loopback or unspecified address,
+   * is refused with 403 SELF_CALL before `authorize`: serving it would make the process connect to itself,
+   * hop after hop. Without it no target is refused here (tests tunnel to loopback backends).
+   */
+  readonly ownPorts?: readonly number[];
+  /** Further addresses the process's listeners are reachable on (a pod's IPs). */
+  readonly ownAddresses?: () => readonly string[];
   /** A session with no open stream for this long is closed: GOAWAY, then close (default 5 min, like the client pool; 0 never). */
   readonly sessionIdleMs?: number;
 }
@@ -101,6 +111,7 @@ class HboneServerImpl extends EventEmitter implements HboneServer {
   private closing = false;
   private readonly metrics: { sessions: Gauge; tunnels: Gauge; refused: Counter<'flag'>; closed: Counter<'reason'> } | undefined;
   private readonly idle: SessionIdle;
+  private readonly ownPorts: ReadonlySet<number> | undefined;
 
   constructor(private readonly options: HboneServerOptions) {
     super();
@@ -108,6 +119,7 @@ class HboneServerImpl extends EventEmitter implements HboneServer {
     this.log = (options.logger ?? silentLogger).child({ component: 'hbone.server' });
     this.certificate = options.certificate;
     this.roots = options.trustRoots;
+    this.ownPorts = options.ownPorts ? new Set(options.ownPorts) : undefined;
     const certificateFor = options.certificateFor;
     this.h2 = createSecureServer({
       ...this.tlsOptions(),
@@ -307,6 +319,14 @@ class HboneServerImpl extends EventEmitter implements HboneServer {
     if (target === undefined) {
       this.refuseStream(stream, 400, new WeftError('ERR_WEFT_HBONE_BAD_AUTHORITY', { authority: String(headers[':authority']).slice(0, 80) }), remote);
       return;
+    }
+    if (this.ownPorts !== undefined) {
+      const addresses = [socket?.localAddress, ...(this.options.ownAddresses?.() ?? [])];
+      const why = selfTarget(target.host, target.port, addresses, this.ownPorts);
+      if (why !== undefined) {
+        this.refuseStream(stream, 403, new WeftError('ERR_WEFT_HBONE_SELF_TARGET', { authority: target.authority, reason: why }), remote);
+        return;
+      }
     }
     const tp = headers.traceparent;
     let info: TunnelInfo = {

@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import { nativeNetns } from '../netns/native.js';
 import type { ConnectionInfo } from './connections.js';
 import { identityOf, type PodContext, type ProxyInputs } from './inputs.js';
+import { selfCall } from './self-call.js';
 import { pipeTunnel } from '../../lib/hbone/index.js';
 
 /**
@@ -37,6 +38,14 @@ export function handleInboundPlain(inputs: ProxyInputs, pod: PodContext, down: S
     path: 'plaintext',
     dstPort: original.port,
   };
+  // Checked before policy: the default policy allows a peer outside the mesh, and it must not be able
+  // to make the agent connect to its own listeners.
+  const self = selfCall(pod, down, original.address, original.port);
+  if (self !== undefined) {
+    inputs.connections.refusedWith(info, self);
+    down.resetAndDestroy();
+    return;
+  }
   if (!dstW) {
     inputs.connections.refused(info, 'IDENTITY', `workload of pod ${pod.namespace}/${pod.name} not known yet`);
     down.resetAndDestroy();

@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 import type { StateView, Workload } from '../../lib/model/index.js';
 import type { Logger } from '../../lib/telemetry/log.js';
 import type { SocketFactory } from '../netns/socket-factory.js';
+import type { ConnectionLimits } from './connection-limits.js';
 import type { Connections } from './connections.js';
 import type { HbonePools } from './hbone-pools.js';
 import type { PeakEwmaBalancer } from './p2c.js';
@@ -19,6 +20,8 @@ export interface ProxyInputs {
   /** Compiled AuthorizationPolicies, selected per destination workload (L4). */
   readonly authz: AuthzPolicies;
   readonly connections: Connections;
+  /** Bounds the connections held per pod and per source (counted from accept). */
+  readonly limits: ConnectionLimits;
   readonly log: Logger;
   /** Holds pod listeners' connections until the agent is ready (restart); absent = always ready. */
   readonly gate?: ReadyGate;
