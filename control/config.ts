@@ -46,6 +46,8 @@ export interface ControlConfig {
   logLevel?: string;
   /** `--control` the generated waypoint Deployments pass to weft-waypoint (default weft-control.weft-system.svc:15012). */
   waypointControlAddress?: string;
+  /** Mesh-wide `weft.dev/mtls-mode` for workloads whose pod and namespace set none (default permissive). */
+  mtlsModeDefault?: 'strict' | 'permissive';
 }
 
 export function parseSource(value: string): SourceSpec {
@@ -74,6 +76,7 @@ export async function parseControlArgs(argv: string[]): Promise<ControlConfig> {
     .option('certify-burst', { type: 'number', default: DEFAULT_CERTIFY_BURST, describe: 'IdentityService.Certify calls one caller may make at once (>= 1)' })
     .option('certify-rate', { type: 'number', default: DEFAULT_CERTIFY_RATE_PER_SECOND, describe: 'sustained IdentityService.Certify calls per second per caller (> 0)' })
     .option('log-level', { type: 'string' })
+    .option('mtls-mode-default', { choices: ['permissive', 'strict'] as const, default: 'permissive' as const, describe: 'mesh-wide mTLS mode where neither pod nor namespace sets weft.dev/mtls-mode' })
     .option('waypoint-control-address', { type: 'string', describe: 'the --control address written into generated waypoint Deployments' })
     .check((a) => {
       if ((a['ca-cert'] === undefined) !== (a['ca-key'] === undefined)) throw new Error('--ca-cert and --ca-key go together');
@@ -106,5 +109,6 @@ export async function parseControlArgs(argv: string[]): Promise<ControlConfig> {
     certifyRateLimit: { burst: Math.floor(burst), ratePerSecond: rate },
     logLevel: args['log-level'],
     waypointControlAddress: args['waypoint-control-address'],
+    mtlsModeDefault: args['mtls-mode-default'],
   };
 }

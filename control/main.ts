@@ -130,7 +130,7 @@ export async function startControl(config: ControlConfig, log: Logger): Promise<
     const ca = loaded.ca;
     log.info({ origin: loaded.origin, created: loaded.created, roots: loaded.rootsPem.length }, 'CA loaded');
 
-    const compiler = new Compiler(source, { trustDomain: config.trustDomain, endpoints: config.source.type === 'dir' ? 'selectors' : 'endpointslices' });
+    const compiler = new Compiler(source, { trustDomain: config.trustDomain, endpoints: config.source.type === 'dir' ? 'selectors' : 'endpointslices', mtlsModeDefault: config.mtlsModeDefault });
     const watch = new WatchService({ source, compiler, verifier, controlNamespace: config.namespace, debounceMs: config.debounceMs, logger: log, registry });
     watch.setTrustBundle({ trustDomain: config.trustDomain, roots: loaded.rootsPem });
     const certify = new CertifyService({ ca: () => ca, verifier, source, controlNamespace: config.namespace, logger: log, registry, rateLimit: config.certifyRateLimit });

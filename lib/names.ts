@@ -3,6 +3,8 @@
 
 /** Namespace or Pod label: `ambient` captures, `none` (on a Pod) never does. */
 export const LABEL_DATAPLANE_MODE = 'weft.dev/dataplane-mode';
+/** Namespace or Pod label: `strict` refuses plaintext from outside the mesh, `permissive` (default) accepts it. */
+export const LABEL_MTLS_MODE = 'weft.dev/mtls-mode';
 /** Namespace or Service label naming the waypoint (Gateway) its service traffic goes through. */
 export const LABEL_USE_WAYPOINT = 'weft.dev/use-waypoint';
 /** With LABEL_USE_WAYPOINT: the waypoint's namespace when it is not the labelled object's own. */

@@ -8,6 +8,7 @@ import { ConnectionLimits } from './proxy/connection-limits.js';
 import { Connections } from './proxy/connections.js';
 import { HbonePools } from './proxy/hbone-pools.js';
 import type { ProxyInputs } from './proxy/inputs.js';
+import { StrictMtls, unauthenticated } from './proxy/strict-mtls.js';
 import { PeakEwmaBalancer } from './proxy/p2c.js';
 import type { ReadyGate } from './proxy/ready-gate.js';
 import { WorkloadTls } from './proxy/workload-tls.js';
@@ -68,6 +69,7 @@ export function createDataplane(o: DataplaneOptions): Dataplane {
     log,
     gate: o.gate,
     hboneServer: { sessionIdleMs: o.hboneSessionIdleMs, registry: o.registry },
+    strictMtls: new StrictMtls(o.registry),
   };
   const onChange = (kinds: ReadonlySet<ResourceKind>): void => {
     if (!kinds.has('Authorization') && !kinds.has('Workload') && !kinds.has('Service')) return;
@@ -76,6 +78,9 @@ export function createDataplane(o: DataplaneOptions): Dataplane {
       if (i.reporter !== 'destination') return undefined;
       const dst = o.view.workloadByUid(i.podUid);
       if (!dst) return undefined;
+      if (i.direction === 'inbound-plain' && dst.mtlsMode === 'strict') {
+        return { flag: 'DENY', reason: `closed: ${unauthenticated(i).message} (ERR_WEFT_AGENT_UNAUTHENTICATED)` };
+      }
       const d = inputs.authz.forWorkload(dst).authorizeL4({
         principal: i.srcIdentity === 'unknown' ? undefined : i.srcIdentity,
         sourceIp: i.srcIp,

@@ -11,7 +11,7 @@ import {
   type Workload,
 } from '../../lib/model/index.js';
 import { normalisePrincipal } from '../../lib/authz/principal.js';
-import { LABEL_DATAPLANE_MODE, LABEL_USE_WAYPOINT, LABEL_USE_WAYPOINT_NAMESPACE, LABEL_WAYPOINT_FOR } from '../../lib/names.js';
+import { LABEL_DATAPLANE_MODE, LABEL_MTLS_MODE, LABEL_USE_WAYPOINT, LABEL_USE_WAYPOINT_NAMESPACE, LABEL_WAYPOINT_FOR } from '../../lib/names.js';
 import type { ClusterSource, KubeObject, SourceChange } from '../sources/source.js';
 import { enforceableRules } from './authz-unsupported.js';
 import { compileRouteTables, WAYPOINT_CLASS } from './routes/compile-routes.js';
@@ -45,6 +45,8 @@ export interface CompileOptions {
   trustDomain: string;
   /** Directory mode computes endpoints from selectors over pods; cluster mode reads EndpointSlices. */
   endpoints: 'selectors' | 'endpointslices';
+  /** Mesh-wide mTLS mode for workloads whose pod and namespace carry no valid `weft.dev/mtls-mode` (default permissive). */
+  mtlsModeDefault?: Workload['mtlsMode'];
 }
 
 type SourceView = Pick<ClusterSource, 'list' | 'get'>;
@@ -68,6 +70,11 @@ export function emptyChangeSet(): ChangeSet {
 
 function podUid(p: PodObject): string {
   return p.metadata.uid || `${p.metadata.namespace}/${p.metadata.name}`;
+}
+
+/** A label value that is not a mode (a typo) falls through to the next level, as Istio's PeerAuthentication UNSET. */
+function mtlsModeOf(value: string | undefined): Workload['mtlsMode'] | undefined {
+  return value === 'strict' || value === 'permissive' ? value : undefined;
 }
 
 function podIps(p: PodObject): string[] {
@@ -425,6 +432,7 @@ export class Compiler {
       phase,
       ready: podReady(p),
       netns: p.metadata.annotations?.[ANNOTATION_NETNS],
+      mtlsMode: mtlsModeOf(labels[LABEL_MTLS_MODE]) ?? mtlsModeOf(this.namespaceLabels(ns)[LABEL_MTLS_MODE]) ?? this.options.mtlsModeDefault ?? 'permissive',
     };
     if (w.waypoint === undefined) delete w.waypoint;
     if (w.netns === undefined) delete w.netns;

@@ -49,6 +49,7 @@ export function workloadToProto(w: Workload): pb.Workload {
     phase: w.phase,
     ready: w.ready,
     netns: w.netns,
+    mtlsMode: w.mtlsMode,
   };
 }
 
@@ -194,7 +195,8 @@ function rawFromProto(kind: ResourceKind, r: pb.Resource): unknown {
     case 'Workload': {
       const w = r.workload;
       if (!w) return undefined;
-      return { ...w, waypoint: waypointFromProto(w.waypoint), ports: w.ports.map((p) => ({ ...p })) };
+      // An older control plane sends no mode: empty means the default (permissive).
+      return { ...w, waypoint: waypointFromProto(w.waypoint), ports: w.ports.map((p) => ({ ...p })), mtlsMode: w.mtlsMode || undefined };
     }
     case 'Service': {
       const s = r.service;

@@ -33,7 +33,10 @@ export function pipeTunnel(a: Duplex, b: Duplex): Promise<TunnelResult> {
 function abort(side: Duplex): void {
   if (side.destroyed) return;
   const reset = (side as Partial<Socket>).resetAndDestroy;
-  if (typeof reset === 'function') {
+  // Not after end(): libuv refuses to reset a socket whose shutdown is pending (EINVAL), and Node then
+  // emits 'error' but never 'close', so whoever waits for the close (the access log, the connection
+  // table) waits forever. Our FIN is on its way; a plain destroy closes the socket.
+  if (typeof reset === 'function' && !side.writableEnded) {
     try {
       reset.call(side);
       return;

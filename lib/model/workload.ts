@@ -37,6 +37,9 @@ export const WorkloadSchema = z.object({
   ready: z.boolean().default(true),
   /** Path of the pod's network namespace when known (the lab: /var/run/netns/<name>). */
   netns: z.string().optional(),
+  /** Effective `weft.dev/mtls-mode` (pod label, else namespace label, else the mesh default): `strict`
+   *  refuses plaintext from peers outside the mesh at this workload's node agent. */
+  mtlsMode: z.enum(['strict', 'permissive']).default('permissive'),
 });
 export type Workload = z.infer<typeof WorkloadSchema>;
 

@@ -6,8 +6,8 @@ import { selfCall } from './self-call.js';
 import { pipeTunnel } from '../../lib/hbone/index.js';
 
 /**
- * Plaintext inbound (15006): a peer outside the mesh reached a captured pod. Allowed only when the
- * pod's policies allow an unauthenticated peer (no ALLOW policy, or one matching by IP/port); then
+ * Plaintext inbound (15006): a peer outside the mesh reached a captured pod. Refused when the pod is
+ * in strict mTLS mode (strict-mtls.ts); otherwise allowed only when the pod's policies allow an unauthenticated peer (no ALLOW policy, or one matching by IP/port); then
  * connected to the app from inside the pod with the client's own IP as source.
  */
 export function handleInboundPlain(inputs: ProxyInputs, pod: PodContext, down: Socket): void {
@@ -48,6 +48,12 @@ export function handleInboundPlain(inputs: ProxyInputs, pod: PodContext, down: S
   }
   if (!dstW) {
     inputs.connections.refused(info, 'IDENTITY', `workload of pod ${pod.namespace}/${pod.name} not known yet`);
+    down.resetAndDestroy();
+    return;
+  }
+  const strict = inputs.strictMtls.refusal(info, dstW);
+  if (strict) {
+    inputs.connections.refused(info, strict.flag ?? 'DENY', `${strict.message} (${strict.code})`);
     down.resetAndDestroy();
     return;
   }

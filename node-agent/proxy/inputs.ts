@@ -8,6 +8,7 @@ import type { Connections } from './connections.js';
 import type { HbonePools } from './hbone-pools.js';
 import type { PeakEwmaBalancer } from './p2c.js';
 import type { ReadyGate } from './ready-gate.js';
+import type { StrictMtls } from './strict-mtls.js';
 import type { WorkloadTls } from './workload-tls.js';
 
 /** What every listener of every pod shares (ztunnel's ProxyInputs). */
@@ -26,6 +27,8 @@ export interface ProxyInputs {
   readonly gate?: ReadyGate;
   /** Settings of the pods' HBONE servers (absent: lib/hbone defaults, no metrics). */
   readonly hboneServer?: { readonly sessionIdleMs?: number; readonly registry?: Registry };
+  /** Refuses (and counts) plaintext to workloads in strict mTLS mode. */
+  readonly strictMtls: StrictMtls;
 }
 
 /** The enrolled pod a listener serves. */

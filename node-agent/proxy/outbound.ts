@@ -5,10 +5,11 @@ import { HBONE_PORT } from '../../lib/hbone/index.js';
 import { SpiffeId } from '../../lib/identity/index.js';
 import type { Service, Workload } from '../../lib/model/index.js';
 import { nativeNetns } from '../netns/native.js';
-import type { ConnectionInfo } from './connections.js';
+import type { ConnectionInfo, TrackedConnection } from './connections.js';
 import { identityOf, type PodContext, type ProxyInputs } from './inputs.js';
 import { selfCall } from './self-call.js';
 import { pipeTunnel } from '../../lib/hbone/index.js';
+import { watchReset } from './tunnel-reset.js';
 
 /** Where an outbound connection goes, decided from cluster state. */
 export type OutboundRoute =
@@ -140,7 +141,10 @@ export function handleOutbound(inputs: ProxyInputs, pod: PodContext, down: Socke
           stream.destroy();
           return;
         }
-        start(inputs, info, down, stream, () => [down.bytesRead, down.bytesWritten]);
+        // Watched before the pipe starts, so the client's own close is seen first when it comes first.
+        const tracked: { conn?: TrackedConnection } = {};
+        watchReset(down, stream, hop.nextHop, (flag, reason) => tracked.conn?.close(flag, reason));
+        tracked.conn = start(inputs, info, down, stream, () => [down.bytesRead, down.bytesWritten]);
       },
       (err: unknown) => {
         done?.(false);
@@ -157,8 +161,9 @@ export function handleOutbound(inputs: ProxyInputs, pod: PodContext, down: Socke
     });
 }
 
-function start(inputs: ProxyInputs, info: ConnectionInfo, down: Socket, up: Duplex, bytes: () => [number, number]): void {
-  inputs.connections.track(info, down, up, bytes);
+function start(inputs: ProxyInputs, info: ConnectionInfo, down: Socket, up: Duplex, bytes: () => [number, number]): TrackedConnection {
+  const conn = inputs.connections.track(info, down, up, bytes);
   void pipeTunnel(down, up);
   down.resume();
+  return conn;
 }

@@ -52,7 +52,7 @@ export const agentCodes = defineCodes({
   },
   ERR_WEFT_AGENT_UNAUTHENTICATED: {
     message: 'plaintext connection from {source} to {destination} refused: {reason}',
-    hint: 'The destination only accepts mesh (mTLS) peers; capture the client in the mesh or allow it by ipBlocks/namespaces in an ALLOW policy.',
+    hint: 'The destination is in strict mTLS mode (weft.dev/mtls-mode: strict on its Pod or Namespace, or the chart\'s mtlsMode) and accepts only mesh peers: capture the client (weft.dev/dataplane-mode: ambient), or make the destination permissive.',
     http: 401,
     flag: 'DENY',
   },

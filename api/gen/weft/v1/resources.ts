@@ -41,7 +41,11 @@ export interface Workload {
   /** Pending, Running, Succeeded, Failed or Unknown. */
   phase: string;
   ready: boolean;
-  netns?: string | undefined;
+  netns?:
+    | string
+    | undefined;
+  /** Effective mTLS mode: "strict" or "permissive" (empty means permissive). */
+  mtlsMode: string;
 }
 
 export interface Workload_LabelsEntry {
@@ -417,6 +421,7 @@ function createBaseWorkload(): Workload {
     phase: "",
     ready: false,
     netns: undefined,
+    mtlsMode: "",
   };
 }
 
@@ -460,6 +465,9 @@ export const Workload: MessageFns<Workload> = {
     }
     if (message.netns !== undefined) {
       writer.uint32(106).string(message.netns);
+    }
+    if (message.mtlsMode !== "") {
+      writer.uint32(114).string(message.mtlsMode);
     }
     return writer;
   },
@@ -584,6 +592,14 @@ export const Workload: MessageFns<Workload> = {
             message.netns = reader.string();
             continue;
           }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.mtlsMode = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -624,6 +640,7 @@ export const Workload: MessageFns<Workload> = {
     message.phase = object.phase ?? "";
     message.ready = object.ready ?? false;
     message.netns = object.netns ?? undefined;
+    message.mtlsMode = object.mtlsMode ?? "";
     return message;
   },
 };
