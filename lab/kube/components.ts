@@ -141,36 +141,31 @@ export interface ControllerOptions extends Placement {
   readonly extraArgs?: readonly string[];
 }
 
-export async function startKubeControllerManager(o: ControllerOptions & { readonly pki: ControlPlanePki; readonly serviceClusterIpRange?: string }): Promise<RunningComponent> {
-  const bind = o.bindAddress ?? '127.0.0.1';
-  const port = o.securePort ?? 10257;
-  const certDir = join(o.dir, 'kube-controller-manager');
-  await mkdir(certDir, { recursive: true, mode: 0o700 });
-  const argv = [
-    kubeBinary('kube-controller-manager', o.binDir),
-    `--kubeconfig=${o.kubeconfig}`,
-    `--authentication-kubeconfig=${o.kubeconfig}`,
-    `--authorization-kubeconfig=${o.kubeconfig}`,
-    `--bind-address=${bind}`,
-    `--secure-port=${port}`,
-    `--cert-dir=${certDir}`,
-    '--leader-elect=false',
+export function startKubeControllerManager(o: ControllerOptions & { readonly pki: ControlPlanePki; readonly serviceClusterIpRange?: string }): Promise<RunningComponent> {
+  return startController('kube-controller-manager', 10257, o, [
     '--use-service-account-credentials=true',
     `--service-account-private-key-file=${o.pki.serviceAccountKey}`,
     `--root-ca-file=${o.pki.caCert}`,
     `--service-cluster-ip-range=${o.serviceClusterIpRange ?? '10.96.0.0/16'}`,
-    ...(o.extraArgs ?? []),
-  ];
-  return startComponent(o, 'kube-controller-manager', argv, { url: `https://${bind}:${port}/healthz`, selfSigned: true });
+  ]);
 }
 
-export async function startKubeScheduler(o: ControllerOptions): Promise<RunningComponent> {
+export function startKubeScheduler(o: ControllerOptions): Promise<RunningComponent> {
+  return startController('kube-scheduler', 10259, o, []);
+}
+
+/**
+ * The controller manager and the scheduler take the same flags for their own identity (one kubeconfig for
+ * API access, authentication and authorization delegation), their HTTPS health endpoint and its
+ * self-made certificate; only their own flags differ. Leader election is off: the lab runs one of each.
+ */
+async function startController(name: 'kube-controller-manager' | 'kube-scheduler', defaultPort: number, o: ControllerOptions, own: readonly string[]): Promise<RunningComponent> {
   const bind = o.bindAddress ?? '127.0.0.1';
-  const port = o.securePort ?? 10259;
-  const certDir = join(o.dir, 'kube-scheduler');
+  const port = o.securePort ?? defaultPort;
+  const certDir = join(o.dir, name);
   await mkdir(certDir, { recursive: true, mode: 0o700 });
   const argv = [
-    kubeBinary('kube-scheduler', o.binDir),
+    kubeBinary(name, o.binDir),
     `--kubeconfig=${o.kubeconfig}`,
     `--authentication-kubeconfig=${o.kubeconfig}`,
     `--authorization-kubeconfig=${o.kubeconfig}`,
@@ -178,9 +173,10 @@ export async function startKubeScheduler(o: ControllerOptions): Promise<RunningC
     `--secure-port=${port}`,
     `--cert-dir=${certDir}`,
     '--leader-elect=false',
+    ...own,
     ...(o.extraArgs ?? []),
   ];
-  return startComponent(o, 'kube-scheduler', argv, { url: `https://${bind}:${port}/healthz`, selfSigned: true });
+  return startComponent(o, name, argv, { url: `https://${bind}:${port}/healthz`, selfSigned: true });
 }
 
 /** SIGTERM (SIGKILL after the grace time) and forget its record; a no-op for a process already gone. */
