@@ -3,7 +3,6 @@
 // Helm hint blaming --set for a missing -f file. Pins: every `weft ...` command in an error hint, in the
 // CLI's own output strings and in the docs' shell blocks parses with the CLI's yargs definition (strict:
 // unknown commands and flags fail), and every `kubectl`/`helm` command there uses flags those tools have.
-import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,14 +13,12 @@ import { demoHints } from '../../lab/demo.js';
 import { codes } from '../../lib/errors/index.js';
 import { describeRequiring } from '../support/root.js';
 import { ROOT } from './cli-bundle.js';
-import { fillPlaceholders, shellWords, weftArgs, weftRefuses } from './weft-command.js';
+import { TOOLS, fillPlaceholders, shellWords, toolRefuses, weftArgs, weftRefuses } from './weft-command.js';
 
 interface Printed {
   where: string;
   command: string;
 }
-
-const TOOLS = join(ROOT, '.tools', 'bin');
 
 function backticked(text: string): string[] {
   return [...text.matchAll(/`([^`]+)`/g)].map((m) => m[1]);
@@ -153,20 +150,12 @@ describeRequiring(existsSync(join(TOOLS, 'kubectl')) && existsSync(join(TOOLS, '
   });
   afterAll(() => rm(home, { recursive: true, force: true }));
 
-  /** cobra parses every flag before it honours --help: an unknown flag fails, nothing is run or fetched. */
-  function toolRefuses(words: readonly string[]): Promise<string | undefined> {
-    const env = { PATH: process.env.PATH, HOME: home, KUBECONFIG: join(home, 'none'), HELM_CACHE_HOME: join(home, 'c'), HELM_CONFIG_HOME: join(home, 'cf'), HELM_DATA_HOME: join(home, 'd') };
-    return new Promise((resolve) => {
-      execFile(join(TOOLS, words[0]), [...words.slice(1), '--help'], { env, timeout: 60_000 }, (err, _out, stderr) => resolve(err === null ? undefined : stderr.trim() || err.message));
-    });
-  }
-
   async function refusedTools(printed: readonly Printed[]): Promise<string[]> {
     const bad: string[] = [];
     for (const p of printed) {
       const words = shellWords(fillPlaceholders(p.command));
       if (words[0] !== 'kubectl' && words[0] !== 'helm') continue;
-      const why = await toolRefuses(words);
+      const why = await toolRefuses(words, home);
       if (why !== undefined) bad.push(`${p.where}: \`${p.command}\` → ${why}`);
     }
     return bad;

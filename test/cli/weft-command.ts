@@ -4,6 +4,8 @@
  * missing arguments, values outside their choices and invalid names are refused), and stopped before any
  * handler runs. Placeholders a reader fills in (`<ns>`, `{name}`, `...`) become a valid sample name.
  */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
 import { buildCli } from '../../cli/cli.js';
 import { isWeftError } from '../../lib/errors/index.js';
 
@@ -76,4 +78,19 @@ export function weftArgs(line: string): string[] | undefined {
   else return undefined;
   // `weft` alone names the program (as in "`weft` is `node dist/cli/main.js`"); a command has arguments.
   return i === words.length ? undefined : words.slice(i);
+}
+
+/** Where scripts/install-tools puts kubectl and helm. */
+export const TOOLS = join(import.meta.dirname, '..', '..', '.tools', 'bin');
+
+/**
+ * undefined when `kubectl`/`helm` accepts every flag of `words` (the printed command, program first), else
+ * its error. cobra parses every flag before it honours --help, so an unknown flag fails while nothing is
+ * run, fetched or contacted. `home` holds the tools' state (Helm's homes, a kubeconfig that is not there).
+ */
+export function toolRefuses(words: readonly string[], home: string): Promise<string | undefined> {
+  const env = { PATH: process.env.PATH, HOME: home, KUBECONFIG: join(home, 'none'), HELM_CACHE_HOME: join(home, 'c'), HELM_CONFIG_HOME: join(home, 'cf'), HELM_DATA_HOME: join(home, 'd') };
+  return new Promise((resolve) => {
+    execFile(join(TOOLS, words[0]), [...words.slice(1), '--help'], { env, timeout: 60_000 }, (err, _out, stderr) => resolve(err === null ? undefined : stderr.trim() || err.message));
+  });
 }
