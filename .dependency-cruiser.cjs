@@ -34,6 +34,13 @@ module.exports = {
       to: { path: [PARTS, '^(cli|lab|bench|test)/'], pathNot: '^$1/' },
     },
     {
+      name: 'lab-is-below-the-cli',
+      severity: 'error',
+      comment: 'The CLI drives the lab; the lab never reaches back up into the CLI.',
+      from: { path: '^lab/' },
+      to: { path: '^cli/' },
+    },
+    {
       name: 'product-never-imports-tests-or-benchmarks',
       severity: 'error',
       from: { path: '^(lib|control|node-agent|waypoint|cni|cli|lab)/' },

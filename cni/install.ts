@@ -5,8 +5,8 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createLogger, type Logger } from '../lib/telemetry/log.js';
 import { isWeftError } from '../lib/errors/index.js';
 import { binaryStamp, installBinary } from './install/binary.js';
-import { HELP, parseInstallOptions, type InstallOptions } from './install/options.js';
-import { reconcile, watchAndRepair } from './install/repair.js';
+import { CONTEST_BACKOFF_INITIAL_MS, CONTEST_THRESHOLD, HELP, parseInstallOptions, type InstallOptions } from './install/options.js';
+import { reconcile, warnIfUpgraded, watchAndRepair } from './install/repair.js';
 import { uninstall } from './install/remove.js';
 import type { WeftEntryOptions } from './install/conflist.js';
 
@@ -55,6 +55,7 @@ async function once(opts: InstallOptions, log: Logger): Promise<number> {
     }
     if (r.status !== 'no-config') {
       log.info({ file: r.file, status: r.status }, 'weft-cni is chained');
+      warnIfUpgraded(log, r);
       return EXIT_OK;
     }
     if (Date.now() >= deadline) {
@@ -72,13 +73,15 @@ function daemon(opts: InstallOptions, log: Logger): void {
     entry: entryOf(opts),
     log,
     pollMs: opts.pollMs,
+    contest: { threshold: CONTEST_THRESHOLD, windowMs: opts.contestWindowMs, backoffInitialMs: CONTEST_BACKOFF_INITIAL_MS, backoffMaxMs: opts.contestBackoffMaxMs },
     // A node upgrade or a cleanup script may remove or replace the plugin: put it back.
-    afterPass: (result) => {
+    afterPass: (result, contested) => {
       if (binaryStamp(opts.binDir) !== stamp) {
         log.warn({ binDir: opts.binDir }, 'the weft-cni plugin was removed or replaced; reinstalling');
         stamp = putBinary(opts, log);
       }
-      setReady(opts, result.status === 'chained' || result.status === 'unchanged');
+      // Not ready while another writer keeps removing weft-cni: pods may start uncaptured on this node.
+      setReady(opts, !contested && (result.status === 'chained' || result.status === 'unchanged'));
     },
   });
   const stop = (signal: string): void => {

@@ -2,7 +2,7 @@ import type { Logger } from '../lib/telemetry/log.js';
 import { silentLogger } from '../lib/telemetry/log.js';
 import type { LeaderElection } from './leader.js';
 import { ReconcileLoop } from './reconcile-loop.js';
-import { WAYPOINT_CLASS } from './waypoints/objects.js';
+import { WAYPOINT_CLASS } from '../lib/names.js';
 import type { ConfigMapObject, KubeApi } from './sources/kube-api.js';
 import { listOf } from './sources/schemas.js';
 import type { ClusterSource, SourceChange } from './sources/source.js';

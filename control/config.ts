@@ -1,15 +1,29 @@
 import yargs from 'yargs';
 import { WeftError } from '../lib/errors/index.js';
+import { parseHostPort } from '../lib/host-port.js';
+import { CONTROL_PORT, HEALTH_PORT, METRICS_PORT } from '../lib/names.js';
 
-// weft-control's flags (layout.md) and their defaults, in one place.
+// weft-control's flags and their defaults, in one place.
 
-export const DEFAULT_LISTEN = '0.0.0.0:15012';
-export const DEFAULT_METRICS_ADDRESS = '0.0.0.0:15020';
-export const DEFAULT_HEALTH_ADDRESS = '0.0.0.0:15021';
+export const DEFAULT_LISTEN = `0.0.0.0:${CONTROL_PORT}`;
+export const DEFAULT_METRICS_ADDRESS = `0.0.0.0:${METRICS_PORT}`;
+export const DEFAULT_HEALTH_ADDRESS = `0.0.0.0:${HEALTH_PORT}`;
 export const DEFAULT_NAMESPACE = 'weft-system';
 export const DEFAULT_TRUST_DOMAIN = 'cluster.local';
 /** Discovery push debounce; the issue bounds it at 50 ms. */
 export const DEFAULT_DEBOUNCE_MS = 20;
+/**
+ * IdentityService.Certify per caller (a node agent per node, anyone else per service account). A node
+ * agent asks one certificate per service account with pods on its node, not per pod, so a node starting
+ * 100 pods at once needs at most 100 calls at once: burst 200 covers that twice over (retries included).
+ * Steady renewal is one call per identity per half-life (12 h), far below 1/s; 20/s refills a whole burst
+ * in 10 s, so a node coming back after an outage with 1 000 identities is served in under a minute.
+ * A runaway caller is held to 20/s — under half of what one replica signs on a loaded 2-core machine
+ * (bench/control-scale: ~46/s), so the others keep being served; the storm that motivated the limit was
+ * 6 836 calls in 30 s (~230/s) from one node.
+ */
+export const DEFAULT_CERTIFY_BURST = 200;
+export const DEFAULT_CERTIFY_RATE_PER_SECOND = 20;
 
 export type SourceSpec = { type: 'dir'; dir: string } | { type: 'kube' };
 
@@ -27,6 +41,8 @@ export interface ControlConfig {
   /** Extra names/IPs for the serving certificate (beyond weft-control.<ns>.svc and loopback). */
   servingSans: string[];
   debounceMs: number;
+  /** Per-caller limit on IdentityService.Certify (default DEFAULT_CERTIFY_BURST / DEFAULT_CERTIFY_RATE_PER_SECOND). */
+  certifyRateLimit?: { burst: number; ratePerSecond: number };
   logLevel?: string;
   /** `--control` the generated waypoint Deployments pass to weft-waypoint (default weft-control.weft-system.svc:15012). */
   waypointControlAddress?: string;
@@ -36,14 +52,6 @@ export function parseSource(value: string): SourceSpec {
   if (value === 'kube') return { type: 'kube' };
   if (value.startsWith('dir:') && value.length > 4) return { type: 'dir', dir: value.slice(4) };
   throw new WeftError('ERR_WEFT_CONFIG_INVALID', { reason: `--source must be dir:<clusterDir> or kube, not ${JSON.stringify(value)}` });
-}
-
-/** Splits `host:port` (IPv6 as `[::]:15012`); used for every listen address flag. */
-export function parseHostPort(value: string, flag: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(value);
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || !(port >= 0 && port <= 65535)) throw new WeftError('ERR_WEFT_CONFIG_INVALID', { reason: `${flag} must be host:port, not ${JSON.stringify(value)}` });
-  return { host: m[1] ?? m[2] ?? '0.0.0.0', port };
 }
 
 export async function parseControlArgs(argv: string[]): Promise<ControlConfig> {
@@ -63,6 +71,8 @@ export async function parseControlArgs(argv: string[]): Promise<ControlConfig> {
     .option('namespace', { type: 'string', default: DEFAULT_NAMESPACE, describe: 'the control plane namespace' })
     .option('serving-san', { type: 'string', array: true, default: [] as string[], describe: 'extra DNS names or IPs for the gRPC serving certificate' })
     .option('debounce-ms', { type: 'number', default: DEFAULT_DEBOUNCE_MS, describe: 'discovery push debounce (≤ 50)' })
+    .option('certify-burst', { type: 'number', default: DEFAULT_CERTIFY_BURST, describe: 'IdentityService.Certify calls one caller may make at once (>= 1)' })
+    .option('certify-rate', { type: 'number', default: DEFAULT_CERTIFY_RATE_PER_SECOND, describe: 'sustained IdentityService.Certify calls per second per caller (> 0)' })
     .option('log-level', { type: 'string' })
     .option('waypoint-control-address', { type: 'string', describe: 'the --control address written into generated waypoint Deployments' })
     .check((a) => {
@@ -76,6 +86,10 @@ export async function parseControlArgs(argv: string[]): Promise<ControlConfig> {
   parseHostPort(listen, '--listen');
   parseHostPort(args['metrics-address'], '--metrics-address');
   parseHostPort(args['health-address'], '--health-address');
+  const burst = args['certify-burst'];
+  const rate = args['certify-rate'];
+  if (!Number.isFinite(burst) || burst < 1) throw new WeftError('ERR_WEFT_CONFIG_INVALID', { reason: `--certify-burst must be a number >= 1, not ${String(burst)}` });
+  if (!Number.isFinite(rate) || rate <= 0) throw new WeftError('ERR_WEFT_CONFIG_INVALID', { reason: `--certify-rate must be a number > 0, not ${String(rate)}` });
   return {
     source: parseSource(args.source),
     listen,
@@ -89,6 +103,7 @@ export async function parseControlArgs(argv: string[]): Promise<ControlConfig> {
     namespace: args.namespace,
     servingSans: args['serving-san'].map(String),
     debounceMs: Math.min(50, Math.max(0, args['debounce-ms'])),
+    certifyRateLimit: { burst: Math.floor(burst), ratePerSecond: rate },
     logLevel: args['log-level'],
     waypointControlAddress: args['waypoint-control-address'],
   };

@@ -23,7 +23,8 @@ import { JwtTokenVerifier, TokenReviewVerifier, type Jwks, type TokenVerifier } 
 import { startControlServer, type ControlServer } from './grpc-server.js';
 import { StatusController } from './status/controller.js';
 import { WaypointController } from './waypoints/controller.js';
-import { parseControlArgs, parseHostPort, type ControlConfig } from './config.js';
+import { parseControlArgs, type ControlConfig } from './config.js';
+import { parseHostPort } from '../lib/host-port.js';
 
 // libuv's pool (4 threads by default) runs WebCrypto (token checks; CSR checks and signing moved to
 // node:crypto on the calling thread) and the directory source's file I/O; with 10 000 manifests a rescan
@@ -132,7 +133,7 @@ export async function startControl(config: ControlConfig, log: Logger): Promise<
     const compiler = new Compiler(source, { trustDomain: config.trustDomain, endpoints: config.source.type === 'dir' ? 'selectors' : 'endpointslices' });
     const watch = new WatchService({ source, compiler, verifier, controlNamespace: config.namespace, debounceMs: config.debounceMs, logger: log, registry });
     watch.setTrustBundle({ trustDomain: config.trustDomain, roots: loaded.rootsPem });
-    const certify = new CertifyService({ ca: () => ca, verifier, source, controlNamespace: config.namespace, logger: log, registry });
+    const certify = new CertifyService({ ca: () => ca, verifier, source, controlNamespace: config.namespace, logger: log, registry, rateLimit: config.certifyRateLimit });
 
     const started = Date.now();
     await source.start();

@@ -8,7 +8,7 @@ import type { KubeObject } from './manifests.js';
 import { parseManifests } from './manifests.js';
 
 /**
- * Reads and writes the lab's cluster-state directory (notes/layout.md): one YAML file per object,
+ * Reads and writes the lab's cluster-state directory (names.ts `labPaths`): one YAML file per object,
  * written atomically (temp file in the same directory, then rename) so that the control plane's
  * directory source never reads half a file.
  */

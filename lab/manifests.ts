@@ -88,7 +88,7 @@ export function isClusterScoped(kind: string): boolean {
   return labKind(kind)?.namespaced === false;
 }
 
-/** `<Kind>.<namespace>.<name>.yaml` (cluster-scoped `<Kind>.<name>.yaml`), as layout.md fixes. */
+/** `<Kind>.<namespace>.<name>.yaml` (cluster-scoped `<Kind>.<name>.yaml`), the names control/sources/files.ts reads (`fileNameOf`). */
 export function manifestFileName(obj: Pick<KubeObject, 'kind' | 'metadata'>): string {
   if (isClusterScoped(obj.kind)) return `${obj.kind}.${obj.metadata.name}.yaml`;
   return `${obj.kind}.${obj.metadata.namespace ?? 'default'}.${obj.metadata.name}.yaml`;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { generateTokenKeyPair, mintToken, type MintClaims } from '../control/identity/tokens.js';
 import { WeftError } from '../lib/errors/index.js';
+import { ADMIN_PORT, CONTROL_PORT, HEALTH_PORT, METRICS_PORT } from '../lib/names.js';
 import { type LabPaths, ROOT_UNDERLAY_IP, rootNetns } from './names.js';
 import { netnsPath } from './netns.js';
 import type { LabInfo } from './state.js';
@@ -16,7 +17,6 @@ import { ensureProcess } from './processes.js';
  * node agent in each node namespace, authenticated with a token the lab mints as Kubernetes would for
  * the DaemonSet pod (bound to its node).
  */
-export const CONTROL_PORT = 15012;
 export const CONTROL_ADDRESS = `${ROOT_UNDERLAY_IP}:${CONTROL_PORT}`;
 /** The in-cluster names of the control plane, resolved in every pod's hosts file to the root namespace. */
 export const CONTROL_NAMES = ['weft-control', 'weft-control.weft-system', 'weft-control.weft-system.svc', 'weft-control.weft-system.svc.cluster.local'];
@@ -67,9 +67,9 @@ export async function startControlPlane(paths: LabPaths, info: LabInfo): Promise
     '--namespace',
     CONTROL_NAMESPACE,
     '--metrics-address',
-    `${ROOT_UNDERLAY_IP}:15020`,
+    `${ROOT_UNDERLAY_IP}:${METRICS_PORT}`,
     '--health-address',
-    `${ROOT_UNDERLAY_IP}:15021`,
+    `${ROOT_UNDERLAY_IP}:${HEALTH_PORT}`,
   ]);
   // The agents verify the control plane with its CA root: wait until the control plane wrote it.
   for (let i = 0; i < 300 && !existsSync(m.caRoot); i++) await sleep(100);
@@ -99,10 +99,10 @@ export async function startNodeAgent(paths: LabPaths, info: LabInfo, node: NodeI
     '--ca-root',
     meshPaths(paths).caRoot,
     '--admin-address',
-    '127.0.0.1:15000',
+    `127.0.0.1:${ADMIN_PORT}`,
     '--metrics-address',
-    `${node.ip}:15020`,
+    `${node.ip}:${METRICS_PORT}`,
     '--health-address',
-    `${node.ip}:15021`,
+    `${node.ip}:${HEALTH_PORT}`,
   ]);
 }

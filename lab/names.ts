@@ -64,7 +64,7 @@ export function podNetns(lab: string, namespace: string, pod: string): string {
   return `${full.slice(0, MAX_NETNS - 11)}-${hash}`;
 }
 
-/** The directory layout under /var/run/weft-lab/<L>/ (see notes/layout.md for cluster/). */
+/** The directory layout under /var/run/weft-lab/<L>/ (cluster/ holds one YAML file per object, named by manifests.ts `manifestFileName`). */
 export interface LabPaths {
   readonly root: string;
   readonly labFile: string;

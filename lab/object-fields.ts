@@ -3,7 +3,7 @@ import { WeftError } from '../lib/errors/index.js';
 /**
  * The lab's API server refuses what a Kubernetes API server refuses about an object's identity: a kind
  * it does not serve, an apiVersion that does not serve that kind, and names that break Kubernetes' name
- * rules (k8s.io/apimachinery/pkg/util/validation). These fields become file names (notes/layout.md),
+ * rules (k8s.io/apimachinery/pkg/util/validation). These fields become file names (manifests.ts `manifestFileName`),
  * namespace and process names, so checking them here, where every object enters the lab (apply and every
  * read of the cluster directory), is what keeps a `..` or `/` away from the file system.
  */

@@ -13,7 +13,7 @@ import { createRegistry } from '../lib/telemetry/metrics.js';
 import { ControlCertifier } from '../lib/control-client/certifier.js';
 import { DiscoveryClient } from '../lib/control-client/discovery-client.js';
 import { serveAdmin, serveHealth } from './admin/admin.js';
-import { DEFAULTS, ENV_HOST_PROC, splitAddress, type AgentConfig } from './config.js';
+import { DEFAULTS, ENV_HBONE_SESSION_IDLE_MS, ENV_HOST_PROC, connectionLimitsFrom, splitAddress, type AgentConfig } from './config.js';
 import { createDataplane } from './dataplane.js';
 import { earlyListeners } from './enroll/early-listeners.js';
 import { Enrollments } from './enroll/enrollments.js';
@@ -45,9 +45,16 @@ const argv = await yargs(hideBin(process.argv))
     default: process.env[ENV_HOST_PROC] || DEFAULTS.hostProc,
     describe: `the host's /proc, where pods with no known netns are found (env ${ENV_HOST_PROC})`,
   })
+  .option('hbone-session-idle-ms', {
+    type: 'number',
+    default: process.env[ENV_HBONE_SESSION_IDLE_MS] || DEFAULTS.hboneSessionIdleMs,
+    coerce: Number,
+    describe: `close inbound HBONE sessions with no open stream for this long, 0 = never (env ${ENV_HBONE_SESSION_IDLE_MS})`,
+  })
   .check((a) => {
     if (!a.control === !a['local-config']) throw new Error('give exactly one of --control or --local-config');
     if (a.control && (!a['token-file'] || !a['ca-root'])) throw new Error('--control needs --token-file and --ca-root');
+    if (!Number.isSafeInteger(a['hbone-session-idle-ms']) || a['hbone-session-idle-ms'] < 0) throw new Error(`--hbone-session-idle-ms (env ${ENV_HBONE_SESSION_IDLE_MS}) must be a whole number of milliseconds, 0 or more`);
     return true;
   })
   .strict()
@@ -68,6 +75,7 @@ const config: AgentConfig = {
   trustDomain: argv['trust-domain'],
   logLevel: argv['log-level'],
   hostProc: argv['host-proc'],
+  hboneSessionIdleMs: argv['hbone-session-idle-ms'],
 };
 
 /** Kinds whose first snapshot must be in before pod traffic is handled (RouteTable is the waypoints'). */
@@ -108,7 +116,7 @@ async function run(): Promise<void> {
 
   // Connections on pod listeners wait here until the agent is ready (restart: listeners come back first).
   const gate = new ReadyGate({ holdMs: DEFAULTS.readyHoldMs, maxHeld: DEFAULTS.readyMaxHeld, log: log.child({ component: 'proxy.gate' }) });
-  const dp = createDataplane({ view: store, certifier, trustDomain, fallbackRoots, registry, log, accessLog, gate });
+  const dp = createDataplane({ view: store, certifier, trustDomain, fallbackRoots, registry, log, accessLog, gate, hboneSessionIdleMs: config.hboneSessionIdleMs, limits: connectionLimitsFrom(process.env) });
   const finder = new NetnsFinder({ hostProc: config.hostProc });
   const findNetns = async (ips: readonly string[]): Promise<string | undefined> => {
     try {

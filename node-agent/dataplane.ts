@@ -1,8 +1,10 @@
 import type { Registry } from 'prom-client';
+import { AuthzPolicies } from '../lib/authz/index.js';
 import { CertificateManager, type Certifier } from '../lib/identity/index.js';
 import type { StateView, ResourceKind } from '../lib/model/index.js';
 import type { Logger } from '../lib/telemetry/log.js';
-import { authorize, policiesFor } from './authz.js';
+import { DEFAULTS } from './config.js';
+import { ConnectionLimits } from './proxy/connection-limits.js';
 import { Connections } from './proxy/connections.js';
 import { HbonePools } from './proxy/hbone-pools.js';
 import type { ProxyInputs } from './proxy/inputs.js';
@@ -21,6 +23,10 @@ export interface DataplaneOptions {
   readonly accessLog: Logger;
   /** Holds connections on (re-created) pod listeners until the agent is ready. */
   readonly gate?: ReadyGate;
+  /** Connection bounds per pod and per source (default: config.ts DEFAULTS). */
+  readonly limits?: { readonly perPod: number; readonly perSource: number };
+  /** Idle time after which pods' HBONE servers close sessions without streams (default 5 min). */
+  readonly hboneSessionIdleMs?: number;
 }
 
 export interface Dataplane {
@@ -51,9 +57,17 @@ export function createDataplane(o: DataplaneOptions): Dataplane {
     tls,
     pool: new HbonePools(log.child({ component: 'proxy.pool' })),
     balancer: new PeakEwmaBalancer(),
+    authz: new AuthzPolicies(o.view, () => o.trustDomain),
     connections: new Connections(o.registry, o.accessLog),
+    limits: new ConnectionLimits({
+      perPod: o.limits?.perPod ?? DEFAULTS.maxConnectionsPerPod,
+      perSource: o.limits?.perSource ?? DEFAULTS.maxConnectionsPerSource,
+      registry: o.registry,
+      log: log.child({ component: 'proxy.limits' }),
+    }),
     log,
     gate: o.gate,
+    hboneServer: { sessionIdleMs: o.hboneSessionIdleMs, registry: o.registry },
   };
   const onChange = (kinds: ReadonlySet<ResourceKind>): void => {
     if (!kinds.has('Authorization') && !kinds.has('Workload') && !kinds.has('Service')) return;
@@ -62,8 +76,8 @@ export function createDataplane(o: DataplaneOptions): Dataplane {
       if (i.reporter !== 'destination') return undefined;
       const dst = o.view.workloadByUid(i.podUid);
       if (!dst) return undefined;
-      const d = authorize(policiesFor(o.view, dst), {
-        sourceIdentity: i.srcIdentity === 'unknown' ? undefined : i.srcIdentity,
+      const d = inputs.authz.forWorkload(dst).authorizeL4({
+        principal: i.srcIdentity === 'unknown' ? undefined : i.srcIdentity,
         sourceIp: i.srcIp,
         port: i.dstPort,
       });

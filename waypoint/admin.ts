@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { parseHostPort } from '../lib/host-port.js';
 
 // Admin (15000, loopback by default): /config_dump; health (15021): /healthz/ready. Both tiny node:http
 // servers; neither is on the request path.
@@ -9,9 +10,7 @@ export interface AdminSources {
 }
 
 function listen(server: Server, address: string): Promise<Server> {
-  const colon = address.lastIndexOf(':');
-  const host = address.slice(0, colon).replace(/^\[|\]$/g, '');
-  const port = Number(address.slice(colon + 1));
+  const { host, port } = parseHostPort(address, 'admin/health address');
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

@@ -1,18 +1,21 @@
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
-import type { Readable } from 'node:stream';
 import type { Logger } from '../lib/telemetry/log.js';
-import type { HttpFilter, HttpRouteRule, Service, ServicePort, AuthorizationPolicy } from '../lib/model/index.js';
-import { WeftError } from '../lib/errors/index.js';
+import type { HttpRouteRule, Service, ServicePort } from '../lib/model/index.js';
+import type { WaypointPolicies } from '../lib/authz/index.js';
+import { WeftError, hasCode } from '../lib/errors/index.js';
 import { pickP2C } from './balance/p2c-ewma.js';
 import { RetryBudget } from './budget.js';
-import { authorize } from './authz.js';
 import type { RequestScope, WaypointMetrics } from './metrics.js';
 import { ReplayableBody } from './replay-body.js';
-import { modifyHeaders, redirectLocation, rewritePath, type Headers } from './routes/filters.js';
+import { applyFilters, type HeaderModifier, type MirrorFilter, type OriginalRequest, type Redirect, type UpstreamEdit } from './routes/apply-filters.js';
+import { modifyHeaders, type Headers } from './routes/filters.js';
+import { hostCandidates, routeAcceptsHost } from './routes/hostnames.js';
 import type { CompiledMatch, RequestFacts } from './routes/match.js';
+import { selectRoutes } from './routes/route-set.js';
 import { pickBackend } from './routes/split.js';
 import type { Backend, EndpointEntry, StateIndex } from './state-index.js';
 import type { H1Request, H1Response } from './h1/exchange.js';
+import { cleanTrailers, discard, pipeBody } from './response-body.js';
 import type { UpstreamClients, UpstreamProtocol, UpstreamResponse } from './upstream.js';
 
 // The request path of the waypoint: authorize, match, apply filters, pick a backend by weight and an
@@ -28,13 +31,16 @@ export interface ConnectionInfo {
   readonly servicePort: ServicePort;
   /** SPIFFE ID of the client (the HBONE peer: the client pod's own certificate). */
   readonly principal: string | undefined;
+  /** Namespace of `principal`: picks the consumer routes that apply to this client. */
+  readonly clientNamespace: string | undefined;
   readonly sourceIp: string | undefined;
   readonly sourceWorkload: string;
   /** `namespace/name` of the destination Service, for labels. */
   readonly serviceLabel: string;
   /** Upstream protocol for this port: h2 for http2/grpc ports and for h2 clients on sniffed ports. */
   readonly upstream: UpstreamProtocol;
-  readonly policies: readonly AuthorizationPolicy[];
+  /** Read per request, so a policy change reaches requests on connections already open. */
+  readonly policies: WaypointPolicies;
   /** Metric cells of this connection's label combination (source, principal, service), shared. */
   readonly metrics: RequestScope;
 }
@@ -65,6 +71,11 @@ const HOP_BY_HOP = new Set([
   'x-forwarded-client-cert',
 ]);
 const RESPONSE_HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'trailer']);
+
+/** Route label of requests no route applies to, forwarded to the Service itself. */
+const PASSTHROUGH_LABEL = 'passthrough';
+/** Pass-through as a rule: no filters, the Service's own timeouts and retries (none). */
+const PASSTHROUGH_RULE: HttpRouteRule = { matches: [], filters: [], backendRefs: [] };
 
 /** gRPC status names by code, for labels. */
 const GRPC_RETRYABLE_DEFAULT: readonly number[] = [];
@@ -141,7 +152,7 @@ export class Forwarder {
     }
     const reason = message.replace(/[^\x20-\x7e]/g, ' ');
     if (grpc) {
-      const code = status === 404 ? 12 : status === 403 ? 7 : status === 504 ? 4 : status === 503 ? 14 : 13;
+      const code = status === 404 ? 12 : status === 403 ? 7 : status === 504 ? 4 : status === 503 || status === 502 ? 14 : 13;
       const h = { ':status': 200, 'content-type': 'application/grpc', 'grpc-status': String(code), 'grpc-message': encodeURIComponent(reason), 'x-weft-reason': flag, ...headers };
       if (isH2(res)) {
         if (!res.stream.destroyed) res.stream.respond(h, { endStream: true });
@@ -183,79 +194,89 @@ export class Forwarder {
     };
 
     // 1. L7 authorization (before routing, as Istio does).
-    if (conn.policies.length > 0) {
-      const d = authorize(conn.policies, { principal: conn.principal, sourceIp: conn.sourceIp, method, path, port: conn.servicePort.port });
+    const policies = conn.policies.current();
+    if (policies.size > 0) {
+      const d = policies.authorizeL7({ principal: conn.principal, sourceIp: conn.sourceIp, method, path, port: conn.servicePort.port });
       if (!d.allowed) {
         local(403, new WeftError('ERR_WEFT_WAYPOINT_DENIED', { reason: d.reason }), { 'x-weft-reason': `DENY: ${d.reason}` });
         return;
       }
     }
 
-    // 2. Route matching across every route attached to this Service port.
-    const facts = new Facts(method, path, query, headers);
+    // 2. Routes: the consumer routes of the client's namespace, else the producer routes, whose hostnames
+    //    accept the request; none → pass through to the Service itself (GAMMA).
+    const portRoutes = this.o.index.routes(conn.service, conn.servicePort.port);
+    const hosts = portRoutes.hostScoped ? hostCandidates(authority, conn.service) : undefined;
+    const routes = selectRoutes(portRoutes, conn.clientNamespace, hosts);
     let match: CompiledMatch | undefined;
-    for (const m of this.o.index.matches(conn.service, conn.servicePort.port)) {
-      if (m.grpc && !grpc) continue;
-      if (m.test(facts)) {
-        match = m;
-        break;
+    let rule: HttpRouteRule = PASSTHROUGH_RULE;
+    if (routes) {
+      const facts = new Facts(method, path, query, headers);
+      for (const m of routes.matches) {
+        if (m.grpc && !grpc) continue;
+        if (hosts !== undefined && !routeAcceptsHost(m.route.hostnames, hosts)) continue;
+        if (m.test(facts)) {
+          match = m;
+          break;
+        }
       }
-    }
-    if (!match) {
-      local(404, new WeftError('ERR_WEFT_WAYPOINT_NO_ROUTE', { service: conn.serviceLabel, port: conn.servicePort.port, method, path }));
-      return;
-    }
-    const rule = match.rule;
-    routeLabel = `${match.route.namespace}/${match.route.name}`;
+      if (!match) {
+        local(404, new WeftError('ERR_WEFT_WAYPOINT_NO_ROUTE', { service: conn.serviceLabel, port: conn.servicePort.port, method, path }));
+        return;
+      }
+      rule = match.rule;
+      routeLabel = `${match.route.namespace}/${match.route.name}`;
+    } else routeLabel = PASSTHROUGH_LABEL;
 
-    // 3. Filters.
-    let upstreamPath = path;
-    let upstreamAuthority = authority;
-    let responseMods: HttpFilter[] | undefined;
-    let mirrors: Extract<HttpFilter, { type: 'RequestMirror' }>[] | undefined;
+    // 3. The rule's filters.
     const upHeaders: Headers = {};
     for (const k in headers) {
       if (k.charCodeAt(0) === 58 || HOP_BY_HOP.has(k)) continue;
       upHeaders[k] = headers[k];
     }
     if (grpc && upHeaders['te'] === undefined) upHeaders['te'] = 'trailers';
-    for (const f of rule.filters) {
-      switch (f.type) {
-        case 'RequestRedirect': {
-          const location = redirectLocation(f.requestRedirect, { scheme: 'http', host: authority, path, query, listenerPort: conn.servicePort.port }, match.prefix);
-          res.writeHead(f.requestRedirect.statusCode, { location, 'content-length': 0 });
-          res.end();
-          done(f.requestRedirect.statusCode);
-          return;
-        }
-        case 'RequestHeaderModifier':
-          modifyHeaders(upHeaders, f.requestHeaderModifier);
-          break;
-        case 'ResponseHeaderModifier':
-          (responseMods ??= []).push(f);
-          break;
-        case 'URLRewrite':
-          if (f.urlRewrite.hostname !== undefined) upstreamAuthority = f.urlRewrite.hostname;
-          if (f.urlRewrite.path) upstreamPath = rewritePath(path, f.urlRewrite.path, match.prefix);
-          break;
-        case 'RequestMirror':
-          (mirrors ??= []).push(f);
-          break;
+    const edit: UpstreamEdit = { path, authority, headers: upHeaders, responseMods: undefined, mirrors: undefined };
+    // What redirects and rewrites are computed from; built only when a filter needs it.
+    let original: OriginalRequest | undefined;
+    if (rule.filters.length > 0) {
+      original = { authority, path, query, listenerPort: conn.servicePort.port, prefix: match?.prefix };
+      const redirect = applyFilters(rule.filters, original, edit);
+      if (redirect) {
+        this.redirect(res, redirect);
+        done(redirect.status);
+        return;
       }
     }
-    // The client's identity travels to the backend the way Istio's waypoint passes it (XFCC), never trusted from the client.
-    if (conn.principal) upHeaders['x-forwarded-client-cert'] = `${this.o.identity ? `By=${this.o.identity};` : ''}URI=${conn.principal}`;
 
-    // 4. Backend by weight; a share with no valid backend answers 500.
-    const ref = pickBackend(this.o.index.split(rule), this.random);
-    if (!ref || !ref.service) {
-      local(500, new WeftError('ERR_WEFT_WAYPOINT_INVALID_BACKEND', { route: routeLabel, reason: ref ? (ref.invalidReason ?? 'unresolved backendRef') : 'no backendRef with weight > 0' }));
-      return;
+    // 4. Backend by weight (pass-through: the Service itself); a share with no valid backend answers 500.
+    let backend: Backend | undefined;
+    if (!match) backend = this.o.index.backend(conn.service.namespace, conn.service.name, conn.servicePort.port);
+    else {
+      const ref = pickBackend(this.o.index.split(rule), this.random);
+      if (!ref || !ref.service) {
+        local(500, new WeftError('ERR_WEFT_WAYPOINT_INVALID_BACKEND', { route: routeLabel, reason: ref ? (ref.invalidReason ?? 'unresolved backendRef') : 'no backendRef with weight > 0' }));
+        return;
+      }
+      backend = this.o.index.backend(ref.service.namespace, ref.service.name, ref.port);
+      if (!backend) {
+        backendLabel = `${ref.service.namespace}/${ref.service.name}:${ref.port ?? ''}`;
+        local(500, new WeftError('ERR_WEFT_WAYPOINT_INVALID_BACKEND', { route: routeLabel, reason: `Service ${backendLabel} or its port does not exist` }));
+        return;
+      }
+      // The backendRef's own filters act only on requests sent to it, after the rule's.
+      if (ref.filters && ref.filters.length > 0) {
+        original ??= { authority, path, query, listenerPort: conn.servicePort.port, prefix: match.prefix };
+        const redirect = applyFilters(ref.filters, original, edit);
+        if (redirect) {
+          backendLabel = backend.label;
+          this.redirect(res, redirect);
+          done(redirect.status);
+          return;
+        }
+      }
     }
-    const backend = this.o.index.backend(ref.service.namespace, ref.service.name, ref.port);
     if (!backend) {
-      backendLabel = `${ref.service.namespace}/${ref.service.name}:${ref.port ?? ''}`;
-      local(500, new WeftError('ERR_WEFT_WAYPOINT_INVALID_BACKEND', { route: routeLabel, reason: `Service ${backendLabel} or its port does not exist` }));
+      local(503, new WeftError('ERR_WEFT_WAYPOINT_NO_ENDPOINT', { backend: `${conn.serviceLabel}:${conn.servicePort.port}` }));
       return;
     }
     backendLabel = backend.label;
@@ -263,6 +284,9 @@ export class Forwarder {
       local(503, new WeftError('ERR_WEFT_WAYPOINT_NO_ENDPOINT', { backend: backendLabel }));
       return;
     }
+    // The client's identity travels to the backend the way Istio's waypoint passes it (XFCC), never trusted
+    // from the client; set after every filter so no header modifier can forge it.
+    if (conn.principal) upHeaders['x-forwarded-client-cert'] = `${this.o.identity ? `By=${this.o.identity};` : ''}URI=${conn.principal}`;
 
     // 5. Body: streamed, with a replayable copy of up to 64 KiB.
     const bodySource = isH2(res) ? ((req as Http2ServerRequest).stream.endAfterHeaders ? null : (req as Http2ServerRequest)) : (req as H1Request).body;
@@ -272,10 +296,10 @@ export class Forwarder {
       // The parser refused the chunk stream and answered 400 itself: nothing goes upstream.
       if (body.broken) return;
     }
-    if (mirrors) this.mirror(mirrors, body, { method, path: upstreamPath, query, authority: upstreamAuthority, headers: upHeaders, protocol: conn.upstream });
+    if (edit.mirrors) this.mirror(edit.mirrors, body, { method, path: edit.path, query, authority: edit.authority, headers: upHeaders, protocol: conn.upstream });
 
-    const fullPath = query ? `${upstreamPath}?${query}` : upstreamPath;
-    const status = await this.attempts(conn, req, res, rule, routeLabel, backend, grpc, { method, path: fullPath, authority: upstreamAuthority, headers: upHeaders, body }, responseMods, (g) => (grpcStatus = g));
+    const fullPath = query ? `${edit.path}?${query}` : edit.path;
+    const status = await this.attempts(conn, req, res, rule, routeLabel, backend, grpc, { method, path: fullPath, authority: edit.authority, headers: upHeaders, body }, edit.responseMods, (g) => (grpcStatus = g));
     done(status);
   }
 
@@ -289,7 +313,7 @@ export class Forwarder {
     backend: Backend,
     grpc: boolean,
     up: { method: string; path: string; authority: string; headers: Headers; body: ReplayableBody | null },
-    responseMods: HttpFilter[] | undefined,
+    responseMods: readonly HeaderModifier[] | undefined,
     setGrpc: (g: string) => void,
   ): Promise<number> {
     const retry = rule.retry;
@@ -376,6 +400,11 @@ export class Forwarder {
           this.localError(res, grpc, new WeftError('ERR_WEFT_WAYPOINT_TIMEOUT', { which: 'request', ms: requestMs ?? 0, route: routeLabel }), setGrpc);
           return 504;
         }
+        if (!tryTimedOut && hasCode(failure, 'ERR_WEFT_WAYPOINT_BAD_RESPONSE')) {
+          // The endpoint answered, but not in valid HTTP/1.1: a bad gateway, not an unavailable one.
+          this.localError(res, grpc, failure, setGrpc);
+          return 502;
+        }
         const reason = tryTimedOut ? `backendRequest timeout of ${tryMs} ms` : failure instanceof Error ? failure.message : String(failure);
         this.localError(res, grpc, new WeftError('ERR_WEFT_WAYPOINT_UPSTREAM', { endpoint: entry.key, backend: backend.label, reason }), setGrpc);
         return tryTimedOut ? 504 : 503;
@@ -407,7 +436,7 @@ export class Forwarder {
       // 6. Write the response; the try and request timers keep running until the body has ended.
       const outHeaders: Headers = {};
       for (const k in response.headers) if (!RESPONSE_HOP_BY_HOP.has(k)) outHeaders[k] = response.headers[k];
-      if (responseMods) for (const f of responseMods) if (f.type === 'ResponseHeaderModifier') modifyHeaders(outHeaders, f.responseHeaderModifier);
+      if (responseMods) for (const m of responseMods) modifyHeaders(outHeaders, m);
       if (g !== undefined) setGrpc(g);
       try {
         if (response.endStream && isH2(res)) {
@@ -450,6 +479,11 @@ export class Forwarder {
     }
   }
 
+  private redirect(res: DownResponse, r: Redirect): void {
+    res.writeHead(r.status, { location: r.location, 'content-length': 0 });
+    res.end();
+  }
+
   private localError(res: DownResponse, grpc: boolean, err: WeftError, setGrpc: (g: string) => void): void {
     if (grpc) setGrpc(String(err.grpc ?? 13));
     this.reply(res, grpc, err.http ?? 500, err.flag ?? err.code, err.message);
@@ -474,7 +508,7 @@ export class Forwarder {
   }
 
   private mirror(
-    mirrors: Extract<HttpFilter, { type: 'RequestMirror' }>[],
+    mirrors: readonly MirrorFilter[],
     body: ReplayableBody | null,
     up: { method: string; path: string; query: string; authority: string; headers: Headers; protocol: UpstreamProtocol },
   ): void {
@@ -500,52 +534,4 @@ export class Forwarder {
       else void body.whenEnded().then((b) => b && send(b));
     }
   }
-}
-
-function ignore(): void {}
-
-/** Drops a response body we will not forward; undici bodies are drained so the connection is reused. */
-function discard(body: Readable): void {
-  body.on('error', ignore);
-  const dump = (body as Readable & { dump?: (o?: { limit: number }) => Promise<void> }).dump;
-  if (typeof dump === 'function') dump.call(body, { limit: 64 * 1024 }).catch(ignore);
-  else body.destroy();
-}
-
-function cleanTrailers(t: Headers): Record<string, string | string[]> {
-  const clean: Record<string, string | string[]> = {};
-  for (const k in t) if (t[k] !== undefined) clean[k] = t[k];
-  return clean;
-}
-
-/** Streams the upstream body downstream with backpressure, then its trailers. */
-function pipeBody(up: UpstreamResponse, res: DownResponse, onTrailers: (t: Headers | undefined) => void): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const body = up.body;
-    const fail = (err?: unknown): void => {
-      body.off('data', onData);
-      reject(err instanceof Error ? err : new Error('stream closed early'));
-    };
-    function onData(chunk: Buffer): void {
-      if (!(res as H1Response).write(chunk)) {
-        body.pause();
-        res.once('drain', () => body.resume());
-      }
-    }
-    body.on('data', onData);
-    body.once('error', fail);
-    body.once('end', () => {
-      const t = up.trailers();
-      onTrailers(t);
-      if (t) res.addTrailers(cleanTrailers(t));
-      res.end();
-      resolve();
-    });
-    res.once('close', () => {
-      if (!res.writableFinished) {
-        body.destroy();
-        fail();
-      }
-    });
-  });
 }

@@ -1,17 +1,22 @@
 import type { Duplex } from 'node:stream';
+import { WeftError } from '../lib/errors/index.js';
 import type { Logger } from '../lib/telemetry/log.js';
 import type { ConnectionInfo, Forwarder } from './forward.js';
 import { ChunkedDecoder, type ChunkSink } from './h1/chunked.js';
 import { H1Request, H1Response, RequestBody, type ExchangeConnection } from './h1/exchange.js';
 import { connectionHas, HEAD_ERROR, HEAD_MORE, HeadParser } from './h1/head-parser.js';
 import { flush, writeLater, type BatchedSocket } from './h1/write-batch.js';
+import type { WaypointMetrics } from './metrics.js';
 
 // HTTP/1.1 on tunnel streams with the waypoint's own parser (h1/head-parser.ts, h1/chunked.ts) instead of
 // node:http: node:http + undici cost ~0.1 ms of CPU per request in bench/waypoint. Strict as llhttp is
 // without lenient flags, plus what llhttp leaves open: CL+TE, duplicate or invalid Content-Length,
 // transfer codings other than plain `chunked`, bad chunk sizes and missing chunk CRLFs, obs-fold, bare CR
 // or LF, invalid header bytes, oversize heads, missing or several Host headers and non-origin-form targets
-// are all refused with 400 and `connection: close` (test/waypoint/waypoint-malformed.test.ts); whatever
+// are all refused with 400 and `connection: close` (test/waypoint/waypoint-malformed.test.ts), as are
+// chunk extensions over 16 KiB per chunk-size line and trailers over 16 KiB (h1/chunked.ts,
+// test/waypoint/waypoint-h1-chunk-extensions.test.ts); each refusal is logged once (warn,
+// ERR_WEFT_WAYPOINT_BAD_REQUEST) and counted (weft_waypoint_bad_requests_total). Whatever
 // was pipelined behind a refused request is never parsed, answered or forwarded. Chunked bodies are held
 // back until complete or 64 KiB (forward.ts), so a broken chunk stream is refused before any byte goes
 // upstream. Requests on one connection are served one after the other (pipelined ones wait, bounded).
@@ -31,6 +36,8 @@ const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 export interface Http1ServerOptions {
   readonly forwarder: Forwarder;
   readonly log: Logger;
+  /** Counts refused requests. */
+  readonly metrics: WaypointMetrics;
   /** Idle timeout of a downstream connection, ms. */
   readonly idleTimeoutMs: number;
 }
@@ -277,8 +284,13 @@ class H1Connection implements ExchangeConnection, ChunkSink, BatchedSocket {
   }
 
   /** A refused request: 400 (unless a response already started), then close; nothing behind it is read. */
-  private refuse(reason: string): void {
-    this.server.log.debug({ reason }, 'malformed HTTP/1.1 request refused');
+  private refuse(why: string): void {
+    const info = this.info;
+    // Some reasons quote the client's bytes (a Transfer-Encoding value): the log line stays short.
+    const reason = why.length > 200 ? `${why.slice(0, 200)}...` : why;
+    const err = new WeftError('ERR_WEFT_WAYPOINT_BAD_REQUEST', { peer: info.principal ?? info.sourceIp ?? 'unknown', reason });
+    this.server.log.warn({ code: err.code, flag: err.flag, service: info.serviceLabel, source: info.sourceWorkload, principal: info.principal, reason }, err.message);
+    this.server.metrics.badRequest(info.serviceLabel);
     const res = this.res;
     this.state = State.Closed;
     this.buf = null;
@@ -322,12 +334,14 @@ export class Http1Server {
   clock = performance.now();
   readonly forwarder: Forwarder;
   readonly log: Logger;
+  readonly metrics: WaypointMetrics;
   private readonly connections = new Set<H1Connection>();
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(private readonly o: Http1ServerOptions) {
     this.forwarder = o.forwarder;
     this.log = o.log;
+    this.metrics = o.metrics;
     this.sweeper = setInterval(() => {
       this.clock = performance.now();
       for (const c of this.connections) c.sweep(this.clock, o.idleTimeoutMs);

@@ -6,11 +6,13 @@ import type { Server } from 'node:http';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { WeftError, isWeftError } from '../lib/errors/index.js';
+import { parseHostPort } from '../lib/host-port.js';
+import { HBONE_PORT } from '../lib/names.js';
 import { StateStore } from '../lib/model/index.js';
 import { createLogger } from '../lib/telemetry/log.js';
 import { createRegistry, serveMetrics } from '../lib/telemetry/metrics.js';
 import { serveAdmin, serveHealth, listenOn } from './admin.js';
-import { DEFAULT_ADMIN_ADDRESS, DEFAULT_HEALTH_ADDRESS, DEFAULT_METRICS_ADDRESS } from './config.js';
+import { DEFAULT_ADMIN_ADDRESS, DEFAULT_HBONE_SESSION_IDLE_MS, DEFAULT_HEALTH_ADDRESS, DEFAULT_METRICS_ADDRESS, ENV_HBONE_SESSION_IDLE_MS } from './config.js';
 import { TcpConnector, type Connector } from './connector.js';
 import { loadWaypointConfig, waypointConfigDeltas } from './local-config.js';
 import { Waypoint } from './waypoint.js';
@@ -18,11 +20,6 @@ import { startMeshTransport, type MeshTransport } from './mesh.js';
 
 // weft-waypoint: one per Gateway of class weft-waypoint. State from the control plane (--control) or a
 // file (--local-config); inbound HBONE on 15008; admin, metrics and health on their usual ports.
-
-function splitAddress(a: string): { host: string; port: number } {
-  const i = a.lastIndexOf(':');
-  return { host: a.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(a.slice(i + 1)) };
-}
 
 async function main(): Promise<void> {
   const args = await yargs(hideBin(process.argv))
@@ -35,8 +32,14 @@ async function main(): Promise<void> {
     .option('local-config', { type: 'string', describe: 'YAML file with workloads, services, policies, routes and CA material (no control plane)' })
     .option('trust-domain', { type: 'string', default: 'cluster.local' })
     .option('service-account', { type: 'string', describe: 'Service account of this waypoint (default: the Gateway name)' })
-    .option('hbone-address', { type: 'string', default: '0.0.0.0:15008', describe: 'HBONE listener' })
-    .option('upstream-hbone-port', { type: 'number', default: 15008, describe: 'HBONE port at endpoint pods (tests move it)' })
+    .option('hbone-address', { type: 'string', default: `0.0.0.0:${HBONE_PORT}`, describe: 'HBONE listener' })
+    .option('upstream-hbone-port', { type: 'number', default: HBONE_PORT, describe: 'HBONE port at endpoint pods (tests move it)' })
+    .option('hbone-session-idle-ms', {
+      type: 'number',
+      default: process.env[ENV_HBONE_SESSION_IDLE_MS] || DEFAULT_HBONE_SESSION_IDLE_MS,
+      coerce: Number,
+      describe: `Close inbound HBONE sessions with no open stream for this long, 0 = never (env ${ENV_HBONE_SESSION_IDLE_MS})`,
+    })
     .option('plain-listen', { type: 'string', array: true, default: [] as string[], describe: 'Benchmarks/debugging only: <host:port>=<vip:port> serves plain TCP as if tunnelled to vip:port (no identity)' })
     .option('admin-address', { type: 'string', default: DEFAULT_ADMIN_ADDRESS })
     .option('metrics-address', { type: 'string', default: DEFAULT_METRICS_ADDRESS })
@@ -51,6 +54,8 @@ async function main(): Promise<void> {
   const [gwNs, gwName] = args.gateway.split('/');
   if (!gwNs || !gwName) throw new WeftError('ERR_WEFT_CONFIG_INVALID', { reason: `--gateway must be <namespace>/<name>, got "${args.gateway}"` });
   if (!args.control === !args['local-config']) throw new WeftError('ERR_WEFT_CONFIG_INVALID', { reason: 'give exactly one of --control or --local-config' });
+  const sessionIdleMs = args['hbone-session-idle-ms'];
+  if (!Number.isSafeInteger(sessionIdleMs) || sessionIdleMs < 0) throw new WeftError('ERR_WEFT_CONFIG_INVALID', { reason: `--hbone-session-idle-ms (env ${ENV_HBONE_SESSION_IDLE_MS}) must be a whole number of milliseconds, 0 or more` });
   const gateway = { namespace: gwNs, name: gwName };
   const sa = args['service-account'] ?? gwName;
   const identity = `spiffe://${args['trust-domain']}/ns/${gwNs}/sa/${sa}`;
@@ -63,7 +68,7 @@ async function main(): Promise<void> {
   if (args['local-config']) {
     const cfg = await loadWaypointConfig(args['local-config']);
     store.apply(waypointConfigDeltas(cfg, gateway, '1'));
-    if (cfg.caCertPem && cfg.caKeyPem) mesh = await startMeshTransport({ mode: 'local', caCertPem: cfg.caCertPem, caKeyPem: cfg.caKeyPem, trustDomain: cfg.trustDomain, namespace: gwNs, serviceAccount: sa, log, registry, view: store, upstreamPort: args['upstream-hbone-port'] });
+    if (cfg.caCertPem && cfg.caKeyPem) mesh = await startMeshTransport({ mode: 'local', caCertPem: cfg.caCertPem, caKeyPem: cfg.caKeyPem, trustDomain: cfg.trustDomain, namespace: gwNs, serviceAccount: sa, log, registry, view: store, upstreamPort: args['upstream-hbone-port'], sessionIdleMs });
   } else {
     if (!args['token-file'] || !args['ca-root']) throw new WeftError('ERR_WEFT_CONFIG_INVALID', { reason: '--control needs --token-file and --ca-root' });
     const caRootPem = await readFile(args['ca-root'], 'utf8');
@@ -71,7 +76,7 @@ async function main(): Promise<void> {
     const discovery = new DiscoveryClient({ address: args.control!, caRootPem, store, waypoint: args.gateway, tokenFile: args['token-file'], logger: log });
     discovery.start();
     closers.push(() => discovery.close());
-    mesh = await startMeshTransport({ mode: 'control', address: args.control!, caRootPem, tokenFile: args['token-file'], trustDomain: args['trust-domain'], namespace: gwNs, serviceAccount: sa, log, registry, view: store, upstreamPort: args['upstream-hbone-port'] });
+    mesh = await startMeshTransport({ mode: 'control', address: args.control!, caRootPem, tokenFile: args['token-file'], trustDomain: args['trust-domain'], namespace: gwNs, serviceAccount: sa, log, registry, view: store, upstreamPort: args['upstream-hbone-port'], sessionIdleMs });
   }
 
   const connector: Connector = mesh?.connector ?? new TcpConnector();
@@ -93,7 +98,7 @@ async function main(): Promise<void> {
     const [listen, authority] = spec.split('=');
     if (!listen || !authority) throw new WeftError('ERR_WEFT_CONFIG_INVALID', { reason: `--plain-listen wants <host:port>=<vip:port>, got "${spec}"` });
     const srv = createNetServer({ noDelay: true }, (socket) => waypoint.acceptTunnel(socket, { authority, principal: undefined, sourceIp: socket.remoteAddress }));
-    const { host, port } = splitAddress(listen);
+    const { host, port } = parseHostPort(listen, '--plain-listen');
     await new Promise<void>((resolve, reject) => {
       srv.once('error', reject);
       srv.listen(port, host, () => resolve());
@@ -103,7 +108,7 @@ async function main(): Promise<void> {
 
   const ready = (): boolean => store.synced('Service') && store.synced('RouteTable');
   const servers: Server[] = [];
-  const m = splitAddress(args['metrics-address']);
+  const m = parseHostPort(args['metrics-address'], '--metrics-address');
   servers.push(await serveMetrics(registry, m.host, m.port));
   servers.push(await serveAdmin(args['admin-address'], { dump: () => ({ identity, ...(waypoint.dump() as object) }), ready }));
   servers.push(await serveHealth(args['health-address'], { ready }));

@@ -20,6 +20,8 @@ export type MeshOptions = {
   readonly registry: Registry;
   readonly view: StateView;
   readonly upstreamPort?: number;
+  /** Inbound HBONE sessions with no open stream are closed after this long (default 5 min). */
+  readonly sessionIdleMs?: number;
 } & ({ readonly mode: 'local'; readonly caCertPem: string; readonly caKeyPem: string } | { readonly mode: 'control'; readonly address: string; readonly caRootPem: string; readonly tokenFile: string });
 
 export interface MeshTransport {
@@ -50,11 +52,12 @@ export async function startMeshTransport(o: MeshOptions): Promise<MeshTransport>
   return {
     connector,
     async serveInbound(address, waypoint) {
-      const server = createHboneInbound({ waypoint, certificate: first, trustRoots: trustRoots(), log: o.log, registry: o.registry });
+      const colon = address.lastIndexOf(':');
+      const port = Number(address.slice(colon + 1));
+      const server = createHboneInbound({ waypoint, certificate: first, trustRoots: trustRoots(), log: o.log, registry: o.registry, listenPort: port, sessionIdleMs: o.sessionIdleMs });
       certs.on('renewed', (c: WorkloadCertificate) => server.setCertificate(c));
       o.view.on('change', () => server.setTrustRoots(trustRoots()));
-      const colon = address.lastIndexOf(':');
-      await server.listen(Number(address.slice(colon + 1)), address.slice(0, colon).replace(/^\[|\]$/g, ''));
+      await server.listen(port, address.slice(0, colon).replace(/^\[|\]$/g, ''));
       return () => {
         void server.close();
         void pool.close();

@@ -120,6 +120,7 @@ export class WaypointMetrics {
   private readonly retries: Counter<'route' | 'destination_service'>;
   private readonly budgetExhausted: Counter<'route' | 'destination_service'>;
   private readonly ejections: Counter<'backend'>;
+  private readonly badRequests: Counter<'destination_service'>;
 
   constructor(registry: Registry) {
     registry.registerMetric(new CellMetric('weft_requests_total', 'Requests handled by the waypoint, by response and route', 'counter', this.cells) as never);
@@ -140,6 +141,12 @@ export class WaypointMetrics {
       name: 'weft_endpoint_ejections_total',
       help: 'Endpoints ejected by the circuit breaker after consecutive failures',
       labelNames: ['backend'],
+      registers: [registry],
+    });
+    this.badRequests = new Counter({
+      name: 'weft_waypoint_bad_requests_total',
+      help: 'HTTP/1.1 requests refused with 400 by the waypoint parser (malformed, ambiguous or over a limit); never forwarded',
+      labelNames: ['destination_service'],
       registers: [registry],
     });
   }
@@ -167,5 +174,9 @@ export class WaypointMetrics {
 
   ejection(backend: string): void {
     this.ejections.inc({ backend });
+  }
+
+  badRequest(service: string): void {
+    this.badRequests.inc({ destination_service: service });
   }
 }

@@ -1,11 +1,10 @@
 import type { Service, ServicePort, StateView } from '../lib/model/index.js';
 import { EndpointStats } from './balance/p2c-ewma.js';
 import type { UpstreamEndpoint } from './connector.js';
-import { compileRoute, type CompiledMatch } from './routes/match.js';
-import { orderMatches } from './routes/precedence.js';
+import { portRoutes, type PortRoutes } from './routes/route-set.js';
 import { prepareSplit, type WeightedPick } from './routes/split.js';
-import type { AuthorizationPolicy, HttpRouteRule } from '../lib/model/index.js';
-import { applicablePolicies } from './authz.js';
+import type { HttpRouteRule } from '../lib/model/index.js';
+import { AuthzPolicies, type WaypointPolicies } from '../lib/authz/index.js';
 
 // What the request path reads, derived from the state view once per change (never per request): routes
 // compiled and ordered per Service port, backends with their endpoints and balancing state. Endpoint
@@ -31,17 +30,18 @@ export interface Gateway {
 }
 
 export class StateIndex {
-  private matchesByPort = new Map<string, CompiledMatch[]>();
+  private routesByPort = new Map<string, PortRoutes>();
   private backends = new Map<string, Backend | null>();
-  private policiesBySvc = new Map<string, readonly AuthorizationPolicy[]>();
   private readonly stats = new Map<string, EndpointStats>();
   private readonly splits = new WeakMap<HttpRouteRule, WeightedPick>();
   private readonly onChange = (): void => this.rebuild();
+  private readonly authz: AuthzPolicies;
 
   constructor(
     private readonly view: StateView,
     readonly gateway: Gateway,
   ) {
+    this.authz = new AuthzPolicies(view, () => this.trustDomain);
     view.on('change', this.onChange);
     this.rebuild();
   }
@@ -62,33 +62,23 @@ export class StateIndex {
     return sp ? { service, port: sp } : undefined;
   }
 
-  /** Every route match attached to the Service port, in precedence order. */
-  matches(service: Service, port: number): readonly CompiledMatch[] {
+  /** The routes attached to the Service port: producer routes and consumer routes by client namespace. */
+  routes(service: Service, port: number): PortRoutes {
     const key = `${service.namespace}/${service.name}:${port}`;
-    let list = this.matchesByPort.get(key);
-    if (list) return list;
-    list = [];
-    const table = this.view.routeTable(this.gateway.namespace, this.gateway.name);
-    for (const route of table?.routes ?? []) {
-      // parentRef.port narrows the route to that one Service port.
-      const attached = route.parents.some((p) => p.namespace === service.namespace && p.name === service.name && (p.port === undefined || p.port === port));
-      if (attached) list.push(...compileRoute(route));
+    let r = this.routesByPort.get(key);
+    if (!r) {
+      const table = this.view.routeTable(this.gateway.namespace, this.gateway.name);
+      this.routesByPort.set(key, (r = portRoutes(table?.routes ?? [], service.namespace, service.name, port)));
     }
-    orderMatches(list);
-    this.matchesByPort.set(key, list);
-    return list;
+    return r;
   }
 
-  /** L7 policies that apply to requests for `service` at this waypoint (targets: this Gateway or the Service). */
-  policies(service: Service): readonly AuthorizationPolicy[] {
-    const key = `${service.namespace}/${service.name}`;
-    let list = this.policiesBySvc.get(key);
-    if (!list) {
-      const candidates = [...this.view.policiesIn(this.gateway.namespace)];
-      if (service.namespace !== this.gateway.namespace) candidates.push(...this.view.policiesIn(service.namespace));
-      this.policiesBySvc.set(key, (list = applicablePolicies(candidates, this.gateway, service)));
-    }
-    return list;
+  /**
+   * L7 policies that apply to requests for `service` at this waypoint (targets: this Gateway or the
+   * Service), as a handle a connection keeps: each request reads the policies current at that time.
+   */
+  policies(service: Service): WaypointPolicies {
+    return this.authz.atWaypoint(this.gateway, service);
   }
 
   split(rule: HttpRouteRule): WeightedPick {
@@ -145,9 +135,8 @@ export class StateIndex {
   }
 
   private rebuild(): void {
-    this.matchesByPort = new Map();
+    this.routesByPort = new Map();
     this.backends = new Map();
-    this.policiesBySvc = new Map();
     const keep = this.endpointKeys();
     for (const k of this.stats.keys()) if (!keep.has(k)) this.stats.delete(k);
   }

@@ -3,7 +3,9 @@ import type { Registry } from 'prom-client';
 import type { StateView } from '../lib/model/index.js';
 import type { Logger } from '../lib/telemetry/log.js';
 import { WeftError } from '../lib/errors/index.js';
+import { splitHostPort } from '../lib/host-port.js';
 import type { Connector } from './connector.js';
+import { namespaceOfPrincipal } from '../lib/authz/index.js';
 import { Forwarder, type ConnectionInfo } from './forward.js';
 import { H2Server } from './h2-server.js';
 import { Http1Server } from './http1-server.js';
@@ -41,13 +43,6 @@ export interface WaypointOptions {
   readonly random?: () => number;
 }
 
-export function parseAuthority(authority: string): { host: string; port: number } | undefined {
-  const m = /^\[([^\]]+)\]:(\d+)$/.exec(authority) ?? /^([^:]+):(\d+)$/.exec(authority);
-  if (!m) return undefined;
-  const port = Number(m[2]);
-  return port > 0 && port < 65536 ? { host: m[1], port } : undefined;
-}
-
 export class Waypoint {
   readonly index: StateIndex;
   private readonly clients: UpstreamClients;
@@ -66,7 +61,7 @@ export class Waypoint {
     const metrics = (this.metrics = new WaypointMetrics(o.registry));
     this.forwarder = new Forwarder({ index: this.index, clients: this.clients, metrics, log: this.log, accessLog: o.accessLog, identity: o.identity, random: o.random });
     const idle = o.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
-    this.h1 = new Http1Server({ forwarder: this.forwarder, log: this.log, idleTimeoutMs: idle });
+    this.h1 = new Http1Server({ forwarder: this.forwarder, log: this.log, metrics, idleTimeoutMs: idle });
     this.h2 = new H2Server({ forwarder: this.forwarder, log: this.log, idleTimeoutMs: idle });
     this.sniffMs = o.sniffMs ?? DEFAULT_SNIFF_MS;
     // Connections to endpoints that left every Service are closed.
@@ -104,7 +99,7 @@ export class Waypoint {
   }
 
   private connectionInfo(t: TunnelInfo): ConnectionInfo | WeftError {
-    const a = parseAuthority(t.authority);
+    const a = splitHostPort(t.authority);
     const found = a && this.index.serviceFor(a.host, a.port);
     if (!found) return new WeftError('ERR_WEFT_WAYPOINT_NO_SERVICE', { destination: t.authority });
     const { service, port } = found;
@@ -115,6 +110,7 @@ export class Waypoint {
       service,
       servicePort: port,
       principal: t.principal,
+      clientNamespace: namespaceOfPrincipal(t.principal),
       sourceIp: t.sourceIp,
       sourceWorkload,
       serviceLabel,

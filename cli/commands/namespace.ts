@@ -1,13 +1,12 @@
 import type { Argv, CommandModule } from 'yargs';
 import { namespaceArg } from '../arg-names.js';
+import { LABEL_DATAPLANE_MODE, LABEL_USE_WAYPOINT } from '../../lib/names.js';
 import type { ClusterClient } from '../kube/cluster-client.js';
 import { connectCluster, withClusterOptions, type ClusterArgs } from '../kube/connect.js';
 import { Namespace } from '../kube/resources.js';
 import { consolePrinter, printData, runCommand, withOutputOption, type OutputFormat, type Printer } from '../output.js';
 
 /** `weft namespace enable|disable <ns>`: puts a namespace's pods in the mesh or takes them out. */
-export const DATAPLANE_MODE_LABEL = 'weft.dev/dataplane-mode';
-
 export interface NamespaceResult {
   namespace: string;
   dataplaneMode: string | null;
@@ -15,9 +14,9 @@ export interface NamespaceResult {
 }
 
 export async function setNamespaceMode(client: ClusterClient, namespace: string, enable: boolean): Promise<NamespaceResult> {
-  const stored = await client.setLabels({ type: Namespace, name: namespace }, { [DATAPLANE_MODE_LABEL]: enable ? 'ambient' : null });
+  const stored = await client.setLabels({ type: Namespace, name: namespace }, { [LABEL_DATAPLANE_MODE]: enable ? 'ambient' : null });
   const labels = stored.metadata.labels ?? {};
-  return { namespace, dataplaneMode: labels[DATAPLANE_MODE_LABEL] ?? null, waypoint: labels['weft.dev/use-waypoint'] ?? null };
+  return { namespace, dataplaneMode: labels[LABEL_DATAPLANE_MODE] ?? null, waypoint: labels[LABEL_USE_WAYPOINT] ?? null };
 }
 
 export async function namespaceCommand(client: ClusterClient, action: 'enable' | 'disable', namespace: string, output: OutputFormat, printer: Printer): Promise<number> {
@@ -28,8 +27,8 @@ export async function namespaceCommand(client: ClusterClient, action: 'enable' |
   }
   printer.out(
     action === 'enable'
-      ? `namespace ${namespace}: ${DATAPLANE_MODE_LABEL}=ambient — its pods now get mTLS and a SPIFFE identity (no restart needed)`
-      : `namespace ${namespace}: ${DATAPLANE_MODE_LABEL} removed — its pods leave the mesh`,
+      ? `namespace ${namespace}: ${LABEL_DATAPLANE_MODE}=ambient — its pods now get mTLS and a SPIFFE identity (no restart needed)`
+      : `namespace ${namespace}: ${LABEL_DATAPLANE_MODE} removed — its pods leave the mesh`,
   );
   return 0;
 }

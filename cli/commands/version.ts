@@ -2,7 +2,7 @@ import type { Argv, CommandModule } from 'yargs';
 import type { ClusterClient } from '../kube/cluster-client.js';
 import { namespaceArg } from '../arg-names.js';
 import { connectCluster, withClusterOptions, type ClusterArgs } from '../kube/connect.js';
-import { clientVersion } from '../kube/package-root.js';
+import { clientVersion } from '../../lib/package-root.js';
 import { Pod } from '../kube/resources.js';
 import { consolePrinter, printData, reportError, runCommand, withOutputOption, type OutputFormat, type Printer } from '../output.js';
 

@@ -1,6 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { WeftError } from '../../lib/errors/index.js';
 import { kubeNameArg, namespaceArg } from '../arg-names.js';
+import { HBONE_PORT, LABEL_USE_WAYPOINT, LABEL_WAYPOINT_FOR, WAYPOINT_CLASS } from '../../lib/names.js';
 import type { ClusterClient, KubeObject } from '../kube/cluster-client.js';
 import { connectCluster, withClusterOptions, type ClusterArgs } from '../kube/connect.js';
 import { conditionOf } from '../kube/conditions.js';
@@ -12,10 +13,6 @@ import { startProgress, waitFor } from '../progress.js';
  * `weft waypoint apply|delete|list|status`: a waypoint is a Gateway of class weft-waypoint with one HBONE
  * listener on 15008 (ARCHITECTURE.md "Names"); the control plane's waypoint controller runs it.
  */
-export const WAYPOINT_CLASS = 'weft-waypoint';
-export const USE_WAYPOINT_LABEL = 'weft.dev/use-waypoint';
-export const WAYPOINT_FOR_LABEL = 'weft.dev/waypoint-for';
-
 export type WaypointFor = 'service' | 'workload' | 'all' | 'none';
 
 /** The waypoint's Service is named after its Gateway, so the name must be what a Service name may be. */
@@ -25,8 +22,8 @@ export function waypointGateway(namespace: string, name: string, waypointFor: Wa
   return {
     apiVersion: 'gateway.networking.k8s.io/v1',
     kind: 'Gateway',
-    metadata: { name, namespace, labels: { [WAYPOINT_FOR_LABEL]: waypointFor } },
-    spec: { gatewayClassName: WAYPOINT_CLASS, listeners: [{ name: 'mesh', port: 15008, protocol: 'HBONE' }] },
+    metadata: { name, namespace, labels: { [LABEL_WAYPOINT_FOR]: waypointFor } },
+    spec: { gatewayClassName: WAYPOINT_CLASS, listeners: [{ name: 'mesh', port: HBONE_PORT, protocol: 'HBONE' }] },
   };
 }
 
@@ -51,7 +48,7 @@ export async function applyWaypoint(
   opts: { namespace: string; name: string; for: WaypointFor; enrollNamespace: boolean },
 ): Promise<WaypointInfo> {
   await client.apply(waypointGateway(opts.namespace, opts.name, opts.for));
-  if (opts.enrollNamespace) await client.setLabels({ type: Namespace, name: opts.namespace }, { [USE_WAYPOINT_LABEL]: opts.name });
+  if (opts.enrollNamespace) await client.setLabels({ type: Namespace, name: opts.namespace }, { [LABEL_USE_WAYPOINT]: opts.name });
   return describeWaypoint(client, opts.namespace, opts.name);
 }
 
@@ -60,8 +57,8 @@ export async function deleteWaypoint(client: ClusterClient, namespace: string, n
   const deleted = await client.delete({ type: Gateway, namespace, name });
   const ns = await client.get({ type: Namespace, name: namespace });
   let unenrolled = false;
-  if (ns?.metadata.labels?.[USE_WAYPOINT_LABEL] === name) {
-    await client.setLabels({ type: Namespace, name: namespace }, { [USE_WAYPOINT_LABEL]: null });
+  if (ns?.metadata.labels?.[LABEL_USE_WAYPOINT] === name) {
+    await client.setLabels({ type: Namespace, name: namespace }, { [LABEL_USE_WAYPOINT]: null });
     unenrolled = true;
   }
   return { deleted, unenrolled };
@@ -109,12 +106,12 @@ async function infoOf(client: ClusterClient, g: KubeObject): Promise<WaypointInf
   const addresses = ((g.status?.addresses ?? []) as { value?: string }[]).map((a) => a.value ?? '').filter((v) => v !== '');
   const enrolled: string[] = [];
   const ns = await client.get({ type: Namespace, name: namespace });
-  if (ns?.metadata.labels?.[USE_WAYPOINT_LABEL] === g.metadata.name) enrolled.push(`namespace/${namespace}`);
-  for (const s of await client.list(Service, { namespace, labelSelector: `${USE_WAYPOINT_LABEL}=${g.metadata.name}` })) enrolled.push(`service/${s.metadata.name}`);
+  if (ns?.metadata.labels?.[LABEL_USE_WAYPOINT] === g.metadata.name) enrolled.push(`namespace/${namespace}`);
+  for (const s of await client.list(Service, { namespace, labelSelector: `${LABEL_USE_WAYPOINT}=${g.metadata.name}` })) enrolled.push(`service/${s.metadata.name}`);
   return {
     namespace,
     name: g.metadata.name,
-    for: g.metadata.labels?.[WAYPOINT_FOR_LABEL] ?? 'service',
+    for: g.metadata.labels?.[LABEL_WAYPOINT_FOR] ?? 'service',
     programmed: programmed?.status ?? 'Unknown',
     reason: programmed?.reason ?? 'no status yet (is weft-control running?)',
     addresses,
@@ -152,9 +149,9 @@ export async function waypointApplyCommand(client: ClusterClient, args: Omit<App
   }
   if (args.output !== 'table') printData(printer, args.output, info, [], []);
   else {
-    printer.out(`waypoint ${args.namespace}/${args.name} applied (Gateway, class ${WAYPOINT_CLASS}, listener mesh 15008/HBONE)`);
-    if (args.enrollNamespace) printer.out(`namespace ${args.namespace}: ${USE_WAYPOINT_LABEL}=${args.name} — its Services' traffic now goes through the waypoint`);
-    else printer.out(`to use it: label a Service or the namespace ${USE_WAYPOINT_LABEL}=${args.name} (or re-run with --enroll-namespace)`);
+    printer.out(`waypoint ${args.namespace}/${args.name} applied (Gateway, class ${WAYPOINT_CLASS}, listener mesh ${HBONE_PORT}/HBONE)`);
+    if (args.enrollNamespace) printer.out(`namespace ${args.namespace}: ${LABEL_USE_WAYPOINT}=${args.name} — its Services' traffic now goes through the waypoint`);
+    else printer.out(`to use it: label a Service or the namespace ${LABEL_USE_WAYPOINT}=${args.name} (or re-run with --enroll-namespace)`);
   }
   return 0;
 }
@@ -167,7 +164,7 @@ const applyModule: CommandModule<object, ApplyArgs> = {
       .option('namespace', { alias: 'n', type: 'string', default: 'default', coerce: namespaceArg('--namespace'), describe: 'Namespace of the waypoint' })
       .option('name', { type: 'string', default: 'waypoint', coerce: WAYPOINT_NAME, describe: 'Name of the waypoint Gateway (also of its Deployment and Service)' })
       .option('for', { choices: ['service', 'workload', 'all', 'none'] as const, default: 'service' as const, describe: 'Traffic the waypoint handles (weft.dev/waypoint-for)' })
-      .option('enroll-namespace', { type: 'boolean', default: false, describe: `Also label the namespace ${USE_WAYPOINT_LABEL}=<name>` })
+      .option('enroll-namespace', { type: 'boolean', default: false, describe: `Also label the namespace ${LABEL_USE_WAYPOINT}=<name>` })
       .option('wait', { type: 'boolean', default: false, describe: 'Wait until the control plane reports the waypoint Programmed' })
       .option('timeout', { type: 'number', default: 120, describe: 'Seconds to wait with --wait' })
       .example('weft waypoint apply -n demo --enroll-namespace --wait', 'deploy a waypoint for namespace demo and send its Services through it') as unknown as Argv<ApplyArgs>,

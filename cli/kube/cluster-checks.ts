@@ -1,3 +1,4 @@
+import { WAYPOINT_CLASS } from '../../lib/names.js';
 import type { ClusterClient, KubeObject } from './cluster-client.js';
 import { certificatesIn, judgeCertificate } from './ca-check.js';
 import { fail, guarded, ok, parseVersion, skip, versionAtLeast, warn, type CheckResult } from './check-result.js';
@@ -13,7 +14,7 @@ import { ConfigMap, CustomResourceDefinition, DaemonSet, Deployment, GatewayClas
  * - control plane: Deployment weft-control ready replicas; GatewayClass weft-waypoint Accepted.
  * - node agents: a Ready weft-node-agent pod on every schedulable Linux node.
  * - CNI chained: per node, the readiness of that pod's install-cni container, which the chart's probe
- *   ties to weft-cni being present in the node's CNI configuration.
+ *   ties to weft-cni being present in the node's CNI configuration and not contested by another writer.
  * - CA: the certificates in the CA Secret weft-ca valid now and for 30 more days;
  *   the trust root ConfigMap weft-ca-root the data plane mounts.
  */
@@ -98,8 +99,8 @@ export async function controlPlaneCheck(client: ClusterClient, namespace: string
 export async function gatewayClassCheck(client: ClusterClient, namespace: string): Promise<CheckResult> {
   const name = 'waypoint GatewayClass';
   return guarded(name, async () => {
-    const gc = await client.get({ type: GatewayClass, name: 'weft-waypoint' });
-    if (gc === undefined) return fail(name, 'GatewayClass weft-waypoint is missing', 'Re-install with waypoint.createGatewayClass=true (the default) after installing the Gateway API CRDs.');
+    const gc = await client.get({ type: GatewayClass, name: WAYPOINT_CLASS });
+    if (gc === undefined) return fail(name, `GatewayClass ${WAYPOINT_CLASS} is missing`, 'Re-install with waypoint.createGatewayClass=true (the default) after installing the Gateway API CRDs.');
     const accepted = conditionOf(gc, 'Accepted');
     if (accepted?.status !== 'True') {
       return fail(name, `weft-waypoint not accepted (${accepted === undefined ? 'no status yet' : `${accepted.reason ?? ''} ${accepted.message ?? ''}`.trim()})`, `The control plane accepts it once it leads: kubectl -n ${namespace} logs deploy/weft-control`);
@@ -166,7 +167,7 @@ export async function cniCheck(client: ClusterClient, namespace: string): Promis
       return fail(
         name,
         `weft-cni is not chained on ${unchained.length}/${nodes.length} node(s): ${unchained.join(', ')}`,
-        `kubectl -n ${namespace} logs <node-agent pod> -c install-cni; check cni.confDir/cni.binDir for your distribution (values.yaml lists them).`,
+        `kubectl -n ${namespace} describe pod <node-agent pod> shows the probe's reason: weft-cni missing from the node's conflist (check cni.confDir/cni.binDir for your distribution, values.yaml lists them) or "contested", another writer keeps removing it (Cilium: set cni.exclusive=false). Logs: kubectl -n ${namespace} logs <node-agent pod> -c install-cni.`,
       );
     }
     return ok(name, `weft-cni chained on all ${nodes.length} node(s)`);

@@ -3,7 +3,7 @@ import type { ResourceType } from './resources.js';
 /**
  * What every CLI command needs from "the cluster", behind one small interface with two implementations:
  * the Kubernetes API (kube-cluster.ts, through @kubernetes/client-node and the current kubeconfig) and a
- * running lab's cluster-state directory (lab-cluster.ts, notes/layout.md). Commands are written once
+ * running lab's cluster-state directory (lab-cluster.ts, lab/names.ts `labPaths`). Commands are written once
  * against this interface.
  */
 export interface ObjectMeta {

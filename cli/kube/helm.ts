@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { WeftError } from '../../lib/errors/index.js';
-import { packageRoot } from './package-root.js';
+import { packageRoot } from '../../lib/package-root.js';
 
 /**
  * Helm, found as WEFT_HELM, then the copy `scripts/install-tools` puts in .tools/bin, then `helm` on PATH.

@@ -1,3 +1,4 @@
+import { WAYPOINT_CLASS } from '../../lib/names.js';
 import type { ClusterClient } from './cluster-client.js';
 import { fail, guarded, ok, skip, warn, type CheckResult } from './check-result.js';
 import { conditionOf } from './conditions.js';
@@ -40,7 +41,7 @@ export async function labChecks(client: ClusterClient): Promise<CheckResult[]> {
   );
   out.push(
     await guarded('waypoints', async () => {
-      const gws = (await client.list(Gateway)).filter((g) => g.spec?.gatewayClassName === 'weft-waypoint');
+      const gws = (await client.list(Gateway)).filter((g) => g.spec?.gatewayClassName === WAYPOINT_CLASS);
       if (gws.length === 0) return skip('waypoints', 'none deployed');
       const bad = gws.filter((g) => conditionOf(g, 'Programmed')?.status !== 'True').map((g) => `${g.metadata.namespace ?? 'default'}/${g.metadata.name}`);
       if (bad.length > 0) return fail('waypoints', `not programmed: ${bad.join(', ')}`, '`weft waypoint status -n <ns> --name <name>` shows the conditions.');

@@ -11,7 +11,7 @@ import { groupOf, type ResourceType } from './resources.js';
 
 /**
  * The cluster client for a running lab: the lab's cluster-state directory is its API server
- * (notes/layout.md). Writes go to manifests/ through the lab's own apply (which fills uid,
+ * (lab/names.ts `labPaths`). Writes go to manifests/ through the lab's own apply (which fills uid,
  * creationTimestamp and Service VIPs as an API server would); reads merge manifests/, generated/ (what the
  * control plane's waypoint controller wrote) and pods/ (what the lab's kubelet wrote) with status/.
  * Namespaces are implicit in the lab, so labelling one that has no object creates it.

@@ -1,4 +1,4 @@
-import { chmodSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { WEFT_PLUGIN_TYPE } from './conflist.js';
 import { ioError, removeFile, writeFileAtomic } from './files.js';
@@ -13,8 +13,7 @@ export function installBinary(pluginPath: string, binDir: string): boolean {
   const target = join(binDir, WEFT_PLUGIN_TYPE);
   const wanted = /\.[cm]?js$/.test(pluginPath) ? wrapper(pluginPath) : readSource(pluginPath);
   if (sameContent(target, wanted)) return false;
-  writeFileAtomic(target, wanted, 0o755);
-  chmodSync(target, 0o755); // the umask may have narrowed the mode given to open()
+  writeFileAtomic(target, wanted, { mode: 0o755 });
   return true;
 }
 

@@ -33,12 +33,27 @@ export interface ParsedConfig {
   readonly doc: Record<string, unknown>;
   /** The plugin entries (for a conf, the conf itself). */
   readonly plugins: readonly Record<string, unknown>[];
+  /** A conf from before chaining: its cniVersion (`none` when it declares none). */
+  readonly legacyVersion?: string;
 }
 
 /**
+ * Single-plugin configs from before chaining existed (0.3.0). libcni reads a conf without cniVersion as
+ * 0.1.0. Istio's and Linkerd's installers turn such a conf into a conflist at a chainable version rather
+ * than leave the node without capture; install-cni does the same (see chainWeft).
+ */
+const LEGACY_CONF_VERSIONS: readonly string[] = ['0.1.0', '0.2.0'];
+/**
+ * The version a legacy conf is upgraded to: the first with chaining and prevResult, so the one a plugin
+ * written in the 0.x days most likely speaks (every containernetworking plugin since v0.7 does).
+ */
+export const LEGACY_UPGRADE_VERSION = '0.3.0';
+
+/**
  * Parses a CNI config file, refusing (ERR_WEFT_CNI_INSTALL_UNPARSEABLE) anything install-cni cannot
- * change safely: not JSON, not an object, plugins that are not objects with a `type`, or a version
- * before 0.3.0 (no chaining there). A file refused here is never written.
+ * change safely: not JSON, not an object, plugins that are not objects with a `type`, a conflist without a
+ * version weft-cni speaks, or a conf at a version that is neither that nor legacy (0.1.0, 0.2.0, none).
+ * A file refused here is never written.
  */
 export function parseCniConfig(text: string, file: string): ParsedConfig {
   let doc: unknown;
@@ -58,6 +73,8 @@ export function parseCniConfig(text: string, file: string): ParsedConfig {
     return { kind: 'conflist', doc, plugins: plugins as Record<string, unknown>[] };
   }
   if (typeof doc.type !== 'string' || doc.type === '') throw unparseable(file, 'neither "plugins" (conflist) nor "type" (conf)');
+  if (doc.cniVersion === undefined) return { kind: 'conf', doc, plugins: [doc], legacyVersion: 'none' };
+  if (typeof doc.cniVersion === 'string' && LEGACY_CONF_VERSIONS.includes(doc.cniVersion)) return { kind: 'conf', doc, plugins: [doc], legacyVersion: doc.cniVersion };
   checkVersion(doc, file);
   return { kind: 'conf', doc, plugins: [doc] };
 }
@@ -82,11 +99,13 @@ export interface ChainResult {
   readonly changed: boolean;
   /** True when the input was a single-plugin `.conf` turned into a conflist. */
   readonly converted: boolean;
+  /** For a legacy conf: the cniVersion it had (`none` when it had none); the conflist has LEGACY_UPGRADE_VERSION. */
+  readonly upgradedFrom?: string;
 }
 
 /**
  * Chains weft-cni into a CNI config: a conf becomes a conflist of one plugin (as libcni's
- * ConfListFromConf does), then weft's entry is appended last — after the primary plugin and its chained
+ * ConfListFromConf does; a legacy conf at LEGACY_UPGRADE_VERSION, keeping its name), then weft's entry is appended last — after the primary plugin and its chained
  * plugins (portmap, bandwidth, ...) so that prevResult holds the pod's IPs. An existing weft entry is
  * replaced when its options differ and left alone (text unchanged) when they match.
  */
@@ -102,7 +121,14 @@ export function chainWeft(text: string, opts: WeftEntryOptions & { file?: string
     return { text: render({ ...parsed.doc, plugins: [...plugins, wanted] }), changed: true, converted: false };
   }
   const { cniVersion, name } = parsed.doc;
-  const list: Record<string, unknown> = { cniVersion, name: typeof name === 'string' ? name : 'weft-chained', plugins: [parsed.doc, wanted] };
+  const listName = typeof name === 'string' ? name : 'weft-chained';
+  if (parsed.legacyVersion !== undefined) {
+    // The runtime hands each plugin the list's cniVersion; the old one left inside the entry would only mislead.
+    const { cniVersion: _old, ...plugin } = parsed.doc;
+    const list = { cniVersion: LEGACY_UPGRADE_VERSION, name: listName, plugins: [plugin, wanted] };
+    return { text: render(list), changed: true, converted: true, upgradedFrom: parsed.legacyVersion };
+  }
+  const list: Record<string, unknown> = { cniVersion, name: listName, plugins: [parsed.doc, wanted] };
   return { text: render(list), changed: true, converted: true };
 }
 

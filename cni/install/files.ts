@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, fchownSync, fstatSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { WeftError } from '../../lib/errors/index.js';
 
@@ -43,16 +43,59 @@ export function listConfigs(confDir: string): string[] {
   }
 }
 
+/** Mode and owner a written file gets; a file that replaces another takes that one's (readConfig). */
+export interface FileAttributes {
+  readonly mode: number;
+  /** Owner to keep; undefined means install-cni's own (a new file). */
+  readonly uid?: number;
+  readonly gid?: number;
+}
+
+/** A new CNI config: what the runtimes and the CNIs' own installers write. */
+export const NEW_CONFIG_ATTRIBUTES: FileAttributes = { mode: 0o644 };
+
+/**
+ * A config's text with its mode and owner, from one open (so both describe the same file), for the file
+ * that replaces it: a conflist can hold a token (Calico's kubeconfig, Multus' credentials) and its owner
+ * may have made it 0600 for that reason. Undefined when the file is gone.
+ */
+export function readConfig(path: string): { text: string; attrs: FileAttributes } | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined; // raced with a rename or removal
+    throw ioError('read', path, err);
+  }
+  try {
+    return { attrs: attributesOfStat(fstatSync(fd)), text: readFileSync(fd, 'utf8') };
+  } catch (err) {
+    throw ioError('read', path, err);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function attributesOfStat(st: Stats): FileAttributes {
+  return { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
+}
+
 /**
  * Writes a file so that a reader (the container runtime, another installer) sees either the old or the
- * new bytes, never a torn file: temp file in the same directory, fsync, rename over the target. The
- * temp name starts with a dot and has no config extension, so runtimes never pick it up.
+ * new bytes, never a torn file: temp file in the same directory, fsync, rename over the target. The temp
+ * file has the final mode and owner before it gets any byte (set on the fd, so the umask plays no part
+ * and the content is never readable by more users than the target allows). Its name starts with a dot
+ * and has no config extension, so runtimes never pick it up.
  */
-export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): void {
+export function writeFileAtomic(path: string, data: string | Uint8Array, attrs: FileAttributes = NEW_CONFIG_ATTRIBUTES): void {
   const tmp = join(dirname(path), `.weft-cni-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
   let fd: number | undefined;
   try {
-    fd = openSync(tmp, 'wx', mode);
+    fd = openSync(tmp, 'wx', 0o600);
+    const uid = attrs.uid ?? -1;
+    const gid = attrs.gid ?? -1;
+    if ((uid !== -1 && uid !== process.geteuid?.()) || (gid !== -1 && gid !== process.getegid?.())) fchownSync(fd, uid, gid);
+    fchmodSync(fd, attrs.mode); // after chown, which clears set-id bits
     const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     let off = 0;
     while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);

@@ -16,12 +16,23 @@ export const ENV = {
   pluginLogLevel: 'WEFT_CNI_PLUGIN_LOG_LEVEL',
   pollMs: 'WEFT_CNI_POLL_MS',
   readyFile: 'WEFT_CNI_READY_FILE',
+  contestWindowMs: 'WEFT_CNI_CONTEST_WINDOW_MS',
+  contestBackoffMaxMs: 'WEFT_CNI_CONTEST_BACKOFF_MAX_MS',
   logLevel: 'WEFT_LOG_LEVEL',
 } as const;
 
 export const DEFAULT_BIN_DIR = '/opt/cni/bin';
 export const DEFAULT_CONF_DIR = '/etc/cni/net.d';
 export const DEFAULT_POLL_MS = 5_000;
+/**
+ * Another writer that takes weft-cni out this many times within the window is fighting over the file
+ * (see install/contest.ts); re-chains then wait 1 s, 2 s, 4 s ... up to the cap. A window without a
+ * revert ends it.
+ */
+export const CONTEST_THRESHOLD = 3;
+export const DEFAULT_CONTEST_WINDOW_MS = 60_000;
+export const CONTEST_BACKOFF_INITIAL_MS = 1_000;
+export const DEFAULT_CONTEST_BACKOFF_MAX_MS = 300_000;
 
 export interface InstallOptions {
   readonly binDir: string;
@@ -34,6 +45,8 @@ export interface InstallOptions {
   readonly pluginLogFile: string | undefined;
   readonly pluginLogLevel: string | undefined;
   readonly pollMs: number;
+  readonly contestWindowMs: number;
+  readonly contestBackoffMaxMs: number;
   /** Exists exactly while weft-cni is chained (for an exec readiness probe: `test -f <file>`). */
   readonly readyFile: string | undefined;
   readonly logLevel: string;
@@ -62,6 +75,8 @@ Usage: node dist/cni/install.js [options]
   --plugin-log-level <level>    plugin log level                (${ENV.pluginLogLevel}, ${LOG_LEVELS.join('|')})
   --poll-ms <ms>                full re-check period            (${ENV.pollMs}, default ${DEFAULT_POLL_MS})
   --ready-file <file>           exists while weft-cni is chained (${ENV.readyFile}; readiness probe)
+  --contest-window-ms <ms>      ${CONTEST_THRESHOLD} removals of weft-cni within this are a fight (${ENV.contestWindowMs}, default ${DEFAULT_CONTEST_WINDOW_MS})
+  --contest-backoff-max-ms <ms> cap of the re-chain backoff in a fight (${ENV.contestBackoffMaxMs}, default ${DEFAULT_CONTEST_BACKOFF_MAX_MS})
   --log-level <level>           install-cni log level           (${ENV.logLevel}, default info)
   --once                        one pass, then exit: 0 chained, 3 config not understood, 4 no config
   --wait-ms <ms>                with --once: wait this long for a config to appear (default 0)
@@ -70,8 +85,9 @@ Usage: node dist/cni/install.js [options]
   --help                        this text
 
 Runs until stopped: it copies the plugin, waits for the primary config (first *.conflist/*.conf/*.json by
-name), chains weft-cni last, repairs the file whenever another writer rewrites it, and on SIGTERM puts the
-original config bytes back and removes the plugin.
+name), chains weft-cni last, repairs the file whenever another writer rewrites it (with backoff and a
+warning when that writer keeps removing weft-cni, e.g. Cilium with cni.exclusive=true), and on SIGTERM
+puts the original config bytes back and removes the plugin.
 `;
 
 export function parseInstallOptions(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): InstallOptions {
@@ -91,6 +107,8 @@ export function parseInstallOptions(argv: readonly string[], env: Readonly<Recor
         'plugin-log-level': { type: 'string' },
         'poll-ms': { type: 'string' },
         'ready-file': { type: 'string' },
+        'contest-window-ms': { type: 'string' },
+        'contest-backoff-max-ms': { type: 'string' },
         'log-level': { type: 'string' },
         once: { type: 'boolean' },
         'wait-ms': { type: 'string' },
@@ -128,6 +146,8 @@ export function parseInstallOptions(argv: readonly string[], env: Readonly<Recor
     pluginLogLevel,
     pollMs: int('--poll-ms', str(values['poll-ms'], ENV.pollMs), 100, 3_600_000) ?? DEFAULT_POLL_MS,
     readyFile: str(values['ready-file'], ENV.readyFile),
+    contestWindowMs: int('--contest-window-ms', str(values['contest-window-ms'], ENV.contestWindowMs), 100, 3_600_000) ?? DEFAULT_CONTEST_WINDOW_MS,
+    contestBackoffMaxMs: int('--contest-backoff-max-ms', str(values['contest-backoff-max-ms'], ENV.contestBackoffMaxMs), 100, 3_600_000) ?? DEFAULT_CONTEST_BACKOFF_MAX_MS,
     logLevel: str(values['log-level'], ENV.logLevel) ?? 'info',
     uninstall: values.uninstall === true,
     once: values.once === true,

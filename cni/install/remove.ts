@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isWeftError } from '../../lib/errors/index.js';
 import { unchainWeft } from './conflist.js';
-import { listConfigs, removeFile, writeFileAtomic } from './files.js';
+import { listConfigs, readConfig, removeFile, writeFileAtomic } from './files.js';
 import { removeBinary } from './binary.js';
 import { clearState, readState, sha256 } from './state.js';
+import { clearStatus } from './status.js';
 
 export interface UninstallResult {
   /** Files put back to their original bytes. */
@@ -27,14 +27,17 @@ export function uninstall(confDir: string, binDir: string): UninstallResult {
   const result: UninstallResult = { restored: [], unchained: [], skipped: [], binaryRemoved: false };
   for (const name of listConfigs(confDir)) {
     const path = join(confDir, name);
-    let text: string;
+    let read;
     try {
-      text = readFileSync(path, 'utf8');
+      read = readConfig(path);
     } catch {
       continue;
     }
+    if (read === undefined) continue;
+    // What install-cni wrote kept the original's mode and owner, so the file at hand still has them.
+    const { text, attrs } = read;
     if (state !== undefined && state.file === name && sha256(text) === state.writtenSha256) {
-      writeFileAtomic(join(confDir, state.originalName), state.originalText);
+      writeFileAtomic(join(confDir, state.originalName), state.originalText, attrs);
       if (state.originalName !== name) removeFile(path);
       result.restored.push(state.originalName);
       continue;
@@ -42,7 +45,7 @@ export function uninstall(confDir: string, binDir: string): UninstallResult {
     try {
       const un = unchainWeft(text, name);
       if (un.changed) {
-        writeFileAtomic(path, un.text);
+        writeFileAtomic(path, un.text, attrs);
         result.unchained.push(name);
       }
     } catch (err) {
@@ -51,5 +54,6 @@ export function uninstall(confDir: string, binDir: string): UninstallResult {
     }
   }
   clearState(confDir);
+  clearStatus(confDir);
   return { ...result, binaryRemoved: removeBinary(binDir) };
 }

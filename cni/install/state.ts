@@ -43,7 +43,7 @@ export function readState(confDir: string): InstallState | undefined {
 }
 
 export function writeState(confDir: string, state: InstallState): void {
-  writeFileAtomic(join(confDir, STATE_FILE), JSON.stringify(state) + '\n', 0o600);
+  writeFileAtomic(join(confDir, STATE_FILE), JSON.stringify(state) + '\n', { mode: 0o600 }); // holds a copy of a config
 }
 
 export function clearState(confDir: string): void {

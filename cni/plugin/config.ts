@@ -10,6 +10,15 @@ export const DEFAULT_EXCLUDE_NAMESPACES: readonly string[] = ['kube-system', 'we
 /** Total time one ADD/CHECK may spend reaching the agent, retries included. */
 export const DEFAULT_AGENT_TIMEOUT_MS = 5_000;
 export const MAX_AGENT_TIMEOUT_MS = 60_000;
+/**
+ * The runtime writes the config and closes stdin at once; these only bound a runtime that never does (or
+ * sends far more than a config). The environment variables exist for tests and for debugging a runtime.
+ */
+export const STDIN_TIMEOUT_ENV = 'WEFT_CNI_STDIN_TIMEOUT_MS';
+export const DEFAULT_STDIN_TIMEOUT_MS = 5_000;
+export const MAX_STDIN_TIMEOUT_MS = 60_000;
+export const STDIN_MAX_BYTES_ENV = 'WEFT_CNI_STDIN_MAX_BYTES';
+export const DEFAULT_STDIN_MAX_BYTES = 4 * 1024 * 1024;
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -133,4 +142,20 @@ function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
   return typeof v;
+}
+
+/** The stdin bounds from the plugin's environment; a malformed value is refused (CNI code 4), not ignored. */
+export function stdinBoundsOf(env: Readonly<Record<string, string | undefined>>): { timeoutMs: number; maxBytes: number } {
+  return {
+    timeoutMs: envInt(env, STDIN_TIMEOUT_ENV, DEFAULT_STDIN_TIMEOUT_MS, MAX_STDIN_TIMEOUT_MS),
+    maxBytes: envInt(env, STDIN_MAX_BYTES_ENV, DEFAULT_STDIN_MAX_BYTES, DEFAULT_STDIN_MAX_BYTES),
+  };
+}
+
+function envInt(env: Readonly<Record<string, string | undefined>>, name: string, fallback: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new WeftError('ERR_WEFT_CNI_ENV_INVALID', { reason: `${name} must be an integer in [1, ${max}], got "${raw.slice(0, 32)}"` });
+  return n;
 }

@@ -1,33 +1,30 @@
 import {
-  RouteSchema,
   type AuthorizationPolicy,
   type AuthzRule,
   type AuthzTarget,
-  type BackendRef,
   type Endpoint,
-  type HttpFilter,
   type ResourceKind,
-  type Route,
   type RouteTable,
   type Service,
   type ServicePort,
   type WaypointRef,
   type Workload,
 } from '../../lib/model/index.js';
+import { normalisePrincipal } from '../../lib/authz/principal.js';
+import { LABEL_DATAPLANE_MODE, LABEL_USE_WAYPOINT, LABEL_USE_WAYPOINT_NAMESPACE, LABEL_WAYPOINT_FOR } from '../../lib/names.js';
 import type { ClusterSource, KubeObject, SourceChange } from '../sources/source.js';
 import { enforceableRules } from './authz-unsupported.js';
-import { parseRetryAnnotations } from './retry-annotations.js';
+import { compileRouteTables, WAYPOINT_CLASS } from './routes/compile-routes.js';
 import {
   asKind,
   listOf,
   type AuthorizationPolicyObject,
   type GatewayObject,
-  type GRPCRouteObject,
-  type HTTPRouteFilter,
-  type HTTPRouteObject,
   type PodObject,
   type ServiceObject,
 } from '../sources/schemas.js';
+
+export { durationToMs, WAYPOINT_CLASS } from './routes/compile-routes.js';
 
 // Compiles the cluster source's typed objects into lib/model resources (issue 6, "Destination and
 // policy"). Incremental: a change marks only what it can affect dirty (a pod: its workload and the
@@ -36,13 +33,8 @@ import {
 // recomputes those and reports the keys whose output really changed, by comparing a serialised
 // fingerprint, so no-op updates never reach a watcher.
 
-export const LABEL_DATAPLANE_MODE = 'weft.dev/dataplane-mode';
-export const LABEL_USE_WAYPOINT = 'weft.dev/use-waypoint';
-export const LABEL_USE_WAYPOINT_NAMESPACE = 'weft.dev/use-waypoint-namespace';
-export const LABEL_WAYPOINT_FOR = 'weft.dev/waypoint-for';
 /** Where the lab records a pod's network namespace path (a data plane enrolls pre-existing pods with it). */
 export const ANNOTATION_NETNS = 'weft.dev/netns';
-export const WAYPOINT_CLASS = 'weft-waypoint';
 const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
 export type CompiledKind = Exclude<ResourceKind, 'TrustBundle'>;
@@ -99,27 +91,6 @@ function firstPair(selector: Record<string, string> | undefined): string | undef
   if (!selector) return undefined;
   const k = Object.keys(selector).sort()[0];
   return k === undefined ? undefined : `${k}=${selector[k]}`;
-}
-
-/** Gateway API Duration (GEP-2257) → ms; `0s` (any zero) → null, meaning disabled. */
-export function durationToMs(d: string | undefined): number | null | undefined {
-  if (d === undefined) return undefined;
-  const re = /([0-9]+)(ms|h|m|s)/g;
-  let ms = 0;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(d)) !== null) {
-    const n = Number(m[1]);
-    ms += m[2] === 'h' ? n * 3_600_000 : m[2] === 'm' ? n * 60_000 : m[2] === 's' ? n * 1000 : n;
-  }
-  return ms === 0 ? null : ms;
-}
-
-/** `ns/x/sa/y` and `<td>/ns/x/sa/y` become full SPIFFE IDs; `*`, prefixes/suffixes and spiffe:// stay. */
-export function normalisePrincipal(p: string, trustDomain: string): string {
-  if (p.startsWith('spiffe://') || p.includes('*')) return p;
-  if (/^ns\/[^/]+\/sa\/[^/]+$/.test(p)) return `spiffe://${trustDomain}/${p}`;
-  if (/^[^/]+\/ns\/[^/]+\/sa\/[^/]+$/.test(p)) return `spiffe://${p}`;
-  return p;
 }
 
 function protocolFromName(name: string | undefined): string | undefined {
@@ -589,142 +560,16 @@ export class Compiler {
     return key;
   }
 
-  // ---- routes ------------------------------------------------------------------------------------
+  // ---- routes (routes/compile-routes.ts) ---------------------------------------------------------
 
   private compileRouteTables(changes: ChangeSet): void {
-    const tables = new Map<string, RouteTable>();
-    for (const gw of listOf(this.source, 'Gateway')) {
-      if (gw.spec.gatewayClassName !== WAYPOINT_CLASS) continue;
-      const key = `${gw.metadata.namespace}/${gw.metadata.name}`;
-      tables.set(key, { namespace: gw.metadata.namespace ?? '', name: gw.metadata.name, routes: [] });
-    }
-    const routeObjects: (HTTPRouteObject | GRPCRouteObject)[] = [...listOf(this.source, 'HTTPRoute'), ...listOf(this.source, 'GRPCRoute')];
-    for (const r of routeObjects) {
-      const ns = r.metadata.namespace ?? '';
-      const byTable = new Map<string, Route['parents']>();
-      for (const ref of r.spec.parentRefs ?? []) {
-        if ((ref.group ?? 'gateway.networking.k8s.io') !== '' || (ref.kind ?? 'Gateway') !== 'Service') continue;
-        const svcNs = ref.namespace ?? ns;
-        const wp = this.services.get(`${svcNs}/${ref.name}`)?.value.waypoint;
-        if (!wp) continue;
-        const tkey = `${wp.namespace}/${wp.name}`;
-        if (!tables.has(tkey)) continue;
-        let parents = byTable.get(tkey);
-        if (!parents) byTable.set(tkey, (parents = []));
-        parents.push(ref.port === undefined ? { namespace: svcNs, name: ref.name } : { namespace: svcNs, name: ref.name, port: ref.port });
-      }
-      if (byTable.size === 0) continue;
-      const route = this.compileRoute(r);
-      for (const [tkey, parents] of byTable) tables.get(tkey)!.routes.push({ ...route, parents });
-    }
-    for (const [key, t] of tables) {
-      t.routes.sort((a, b) => (`${a.kind}/${a.namespace}/${a.name}` < `${b.kind}/${b.namespace}/${b.name}` ? -1 : 1));
-      this.set(this.routeTables, key, t, 'RouteTable', changes);
-    }
+    const tables = compileRouteTables({
+      source: this.source,
+      waypointOfService: (ns, name) => this.services.get(`${ns}/${name}`)?.value.waypoint,
+      serviceExists: (ns, name) => this.servicesByNs.get(ns)?.has(name) ?? false,
+    });
+    for (const [key, t] of tables) this.set(this.routeTables, key, t, 'RouteTable', changes);
     for (const key of [...this.routeTables.keys()]) if (!tables.has(key)) this.remove(this.routeTables, key, 'RouteTable', changes);
-  }
-
-  private backend(ns: string, ref: { group?: string; kind?: string; name: string; namespace?: string; port?: number; weight?: number }): BackendRef {
-    const weight = ref.weight ?? 1;
-    const port = ref.port;
-    if ((ref.group ?? '') !== '' || (ref.kind ?? 'Service') !== 'Service') {
-      return { weight, port, invalidReason: `InvalidKind: backend ${ref.group ?? ''}/${ref.kind ?? ''} ${ref.name} is not a Service` };
-    }
-    const svcNs = ref.namespace ?? ns;
-    if (!this.servicesByNs.get(svcNs)?.has(ref.name)) {
-      return { weight, port, invalidReason: `BackendNotFound: Service ${svcNs}/${ref.name} does not exist` };
-    }
-    if (port === undefined) return { service: { namespace: svcNs, name: ref.name }, weight, invalidReason: 'UnsupportedValue: backendRef.port is required for a Service' };
-    return { service: { namespace: svcNs, name: ref.name }, port, weight };
-  }
-
-  private filter(ns: string, f: HTTPRouteFilter): HttpFilter | undefined {
-    const headers = (h: { set?: { name: string; value: string }[]; add?: { name: string; value: string }[]; remove?: string[] } | undefined) => ({
-      set: (h?.set ?? []).map((x) => ({ name: x.name, value: x.value })),
-      add: (h?.add ?? []).map((x) => ({ name: x.name, value: x.value })),
-      remove: h?.remove ?? [],
-    });
-    const path = (p: { type: 'ReplaceFullPath' | 'ReplacePrefixMatch'; replaceFullPath?: string; replacePrefixMatch?: string } | undefined) =>
-      p === undefined
-        ? undefined
-        : p.type === 'ReplaceFullPath'
-          ? { type: 'ReplaceFullPath' as const, replaceFullPath: p.replaceFullPath ?? '/' }
-          : { type: 'ReplacePrefixMatch' as const, replacePrefixMatch: p.replacePrefixMatch ?? '/' };
-    switch (f.type) {
-      case 'RequestHeaderModifier':
-        return { type: f.type, requestHeaderModifier: headers(f.requestHeaderModifier) };
-      case 'ResponseHeaderModifier':
-        return { type: f.type, responseHeaderModifier: headers(f.responseHeaderModifier) };
-      case 'RequestRedirect': {
-        const r = f.requestRedirect ?? {};
-        return { type: f.type, requestRedirect: { scheme: r.scheme, hostname: r.hostname, path: path(r.path), port: r.port, statusCode: r.statusCode ?? 302 } };
-      }
-      case 'URLRewrite':
-        return { type: f.type, urlRewrite: { hostname: f.urlRewrite?.hostname, path: path(f.urlRewrite?.path) } };
-      case 'RequestMirror': {
-        const m = f.requestMirror;
-        if (!m) return undefined;
-        const percent = m.percent ?? (m.fraction ? (100 * m.fraction.numerator) / (m.fraction.denominator ?? 100) : undefined);
-        return { type: f.type, requestMirror: { backendRef: this.backend(ns, m.backendRef), percent } };
-      }
-      default:
-        return undefined; // ExtensionRef/CORS: not supported by weft's waypoint; reported by route status.
-    }
-  }
-
-  private compileRoute(r: HTTPRouteObject | GRPCRouteObject): Route {
-    const ns = r.metadata.namespace ?? '';
-    const isGrpc = r.kind === 'GRPCRoute';
-    // gRPC retry codes have no field in either route kind: they come from annotations (see retry-annotations.ts).
-    const annotated = parseRetryAnnotations(r.metadata.annotations);
-    const rules = (r.spec.rules ?? []).map((rule) => {
-      const http = rule as NonNullable<HTTPRouteObject['spec']['rules']>[number];
-      const matches = isGrpc
-        ? ((rule.matches ?? []) as NonNullable<NonNullable<GRPCRouteObject['spec']['rules']>[number]['matches']>).map((m) => ({
-            method: m.method ? { type: m.method.type ?? 'Exact', service: m.method.service, method: m.method.method } : undefined,
-            headers: (m.headers ?? []).map((h) => ({ type: h.type ?? 'Exact', name: h.name, value: h.value })),
-          }))
-        : (http.matches ?? []).map((m) => ({
-            path: { type: m.path?.type ?? 'PathPrefix', value: m.path?.value ?? '/' },
-            headers: (m.headers ?? []).map((h) => ({ type: h.type ?? 'Exact', name: h.name, value: h.value })),
-            queryParams: (m.queryParams ?? []).map((q) => ({ type: q.type ?? 'Exact', name: q.name, value: q.value })),
-            method: m.method,
-          }));
-      const requestMs = isGrpc ? undefined : durationToMs(http.timeouts?.request);
-      const backendRequestMs = isGrpc ? undefined : durationToMs(http.timeouts?.backendRequest);
-      const spec = isGrpc ? undefined : http.retry;
-      const retry =
-        spec === undefined && annotated.grpcCodes === undefined
-          ? undefined
-          : {
-              codes: spec?.codes ?? [],
-              grpcCodes: annotated.grpcCodes ?? [],
-              attempts: spec?.attempts ?? annotated.attempts ?? 1,
-              backoffMs: durationToMs(spec?.backoff) ?? annotated.backoffMs,
-            };
-      return {
-        name: rule.name,
-        matches,
-        filters: ((rule.filters ?? []) as HTTPRouteFilter[]).map((f) => this.filter(ns, f)).filter((f): f is HttpFilter => f !== undefined),
-        backendRefs: (rule.backendRefs ?? []).map((b) => this.backend(ns, b)),
-        timeouts: requestMs === undefined && backendRequestMs === undefined ? undefined : { requestMs, backendRequestMs },
-        retry,
-      };
-    });
-    // Parse through the model schema: fills its defaults and guarantees the wire carries valid routes.
-    return RouteSchema.parse(
-      JSON.parse(
-        JSON.stringify({
-          kind: r.kind,
-          namespace: ns,
-          name: r.metadata.name,
-          creationTimestamp: r.metadata.creationTimestamp,
-          parents: [],
-          hostnames: r.spec.hostnames ?? [],
-          rules,
-        }),
-      ),
-    );
   }
 }
 

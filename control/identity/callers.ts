@@ -1,13 +1,13 @@
 import type { ClusterSource } from '../sources/source.js';
 import { asKind, listOf } from '../sources/schemas.js';
 import type { CallerIdentity } from './tokens.js';
+import { WAYPOINT_CLASS } from '../../lib/names.js';
 
 // Who a verified caller is, in the terms IdentityService and DiscoveryService authorize by: the node
 // agent of one node, the waypoint of one Gateway, or anyone else (refused). Reads the cluster source,
 // so a token alone never grants more than the cluster state backs.
 
 export const NODE_AGENT_SERVICE_ACCOUNT = 'weft-node-agent';
-export const WAYPOINT_GATEWAY_CLASS = 'weft-waypoint';
 
 export type CallerRole =
   | { role: 'node-agent'; node: string }
@@ -45,7 +45,7 @@ export function roleOf(caller: CallerIdentity, source: ClusterSource, controlNam
 
 function waypointGatewayFor(caller: CallerIdentity, source: ClusterSource): string | undefined {
   const gateways = listOf(source, 'Gateway').filter(
-    (g) => g.metadata.namespace === caller.namespace && g.spec.gatewayClassName === WAYPOINT_GATEWAY_CLASS,
+    (g) => g.metadata.namespace === caller.namespace && g.spec.gatewayClassName === WAYPOINT_CLASS,
   );
   if (gateways.length === 0) return undefined;
   for (const d of listOf(source, 'Deployment')) {

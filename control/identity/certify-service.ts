@@ -1,17 +1,20 @@
 import { status as GrpcStatus, Metadata, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
 import { Counter, Histogram, type Registry } from 'prom-client';
-import { WeftError, isWeftError } from '../../lib/errors/index.js';
+import { WeftError, hasCode, isWeftError } from '../../lib/errors/index.js';
 import { SpiffeId, type CertificateAuthority } from '../../lib/identity/index.js';
 import type { Logger } from '../../lib/telemetry/log.js';
 import { silentLogger } from '../../lib/telemetry/log.js';
 import type { CertifyRequest, CertifyResponse, IdentityServiceServer } from '../../api/gen/weft/v1/identity.js';
 import type { ClusterSource } from '../sources/source.js';
-import { PodServiceAccountIndex, describeCaller, roleOf } from './callers.js';
+import { PodServiceAccountIndex, describeCaller, roleOf, type CallerRole } from './callers.js';
 import type { CallerIdentity, TokenVerifier } from './tokens.js';
+import { CallerRateLimiter, type CallerRateLimitOptions } from './certify-rate-limit.js';
+import { DEFAULT_CERTIFY_BURST, DEFAULT_CERTIFY_RATE_PER_SECOND } from '../config.js';
 
 // IdentityService.Certify (issue 6, "Identity controller"): authenticate the bearer token, authorize the
 // requested identity against cluster state, then let the CA check and sign the CSR. Every refusal is a
 // WeftError carried as its gRPC status with the reason in the details; none reaches other calls.
+// Each verified caller has a token bucket (certify-rate-limit.ts), taken before any CSR work.
 
 export interface CertifyServiceOptions {
   /** The CA to sign with; a function so the process can swap it (CA loaded late or rotated). */
@@ -22,7 +25,10 @@ export interface CertifyServiceOptions {
   controlNamespace: string;
   logger?: Logger;
   registry?: Registry;
+  /** Per-caller limit; default DEFAULT_CERTIFY_BURST at once, DEFAULT_CERTIFY_RATE_PER_SECOND sustained. */
+  rateLimit?: CallerRateLimitOptions;
 }
+
 
 /** `authorization: Bearer <token>` from call metadata (also used by the discovery service). */
 export function bearerToken(metadata: Metadata, method: string): string {
@@ -37,6 +43,7 @@ export function toGrpcError(err: unknown): { code: number; details: string; meta
   const md = new Metadata();
   if (isWeftError(err)) {
     md.set('weft-error-code', err.code);
+    if (typeof err.params.retryAfterMs === 'number') md.set('weft-retry-after-ms', String(err.params.retryAfterMs));
     return { code: err.grpc ?? GrpcStatus.INTERNAL, details: `${err.code}: ${err.message}`, metadata: md };
   }
   return { code: GrpcStatus.INTERNAL, details: `internal error: ${(err as Error)?.message ?? String(err)}`, metadata: md };
@@ -47,11 +54,21 @@ export class CertifyService {
   private readonly pods: PodServiceAccountIndex;
   private readonly total: Counter<'result'> | undefined;
   private readonly seconds: Histogram | undefined;
+  private readonly rateLimited: Counter<'caller_kind'> | undefined;
+  private readonly limiter: CallerRateLimiter;
 
   constructor(private readonly options: CertifyServiceOptions) {
     this.log = (options.logger ?? silentLogger).child({ component: 'control.certify' });
     this.pods = new PodServiceAccountIndex(options.source);
+    this.limiter = new CallerRateLimiter(options.rateLimit ?? { burst: DEFAULT_CERTIFY_BURST, ratePerSecond: DEFAULT_CERTIFY_RATE_PER_SECOND });
     if (options.registry) {
+      this.rateLimited = new Counter({
+        name: 'weft_control_certify_rate_limited_total',
+        help: 'IdentityService.Certify calls refused because the caller exceeded its rate, by caller kind (node-agent, waypoint, other)',
+        labelNames: ['caller_kind'],
+        registers: [options.registry],
+      });
+      for (const kind of ['node-agent', 'waypoint', 'other']) this.rateLimited.inc({ caller_kind: kind }, 0);
       this.total = new Counter({
         name: 'weft_control_certify_total',
         help: 'IdentityService.Certify calls by result (issued, or the error code)',
@@ -82,7 +99,8 @@ export class CertifyService {
             this.total?.inc({ result: isWeftError(err) ? err.code : 'ERR_WEFT_CORE_INTERNAL' });
             const e = toGrpcError(err);
             if (e.code === (GrpcStatus.INTERNAL as number)) this.log.error({ err }, 'certify failed');
-            else this.log.warn({ code: isWeftError(err) ? err.code : undefined, reason: e.details }, 'certify refused');
+            // Rate-limit refusals are logged by admit(), once per caller per window, not per call.
+            else if (!hasCode(err, 'ERR_WEFT_CONTROL_RATE_LIMITED')) this.log.warn({ code: isWeftError(err) ? err.code : undefined, reason: e.details }, 'certify refused');
             callback(e, null);
           },
         );
@@ -95,20 +113,46 @@ export class CertifyService {
     const ca = this.options.ca();
     if (!ca) throw new WeftError('ERR_WEFT_CONTROL_NOT_READY', { reason: 'the CA is not loaded yet' });
     const caller = await this.options.verifier.verify(bearerToken(metadata, 'IdentityService.Certify'));
+    const role = roleOf(caller, this.options.source, this.options.controlNamespace);
+    this.admit(caller, role);
     if (typeof request.csrPem !== 'string' || request.csrPem.length === 0) {
       throw new WeftError('ERR_WEFT_CSR_MALFORMED', { reason: 'csr_pem is empty' });
     }
     const identity = SpiffeId.parse(request.requestedIdentity);
-    this.authorize(caller, identity, ca.trustDomain);
+    this.authorize(caller, role, identity, ca.trustDomain);
     const lifetimeSeconds = request.lifetimeS > 0 ? request.lifetimeS : undefined;
     return (await ca.sign(request.csrPem, { identity, lifetimeSeconds })).certChainPem;
   }
 
-  private authorize(caller: CallerIdentity, identity: SpiffeId, trustDomain: string): void {
+  /**
+   * Takes a token from the caller's bucket or throws ERR_WEFT_CONTROL_RATE_LIMITED. The key is the verified
+   * caller as authorization sees it: a node agent by its node (its agents share one bucket across a
+   * restart), anyone else by service account — never a field of the request. Token verification runs
+   * before this and is not limited: without it there is no caller to key on.
+   */
+  private admit(caller: CallerIdentity, role: CallerRole): void {
+    const kind = role.role;
+    const key = role.role === 'node-agent' ? `node/${role.node}` : `sa/${caller.namespace}/${caller.serviceAccount}`;
+    const decision = this.limiter.take(key);
+    if (decision.allowed) return;
+    this.rateLimited?.inc({ caller_kind: kind });
+    const err = new WeftError('ERR_WEFT_CONTROL_RATE_LIMITED', {
+      caller: role.role === 'node-agent' ? `the node agent of ${role.node}` : describeCaller(caller),
+      method: 'IdentityService.Certify',
+      burst: this.limiter.burst,
+      rate: this.limiter.ratePerSecond,
+      retryAfterMs: decision.retryAfterMs,
+    });
+    if (decision.report) {
+      this.log.warn({ code: err.code, callerKind: kind, caller: key, refused: decision.report.refused, retryAfterMs: decision.retryAfterMs }, err.message);
+    }
+    throw err;
+  }
+
+  private authorize(caller: CallerIdentity, role: CallerRole, identity: SpiffeId, trustDomain: string): void {
     const deny = (reason: string): WeftError =>
       new WeftError('ERR_WEFT_CONTROL_PERMISSION_DENIED', { caller: describeCaller(caller), identity: identity.toString(), reason });
     if (identity.trustDomain !== trustDomain) throw deny(`the trust domain is ${trustDomain}`);
-    const role = roleOf(caller, this.options.source, this.options.controlNamespace);
     switch (role.role) {
       case 'node-agent':
         if (!this.pods.hasServiceAccountOnNode(role.node, identity.namespace, identity.serviceAccount)) {

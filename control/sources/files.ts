@@ -9,10 +9,11 @@ import { silentLogger } from '../../lib/telemetry/log.js';
 import { WeftError } from '../../lib/errors/index.js';
 import { joinInside } from '../../lib/path-inside.js';
 import { KIND_INFO, isObjectKind, objectKey, refOf, validateObject, validateStatus } from './schemas.js';
+import { failClosedPolicy } from './authz-fail-closed.js';
 import type { ClusterSource, InvalidInfo, KubeObject, ObjectKind, ObjectRef, SourceChange } from './source.js';
 
 export interface DirectorySourceOptions {
-  /** The cluster-state directory (layout.md: manifests/, pods/, generated/, status/). Created if missing. */
+  /** The cluster-state directory (manifests/, pods/, generated/, status/). Created if missing. */
   readonly dir: string;
   readonly logger?: Logger;
   /** Quiet time after a file event before rereading what it named (default 20 ms). */
@@ -61,7 +62,16 @@ const WALK_CONCURRENCY = 8;
  */
 type Doc =
   | { readonly ok: true; readonly where: string; readonly hash: string; readonly object: KubeObject }
-  | { readonly ok: false; readonly where: string; readonly hash: string; readonly ref: Partial<ObjectRef>; readonly reason: string; readonly raw: unknown };
+  | {
+      readonly ok: false;
+      readonly where: string;
+      readonly hash: string;
+      readonly ref: Partial<ObjectRef>;
+      readonly reason: string;
+      readonly raw: unknown;
+      /** An AuthorizationPolicy's fail-closed stand-in (authz-fail-closed.ts), served in its place. */
+      readonly substitute?: KubeObject;
+    };
 
 interface StatusDoc {
   readonly status: unknown;
@@ -104,7 +114,8 @@ export interface DirectorySource {
  * it lists and stats outside the state lock, so event-driven rereads never queue behind it (before, a 2 s
  * walk of 12 000 files held them back: rename → change event p50 564 ms, p99 > 5 s; now p50 30 ms, p99
  * 108 ms incl. the 20 ms debounce, same loaded 2-core machine). Invalid documents are reported once per
- * (file, content) and skipped; they never stop the rest of the directory from loading.
+ * (file, content) and skipped — except an AuthorizationPolicy, served in its fail-closed form
+ * (authz-fail-closed.ts); they never stop the rest of the directory from loading.
  */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class DirectorySource extends EventEmitter implements ClusterSource {
@@ -555,7 +566,11 @@ export class DirectorySource extends EventEmitter implements ClusterSource {
           continue;
         }
         const v = validateObject(raw, { defaultNamespace: this.defaultNamespace });
-        entry.objects.set(key, v.ok ? { ok: true, where, hash: itemHash, object: v.object } : { ok: false, where, hash: itemHash, ref: v.ref, reason: v.reason, raw });
+        if (v.ok) entry.objects.set(key, { ok: true, where, hash: itemHash, object: v.object });
+        else {
+          const substitute = kind === 'AuthorizationPolicy' ? failClosedPolicy(raw, v.reason, this.defaultNamespace) : undefined;
+          entry.objects.set(key, { ok: false, where, hash: itemHash, ref: v.ref, reason: v.reason, raw, ...(substitute ? { substitute } : {}) });
+        }
       }
     }
     return entry;
@@ -571,7 +586,7 @@ export class DirectorySource extends EventEmitter implements ClusterSource {
       const status = statusFile === undefined ? undefined : this.files.get(statusFile)?.statuses.get(key);
       const before = this.current.get(key);
       const next = doc === undefined ? undefined : this.build(key, doc, status);
-      if (next !== undefined || doc === undefined) this.invalid.delete(key);
+      if (doc === undefined || doc.ok) this.invalid.delete(key);
       if (next === undefined) {
         if (before !== undefined) {
           this.remove(key, before.object);
@@ -591,17 +606,20 @@ export class DirectorySource extends EventEmitter implements ClusterSource {
     const fingerprint = status === undefined ? doc.hash : `${doc.hash}\u0000${status.hash}`;
     const before = this.current.get(key);
     if (before?.fingerprint === fingerprint) return before;
-    if (!doc.ok) {
+    let object: KubeObject;
+    if (doc.ok) object = doc.object;
+    else {
       this.invalid.set(key, { ref: doc.ref, file: path.join(this.dir, doc.where.split('#')[0] ?? ''), reason: doc.reason, object: doc.raw });
       this.report(doc.where, doc.hash, doc.ref, doc.reason, doc.raw);
-      return undefined;
+      if (doc.substitute === undefined) return undefined;
+      object = doc.substitute;
     }
-    if (status === undefined) return { object: doc.object, fingerprint };
+    if (status === undefined) return { object, fingerprint };
     // The status file replaces the object's status; metadata and spec stay shared with the document's object.
-    const checked = validateStatus(doc.object.kind, status.status);
-    if (checked.ok) return { object: { ...doc.object, status: checked.status }, fingerprint };
-    this.report(`${STATUS_DIR}/${key}`, status.hash, refOf(doc.object), `status does not validate (${checked.reason}); using the object without it`);
-    return { object: doc.object, fingerprint };
+    const checked = validateStatus(object.kind, status.status);
+    if (checked.ok) return { object: { ...object, status: checked.status }, fingerprint };
+    this.report(`${STATUS_DIR}/${key}`, status.hash, refOf(object), `status does not validate (${checked.reason}); using the object without it`);
+    return { object, fingerprint };
   }
 
   private remove(key: string, object: KubeObject): void {
@@ -632,7 +650,7 @@ function stampOf(s: Stats): string {
   return `${s.mtimeMs}:${s.size}:${s.ino}`;
 }
 
-/** `<Kind>.<namespace>.<name>.yaml`, or `<Kind>.<name>.yaml` for cluster-scoped kinds (layout.md). */
+/** `<Kind>.<namespace>.<name>.yaml`, or `<Kind>.<name>.yaml` for cluster-scoped kinds. */
 export function fileNameOf(kind: ObjectKind, namespace: string | undefined, name: string): string {
   return namespace === undefined ? `${kind}.${name}.yaml` : `${kind}.${namespace}.${name}.yaml`;
 }

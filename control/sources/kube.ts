@@ -6,6 +6,7 @@ import { Backoff } from '../../lib/backoff.js';
 import { WeftError } from '../../lib/errors/index.js';
 import { KubeApi, collectionPath, type TokenReviewResult } from './kube-api.js';
 import { KIND_INFO, OBJECT_KINDS, objectKey, validateObject } from './schemas.js';
+import { failClosedPolicy } from './authz-fail-closed.js';
 import type { ClusterSource, InvalidInfo, KubeObject, ObjectKind, ObjectRef, SourceChange } from './source.js';
 import { ChangeBatcher } from './change-batcher.js';
 
@@ -73,7 +74,8 @@ export interface KubeSource {
  * The client relists by itself on 410 Gone; every other list/watch error stops its informer, and this
  * source restarts it with jittered backoff (resuming from the last resourceVersion, or relisting). Objects
  * are validated on arrival; an invalid one is reported once per version and kept out of the state (an
- * object that turns invalid is removed, as if deleted, until it validates again).
+ * object that turns invalid is removed, as if deleted, until it validates again) — except an
+ * AuthorizationPolicy, which is served in its fail-closed form (authz-fail-closed.ts) meanwhile.
  */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class KubeSource extends EventEmitter implements ClusterSource {
@@ -244,7 +246,11 @@ export class KubeSource extends EventEmitter implements ClusterSource {
         this.log.warn({ code: err.code, kind: state.kind, object: key }, err.message);
         this.emit('invalid', info);
       }
-      if (previous !== undefined) {
+      const substitute = state.kind === 'AuthorizationPolicy' ? failClosedPolicy(candidate, result.reason) : undefined;
+      if (substitute !== undefined) {
+        state.objects.set(key, substitute);
+        this.batcher.push({ type: 'upsert', object: substitute });
+      } else if (previous !== undefined) {
         state.objects.delete(key);
         this.batcher.push({ type: 'delete', object: previous });
       }

@@ -76,12 +76,13 @@ export interface ClusterSource extends EventEmitter {
   apply(object: KubeObject, fieldManager: string): Promise<void>;
   delete(ref: ObjectRef): Promise<void>;
   /**
-   * Objects that are currently skipped because they failed validation (one entry per object; optional so
-   * that test doubles need not implement it). The status controller marks them.
+   * Objects that currently fail validation (one entry per object; optional so that test doubles need not
+   * implement it). They are skipped, except AuthorizationPolicies, served in their fail-closed form
+   * (authz-fail-closed.ts). The status controller marks them.
    */
   invalidObjects?(): readonly InvalidInfo[];
   /** Emitted after the initial sync for every change, batched per tick. */
   on(event: 'change', listener: (changes: readonly SourceChange[]) => void): this;
-  /** An object that failed validation: reported and skipped, never applied. */
+  /** An object that failed validation: reported and skipped, never applied as written. */
   on(event: 'invalid', listener: (info: InvalidInfo) => void): this;
 }

@@ -1,8 +1,10 @@
 import { asKind, type AuthorizationPolicyObject, type AuthorizationPolicyStatus } from '../sources/schemas.js';
 import type { ClusterSource } from '../sources/source.js';
 import { condition } from './conditions.js';
+import { WAYPOINT_CLASS } from '../../lib/names.js';
 import { waypointOf } from './routes.js';
 import { unsupportedFieldsMessage, unsupportedPolicyFields } from '../discovery/authz-unsupported.js';
+import { unreadableMessage, unreadableOf } from '../sources/authz-fail-closed.js';
 
 /**
  * AuthorizationPolicy `Accepted` (reasons after GEP-713 policy conditions: Accepted, TargetNotFound,
@@ -10,11 +12,15 @@ import { unsupportedFieldsMessage, unsupportedPolicyFields } from '../discovery/
  * when what it targets has none, the node agent enforces it as DENY for the traffic it selects (fail
  * closed, ARCHITECTURE.md) and the condition says so. Fields weft does not implement add the warning
  * condition `FullySupported=False` (reason `UnsupportedValue`) naming them and how they are enforced.
+ * A policy that failed validation is served in its fail-closed form (sources/authz-fail-closed.ts):
+ * `Accepted=False`, reason `Invalid`, with the validation error and what is enforced instead.
  */
 export function authorizationPolicyStatus(ap: AuthorizationPolicyObject, source: Pick<ClusterSource, 'get'>, now?: Date): AuthorizationPolicyStatus {
   const prev = ap.status?.conditions;
   const gen = ap.metadata.generation;
   const ns = ap.metadata.namespace ?? 'default';
+  const unreadable = unreadableOf(ap);
+  if (unreadable !== undefined) return { ...ap.status, conditions: [condition('Accepted', false, 'Invalid', unreadableMessage(unreadable, ns), gen, prev, now)] };
   const hasL7 = (ap.spec.rules ?? []).some((r) =>
     (r.to ?? []).some((t) => [t.operation.methods, t.operation.notMethods, t.operation.paths, t.operation.notPaths].some((f) => (f?.length ?? 0) > 0)),
   );
@@ -33,7 +39,7 @@ export function authorizationPolicyStatus(ap: AuthorizationPolicyObject, source:
     } else if (t.kind === 'Gateway' && (t.group === undefined || t.group === 'gateway.networking.k8s.io')) {
       const gw = asKind(source.get({ kind: 'Gateway', namespace: tns, name: t.name }), 'Gateway');
       if (gw === undefined) missing.push(`Gateway ${tns}/${t.name}`);
-      else if (gw.spec.gatewayClassName !== 'weft-waypoint') invalid.push(`Gateway ${tns}/${t.name} is not a weft waypoint`);
+      else if (gw.spec.gatewayClassName !== WAYPOINT_CLASS) invalid.push(`Gateway ${tns}/${t.name} is not a weft waypoint`);
     } else {
       invalid.push(`targetRef kind ${t.group ?? ''}/${t.kind} (only Service and Gateway)`);
     }
@@ -64,7 +70,7 @@ export function authorizationPolicyStatus(ap: AuthorizationPolicyObject, source:
   return { ...ap.status, conditions: [accepted, warning] };
 }
 
-/** Status for a policy that failed validation. */
+/** Status for a policy that failed validation so badly that it is not served at all (no readable name). */
 export function invalidPolicyStatus(reason: string, previous: AuthorizationPolicyStatus | undefined, generation: number | undefined, now?: Date): AuthorizationPolicyStatus {
   return { conditions: [condition('Accepted', false, 'Invalid', `invalid policy, not enforced: ${reason}`, generation, previous?.conditions, now)] };
 }

@@ -1,8 +1,9 @@
 import type { GatewayClassObject, GatewayClassStatus, GatewayObject, GatewayStatus, ServiceObject } from '../sources/schemas.js';
 import { WEFT_CONTROLLER_NAME, condition } from './conditions.js';
+import { HBONE_PORT } from '../../lib/names.js';
 
 /** The one listener a weft waypoint Gateway has (ARCHITECTURE.md, Names). */
-export const WAYPOINT_LISTENER = { name: 'mesh', port: 15008, protocol: 'HBONE' } as const;
+export const WAYPOINT_LISTENER = { name: 'mesh', port: HBONE_PORT, protocol: 'HBONE' } as const;
 
 /** GatewayClass `Accepted` (gateway-api GatewayClassConditionReason: Accepted / InvalidParameters / Unsupported). */
 export function gatewayClassStatus(gc: GatewayClassObject, now?: Date): GatewayClassStatus {

@@ -1,50 +1,31 @@
-import {
-  asKind,
-  listOf,
-  type Condition,
-  type GRPCRouteObject,
-  type HTTPRouteObject,
-  type ParentReference,
-  type RouteParentStatus,
-  type RouteStatus,
-  type ServiceObject,
-} from '../sources/schemas.js';
+import { asKind, listOf, type Condition, type ParentReference, type RouteParentStatus, type RouteStatus } from '../sources/schemas.js';
 import type { ClusterSource } from '../sources/source.js';
 import { parseRetryAnnotations } from '../discovery/retry-annotations.js';
+import { isServiceRef, parentVerdict, unsupportedFilters, type RouteObject } from '../discovery/routes/acceptance.js';
 import { WEFT_CONTROLLER_NAME, condition } from './conditions.js';
 
-export const USE_WAYPOINT_LABEL = 'weft.dev/use-waypoint';
+// The Accepted decision lives with the route tables (control/discovery/routes/acceptance.ts), so status and
+// effect cannot disagree; re-exported here for the status code that reads waypoint bindings.
+export { USE_WAYPOINT_LABEL, waypointOf, type RouteObject, type WaypointBinding } from '../discovery/routes/acceptance.js';
+
 const GATEWAY_GROUP = 'gateway.networking.k8s.io';
 
-export type RouteObject = HTTPRouteObject | GRPCRouteObject;
+type BackendObjectRef = { group?: string; kind?: string; name: string; namespace?: string; port?: number };
 
-export interface WaypointBinding {
-  /** Name of the waypoint Gateway in the Service's namespace, when bound to one that exists. */
-  readonly gateway?: string;
-  /** Why there is none (for status messages). */
-  readonly why?: string;
-}
-
-/**
- * The waypoint a Service's traffic goes through: `weft.dev/use-waypoint` on the Service, else on its
- * Namespace (`none` opts out), naming a Gateway of class weft-waypoint in the same namespace.
- */
-export function waypointOf(source: Pick<ClusterSource, 'get'>, namespace: string, labels: Record<string, string> | undefined): WaypointBinding {
-  const ns = source.get({ kind: 'Namespace', name: namespace });
-  const name = labels?.[USE_WAYPOINT_LABEL] ?? ns?.metadata.labels?.[USE_WAYPOINT_LABEL];
-  if (name === undefined || name === '' || name === 'none') {
-    return { why: `neither it nor namespace ${namespace} has the label ${USE_WAYPOINT_LABEL}` };
+/** Every Service a route sends to: its backendRefs and the targets of its RequestMirror filters. */
+function backendReferences(route: RouteObject): { b: BackendObjectRef; what: string }[] {
+  const out: { b: BackendObjectRef; what: string }[] = [];
+  const mirrors = (filters: readonly { requestMirror?: { backendRef: BackendObjectRef } }[] | undefined): void => {
+    for (const f of filters ?? []) if (f.requestMirror) out.push({ b: f.requestMirror.backendRef, what: 'RequestMirror backendRef' });
+  };
+  for (const rule of route.spec.rules ?? []) {
+    mirrors(rule.filters);
+    for (const b of rule.backendRefs ?? []) {
+      out.push({ b, what: 'backendRef' });
+      mirrors(b.filters);
+    }
   }
-  const gw = asKind(source.get({ kind: 'Gateway', namespace, name }), 'Gateway');
-  if (gw === undefined || gw.spec.gatewayClassName !== 'weft-waypoint') {
-    return { why: `${USE_WAYPOINT_LABEL}=${name} names no Gateway of class weft-waypoint in namespace ${namespace}` };
-  }
-  return { gateway: name };
-}
-
-function isServiceRef(group: string | undefined, kind: string | undefined, defaultKind: string): boolean {
-  const k = kind ?? defaultKind;
-  return k === 'Service' && (group === undefined || group === '' || group === 'core');
+  return out;
 }
 
 /**
@@ -55,25 +36,23 @@ function isServiceRef(group: string | undefined, kind: string | undefined, defau
 function resolvedRefs(route: RouteObject, source: Pick<ClusterSource, 'get'>, previous: readonly Condition[] | undefined, now?: Date): Condition {
   const ns = route.metadata.namespace ?? 'default';
   const problems: { reason: 'InvalidKind' | 'RefNotPermitted' | 'BackendNotFound'; message: string }[] = [];
-  for (const rule of route.spec.rules ?? []) {
-    for (const b of rule.backendRefs ?? []) {
-      if (!isServiceRef(b.group, b.kind, 'Service')) {
-        problems.push({ reason: 'InvalidKind', message: `backendRef ${b.group ?? ''}/${b.kind ?? ''} ${b.name}: only Services are supported` });
-        continue;
-      }
-      const bns = b.namespace ?? ns;
-      if (bns !== ns) {
-        problems.push({ reason: 'RefNotPermitted', message: `backendRef to Service ${bns}/${b.name} crosses namespaces (ReferenceGrant is not supported)` });
-        continue;
-      }
-      const svc = asKind(source.get({ kind: 'Service', namespace: bns, name: b.name }), 'Service');
-      if (svc === undefined) {
-        problems.push({ reason: 'BackendNotFound', message: `Service ${bns}/${b.name} not found` });
-      } else if (b.port === undefined) {
-        problems.push({ reason: 'BackendNotFound', message: `backendRef to Service ${bns}/${b.name} needs a port` });
-      } else if (!(svc.spec?.ports ?? []).some((p) => p.port === b.port)) {
-        problems.push({ reason: 'BackendNotFound', message: `Service ${bns}/${b.name} has no port ${b.port}` });
-      }
+  for (const { b, what } of backendReferences(route)) {
+    if (!isServiceRef(b.group, b.kind, 'Service')) {
+      problems.push({ reason: 'InvalidKind', message: `${what} ${b.group ?? ''}/${b.kind ?? ''} ${b.name}: only Services are supported` });
+      continue;
+    }
+    const bns = b.namespace ?? ns;
+    if (bns !== ns) {
+      problems.push({ reason: 'RefNotPermitted', message: `${what} to Service ${bns}/${b.name} crosses namespaces (ReferenceGrant is not supported)` });
+      continue;
+    }
+    const svc = asKind(source.get({ kind: 'Service', namespace: bns, name: b.name }), 'Service');
+    if (svc === undefined) {
+      problems.push({ reason: 'BackendNotFound', message: `Service ${bns}/${b.name} not found` });
+    } else if (b.port === undefined) {
+      problems.push({ reason: 'BackendNotFound', message: `${what} to Service ${bns}/${b.name} needs a port` });
+    } else if (!(svc.spec?.ports ?? []).some((p) => p.port === b.port)) {
+      problems.push({ reason: 'BackendNotFound', message: `Service ${bns}/${b.name} has no port ${b.port}` });
     }
   }
   const gen = route.metadata.generation;
@@ -84,31 +63,9 @@ function resolvedRefs(route: RouteObject, source: Pick<ClusterSource, 'get'>, pr
 }
 
 /** `Accepted` for one parentRef weft answers for, or undefined when the parent is not weft's. */
-function accepted(route: RouteObject, ref: ParentReference, source: Pick<ClusterSource, 'get'>, previous: readonly Condition[] | undefined, now?: Date): Condition | undefined {
-  const ns = route.metadata.namespace ?? 'default';
-  const gen = route.metadata.generation;
-  const group = ref.group ?? GATEWAY_GROUP;
-  const kind = ref.kind ?? 'Gateway';
-  if (group === GATEWAY_GROUP && kind === 'Gateway') {
-    const gw = asKind(source.get({ kind: 'Gateway', namespace: ref.namespace ?? ns, name: ref.name }), 'Gateway');
-    if (gw?.spec.gatewayClassName !== 'weft-waypoint') return undefined; // another implementation's Gateway
-    return condition('Accepted', false, 'NotAllowedByListeners', 'weft waypoints take routes through a Service parentRef (GAMMA), not the Gateway itself', gen, previous, now);
-  }
-  if (!isServiceRef(ref.group, ref.kind, 'Gateway')) return undefined;
-  const sns = ref.namespace ?? ns;
-  if (sns !== ns) {
-    return condition('Accepted', false, 'UnsupportedValue', `parentRef to Service ${sns}/${ref.name} in another namespace (a consumer route) is not supported`, gen, previous, now);
-  }
-  const svc: ServiceObject | undefined = asKind(source.get({ kind: 'Service', namespace: sns, name: ref.name }), 'Service');
-  if (svc === undefined) return condition('Accepted', false, 'NoMatchingParent', `Service ${sns}/${ref.name} not found`, gen, previous, now);
-  if (ref.port !== undefined && !(svc.spec?.ports ?? []).some((p) => p.port === ref.port)) {
-    return condition('Accepted', false, 'NoMatchingParent', `Service ${sns}/${ref.name} has no port ${ref.port}`, gen, previous, now);
-  }
-  const binding = waypointOf(source, sns, svc.metadata.labels);
-  if (binding.gateway === undefined) {
-    return condition('Accepted', false, 'NoMatchingParent', `Service ${sns}/${ref.name} has no waypoint (${binding.why ?? ''}); weft applies routes at waypoints only`, gen, previous, now);
-  }
-  return condition('Accepted', true, 'Accepted', `Route applied by waypoint ${sns}/${binding.gateway}`, gen, previous, now);
+function accepted(route: RouteObject, ref: ParentReference, source: Pick<ClusterSource, 'get'>, unsupported: readonly string[], previous: readonly Condition[] | undefined, now?: Date): Condition | undefined {
+  const v = parentVerdict(route, ref, source, unsupported);
+  return v && condition('Accepted', v.accepted, v.reason, v.message, route.metadata.generation, previous, now);
 }
 
 function sameParent(a: ParentReference, b: ParentReference): boolean {
@@ -130,9 +87,10 @@ export function routeStatus(route: RouteObject, source: Pick<ClusterSource, 'get
   const existing = route.status?.parents ?? [];
   const others = existing.filter((p) => p.controllerName !== WEFT_CONTROLLER_NAME);
   const ours: RouteParentStatus[] = [];
+  const unsupported = unsupportedFilters(route);
   for (const ref of route.spec.parentRefs ?? []) {
     const prev = existing.find((p) => p.controllerName === WEFT_CONTROLLER_NAME && sameParent(p.parentRef, ref))?.conditions;
-    const acc = accepted(route, ref, source, prev, now);
+    const acc = accepted(route, ref, source, unsupported, prev, now);
     if (acc === undefined) continue;
     const conditions = [acc, resolvedRefs(route, source, prev, now)];
     // Bad retry annotations are left out, the rest of the route applies: Gateway API's PartiallyInvalid.

@@ -1,4 +1,5 @@
 import { ReconcileLoop } from '../reconcile-loop.js';
+import { WAYPOINT_CLASS } from '../../lib/names.js';
 import type { Logger } from '../../lib/telemetry/log.js';
 import { silentLogger } from '../../lib/telemetry/log.js';
 import type { LeaderElection } from '../leader.js';
@@ -10,7 +11,6 @@ import {
   CONFIG_HASH_ANNOTATION,
   GATEWAY_LABEL,
   MANAGED_BY_LABEL,
-  WAYPOINT_CLASS,
   WAYPOINT_FIELD_MANAGER,
   waypointObjects,
   type WaypointTemplateOptions,

@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { GatewayObject } from '../sources/schemas.js';
 import type { KubeObject } from '../sources/source.js';
+import { CONTROL_PORT, HBONE_PORT, HEALTH_PORT, LABEL_DATAPLANE_MODE, METRICS_PORT } from '../../lib/names.js';
 
-/** `gatewayClassName` of waypoint Gateways (ARCHITECTURE.md, Names). */
-export const WAYPOINT_CLASS = 'weft-waypoint';
 /** Field manager of every server-side apply the controller makes. */
 export const WAYPOINT_FIELD_MANAGER = 'weft-waypoint-controller';
 /** Labels on every generated object; `GATEWAY_LABEL` is the Gateway API's own. */
@@ -11,10 +10,6 @@ export const GATEWAY_LABEL = 'gateway.networking.k8s.io/gateway-name';
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 /** Hash of the desired object, so an unchanged object is not re-applied. */
 export const CONFIG_HASH_ANNOTATION = 'weft.dev/config-hash';
-
-export const WAYPOINT_HBONE_PORT = 15008;
-export const WAYPOINT_HEALTH_PORT = 15021;
-export const WAYPOINT_METRICS_PORT = 15020;
 
 export interface WaypointTemplateOptions {
   /** Default `weft/waypoint`. */
@@ -27,14 +22,14 @@ export interface WaypointTemplateOptions {
   readonly caRootPath?: string;
 }
 
-export const DEFAULT_CONTROL_ADDRESS = 'weft-control.weft-system.svc:15012';
+export const DEFAULT_CONTROL_ADDRESS = `weft-control.weft-system.svc:${CONTROL_PORT}`;
 export const DEFAULT_TOKEN_PATH = '/var/run/secrets/tokens/weft-token';
 export const DEFAULT_CA_ROOT_PATH = '/var/run/weft/ca/root-cert.pem';
 
 /**
  * The ServiceAccount, Deployment and Service that run one waypoint (issue 6, "Waypoint controller"), all
  * named after the Gateway and owned by it. The Deployment's pod runs
- * `weft-waypoint --gateway <ns>/<name> --control <addr> --token-file <f> --ca-root <f>` (layout.md) and is
+ * `weft-waypoint --gateway <ns>/<name> --control <addr> --token-file <f> --ca-root <f>` (waypoint/main.ts) and is
  * labelled `weft.dev/dataplane-mode: none`: a waypoint terminates HBONE itself and is never captured.
  */
 export function waypointObjects(gw: GatewayObject, options: WaypointTemplateOptions = {}): KubeObject[] {
@@ -47,7 +42,7 @@ export function waypointObjects(gw: GatewayObject, options: WaypointTemplateOpti
   const meta = { name, namespace, labels, ownerReferences };
   const tokenPath = options.tokenPath ?? DEFAULT_TOKEN_PATH;
   const caRootPath = options.caRootPath ?? DEFAULT_CA_ROOT_PATH;
-  const podLabels = { [GATEWAY_LABEL]: name, 'weft.dev/dataplane-mode': 'none' };
+  const podLabels = { [GATEWAY_LABEL]: name, [LABEL_DATAPLANE_MODE]: 'none' };
   const objects: KubeObject[] = [
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta },
     {
@@ -67,11 +62,11 @@ export function waypointObjects(gw: GatewayObject, options: WaypointTemplateOpti
                 image: options.image ?? 'weft/waypoint',
                 args: ['--gateway', `${namespace}/${name}`, '--control', options.controlAddress ?? DEFAULT_CONTROL_ADDRESS, '--token-file', tokenPath, '--ca-root', caRootPath],
                 ports: [
-                  { name: 'hbone', containerPort: WAYPOINT_HBONE_PORT, protocol: 'TCP' },
-                  { name: 'metrics', containerPort: WAYPOINT_METRICS_PORT, protocol: 'TCP' },
-                  { name: 'health', containerPort: WAYPOINT_HEALTH_PORT, protocol: 'TCP' },
+                  { name: 'hbone', containerPort: HBONE_PORT, protocol: 'TCP' },
+                  { name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' },
+                  { name: 'health', containerPort: HEALTH_PORT, protocol: 'TCP' },
                 ],
-                readinessProbe: { httpGet: { path: '/healthz/ready', port: WAYPOINT_HEALTH_PORT }, periodSeconds: 5 },
+                readinessProbe: { httpGet: { path: '/healthz/ready', port: HEALTH_PORT }, periodSeconds: 5 },
                 volumeMounts: [
                   { name: 'weft-token', mountPath: dirOf(tokenPath), readOnly: true },
                   { name: 'weft-ca-root', mountPath: dirOf(caRootPath), readOnly: true },
@@ -95,7 +90,7 @@ export function waypointObjects(gw: GatewayObject, options: WaypointTemplateOpti
       metadata: meta,
       spec: {
         selector: { [GATEWAY_LABEL]: name },
-        ports: [{ name: 'mesh', port: WAYPOINT_HBONE_PORT, targetPort: WAYPOINT_HBONE_PORT, protocol: 'TCP', appProtocol: 'hbone' }],
+        ports: [{ name: 'mesh', port: HBONE_PORT, targetPort: HBONE_PORT, protocol: 'TCP', appProtocol: 'hbone' }],
       },
     },
   ];

@@ -40,10 +40,18 @@ export class ControlCertifier implements Certifier {
       );
     }).catch((err: ServiceError) => {
       const serverCode = err.metadata?.get('weft-error-code')[0];
+      // RESOURCE_EXHAUSTED (ERR_WEFT_CONTROL_RATE_LIMITED) says when to come back; the CertificateManager waits at least that.
+      const retryAfter = Number(err.metadata?.get('weft-retry-after-ms')[0]);
       const reason = `${GrpcStatus[err.code] ?? err.code}: ${err.details || err.message}`;
       throw new WeftError(
         err.code === GrpcStatus.UNAVAILABLE || err.code === GrpcStatus.DEADLINE_EXCEEDED ? 'ERR_WEFT_CONTROL_UNAVAILABLE' : 'ERR_WEFT_CERT_ISSUE_FAILED',
-        { identity: identity.toString(), address: this.options.address, reason, serverCode: typeof serverCode === 'string' ? serverCode : undefined },
+        {
+          identity: identity.toString(),
+          address: this.options.address,
+          reason,
+          serverCode: typeof serverCode === 'string' ? serverCode : undefined,
+          retryAfterMs: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
+        },
         { cause: err },
       );
     });

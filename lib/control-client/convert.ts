@@ -133,6 +133,7 @@ function routeToProto(r: Route): pb.Route {
         port: b.port,
         weight: b.weight,
         invalidReason: b.invalidReason,
+        filtersJson: b.filters && b.filters.length > 0 ? JSON.stringify(b.filters) : '',
       })),
       requestTimeout: timeoutToProto(rule.timeouts?.requestMs),
       backendRequestTimeout: timeoutToProto(rule.timeouts?.backendRequestMs),
@@ -250,7 +251,11 @@ function rawFromProto(kind: ResourceKind, r: pb.Resource): unknown {
               name: rule.name,
               matches: rule.matches.map((m) => matchFromProto(route.kind, m)),
               filters: rule.filtersJson ? HttpFilterSchema.array().parse(JSON.parse(rule.filtersJson)) : [],
-              backendRefs: rule.backendRefs.map((b) => ({ ...b, service: b.service ? { ...b.service } : undefined })),
+              backendRefs: rule.backendRefs.map(({ filtersJson, ...b }) => ({
+                ...b,
+                service: b.service ? { ...b.service } : undefined,
+                ...(filtersJson ? { filters: HttpFilterSchema.array().parse(JSON.parse(filtersJson)) } : {}),
+              })),
               timeouts: requestMs === undefined && backendRequestMs === undefined ? undefined : { requestMs, backendRequestMs },
               retry: rule.retry ? { ...rule.retry } : undefined,
             };

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { splitHostPort } from '../host-port.js';
 
 /** Where a tunnel goes: the CONNECT `:authority`, split. */
 export interface TunnelTarget {
@@ -12,21 +13,11 @@ export interface TunnelTarget {
 /** Parses `<ipv4>:<port>` or `[<ipv6>]:<port>`; anything else (host names, no port, port 0) is undefined. */
 export function parseAuthority(authority: string | undefined): TunnelTarget | undefined {
   if (typeof authority !== 'string' || authority.length > 64) return undefined;
-  const colon = authority.lastIndexOf(':');
-  if (colon <= 0) return undefined;
-  let host = authority.slice(0, colon);
-  const portText = authority.slice(colon + 1);
-  if (!/^[0-9]{1,5}$/.test(portText)) return undefined;
-  const port = Number(portText);
-  if (port < 1 || port > 65535) return undefined;
-  if (host.startsWith('[')) {
-    if (!host.endsWith(']')) return undefined;
-    host = host.slice(1, -1);
-    if (isIP(host) !== 6) return undefined;
-  } else if (isIP(host) !== 4) {
-    return undefined;
-  }
-  return { authority, host, port };
+  const hp = splitHostPort(authority);
+  if (!hp || hp.port === 0) return undefined;
+  // An IPv6 literal comes bracketed, an IPv4 one bare: `[10.0.0.1]:80` is refused.
+  if (isIP(hp.host) !== (authority.startsWith('[') ? 6 : 4)) return undefined;
+  return { authority, host: hp.host, port: hp.port };
 }
 
 /** The client address of a `forwarded: for=<ip>` header (RFC 7239; IPv6 quoted and bracketed). */

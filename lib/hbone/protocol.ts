@@ -2,7 +2,7 @@ import { constants as h2c } from 'node:http2';
 
 // The wire contract of HBONE (ARCHITECTURE.md "HBONE"): HTTP/2 CONNECT over mutual TLS 1.3, ALPN h2.
 
-export const HBONE_PORT = 15008;
+export { HBONE_PORT } from '../names.js';
 export const ALPN_H2 = ['h2'];
 
 /** Per-stream flow-control window (ztunnel uses the same). */

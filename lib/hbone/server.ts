@@ -6,6 +6,7 @@ import type { SecureContext, TLSSocket } from 'node:tls';
 import { Gauge, Counter, type Registry } from 'prom-client';
 import { WeftError, isWeftError } from '../errors/index.js';
 import type { SpiffeId, WorkloadCertificate } from '../identity/index.js';
+import { selfTarget } from '../self-target.js';
 import { silentLogger, type Logger } from '../telemetry/log.js';
 import { parseAuthority, parseForwardedFor, type TunnelTarget } from './authority.js';
 import { pipeTunnel, type TunnelResult } from './pipe.js';
@@ -15,10 +16,12 @@ import {
   FLAG_HEADER,
   GOAWAY_TLS_REFUSED,
   H2_SETTINGS,
+  IDLE_TIMEOUT_MS,
   MAX_SESSION_MEMORY_MB,
   REASON_HEADER,
   SERVER_MAX_CONCURRENT_STREAMS,
 } from './protocol.js';
+import { SessionIdle, type SessionCloseReason } from './session-idle.js';
 import { secureContextFor, spiffeIdOf, verifyError } from './tls.js';
 
 export type { TunnelTarget } from './authority.js';
@@ -58,8 +61,19 @@ export interface HboneServerOptions {
   readonly onTunnelClosed?: (info: TunnelInfo, result: TunnelResult) => void;
   readonly logger?: Logger;
   readonly registry?: Registry;
-  /** TLS handshakes that take longer are dropped (default 10 s). */
+  /** TLS handshakes that take longer are dropped (default 10 s); so are sessions whose HTTP/2 preface does not follow within the same time. */
   readonly handshakeTimeoutMs?: number;
+  /**
+   * Ports of this process's own listeners (HBONE, capture). When given, a CONNECT to one of them on the
+   * address the session came in on (or on `ownAddresses()`), or to any loopback or unspecified address,
+   * is refused with 403 SELF_CALL before `authorize`: serving it would make the process connect to itself,
+   * hop after hop. Without it no target is refused here (tests tunnel to loopback backends).
+   */
+  readonly ownPorts?: readonly number[];
+  /** Further addresses the process's listeners are reachable on (a pod's IPs). */
+  readonly ownAddresses?: () => readonly string[];
+  /** A session with no open stream for this long is closed: GOAWAY, then close (default 5 min, like the client pool; 0 never). */
+  readonly sessionIdleMs?: number;
 }
 
 /** Events: `refused` (err: WeftError, remoteAddress) for every TLS/identity refusal and every non-200. */
@@ -78,6 +92,7 @@ export interface HboneServer extends EventEmitter {
 }
 
 const MAX_REASON = 256;
+const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 export function createHboneServer(options: HboneServerOptions): HboneServer {
   return new HboneServerImpl(options);
@@ -94,7 +109,9 @@ class HboneServerImpl extends EventEmitter implements HboneServer {
   private readonly attached = new Map<NetServer, (s: Socket) => void>();
   private tunnels = 0;
   private closing = false;
-  private readonly metrics: { sessions: Gauge; tunnels: Gauge; refused: Counter<'flag'> } | undefined;
+  private readonly metrics: { sessions: Gauge; tunnels: Gauge; refused: Counter<'flag'>; closed: Counter<'reason'> } | undefined;
+  private readonly idle: SessionIdle;
+  private readonly ownPorts: ReadonlySet<number> | undefined;
 
   constructor(private readonly options: HboneServerOptions) {
     super();
@@ -102,6 +119,7 @@ class HboneServerImpl extends EventEmitter implements HboneServer {
     this.log = (options.logger ?? silentLogger).child({ component: 'hbone.server' });
     this.certificate = options.certificate;
     this.roots = options.trustRoots;
+    this.ownPorts = options.ownPorts ? new Set(options.ownPorts) : undefined;
     const certificateFor = options.certificateFor;
     this.h2 = createSecureServer({
       ...this.tlsOptions(),
@@ -111,7 +129,7 @@ class HboneServerImpl extends EventEmitter implements HboneServer {
       rejectUnauthorized: false,
       ALPNProtocols: ALPN_H2,
       allowHTTP1: false,
-      handshakeTimeout: options.handshakeTimeoutMs ?? 10_000,
+      handshakeTimeout: options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS,
       unknownProtocolTimeout: 1000,
       settings: { ...H2_SETTINGS, maxConcurrentStreams: SERVER_MAX_CONCURRENT_STREAMS },
       maxSessionMemory: MAX_SESSION_MEMORY_MB,
@@ -138,8 +156,10 @@ class HboneServerImpl extends EventEmitter implements HboneServer {
         sessions: gauge(options.registry, 'weft_hbone_server_sessions', 'HBONE server sessions open'),
         tunnels: gauge(options.registry, 'weft_hbone_server_tunnels', 'HBONE server tunnels open'),
         refused: counter(options.registry, 'weft_hbone_server_refused_total', 'HBONE connections or tunnels refused, by flag'),
+        closed: closesCounter(options.registry),
       };
     }
+    this.idle = new SessionIdle({ idleMs: options.sessionIdleMs ?? IDLE_TIMEOUT_MS, prefaceMs: options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS, onClose: this.onIdleClose });
   }
 
   listen(portOrHandle: number | { fd: number }, host?: string): Promise<AddressInfo> {
@@ -245,6 +265,16 @@ class HboneServerImpl extends EventEmitter implements HboneServer {
       return;
     }
     session.setLocalWindowSize(CONNECTION_WINDOW_BYTES);
+    this.idle.track(session);
+  };
+
+  private readonly onIdleClose = (reason: SessionCloseReason, session: ServerHttp2Session): void => {
+    const socket = session.socket as TLSSocket | undefined;
+    const remote = `${socket?.remoteAddress}:${socket?.remotePort}`;
+    const peer = this.peers.get(session)?.toString();
+    if (reason === 'idle') this.log.debug({ remote, peer }, 'hbone session idle, closing');
+    else this.log.warn({ remote, peer, ms: this.options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS }, 'hbone peer sent no HTTP/2 preface after the TLS handshake; closing');
+    this.metrics?.closed.inc({ reason });
   };
 
   private refuseSession(session: ServerHttp2Session, err: WeftError, remote: string): void {
@@ -263,6 +293,7 @@ class HboneServerImpl extends EventEmitter implements HboneServer {
 
   private readonly onStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void => {
     stream.on('error', this.onStreamError);
+    this.idle.streamOpened(stream);
     void this.handleStream(stream, headers).catch((err: unknown) => {
       this.log.error({ err }, 'hbone stream handling failed');
       this.reply(stream, 503, 'internal error', 'CONNECT');
@@ -288,6 +319,14 @@ class HboneServerImpl extends EventEmitter implements HboneServer {
     if (target === undefined) {
       this.refuseStream(stream, 400, new WeftError('ERR_WEFT_HBONE_BAD_AUTHORITY', { authority: String(headers[':authority']).slice(0, 80) }), remote);
       return;
+    }
+    if (this.ownPorts !== undefined) {
+      const addresses = [socket?.localAddress, ...(this.options.ownAddresses?.() ?? [])];
+      const why = selfTarget(target.host, target.port, addresses, this.ownPorts);
+      if (why !== undefined) {
+        this.refuseStream(stream, 403, new WeftError('ERR_WEFT_HBONE_SELF_TARGET', { authority: target.authority, reason: why }), remote);
+        return;
+      }
     }
     const tp = headers.traceparent;
     let info: TunnelInfo = {
@@ -395,5 +434,12 @@ function gauge(registry: Registry, name: string, help: string): Gauge {
 function counter(registry: Registry, name: string, help: string): Counter<'flag'> {
   const existing = registry.getSingleMetric(name);
   return existing instanceof Counter ? existing : new Counter({ name, help, labelNames: ['flag'], registers: [registry] });
+}
+
+function closesCounter(registry: Registry): Counter<'reason'> {
+  const name = 'weft_hbone_server_session_closes_total';
+  const existing = registry.getSingleMetric(name);
+  const help = 'HBONE sessions the server closed: idle (no stream for the idle time) or no_preface (no HTTP/2 preface after TLS)';
+  return existing instanceof Counter ? existing : new Counter({ name, help, labelNames: ['reason'], registers: [registry] });
 }
 

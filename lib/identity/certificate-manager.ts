@@ -32,17 +32,30 @@ export interface WorkloadCertificate {
   readonly notAfter: Date;
 }
 
+/** Bounds of the leaf lifetime a data plane may ask for (the CA may still cap it lower, e.g. at its own expiry). */
+export const MIN_LEAF_LIFETIME_SECONDS = 600;
+export const MAX_LEAF_LIFETIME_SECONDS = 7 * 24 * 3600;
+/**
+ * No renewal is planned sooner than this after the last one. A CA near its own expiry caps leaves at it, so
+ * half-life from the backdated notBefore (CLOCK_SKEW_SECONDS) can already be behind: without the floor the
+ * manager renewed at once, got the same capped leaf, and looped (6 836 Certify calls in 30 s from one node).
+ */
+export const MIN_RENEWAL_DELAY_MS = 10_000;
+
 export interface CertificateManagerOptions {
   readonly certifier: Certifier;
   readonly registry?: Registry;
   readonly logger?: Logger;
+  /** Leaf lifetime to ask for, clamped to [MIN_LEAF_LIFETIME_SECONDS, MAX_LEAF_LIFETIME_SECONDS]; default 24 h. */
   readonly lifetimeSeconds?: number;
   /** Fraction of the lifetime after which to renew (default 0.5, "half-life"). */
   readonly renewAt?: number;
   /** ± fraction of jitter on the renewal time so that many certificates do not renew in step. */
   readonly renewJitter?: number;
-  /** Retry pacing for failed requests. */
+  /** Retry pacing for failed requests (exponential with jitter; a server's retry-after is honoured). */
   readonly retry?: { initialMs: number; maxMs: number };
+  /** Random source in [0, 1) for the jitter; tests pin it. */
+  readonly random?: () => number;
 }
 
 interface Entry {
@@ -50,6 +63,9 @@ interface Entry {
   inflight?: Promise<WorkloadCertificate>;
   timer?: NodeJS.Timeout;
   backoff: Backoff;
+  /** After a failed request while no valid certificate is held: no new request before this (ms epoch). */
+  retryAtMs?: number;
+  lastError?: WeftError;
 }
 
 /**
@@ -66,27 +82,35 @@ export class CertificateManager extends EventEmitter {
   private readonly renewAt: number;
   private readonly renewJitter: number;
   private readonly retry: { initialMs: number; maxMs: number };
+  private readonly random: () => number;
   private closed = false;
 
   constructor(options: CertificateManagerOptions) {
     super();
     this.certifier = options.certifier;
     this.log = (options.logger ?? silentLogger).child({ component: 'identity.certificates' });
-    this.lifetime = options.lifetimeSeconds ?? DEFAULT_LIFETIME_SECONDS;
+    this.lifetime = Math.min(MAX_LEAF_LIFETIME_SECONDS, Math.max(MIN_LEAF_LIFETIME_SECONDS, options.lifetimeSeconds ?? DEFAULT_LIFETIME_SECONDS));
     this.renewAt = options.renewAt ?? 0.5;
     this.renewJitter = options.renewJitter ?? 0.05;
     this.retry = options.retry ?? { initialMs: 1000, maxMs: 60_000 };
+    this.random = options.random ?? Math.random;
     if (options.registry) this.registerMetrics(options.registry);
   }
 
-  /** The identity's current certificate, requesting one when none is held or it has expired. */
+  /**
+   * The identity's current certificate, requesting one when none is held or it has expired. After a failed
+   * request, callers get that error again until the backoff delay has passed: many connections (or a
+   * readiness loop) asking meanwhile make no Certify calls.
+   */
   get(identity: SpiffeId): Promise<WorkloadCertificate> {
     if (this.closed) return Promise.reject(new WeftError('ERR_WEFT_CERT_ISSUE_FAILED', { identity: identity.toString(), reason: 'manager closed' }));
     const key = identity.toString();
     let entry = this.entries.get(key);
-    if (!entry) this.entries.set(key, (entry = { backoff: new Backoff({ ...this.retry }) }));
+    if (!entry) this.entries.set(key, (entry = { backoff: new Backoff({ ...this.retry, random: this.random }) }));
     if (entry.cert && entry.cert.notAfter.getTime() > Date.now()) return Promise.resolve(entry.cert);
-    return entry.inflight ?? this.request(identity, entry);
+    if (entry.inflight) return entry.inflight;
+    if (entry.lastError && entry.retryAtMs !== undefined && Date.now() < entry.retryAtMs) return Promise.reject(entry.lastError);
+    return this.request(identity, entry);
   }
 
   /** The held certificate without requesting; undefined when none is held. */
@@ -119,6 +143,8 @@ export class CertificateManager extends EventEmitter {
         if (this.entries.get(identity.toString()) !== entry) return cert; // forgotten meanwhile
         entry.cert = cert;
         entry.backoff.reset();
+        entry.retryAtMs = undefined;
+        entry.lastError = undefined;
         this.schedule(identity, entry, this.renewalDelay(cert));
         this.emit('renewed', cert);
         this.log.debug({ identity: cert.identity.toString(), notAfter: cert.notAfter.toISOString() }, 'certificate issued');
@@ -127,10 +153,13 @@ export class CertificateManager extends EventEmitter {
       (err: unknown) => {
         if (entry.inflight === p) entry.inflight = undefined;
         const wrapped = isWeftError(err) ? err : new WeftError('ERR_WEFT_CERT_ISSUE_FAILED', { identity: identity.toString(), reason: String((err as Error)?.message ?? err) }, { cause: err });
-        // Keep serving the old certificate while it is valid and retry with backoff; callers
-        // waiting on this request get the error.
+        // Keep serving the old certificate while it is valid and retry with backoff (jittered; at least
+        // what the server asked for); callers waiting on this request get the error, and so does anyone
+        // asking before the retry is due.
+        const delay = Math.max(entry.backoff.next(), retryAfterOf(err));
+        entry.retryAtMs = Date.now() + delay;
+        entry.lastError = wrapped;
         if (this.entries.get(identity.toString()) === entry && entry.cert && !this.closed) {
-          const delay = entry.backoff.next();
           this.log.warn({ identity: identity.toString(), err: wrapped, retryInMs: delay }, 'certificate renewal failed; retrying');
           this.schedule(identity, entry, delay);
         }
@@ -153,10 +182,19 @@ export class CertificateManager extends EventEmitter {
     return { identity, certChainPem: chain, keyPem: await exportPrivateKeyPem(keys.privateKey), notBefore: leaf.notBefore, notAfter: leaf.notAfter };
   }
 
+  /**
+   * When to renew: at `renewAt` of the lifetime (half-life), jittered. When that point is (nearly) behind —
+   * the CA capped the leaf at its own near expiry — at `renewAt` of what is left instead, and never sooner
+   * than MIN_RENEWAL_DELAY_MS: a leaf capped at 4 min renews after ~2 min, then ~1 min, ... not in a loop.
+   */
   private renewalDelay(cert: WorkloadCertificate): number {
+    const now = Date.now();
     const life = cert.notAfter.getTime() - cert.notBefore.getTime();
     const at = cert.notBefore.getTime() + life * this.renewAt;
-    return Math.max(0, jitter(at - Date.now(), this.renewJitter));
+    const planned = jitter(at - now, this.renewJitter, this.random);
+    if (planned >= MIN_RENEWAL_DELAY_MS) return planned;
+    const left = (cert.notAfter.getTime() - now) * this.renewAt;
+    return Math.max(MIN_RENEWAL_DELAY_MS, jitter(left, this.renewJitter, this.random));
   }
 
   private schedule(identity: SpiffeId, entry: Entry, delayMs: number): void {
@@ -165,7 +203,7 @@ export class CertificateManager extends EventEmitter {
     entry.timer = setTimeout(() => {
       entry.timer = undefined;
       if (this.closed || this.entries.get(identity.toString()) !== entry) return;
-      if (entry.cert && this.renewalDelay(entry.cert) > 0 && delayMs >= MAX_TIMER) return this.schedule(identity, entry, this.renewalDelay(entry.cert));
+      if (entry.cert && delayMs >= MAX_TIMER) return this.schedule(identity, entry, this.renewalDelay(entry.cert));
       if (!entry.inflight) this.request(identity, entry).catch(() => undefined);
     }, Math.min(delayMs, MAX_TIMER));
     entry.timer.unref();
@@ -188,3 +226,9 @@ export class CertificateManager extends EventEmitter {
 }
 
 const MAX_TIMER = 2 ** 31 - 1;
+
+/** The delay a server asked for (ERR_WEFT_CONTROL_RATE_LIMITED carries `weft-retry-after-ms`), else 0. */
+function retryAfterOf(err: unknown): number {
+  const v = isWeftError(err) ? err.params.retryAfterMs : undefined;
+  return typeof v === 'number' && Number.isFinite(v) && v > 0 ? Math.min(v, 10 * 60_000) : 0;
+}

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 
 // A compiled `security.weft.dev/v1alpha1` AuthorizationPolicy. Principals are normalised to full SPIFFE
-// IDs by the compiler (`ns/<ns>/sa/<sa>` gains `spiffe://<trust domain>/`).
+// IDs by the compiler (`ns/<ns>/sa/<sa>` gains `spiffe://<trust domain>/`), and again by the data planes'
+// engine (lib/authz), which also reads policies from local config files that skip the compiler.
 
 export const AuthzSourceSchema = z.object({
   principals: z.array(z.string()).optional(),

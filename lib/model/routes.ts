@@ -39,7 +39,8 @@ const PathModifierSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ReplacePrefixMatch'), replacePrefixMatch: z.string() }),
 ]);
 
-export const BackendRefSchema = z.object({
+/** Where a backendRef points (a RequestMirror's target has just this). */
+export const BackendTargetSchema = z.object({
   /** Resolved Service; absent when the reference could not be resolved (that share answers 500). */
   service: z.object({ namespace: z.string(), name: z.string() }).optional(),
   port: z.number().int().min(1).max(65535).optional(),
@@ -47,7 +48,7 @@ export const BackendRefSchema = z.object({
   /** Why the reference did not resolve, for status and logs. */
   invalidReason: z.string().optional(),
 });
-export type BackendRef = z.infer<typeof BackendRefSchema>;
+export type BackendTarget = z.infer<typeof BackendTargetSchema>;
 
 export const HttpFilterSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('RequestHeaderModifier'), requestHeaderModifier: HeaderModifierSchema }),
@@ -68,10 +69,16 @@ export const HttpFilterSchema = z.discriminatedUnion('type', [
   }),
   z.object({
     type: z.literal('RequestMirror'),
-    requestMirror: z.object({ backendRef: BackendRefSchema, percent: z.number().min(0).max(100).optional() }),
+    requestMirror: z.object({ backendRef: BackendTargetSchema, percent: z.number().min(0).max(100).optional() }),
   }),
 ]);
 export type HttpFilter = z.infer<typeof HttpFilterSchema>;
+
+export const BackendRefSchema = BackendTargetSchema.extend({
+  /** The backendRef's own filters, applied after the rule's only to requests sent to it; absent when none. */
+  filters: z.array(HttpFilterSchema).optional(),
+});
+export type BackendRef = z.infer<typeof BackendRefSchema>;
 
 export const RetrySchema = z.object({
   /** HTTP status codes that trigger a retry (HTTPRoute `retry.codes`). */

@@ -1,12 +1,9 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { WeftError } from '../../lib/errors/index.js';
+import { HBONE_PORT, INBOUND_PLAIN_PORT, OUTBOUND_PORT } from '../../lib/names.js';
 import { AGENT_MARK } from '../netns/socket-factory.js';
 
-/** Ports the agent listens on inside each captured pod (ARCHITECTURE.md, Ports). */
-export const OUTBOUND_PORT = 15001;
-export const INBOUND_PLAIN_PORT = 15006;
-export const HBONE_PORT = 15008;
 /** Connmark/fwmark that routes replies to a spoofed client IP back to the agent's socket. */
 export const CONNMARK = 0x111;
 export const ROUTE_TABLE = 100;

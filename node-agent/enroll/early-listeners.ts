@@ -2,11 +2,12 @@ import { closeSync, existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { HBONE_PORT, INBOUND_PLAIN_PORT, OUTBOUND_PORT } from '../../lib/names.js';
 import { nativeNetns } from '../netns/native.js';
 import type { ConnectOptions, SocketFactory } from '../netns/socket-factory.js';
 
-/** The ports a captured pod's listeners use (capture.ts; repeated here to keep this module light). */
-const POD_PORTS = [15001, 15006, 15008] as const;
+/** The ports a captured pod's listeners use. */
+const POD_PORTS = [OUTBOUND_PORT, INBOUND_PLAIN_PORT, HBONE_PORT] as const;
 
 /**
  * Listening sockets a restarting agent opens in its enrolled pods' netns first thing, before the rest

@@ -2,14 +2,13 @@ import { existsSync } from 'node:fs';
 import { WeftError } from '../../lib/errors/index.js';
 import type { EnrollmentRequest, EnrollmentResponse } from '../../lib/enrollment.js';
 import type { ResourceKind, StateView, Workload } from '../../lib/model/index.js';
+import { LABEL_DATAPLANE_MODE } from '../../lib/names.js';
 import type { Logger } from '../../lib/telemetry/log.js';
 import type { SocketFactory } from '../netns/socket-factory.js';
 import type { ProxyInputs } from '../proxy/inputs.js';
 import { PodProxy } from '../proxy/pod-proxy.js';
 import { captureInstalled, defaultGateway, installCapture, removeCapture } from './capture.js';
 import type { EnrolledPod, StateFile } from './state-file.js';
-
-export const CAPTURE_LABEL = 'weft.dev/dataplane-mode';
 
 export interface CaptureDecision {
   readonly captured: boolean;
@@ -18,7 +17,7 @@ export interface CaptureDecision {
 
 /** Whether a known workload is captured: the control plane's `captured`, never when labelled `none`. */
 export function decideForWorkload(w: Workload): CaptureDecision {
-  if (w.labels[CAPTURE_LABEL] === 'none') return { captured: false, reason: `${CAPTURE_LABEL}=none` };
+  if (w.labels[LABEL_DATAPLANE_MODE] === 'none') return { captured: false, reason: `${LABEL_DATAPLANE_MODE}=none` };
   if (w.captured) return { captured: true, reason: 'enrolled' };
   return { captured: false, reason: 'namespace not labelled' };
 }

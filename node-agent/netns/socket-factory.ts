@@ -19,7 +19,10 @@ export interface SocketFactory {
   readonly where: string;
   /** A listening server; `reusePort` lets a restarted agent bind before the old one exits. */
   listen(host: string, port: number, options?: { reusePort?: boolean }): Promise<Server>;
-  /** A socket already connecting to address:port. */
+  /**
+   * A socket already connecting to address:port. Never throws: a socket that cannot even be created
+   * (EMFILE, the pod's netns gone) is returned destroyed and emits that error, like a refused connect.
+   */
   connect(address: string, port: number, options?: ConnectOptions): Socket;
 }
 
@@ -39,13 +42,20 @@ export class NetnsSocketFactory implements SocketFactory {
   }
 
   connect(address: string, port: number, options: ConnectOptions = {}): Socket {
-    const fd = nativeNetns().connectSocketInNetns(this.netnsPath, {
-      mark: this.mark,
-      transparent: options.sourceAddress !== undefined,
-      bindAddress: options.sourceAddress,
-      family: address.includes(':') ? 6 : 4,
-    });
-    const socket = new Socket({ fd, readable: true, writable: true, allowHalfOpen: true });
+    let socket: Socket;
+    try {
+      const fd = nativeNetns().connectSocketInNetns(this.netnsPath, {
+        mark: this.mark,
+        transparent: options.sourceAddress !== undefined,
+        bindAddress: options.sourceAddress,
+        family: address.includes(':') ? 6 : 4,
+      });
+      socket = new Socket({ fd, readable: true, writable: true, allowHalfOpen: true });
+    } catch (err) {
+      // Thrown synchronously by the addon (EMFILE from socket(), ENOENT from setns): uncaught in a
+      // connection handler it ended the agent, and with it the mesh of every pod on the node.
+      return failedSocket(err);
+    }
     socket.connect(port, address);
     return socket;
   }
@@ -68,8 +78,19 @@ export class PlainSocketFactory implements SocketFactory {
   }
 
   connect(address: string, port: number, options: ConnectOptions = {}): Socket {
-    return netConnect({ host: address, port, localAddress: options.sourceAddress, allowHalfOpen: true });
+    try {
+      return netConnect({ host: address, port, localAddress: options.sourceAddress, allowHalfOpen: true });
+    } catch (err) {
+      return failedSocket(err);
+    }
   }
+}
+
+/** A socket that never connected: it emits `err` (on the next tick, so callers can listen first), then closes. */
+function failedSocket(err: unknown): Socket {
+  const socket = new Socket({ allowHalfOpen: true });
+  socket.destroy(err instanceof Error ? err : new Error(String(err)));
+  return socket;
 }
 
 async function adopt(fd: number): Promise<Server> {

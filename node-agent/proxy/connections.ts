@@ -1,5 +1,6 @@
 import { Counter, type Registry } from 'prom-client';
 import type { Duplex } from 'node:stream';
+import type { WeftError } from '../../lib/errors/index.js';
 import type { Logger } from '../../lib/telemetry/log.js';
 
 export type Reporter = 'source' | 'destination';
@@ -117,6 +118,11 @@ export class Connections {
     this.opened.labels(...labels).inc();
     this.closed.labels(...labels, flag).inc();
     this.log(info, { flag, reason, policy, bytesSent: 0, bytesReceived: 0, durationMs: 0 });
+  }
+
+  /** `refused` for a coded error: its flag, and its message with the ERR_WEFT_* code as the reason. */
+  refusedWith(info: ConnectionInfo, err: WeftError, policy?: string): void {
+    this.refused(info, err.flag ?? 'ERROR', `${err.message} (${err.code})`, policy);
   }
 
   list(): TrackedConnection[] {

@@ -1,8 +1,8 @@
 import type { Socket } from 'node:net';
-import { authorize, policiesFor } from '../authz.js';
 import { nativeNetns } from '../netns/native.js';
 import type { ConnectionInfo } from './connections.js';
 import { identityOf, type PodContext, type ProxyInputs } from './inputs.js';
+import { selfCall } from './self-call.js';
 import { pipeTunnel } from '../../lib/hbone/index.js';
 
 /**
@@ -38,12 +38,20 @@ export function handleInboundPlain(inputs: ProxyInputs, pod: PodContext, down: S
     path: 'plaintext',
     dstPort: original.port,
   };
+  // Checked before policy: the default policy allows a peer outside the mesh, and it must not be able
+  // to make the agent connect to its own listeners.
+  const self = selfCall(pod, down, original.address, original.port);
+  if (self !== undefined) {
+    inputs.connections.refusedWith(info, self);
+    down.resetAndDestroy();
+    return;
+  }
   if (!dstW) {
     inputs.connections.refused(info, 'IDENTITY', `workload of pod ${pod.namespace}/${pod.name} not known yet`);
     down.resetAndDestroy();
     return;
   }
-  const decision = authorize(policiesFor(inputs.view, dstW), { sourceIdentity: undefined, sourceIp: srcIp, port: original.port });
+  const decision = inputs.authz.forWorkload(dstW).authorizeL4({ principal: undefined, sourceIp: srcIp, port: original.port });
   if (!decision.allowed) {
     inputs.connections.refused(info, 'DENY', `${decision.reason} (plaintext peer)`, decision.policy);
     down.resetAndDestroy();

@@ -3,9 +3,9 @@ import type { Duplex } from 'node:stream';
 import { WeftError } from '../../lib/errors/index.js';
 import { HBONE_PORT, createHboneServer, pipeTunnel, type AuthorizeResult, type HboneServer, type TunnelInfo, type TunnelTarget } from '../../lib/hbone/index.js';
 import type { SpiffeId, WorkloadCertificate } from '../../lib/identity/index.js';
-import { authorize, policiesFor } from '../authz.js';
 import type { ConnectionInfo } from './connections.js';
 import { identityOf, type PodContext, type ProxyInputs } from './inputs.js';
+import { AGENT_POD_PORTS } from './self-call.js';
 
 /**
  * The pod's HBONE server on 15008: lib/hbone's server (mutual TLS 1.3 with the pod's certificate, peer
@@ -33,6 +33,7 @@ export class InboundHbone {
   attach(listener: Server): void {
     listener.on('connection', (socket: Socket) => {
       socket.on('error', () => socket.destroy());
+      if (!this.inputs.limits.admit(this.pod.uid, socket, 'hbone-session')) return;
       socket.setNoDelay(true);
       // The pod listener allows half-open sockets (for apps); an HBONE session ends with its TCP
       // connection, else a killed peer agent's session lingers until a PING fails.
@@ -45,16 +46,22 @@ export class InboundHbone {
   }
 
   private readonly serve = (socket: Socket): void => {
-    this.ensureServer().then(
-      () => {
-        if (this.closed) socket.destroy();
-        else this.relay.emit('connection', socket);
-      },
-      (err: unknown) => {
-        this.inputs.log.warn({ err, pod: `${this.pod.namespace}/${this.pod.name}` }, 'no certificate for HBONE server; refusing');
+    this.ensureServer()
+      .then(
+        () => {
+          if (this.closed) socket.destroy();
+          else this.relay.emit('connection', socket);
+        },
+        (err: unknown) => {
+          this.inputs.log.warn({ err, pod: `${this.pod.namespace}/${this.pod.name}` }, 'no certificate for HBONE server; refusing');
+          socket.destroy();
+        },
+      )
+      // A throw while handing the socket over would be an unhandled rejection, which ends the process.
+      .catch((err: unknown) => {
+        this.inputs.log.error({ err, pod: `${this.pod.namespace}/${this.pod.name}` }, 'HBONE connection setup failed');
         socket.destroy();
-      },
-    );
+      });
   };
 
   /** Stops serving: live sessions end too (the pod was released; its tunnels must not linger). */
@@ -78,6 +85,11 @@ export class InboundHbone {
         authorize: this.authorize,
         connectUpstream: this.connectUpstream,
         onTunnel: this.onTunnel,
+        // A CONNECT to the pod's 15001/15006/15008 (or loopback) would have the agent connect to itself.
+        ownPorts: [...AGENT_POD_PORTS],
+        ownAddresses: () => this.pod.ips,
+        sessionIdleMs: this.inputs.hboneServer?.sessionIdleMs,
+        registry: this.inputs.hboneServer?.registry,
       });
       this.server.on('refused', this.onRefused);
       this.server.attach(this.relay);
@@ -100,7 +112,7 @@ export class InboundHbone {
     if (!dstW) {
       return this.refuse(info, 503, new WeftError('ERR_WEFT_AGENT_IDENTITY', { identity: `pod ${this.pod.namespace}/${this.pod.name}`, reason: 'workload not known yet' }));
     }
-    const decision = authorize(policiesFor(this.inputs.view, dstW), { sourceIdentity: srcIdentity, sourceIp: srcIp, port: target.port });
+    const decision = this.inputs.authz.forWorkload(dstW).authorizeL4({ principal: srcIdentity, sourceIp: srcIp, port: target.port });
     if (!decision.allowed) {
       const err = new WeftError('ERR_WEFT_AGENT_DENIED', { source: info.srcIdentity, destination: info.dstIdentity, policy: decision.policy ?? '-' });
       return this.refuse(info, 403, err, decision.policy);
@@ -112,7 +124,11 @@ export class InboundHbone {
   private readonly connectUpstream = (target: TunnelTarget, t: TunnelInfo): Promise<Duplex> => {
     const info = this.pending.get(t);
     if (info === undefined) return Promise.reject(new Error('tunnel was not authorised'));
+    // Each tunnel holds an upstream socket: counted like an accepted connection, from the session's peer.
+    const release = this.inputs.limits.acquire(this.pod.uid, hostOf(t.remoteAddress), 'hbone-tunnel');
+    if (typeof release !== 'function') return Promise.reject(release);
     const up = this.pod.factory.connect(target.host, target.port, { sourceAddress: info.srcIp });
+    up.once('close', release);
     up.setNoDelay(true);
     return new Promise((resolve, reject) => {
       up.once('error', (err: Error) => {

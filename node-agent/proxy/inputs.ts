@@ -1,6 +1,9 @@
+import type { AuthzPolicies } from '../../lib/authz/index.js';
+import type { Registry } from 'prom-client';
 import type { StateView, Workload } from '../../lib/model/index.js';
 import type { Logger } from '../../lib/telemetry/log.js';
 import type { SocketFactory } from '../netns/socket-factory.js';
+import type { ConnectionLimits } from './connection-limits.js';
 import type { Connections } from './connections.js';
 import type { HbonePools } from './hbone-pools.js';
 import type { PeakEwmaBalancer } from './p2c.js';
@@ -13,10 +16,16 @@ export interface ProxyInputs {
   readonly tls: WorkloadTls;
   readonly pool: HbonePools;
   readonly balancer: PeakEwmaBalancer;
+  /** Compiled AuthorizationPolicies, selected per destination workload (L4). */
+  readonly authz: AuthzPolicies;
   readonly connections: Connections;
+  /** Bounds the connections held per pod and per source (counted from accept). */
+  readonly limits: ConnectionLimits;
   readonly log: Logger;
   /** Holds pod listeners' connections until the agent is ready (restart); absent = always ready. */
   readonly gate?: ReadyGate;
+  /** Settings of the pods' HBONE servers (absent: lib/hbone defaults, no metrics). */
+  readonly hboneServer?: { readonly sessionIdleMs?: number; readonly registry?: Registry };
 }
 
 /** The enrolled pod a listener serves. */
@@ -36,12 +45,3 @@ export function identityOf(trustDomain: string, w: Workload): string {
   return `spiffe://${trustDomain}/ns/${w.namespace}/sa/${w.serviceAccount}`;
 }
 
-/** Splits `ip:port` / `[v6]:port`; undefined when malformed. */
-export function parseAuthority(authority: string | undefined): { address: string; port: number } | undefined {
-  if (!authority) return undefined;
-  const m = /^\[?([0-9a-fA-F:.]+)\]?:(\d{1,5})$/.exec(authority);
-  if (!m) return undefined;
-  const port = Number(m[2]);
-  if (port < 1 || port > 65535) return undefined;
-  return { address: m[1], port };
-}

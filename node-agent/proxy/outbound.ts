@@ -7,6 +7,7 @@ import type { Service, Workload } from '../../lib/model/index.js';
 import { nativeNetns } from '../netns/native.js';
 import type { ConnectionInfo } from './connections.js';
 import { identityOf, type PodContext, type ProxyInputs } from './inputs.js';
+import { selfCall } from './self-call.js';
 import { pipeTunnel } from '../../lib/hbone/index.js';
 
 /** Where an outbound connection goes, decided from cluster state. */
@@ -80,6 +81,12 @@ export function handleOutbound(inputs: ProxyInputs, pod: PodContext, down: Socke
     path: route.kind === 'hbone' && (route.service?.waypoint ?? route.dst?.waypoint) ? 'waypoint' : route.kind,
     dstPort: original.port,
   };
+  const self = selfCall(pod, down, original.address, original.port) ?? (route.kind === 'passthrough' ? selfCall(pod, down, route.address, route.port) : undefined);
+  if (self !== undefined) {
+    inputs.connections.refusedWith(info, self);
+    down.resetAndDestroy();
+    return;
+  }
   if (route.kind === 'refuse') {
     inputs.connections.refused(info, route.flag, route.reason);
     down.resetAndDestroy();
@@ -142,7 +149,12 @@ export function handleOutbound(inputs: ProxyInputs, pod: PodContext, down: Socke
         inputs.log.debug({ err, dst: info.dst }, 'outbound HBONE failed');
         down.resetAndDestroy();
       },
-    );
+    )
+    // A throw in the handlers above would be an unhandled rejection, which ends the process.
+    .catch((err: unknown) => {
+      inputs.log.error({ err, dst: info.dst }, 'outbound connection setup failed');
+      down.destroy();
+    });
 }
 
 function start(inputs: ProxyInputs, info: ConnectionInfo, down: Socket, up: Duplex, bytes: () => [number, number]): void {

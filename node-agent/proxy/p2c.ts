@@ -1,36 +1,25 @@
+import { DEFAULT_PEAK_EWMA, PeakEwma, pickP2C } from '../../lib/balance/index.js';
+
 /** Latency given to an endpoint never measured (Linkerd's default): new endpoints are neither shunned nor flooded. */
-export const DEFAULT_RTT_MS = 30;
-/** EWMA decay time constant. */
-export const DECAY_MS = 10_000;
+export const DEFAULT_RTT_MS = DEFAULT_PEAK_EWMA.initialRttMs;
 /** Endpoint stats kept at most; beyond this the least recently used is forgotten. */
 const MAX_ENDPOINTS = 10_000;
 
-interface Stat {
-  ewma: number;
-  stamp: number;
-  pending: number;
-}
-
 /**
- * Power-of-two-choices over peak-EWMA load (Linkerd's balancer): pick two distinct endpoints at
- * random, take the one with the lower `rtt_ewma × (pending + 1)`. Peak: a slower sample replaces the
- * average at once, a faster one only decays it, so a slow endpoint is avoided quickly and trusted again
- * slowly. Endpoints are keyed by `ip:port`.
+ * The node agent's balancer over Service endpoints, keyed by `ip:port` (the agent holds no per-endpoint
+ * objects): P2C over peak-EWMA connect latency (lib/balance). The agent has no outlier ejection, so a
+ * failed connect counts as a very slow sample and P2C moves away from a dead endpoint.
  */
 export class PeakEwmaBalancer {
-  private readonly stats = new Map<string, Stat>();
+  private readonly stats = new Map<string, PeakEwma>();
 
-  constructor(private readonly now: () => number = () => performance.now()) {}
+  constructor(
+    private readonly now: () => number = () => performance.now(),
+    private readonly random: () => number = Math.random,
+  ) {}
 
-  pick<T>(candidates: readonly T[], keyOf: (c: T) => string, random: () => number = Math.random): T | undefined {
-    const n = candidates.length;
-    if (n <= 1) return candidates[0];
-    const i = Math.floor(random() * n);
-    let j = Math.floor(random() * (n - 1));
-    if (j >= i) j++;
-    const a = candidates[i];
-    const b = candidates[j];
-    return this.load(keyOf(a)) <= this.load(keyOf(b)) ? a : b;
+  pick<T>(candidates: readonly T[], keyOf: (c: T) => string, random: () => number = this.random): T | undefined {
+    return pickP2C(candidates, (c, now) => this.loadAt(keyOf(c), now), this.now(), random);
   }
 
   /** Marks a connection attempt started; call the returned function once with its outcome. */
@@ -43,15 +32,13 @@ export class PeakEwmaBalancer {
       if (done) return;
       done = true;
       s.pending--;
-      // A failure counts as a very slow sample, so that P2C moves away from a dead endpoint.
-      this.observe(s, ok ? this.now() - t0 : Math.max(s.ewma * 4, 1000));
+      const now = this.now();
+      s.observe(ok ? now - t0 : Math.max(s.rttMs * 4, 1000), now);
     };
   }
 
   load(key: string): number {
-    const s = this.stats.get(key);
-    if (!s) return DEFAULT_RTT_MS;
-    return s.ewma * (s.pending + 1);
+    return this.loadAt(key, this.now());
   }
 
   /** Forgets endpoints that are gone (called when the Service's endpoints change). */
@@ -59,27 +46,20 @@ export class PeakEwmaBalancer {
     for (const k of this.stats.keys()) if (!keys.has(k)) this.stats.delete(k);
   }
 
-  private stat(key: string): Stat {
+  private loadAt(key: string, now: number): number {
+    return this.stats.get(key)?.load(now) ?? DEFAULT_RTT_MS;
+  }
+
+  private stat(key: string): PeakEwma {
     let s = this.stats.get(key);
     if (s) {
       // Map order is insertion order: re-insert to keep the LRU at the front.
       this.stats.delete(key);
     } else {
-      s = { ewma: DEFAULT_RTT_MS, stamp: this.now(), pending: 0 };
+      s = new PeakEwma(this.now());
       if (this.stats.size >= MAX_ENDPOINTS) this.stats.delete(this.stats.keys().next().value!);
     }
     this.stats.set(key, s);
     return s;
-  }
-
-  private observe(s: Stat, rtt: number): void {
-    const t = this.now();
-    if (rtt > s.ewma) {
-      s.ewma = rtt;
-    } else {
-      const w = Math.exp(-(t - s.stamp) / DECAY_MS);
-      s.ewma = s.ewma * w + rtt * (1 - w);
-    }
-    s.stamp = t;
   }
 }

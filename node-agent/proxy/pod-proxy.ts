@@ -1,7 +1,8 @@
 import type { Server, Socket } from 'node:net';
 import { WeftError } from '../../lib/errors/index.js';
+import { LogThrottle } from '../../lib/telemetry/log-throttle.js';
 import type { Workload } from '../../lib/model/index.js';
-import { HBONE_PORT, INBOUND_PLAIN_PORT, OUTBOUND_PORT } from '../enroll/capture.js';
+import { HBONE_PORT, INBOUND_PLAIN_PORT, OUTBOUND_PORT } from '../../lib/names.js';
 import type { SocketFactory } from '../netns/socket-factory.js';
 import { InboundHbone } from './inbound.js';
 import { handleInboundPlain } from './inbound-plain.js';
@@ -41,11 +42,33 @@ export class PodProxy implements PodContext {
     this.ips = pod.ips;
   }
 
-  // A restarted agent re-creates listeners before it has state: the gate holds their connections until ready.
-  private readonly handleOutbound = (s: Socket): void => handleOutbound(this.inputs, this, s);
-  private readonly handleInboundPlain = (s: Socket): void => handleInboundPlain(this.inputs, this, s);
-  private readonly onOutbound = (s: Socket): void => (this.inputs.gate ? this.inputs.gate.admit(s, this.handleOutbound) : this.handleOutbound(s));
-  private readonly onInboundPlain = (s: Socket): void => (this.inputs.gate ? this.inputs.gate.admit(s, this.handleInboundPlain) : this.handleInboundPlain(s));
+  private readonly throttle = new LogThrottle();
+  // A throw in a connection handler would be uncaught and end the agent (every pod on the node loses
+  // the mesh): it costs only that connection. Also run later by the ready gate, hence wrapped here.
+  private readonly handleOutbound = (s: Socket): void => this.guarded(s, 'outbound', handleOutbound);
+  private readonly handleInboundPlain = (s: Socket): void => this.guarded(s, 'inbound-plain', handleInboundPlain);
+  // Counted against the pod's and the source's bounds first; then a restarted agent, which re-creates
+  // listeners before it has state, holds them at the gate until ready.
+  private readonly onOutbound = (s: Socket): void => {
+    if (!this.inputs.limits.admit(this.uid, s, 'outbound')) return;
+    if (this.inputs.gate) this.inputs.gate.admit(s, this.handleOutbound);
+    else this.handleOutbound(s);
+  };
+  private readonly onInboundPlain = (s: Socket): void => {
+    if (!this.inputs.limits.admit(this.uid, s, 'inbound-plain')) return;
+    if (this.inputs.gate) this.inputs.gate.admit(s, this.handleInboundPlain);
+    else this.handleInboundPlain(s);
+  };
+
+  private guarded(s: Socket, kind: string, handle: (inputs: ProxyInputs, pod: PodContext, down: Socket) => void): void {
+    try {
+      handle(this.inputs, this, s);
+    } catch (err) {
+      s.destroy();
+      const suppressed = this.throttle.due(`handler/${kind}`);
+      if (suppressed !== undefined) this.inputs.log.error({ err, kind, suppressed, pod: `${this.namespace}/${this.name}` }, 'connection handler failed; connection closed');
+    }
+  }
 
   workload(): Workload | undefined {
     const view = this.inputs.view;
@@ -86,7 +109,11 @@ export class PodProxy implements PodContext {
   private async listen(port: number): Promise<Server> {
     try {
       const s = await this.factory.listen('0.0.0.0', port, { reusePort: true });
-      s.on('error', (err) => this.inputs.log.warn({ err, port, pod: `${this.namespace}/${this.name}` }, 'listener error'));
+      // Accept errors (EMFILE, ENFILE) come once per waiting connection: logged at most every 10 s.
+      s.on('error', (err) => {
+        const suppressed = this.throttle.due(`listener/${port}`);
+        if (suppressed !== undefined) this.inputs.log.warn({ err, port, suppressed, pod: `${this.namespace}/${this.name}` }, 'listener error');
+      });
       this.servers.push(s);
       return s;
     } catch (err) {

@@ -5,7 +5,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { PACKAGE_NAME, clientVersion, packageRoot } from '../../cli/kube/package-root.js';
+import { PACKAGE_NAME, clientVersion, packageRoot } from '../../lib/package-root.js';
 import { codes } from '../../lib/errors/index.js';
 import { ROOT } from './cli-bundle.js';
 
@@ -22,7 +22,7 @@ it('the package is @weft-mesh/weft with the binary weft', () => {
 });
 
 it('the CLI finds its package root and version by that name', () => {
-  expect(packageRoot(join(ROOT, 'cli', 'kube'))).toBe(ROOT);
+  expect(packageRoot(join(ROOT, 'lib'))).toBe(ROOT);
   expect(clientVersion()).toBe(json('package.json').version);
 });
 

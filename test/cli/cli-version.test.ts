@@ -2,7 +2,7 @@
 // readiness from its pods when a cluster is reachable; an unreachable or empty cluster is said, not fatal.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { collectVersion, printVersion } from '../../cli/commands/version.js';
-import { clientVersion } from '../../cli/kube/package-root.js';
+import { clientVersion } from '../../lib/package-root.js';
 import { KubeApiServerDouble } from '../support/kube-apiserver.js';
 import { capture, kubeClient, seedHealthyInstall } from './cluster-fixture.js';
 

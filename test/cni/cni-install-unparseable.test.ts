@@ -1,6 +1,7 @@
-// Pins that install-cni never corrupts a config it does not understand: a torn or pre-0.3.0 primary
-// config stays byte-identical, the problem is reported (ERR_WEFT_CNI_INSTALL_UNPARSEABLE in the log, exit
-// 3 with --once), the daemon chains it as soon as the owner fixes it, and uninstall leaves it alone.
+// Pins that install-cni never corrupts a config it does not understand: a torn primary config stays
+// byte-identical (legacy pre-0.3.0 .conf files are converted instead, see cni-install-legacy-conf), the
+// problem is reported (ERR_WEFT_CNI_INSTALL_UNPARSEABLE in the log, exit 3 with --once), the daemon
+// chains it as soon as the owner fixes it, and uninstall leaves it alone.
 import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';

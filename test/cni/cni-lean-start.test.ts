@@ -3,7 +3,10 @@
 // loads none of node's net/stream/tty/http modules, and ADD loads `net` for the agent socket but not
 // `http` (measured: each of these costs ~10 ms of a ~80 ms plugin start here). A new static import of
 // such a module fails this test. (`node dist/cni/plugin.js` loads streams anyway: node's ESM loader.)
-import { writeFileSync } from 'node:fs';
+// The plugin gets its stdin as containerd and CRI-O give it (libcni runs plugins with Go's os/exec): a
+// pipe, written and closed. (Node's own 'pipe' stdio is a socketpair, which the plugin reads through
+// process.stdin and so `net`; see cni/plugin/stdin.ts.)
+import { closeSync, constants, openSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rmSync } from 'node:fs';
@@ -12,17 +15,32 @@ import { podEnv, weftConfig } from './run-plugin.js';
 
 const BUILD = fileURLToPath(new URL('../../scripts/build-cni.mjs', import.meta.url));
 let bundle = '';
+let dir = '';
 import { execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
+/** A pipe (FIFO) holding `text` whose writer is already closed: the read end, to pass as the child's stdin. */
+function closedPipeWith(text: string): number {
+  const fifo = join(dir, `stdin-${Math.random().toString(36).slice(2)}`);
+  execFileSync('mkfifo', [fifo]);
+  // O_RDWR opens a FIFO without waiting for a reader (Linux); the read end then opens at once.
+  const writer = openSync(fifo, constants.O_RDWR);
+  const reader = openSync(fifo, constants.O_RDONLY);
+  rmSync(fifo);
+  writeSync(writer, text);
+  closeSync(writer);
+  return reader;
+}
+
 /** Runs the plugin with a preload that prints the built-in modules loaded after start-up to fd 3. */
 function loadedModules(preload: string, env: Record<string, string>, stdin: string): Promise<{ code: number | null; reported: boolean; modules: string[] }> {
-  const child = spawn(process.execPath, ['--require', preload, bundle], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
+  const input = closedPipeWith(stdin);
+  const child = spawn(process.execPath, ['--require', preload, bundle], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: [input, 'pipe', 'pipe', 'pipe'] });
+  closeSync(input);
   let report = '';
   child.stdio[3]!.on('data', (d: Buffer) => (report += d.toString('utf8')));
-  child.stdout.resume();
-  child.stderr.resume();
-  child.stdin.end(stdin);
+  child.stdout!.resume();
+  child.stderr!.resume();
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, reported: report.startsWith('#end\n'), modules: report.split('\n').filter((m) => m !== '' && m !== '#end') }));
@@ -30,7 +48,6 @@ function loadedModules(preload: string, env: Record<string, string>, stdin: stri
 }
 
 describe('weft-cni start-up loads only what the command needs', () => {
-  let dir: string;
   let preload: string;
   let agent: AgentDouble;
   beforeAll(async () => {

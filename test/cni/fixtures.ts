@@ -12,3 +12,8 @@ export const FIXTURES: readonly { name: string; text: string }[] = readdirSync(F
 export const BROKEN: readonly { name: string; text: string }[] = readdirSync(FIXTURE_DIR + 'broken')
   .sort()
   .map((name) => ({ name, text: readFileSync(`${FIXTURE_DIR}broken/${name}`, 'utf8') }));
+
+/** Single-plugin configs from before chaining (cniVersion 0.1.0, 0.2.0 or none): converted, not refused. */
+export const LEGACY: readonly { name: string; text: string }[] = readdirSync(FIXTURE_DIR + 'legacy')
+  .sort()
+  .map((name) => ({ name, text: readFileSync(`${FIXTURE_DIR}legacy/${name}`, 'utf8') }));

@@ -2,12 +2,12 @@
 // ...) fails CLOSED instead of being rejected (which left a DENY unenforced — fail open): it validates, a
 // DENY rule is enforced as if the unsupported condition matched, an ALLOW rule with one never matches, and
 // the status carries a FullySupported=False / UnsupportedValue warning naming the fields. Checked through
-// the real compiler and the node agent's decision function.
+// the real compiler and the shared decision engine at L4 (as the node agent runs it).
 import { afterEach, describe, expect, it } from 'vitest';
 import { Compiler } from '../../control/discovery/compile.js';
 import { asKind } from '../../control/sources/schemas.js';
 import { authorizationPolicyStatus } from '../../control/status/authz.js';
-import { authorize } from '../../node-agent/authz.js';
+import { PolicySet, compilePolicy, type AuthzRequest } from '../../lib/authz/index.js';
 import type { AuthorizationPolicy } from '../../lib/model/index.js';
 import { clusterDir, namespace, type ClusterDir } from './compile-fixtures.js';
 
@@ -19,7 +19,9 @@ const policy = (name: string, spec: Record<string, unknown>) => ({
 });
 const web = 'spiffe://cluster.local/ns/shop/sa/web';
 const other = 'spiffe://cluster.local/ns/other/sa/x';
-const req = (sourceIdentity: string, port: number) => ({ sourceIdentity, sourceIp: '10.244.1.5', port });
+const req = (principal: string, port: number): AuthzRequest => ({ principal, sourceIp: '10.244.1.5', port });
+const authorize = (policies: AuthorizationPolicy[], r: AuthzRequest) =>
+  new PolicySet(policies.map((p) => compilePolicy(p, 'cluster.local'))).authorizeL4(r);
 
 describe('AuthorizationPolicy with unsupported fields', () => {
   let cluster: ClusterDir | undefined;

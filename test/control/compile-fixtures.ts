@@ -1,5 +1,5 @@
 // Shared builders for the control-plane services tests: a real DirectorySource over a temp cluster
-// directory (layout.md), and Kubernetes-shaped objects as the lab writes them.
+// directory (control/sources/files.ts), and Kubernetes-shaped objects as the lab writes them.
 import { mkdtemp, mkdir, rm, writeFile, rename } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -137,7 +137,7 @@ import { mintCa } from '../support/pki.js';
 import type { CertificateAuthority } from '../../lib/identity/index.js';
 import { Compiler } from '../../control/discovery/compile.js';
 import { WatchService } from '../../control/discovery/watch-service.js';
-import { CertifyService } from '../../control/identity/certify-service.js';
+import { CertifyService, type CertifyServiceOptions } from '../../control/identity/certify-service.js';
 import { JwtTokenVerifier, generateTokenKeyPair, mintToken, type MintClaims } from '../../control/identity/tokens.js';
 import { startControlServer, type ControlServer } from '../../control/grpc-server.js';
 
@@ -158,7 +158,7 @@ export interface TestControl {
 
 export async function startTestControl(
   objects: Record<string, unknown>[],
-  options: { authenticateWatch?: boolean; debounceMs?: number } = {},
+  options: { authenticateWatch?: boolean; debounceMs?: number; certify?: Pick<CertifyServiceOptions, 'rateLimit' | 'logger' | 'registry'> } = {},
 ): Promise<TestControl> {
   const cluster = await clusterDir(objects);
   const ca = await mintCa();
@@ -174,7 +174,7 @@ export async function startTestControl(
   });
   watch.setTrustBundle({ trustDomain: ca.trustDomain, roots: ca.rootsPem });
   watch.start();
-  const certify = new CertifyService({ ca: () => ca, verifier, source: cluster.source, controlNamespace: 'weft-system' });
+  const certify = new CertifyService({ ca: () => ca, verifier, source: cluster.source, controlNamespace: 'weft-system', ...options.certify });
   const server = await startControlServer({ listen: '127.0.0.1:0', ca, namespace: 'weft-system', certify, watch });
   let n = 0;
   return {

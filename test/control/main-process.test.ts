@@ -1,4 +1,4 @@
-// Pins weft-control as a process (dist/control/main.js, built by `npm test`): --help lists the layout.md
+// Pins weft-control as a process (dist/control/main.js, built by `npm test`): --help lists the
 // flags; with a directory source it becomes ready on /healthz/ready, and SIGTERM shuts it down cleanly
 // (exit 0) instead of hanging on open watch streams; a bad --source is refused with exit code 1/2.
 import { spawn } from 'node:child_process';

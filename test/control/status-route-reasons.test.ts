@@ -1,6 +1,6 @@
 // Pins: route status carries, per parent weft answers for, Accepted and ResolvedRefs with the Gateway API
-// reasons — Accepted / NoMatchingParent (missing Service, missing port, no waypoint) / UnsupportedValue
-// (consumer route) / NotAllowedByListeners (a waypoint Gateway as parent); ResolvedRefs / BackendNotFound /
+// reasons — Accepted / NoMatchingParent (missing Service, missing port, no waypoint, a consumer route's
+// missing Service) / NotAllowedByListeners (a waypoint Gateway as parent); ResolvedRefs / BackendNotFound /
 // InvalidKind / RefNotPermitted — leaves other controllers' entries alone and keeps lastTransitionTime.
 import { describe, expect, it } from 'vitest';
 import { validateObject, asKind, objectKey } from '../../control/sources/schemas.js';
@@ -63,7 +63,7 @@ describe('route status reasons', () => {
       'NoMatchingParent',
       'NoMatchingParent',
       'NoMatchingParent',
-      'UnsupportedValue',
+      'NoMatchingParent',
       'NotAllowedByListeners',
     ]);
     expect(cond(st, 2, 'Accepted')?.message).toContain('no waypoint');

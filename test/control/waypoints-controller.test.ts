@@ -1,5 +1,5 @@
 // Pins: for a Gateway of class weft-waypoint the controller applies a ServiceAccount, a Deployment running
-// weft/waypoint with the layout.md args and one replica, and a Service exposing 15008 — all owned by the
+// weft/waypoint with the args of waypoint/main.ts and one replica, and a Service exposing 15008 — all owned by the
 // Gateway, with field manager weft-waypoint-controller — writes Gateway/GatewayClass status, cleans up when the
 // Gateway is deleted, does nothing while not the leader, and behaves the same on Kubernetes and in a directory.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';

@@ -233,9 +233,10 @@ describeRoot('node agent in the lab: L4 mTLS mesh across two nodes (needs root: 
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as { plain: string; tls: string };
     // Plaintext is not a TLS ClientHello: the TLS server drops it without a byte of HTTP. A TLS client
-    // without a certificate gets TLS 1.3's certificate_required alert (the server asks for one).
+    // without a certificate completes the handshake (lib/hbone verifies the peer itself afterwards, to name
+    // the reason in its log and GOAWAY) and then has its connection closed without a tunnel.
     expect(out.plain).toBe('closed');
-    expect(out.tls).toBe('ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED');
+    expect(out.tls).toBe('closed');
     const ok = await curl('mesh/a', `http://${ip.b}:8080/after-garbage`);
     expect(ok.code, ok.stderr).toBe(0);
   });

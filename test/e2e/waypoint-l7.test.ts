@@ -7,16 +7,19 @@
 // 200 ms against a 1 s backend gives 504 in 200–300 ms; L7 DENY on `POST /admin` gives 403 while `GET /`
 // passes; the backend sees the original client's SPIFFE ID; curl (HTTP/1.1 and `--http2-prior-knowledge`)
 // and h2load (HTTP/2 and HTTP/1.1) — the host's binaries, run in the client pod's namespace — are clients.
+// A Service of the namespace with no route passes through the waypoint to its own pods; a consumer route
+// (in namespace `consumer`, parent l7/web) sends consumer's clients to its own canary while l7's client
+// keeps the producer route: the waypoint tells them apart by the HBONE peer identity alone.
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startLab, type Lab } from '../support/lab.js';
 import { describeRoot } from '../support/root.js';
 
-const pod = (name: string, app: string, sa: string, env: Record<string, string> = {}, node = 'n1') => `
+const pod = (name: string, app: string, sa: string, env: Record<string, string> = {}, node = 'n1', ns = 'l7') => `
 apiVersion: v1
 kind: Pod
-metadata: { name: ${name}, namespace: l7, labels: { app: ${app} } }
+metadata: { name: ${name}, namespace: ${ns}, labels: { app: ${app} } }
 spec:
   nodeName: ${node}
   serviceAccountName: ${sa}
@@ -28,10 +31,10 @@ spec:
       readinessProbe: { httpGet: { path: /healthz, port: 8080 }, periodSeconds: 1 }
 ---`;
 
-const svc = (name: string, app: string) => `
+const svc = (name: string, app: string, ns = 'l7') => `
 apiVersion: v1
 kind: Service
-metadata: { name: ${name}, namespace: l7 }
+metadata: { name: ${name}, namespace: ${ns} }
 spec:
   selector: { app: ${app} }
   ports: [{ name: http, port: 80, targetPort: 8080 }]
@@ -97,7 +100,23 @@ ${svc('web-v1', 'web-v1')}
 ${svc('web-v2', 'web-v2')}
 ${svc('flaky', 'flaky')}
 ${svc('broken', 'broken')}
+${svc('plain', 'web-v2')}
 ${RPC}
+apiVersion: v1
+kind: Namespace
+metadata: { name: consumer, labels: { weft.dev/dataplane-mode: ambient } }
+---
+${pod('client', 'client', 'client', {}, 'n1', 'consumer')}
+${pod('canary', 'canary', 'canary', { VERSION: 'canary' }, 'n2', 'consumer')}
+${svc('canary', 'canary', 'consumer')}
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: web-for-me, namespace: consumer }
+spec:
+  parentRefs: [{ group: "", kind: Service, name: web, namespace: l7, port: 80 }]
+  rules:
+    - backendRefs: [{ name: canary, port: 80 }]
+---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: { name: web, namespace: l7 }
@@ -227,8 +246,8 @@ interface LoadResult {
 describeRoot('waypoint in the lab: L7 routes, retries, timeouts, authorization (needs root: network namespaces)', () => {
   let lab: Lab;
 
-  const load = async (url: string, n: number, c: number, rps = 0, method = 'GET', timeoutMs = 150_000): Promise<LoadResult> => {
-    const r = await lab.exec('l7/client', [process.execPath, '--input-type=module', '-e', LOAD, url, String(n), String(c), String(rps), method], { timeoutMs });
+  const load = async (url: string, n: number, c: number, rps = 0, method = 'GET', timeoutMs = 150_000, from = 'l7/client'): Promise<LoadResult> => {
+    const r = await lab.exec(from, [process.execPath, '--input-type=module', '-e', LOAD, url, String(n), String(c), String(rps), method], { timeoutMs });
     expect(r.code, r.stderr).toBe(0);
     return JSON.parse(r.stdout) as LoadResult;
   };
@@ -253,8 +272,8 @@ describeRoot('waypoint in the lab: L7 routes, retries, timeouts, authorization (
   beforeAll(async () => {
     lab = await startLab({ nodes: 2 });
     await lab.apply(MANIFESTS);
-    // 6 app pods + the waypoint pod the controller generates.
-    await lab.waitPodsReady({ minPods: 7, timeoutMs: 150_000 });
+    // 6 app pods in l7, 2 in consumer + the waypoint pod the controller generates.
+    await lab.waitPodsReady({ minPods: 9, timeoutMs: 150_000 });
     // Routes and policies reach the waypoint through the control plane: wait until the route answers.
     const until = Date.now() + 60_000;
     for (;;) {
@@ -300,6 +319,27 @@ describeRoot('waypoint in the lab: L7 routes, retries, timeouts, authorization (
     const ok = await load('http://web.l7/', 1, 1);
     expect(ok.counts['200:v1']).toBe(1);
   });
+
+  it('a Service with no route passes through the waypoint to its own pods', async () => {
+    const r = await load('http://plain.l7/', 20, 2);
+    expect(r.counts['200:v2'], JSON.stringify(r.counts)).toBe(20);
+    expect(String(r.counts.xfcc)).toContain('URI=spiffe://cluster.local/ns/l7/sa/client');
+    expect(counter(await waypointGet(15020, '/metrics'), 'weft_requests_total', 'passthrough')).toBeGreaterThanOrEqual(20);
+  });
+
+  it("a consumer route applies to its own namespace's clients only", async () => {
+    // The route reaches the waypoint through the control plane: poll until consumer's client is routed.
+    let mine: LoadResult | undefined;
+    for (const until = Date.now() + 60_000; ; ) {
+      mine = await load('http://web.l7/split', 10, 2, 0, 'GET', 30_000, 'consumer/client');
+      if (mine.counts['200:canary'] === 10) break;
+      if (Date.now() > until) throw new Error(`consumer route never applied: ${JSON.stringify(mine.counts)}`);
+      await new Promise((res) => setTimeout(res, 1000));
+    }
+    expect(String(mine.counts.xfcc)).toContain('URI=spiffe://cluster.local/ns/consumer/sa/client');
+    const theirs = await load('http://web.l7/split', 50, 4);
+    expect(Number(theirs.counts['200:v1'] ?? 0) + Number(theirs.counts['200:v2'] ?? 0), JSON.stringify(theirs.counts)).toBe(50);
+  }, 90_000);
 
   it('curl over HTTP/1.1 and with --http2-prior-knowledge: routed, identity passed on, L7 DENY → 403', async () => {
     for (const [flag, version] of [['--http1.1', '1.1'], ['--http2-prior-knowledge', '2']] as const) {

@@ -1,5 +1,5 @@
 /**
- * Real Helm for the chart tests: the binary `scripts/install-tools` extracts into .tools/bin, run with
+ * Real Helm for the chart tests: the binary `scripts/install-tools` builds into .tools/bin, run with
  * Helm's cache/config/data homes in a temp dir so that tests never touch the user's Helm state. Without the
  * binary each suite fails saying how to install it (scripts/install-tools, which scripts/setup runs), unless
  * WEFT_TEST_SKIP_TOOLS=1 opts out on purpose.

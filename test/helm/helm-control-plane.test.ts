@@ -1,5 +1,5 @@
 // Pins: the control plane Deployment (1 replica by default; 3 with anti-affinity and a PDB for HA), its
-// Service ports (15012 gRPC, 15020 metrics), the layout.md flags, the external CA wiring, and least-
+// Service ports (15012 gRPC, 15020 metrics), the process flags (control/config.ts), the external CA wiring, and least-
 // privilege RBAC: no wildcards, writes only to status, waypoint-owned kinds, the CA Secret (by name), the
 // trust-root ConfigMaps and Leases, plus TokenReview create.
 import { afterAll, beforeAll, expect, it } from 'vitest';

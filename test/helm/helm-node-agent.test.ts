@@ -5,7 +5,7 @@
 // the CNI dirs from values), install-cni as a second container that keeps weft-cni chained when it stops
 // (a rolling update must not remove it) unless cni.keepOnExit=false, tolerations for every node, a
 // projected token for audience weft, system-node-critical, maxUnavailable 1, readiness on 15021, and the
-// layout.md process flags.
+// process flags (node-agent/config.ts).
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cleanupHelmHome, describeHelm, find, render, type Rendered } from './chart.js';
 
@@ -91,7 +91,7 @@ describeHelm('node agent DaemonSet', () => {
     expect(agent.volumeMounts).toContainEqual({ name: 'netns', mountPath: '/var/run/netns', mountPropagation: 'HostToContainer' });
   });
 
-  it('passes the layout.md flags: kube control address, token file, CA root, ports', () => {
+  it('passes the process flags: kube control address, token file, CA root, ports', () => {
     const agent = container(spec, 'node-agent');
     expect(agent.command).toEqual(['node', 'dist/node-agent/main.js']);
     expect(agent.args).toEqual(

@@ -1,6 +1,6 @@
 // Pins what `weft lab apply` accepts: multi-document YAML and Lists, the checks that keep an unrunnable
 // object out (missing containers, bad restartPolicy, bad kinds and names), image → program mapping with a clear
-// error for unknown images, file names per layout.md, and pod namespace names that stay ≤ 64 chars.
+// error for unknown images, file names per `manifestFileName`, and pod namespace names that stay ≤ 64 chars.
 import { describe, expect, it } from 'vitest';
 import { imageBaseName, programFor } from '../../lab/images.js';
 import { KIND_INFO } from '../../control/sources/schemas.js';

@@ -50,7 +50,11 @@ describeRoot('node-agent enrollment scheduling (needs root: network namespaces, 
     const saved = JSON.parse(await readFile(join(stateDir, 'enrollments.json'), 'utf8')) as { pods: { name: string }[] };
     return saved.pods.map((x) => x.name).sort();
   };
-  /** Resolves when something listens on 15001 inside the pod (a connect from inside its netns). */
+  /**
+   * Resolves when something listens on 15001 inside the pod (a connect from inside its netns). The agent
+   * resets a direct connection to its own port (a self-call), possibly before the connect completes:
+   * only a refused connection means nothing listens.
+   */
   const listening = (p: PodNet): Promise<boolean> =>
     new Promise((resolve) => {
       const s = new NetnsSocketFactory(p.path, 0).connect('127.0.0.1', 15001);
@@ -58,7 +62,7 @@ describeRoot('node-agent enrollment scheduling (needs root: network namespaces, 
         s.destroy();
         resolve(true);
       });
-      s.once('error', () => resolve(false));
+      s.once('error', (err: NodeJS.ErrnoException) => resolve(err.code !== 'ECONNREFUSED'));
     });
 
   beforeAll(async () => {

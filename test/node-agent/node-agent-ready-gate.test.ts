@@ -13,11 +13,13 @@ import { StateStore, WorkloadSchema, type Workload } from '../../lib/model/index
 import { createRegistry } from '../../lib/telemetry/metrics.js';
 import { silentLogger } from '../../lib/telemetry/log.js';
 import { createDataplane, type Dataplane } from '../../node-agent/dataplane.js';
-import { PlainSocketFactory } from '../../node-agent/netns/socket-factory.js';
+import { PlainSocketFactory, type SocketFactory } from '../../node-agent/netns/socket-factory.js';
 import { InboundHbone } from '../../node-agent/proxy/inbound.js';
 import type { PodContext } from '../../node-agent/proxy/inputs.js';
 import { ReadyGate } from '../../node-agent/proxy/ready-gate.js';
 import { mintCa, mintWorkloadCert } from '../support/pki.js';
+
+const POD_IP = '10.88.77.1';
 
 const listen = async (s: Server): Promise<number> => {
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
@@ -122,8 +124,11 @@ describe('node-agent ready gate on the HBONE port', () => {
     const app = createServer((s: Socket) => s.on('data', (d: Buffer) => s.end(`app:${d.toString()}`)));
     servers.push(app);
     appPort = await listen(app);
-    // The pod's workload is not in state yet: as right after an agent restart.
-    const pod: PodContext = { uid: 'uid-b', namespace: 'shop', name: 'b', ips: ['127.0.0.1'], factory: new PlainSocketFactory(), workload: (): Workload | undefined => store.workloadByUid('uid-b') };
+    // The pod's workload is not in state yet: as right after an agent restart. The pod is at POD_IP (a
+    // CONNECT to loopback is refused as a self-call); its "netns" is loopback, where its app listens.
+    const plain = new PlainSocketFactory();
+    const factory: SocketFactory = { where: 'test pod on loopback', listen: (h, p) => plain.listen(h, p), connect: (_address, port) => plain.connect('127.0.0.1', port) };
+    const pod: PodContext = { uid: 'uid-b', namespace: 'shop', name: 'b', ips: [POD_IP], factory, workload: (): Workload | undefined => store.workloadByUid('uid-b') };
     hbone = new InboundHbone(dp.inputs, pod);
     const l = createServer();
     servers.push(l);
@@ -143,7 +148,7 @@ describe('node-agent ready gate on the HBONE port', () => {
     });
     s.on('error', () => undefined);
     try {
-      const st = s.request({ [constants.HTTP2_HEADER_METHOD]: 'CONNECT', [constants.HTTP2_HEADER_AUTHORITY]: `127.0.0.1:${appPort}` }, { endStream: false });
+      const st = s.request({ [constants.HTTP2_HEADER_METHOD]: 'CONNECT', [constants.HTTP2_HEADER_AUTHORITY]: `${POD_IP}:${appPort}` }, { endStream: false });
       let status = 0;
       let body = '';
       st.on('response', (h) => (status = Number(h[constants.HTTP2_HEADER_STATUS])));
@@ -153,7 +158,7 @@ describe('node-agent ready gate on the HBONE port', () => {
       await sleep(500);
       expect(status).toBe(0);
       expect(gate.heldCount).toBe(1);
-      const w = WorkloadSchema.parse({ uid: 'uid-b', name: 'b', namespace: 'shop', serviceAccount: 'sa-b', ips: ['127.0.0.1'], captured: true });
+      const w = WorkloadSchema.parse({ uid: 'uid-b', name: 'b', namespace: 'shop', serviceAccount: 'sa-b', ips: [POD_IP], captured: true });
       store.apply([{ kind: 'Workload', version: '1', upserts: [w], removes: [], snapshotDone: true }]);
       gate.open();
       for (let i = 0; i < 100 && body === ''; i++) await sleep(50);

@@ -48,13 +48,14 @@ export async function httpBackend(handler: (req: IncomingMessage, res: ServerRes
 
 /** A Service with the given backends as endpoints (all on the same target port is not required: one port per backend is modelled as one Service each). */
 export function service(name: string, vip: string, port: number, backends: readonly Backend[], extra: Partial<Service> & { appProtocol?: string; portName?: string } = {}): { service: Service; workloads: ReturnType<typeof WorkloadSchema.parse>[] } {
+  const ns = extra.namespace ?? 'demo';
   const targetPort = backends[0]?.port ?? 9;
   for (const b of backends) if (b.port !== targetPort) throw new Error('backends of one Service must share a port; use sameport()');
   const workloads = backends.map((b, i) =>
-    WorkloadSchema.parse({ uid: `${name}-${i}-${b.ip}`, name: `${name}-${i}`, namespace: 'demo', serviceAccount: name, ips: [b.ip], captured: true }),
+    WorkloadSchema.parse({ uid: `${name}-${i}-${b.ip}`, name: `${name}-${i}`, namespace: ns, serviceAccount: name, ips: [b.ip], captured: true }),
   );
   const svc = ServiceSchema.parse({
-    namespace: 'demo',
+    namespace: ns,
     name,
     vips: [vip],
     ports: [{ name: extra.portName ?? 'http', port, targetPort, appProtocol: extra.appProtocol }],
@@ -112,7 +113,7 @@ export interface Lab {
   close(): Promise<void>;
 }
 
-export function startLab(options: { connector?: Connector; random?: () => number; accessLog?: Logger } = {}): Promise<Lab> {
+export function startLab(options: { connector?: Connector; random?: () => number; accessLog?: Logger; log?: Logger } = {}): Promise<Lab> {
   const store = new StateStore();
   const registry = new Registry();
   const waypoint = new Waypoint({
@@ -120,7 +121,7 @@ export function startLab(options: { connector?: Connector; random?: () => number
     gateway: GATEWAY,
     connector: options.connector ?? new TcpConnector(),
     registry,
-    log: silentLogger,
+    log: options.log ?? silentLogger,
     accessLog: options.accessLog ?? null,
     identity: 'spiffe://cluster.local/ns/demo/sa/waypoint',
     random: options.random,

@@ -5,7 +5,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { CLIENT_ID, httpBackend, policy, route, service, startLab, type Backend, type Lab } from './harness.js';
-import { authorize } from '../../waypoint/authz.js';
 
 describe('waypoint L7 authorization', () => {
   let lab: Lab;
@@ -76,23 +75,4 @@ describe('waypoint L7 authorization', () => {
     expect(no.headers['x-weft-reason']).toBe('DENY: no ALLOW policy matched');
     await no.body.text();
   });
-});
-
-describe('authorize() semantics', () => {
-  const req = { principal: 'spiffe://cluster.local/ns/a/sa/b', sourceIp: '10.244.1.5', method: 'GET', path: '/x', port: 80 };
-  const p = (action: 'ALLOW' | 'DENY', rules: unknown[]) => policy({ name: action, action, rules: rules as never });
-  const cases: Array<[string, ReturnType<typeof p>[], boolean]> = [
-    ['no policy allows', [], true],
-    ['ALLOW without rules allows nothing', [p('ALLOW', [])], false],
-    ['DENY without rules denies nothing', [p('DENY', [])], true],
-    ['ALLOW with an empty rule allows all', [p('ALLOW', [{}])], true],
-    ['DENY wins over ALLOW', [p('ALLOW', [{}]), p('DENY', [{ to: [{ paths: ['/x'] }] }])], false],
-    ['namespaces from the principal', [p('ALLOW', [{ from: [{ namespaces: ['a'] }] }])], true],
-    ['notNamespaces', [p('ALLOW', [{ from: [{ notNamespaces: ['a'] }] }])], false],
-    ['suffix and prefix globs', [p('ALLOW', [{ from: [{ principals: ['*/sa/b'] }], to: [{ paths: ['/x*'] }] }])], true],
-    ['ipBlocks', [p('ALLOW', [{ from: [{ ipBlocks: ['10.244.1.0/24'] }] }])], true],
-    ['methods mismatch', [p('ALLOW', [{ to: [{ methods: ['POST'] }] }])], false],
-    ['ports', [p('ALLOW', [{ to: [{ ports: [80] }] }])], true],
-  ];
-  for (const [name, policies, allowed] of cases) it(name, () => expect(authorize(policies, req).allowed).toBe(allowed));
 });

@@ -1,7 +1,8 @@
 // Pins each HTTPRoute filter through the real proxy path: RequestHeaderModifier (set overwrites, add
 // appends with ',', remove), ResponseHeaderModifier, RequestRedirect (Location, status, port rules),
 // URLRewrite (hostname, ReplaceFullPath, ReplacePrefixMatch), RequestMirror (copy sent, response unaffected
-// even when the mirror is slow or down), and parentRef.port narrowing a route to one Service port.
+// even when the mirror is slow or down), and parentRef.port narrowing a route to one Service port (the
+// other port has no route and passes through unfiltered).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { httpBackend, route, service, startLab, type Backend, type Lab } from './harness.js';
@@ -134,11 +135,14 @@ describe('waypoint filters', () => {
     await r.body.text();
   });
 
-  it('parentRef.port narrows the route to its port: port 8080 has no route → 404', async () => {
-    const r = await request(`http://127.0.0.1:${port8080}/headers`);
-    expect(r.statusCode).toBe(404);
-    expect(r.headers['x-weft-reason']).toBe('NO_ROUTE');
-    await r.body.text();
+  it('parentRef.port narrows the route to its port: port 8080 has no route and passes through unchanged', async () => {
+    const r = await request(`http://127.0.0.1:${port8080}/headers`, { headers: { 'x-remove': 'kept' } });
+    expect(r.statusCode).toBe(200);
+    const j = (await r.body.json()) as { url: string; headers: Record<string, string> };
+    expect(j.url).toBe('/headers');
+    expect(j.headers['x-set']).toBeUndefined();
+    expect(j.headers['x-remove']).toBe('kept');
+    expect(r.headers['x-backend-header']).toBe('orig');
   });
 });
 

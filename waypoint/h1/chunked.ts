@@ -2,9 +2,12 @@ import { CR, FIELD_VALUE, LF } from './chars.js';
 
 // A strict incremental decoder of the chunked transfer coding (RFC 9112 §7.1) for request bodies from
 // clients and response bodies from endpoints: hex sizes of at most 15 digits (no overflow), chunk
-// extensions without control bytes, CRLF after every chunk's data (a missing CRLF is the classic
-// smuggling vector), and trailer lines checked like header lines. Decoded data is handed to `sink` as
-// subarrays of the input (no copy).
+// extensions without control bytes and at most 16 KiB per chunk-size line (cumulative over the line's
+// extensions, as Node's llhttp binding counts them since CVE-2024-22019: without a cap a peer streams
+// extensions forever and the body never completes), CRLF after every chunk's data (a missing CRLF is the
+// classic smuggling vector), and trailer lines checked like header lines, every byte of them counted
+// against their cap. Every state is bounded: nothing here grows with the input. Decoded data is handed to
+// `sink` as subarrays of the input (no copy).
 
 export interface ChunkSink {
   chunkData(data: Buffer): void;
@@ -25,19 +28,25 @@ const enum S {
 }
 
 const MAX_SIZE_DIGITS = 15;
+/** Bytes of chunk extensions (from the first `;` to the CR) allowed on one chunk-size line. */
+export const MAX_CHUNK_EXTENSION_BYTES = 16 * 1024;
+/** Bytes of the trailer section (every line, with its CRLF) allowed after the last chunk. */
+export const MAX_TRAILER_BYTES = 16 * 1024;
 
 export class ChunkedDecoder {
   private state = S.Size;
   private size = 0;
   private digits = 0;
   private remaining = 0;
+  private extBytes = 0;
   private trailerBytes = 0;
   /** Why the coding was refused (after feed returned -2). */
   error = '';
 
   constructor(
     private readonly sink: ChunkSink,
-    private readonly maxTrailerBytes = 16 * 1024,
+    private readonly maxTrailerBytes = MAX_TRAILER_BYTES,
+    private readonly maxExtensionBytes = MAX_CHUNK_EXTENSION_BYTES,
   ) {}
 
   reset(): void {
@@ -45,6 +54,7 @@ export class ChunkedDecoder {
     this.size = 0;
     this.digits = 0;
     this.remaining = 0;
+    this.extBytes = 0;
     this.trailerBytes = 0;
     this.error = '';
   }
@@ -72,6 +82,7 @@ export class ChunkedDecoder {
             i++;
           } else if (b === 0x3b /* ; */) {
             this.state = S.Ext;
+            this.extBytes = 1;
             i++;
           } else return this.fail('invalid chunk size');
           break;
@@ -80,6 +91,7 @@ export class ChunkedDecoder {
           const b = buf[i];
           if (b === CR) this.state = S.SizeLf;
           else if (FIELD_VALUE[b] === 0) return this.fail('invalid chunk extension');
+          else if (++this.extBytes > this.maxExtensionBytes) return this.fail('chunk extensions too large');
           i++;
           break;
         }
@@ -108,6 +120,7 @@ export class ChunkedDecoder {
           break;
         case S.TrailerStart: {
           const b = buf[i++];
+          if (++this.trailerBytes > this.maxTrailerBytes) return this.fail('trailers too large');
           if (b === CR) this.state = S.LastLf;
           else if (b === 0x20 || b === 0x09 || FIELD_VALUE[b] === 0) return this.fail('invalid trailer line');
           else this.state = S.TrailerLine;
@@ -121,6 +134,7 @@ export class ChunkedDecoder {
           break;
         }
         case S.TrailerLf:
+          if (++this.trailerBytes > this.maxTrailerBytes) return this.fail('trailers too large');
           if (buf[i++] !== LF) return this.fail('trailer line not terminated by CRLF');
           this.state = S.TrailerStart;
           break;

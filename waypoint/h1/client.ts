@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import type { Connector, UpstreamEndpoint, UpstreamStream } from '../connector.js';
 import type { UpstreamRequest, UpstreamResponse } from '../exchange.js';
 import type { Headers } from '../routes/filters.js';
+import { WeftError } from '../../lib/errors/index.js';
 import { isFieldValue, isToken, TARGET } from './chars.js';
 import { ChunkedDecoder, type ChunkSink } from './chunked.js';
 import { connectionHas, HEAD_ERROR, HEAD_MORE, HeadParser } from './head-parser.js';
@@ -13,7 +14,10 @@ import { flush, writeLater, type BatchedSocket } from './write-batch.js';
 // parsed incrementally with the same strict parser as the server side, and a response whose body came
 // with its head is handed over whole (`complete`) instead of as a stream. A request that fails on a
 // reused connection before any response byte (the endpoint closed it while idle) is sent once more on a
-// fresh connection when its body can be sent again.
+// fresh connection when its body can be sent again. A response that breaks HTTP/1.1 framing (bad head,
+// ambiguous length, bad chunking, chunk extensions or trailers over their caps in h1/chunked.ts) fails its
+// request with ERR_WEFT_WAYPOINT_BAD_RESPONSE, which the forwarder answers with 502 when nothing of the
+// response went downstream yet; later (body already streaming) the downstream exchange is reset.
 
 const MAX_RESPONSE_HEAD_BYTES = 64 * 1024;
 const SINGLE_WRITE_LIMIT = 64 * 1024;
@@ -287,7 +291,7 @@ class H1Connection implements ChunkSink, BatchedSocket {
         const r = this.parser.feed(chunk, i);
         if (r === HEAD_MORE) return;
         if (r === HEAD_ERROR) {
-          this.fail(new Error(`malformed response from the endpoint: ${this.parser.error}`), false);
+          this.fail(this.badResponse(this.parser.error), false);
           return;
         }
         i = r;
@@ -317,14 +321,14 @@ class H1Connection implements ChunkSink, BatchedSocket {
     const status = p.status;
     const method = ex.req.method;
     if (p.contentLengthCount > 1 || p.contentLength === -2) {
-      this.fail(new Error('the endpoint sent an invalid or repeated Content-Length'), false);
+      this.fail(this.badResponse('invalid or repeated Content-Length'), false);
       return false;
     }
     this.reusable = p.versionMinor >= 1 ? !connectionHas(p.connection, 'close') : connectionHas(p.connection, 'keep-alive');
     if (method === 'HEAD' || status === 204 || status === 304) this.framing = Framing.None;
     else if (p.transferEncodingCount > 0) {
       if (p.contentLengthCount > 0) {
-        this.fail(new Error('the endpoint sent Content-Length with Transfer-Encoding'), false);
+        this.fail(this.badResponse('Content-Length with Transfer-Encoding'), false);
         return false;
       }
       const te = p.transferEncoding.toLowerCase();
@@ -360,7 +364,7 @@ class H1Connection implements ChunkSink, BatchedSocket {
     if (this.framing === Framing.Chunked) {
       const r = this.decoder!.feed(chunk, i);
       if (r === -2) {
-        this.fail(new Error(`malformed chunked response from the endpoint: ${this.decoder!.error}`), false);
+        this.fail(this.badResponse(`malformed chunked body: ${this.decoder!.error}`), false);
         return -1;
       }
       if (r === -1) return chunk.length;
@@ -428,6 +432,10 @@ class H1Connection implements ChunkSink, BatchedSocket {
     this.pool.removed(this);
   }
 
+  private badResponse(reason: string): WeftError {
+    return new WeftError('ERR_WEFT_WAYPOINT_BAD_RESPONSE', { endpoint: this.pool.label, reason });
+  }
+
   /** The exchange on this connection failed; a stale reused connection gets one more try elsewhere. */
   private fail(err: Error, mayRetry: boolean): void {
     const ex = this.ex;
@@ -492,12 +500,16 @@ export class H1Pool {
   private readonly queue: Exchange[] = [];
   private open = 0;
   private closed = false;
+  /** `address:port`, for errors. */
+  readonly label: string;
 
   constructor(
     private readonly endpoint: UpstreamEndpoint,
     private readonly connector: Connector,
     private readonly o: H1PoolOptions,
-  ) {}
+  ) {
+    this.label = `${endpoint.address}:${endpoint.port}`;
+  }
 
   request(req: UpstreamRequest): Promise<UpstreamResponse> {
     return new Promise((resolve, reject) => this.dispatch(new Exchange(req, resolve, reject)));

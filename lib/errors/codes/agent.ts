@@ -86,6 +86,18 @@ export const agentCodes = defineCodes({
     http: 503,
     flag: 'IDENTITY',
   },
+  ERR_WEFT_AGENT_SELF_CALL: {
+    message: 'connection to {destination} refused: {reason}',
+    hint: 'The destination is the node agent itself (its ports 15001/15006/15008 in the pod, or loopback), reached without the capture redirect; the agent never proxies to itself. Address the application\'s own port instead.',
+    http: 403,
+    flag: 'SELF_CALL',
+  },
+  ERR_WEFT_AGENT_CONNECTION_LIMIT: {
+    message: '{scope} {key} holds {limit} connections through the agent, the most allowed; {what} refused',
+    hint: 'One pod or one source opened more concurrent connections than the agent admits (bounded so that one client cannot take every file descriptor of the node agent); raise WEFT_AGENT_MAX_CONNECTIONS_PER_POD / WEFT_AGENT_MAX_CONNECTIONS_PER_SOURCE if that load is legitimate.',
+    http: 503,
+    flag: 'LIMIT',
+  },
   ERR_WEFT_AGENT_TLS: {
     message: 'TLS with {peer} failed: {reason}',
     hint: 'The peer did not present a certificate from this mesh trust domain; check both sides share the same trust bundle.',

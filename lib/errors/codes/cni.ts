@@ -18,6 +18,11 @@ export const cniCodes = defineCodes({
     hint: 'The runtime must send one JSON object on stdin; check the node conflist (install-cni writes it) for syntax errors.',
     cni: 6,
   },
+  ERR_WEFT_CNI_STDIN_IO: {
+    message: 'cannot read the network configuration from stdin: {reason}',
+    hint: 'The container runtime writes the network config to the plugin\'s stdin and closes it at once; a runtime that keeps stdin open, or sends more than a network config, is not speaking CNI. Check the container runtime (containerd, CRI-O) logs; the runtime retries the pod.',
+    cni: 5,
+  },
   ERR_WEFT_CNI_CONFIG_INVALID: {
     message: 'invalid weft-cni network configuration: {reason}',
     hint: 'Fix the weft-cni entry in the node conflist (install-cni writes it from its --socket/--exclude-namespaces options) or the plugin chained before it.',
@@ -61,6 +66,10 @@ export const cniCodes = defineCodes({
   ERR_WEFT_CNI_INSTALL_NO_CONFIG: {
     message: 'no CNI network config (*.conflist, *.conf, *.json) in {dir} after {ms} ms',
     hint: 'install-cni chains weft-cni after the primary CNI plugin; install the primary CNI (Calico, Cilium, Flannel, ...) first, or point --cni-conf-dir at the directory the container runtime reads.',
+  },
+  ERR_WEFT_CNI_INSTALL_CONTESTED: {
+    message: 'another writer keeps removing weft-cni from {file} ({reverts} times within {windowS} s); install-cni re-chains it in {delayMs} ms, and pods created while it is missing start uncaptured',
+    hint: 'Two installers own this CNI config. Cilium with cni.exclusive=true (its default) removes every other plugin from it: set cni.exclusive=false in Cilium\'s Helm values (docs/install.md). With another CNI, let its installer keep chained plugins, or stop whatever rewrites the file.',
   },
   ERR_WEFT_CNI_INSTALL_IO: {
     message: 'install-cni cannot {op} {path}: {reason}',

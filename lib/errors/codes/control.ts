@@ -40,6 +40,11 @@ export const controlCodes = defineCodes({
     hint: 'The control plane and this data plane disagree on the model; run matching versions.',
     grpc: 3,
   },
+  ERR_WEFT_CONTROL_RATE_LIMITED: {
+    message: '{caller} made more {method} calls than allowed ({burst} at once, {rate}/s sustained per caller); retry in {retryAfterMs} ms',
+    hint: 'The caller is asking far more often than it needs to (a renewal loop, or a restart storm); it should back off. If the load is legitimate, raise --certify-burst / --certify-rate on weft-control.',
+    grpc: 8,
+  },
   ERR_WEFT_CONTROL_NOT_READY: {
     message: 'control plane not ready: {reason}',
     hint: 'The cluster-state source has not synced or the CA is not loaded yet; retry shortly.',

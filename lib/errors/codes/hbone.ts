@@ -81,6 +81,12 @@ export const hboneCodes = defineCodes({
     http: 403,
     flag: 'DENY',
   },
+  ERR_WEFT_HBONE_SELF_TARGET: {
+    message: 'CONNECT {authority} refused: {reason}',
+    hint: 'The tunnel would lead back into this proxy (its own HBONE or capture ports, or loopback) and loop; ask for the application\'s address and port.',
+    http: 403,
+    flag: 'SELF_CALL',
+  },
   ERR_WEFT_HBONE_UNAVAILABLE: {
     message: '{peer} could not reach {authority} (503): {reason}',
     hint: 'The destination workload does not accept connections on that port, or it is not on the node the state says.',

@@ -51,4 +51,12 @@ export const labCodes = defineCodes({
     message: '{what} did not happen within {ms} ms',
     hint: 'Look at `weft lab status` and `weft lab logs <component|ns/pod>` for the pod or component that is not ready.',
   },
+  ERR_WEFT_LAB_KUBE_BINARY_MISSING: {
+    message: '{component} is not installed ({path} not found)',
+    hint: 'Run `scripts/install-tools` (`./scripts/setup` runs it): it builds etcd and the Kubernetes components from the modules pinned in tools/ into .tools/bin. The first build takes 20-40 minutes; later runs reuse the cache.',
+  },
+  ERR_WEFT_LAB_KUBE_START_FAILED: {
+    message: '{component} did not start: {reason} (log: {log}; it ends: {tail})',
+    hint: 'Read the end of the log file named in the message. Usual causes: the port is taken, a data directory left by an earlier run, a missing certificate or key file.',
+  },
 });

@@ -16,7 +16,7 @@ export const waypointCodes = defineCodes({
   },
   ERR_WEFT_WAYPOINT_NO_ROUTE: {
     message: 'no route of {service}:{port} matches {method} {path}',
-    hint: 'No HTTPRoute/GRPCRoute rule attached to this Service port matches the request; check the route matches (prefix match is per path segment).',
+    hint: 'Routes apply to this Service port and host but none of their rules matches the request (a port or host no route applies to passes through instead); check the route matches (prefix match is per path segment).',
     http: 404,
     grpc: 12,
     flag: 'NO_ROUTE',
@@ -55,5 +55,12 @@ export const waypointCodes = defineCodes({
     http: 403,
     grpc: 7,
     flag: 'DENY',
+  },
+  ERR_WEFT_WAYPOINT_BAD_RESPONSE: {
+    message: 'upstream {endpoint} sent a malformed HTTP/1.1 response: {reason}',
+    hint: 'The endpoint broke HTTP/1.1 framing (invalid or repeated Content-Length, Content-Length with Transfer-Encoding, bad chunking, chunk extensions or trailers over 16 KiB, an oversize head); nothing of it was forwarded. Fix the application, or declare the port as plain TCP if it does not speak HTTP.',
+    http: 502,
+    grpc: 14,
+    flag: 'BAD_RESPONSE',
   },
 });

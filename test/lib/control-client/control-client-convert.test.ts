@@ -40,7 +40,10 @@ const samples: { [K in ResourceKind]: unknown } = {
               { type: 'RequestHeaderModifier', requestHeaderModifier: { set: [{ name: 'a', value: 'b' }], add: [], remove: ['c'] } },
               { type: 'RequestRedirect', requestRedirect: { scheme: 'https', statusCode: 301, path: { type: 'ReplacePrefixMatch', replacePrefixMatch: '/y' } } },
             ],
-            backendRefs: [{ service: { namespace: 'ns', name: 's2' }, port: 80, weight: 3 }, { weight: 1, invalidReason: 'BackendNotFound: x' }],
+            backendRefs: [
+              { service: { namespace: 'ns', name: 's2' }, port: 80, weight: 3, filters: [{ type: 'ResponseHeaderModifier', responseHeaderModifier: { set: [], add: [{ name: 'x', value: 'y' }], remove: [] } }] },
+              { weight: 1, invalidReason: 'BackendNotFound: x' },
+            ],
             timeouts: { requestMs: 1500, backendRequestMs: null },
             retry: { codes: [503], grpcCodes: [], attempts: 2, backoffMs: 100 },
           },

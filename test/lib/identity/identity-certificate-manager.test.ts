@@ -1,6 +1,6 @@
 // Pins the workload certificate lifecycle: concurrent requests for one identity make one CSR, renewal
 // fires at half-life (fake clock), a failed renewal keeps the old certificate and retries with backoff,
-// and the expiry shows as a metric.
+// a failed first request is not repeated before its backoff delay, and the expiry shows as a metric.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Registry } from 'prom-client';
 import { CertificateAuthority, CertificateManager, LocalCertifier, SpiffeId, type Certifier } from '../../../lib/identity/index.js';
@@ -108,10 +108,11 @@ describe('CertificateManager', () => {
     mgr.close();
   });
 
-  it('fails a request with a typed error when the certifier fails and nothing is held', async () => {
+  it('fails a request with a typed error when the certifier fails and nothing is held, and retries after the backoff', async () => {
     const certifier = new CountingCertifier(new LocalCertifier(await CertificateAuthority.createRoot({ trustDomain: 'cluster.local' })));
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
     certifier.failNext = 1;
-    const mgr = new CertificateManager({ certifier });
+    const mgr = new CertificateManager({ certifier, retry: { initialMs: 1000, maxMs: 8000 } });
     let caught: unknown;
     try {
       await mgr.get(id);
@@ -119,7 +120,12 @@ describe('CertificateManager', () => {
       caught = err;
     }
     expect(hasCode(caught, 'ERR_WEFT_CERT_ISSUE_FAILED')).toBe(true);
+    // Within the backoff delay the same error comes back without another Certify call.
+    await expect(mgr.get(id)).rejects.toBe(caught);
+    expect(certifier.calls).toBe(1);
+    vi.advanceTimersByTime(1000);
     await expect(mgr.get(id)).resolves.toBeDefined();
+    expect(certifier.calls).toBe(2);
     mgr.close();
   });
 });

@@ -156,7 +156,14 @@ export interface BackendRef {
   service: ServiceRef | undefined;
   port?: number | undefined;
   weight: number;
-  invalidReason?: string | undefined;
+  invalidReason?:
+    | string
+    | undefined;
+  /**
+   * The backendRef's own filters (applied only to requests sent to this backend), as JSON of lib/model's
+   * HttpFilter array like RouteRule.filters_json; empty when there are none.
+   */
+  filtersJson: string;
 }
 
 /** A duration that is either set (ms) or explicitly disabled (the spec's "0s"); absent means default. */
@@ -1983,7 +1990,7 @@ export const ServiceRef: MessageFns<ServiceRef> = {
 };
 
 function createBaseBackendRef(): BackendRef {
-  return { service: undefined, port: undefined, weight: 0, invalidReason: undefined };
+  return { service: undefined, port: undefined, weight: 0, invalidReason: undefined, filtersJson: "" };
 }
 
 export const BackendRef: MessageFns<BackendRef> = {
@@ -1999,6 +2006,9 @@ export const BackendRef: MessageFns<BackendRef> = {
     }
     if (message.invalidReason !== undefined) {
       writer.uint32(34).string(message.invalidReason);
+    }
+    if (message.filtersJson !== "") {
+      writer.uint32(42).string(message.filtersJson);
     }
     return writer;
   },
@@ -2048,6 +2058,14 @@ export const BackendRef: MessageFns<BackendRef> = {
             message.invalidReason = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.filtersJson = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2071,6 +2089,7 @@ export const BackendRef: MessageFns<BackendRef> = {
     message.port = object.port ?? undefined;
     message.weight = object.weight ?? 0;
     message.invalidReason = object.invalidReason ?? undefined;
+    message.filtersJson = object.filtersJson ?? "";
     return message;
   },
 };

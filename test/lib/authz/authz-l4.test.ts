@@ -1,9 +1,11 @@
-// Pins L4 authorization semantics (Istio's): DENY wins, no ALLOW policy allows, otherwise some ALLOW
-// rule must match; L7-only fields make ALLOW rules never match and DENY rules deny (fail closed).
+// Pins L4 authorization semantics (Istio's), as the node agent enforces them: DENY wins, no ALLOW policy
+// allows, otherwise some ALLOW rule must match; L7-only fields make ALLOW rules never match and DENY rules
+// deny (fail closed); the decision names the deciding policy and rule; a CIDR no proxy can read fails
+// closed instead of throwing (it threw inside the node agent's authorize hook and change listener).
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
-import { AuthorizationPolicySchema, StateStore, WorkloadSchema, ServiceSchema, type AuthorizationPolicy } from '../../lib/model/index.js';
-import { authorize, policiesFor, type AuthzRequest } from '../../node-agent/authz.js';
+import { AuthorizationPolicySchema, type AuthorizationPolicy } from '../../../lib/model/index.js';
+import { PolicySet, compilePolicy, type AuthzRequest } from '../../../lib/authz/index.js';
 
 const A = 'spiffe://cluster.local/ns/shop/sa/a';
 const C = 'spiffe://cluster.local/ns/shop/sa/c';
@@ -11,7 +13,9 @@ const X = 'spiffe://cluster.local/ns/other/sa/x';
 type PolicyInput = Omit<z.input<typeof AuthorizationPolicySchema>, 'namespace'>;
 const pol = (p: PolicyInput): AuthorizationPolicy =>
   AuthorizationPolicySchema.parse({ namespace: 'shop', ...p });
-const req = (sourceIdentity: string | undefined, port = 8080, sourceIp = '10.244.1.5'): AuthzRequest => ({ sourceIdentity, sourceIp, port });
+const req = (principal: string | undefined, port = 8080, sourceIp = '10.244.1.5'): AuthzRequest => ({ principal, sourceIp, port });
+const authorize = (policies: AuthorizationPolicy[], r: AuthzRequest) =>
+  new PolicySet(policies.map((p) => compilePolicy(p, 'cluster.local'))).authorizeL4(r);
 
 const denyA = pol({ name: 'deny-a', action: 'DENY', rules: [{ from: [{ principals: [A] }] }] });
 const allowShop = pol({ name: 'allow-shop', action: 'ALLOW', rules: [{ from: [{ namespaces: ['shop'] }] }] });
@@ -37,34 +41,39 @@ const table: [string, AuthorizationPolicy[], AuthzRequest, boolean, string | und
   ['DENY with L7 field still needs its L4 part', [pol({ name: 'l7d', action: 'DENY', rules: [{ from: [{ principals: [X] }], to: [{ paths: ['/admin'] }] }] })], req(A), true, undefined],
 ];
 
-describe('node-agent authz', () => {
+describe('L4 authorization', () => {
   it.each(table)('%s', (_name, policies, r, allowed, policy) => {
     const d = authorize(policies, r);
     expect(d.allowed).toBe(allowed);
     expect(d.policy).toBe(policy);
   });
 
-  it('selects policies by namespace, selector and service target', () => {
-    const store = new StateStore();
-    const wl = WorkloadSchema.parse({ uid: 'u1', name: 'b', namespace: 'shop', labels: { app: 'b' } });
-    store.apply([
-      { kind: 'Workload', version: '1', upserts: [wl], removes: [] },
-      { kind: 'Service', version: '1', upserts: [ServiceSchema.parse({ namespace: 'shop', name: 'svc-b', endpoints: [{ workloadUid: 'u1', address: '10.0.0.1' }] })], removes: [] },
-      {
-        kind: 'Authorization',
-        version: '1',
-        upserts: [
-          pol({ name: 'ns' }),
-          pol({ name: 'sel-b', targets: [{ kind: 'selector', matchLabels: { app: 'b' } }] }),
-          pol({ name: 'sel-c', targets: [{ kind: 'selector', matchLabels: { app: 'c' } }] }),
-          pol({ name: 'svc', targets: [{ kind: 'service', name: 'svc-b' }] }),
-          pol({ name: 'svc-other', targets: [{ kind: 'service', name: 'svc-c' }] }),
-          pol({ name: 'gw', targets: [{ kind: 'gateway', name: 'wp' }] }),
-          AuthorizationPolicySchema.parse({ namespace: 'other', name: 'elsewhere' }),
-        ],
-        removes: [],
-      },
-    ]);
-    expect(policiesFor(store, wl).map((p) => p.name).sort()).toEqual(['ns', 'sel-b', 'svc']);
+  it('names the deciding rule by its index', () => {
+    const p = pol({ name: 'two', action: 'DENY', rules: [{ from: [{ principals: [X] }] }, { from: [{ principals: [A] }] }] });
+    expect(authorize([p], req(A))).toEqual({ allowed: false, policy: 'shop/two', rule: 1, reason: 'DENY policy shop/two matched' });
+    const allow = pol({ name: 'allow', rules: [{ from: [{ principals: [X] }] }, { to: [{ ports: [8080] }] }] });
+    expect(authorize([allow], req(A))).toMatchObject({ allowed: true, policy: 'shop/allow', rule: 1 });
+    expect(authorize([allow], req(A, 9090))).toMatchObject({ allowed: false, policy: 'shop/allow', rule: undefined });
+  });
+
+  it('fails closed on a CIDR it cannot read instead of throwing', () => {
+    const bad = ['10.244.1.0/99', 'not-an-ip'];
+    const deny = pol({ name: 'deny-bad', action: 'DENY', rules: [{ from: [{ ipBlocks: bad }] }] });
+    const allow = pol({ name: 'allow-bad', rules: [{ from: [{ ipBlocks: ['10.9.0.0/16', ...bad] }] }] });
+    const allowNot = pol({ name: 'allow-not-bad', rules: [{ from: [{ notIpBlocks: bad }] }] });
+    const denyNot = pol({ name: 'deny-not-bad', action: 'DENY', rules: [{ from: [{ notIpBlocks: ['10.9.0.0/16', ...bad] }] }] });
+    // A DENY rule's unreadable ipBlocks match everyone; an ALLOW rule's match no one.
+    expect(authorize([deny], req(A)).allowed).toBe(false);
+    expect(authorize([allow], req(A)).allowed).toBe(false);
+    expect(authorize([allow], req(A, 8080, '10.9.1.1')).allowed).toBe(true);
+    // notIpBlocks the other way round: an ALLOW rule excludes everyone, a DENY rule only what it can read.
+    expect(authorize([allowNot], req(A)).allowed).toBe(false);
+    expect(authorize([denyNot], req(A)).allowed).toBe(false);
+    expect(authorize([denyNot], req(A, 8080, '10.9.1.1')).allowed).toBe(true);
+  });
+
+  it('matches IPv4-mapped IPv6 peers against IPv4 blocks', () => {
+    const ip = pol({ name: 'ip', rules: [{ from: [{ ipBlocks: ['10.244.1.0/24'] }] }] });
+    expect(authorize([ip], req(undefined, 8080, '::ffff:10.244.1.5')).allowed).toBe(true);
   });
 });

@@ -1,0 +1,29 @@
+// The names and ports every part of weft shares (ARCHITECTURE.md, "Names" and "Ports"), defined once.
+// A change here is a change of contract: change ARCHITECTURE.md and the Helm chart with it.
+
+/** Namespace or Pod label: `ambient` captures, `none` (on a Pod) never does. */
+export const LABEL_DATAPLANE_MODE = 'weft.dev/dataplane-mode';
+/** Namespace or Service label naming the waypoint (Gateway) its service traffic goes through. */
+export const LABEL_USE_WAYPOINT = 'weft.dev/use-waypoint';
+/** With LABEL_USE_WAYPOINT: the waypoint's namespace when it is not the labelled object's own. */
+export const LABEL_USE_WAYPOINT_NAMESPACE = 'weft.dev/use-waypoint-namespace';
+/** Gateway label: what a waypoint serves, `service|workload|all|none` (default `service`). */
+export const LABEL_WAYPOINT_FOR = 'weft.dev/waypoint-for';
+
+/** `gatewayClassName` of the Gateways weft runs as waypoints. */
+export const WAYPOINT_CLASS = 'weft-waypoint';
+
+/** Outbound capture in each captured pod (REDIRECT of the pod's own TCP connections). */
+export const OUTBOUND_PORT = 15001;
+/** Inbound plaintext capture in each captured pod (peers outside the mesh). */
+export const INBOUND_PLAIN_PORT = 15006;
+/** HBONE (HTTP/2 CONNECT over mTLS) in each captured pod and on waypoints. */
+export const HBONE_PORT = 15008;
+/** Node agent / waypoint admin (loopback by default). */
+export const ADMIN_PORT = 15000;
+/** Prometheus metrics (node agent, waypoint, control). */
+export const METRICS_PORT = 15020;
+/** Health: `/healthz/ready`. */
+export const HEALTH_PORT = 15021;
+/** Control plane gRPC (TLS). */
+export const CONTROL_PORT = 15012;
