@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import type { stringify as Stringify } from 'yaml';
 import type { Argv } from 'yargs';
-import { isWeftError } from '../lib/errors/index.js';
+import { EXIT_OK, asWeftError, exitStatusOf, formatError } from './exit.js';
 
 /**
  * How commands print data and errors. Data commands take `--output json|yaml|table` (table by default);
@@ -9,10 +9,6 @@ import { isWeftError } from '../lib/errors/index.js';
  * or missing privileges.
  */
 export type OutputFormat = 'json' | 'yaml' | 'table';
-
-export const EXIT_OK = 0;
-export const EXIT_FAILED = 1;
-export const EXIT_USAGE = 2;
 
 export function withOutputOption<T>(y: Argv<T>): Argv<T & { output: OutputFormat }> {
   return y.option('output', {
@@ -56,16 +52,11 @@ export function formatTable(headers: readonly string[], rows: readonly (readonly
   return all.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('   ').trimEnd());
 }
 
-const USAGE_CODES = new Set(['ERR_WEFT_CLI_USAGE', 'ERR_WEFT_CLI_FORBIDDEN', 'ERR_WEFT_NOT_ROOT', 'ERR_WEFT_CONFIG_INVALID']);
-
-/** Prints an error (what was wrong, then what to do) and returns the exit status it maps to. */
+/** Prints an error (its code, what was wrong, then what to do) and returns the exit status it maps to. */
 export function reportError(printer: Printer, err: unknown): number {
-  if (isWeftError(err)) {
-    printer.err(`error ${err.code}: ${err.message}\n  hint: ${err.hint}`);
-    return USAGE_CODES.has(err.code) ? EXIT_USAGE : EXIT_FAILED;
-  }
-  printer.err(`error: ${err instanceof Error ? err.message : String(err)}`);
-  return EXIT_FAILED;
+  const weft = asWeftError(err);
+  printer.err(formatError(weft));
+  return exitStatusOf(weft);
 }
 
 /**

@@ -108,7 +108,7 @@ spec:
 ].join('---\n');
 
 export function demoHints(lab: string): string {
-  const flag = lab === 'lab' ? '' : ` --name ${lab}`;
+  const flag = lab === 'lab' ? '' : ` --lab ${lab}`;
   const cmd = (sub: string): string => `  weft lab ${sub}${flag}`;
   const x = (c: string): string => `  weft lab exec${flag} demo/client -- ${c}`;
   return [

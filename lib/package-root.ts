@@ -2,6 +2,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** weft's npm name: scoped, since the unscoped `weft` on npm is an unrelated package. The binary is `weft`. */
+export const PACKAGE_NAME = '@weft-mesh/weft';
+
 /**
  * The weft package's root directory (where package.json, helm/ and .tools/ live), found by walking up
  * from this module: the same code runs from cli/ (tests) and from dist/cli/ (the built CLI).
@@ -12,7 +15,7 @@ export function packageRoot(from: string = dirname(fileURLToPath(import.meta.url
     const pkg = join(dir, 'package.json');
     if (existsSync(pkg)) {
       try {
-        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'weft') return dir;
+        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === PACKAGE_NAME) return dir;
       } catch {
         // not ours; keep walking
       }

@@ -192,7 +192,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 }
 // Last resort if the process dies another way: the CLI's `lab down` (synchronous, as 'exit' requires).
 process.on('exit', () => {
-  if (labName) spawnSync(process.execPath, [CLI, 'lab', 'down', '--name', labName], { stdio: 'ignore' });
+  if (labName) spawnSync(process.execPath, [CLI, 'lab', 'down', '--lab', labName], { stdio: 'ignore' });
 });
 
 async function loadgen(v: Variant, mode: string, port: number, extra: Record<string, number>, timeoutS: number): Promise<PhaseResult> {

@@ -3,6 +3,7 @@ import type { CheckResult } from '../kube/check-result.js';
 import { renderCheck } from '../kube/check-result.js';
 import type { ClusterClient } from '../kube/cluster-client.js';
 import { describeTarget } from '../kube/cluster-client.js';
+import { namespaceArg } from '../arg-names.js';
 import { connectCluster, withClusterOptions, type ClusterArgs } from '../kube/connect.js';
 import { consolePrinter, printData, runCommand, withOutputOption, type OutputFormat, type Printer } from '../output.js';
 
@@ -39,7 +40,7 @@ export const checkModule: CommandModule<object, Args> = {
   builder: (y: Argv) =>
     withOutputOption(withClusterOptions(y))
       .option('pre', { type: 'boolean', default: false, describe: 'Check the prerequisites of an install instead' })
-      .option('namespace', { alias: 'n', type: 'string', default: 'weft-system', describe: 'Namespace weft is (to be) installed in' })
+      .option('namespace', { alias: 'n', type: 'string', default: 'weft-system', coerce: namespaceArg('--namespace'), describe: 'Namespace weft is (to be) installed in' })
       .example('weft check --pre', 'before installing: permissions, other meshes, kernels, Gateway API CRDs')
       .example('weft check -o json', 'machine-readable results'),
   handler: (args) => runCommand(async () => checkCommand(await connectCluster(args), { pre: args.pre, namespace: args.namespace, output: args.output }, consolePrinter)),

@@ -1,5 +1,8 @@
+import { existsSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
 import { WeftError } from '../../lib/errors/index.js';
+import type { ClusterClient } from '../kube/cluster-client.js';
+import { namespaceArg } from '../arg-names.js';
 import { connectCluster, withClusterOptions, type ClusterArgs } from '../kube/connect.js';
 import { checkChartDir, defaultChartDir, findHelm, runHelm } from '../kube/helm.js';
 import { consolePrinter, runCommand, type Printer } from '../output.js';
@@ -7,7 +10,8 @@ import { startProgress } from '../progress.js';
 
 /**
  * `weft install`: renders (--dry-run) or installs/upgrades the weft chart through Helm. The chart's values
- * schema checks every --set; Helm's message is passed through when it refuses one.
+ * schema checks every --set; Helm's message is passed through when it refuses one. Helm never upgrades a
+ * chart's crds/, so the CRDs are applied server-side first and Helm skips them (kube/chart-crds.ts).
  */
 export interface InstallOptions {
   namespace: string;
@@ -30,32 +34,42 @@ export function helmArgs(o: InstallOptions): string[] {
     '--install',
     ...common,
     '--create-namespace',
+    '--skip-crds',
     ...(o.wait ? ['--wait', '--timeout', `${o.timeout}s`] : []),
     ...(o.kubeconfig === undefined ? [] : ['--kubeconfig', o.kubeconfig]),
     ...(o.context === undefined ? [] : ['--kube-context', o.context]),
   ];
 }
 
-export async function installCommand(o: InstallOptions, printer: Printer, helm = findHelm()): Promise<number> {
+/** `cluster` receives the CRDs before Helm runs; a dry run needs none. */
+export async function installCommand(o: InstallOptions, printer: Printer, helm = findHelm(), cluster?: ClusterClient): Promise<number> {
   checkChartDir(o.chart);
   for (const s of o.set) {
     if (!/^[^=]+=/.test(s)) throw new WeftError('ERR_WEFT_CLI_USAGE', { reason: `--set ${s}: expected key=value (e.g. --set control.replicaCount=3)` });
+  }
+  for (const f of o.values) {
+    if (!existsSync(f)) throw new WeftError('ERR_WEFT_CLI_USAGE', { reason: `-f/--values ${f}: no such file` });
   }
   if (o.dryRun) {
     const { stdout } = await runHelm(helm, helmArgs(o));
     printer.out(stdout.trimEnd());
     return 0;
   }
+  if (cluster === undefined) throw new WeftError('ERR_WEFT_CORE_INTERNAL', { reason: 'weft install without a cluster to apply the CRDs to' });
   const progress = startProgress(`installing weft into namespace ${o.namespace}${o.wait ? ' and waiting for it to be ready' : ''}`);
   try {
+    // Loaded here: it parses YAML, which `weft --help` must not pay for.
+    const { applyChartCrds } = await import('../kube/chart-crds.js');
+    const crds = await applyChartCrds(cluster, o.chart);
+    progress.update(`CRDs applied (${crds.join(', ')}); running helm`);
     const { stdout } = await runHelm(helm, helmArgs(o));
     progress.done(`weft installed in namespace ${o.namespace} (release ${o.release})`);
     printer.out(stdout.trimEnd());
   } catch (err) {
-    progress.fail('helm failed');
+    progress.fail(`installing weft into namespace ${o.namespace} failed`);
     throw err;
   }
-  printer.out('next: `weft check` verifies the control plane, the node agents and the CNI chain on every node');
+  printer.out(`next: \`weft check -n ${o.namespace}\` verifies the control plane, the node agents and the CNI chain on every node`);
   return 0;
 }
 
@@ -66,7 +80,7 @@ export const installModule: CommandModule<object, Args> = {
   describe: 'Install or upgrade weft on the current cluster with Helm (--dry-run prints the manifests)',
   builder: (y: Argv) =>
     withClusterOptions(y)
-      .option('namespace', { alias: 'n', type: 'string', default: 'weft-system', describe: 'Namespace of the control plane and node agents' })
+      .option('namespace', { alias: 'n', type: 'string', default: 'weft-system', coerce: namespaceArg('--namespace'), describe: 'Namespace of the control plane and node agents' })
       .option('release', { type: 'string', default: 'weft', describe: 'Helm release name' })
       .option('chart', { type: 'string', describe: 'Chart directory (default: the chart shipped with this CLI)' })
       .option('set', { type: 'string', array: true, default: [] as string[], describe: 'Chart value key=value (repeatable), e.g. control.replicaCount=3' })
@@ -79,31 +93,22 @@ export const installModule: CommandModule<object, Args> = {
       .example('weft install --dry-run > weft.yaml', 'render the manifests for review or GitOps') as unknown as Argv<Args>,
   handler: (args) =>
     runCommand(async () => {
-      if (!args.dryRun && (args.lab !== undefined || (await targetIsLab(args)))) {
-        throw new WeftError('ERR_WEFT_CLI_LAB_UNSUPPORTED', { what: 'weft install' });
-      }
-      return installCommand(
-        {
-          namespace: args.namespace,
-          release: args.release,
-          chart: args.chart ?? defaultChartDir(),
-          set: args.set,
-          values: args.values,
-          dryRun: args.dryRun,
-          wait: args.wait,
-          timeout: args.timeout,
-          ...(args.kubeconfig === undefined ? {} : { kubeconfig: args.kubeconfig }),
-          ...(args.context === undefined ? {} : { context: args.context }),
-        },
-        consolePrinter,
-      );
+      const options: InstallOptions = {
+        namespace: args.namespace,
+        release: args.release,
+        chart: args.chart ?? defaultChartDir(),
+        set: args.set,
+        values: args.values,
+        dryRun: args.dryRun,
+        wait: args.wait,
+        timeout: args.timeout,
+        ...(args.kubeconfig === undefined ? {} : { kubeconfig: args.kubeconfig }),
+        ...(args.context === undefined ? {} : { context: args.context }),
+      };
+      if (args.dryRun) return installCommand(options, consolePrinter);
+      if (args.lab !== undefined) throw new WeftError('ERR_WEFT_CLI_LAB_UNSUPPORTED', { what: 'weft install' });
+      const cluster = await connectCluster(args);
+      if (cluster.target.kind === 'lab') throw new WeftError('ERR_WEFT_CLI_LAB_UNSUPPORTED', { what: 'weft install' });
+      return installCommand(options, consolePrinter, findHelm(), cluster);
     }),
 };
-
-async function targetIsLab(args: ClusterArgs): Promise<boolean> {
-  try {
-    return (await connectCluster(args)).target.kind === 'lab';
-  } catch {
-    return false; // no cluster found: let helm say so in its own words
-  }
-}

@@ -4,15 +4,18 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { WeftError } from '../../lib/errors/index.js';
-import { DEFAULT_LAB_NAME, labPaths, podNetns, validateLabName, type LabPaths } from '../../lab/names.js';
+import { DEFAULT_LAB_NAME, labPaths, podNetns, type LabPaths } from '../../lab/names.js';
 import type { LabInfo } from '../../lab/state.js';
+import { labNameArg } from '../arg-names.js';
 
 // `weft lab ...`: a multi-node cluster of network namespaces on this machine (lab/). Every subcommand
 // needs root (namespaces, nftables, mounts) and exits 2 without it. The lab's modules (manifest schemas,
 // runtime, logger) load inside the handlers: `weft --help` and the cluster commands do not pay for them.
 
-interface NameArgs {
-  name: string;
+interface LabArgs {
+  lab: string;
+  /** Deprecated spelling of --lab (the cluster commands always took --lab); removed in the next release. */
+  name?: string;
   'state-root'?: string;
 }
 
@@ -21,10 +24,22 @@ function requireRoot(what: string): void {
   if (uid !== 0) throw new WeftError('ERR_WEFT_NOT_ROOT', { what, uid });
 }
 
-function withName<T>(y: Argv<T>): Argv<T & NameArgs> {
+/** --lab, as every weft command that talks to a lab spells it; --name still works, with a warning, for one release. */
+function withLab<T>(y: Argv<T>): Argv<T & LabArgs> {
   return y
-    .option('name', { type: 'string', default: DEFAULT_LAB_NAME, describe: 'lab name (1-16 lowercase letters/digits)' })
-    .option('state-root', { type: 'string', hidden: true, describe: 'state directory root (tests)' });
+    .option('lab', { type: 'string', default: DEFAULT_LAB_NAME, coerce: labNameArg, describe: 'lab name (1-16 lowercase letters/digits)' })
+    .option('name', { type: 'string', hidden: true, coerce: labNameArg, describe: 'deprecated: use --lab' })
+    .option('state-root', { type: 'string', hidden: true, describe: 'state directory root (tests)' })
+    .middleware((a) => takeDeprecatedName(a));
+}
+
+function takeDeprecatedName(a: LabArgs): void {
+  if (a.name === undefined) return;
+  if (a.lab !== DEFAULT_LAB_NAME && a.lab !== a.name) {
+    throw new WeftError('ERR_WEFT_CLI_USAGE', { reason: `--name ${a.name} and --lab ${a.lab} name different labs; --name is the deprecated spelling of --lab, pass only --lab` });
+  }
+  process.stderr.write('warning: --name is deprecated for lab commands and will be removed in the next release; use --lab\n');
+  a.lab = a.name;
 }
 
 function readStdin(): Promise<string> {
@@ -36,18 +51,17 @@ function readStdin(): Promise<string> {
   });
 }
 
-async function context(a: NameArgs): Promise<{ info: LabInfo; paths: LabPaths }> {
-  validateLabName(a.name);
-  const paths = labPaths(a.name, a['state-root']);
+async function context(a: LabArgs): Promise<{ info: LabInfo; paths: LabPaths }> {
+  const paths = labPaths(a.lab, a['state-root']);
   const { readLabInfo } = await import('../../lab/state.js');
-  return { info: await readLabInfo(paths, a.name), paths };
+  return { info: await readLabInfo(paths, a.lab), paths };
 }
 
-const up: CommandModule<object, NameArgs & { nodes: number; demo: boolean; wait: number; mesh: boolean }> = {
+const up: CommandModule<object, LabArgs & { nodes: number; demo: boolean; wait: number; mesh: boolean }> = {
   command: 'up',
   describe: 'create (or complete) a lab: namespaces, bridge, nodes, kubelets, and the weft parts that are built',
   builder: (y) =>
-    withName(y)
+    withLab(y)
       .option('nodes', { type: 'number', default: 2, describe: 'number of nodes' })
       .option('demo', { type: 'boolean', default: false, describe: 'deploy the demo app and print what to try' })
       .option('mesh', { type: 'boolean', default: true, describe: 'run weft-control and the node agents when built (--no-mesh: a plain cluster)' })
@@ -57,9 +71,9 @@ const up: CommandModule<object, NameArgs & { nodes: number; demo: boolean; wait:
     if (!Number.isInteger(a.nodes) || a.nodes < 1 || a.nodes > 16) throw new WeftError('ERR_WEFT_CONFIG_INVALID', { reason: '--nodes must be 1-16' });
     const [{ createLogger }, { labUp }] = await Promise.all([import('../../lib/telemetry/log.js'), import('../../lab/up.js')]);
     const log = createLogger({ name: 'weft-lab', level: process.env.WEFT_LOG_LEVEL ?? 'warn' });
-    const info = await labUp({ name: a.name, nodes: a.nodes, log, mesh: a.mesh, ...(a['state-root'] ? { stateRoot: a['state-root'] } : {}) });
-    const paths = labPaths(a.name, a['state-root']);
-    console.log(`lab ${a.name} is up: ${info.nodes.length} nodes (${info.nodes.map((n) => `${n.name} ${n.ip} pods ${n.podCIDR}`).join(', ')})`);
+    const info = await labUp({ name: a.lab, nodes: a.nodes, log, mesh: a.mesh, ...(a['state-root'] ? { stateRoot: a['state-root'] } : {}) });
+    const paths = labPaths(a.lab, a['state-root']);
+    console.log(`lab ${a.lab} is up: ${info.nodes.length} nodes (${info.nodes.map((n) => `${n.name} ${n.ip} pods ${n.podCIDR}`).join(', ')})`);
     const why = a.mesh ? 'not built' : 'off (--no-mesh)';
     console.log(`  control plane: ${info.control ? 'weft-control in the root namespace (172.30.0.254:15012)' : `${why}: dist/control/main.js`}`);
     console.log(`  node agents: ${info.agent ? 'weft-node-agent in each node namespace, weft-cni chained' : `${why}: pods are not captured`}`);
@@ -76,28 +90,27 @@ const up: CommandModule<object, NameArgs & { nodes: number; demo: boolean; wait:
       console.log('waiting for the demo pods to be ready...');
       const status = await waitPodsReady(info, paths, a.wait * 1000, 5);
       process.stdout.write(renderStatusTable(status));
-      console.log(`\n${demoHints(a.name)}`);
+      console.log(`\n${demoHints(a.lab)}`);
     }
   },
 };
 
-const down: CommandModule<object, NameArgs> = {
+const down: CommandModule<object, LabArgs> = {
   command: 'down',
   describe: 'remove every namespace, link, process, mount and file of the lab (also after a crash)',
-  builder: (y) => withName(y),
+  builder: (y) => withLab(y),
   handler: async (a) => {
     requireRoot('weft lab down');
-    validateLabName(a.name);
     const { teardownLab } = await import('../../lab/teardown.js');
-    const r = await teardownLab(a.name, a['state-root']);
-    console.log(`lab ${a.name} removed: ${r.processes} processes, ${r.namespaces.length} namespaces, ${r.etcDirs.length} /etc/netns dirs, ${r.mounts.length} mounts${r.stateDir ? ', state dir' : ''}`);
+    const r = await teardownLab(a.lab, a['state-root']);
+    console.log(`lab ${a.lab} removed: ${r.processes} processes, ${r.namespaces.length} namespaces, ${r.etcDirs.length} /etc/netns dirs, ${r.mounts.length} mounts${r.stateDir ? ', state dir' : ''}`);
   },
 };
 
-const status: CommandModule<object, NameArgs & { output: string }> = {
+const status: CommandModule<object, LabArgs & { output: string }> = {
   command: 'status',
   describe: 'nodes, pods and services of the lab',
-  builder: (y) => withName(y).option('output', { alias: 'o', choices: ['table', 'json'], default: 'table' }),
+  builder: (y) => withLab(y).option('output', { alias: 'o', choices: ['table', 'json'], default: 'table' }),
   handler: async (a) => {
     requireRoot('weft lab status');
     const { info, paths } = await context(a);
@@ -108,10 +121,10 @@ const status: CommandModule<object, NameArgs & { output: string }> = {
   },
 };
 
-const apply: CommandModule<object, NameArgs & { f: string }> = {
+const apply: CommandModule<object, LabArgs & { f: string }> = {
   command: 'apply',
   describe: 'write manifests into the lab (the lab is the API server): file, directory or - for stdin',
-  builder: (y) => withName(y).option('f', { alias: 'filename', type: 'string', demandOption: true, describe: 'file, directory or -' }),
+  builder: (y) => withLab(y).option('f', { alias: 'filename', type: 'string', demandOption: true, requiresArg: true, describe: 'file, directory or -' }),
   handler: async (a) => {
     requireRoot('weft lab apply');
     const { paths } = await context(a);
@@ -120,10 +133,10 @@ const apply: CommandModule<object, NameArgs & { f: string }> = {
   },
 };
 
-const del: CommandModule<object, NameArgs & { f: string }> = {
+const del: CommandModule<object, LabArgs & { f: string }> = {
   command: 'delete',
   describe: 'delete the objects named in manifests',
-  builder: (y) => withName(y).option('f', { alias: 'filename', type: 'string', demandOption: true, describe: 'file, directory or -' }),
+  builder: (y) => withLab(y).option('f', { alias: 'filename', type: 'string', demandOption: true, requiresArg: true, describe: 'file, directory or -' }),
   handler: async (a) => {
     requireRoot('weft lab delete');
     const { paths } = await context(a);
@@ -132,17 +145,17 @@ const del: CommandModule<object, NameArgs & { f: string }> = {
   },
 };
 
-const exec: CommandModule<object, NameArgs & { pod: string; cmd: string[] }> = {
+const exec: CommandModule<object, LabArgs & { pod: string; cmd: string[] }> = {
   command: 'exec <pod> [cmd..]',
   describe: 'run a command in a pod\'s network namespace: weft lab exec <ns>/<pod> -- <cmd...>',
-  builder: (y) => withName(y).positional('pod', { type: 'string', describe: '<namespace>/<pod>' }).parserConfiguration({ 'unknown-options-as-args': true }) as never,
+  builder: (y) => withLab(y).positional('pod', { type: 'string', describe: '<namespace>/<pod>' }).parserConfiguration({ 'unknown-options-as-args': true }) as never,
   handler: async (a) => {
     requireRoot('weft lab exec');
     const { paths } = await context(a);
     const { ns, pod } = await podArg('weft lab exec', a.pod);
-    const netns = podNetns(a.name, ns, pod);
+    const netns = podNetns(a.lab, ns, pod);
     const [{ netnsExists }, { inPod }] = await Promise.all([import('../../lab/netns.js'), import('../../lab/pod-etc.js')]);
-    if (!(await netnsExists(netns))) throw new WeftError('ERR_WEFT_LAB_POD_NOT_FOUND', { pod: `${ns}/${pod}`, lab: a.name });
+    if (!(await netnsExists(netns))) throw new WeftError('ERR_WEFT_LAB_POD_NOT_FOUND', { pod: `${ns}/${pod}`, lab: a.lab });
     // yargs moves what follows `--` out of the positionals: take it from argv as given.
     const dd = process.argv.indexOf('--');
     const cmd = dd >= 0 ? process.argv.slice(dd + 1) : (a.cmd ?? []).map(String);
@@ -154,17 +167,17 @@ const exec: CommandModule<object, NameArgs & { pod: string; cmd: string[] }> = {
   },
 };
 
-const logs: CommandModule<object, NameArgs & { target: string; follow: boolean }> = {
+const logs: CommandModule<object, LabArgs & { target: string; follow: boolean }> = {
   command: 'logs <target>',
   describe: 'print the log of a component (controller, kubelet-<node>, control, agent-<node>) or a pod (<ns>/<pod>)',
-  builder: (y) => withName(y).positional('target', { type: 'string' }).option('follow', { alias: 'f', type: 'boolean', default: false }) as never,
+  builder: (y) => withLab(y).positional('target', { type: 'string' }).option('follow', { alias: 'f', type: 'boolean', default: false }) as never,
   handler: async (a) => {
     requireRoot('weft lab logs');
     const { paths } = await context(a);
     const files = await logFiles(paths.logs, a.target);
     if (files.length === 0) {
       const known = (await readdir(paths.logs).catch(() => [] as string[])).map((f) => f.replace(/\.log$/, '').replace(/^pod-([^.]+)\.(.+)-[^-]+$/, '$1/$2'));
-      throw new WeftError('ERR_WEFT_LAB_POD_NOT_FOUND', { pod: `${a.target} (logs exist for: ${[...new Set(known)].join(', ')})`, lab: a.name });
+      throw new WeftError('ERR_WEFT_LAB_POD_NOT_FOUND', { pod: `${a.target} (logs exist for: ${[...new Set(known)].join(', ')})`, lab: a.lab });
     }
     if (a.follow) {
       const child = spawn('tail', ['-n', '+1', '-F', ...files], { stdio: 'inherit' });

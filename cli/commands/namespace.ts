@@ -1,4 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
+import { namespaceArg } from '../arg-names.js';
 import { LABEL_DATAPLANE_MODE, LABEL_USE_WAYPOINT } from '../../lib/names.js';
 import type { ClusterClient } from '../kube/cluster-client.js';
 import { connectCluster, withClusterOptions, type ClusterArgs } from '../kube/connect.js';
@@ -40,7 +41,7 @@ export const namespaceModule: CommandModule<object, Args> = {
   builder: (y: Argv) =>
     withOutputOption(withClusterOptions(y))
       .positional('action', { choices: ['enable', 'disable'] as const, demandOption: true, describe: 'enable: label ambient; disable: remove the label' })
-      .positional('namespace', { type: 'string', demandOption: true, describe: 'Namespace name' })
+      .positional('namespace', { type: 'string', demandOption: true, coerce: namespaceArg('namespace'), describe: 'Namespace name (an existing namespace)' })
       .example('weft namespace enable demo', 'capture every pod of namespace demo')
       .example('weft namespace disable demo --lab lab', 'release them, in the lab named lab'),
   handler: (args) =>

@@ -1,5 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import type { ClusterClient } from '../kube/cluster-client.js';
+import { namespaceArg } from '../arg-names.js';
 import { connectCluster, withClusterOptions, type ClusterArgs } from '../kube/connect.js';
 import { clientVersion } from '../../lib/package-root.js';
 import { Pod } from '../kube/resources.js';
@@ -54,7 +55,7 @@ export const versionModule: CommandModule<object, Args> = {
   describe: 'Print the version of this client and, when reachable, of the control plane',
   builder: (y: Argv) =>
     withOutputOption(withClusterOptions(y))
-      .option('namespace', { alias: 'n', type: 'string', default: 'weft-system', describe: 'Namespace of the control plane' })
+      .option('namespace', { alias: 'n', type: 'string', default: 'weft-system', coerce: namespaceArg('--namespace'), describe: 'Namespace of the control plane' })
       .option('client', { type: 'boolean', default: false, describe: 'Only the client version (no cluster access)' }),
   handler: (args) =>
     runCommand(async () => {

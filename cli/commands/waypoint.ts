@@ -1,5 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { WeftError } from '../../lib/errors/index.js';
+import { kubeNameArg, namespaceArg } from '../arg-names.js';
 import { HBONE_PORT, LABEL_USE_WAYPOINT, LABEL_WAYPOINT_FOR, WAYPOINT_CLASS } from '../../lib/names.js';
 import type { ClusterClient, KubeObject } from '../kube/cluster-client.js';
 import { connectCluster, withClusterOptions, type ClusterArgs } from '../kube/connect.js';
@@ -13,6 +14,9 @@ import { startProgress, waitFor } from '../progress.js';
  * listener on 15008 (ARCHITECTURE.md "Names"); the control plane's waypoint controller runs it.
  */
 export type WaypointFor = 'service' | 'workload' | 'all' | 'none';
+
+/** The waypoint's Service is named after its Gateway, so the name must be what a Service name may be. */
+const WAYPOINT_NAME = kubeNameArg('--name', 'waypoint name', 'dns1035-label');
 
 export function waypointGateway(namespace: string, name: string, waypointFor: WaypointFor): KubeObject {
   return {
@@ -157,8 +161,8 @@ const applyModule: CommandModule<object, ApplyArgs> = {
   describe: 'Create or update a waypoint (a Gateway of class weft-waypoint)',
   builder: (y: Argv) =>
     withOutputOption(withClusterOptions(y))
-      .option('namespace', { alias: 'n', type: 'string', default: 'default', describe: 'Namespace of the waypoint' })
-      .option('name', { type: 'string', default: 'waypoint', describe: 'Name of the waypoint Gateway' })
+      .option('namespace', { alias: 'n', type: 'string', default: 'default', coerce: namespaceArg('--namespace'), describe: 'Namespace of the waypoint' })
+      .option('name', { type: 'string', default: 'waypoint', coerce: WAYPOINT_NAME, describe: 'Name of the waypoint Gateway (also of its Deployment and Service)' })
       .option('for', { choices: ['service', 'workload', 'all', 'none'] as const, default: 'service' as const, describe: 'Traffic the waypoint handles (weft.dev/waypoint-for)' })
       .option('enroll-namespace', { type: 'boolean', default: false, describe: `Also label the namespace ${LABEL_USE_WAYPOINT}=<name>` })
       .option('wait', { type: 'boolean', default: false, describe: 'Wait until the control plane reports the waypoint Programmed' })
@@ -172,8 +176,8 @@ const deleteModule: CommandModule<object, NamedArgs> = {
   describe: 'Delete a waypoint (and the namespace enrollment that names it)',
   builder: (y: Argv) =>
     withOutputOption(withClusterOptions(y))
-      .option('namespace', { alias: 'n', type: 'string', default: 'default', describe: 'Namespace of the waypoint' })
-      .option('name', { type: 'string', default: 'waypoint', describe: 'Name of the waypoint Gateway' }),
+      .option('namespace', { alias: 'n', type: 'string', default: 'default', coerce: namespaceArg('--namespace'), describe: 'Namespace of the waypoint' })
+      .option('name', { type: 'string', default: 'waypoint', coerce: WAYPOINT_NAME, describe: 'Name of the waypoint Gateway (also of its Deployment and Service)' }),
   handler: (args) =>
     runCommand(async () => {
       const r = await deleteWaypoint(await connectCluster(args), args.namespace, args.name);
@@ -189,7 +193,7 @@ const listModule: CommandModule<object, ListArgs> = {
   describe: 'List waypoints',
   builder: (y: Argv) =>
     withOutputOption(withClusterOptions(y))
-      .option('namespace', { alias: 'n', type: 'string', describe: 'Only this namespace' })
+      .option('namespace', { alias: 'n', type: 'string', coerce: namespaceArg('--namespace'), describe: 'Only this namespace' })
       .option('all-namespaces', { alias: 'A', type: 'boolean', default: false, describe: 'Every namespace (the default without -n)' }) as unknown as Argv<ListArgs>,
   handler: (args) =>
     runCommand(async () => {
@@ -222,8 +226,8 @@ const statusModule: CommandModule<object, NamedArgs> = {
   describe: 'Show a waypoint\'s conditions, deployment and what is enrolled (exit 1 unless Programmed)',
   builder: (y: Argv) =>
     withOutputOption(withClusterOptions(y))
-      .option('namespace', { alias: 'n', type: 'string', default: 'default', describe: 'Namespace of the waypoint' })
-      .option('name', { type: 'string', default: 'waypoint', describe: 'Name of the waypoint Gateway' }),
+      .option('namespace', { alias: 'n', type: 'string', default: 'default', coerce: namespaceArg('--namespace'), describe: 'Namespace of the waypoint' })
+      .option('name', { type: 'string', default: 'waypoint', coerce: WAYPOINT_NAME, describe: 'Name of the waypoint Gateway (also of its Deployment and Service)' }),
   handler: (args) => runCommand(async () => waypointStatusCommand(await connectCluster(args), args.namespace, args.name, args.output, consolePrinter)),
 };
 

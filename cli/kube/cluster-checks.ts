@@ -73,7 +73,7 @@ export async function weftCrdCheck(client: ClusterClient): Promise<CheckResult> 
   const name = 'weft CRDs';
   return guarded(name, async () => {
     const crd = await client.get({ type: CustomResourceDefinition, name: WEFT_CRD });
-    if (crd === undefined) return fail(name, `${WEFT_CRD} is missing`, 'Install weft (`weft install`); Helm installs the CRD from the chart\'s crds/ directory.');
+    if (crd === undefined) return fail(name, `${WEFT_CRD} is missing`, 'Install or upgrade weft (`weft install`), which applies the chart\'s CRDs server-side; with Helm alone, `kubectl apply --server-side -f helm/weft/crds/` first.');
     const versions = (crd.spec?.versions ?? []) as { name: string; served?: boolean }[];
     if (!versions.some((v) => v.name === 'v1alpha1' && v.served === true)) return fail(name, `${WEFT_CRD} does not serve v1alpha1`, 'Re-apply the CRD from helm/weft/crds/ (Helm does not upgrade CRDs).');
     const established = conditionOf(crd, 'Established');

@@ -5,6 +5,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Argv } from 'yargs';
 import { WeftError } from '../../lib/errors/index.js';
 import { LAB_STATE_ROOT } from '../../lab/names.js';
+import { labNameArg } from '../arg-names.js';
 import type { ClusterClient } from './cluster-client.js';
 
 /**
@@ -21,7 +22,7 @@ export interface ClusterArgs {
 /** The options every cluster-facing command shares. */
 export function withClusterOptions<T>(y: Argv<T>): Argv<T & ClusterArgs> {
   return y
-    .option('lab', { type: 'string', describe: 'Talk to the weft lab with this name instead of a Kubernetes cluster' })
+    .option('lab', { type: 'string', coerce: labNameArg, describe: 'Talk to the weft lab with this name instead of a Kubernetes cluster' })
     .option('kubeconfig', { type: 'string', describe: 'Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' })
     .option('context', { type: 'string', describe: 'Kubeconfig context (default: the current one)' });
 }

@@ -4,6 +4,7 @@ import {
   KubernetesObjectApi,
   PatchStrategy,
   VersionApi,
+  loadYaml,
   type Configuration,
   type KubeConfig,
   type KubernetesObject,
@@ -48,8 +49,12 @@ export class KubeClusterClient implements ClusterClient {
 
   async apply(object: KubeObject): Promise<KubeObject> {
     const type = { apiVersion: object.apiVersion, kind: object.kind };
+    // client-node serializes a kind it knows through its typed model, which reads the model's property
+    // names (`_enum`, `x_kubernetes_validations`), not the wire names: a plain CRD would lose its enums,
+    // defaults and validation rules. Loading the plain object gives it the model (JSON is YAML).
+    const body = loadYaml<KubernetesObject>(JSON.stringify(object));
     try {
-      const stored = await this.objects.patch(object as KubernetesObject, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+      const stored = await this.objects.patch(body, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
       return plain(stored, type);
     } catch (err) {
       throw this.mapError(err, 'apply', `${object.kind} ${object.metadata.namespace ?? ''}/${object.metadata.name}`, type);

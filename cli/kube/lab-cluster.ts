@@ -58,6 +58,8 @@ export class LabClusterClient implements ClusterClient {
   }
 
   async apply(object: KubeObject): Promise<KubeObject> {
+    await this.requireWritable();
+    if (object.metadata.namespace !== undefined) await this.requireNamespace(object.metadata.namespace);
     await applyObjects(this.paths, [toLab(object)]);
     const type = { apiVersion: object.apiVersion, kind: object.kind, plural: '', namespaced: object.metadata.namespace !== undefined };
     const stored = await this.get({ type, name: object.metadata.name, ...(object.metadata.namespace === undefined ? {} : { namespace: object.metadata.namespace }) });
@@ -66,6 +68,7 @@ export class LabClusterClient implements ClusterClient {
   }
 
   async delete(ref: ObjectRef): Promise<boolean> {
+    await this.requireWritable();
     const [result] = await deleteObjects(this.paths, [toLab(headerOf(ref))]);
     return result?.deleted === true;
   }
@@ -76,7 +79,9 @@ export class LabClusterClient implements ClusterClient {
       (o) => o.kind === ref.type.kind && o.metadata.name === ref.name && (!ref.type.namespaced || (o.metadata.namespace ?? 'default') === (ref.namespace ?? 'default')),
     );
     if (current === undefined) {
-      if (ref.type.kind !== 'Namespace') throw new WeftError('ERR_WEFT_CLI_NOT_FOUND', { resource: refString(ref) });
+      // A lab namespace without a Namespace object exists while something lives in it (as `demo` does);
+      // labelling one that does not exist would create it from a typo, which Kubernetes refuses too.
+      if (ref.type.kind !== 'Namespace' || !(await this.namespaceInUse(ref.name))) throw new WeftError('ERR_WEFT_CLI_NOT_FOUND', { resource: refString(ref) });
       current = toLab(headerOf(ref));
     }
     const next = structuredClone(current);
@@ -87,6 +92,36 @@ export class LabClusterClient implements ClusterClient {
     }
     next.metadata.labels = merged;
     return this.apply(toObject(next));
+  }
+
+  /** The lab's state belongs to root: a write as another user is refused by name, not as a raw EACCES. */
+  private async requireWritable(): Promise<void> {
+    const err = await access(this.paths.manifests, constants.W_OK).then(
+      () => undefined,
+      (e: NodeJS.ErrnoException) => e,
+    );
+    if (err?.code === 'EACCES' || err?.code === 'EPERM') {
+      throw new WeftError('ERR_WEFT_CLI_PERMISSION_DENIED', { what: `writing to lab ${this.labName()}`, path: this.paths.manifests, uid: process.getuid?.() ?? -1 }, { cause: err });
+    }
+  }
+
+  private async requireNamespace(namespace: string): Promise<void> {
+    if (!(await this.namespaceInUse(namespace))) throw new WeftError('ERR_WEFT_CLI_NOT_FOUND', { resource: `namespace ${namespace}` });
+  }
+
+  /** `default`, a Namespace object, or any object of the lab in that namespace. */
+  private async namespaceInUse(namespace: string): Promise<boolean> {
+    if (namespace === 'default') return true;
+    for (const dir of [this.paths.manifests, this.paths.pods]) {
+      for (const { object } of await readObjects(dir)) {
+        if (object.kind === 'Namespace' ? object.metadata.name === namespace : object.metadata.namespace === namespace) return true;
+      }
+    }
+    return false;
+  }
+
+  private labName(): string {
+    return this.target.kind === 'lab' ? this.target.name : '';
   }
 
   serverVersion(): Promise<ServerVersion> {

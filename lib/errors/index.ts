@@ -25,7 +25,8 @@ export class WeftError extends Error {
     super(render(spec.message, params), options);
     this.name = 'WeftError';
     this.code = code;
-    this.hint = spec.hint;
+    // Hints may name the same parameters as the message, so that the command they suggest runs as printed.
+    this.hint = render(spec.hint, params);
     this.params = params;
   }
 

@@ -6,7 +6,10 @@
 export interface ErrorSpec {
   /** Template; `{name}` is replaced by the value of `params.name`. Says what was wrong. */
   readonly message: string;
-  /** What to do about it, naming the likely cause. */
+  /**
+   * What to do about it, naming the likely cause. May use the message's `{name}` parameters; a `weft`
+   * command in backticks must run as printed (test/cli/cli-hints-run.test.ts parses each one).
+   */
   readonly hint: string;
   /** HTTP status when the error ends an HTTP exchange (HBONE CONNECT, waypoint, admin). */
   readonly http?: number;

@@ -42,8 +42,8 @@ describeHelm('weft install', () => {
   });
 });
 
-it('install runs helm upgrade --install into a created namespace, waiting, with the kube context', () => {
+it('install runs helm upgrade --install into a created namespace, waiting, with the kube context, skipping the CRDs it applied itself', () => {
   expect(helmArgs({ ...base, dryRun: false, set: ['a=b'], kubeconfig: '/k', context: 'ctx' })).toEqual([
-    'upgrade', '--install', 'weft', CHART, '--namespace', 'weft-system', '--set', 'a=b', '--create-namespace', '--wait', '--timeout', '300s', '--kubeconfig', '/k', '--kube-context', 'ctx',
+    'upgrade', '--install', 'weft', CHART, '--namespace', 'weft-system', '--set', 'a=b', '--create-namespace', '--skip-crds', '--wait', '--timeout', '300s', '--kubeconfig', '/k', '--kube-context', 'ctx',
   ]);
 });

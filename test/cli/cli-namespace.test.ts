@@ -1,6 +1,7 @@
 // Pins: `weft namespace enable|disable` sets and removes weft.dev/dataplane-mode=ambient on the Namespace,
 // keeps the namespace's other labels, and works the same against the Kubernetes API and against a lab
-// directory (where a namespace with no object yet is created, as namespaces are implicit there).
+// directory (where a namespace that exists only through its objects gets a Namespace object, as namespaces
+// are implicit there).
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -8,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { namespaceCommand, setNamespaceMode } from '../../cli/commands/namespace.js';
 import { hasCode } from '../../lib/errors/index.js';
 import { KubeApiServerDouble } from '../support/kube-apiserver.js';
-import { capture, kubeClient, tempLab } from './cluster-fixture.js';
+import { capture, kubeClient, tempLab, writeYaml } from './cluster-fixture.js';
 
 describe('weft namespace against the Kubernetes API', () => {
   let api: KubeApiServerDouble;
@@ -45,6 +46,7 @@ describe('weft namespace against a lab', () => {
   let lab: Awaited<ReturnType<typeof tempLab>>;
   beforeEach(async () => {
     lab = await tempLab();
+    await writeYaml(join(lab.cluster, 'manifests', 'Service.demo.backend.yaml'), { apiVersion: 'v1', kind: 'Service', metadata: { name: 'backend', namespace: 'demo' }, spec: { ports: [{ port: 8080 }] } });
   });
   afterEach(() => lab.cleanup());
 

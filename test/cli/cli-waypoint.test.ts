@@ -97,6 +97,8 @@ describe('weft waypoint against a lab', () => {
   let lab: Awaited<ReturnType<typeof tempLab>>;
   beforeEach(async () => {
     lab = await tempLab();
+    // Namespace demo exists the lab way: something lives in it.
+    await writeYaml(join(lab.cluster, 'manifests', 'Service.demo.backend.yaml'), { apiVersion: 'v1', kind: 'Service', metadata: { name: 'backend', namespace: 'demo' }, spec: { ports: [{ port: 8080 }] } });
   });
   afterEach(() => lab.cleanup());
 

@@ -247,7 +247,7 @@ describeRoot('node agent in the lab: L4 mTLS mesh across two nodes (needs root: 
     process.kill(rec!.pid, 'SIGKILL');
     await eventually(() => !isAlive(rec!), 10_000, 'killed agent gone');
     // `lab up` again restarts dead lab processes (as a DaemonSet would); no CNI call is made.
-    await run([process.execPath, join(lab.info.distDir, 'cli/main.js'), 'lab', 'up', '--name', lab.name, '--nodes', '2'], { timeoutMs: 120_000 });
+    await run([process.execPath, join(lab.info.distDir, 'cli/main.js'), 'lab', 'up', '--lab', lab.name, '--nodes', '2'], { timeoutMs: 120_000 });
     const r = await eventually(async () => {
       const x = await curl('mesh/a', `http://${ip.b}:8080/after-restart`);
       return x.code === 0 && x;

@@ -144,7 +144,7 @@ describeRoot('weft lab apply (the CLI, as root)', () => {
     const file = join(root, 'pwn.yaml');
     await writeFile(file, pod(`../../../tmp/${u}`, 'default', 'x'));
     const r = await new Promise<{ code: number; stderr: string }>((resolve) => {
-      execFile(process.execPath, [bundle, 'lab', 'apply', '--name', 't', '--state-root', state, '-f', file], { timeout: 60_000 }, (err, _out, stderr) => {
+      execFile(process.execPath, [bundle, 'lab', 'apply', '--lab', 't', '--state-root', state, '-f', file], { timeout: 60_000 }, (err, _out, stderr) => {
         resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stderr });
       });
     });

@@ -42,7 +42,7 @@ function hookExit(): void {
   hooked = true;
   // Last resort when a test run is interrupted: synchronous, because 'exit' handlers cannot await.
   process.on('exit', () => {
-    for (const name of live) spawnSync(process.execPath, [CLI, 'lab', 'down', '--name', name], { stdio: 'ignore' });
+    for (const name of live) spawnSync(process.execPath, [CLI, 'lab', 'down', '--lab', name], { stdio: 'ignore' });
   });
 }
 
@@ -61,9 +61,9 @@ export async function startLab(options: { nodes: number; name?: string; /** fals
   live.add(name);
   hookExit();
   try {
-    await cli(['up', '--name', name, '--nodes', String(options.nodes), ...(options.mesh === false ? ['--no-mesh'] : [])]);
+    await cli(['up', '--lab', name, '--nodes', String(options.nodes), ...(options.mesh === false ? ['--no-mesh'] : [])]);
   } catch (err) {
-    await cli(['down', '--name', name]).catch(() => undefined);
+    await cli(['down', '--lab', name]).catch(() => undefined);
     live.delete(name);
     throw err;
   }
@@ -72,17 +72,17 @@ export async function startLab(options: { nodes: number; name?: string; /** fals
     name,
     paths,
     info,
-    apply: async (yaml) => (await cli(['apply', '--name', name, '-f', '-'], yaml)).stdout,
-    delete: async (yaml) => (await cli(['delete', '--name', name, '-f', '-'], yaml)).stdout,
+    apply: async (yaml) => (await cli(['apply', '--lab', name, '-f', '-'], yaml)).stdout,
+    delete: async (yaml) => (await cli(['delete', '--lab', name, '-f', '-'], yaml)).stdout,
     waitPodsReady: (o = {}) => waitPodsReady(info, paths, o.timeoutMs ?? 120_000, o.minPods ?? 1),
     exec: (nsPod, argv, o = {}) => {
       const [ns, pod] = nsPod.split('/', 2) as [string, string];
       return run(inPod(paths, podNetns(name, ns, pod), argv), { allowFailure: true, timeoutMs: o.timeoutMs ?? 30_000 });
     },
     status: () => labStatus(info, paths),
-    cli: (args, input) => cli([...args, '--name', name], input),
+    cli: (args, input) => cli([...args, '--lab', name], input),
     down: async () => {
-      await cli(['down', '--name', name]);
+      await cli(['down', '--lab', name]);
       live.delete(name);
       return leftovers(name);
     },

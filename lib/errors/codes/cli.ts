@@ -1,8 +1,8 @@
 import { defineCodes } from '../spec.js';
 
 // Codes of the `weft` CLI commands that talk to a cluster or a lab (install, check, namespace, waypoint,
-// version). Exit status: usage and missing privileges (ERR_WEFT_CLI_USAGE, ERR_WEFT_CLI_FORBIDDEN) exit 2,
-// every other failure exits 1 (cli/output.ts).
+// version). Exit status: usage and missing privileges (ERR_WEFT_CLI_USAGE, ERR_WEFT_CLI_FORBIDDEN,
+// ERR_WEFT_CLI_PERMISSION_DENIED, ...) exit 2, every other failure exits 1 (cli/exit.ts).
 export const cliCodes = defineCodes({
   ERR_WEFT_CLI_USAGE: {
     message: '{reason}',
@@ -34,7 +34,7 @@ export const cliCodes = defineCodes({
   },
   ERR_WEFT_CLI_NOT_FOUND: {
     message: '{resource} not found',
-    hint: 'Check the name and the namespace (-n); the `list` subcommand shows what exists.',
+    hint: 'Check the name and the namespace (-n): `kubectl get namespaces` (in a lab, `weft lab status`) and `weft waypoint list` show what exists.',
   },
   ERR_WEFT_CLI_API_NOT_INSTALLED: {
     message: 'the cluster does not serve {apiVersion} {kind}',
@@ -46,7 +46,7 @@ export const cliCodes = defineCodes({
   },
   ERR_WEFT_CLI_HELM_FAILED: {
     message: '`helm {args}` failed with exit code {code}: {stderr}',
-    hint: 'Helm says why above: an unknown or mistyped --set key is refused by the chart\'s values schema; `helm` needs a reachable cluster for install.',
+    hint: 'Helm\'s own message above says what it refused: a values-schema error names the key to fix (from --set or a -f file); a connection error means the kubeconfig\'s cluster is not reachable (`kubectl cluster-info`).',
   },
   ERR_WEFT_CLI_CHART_NOT_FOUND: {
     message: 'the weft Helm chart was not found at {path}',
@@ -55,6 +55,10 @@ export const cliCodes = defineCodes({
   ERR_WEFT_CLI_WAIT_TIMEOUT: {
     message: 'gave up waiting after {seconds} s for {what} ({state})',
     hint: 'Raise --timeout, or look at why it is not ready: `weft check` and the events of the object (`kubectl describe`).',
+  },
+  ERR_WEFT_CLI_PERMISSION_DENIED: {
+    message: '{what}: {path} is not permitted for uid {uid}',
+    hint: 'A lab\'s state belongs to root, who started it: run the command with sudo. Elsewhere, fix the permissions of the path named above.',
   },
   ERR_WEFT_CLI_LAB_UNSUPPORTED: {
     message: '{what} is not available against a lab',

@@ -8,11 +8,11 @@ export const labCodes = defineCodes({
   },
   ERR_WEFT_LAB_NOT_FOUND: {
     message: 'no lab named {name} is running (no state in {dir})',
-    hint: 'Start it with `weft lab up --name {name}`, or list labs with `ls /var/run/weft-lab`.',
+    hint: 'Start it with `sudo weft lab up --lab {name}`; running labs are the directories with a cluster/ inside under the lab root (`ls /var/run/weft-lab`).',
   },
   ERR_WEFT_LAB_COMMAND_FAILED: {
     message: '`{command}` failed with exit code {code}: {stderr}',
-    hint: 'The lab drives iproute2, nftables and the CNI plugins; run `./scripts/setup` if one is missing, and check `weft lab logs` for the component.',
+    hint: 'The lab drives iproute2, nftables and the CNI plugins; run `./scripts/setup` if one is missing, and check the component\'s log with `weft lab logs <component>` (controller, kubelet-<node>, control, agent-<node>).',
   },
   ERR_WEFT_LAB_TOOL_MISSING: {
     message: '{tool} is not installed ({path} not found)',
@@ -32,7 +32,7 @@ export const labCodes = defineCodes({
   },
   ERR_WEFT_LAB_VIP_EXHAUSTED: {
     message: 'no free Service VIP left in {range}',
-    hint: 'Delete Services you no longer need (`weft lab delete -f`).',
+    hint: 'Delete Services you no longer need (`weft lab delete -f <file>` with the manifests that created them).',
   },
   ERR_WEFT_LAB_VIP_TAKEN: {
     message: 'clusterIP {ip} of Service {service} is already used by {owner}',

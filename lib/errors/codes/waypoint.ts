@@ -51,7 +51,7 @@ export const waypointCodes = defineCodes({
   },
   ERR_WEFT_WAYPOINT_DENIED: {
     message: 'RBAC: access denied: {reason}',
-    hint: 'An L7 AuthorizationPolicy bound to this waypoint or the Service denied the request; check its rules (methods, paths, principals) with `weft` config dump.',
+    hint: 'An L7 AuthorizationPolicy bound to this waypoint or the Service denied the request; check its rules (methods, paths, principals) with `kubectl get authorizationpolicies -A -o yaml`.',
     http: 403,
     grpc: 7,
     flag: 'DENY',
