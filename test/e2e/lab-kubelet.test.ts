@@ -9,6 +9,7 @@ import { podNetns } from '../../lab/names.js';
 import { podEtcDir } from '../../lab/pod-etc.js';
 import { netnsExists } from '../../lab/netns.js';
 import { startLab, type Lab } from '../support/lab.js';
+import { eventually } from '../support/eventually.js';
 import { describeRoot } from '../support/root.js';
 
 const PODS = `
@@ -52,15 +53,6 @@ spec:
   ports: [{ port: 80, targetPort: 8080 }]
 `;
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
 
 describeRoot('weft lab kubelet (needs root: network namespaces)', () => {
   let lab: Lab;
@@ -73,23 +65,23 @@ describeRoot('weft lab kubelet (needs root: network namespaces)', () => {
   });
 
   it('restartPolicy Always restarts a crashing container; Never leaves a finished pod Succeeded', async () => {
-    await until('crash restarted twice', async () => ((await lab.status()).pods.find((p) => p.name === 'crash')?.restarts ?? 0) >= 2 || undefined);
-    const once = await until('once to finish', async () => {
+    await eventually(async () => ((await lab.status()).pods.find((p) => p.name === 'crash')?.restarts ?? 0) >= 2 || undefined, 60_000, 'crash restarted twice', 500);
+    const once = await eventually(async () => {
       const p = (await lab.status()).pods.find((x) => x.name === 'once');
       return p?.phase === 'Succeeded' ? p : undefined;
-    });
+    }, 60_000, 'once to finish', 500);
     expect(once.restarts).toBe(0);
   });
 
   it('a failing liveness probe restarts the container', async () => {
-    await until('unlive restarted', async () => ((await lab.status()).pods.find((p) => p.name === 'unlive')?.restarts ?? 0) >= 1 || undefined);
+    await eventually(async () => ((await lab.status()).pods.find((p) => p.name === 'unlive')?.restarts ?? 0) >= 1 || undefined, 60_000, 'unlive restarted', 500);
   });
 
   it('a failing readiness probe keeps the pod Running but out of the Service endpoints', async () => {
-    const unready = await until('unready running', async () => {
+    const unready = await eventually(async () => {
       const p = (await lab.status()).pods.find((x) => x.name === 'unready');
       return p?.phase === 'Running' && p.ip ? p : undefined;
-    });
+    }, 60_000, 'unready running', 500);
     await new Promise((r) => setTimeout(r, 3000)); // several readiness periods
     const s = await lab.status();
     expect(s.pods.find((p) => p.name === 'unready')!.ready).toBe(false);
@@ -109,8 +101,9 @@ describeRoot('weft lab kubelet (needs root: network namespaces)', () => {
     const netns = podNetns(lab.name, 'k', 'once');
     expect(await netnsExists(netns)).toBe(true);
     await lab.delete('apiVersion: v1\nkind: Pod\nmetadata: { name: once, namespace: k }\nspec: { containers: [{ name: c, image: debian }] }\n');
-    await until('once removed', async () => (!(await netnsExists(netns)) ? true : undefined));
-    expect(existsSync(podEtcDir(lab.paths, netns))).toBe(false);
-    expect(existsSync(`${lab.paths.status}/Pod.k.once.yaml`)).toBe(false);
+    // The kubelet removes the namespace, then the pod's /etc, then its status: wait for all three.
+    await eventually(async () => (!(await netnsExists(netns)) ? true : undefined), 60_000, 'once removed', 500);
+    await eventually(() => (!existsSync(podEtcDir(lab.paths, netns)) ? true : undefined), 60_000, 'its /etc removed', 500);
+    await eventually(() => (!existsSync(`${lab.paths.status}/Pod.k.once.yaml`) ? true : undefined), 60_000, 'its status removed', 500);
   });
 });

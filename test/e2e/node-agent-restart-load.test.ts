@@ -15,6 +15,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { run } from '../../lab/command.js';
 import { startNodeAgent } from '../../lab/mesh.js';
 import { nodeNetns, podNetns } from '../../lab/names.js';
+import { inPod } from '../../lab/pod-etc.js';
 import { isAlive, listRecords } from '../../lab/processes.js';
 import { startLab, type Lab } from '../support/lab.js';
 import { describeRoot } from '../support/root.js';
@@ -94,8 +95,8 @@ describeRoot('node agent restart under 200 requests/s (needs root: network names
 
   /** Starts the load generator in the client pod's netns (captured); resolves with its JSON report. */
   const startLoad = (newConnections: boolean): Promise<LoadResult> => {
-    const argv = [
-      'ip', 'netns', 'exec', podNetns(lab.name, 'mesh', 'client'),
+    // inPod: the pod's netns and its /etc, so that `echo.mesh` resolves through the pod's hosts file.
+    const argv = inPod(lab.paths, podNetns(lab.name, 'mesh', 'client'), [
       process.execPath, join(lab.info.distDir, 'lab/apps/loadgen.js'),
       '--target', 'http://echo.mesh/', '--rate', String(RATE), '--duration', String(DURATION_S),
       // A restart on a loaded 2-core machine can take 10-20 s and a SYN retransmitted at 15 s may wait
@@ -103,7 +104,7 @@ describeRoot('node agent restart under 200 requests/s (needs root: network names
       // connections the mesh breaks count as errors, not a slow restart.
       '--connections', '10', '--timeout', '45', '--connect-timeout', '45', '--timeline',
       ...(newConnections ? ['--new-connections'] : []),
-    ];
+    ]);
     const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
