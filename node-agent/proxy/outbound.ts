@@ -9,7 +9,6 @@ import type { ConnectionInfo, TrackedConnection } from './connections.js';
 import { identityOf, type PodContext, type ProxyInputs } from './inputs.js';
 import { selfCall } from './self-call.js';
 import { pipeTunnel } from '../../lib/hbone/index.js';
-import { watchReset } from './tunnel-reset.js';
 
 /** Where an outbound connection goes, decided from cluster state. */
 export type OutboundRoute =
@@ -141,10 +140,7 @@ export function handleOutbound(inputs: ProxyInputs, pod: PodContext, down: Socke
           stream.destroy();
           return;
         }
-        // Watched before the pipe starts, so the client's own close is seen first when it comes first.
-        const tracked: { conn?: TrackedConnection } = {};
-        watchReset(down, stream, hop.nextHop, (flag, reason) => tracked.conn?.close(flag, reason));
-        tracked.conn = start(inputs, info, down, stream, () => [down.bytesRead, down.bytesWritten]);
+        start(inputs, info, down, stream, () => [down.bytesRead, down.bytesWritten]);
       },
       (err: unknown) => {
         done?.(false);
