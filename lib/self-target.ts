@@ -20,17 +20,23 @@ export function isLoopbackOrUnspecified(ip: string): boolean {
 
 /**
  * Why `address:port` is the calling proxy itself, or undefined when it is not: any loopback or
- * unspecified address, or one of `ports` (the proxy's own listeners) on one of `addresses` (where those
- * listeners are reachable: a pod's IPs, the address the connection came in on). Called once per
- * connection or tunnel, never per chunk.
+ * unspecified address, or one of `ports` (the proxy's own listeners) on `local` (the address the connection
+ * came in on) or on one of `others` (where else those listeners are reachable: a pod's IPs). Called once per
+ * connection or tunnel, never per chunk; `others` is read only when the port is one of the proxy's, so the
+ * common case allocates nothing.
  */
-export function selfTarget(address: string, port: number, addresses: readonly (string | undefined)[], ports: ReadonlySet<number>): string | undefined {
+export function selfTarget(
+  address: string,
+  port: number,
+  ports: ReadonlySet<number>,
+  local: string | undefined,
+  others: readonly string[] | (() => readonly string[]),
+): string | undefined {
   if (isLoopbackOrUnspecified(address)) return `${address} is a loopback or unspecified address`;
   if (!ports.has(port)) return undefined;
   const ip = canonical(address);
-  for (const a of addresses) {
-    if (a !== undefined && canonical(a) === ip) return `port ${port} of ${address} is the proxy's own listener`;
-  }
+  const mine = (a: string | undefined): boolean => a !== undefined && canonical(a) === ip;
+  if (mine(local) || (typeof others === 'function' ? others() : others).some(mine)) return `port ${port} of ${address} is the proxy's own listener`;
   return undefined;
 }
 

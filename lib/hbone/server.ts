@@ -24,6 +24,8 @@ import {
 import { SessionIdle, type SessionCloseReason } from './session-idle.js';
 import { secureContextFor, spiffeIdOf, verifyError } from './tls.js';
 
+const NO_ADDRESSES: readonly string[] = [];
+
 export type { TunnelTarget } from './authority.js';
 
 /** What the server knows about a tunnel request. */
@@ -321,8 +323,7 @@ class HboneServerImpl extends EventEmitter implements HboneServer {
       return;
     }
     if (this.ownPorts !== undefined) {
-      const addresses = [socket?.localAddress, ...(this.options.ownAddresses?.() ?? [])];
-      const why = selfTarget(target.host, target.port, addresses, this.ownPorts);
+      const why = selfTarget(target.host, target.port, this.ownPorts, socket?.localAddress, this.options.ownAddresses ?? NO_ADDRESSES);
       if (why !== undefined) {
         this.refuseStream(stream, 403, new WeftError('ERR_WEFT_HBONE_SELF_TARGET', { authority: target.authority, reason: why }), remote);
         return;

@@ -14,6 +14,6 @@ export const AGENT_POD_PORTS: ReadonlySet<number> = new Set([OUTBOUND_PORT, INBO
  * would connect to the same listener again, and again, until the agent runs out of file descriptors.
  */
 export function selfCall(pod: PodContext, down: Socket, address: string, port: number): WeftError | undefined {
-  const why = selfTarget(address, port, [down.localAddress, ...pod.ips], AGENT_POD_PORTS);
+  const why = selfTarget(address, port, AGENT_POD_PORTS, down.localAddress, pod.ips);
   return why === undefined ? undefined : new WeftError('ERR_WEFT_AGENT_SELF_CALL', { destination: `${address}:${port}`, reason: why });
 }
