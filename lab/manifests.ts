@@ -1,5 +1,6 @@
 import { parseAllDocuments } from 'yaml';
 import { WeftError } from '../lib/errors/index.js';
+import type { LooseKubeObject } from '../lib/kube-object.js';
 import { checkDataKeys, checkIdentity, checkPodSpecNames, labKind } from './object-fields.js';
 
 /**
@@ -7,25 +8,8 @@ import { checkDataKeys, checkIdentity, checkPodSpecNames, labKind } from './obje
  * it needs to run them (kind, apiVersion, names as Kubernetes allows them, containers, images); the
  * control plane validates the rest.
  */
-export interface ObjectMeta {
-  name: string;
-  namespace?: string;
-  uid?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  creationTimestamp?: string;
-  ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean }[];
-  [key: string]: unknown;
-}
-
-export interface KubeObject {
-  apiVersion: string;
-  kind: string;
-  metadata: ObjectMeta;
-  spec?: Record<string, unknown>;
-  status?: Record<string, unknown>;
-  [key: string]: unknown;
-}
+export type { ObjectMeta } from '../lib/kube-object.js';
+export type KubeObject = LooseKubeObject;
 
 export interface EnvVar {
   name: string;

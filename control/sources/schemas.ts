@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { KubeObject, ObjectKind, ObjectRef } from './source.js';
+import { AuthzSourceSchema } from '../../lib/model/policy.js';
 
 /**
  * Per-kind validation of the cluster objects weft reads (issue 6, "Manifests are validated into typed
@@ -405,14 +406,8 @@ export const GatewayClassSchema = objectSchema(gatewayApiVersion, 'GatewayClass'
 // pass validation: rejecting the policy would leave a DENY unenforced (fail open). The compiler enforces
 // them the way Istio does for unsupported conditions (control/discovery/authz-unsupported.ts): a DENY rule
 // as if the unsupported condition matched, an ALLOW rule never; the status warns (FullySupported=False).
-export const AuthzSourceSpecSchema = z.looseObject({
-  principals: z.array(z.string()).optional(),
-  notPrincipals: z.array(z.string()).optional(),
-  namespaces: z.array(z.string()).optional(),
-  notNamespaces: z.array(z.string()).optional(),
-  ipBlocks: z.array(z.string()).optional(),
-  notIpBlocks: z.array(z.string()).optional(),
-});
+// The same fields as the compiled form (lib/model/policy.ts), kept loose here for the reason above.
+export const AuthzSourceSpecSchema = AuthzSourceSchema.loose();
 /** Ports are strings in Istio's API; numbers are accepted too (YAML authors write both). */
 const authzPort = z.union([port, z.string().regex(/^[0-9]{1,5}$/, 'must be a port number')]);
 export const AuthzOperationSpecSchema = z.looseObject({
