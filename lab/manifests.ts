@@ -140,7 +140,3 @@ function checkPodSpec(spec: unknown, where: string, source: string, bad: (reason
   const rp = (spec).restartPolicy;
   if (rp !== undefined && rp !== 'Always' && rp !== 'OnFailure' && rp !== 'Never') bad(`${where}: restartPolicy ${JSON.stringify(rp)} is not Always, OnFailure or Never`);
 }
-
-export function podSpecOf(obj: KubeObject): PodSpec {
-  return obj.spec as unknown as PodSpec;
-}
