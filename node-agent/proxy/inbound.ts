@@ -6,6 +6,7 @@ import type { SpiffeId, WorkloadCertificate } from '../../lib/identity/index.js'
 import type { ConnectionInfo } from './connections.js';
 import { identityOf, type PodContext, type ProxyInputs } from './inputs.js';
 import { AGENT_POD_PORTS } from './self-call.js';
+import { workloadLabelOf } from '../../lib/model/index.js';
 
 /**
  * The pod's HBONE server on 15008: lib/hbone's server (mutual TLS 1.3 with the pod's certificate, peer
@@ -180,11 +181,11 @@ export class InboundHbone {
       direction: 'inbound',
       podUid: this.pod.uid,
       srcIp,
-      srcWorkload: srcW?.name ?? 'unknown',
+      srcWorkload: srcW ? workloadLabelOf(srcW) : 'unknown',
       srcNamespace: srcW?.namespace ?? 'unknown',
       srcIdentity,
       dst,
-      dstWorkload: dstW?.name ?? this.pod.name,
+      dstWorkload: dstW ? workloadLabelOf(dstW) : 'unknown',
       dstNamespace: this.pod.namespace,
       dstIdentity: dstW ? identityOf(this.inputs.tls.trustDomain, dstW) : 'unknown',
       path: 'hbone',
