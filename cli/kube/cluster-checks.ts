@@ -1,4 +1,6 @@
 import { WAYPOINT_CLASS } from '../../lib/names.js';
+import { DEFAULT_LEAF_LIFETIME_SECONDS, parseLeafLifetime } from '../../lib/identity/leaf-lifetime.js';
+import { CHECK_CODES } from './check-codes.js';
 import type { ClusterClient, KubeObject } from './cluster-client.js';
 import { certificatesIn, judgeCertificate } from './ca-check.js';
 import { fail, guarded, ok, parseVersion, skip, versionAtLeast, warn, type CheckResult } from './check-result.js';
@@ -15,7 +17,8 @@ import { ConfigMap, CustomResourceDefinition, DaemonSet, Deployment, GatewayClas
  * - node agents: a Ready weft-node-agent pod on every schedulable Linux node.
  * - CNI chained: per node, the readiness of that pod's install-cni container, which the chart's probe
  *   ties to weft-cni being present in the node's CNI configuration and not contested by another writer.
- * - CA: the certificates in the CA Secret weft-ca valid now and for 30 more days;
+ * - CA: the certificates in the CA Secret weft-ca valid now and for 30 more days, the issuing CA (the
+ *   first) for one more leaf lifetime (weft-control's --leaf-lifetime, read from its Deployment);
  *   the trust root ConfigMap weft-ca-root the data plane mounts.
  */
 export const MIN_KUBERNETES = [1, 29];
@@ -174,6 +177,29 @@ export async function cniCheck(client: ClusterClient, namespace: string): Promis
   });
 }
 
+/** The leaf lifetime weft-control runs with: its `--leaf-lifetime` arg or WEFT_CONTROL_LEAF_LIFETIME env, else 24 h. */
+export function leafLifetimeOf(control: KubeObject | undefined): number {
+  const containers = ((control?.spec?.template as { spec?: { containers?: unknown[] } } | undefined)?.spec?.containers ?? []) as {
+    args?: string[];
+    env?: { name: string; value?: string }[];
+  }[];
+  for (const c of containers) {
+    const args = c.args ?? [];
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i];
+      if (a.startsWith('--leaf-lifetime=')) return parseLeafLifetime(a.slice('--leaf-lifetime='.length), '--leaf-lifetime');
+      if (a === '--leaf-lifetime' && args[i + 1] !== undefined) return parseLeafLifetime(args[i + 1], '--leaf-lifetime');
+    }
+    const env = c.env?.find((e) => e.name === 'WEFT_CONTROL_LEAF_LIFETIME')?.value;
+    if (env !== undefined && env !== '') return parseLeafLifetime(env, 'WEFT_CONTROL_LEAF_LIFETIME');
+  }
+  return DEFAULT_LEAF_LIFETIME_SECONDS;
+}
+
+function hours(seconds: number): string {
+  return seconds % 3600 === 0 ? `${seconds / 3600} h` : `${Math.round(seconds / 60)} min`;
+}
+
 export async function caCheck(client: ClusterClient, namespace: string, now: Date): Promise<CheckResult> {
   const name = 'CA certificates';
   return guarded(name, async () => {
@@ -188,6 +214,19 @@ export async function caCheck(client: ClusterClient, namespace: string, now: Dat
       .join('\n');
     const certs = certificatesIn(pem);
     if (certs.length === 0) return fail(name, `Secret ${namespace}/${secretName} holds no certificate`, 'Fill it with ca.crt (CA certificate, then its parents) and ca.key.');
+    // The issuing CA (first in ca.crt) caps every leaf at its own expiry: with less than one leaf lifetime
+    // left, leaves come out shorter at each renewal until nothing can be issued.
+    const issuing = certificatesIn(Buffer.from(secret.data?.['ca.crt'] ?? '', 'base64').toString('utf8'))[0];
+    const leafLifetime = leafLifetimeOf(await client.get({ type: Deployment, namespace, name: 'weft-control' }));
+    if (issuing !== undefined && issuing.notAfter.getTime() > now.getTime() && issuing.notAfter.getTime() - now.getTime() < leafLifetime * 1000) {
+      const left = Math.max(0, Math.floor((issuing.notAfter.getTime() - now.getTime()) / 1000));
+      return fail(
+        name,
+        `the issuing CA ${issuing.subject || '(empty subject)'} expires ${issuing.notAfter.toISOString()}, in ${hours(left)}: less than one leaf lifetime (${hours(leafLifetime)}), so every workload certificate is cut short at that time and none can be issued after it`,
+        `Rotate the CA now: put a new CA into Secret ${namespace}/weft-ca with the old root kept in roots.pem, then restart weft-control (docs/install.md, "Check it"). Lowering control.leafCertLifetimeSeconds only hides this.`,
+        CHECK_CODES.CA_EXPIRES_BEFORE_LEAF_LIFETIME,
+      );
+    }
     const verdicts = certs.map((c) => judgeCertificate(c, now, CA_MIN_DAYS));
     const bad = verdicts.filter((v) => v.problem !== undefined);
     if (bad.length > 0) {

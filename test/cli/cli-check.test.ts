@@ -22,7 +22,7 @@ describe('weft check (Kubernetes API)', () => {
     await api.close();
   });
 
-  async function statusOf(check: string, now?: Date): Promise<{ status: string; message: string; fix?: string }> {
+  async function statusOf(check: string, now?: Date): Promise<{ status: string; message: string; fix?: string; code?: string }> {
     const results = await runChecks(kubeClient(api), { pre: false, namespace: NS, ...(now === undefined ? {} : { now }) });
     const r = results.find((x) => x.check === check);
     if (r === undefined) throw new Error(`no check ${check} in ${results.map((x) => x.check).join(', ')}`);
@@ -112,6 +112,25 @@ describe('weft check (Kubernetes API)', () => {
     const r = await statusOf('CA certificates', new Date(notAfter.getTime() - 10 * 86_400_000));
     expect(r).toMatchObject({ status: 'fail', message: expect.stringMatching(/expires in (9|10) days/) as string, fix: expect.stringContaining('Rotate') as string });
     expect((await statusOf('CA certificates', new Date(notAfter.getTime() + 1000))).message).toContain('expired');
+  });
+
+  it('an issuing CA that expires before one leaf lifetime fails with its stable code; --leaf-lifetime on weft-control sets that lifetime', async () => {
+    const { CertificateAuthority } = await import('../../lib/identity/index.js');
+    const ca = await CertificateAuthority.createRoot({ trustDomain: 'cluster.local', lifetimeDays: 0.5 }); // 12 h left
+    const b64 = (t: string): string => Buffer.from(t).toString('base64');
+    api.put({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'weft-ca', namespace: NS }, type: 'weft.dev/ca', data: { 'ca.crt': b64(ca.certPem), 'ca.key': b64(ca.keyPem) } });
+    const r = await statusOf('CA certificates');
+    expect(r).toMatchObject({ status: 'fail', code: 'WEFT_CHECK_CA_EXPIRES_BEFORE_LEAF_LIFETIME', message: expect.stringContaining('less than one leaf lifetime (24 h)') as string });
+    expect(r.fix).toContain('Rotate the CA');
+    const c = capture();
+    await checkCommand(kubeClient(api), { pre: false, namespace: NS, output: 'table' }, c.printer);
+    expect(c.out.find((l) => l.startsWith('✖ CA certificates'))).toContain('[WEFT_CHECK_CA_EXPIRES_BEFORE_LEAF_LIFETIME]');
+    // Leaves of 1 h fit in the 12 h left: no leaf-lifetime finding (the 30-day rule still fails).
+    const d = api.getObject('deployments', NS, 'weft-control', 'apps')!;
+    api.put({ ...d, spec: { ...(d.spec as object), template: { spec: { containers: [{ name: 'control', args: ['--source=kube', '--leaf-lifetime=3600'] }] } } } });
+    const short = await statusOf('CA certificates');
+    expect(short.code).toBeUndefined();
+    expect(short.message).toMatch(/expires in 0 days/);
   });
 
   it('the trust root ConfigMap missing fails the CA check', async () => {
