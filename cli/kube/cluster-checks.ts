@@ -5,7 +5,7 @@ import type { ClusterClient, KubeObject } from './cluster-client.js';
 import { certificatesIn, judgeCertificate } from './ca-check.js';
 import { fail, guarded, ok, parseVersion, skip, versionAtLeast, warn, type CheckResult } from './check-result.js';
 import { conditionOf } from './conditions.js';
-import { ConfigMap, CustomResourceDefinition, DaemonSet, Deployment, GatewayClass, Node, Pod, Secret } from './resources.js';
+import { ConfigMap, CustomResourceDefinition, DaemonSet, Deployment, Event, GatewayClass, Node, Pod, Secret } from './resources.js';
 
 /**
  * The checks of `weft check` against a Kubernetes cluster, after install. Each returns one line; a
@@ -16,7 +16,8 @@ import { ConfigMap, CustomResourceDefinition, DaemonSet, Deployment, GatewayClas
  * - control plane: Deployment weft-control ready replicas; GatewayClass weft-waypoint Accepted.
  * - node agents: a Ready weft-node-agent pod on every schedulable Linux node.
  * - CNI chained: per node, the readiness of that pod's install-cni container, which the chart's probe
- *   ties to weft-cni being present in the node's CNI configuration and not contested by another writer.
+ *   ties to weft-cni being present in the node's CNI configuration and not contested by another writer;
+ *   a contest (the probe's output in the pod's Unhealthy events) is its own finding, naming the writer.
  * - CA: the certificates in the CA Secret weft-ca valid now and for 30 more days, the issuing CA (the
  *   first) for one more leaf lifetime (weft-control's --leaf-lifetime, read from its Deployment);
  *   the trust root ConfigMap weft-ca-root the data plane mounts.
@@ -156,20 +157,91 @@ export async function nodeAgentCheck(client: ClusterClient, namespace: string): 
   });
 }
 
+/** What install-cni's status file said in the readiness probe's failure (cni/install/status.ts). */
+interface ContestReport {
+  node: string;
+  file?: string;
+  reverts?: number;
+  writer?: string;
+  setting?: string;
+}
+
+/**
+ * The chart's install-cni readiness probe prints the status file when it fails, and the kubelet records that
+ * output in an `Unhealthy` event of the pod: the latest such event per pod tells a contested node from one
+ * where weft-cni is just missing. Undefined for a pod whose latest probe failure is not a contest; an API
+ * refusal (no right to list events) leaves every node undecided rather than failing the check.
+ */
+async function contestReports(client: ClusterClient, namespace: string, pods: { node: string; pod: string }[]): Promise<ContestReport[]> {
+  let events: KubeObject[];
+  try {
+    events = await client.list(Event, { namespace });
+  } catch {
+    return [];
+  }
+  const when = (e: KubeObject): number => Date.parse(String(e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp ?? '')) || 0;
+  const out: ContestReport[] = [];
+  for (const { node, pod } of pods) {
+    const latest = events
+      .filter((e) => {
+        const io = e.involvedObject as { kind?: string; name?: string; fieldPath?: string } | undefined;
+        return e.reason === 'Unhealthy' && io?.kind === 'Pod' && io.name === pod && (io.fieldPath === undefined || io.fieldPath.includes('install-cni'));
+      })
+      .sort((a, b) => when(b) - when(a))[0];
+    const message = typeof latest?.message === 'string' ? latest.message : '';
+    const json = message.slice(message.indexOf('{'), message.lastIndexOf('}') + 1);
+    let status: { state?: unknown; file?: unknown; reverts?: unknown; writer?: unknown; setting?: unknown };
+    try {
+      status = JSON.parse(json) as typeof status;
+    } catch {
+      continue;
+    }
+    if (status.state !== 'contested') continue;
+    out.push({
+      node,
+      ...(typeof status.file === 'string' ? { file: status.file } : {}),
+      ...(typeof status.reverts === 'number' ? { reverts: status.reverts } : {}),
+      ...(typeof status.writer === 'string' ? { writer: status.writer } : {}),
+      ...(typeof status.setting === 'string' ? { setting: status.setting } : {}),
+    });
+  }
+  return out;
+}
+
+/** What to run or change to stop the fight, per known writer (cni/install/other-writer.ts names them). */
+function contestFix(reports: ContestReport[], namespace: string): string {
+  const writers = [...new Set(reports.map((r) => r.writer).filter((w): w is string => w !== undefined))];
+  const cilium = 'Cilium removes every other plugin while cni.exclusive=true (its default): helm upgrade cilium cilium/cilium -n kube-system --reuse-values --set cni.exclusive=false';
+  if (writers.length === 1 && writers[0] === 'Cilium') return `${cilium}. weft re-chains by itself once the file is left alone (docs/install.md).`;
+  const named = reports.filter((r) => r.setting !== undefined).map((r) => `${r.writer ?? 'the other writer'}: set ${r.setting ?? ''}`);
+  return `${named.length > 0 ? `${[...new Set(named)].join('; ')}. ` : ''}Find what rewrites the node's CNI config and make it keep chained plugins (${cilium}); install-cni's log says which file: kubectl -n ${namespace} logs <node-agent pod> -c install-cni (docs/install.md).`;
+}
+
 export async function cniCheck(client: ClusterClient, namespace: string): Promise<CheckResult> {
   const name = 'CNI chained';
   return guarded(name, async () => {
     const { nodes } = await nodeViews(client, namespace);
-    const unchained: string[] = [];
+    const unchained: { node: string; pod: string }[] = [];
     for (const v of nodes) {
       const statuses = (v.agent?.status?.containerStatuses ?? []) as { name: string; ready?: boolean }[];
-      if (statuses.find((s) => s.name === 'install-cni')?.ready !== true) unchained.push(v.name);
+      if (statuses.find((s) => s.name === 'install-cni')?.ready !== true) unchained.push({ node: v.name, pod: v.agent?.metadata.name ?? '' });
     }
     if (nodes.length === 0) return skip(name, 'no node to check');
+    const contested = await contestReports(client, namespace, unchained.filter((u) => u.pod !== ''));
+    if (contested.length > 0) {
+      const missing = unchained.filter((u) => !contested.some((c) => c.node === u.node)).map((u) => u.node);
+      const each = contested.map((c) => `${c.node} (${[c.file, c.reverts === undefined ? undefined : `${c.reverts} removals`, `other writer: ${c.writer ?? 'unknown'}`].filter((x) => x !== undefined).join(', ')})`);
+      return fail(
+        name,
+        `contested: another writer keeps removing weft-cni from the CNI config on ${contested.length}/${nodes.length} node(s): ${each.join('; ')}; pods created meanwhile start uncaptured${missing.length > 0 ? `; also not chained on ${missing.join(', ')}` : ''}`,
+        contestFix(contested, namespace),
+        CHECK_CODES.CNI_CONTESTED,
+      );
+    }
     if (unchained.length > 0) {
       return fail(
         name,
-        `weft-cni is not chained on ${unchained.length}/${nodes.length} node(s): ${unchained.join(', ')}`,
+        `weft-cni is not chained on ${unchained.length}/${nodes.length} node(s): ${unchained.map((u) => u.node).join(', ')}`,
         `kubectl -n ${namespace} describe pod <node-agent pod> shows the probe's reason: weft-cni missing from the node's conflist (check cni.confDir/cni.binDir for your distribution, values.yaml lists them) or "contested", another writer keeps removing it (Cilium: set cni.exclusive=false). Logs: kubectl -n ${namespace} logs <node-agent pod> -c install-cni.`,
       );
     }
