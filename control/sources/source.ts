@@ -16,6 +16,7 @@ export type ObjectKind =
   | 'GatewayClass'
   | 'HTTPRoute'
   | 'GRPCRoute'
+  | 'ReferenceGrant'
   | 'AuthorizationPolicy';
 
 export interface ObjectMeta {

@@ -107,7 +107,7 @@ describe('weft check (Kubernetes API)', () => {
     api.register({ group: '', version: 'v1', plural: 'events', kind: 'Event', namespaced: true });
     const p = api.getObject('pods', NS, 'weft-node-agent-node-b')!;
     api.put({ ...p, status: { ...(p.status as object), containerStatuses: [{ name: 'node-agent', ready: true }, { name: 'install-cni', ready: false }] } });
-    const event = (name: string, at: string, output: string): void =>
+    const event = (name: string, at: string, output: string): void => {
       api.put({
         apiVersion: 'v1',
         kind: 'Event',
@@ -118,6 +118,7 @@ describe('weft check (Kubernetes API)', () => {
         lastTimestamp: at,
         message: `Readiness probe failed: ${output}\n`,
       });
+    };
     // An older failure (weft-cni missing), then the contest the probe printed from the status file.
     event('e1', '2026-12-07T10:00:00Z', '');
     event('e2', '2026-12-07T10:05:00Z', JSON.stringify({ state: 'contested', file: '05-cilium.conflist', reverts: 5, code: 'ERR_WEFT_CNI_INSTALL_CONTESTED', writer: 'Cilium', setting: 'cni.exclusive=false (Cilium Helm value)', since: '2026-12-07T10:04:00Z' }));
