@@ -179,7 +179,10 @@ async function contestReports(client: ClusterClient, namespace: string, pods: { 
   } catch {
     return [];
   }
-  const when = (e: KubeObject): number => Date.parse(String(e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp ?? '')) || 0;
+  const when = (e: KubeObject): number => {
+    const t = [e.lastTimestamp, e.eventTime, e.metadata.creationTimestamp].find((x): x is string => typeof x === 'string');
+    return t === undefined ? 0 : Date.parse(t) || 0;
+  };
   const out: ContestReport[] = [];
   for (const { node, pod } of pods) {
     const latest = events
