@@ -2,7 +2,7 @@ import { WAYPOINT_CLASS } from '../../lib/names.js';
 import { DEFAULT_LEAF_LIFETIME_SECONDS, parseLeafLifetime } from '../../lib/identity/leaf-lifetime.js';
 import { CHECK_CODES } from './check-codes.js';
 import type { ClusterClient, KubeObject } from './cluster-client.js';
-import { certificatesIn, judgeCertificate } from './ca-check.js';
+import { certificatesIn, judgeCertificate, shorterThanLeafLifetime } from './ca-check.js';
 import { fail, guarded, ok, parseVersion, skip, versionAtLeast, warn, type CheckResult } from './check-result.js';
 import { conditionOf } from './conditions.js';
 import { ConfigMap, CustomResourceDefinition, DaemonSet, Deployment, Event, GatewayClass, Node, Pod, Secret } from './resources.js';
@@ -271,10 +271,6 @@ export function leafLifetimeOf(control: KubeObject | undefined): number {
   return DEFAULT_LEAF_LIFETIME_SECONDS;
 }
 
-function hours(seconds: number): string {
-  return seconds % 3600 === 0 ? `${seconds / 3600} h` : `${Math.round(seconds / 60)} min`;
-}
-
 export async function caCheck(client: ClusterClient, namespace: string, now: Date): Promise<CheckResult> {
   const name = 'CA certificates';
   return guarded(name, async () => {
@@ -293,11 +289,11 @@ export async function caCheck(client: ClusterClient, namespace: string, now: Dat
     // left, leaves come out shorter at each renewal until nothing can be issued.
     const issuing = certificatesIn(Buffer.from(secret.data?.['ca.crt'] ?? '', 'base64').toString('utf8'))[0];
     const leafLifetime = leafLifetimeOf(await client.get({ type: Deployment, namespace, name: 'weft-control' }));
-    if (issuing !== undefined && issuing.notAfter.getTime() > now.getTime() && issuing.notAfter.getTime() - now.getTime() < leafLifetime * 1000) {
-      const left = Math.max(0, Math.floor((issuing.notAfter.getTime() - now.getTime()) / 1000));
+    const short = issuing === undefined ? undefined : shorterThanLeafLifetime(issuing, leafLifetime, now);
+    if (short !== undefined) {
       return fail(
         name,
-        `the issuing CA ${issuing.subject || '(empty subject)'} expires ${issuing.notAfter.toISOString()}, in ${hours(left)}: less than one leaf lifetime (${hours(leafLifetime)}), so every workload certificate is cut short at that time and none can be issued after it`,
+        short,
         `Rotate the CA now: put a new CA into Secret ${namespace}/weft-ca with the old root kept in roots.pem, then restart weft-control (docs/install.md, "Check it"). Lowering control.leafCertLifetimeSeconds only hides this.`,
         CHECK_CODES.CA_EXPIRES_BEFORE_LEAF_LIFETIME,
       );
