@@ -237,6 +237,7 @@ export class Compiler {
           break;
         case 'HTTPRoute':
         case 'GRPCRoute':
+        case 'ReferenceGrant': // permits (or no longer permits) cross-namespace backendRefs
           routesDirty = true;
           break;
         case 'AuthorizationPolicy':
