@@ -4,16 +4,16 @@ import type { StateView } from '../lib/model/index.js';
 import type { Logger } from '../lib/telemetry/log.js';
 import { WeftError } from '../lib/errors/index.js';
 import { splitHostPort } from '../lib/host-port.js';
-import type { Connector } from './connector.js';
+import type { Connector } from './transport/connector.js';
 import { namespaceOfPrincipal } from '../lib/authz/index.js';
-import { Forwarder, type ConnectionInfo } from './forward.js';
-import { H2Server } from './h2-server.js';
-import { Http1Server } from './http1-server.js';
+import { Forwarder, type ConnectionInfo } from './forward/forwarder.js';
+import { H2Server } from './downstream/h2-server.js';
+import { Http1Server } from './downstream/http1-server.js';
 import { WaypointMetrics } from './metrics.js';
-import { declaredProtocol, detect } from './protocol-detect.js';
-import { StateIndex, type Gateway } from './state-index.js';
+import { declaredProtocol, detect } from './downstream/protocol-detect.js';
+import { StateIndex, type Gateway } from './route/state-index.js';
 import { forwardTcp } from './tcp-forward.js';
-import { UpstreamClients } from './upstream.js';
+import { UpstreamClients } from './upstream/clients.js';
 import { DEFAULT_SNIFF_MS, DEFAULT_IDLE_TIMEOUT_MS } from './config.js';
 
 // The waypoint without its transport: give it a tunnel stream plus what the tunnel said (`:authority`

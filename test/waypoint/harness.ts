@@ -4,7 +4,7 @@ import { Registry } from 'prom-client';
 import type { z } from 'zod';
 import { StateStore, RouteSchema, ServiceSchema, WorkloadSchema, AuthorizationPolicySchema, type Route, type Service, type AuthorizationPolicy } from '../../lib/model/index.js';
 import { silentLogger, type Logger } from '../../lib/telemetry/log.js';
-import { TcpConnector, type Connector } from '../../waypoint/connector.js';
+import { TcpConnector, type Connector } from '../../waypoint/transport/connector.js';
 import { Waypoint } from '../../waypoint/waypoint.js';
 
 // In-process waypoint over loopback: backends are real node:http servers on 127.0.0.x (all of 127/8 is

@@ -2,7 +2,7 @@
 // 10 s (instead of `attempts`× the load), and the exhaustion counter moves; the budget's window arithmetic.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Pool } from 'undici';
-import { RetryBudget } from '../../waypoint/budget.js';
+import { RetryBudget } from '../../waypoint/retry/budget.js';
 import { httpBackend, route, service, startLab, type Backend, type Lab } from './harness.js';
 
 describe('retry budget arithmetic', () => {

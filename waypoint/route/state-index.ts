@@ -1,10 +1,10 @@
-import type { Service, ServicePort, StateView } from '../lib/model/index.js';
-import { EndpointStats } from './balance/p2c-ewma.js';
-import type { UpstreamEndpoint } from './connector.js';
-import { portRoutes, type PortRoutes } from './routes/route-set.js';
-import { prepareSplit, type WeightedPick } from './routes/split.js';
-import type { HttpRouteRule } from '../lib/model/index.js';
-import { AuthzPolicies, type WaypointPolicies } from '../lib/authz/index.js';
+import type { Service, ServicePort, StateView } from '../../lib/model/index.js';
+import { EndpointStats } from '../balance/p2c-ewma.js';
+import type { UpstreamEndpoint } from '../transport/connector.js';
+import { portRoutes, type PortRoutes } from './route-set.js';
+import { prepareSplit, type WeightedPick } from './split.js';
+import type { HttpRouteRule } from '../../lib/model/index.js';
+import { AuthzPolicies, type WaypointPolicies } from '../../lib/authz/index.js';
 
 // What the request path reads, derived from the state view once per change (never per request): routes
 // compiled and ordered per Service port, backends with their endpoints and balancing state. Endpoint

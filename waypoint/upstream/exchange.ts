@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { Headers } from './routes/filters.js';
+import type { Headers } from '../route/filters.js';
 
 // What the forwarder hands an upstream client (HTTP/1.1 pool or HTTP/2 session) and gets back: the one
 // shape both protocols share, in its own module so that the clients and the table of clients

@@ -1,7 +1,7 @@
-import type { HbonePool } from '../lib/hbone/index.js';
-import { SpiffeId, type WorkloadCertificate } from '../lib/identity/index.js';
-import { WeftError } from '../lib/errors/index.js';
-import { HBONE_PORT } from '../lib/names.js';
+import type { HbonePool } from '../../lib/hbone/index.js';
+import { SpiffeId, type WorkloadCertificate } from '../../lib/identity/index.js';
+import { WeftError } from '../../lib/errors/index.js';
+import { HBONE_PORT } from '../../lib/names.js';
 import type { Connector, UpstreamEndpoint, UpstreamStream } from './connector.js';
 import { TunnelStream } from './tunnel-stream.js';
 

@@ -1,12 +1,12 @@
 import type { Duplex } from 'node:stream';
-import { WeftError } from '../lib/errors/index.js';
-import type { Logger } from '../lib/telemetry/log.js';
-import type { ConnectionInfo, Forwarder } from './forward.js';
-import { ChunkedDecoder, type ChunkSink } from './h1/chunked.js';
-import { H1Request, H1Response, RequestBody, type ExchangeConnection } from './h1/exchange.js';
-import { connectionHas, HEAD_ERROR, HEAD_MORE, HeadParser } from './h1/head-parser.js';
-import { flush, writeLater, type BatchedSocket } from './h1/write-batch.js';
-import type { WaypointMetrics } from './metrics.js';
+import { WeftError } from '../../lib/errors/index.js';
+import type { Logger } from '../../lib/telemetry/log.js';
+import type { ConnectionInfo, Forwarder } from '../forward/forwarder.js';
+import { ChunkedDecoder, type ChunkSink } from '../h1/chunked.js';
+import { H1Request, H1Response, RequestBody, type ExchangeConnection } from './h1-exchange.js';
+import { connectionHas, HEAD_ERROR, HEAD_MORE, HeadParser } from '../h1/head-parser.js';
+import { flush, writeLater, type BatchedSocket } from '../h1/write-batch.js';
+import type { WaypointMetrics } from '../metrics.js';
 
 // HTTP/1.1 on tunnel streams with the waypoint's own parser (h1/head-parser.ts, h1/chunked.ts) instead of
 // node:http: node:http + undici cost ~0.1 ms of CPU per request in bench/waypoint. Strict as llhttp is

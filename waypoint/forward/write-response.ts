@@ -1,8 +1,8 @@
 import type { Http2ServerResponse } from 'node:http2';
 import type { Readable } from 'node:stream';
-import type { H1Response } from './h1/exchange.js';
-import type { Headers } from './routes/filters.js';
-import type { UpstreamResponse } from './upstream.js';
+import type { H1Response } from '../downstream/h1-exchange.js';
+import type { Headers } from '../route/filters.js';
+import type { UpstreamResponse } from '../upstream/clients.js';
 
 // Moving an upstream response body downstream (or dropping it), for the forwarder.
 

@@ -1,22 +1,22 @@
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
-import type { Logger } from '../lib/telemetry/log.js';
-import type { HttpRouteRule, Service, ServicePort } from '../lib/model/index.js';
-import type { WaypointPolicies } from '../lib/authz/index.js';
-import { WeftError, hasCode } from '../lib/errors/index.js';
-import { pickP2C } from './balance/p2c-ewma.js';
-import { RetryBudget } from './budget.js';
-import type { RequestScope, WaypointMetrics } from './metrics.js';
-import { ReplayableBody } from './replay-body.js';
-import { applyFilters, type HeaderModifier, type MirrorFilter, type OriginalRequest, type Redirect, type UpstreamEdit } from './routes/apply-filters.js';
-import { modifyHeaders, type Headers } from './routes/filters.js';
-import { hostCandidates, routeAcceptsHost } from './routes/hostnames.js';
-import type { CompiledMatch, RequestFacts } from './routes/match.js';
-import { selectRoutes } from './routes/route-set.js';
-import { pickBackend } from './routes/split.js';
-import type { Backend, EndpointEntry, StateIndex } from './state-index.js';
-import type { H1Request, H1Response } from './h1/exchange.js';
-import { cleanTrailers, discard, pipeBody } from './response-body.js';
-import type { UpstreamClients, UpstreamProtocol, UpstreamResponse } from './upstream.js';
+import type { Logger } from '../../lib/telemetry/log.js';
+import type { HttpRouteRule, Service, ServicePort } from '../../lib/model/index.js';
+import type { WaypointPolicies } from '../../lib/authz/index.js';
+import { WeftError, hasCode } from '../../lib/errors/index.js';
+import { pickP2C } from '../balance/p2c-ewma.js';
+import { RetryBudget } from '../retry/budget.js';
+import type { RequestScope, WaypointMetrics } from '../metrics.js';
+import { ReplayableBody } from '../retry/replay-body.js';
+import { applyFilters, type HeaderModifier, type MirrorFilter, type OriginalRequest, type Redirect, type UpstreamEdit } from '../route/apply-filters.js';
+import { modifyHeaders, type Headers } from '../route/filters.js';
+import { hostCandidates, routeAcceptsHost } from '../route/hostnames.js';
+import type { CompiledMatch, RequestFacts } from '../route/match.js';
+import { selectRoutes } from '../route/route-set.js';
+import { pickBackend } from '../route/split.js';
+import type { Backend, EndpointEntry, StateIndex } from '../route/state-index.js';
+import type { H1Request, H1Response } from '../downstream/h1-exchange.js';
+import { cleanTrailers, discard, pipeBody } from './write-response.js';
+import type { UpstreamClients, UpstreamProtocol, UpstreamResponse } from '../upstream/clients.js';
 
 // The request path of the waypoint: authorize, match, apply filters, pick a backend by weight and an
 // endpoint by P2C peak-EWMA, send with per-try and whole-request timeouts, retry within the budget, and

@@ -1,12 +1,12 @@
 import { Readable } from 'node:stream';
-import type { Connector, UpstreamEndpoint, UpstreamStream } from '../connector.js';
-import type { UpstreamRequest, UpstreamResponse } from '../exchange.js';
-import type { Headers } from '../routes/filters.js';
+import type { Connector, UpstreamEndpoint, UpstreamStream } from '../transport/connector.js';
+import type { UpstreamRequest, UpstreamResponse } from './exchange.js';
+import type { Headers } from '../route/filters.js';
 import { WeftError } from '../../lib/errors/index.js';
-import { isFieldValue, isToken, TARGET } from './chars.js';
-import { ChunkedDecoder, type ChunkSink } from './chunked.js';
-import { connectionHas, HEAD_ERROR, HEAD_MORE, HeadParser } from './head-parser.js';
-import { flush, writeLater, type BatchedSocket } from './write-batch.js';
+import { isFieldValue, isToken, TARGET } from '../h1/chars.js';
+import { ChunkedDecoder, type ChunkSink } from '../h1/chunked.js';
+import { connectionHas, HEAD_ERROR, HEAD_MORE, HeadParser } from '../h1/head-parser.js';
+import { flush, writeLater, type BatchedSocket } from '../h1/write-batch.js';
 
 // The waypoint's HTTP/1.1 client to one endpoint (instead of an undici Pool): keep-alive connections from
 // the connector (an HBONE tunnel, or TCP in tests), LIFO reuse, at most `maxConnections` with a FIFO

@@ -1,7 +1,7 @@
 import { createServer, type Http2Server, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2';
 import type { Duplex } from 'node:stream';
-import type { Logger } from '../lib/telemetry/log.js';
-import type { ConnectionInfo, Forwarder } from './forward.js';
+import type { Logger } from '../../lib/telemetry/log.js';
+import type { ConnectionInfo, Forwarder } from '../forward/forwarder.js';
 import { MAX_HEADER_BYTES } from './http1-server.js';
 
 // HTTP/2 with prior knowledge (h2c) and gRPC on tunnel streams, through node:http2's server fed with

@@ -1,7 +1,7 @@
 import { connect as h2connect, constants as h2c, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
-import type { Headers } from './routes/filters.js';
-import { H1Pool } from './h1/client.js';
-import type { Connector, UpstreamEndpoint } from './connector.js';
+import type { Headers } from '../route/filters.js';
+import { H1Pool } from './h1-connection.js';
+import type { Connector, UpstreamEndpoint } from '../transport/connector.js';
 import type { UpstreamRequest, UpstreamResponse } from './exchange.js';
 
 // Connections to endpoints, one entry per endpoint: the waypoint's own HTTP/1.1 pool (h1/client.ts, over

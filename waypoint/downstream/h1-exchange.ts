@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { STATUS_CODES } from 'node:http';
 import { Readable } from 'node:stream';
-import { isFieldValue, isToken } from './chars.js';
-import type { HeaderMap } from './head-parser.js';
+import { isFieldValue, isToken } from '../h1/chars.js';
+import type { HeaderMap } from '../h1/head-parser.js';
 
 // One request/response exchange on a downstream HTTP/1.1 connection of the waypoint's own server
 // (http1-server.ts): the parsed request (a plain object; a body stream only when there is a body) and the
