@@ -1,60 +1,43 @@
-import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import type { Clock } from '../../lib/clock.js';
+import { WeftError } from '../../lib/errors/index.js';
+import type { HttpRouteRule } from '../../lib/model/index.js';
 import type { Logger } from '../../lib/telemetry/log.js';
-import type { HttpRouteRule, Service, ServicePort } from '../../lib/model/index.js';
-import type { WaypointPolicies } from '../../lib/authz/index.js';
-import { WeftError, hasCode } from '../../lib/errors/index.js';
-import { pickP2C } from '../balance/p2c-ewma.js';
-import { RetryBudget } from '../retry/budget.js';
-import type { RequestScope, WaypointMetrics } from '../metrics.js';
+import type { DownRequest, DownResponse, OutHeaders, RequestHandler } from '../downstream/exchange.js';
+import type { WaypointMetrics } from '../metrics.js';
+import { denyReason } from '../policy/authorize.js';
 import { ReplayableBody } from '../retry/replay-body.js';
-import { applyFilters, type HeaderModifier, type MirrorFilter, type OriginalRequest, type Redirect, type UpstreamEdit } from '../route/apply-filters.js';
+import type { Retrier } from '../retry/retrier.js';
+import { applyFilters, type OriginalRequest } from '../route/apply-filters.js';
 import { modifyHeaders, type Headers } from '../route/filters.js';
-import { hostCandidates, routeAcceptsHost } from '../route/hostnames.js';
-import type { CompiledMatch, RequestFacts } from '../route/match.js';
-import { selectRoutes } from '../route/route-set.js';
+import type { CompiledMatch } from '../route/match.js';
+import { PASSTHROUGH, selectMatch } from '../route/select.js';
 import { pickBackend } from '../route/split.js';
-import type { Backend, EndpointEntry, StateIndex } from '../route/state-index.js';
-import type { H1Request, H1Response } from '../downstream/h1-exchange.js';
-import { cleanTrailers, discard, pipeBody } from './write-response.js';
-import type { UpstreamClients, UpstreamProtocol, UpstreamResponse } from '../upstream/clients.js';
+import type { Backend, StateIndex } from '../route/state-index.js';
+import { Deadline } from '../timeout/deadline.js';
+import { Call } from './call.js';
+import type { ConnectionInfo } from './connection.js';
+import type { Mirrors } from './mirror.js';
+import { replyLocal, replyRedirect, responseHeaders, writeResponse } from './write-response.js';
 
-// The request path of the waypoint: authorize, match, apply filters, pick a backend by weight and an
-// endpoint by P2C peak-EWMA, send with per-try and whole-request timeouts, retry within the budget, and
-// write the response back. Protocol servers (http1-server.ts, h2-server.ts) hand every request here.
+// The forward layer: the request path's one entry point, which the downstream servers call for every
+// request, and the order of the layers under it. Policy (L7 authorization) → route (match, filters,
+// weighted backend) → retry (with its budget) → timeout → balance → upstream, each in its own folder;
+// this module only sequences them and writes what comes back through the downstream response interface.
 
-export type DownRequest = H1Request | Http2ServerRequest;
-export type DownResponse = H1Response | Http2ServerResponse;
-
-/** What one inbound connection (an HBONE tunnel) carries for all its requests. */
-export interface ConnectionInfo {
-  readonly service: Service;
-  readonly servicePort: ServicePort;
-  /** SPIFFE ID of the client (the HBONE peer: the client pod's own certificate). */
-  readonly principal: string | undefined;
-  /** Namespace of `principal`: picks the consumer routes that apply to this client. */
-  readonly clientNamespace: string | undefined;
-  readonly sourceIp: string | undefined;
-  readonly sourceWorkload: string;
-  /** `namespace/name` of the destination Service, for labels. */
-  readonly serviceLabel: string;
-  /** Upstream protocol for this port: h2 for http2/grpc ports and for h2 clients on sniffed ports. */
-  readonly upstream: UpstreamProtocol;
-  /** Read per request, so a policy change reaches requests on connections already open. */
-  readonly policies: WaypointPolicies;
-  /** Metric cells of this connection's label combination (source, principal, service), shared. */
-  readonly metrics: RequestScope;
-}
+export type { ConnectionInfo } from './connection.js';
 
 export interface ForwarderOptions {
   readonly index: StateIndex;
-  readonly clients: UpstreamClients;
+  readonly retrier: Retrier;
+  readonly mirrors: Mirrors;
   readonly metrics: WaypointMetrics;
   readonly log: Logger;
   /** Access log (its own logger name); null disables it. */
   readonly accessLog: Logger | null;
   /** This waypoint's SPIFFE ID, for x-forwarded-client-cert `By=`. */
   readonly identity: string | undefined;
-  readonly random?: () => number;
+  readonly clock: Clock;
+  readonly random: () => number;
 }
 
 const HOP_BY_HOP = new Set([
@@ -70,53 +53,188 @@ const HOP_BY_HOP = new Set([
   'expect',
   'x-forwarded-client-cert',
 ]);
-const RESPONSE_HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'trailer']);
 
-/** Route label of requests no route applies to, forwarded to the Service itself. */
-const PASSTHROUGH_LABEL = 'passthrough';
 /** Pass-through as a rule: no filters, the Service's own timeouts and retries (none). */
 const PASSTHROUGH_RULE: HttpRouteRule = { matches: [], filters: [], backendRefs: [] };
 
-/** gRPC status names by code, for labels. */
-const GRPC_RETRYABLE_DEFAULT: readonly number[] = [];
-
-class Facts implements RequestFacts {
-  constructor(
-    readonly method: string,
-    readonly path: string,
-    readonly query: string,
-    private readonly headers: DownRequest['headers'],
-  ) {}
-
-  header(name: string): string | undefined {
-    const v = this.headers[name];
-    return Array.isArray(v) ? v.join(',') : v;
-  }
-}
-
-function isH2(res: DownResponse): res is Http2ServerResponse {
-  return 'stream' in res;
-}
-
-function grpcStatusOf(h: Headers | undefined): string | undefined {
-  const v = h?.['grpc-status'];
-  return Array.isArray(v) ? v[0] : v;
-}
-
-/** Aborts the downstream exchange after its headers were sent (a reset, never a silent truncation). */
-function abortDownstream(res: DownResponse): void {
-  if (isH2(res)) {
-    if (!res.stream.destroyed) res.stream.close(0x2 /* INTERNAL_ERROR */);
-  } else res.abort();
-}
-
-export class Forwarder {
-  private readonly budgets = new Map<string, RetryBudget>();
+export class Forwarder implements RequestHandler<ConnectionInfo> {
   private readonly accessLogs = new Map<string, Logger>();
-  private readonly random: () => number;
 
-  constructor(private readonly o: ForwarderOptions) {
-    this.random = o.random ?? Math.random;
+  constructor(private readonly o: ForwarderOptions) {}
+
+  /** Handles one request; never throws. */
+  handle(conn: ConnectionInfo, req: DownRequest, res: DownResponse): void {
+    try {
+      this.serve(conn, req, res);
+    } catch (err) {
+      this.unexpected(res, err);
+    }
+  }
+
+  private unexpected(res: DownResponse, err: unknown): void {
+    this.o.log.error({ err }, 'waypoint request failed unexpectedly');
+    replyLocal(res, false, 500, 'ERR_WEFT_CORE_INTERNAL', String(err));
+  }
+
+  /** Policy, route and backend: decided synchronously; only a request that goes upstream goes async. */
+  private serve(conn: ConnectionInfo, req: DownRequest, res: DownResponse): void {
+    const url = req.url;
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    const query = q < 0 ? '' : url.slice(q + 1);
+    const headers = req.headers;
+    const ct = headers['content-type'];
+    const grpc = typeof ct === 'string' && ct.startsWith('application/grpc');
+    const authority = (headers[':authority'] as string | undefined) ?? (headers.host as string | undefined) ?? `${conn.service.name}.${conn.service.namespace}`;
+    const call = new Call(conn, req, res, this.o.clock.now(), req.method, path, query, authority, grpc);
+
+    // 1. Policy: L7 authorization, before routing (as Istio does).
+    const denied = denyReason(conn, call.method, path);
+    if (denied !== undefined) {
+      this.local(call, 403, new WeftError('ERR_WEFT_WAYPOINT_DENIED', { reason: denied }), { 'x-weft-reason': `DENY: ${denied}` });
+      return;
+    }
+
+    // 2. Route: the matching rule, or pass-through to the Service itself when no route applies (GAMMA).
+    const m = selectMatch(this.o.index.routes(conn.service, conn.servicePort.port), conn.clientNamespace, conn.service, call, headers);
+    if (m === undefined) {
+      this.local(call, 404, new WeftError('ERR_WEFT_WAYPOINT_NO_ROUTE', { service: conn.serviceLabel, port: conn.servicePort.port, method: call.method, path }));
+      return;
+    }
+    const match: CompiledMatch | undefined = m === PASSTHROUGH ? undefined : m;
+    const rule = match ? match.rule : PASSTHROUGH_RULE;
+    call.routeLabel = match ? `${match.route.namespace}/${match.route.name}` : PASSTHROUGH;
+
+    // 3. The rule's filters edit the upstream request (Call is the edit).
+    const upHeaders = call.headers;
+    for (const k in headers) {
+      if (k.charCodeAt(0) === 58 || HOP_BY_HOP.has(k)) continue;
+      upHeaders[k] = headers[k];
+    }
+    if (grpc && upHeaders['te'] === undefined) upHeaders['te'] = 'trailers';
+    // What redirects and rewrites are computed from; built only when a filter needs it.
+    let original: OriginalRequest | undefined;
+    if (rule.filters.length > 0) {
+      original = { authority, path, query, listenerPort: conn.servicePort.port, prefix: match?.prefix };
+      const redirect = applyFilters(rule.filters, original, call);
+      if (redirect) {
+        replyRedirect(res, redirect);
+        this.done(call, redirect.status);
+        return;
+      }
+    }
+
+    // 4. Backend by weight; a share with no valid backend answers 500, one without endpoints 503.
+    const backend = match ? this.splitBackend(call, match, rule, original) : this.o.index.backend(conn.service.namespace, conn.service.name, conn.servicePort.port);
+    if (backend === null) return; // answered
+    if (!backend) {
+      this.local(call, 503, new WeftError('ERR_WEFT_WAYPOINT_NO_ENDPOINT', { backend: `${conn.serviceLabel}:${conn.servicePort.port}` }));
+      return;
+    }
+    call.backendLabel = backend.label;
+    if (backend.endpoints.length === 0) {
+      this.local(call, 503, new WeftError('ERR_WEFT_WAYPOINT_NO_ENDPOINT', { backend: backend.label }));
+      return;
+    }
+    call.target = backend;
+    // The client's identity travels to the backend the way Istio's waypoint passes it (XFCC), never trusted
+    // from the client; set after every filter so no header modifier can forge it.
+    if (conn.principal) upHeaders['x-forwarded-client-cert'] = `${this.o.identity ? `By=${this.o.identity};` : ''}URI=${conn.principal}`;
+    call.sendable();
+
+    // 5. The rule's retries and timeouts; the body streams, with a replayable copy of up to 64 KiB.
+    call.retry = rule.retry;
+    const body = req.body;
+    if (body) call.replay = new ReplayableBody(body);
+    void this.forward(call, rule.timeouts);
+  }
+
+  /** A matched rule's backend: weighted pick, then that backendRef's own filters. Null: answered already. */
+  private splitBackend(call: Call, match: CompiledMatch, rule: HttpRouteRule, original: OriginalRequest | undefined): Backend | undefined | null {
+    const ref = pickBackend(this.o.index.split(rule), this.o.random);
+    if (!ref || !ref.service) {
+      this.local(call, 500, new WeftError('ERR_WEFT_WAYPOINT_INVALID_BACKEND', { route: call.routeLabel, reason: ref ? (ref.invalidReason ?? 'unresolved backendRef') : 'no backendRef with weight > 0' }));
+      return null;
+    }
+    const backend = this.o.index.backend(ref.service.namespace, ref.service.name, ref.port);
+    if (!backend) {
+      call.backendLabel = `${ref.service.namespace}/${ref.service.name}:${ref.port ?? ''}`;
+      this.local(call, 500, new WeftError('ERR_WEFT_WAYPOINT_INVALID_BACKEND', { route: call.routeLabel, reason: `Service ${call.backendLabel} or its port does not exist` }));
+      return null;
+    }
+    // The backendRef's own filters act only on requests sent to it, after the rule's.
+    if (ref.filters && ref.filters.length > 0) {
+      original ??= { authority: call.clientAuthority, path: call.clientPath, query: call.query, listenerPort: call.conn.servicePort.port, prefix: match.prefix };
+      const redirect = applyFilters(ref.filters, original, call);
+      if (redirect) {
+        call.backendLabel = backend.label;
+        replyRedirect(call.res, redirect);
+        this.done(call, redirect.status);
+        return null;
+      }
+    }
+    return backend;
+  }
+
+  /** The asynchronous part: body hold-back, mirrors, the tries, and the response written downstream. */
+  private async forward(call: Call, timeouts: HttpRouteRule['timeouts']): Promise<void> {
+    try {
+      const replay = call.replay;
+      if (replay && call.req.holdBackBody) {
+        await replay.holdBack();
+        // The parser refused the chunk stream and answered 400 itself: nothing goes upstream.
+        if (replay.broken) return;
+      }
+      if (timeouts && (timeouts.requestMs || timeouts.backendRequestMs)) {
+        call.deadline = new Deadline(this.o.clock, call.res, call.routeLabel, timeouts.requestMs ?? null, timeouts.backendRequestMs ?? null);
+      }
+      if (call.mirrors) this.o.mirrors.send(call.mirrors, replay, call);
+      await this.o.retrier.run(call);
+      const response = call.response;
+      if (!response) {
+        const err = call.error;
+        if (err) {
+          if (call.grpc) call.grpcStatus = String(err.grpc ?? 13);
+          replyLocal(call.res, call.grpc, err.http ?? 500, err.flag ?? err.code, err.message);
+        }
+        this.done(call, call.status);
+        return;
+      }
+      // The try and request timers keep running until the body has ended.
+      const headers = responseHeaders(response);
+      if (call.responseMods) for (const mod of call.responseMods) modifyHeaders(headers, mod);
+      let ok = true;
+      try {
+        const streaming = writeResponse(call.res, response, headers, call);
+        if (streaming) await streaming;
+      } catch {
+        ok = false;
+        if (call.deadline && (call.deadline.requestTimedOut || call.deadline.tryTimedOut)) this.o.log.debug({ route: call.routeLabel }, 'timeout while streaming the response; stream reset');
+        call.res.abort();
+      }
+      this.o.retrier.finish(call, ok);
+      this.done(call, call.status);
+    } catch (err) {
+      this.unexpected(call.res, err);
+    }
+  }
+
+  private local(call: Call, status: number, err: WeftError, extra?: OutHeaders): void {
+    if (call.grpc) call.grpcStatus = String(err.grpc ?? 13);
+    replyLocal(call.res, call.grpc, status, err.flag ?? err.code, err.message, extra);
+    this.done(call, status);
+  }
+
+  /** Metrics and the access log line of a finished request. */
+  private done(call: Call, status: number): void {
+    const ms = this.o.clock.now() - call.start;
+    call.conn.metrics.request(status, call.grpcStatus, call.routeLabel, call.backendLabel, ms);
+    if (this.o.accessLog) {
+      this.accessLog(call.routeLabel, call.backendLabel, call.conn.principal).info(
+        { method: call.method, path: call.clientPath, authority: call.clientAuthority, status, grpc_status: call.grpcStatus || undefined, duration_ms: Math.round(ms * 100) / 100 },
+        'access',
+      );
+    }
   }
 
   /** Access-log child per route, backend and client: pino serialises those bindings once, not per line. */
@@ -128,410 +246,5 @@ export class Forwarder {
       this.accessLogs.set(key, (l = this.o.accessLog!.child({ route, backend, principal })));
     }
     return l;
-  }
-
-  private budget(route: string): RetryBudget {
-    let b = this.budgets.get(route);
-    if (!b) this.budgets.set(route, (b = new RetryBudget()));
-    return b;
-  }
-
-  /** Handles one request; never throws. */
-  handle(conn: ConnectionInfo, req: DownRequest, res: DownResponse): void {
-    this.serve(conn, req, res).catch((err: unknown) => {
-      this.o.log.error({ err }, 'waypoint request failed unexpectedly');
-      if (!res.headersSent) this.reply(res, false, 500, 'ERR_WEFT_CORE_INTERNAL', String(err));
-      else abortDownstream(res);
-    });
-  }
-
-  private reply(res: DownResponse, grpc: boolean, status: number, flag: string, message: string, headers: Headers = {}): void {
-    if (res.headersSent) {
-      abortDownstream(res);
-      return;
-    }
-    const reason = message.replace(/[^\x20-\x7e]/g, ' ');
-    if (grpc) {
-      const code = status === 404 ? 12 : status === 403 ? 7 : status === 504 ? 4 : status === 503 || status === 502 ? 14 : 13;
-      const h = { ':status': 200, 'content-type': 'application/grpc', 'grpc-status': String(code), 'grpc-message': encodeURIComponent(reason), 'x-weft-reason': flag, ...headers };
-      if (isH2(res)) {
-        if (!res.stream.destroyed) res.stream.respond(h, { endStream: true });
-        return;
-      }
-      delete (h as Record<string, unknown>)[':status'];
-      res.writeHead(200, h).end();
-      return;
-    }
-    const body = `${reason}\n`;
-    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), 'x-weft-reason': flag, ...headers });
-    res.end(body);
-  }
-
-  private async serve(conn: ConnectionInfo, req: DownRequest, res: DownResponse): Promise<void> {
-    const start = performance.now();
-    const method = req.method ?? 'GET';
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const path = q < 0 ? url : url.slice(0, q);
-    const query = q < 0 ? '' : url.slice(q + 1);
-    const headers = req.headers;
-    const ct = headers['content-type'];
-    const grpc = typeof ct === 'string' && ct.startsWith('application/grpc');
-    const authority = (headers[':authority'] as string | undefined) ?? (headers.host as string | undefined) ?? `${conn.service.name}.${conn.service.namespace}`;
-
-    let routeLabel = 'none';
-    let backendLabel = 'none';
-    let grpcStatus = '';
-    const done = (status: number): void => {
-      const ms = performance.now() - start;
-      conn.metrics.request(status, grpcStatus, routeLabel, backendLabel, ms);
-      if (this.o.accessLog) this.accessLog(routeLabel, backendLabel, conn.principal).info({ method, path, authority, status, grpc_status: grpcStatus || undefined, duration_ms: Math.round(ms * 100) / 100 }, 'access');
-    };
-    const local = (status: number, err: WeftError, extra?: Headers): void => {
-      grpcStatus = grpc ? String(err.grpc ?? 13) : '';
-      this.reply(res, grpc, status, err.flag ?? err.code, err.message, extra);
-      done(status);
-    };
-
-    // 1. L7 authorization (before routing, as Istio does).
-    const policies = conn.policies.current();
-    if (policies.size > 0) {
-      const d = policies.authorizeL7({ principal: conn.principal, sourceIp: conn.sourceIp, method, path, port: conn.servicePort.port });
-      if (!d.allowed) {
-        local(403, new WeftError('ERR_WEFT_WAYPOINT_DENIED', { reason: d.reason }), { 'x-weft-reason': `DENY: ${d.reason}` });
-        return;
-      }
-    }
-
-    // 2. Routes: the consumer routes of the client's namespace, else the producer routes, whose hostnames
-    //    accept the request; none → pass through to the Service itself (GAMMA).
-    const portRoutes = this.o.index.routes(conn.service, conn.servicePort.port);
-    const hosts = portRoutes.hostScoped ? hostCandidates(authority, conn.service) : undefined;
-    const routes = selectRoutes(portRoutes, conn.clientNamespace, hosts);
-    let match: CompiledMatch | undefined;
-    let rule: HttpRouteRule = PASSTHROUGH_RULE;
-    if (routes) {
-      const facts = new Facts(method, path, query, headers);
-      for (const m of routes.matches) {
-        if (m.grpc && !grpc) continue;
-        if (hosts !== undefined && !routeAcceptsHost(m.route.hostnames, hosts)) continue;
-        if (m.test(facts)) {
-          match = m;
-          break;
-        }
-      }
-      if (!match) {
-        local(404, new WeftError('ERR_WEFT_WAYPOINT_NO_ROUTE', { service: conn.serviceLabel, port: conn.servicePort.port, method, path }));
-        return;
-      }
-      rule = match.rule;
-      routeLabel = `${match.route.namespace}/${match.route.name}`;
-    } else routeLabel = PASSTHROUGH_LABEL;
-
-    // 3. The rule's filters.
-    const upHeaders: Headers = {};
-    for (const k in headers) {
-      if (k.charCodeAt(0) === 58 || HOP_BY_HOP.has(k)) continue;
-      upHeaders[k] = headers[k];
-    }
-    if (grpc && upHeaders['te'] === undefined) upHeaders['te'] = 'trailers';
-    const edit: UpstreamEdit = { path, authority, headers: upHeaders, responseMods: undefined, mirrors: undefined };
-    // What redirects and rewrites are computed from; built only when a filter needs it.
-    let original: OriginalRequest | undefined;
-    if (rule.filters.length > 0) {
-      original = { authority, path, query, listenerPort: conn.servicePort.port, prefix: match?.prefix };
-      const redirect = applyFilters(rule.filters, original, edit);
-      if (redirect) {
-        this.redirect(res, redirect);
-        done(redirect.status);
-        return;
-      }
-    }
-
-    // 4. Backend by weight (pass-through: the Service itself); a share with no valid backend answers 500.
-    let backend: Backend | undefined;
-    if (!match) backend = this.o.index.backend(conn.service.namespace, conn.service.name, conn.servicePort.port);
-    else {
-      const ref = pickBackend(this.o.index.split(rule), this.random);
-      if (!ref || !ref.service) {
-        local(500, new WeftError('ERR_WEFT_WAYPOINT_INVALID_BACKEND', { route: routeLabel, reason: ref ? (ref.invalidReason ?? 'unresolved backendRef') : 'no backendRef with weight > 0' }));
-        return;
-      }
-      backend = this.o.index.backend(ref.service.namespace, ref.service.name, ref.port);
-      if (!backend) {
-        backendLabel = `${ref.service.namespace}/${ref.service.name}:${ref.port ?? ''}`;
-        local(500, new WeftError('ERR_WEFT_WAYPOINT_INVALID_BACKEND', { route: routeLabel, reason: `Service ${backendLabel} or its port does not exist` }));
-        return;
-      }
-      // The backendRef's own filters act only on requests sent to it, after the rule's.
-      if (ref.filters && ref.filters.length > 0) {
-        original ??= { authority, path, query, listenerPort: conn.servicePort.port, prefix: match.prefix };
-        const redirect = applyFilters(ref.filters, original, edit);
-        if (redirect) {
-          backendLabel = backend.label;
-          this.redirect(res, redirect);
-          done(redirect.status);
-          return;
-        }
-      }
-    }
-    if (!backend) {
-      local(503, new WeftError('ERR_WEFT_WAYPOINT_NO_ENDPOINT', { backend: `${conn.serviceLabel}:${conn.servicePort.port}` }));
-      return;
-    }
-    backendLabel = backend.label;
-    if (backend.endpoints.length === 0) {
-      local(503, new WeftError('ERR_WEFT_WAYPOINT_NO_ENDPOINT', { backend: backendLabel }));
-      return;
-    }
-    // The client's identity travels to the backend the way Istio's waypoint passes it (XFCC), never trusted
-    // from the client; set after every filter so no header modifier can forge it.
-    if (conn.principal) upHeaders['x-forwarded-client-cert'] = `${this.o.identity ? `By=${this.o.identity};` : ''}URI=${conn.principal}`;
-
-    // 5. Body: streamed, with a replayable copy of up to 64 KiB.
-    const bodySource = isH2(res) ? ((req as Http2ServerRequest).stream.endAfterHeaders ? null : (req as Http2ServerRequest)) : (req as H1Request).body;
-    const body = bodySource ? new ReplayableBody(bodySource) : null;
-    if (body && !isH2(res) && headers['transfer-encoding'] !== undefined) {
-      await body.holdBack();
-      // The parser refused the chunk stream and answered 400 itself: nothing goes upstream.
-      if (body.broken) return;
-    }
-    if (edit.mirrors) this.mirror(edit.mirrors, body, { method, path: edit.path, query, authority: edit.authority, headers: upHeaders, protocol: conn.upstream });
-
-    const fullPath = query ? `${edit.path}?${query}` : edit.path;
-    const status = await this.attempts(conn, req, res, rule, routeLabel, backend, grpc, { method, path: fullPath, authority: edit.authority, headers: upHeaders, body }, edit.responseMods, (g) => (grpcStatus = g));
-    done(status);
-  }
-
-  /** Runs the tries; returns the status written downstream. */
-  private async attempts(
-    conn: ConnectionInfo,
-    req: DownRequest,
-    res: DownResponse,
-    rule: HttpRouteRule,
-    routeLabel: string,
-    backend: Backend,
-    grpc: boolean,
-    up: { method: string; path: string; authority: string; headers: Headers; body: ReplayableBody | null },
-    responseMods: readonly HeaderModifier[] | undefined,
-    setGrpc: (g: string) => void,
-  ): Promise<number> {
-    const retry = rule.retry;
-    const maxRetries = retry?.attempts ?? 0;
-    const requestMs = rule.timeouts?.requestMs ?? null;
-    const tryMs = rule.timeouts?.backendRequestMs ?? null;
-    const budget = retry ? this.budget(routeLabel) : undefined;
-    budget?.deposit();
-
-    // Whole-request deadline, spanning every try; the client going away cancels too. Controllers and
-    // timers exist only when a timeout is configured: the common no-timeout request allocates none.
-    const overall = requestMs ? new AbortController() : undefined;
-    let overallTimedOut = false;
-    const overallTimer = overall ? setTimeout(() => ((overallTimedOut = true), overall.abort()), requestMs!) : undefined;
-    const onClientGone = (): void => {
-      if (!res.writableFinished) overall?.abort();
-    };
-    if (overall) res.once('close', onClientGone);
-    const cleanup = (): void => {
-      if (overallTimer) clearTimeout(overallTimer);
-      if (overall) res.off('close', onClientGone);
-    };
-    const aborted = (): boolean => overall?.signal.aborted ?? false;
-
-    for (let attempt = 0; ; attempt++) {
-      const entry = pickP2C(backend.endpoints, performance.now(), this.random)!;
-      const tryCtl = tryMs || overall ? new AbortController() : undefined;
-      let tryTimedOut = false;
-      const tryTimer = tryMs ? setTimeout(() => ((tryTimedOut = true), tryCtl!.abort()), tryMs) : undefined;
-      const onOverall = (): void => tryCtl?.abort();
-      overall?.signal.addEventListener('abort', onOverall);
-      const endTry = (): void => {
-        if (tryTimer) clearTimeout(tryTimer);
-        overall?.signal.removeEventListener('abort', onOverall);
-      };
-      up.headers['x-weft-attempt'] = String(attempt + 1);
-      const t0 = performance.now();
-      entry.stats.pending++;
-      let response: UpstreamResponse | undefined;
-      let failure: unknown;
-      try {
-        response = await this.o.clients.request(conn.upstream, entry.endpoint, {
-          method: up.method,
-          path: up.path,
-          authority: up.authority,
-          headers: up.headers,
-          body: up.body ? up.body.next() : null,
-          signal: tryCtl?.signal,
-        });
-      } catch (err) {
-        failure = err;
-      }
-
-      const canRetry = (): boolean => {
-        if (!retry || attempt >= maxRetries || aborted()) return false;
-        if (up.body && !up.body.replayable) return false;
-        if (!budget!.withdraw()) {
-          this.o.metrics.budgetExhaustion(routeLabel, conn.serviceLabel);
-          return false;
-        }
-        return true;
-      };
-
-      if (!response) {
-        entry.stats.pending--;
-        endTry();
-        this.failed(entry, backend);
-        if (overallTimedOut || (tryTimedOut && !(retry?.codes.includes(504) ?? false))) {
-          cleanup();
-          const which = overallTimedOut ? 'request' : 'backendRequest';
-          this.localError(res, grpc, new WeftError('ERR_WEFT_WAYPOINT_TIMEOUT', { which, ms: (overallTimedOut ? requestMs : tryMs) ?? 0, route: routeLabel }), setGrpc);
-          return 504;
-        }
-        if (aborted()) {
-          cleanup();
-          return 499; // client went away
-        }
-        if (canRetry() && (await this.beforeRetry(up.body, retry!.backoffMs, overall?.signal))) {
-          this.o.metrics.retry(routeLabel, conn.serviceLabel);
-          continue;
-        }
-        cleanup();
-        if (overallTimedOut) {
-          this.localError(res, grpc, new WeftError('ERR_WEFT_WAYPOINT_TIMEOUT', { which: 'request', ms: requestMs ?? 0, route: routeLabel }), setGrpc);
-          return 504;
-        }
-        if (!tryTimedOut && hasCode(failure, 'ERR_WEFT_WAYPOINT_BAD_RESPONSE')) {
-          // The endpoint answered, but not in valid HTTP/1.1: a bad gateway, not an unavailable one.
-          this.localError(res, grpc, failure, setGrpc);
-          return 502;
-        }
-        const reason = tryTimedOut ? `backendRequest timeout of ${tryMs} ms` : failure instanceof Error ? failure.message : String(failure);
-        this.localError(res, grpc, new WeftError('ERR_WEFT_WAYPOINT_UPSTREAM', { endpoint: entry.key, backend: backend.label, reason }), setGrpc);
-        return tryTimedOut ? 504 : 503;
-      }
-
-      const status = response.status;
-      const g = grpc ? grpcStatusOf(response.headers) : undefined;
-      const retryable = status >= 500 ? (retry?.codes.includes(status) ?? false) : g !== undefined && g !== '0' && (retry?.grpcCodes ?? GRPC_RETRYABLE_DEFAULT).includes(Number(g));
-      if (status >= 500 || (g !== undefined && (g === '14' || g === '13'))) this.failed(entry, backend);
-      if (retryable && canRetry()) {
-        entry.stats.pending--;
-        endTry();
-        if (response.discard) response.discard();
-        else discard(response.body);
-        if (await this.beforeRetry(up.body, retry!.backoffMs, overall?.signal)) {
-          this.o.metrics.retry(routeLabel, conn.serviceLabel);
-          continue;
-        }
-        cleanup();
-        if (overallTimedOut) {
-          this.localError(res, grpc, new WeftError('ERR_WEFT_WAYPOINT_TIMEOUT', { which: 'request', ms: requestMs ?? 0, route: routeLabel }), setGrpc);
-          return 504;
-        }
-        this.localError(res, grpc, new WeftError('ERR_WEFT_WAYPOINT_UPSTREAM', { endpoint: entry.key, backend: backend.label, reason: `status ${status}` }), setGrpc);
-        return 503;
-      }
-      if (status < 500 && (g === undefined || g === '0')) entry.stats.outlier.success();
-
-      // 6. Write the response; the try and request timers keep running until the body has ended.
-      const outHeaders: Headers = {};
-      for (const k in response.headers) if (!RESPONSE_HOP_BY_HOP.has(k)) outHeaders[k] = response.headers[k];
-      if (responseMods) for (const m of responseMods) modifyHeaders(outHeaders, m);
-      if (g !== undefined) setGrpc(g);
-      try {
-        if (response.endStream && isH2(res)) {
-          if (!res.stream.destroyed) res.stream.respond({ ':status': status, ...outHeaders }, { endStream: true });
-        } else if (response.complete) {
-          // The whole body came with the head (small HTTP/1.1 responses): no stream, one write downstream.
-          res.writeHead(status, outHeaders);
-          const t = response.trailers();
-          if (t) {
-            const tg = grpcStatusOf(t);
-            if (tg !== undefined) setGrpc(tg);
-            res.addTrailers(cleanTrailers(t));
-          }
-          res.end(response.complete);
-        } else {
-          res.writeHead(status, outHeaders);
-          await pipeBody(response, res, (t) => {
-            const tg = grpcStatusOf(t);
-            if (tg !== undefined) setGrpc(tg);
-          });
-        }
-        entry.stats.observe(performance.now() - t0, performance.now());
-      } catch {
-        if (overallTimedOut || tryTimedOut) this.o.log.debug({ route: routeLabel }, 'timeout while streaming the response; stream reset');
-        abortDownstream(res);
-      } finally {
-        entry.stats.pending--;
-        endTry();
-        cleanup();
-      }
-      void req;
-      return status;
-    }
-  }
-
-  private failed(entry: EndpointEntry, backend: Backend): void {
-    if (entry.stats.outlier.failure(performance.now())) {
-      this.o.metrics.ejection(backend.label);
-      this.o.log.warn({ endpoint: entry.key, backend: backend.label, ejections: entry.stats.outlier.ejectionCount }, 'endpoint ejected after consecutive failures');
-    }
-  }
-
-  private redirect(res: DownResponse, r: Redirect): void {
-    res.writeHead(r.status, { location: r.location, 'content-length': 0 });
-    res.end();
-  }
-
-  private localError(res: DownResponse, grpc: boolean, err: WeftError, setGrpc: (g: string) => void): void {
-    if (grpc) setGrpc(String(err.grpc ?? 13));
-    this.reply(res, grpc, err.http ?? 500, err.flag ?? err.code, err.message);
-  }
-
-  /** Waits for the body to be complete (so it can be replayed) and for the backoff; false to give up. */
-  private async beforeRetry(body: ReplayableBody | null, backoffMs: number | undefined, signal: AbortSignal | undefined): Promise<boolean> {
-    if (body && !(await body.complete())) return false;
-    if (backoffMs && backoffMs > 0) {
-      const ms = Math.round(backoffMs / 2 + (this.random() * backoffMs) / 2);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(done, ms);
-        function done(): void {
-          clearTimeout(t);
-          signal?.removeEventListener('abort', done);
-          resolve();
-        }
-        signal?.addEventListener('abort', done);
-      });
-    }
-    return !(signal?.aborted ?? false);
-  }
-
-  private mirror(
-    mirrors: readonly MirrorFilter[],
-    body: ReplayableBody | null,
-    up: { method: string; path: string; query: string; authority: string; headers: Headers; protocol: UpstreamProtocol },
-  ): void {
-    for (const m of mirrors) {
-      const percent = m.requestMirror.percent ?? 100;
-      if (percent < 100 && this.random() * 100 >= percent) continue;
-      const ref = m.requestMirror.backendRef;
-      if (!ref.service) continue;
-      const backend = this.o.index.backend(ref.service.namespace, ref.service.name, ref.port);
-      const entry = backend && pickP2C(backend.endpoints, performance.now(), this.random);
-      if (!entry) continue;
-      const headers = { ...up.headers, 'x-weft-mirror': '1' };
-      const send = (b: Buffer | null): void => {
-        const ctl = new AbortController();
-        const timer = setTimeout(() => ctl.abort(), 10_000);
-        this.o.clients
-          .request(up.protocol, entry.endpoint, { method: up.method, path: up.query ? `${up.path}?${up.query}` : up.path, authority: up.authority, headers, body: b, signal: ctl.signal })
-          .then((r) => r.body.resume().once('close', () => clearTimeout(timer)))
-          .catch(() => clearTimeout(timer));
-      };
-      // Fire and forget: mirrors never delay or change the real response; large bodies are not mirrored.
-      if (!body) send(null);
-      else void body.whenEnded().then((b) => b && send(b));
-    }
   }
 }

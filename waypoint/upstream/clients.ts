@@ -1,6 +1,6 @@
 import { connect as h2connect, constants as h2c, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
-import type { Headers } from '../route/filters.js';
-import { H1Pool } from './h1-connection.js';
+import type { Headers } from './exchange.js';
+import { H1Pool } from './h1-pool.js';
 import type { Connector, UpstreamEndpoint } from '../transport/connector.js';
 import type { UpstreamRequest, UpstreamResponse } from './exchange.js';
 
