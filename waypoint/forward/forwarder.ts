@@ -8,7 +8,7 @@ import { denyReason } from '../policy/authorize.js';
 import { ReplayableBody } from '../retry/replay-body.js';
 import type { Retrier } from '../retry/retrier.js';
 import { applyFilters, type OriginalRequest } from '../route/apply-filters.js';
-import { modifyHeaders, type Headers } from '../route/filters.js';
+import { modifyHeaders } from '../route/filters.js';
 import type { CompiledMatch } from '../route/match.js';
 import { PASSTHROUGH, selectMatch } from '../route/select.js';
 import { pickBackend } from '../route/split.js';

@@ -6,16 +6,16 @@ import { connectionHas, HEAD_ERROR, HEAD_MORE, HeadParser } from '../h1/head-par
 import { flush, writeLater, type BatchedSocket } from '../h1/write-batch.js';
 import { abortError, H1UpstreamResponse, requestHead, type Exchange } from './h1-exchange.js';
 
-// The waypoint's HTTP/1.1 client to one endpoint (instead of an undici Pool): keep-alive connections from
-// the connector (an HBONE tunnel, or TCP in tests), LIFO reuse, at most `maxConnections` with a FIFO
-// queue behind them. A request's head and a buffered body go out in ONE write; the response head is
-// parsed incrementally with the same strict parser as the server side, and a response whose body came
-// with its head is handed over whole (`complete`) instead of as a stream. A request that fails on a
-// reused connection before any response byte (the endpoint closed it while idle) is sent once more on a
-// fresh connection when its body can be sent again. A response that breaks HTTP/1.1 framing (bad head,
-// ambiguous length, bad chunking, chunk extensions or trailers over their caps in h1/chunked.ts) fails its
-// request with ERR_WEFT_WAYPOINT_BAD_RESPONSE, which the forwarder answers with 502 when nothing of the
-// response went downstream yet; later (body already streaming) the downstream exchange is reset.
+// One HTTP/1.1 connection of the waypoint's client to an endpoint (h1-pool.ts keeps them: LIFO reuse, at
+// most `maxConnections`, a FIFO queue behind them). A request's head and a buffered body go out in ONE
+// write; the response head is parsed incrementally with the same strict parser as the server side, and a
+// response whose body came with its head is handed over whole (`complete`) instead of as a stream. A
+// request that fails on a reused connection before any response byte (the endpoint closed it while idle)
+// is sent once more on a fresh connection when its body can be sent again. A response that breaks
+// HTTP/1.1 framing (bad head, ambiguous length, bad chunking, chunk extensions or trailers over their caps
+// in h1/chunked.ts) fails its request with ERR_WEFT_WAYPOINT_BAD_RESPONSE, which becomes a 502 when
+// nothing of the response went downstream yet; later (body already streaming) the downstream exchange is
+// reset.
 
 const MAX_RESPONSE_HEAD_BYTES = 64 * 1024;
 const SINGLE_WRITE_LIMIT = 64 * 1024;
