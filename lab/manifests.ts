@@ -1,6 +1,7 @@
 import { parseAllDocuments } from 'yaml';
 import { WeftError } from '../lib/errors/index.js';
 import type { LooseKubeObject } from '../lib/kube-object.js';
+import { objectFileName } from '../lib/object-file-name.js';
 import { checkDataKeys, checkIdentity, checkPodSpecNames, labKind } from './object-fields.js';
 
 /**
@@ -72,10 +73,9 @@ export function isClusterScoped(kind: string): boolean {
   return labKind(kind)?.namespaced === false;
 }
 
-/** `<Kind>.<namespace>.<name>.yaml` (cluster-scoped `<Kind>.<name>.yaml`), the names control/sources/files.ts reads (`fileNameOf`). */
+/** The file control/sources/files.ts reads the object from (lib/object-file-name.ts); namespace defaults to `default`. */
 export function manifestFileName(obj: Pick<KubeObject, 'kind' | 'metadata'>): string {
-  if (isClusterScoped(obj.kind)) return `${obj.kind}.${obj.metadata.name}.yaml`;
-  return `${obj.kind}.${obj.metadata.namespace ?? 'default'}.${obj.metadata.name}.yaml`;
+  return objectFileName(obj.kind, isClusterScoped(obj.kind) ? undefined : (obj.metadata.namespace ?? 'default'), obj.metadata.name);
 }
 
 export function objectKey(obj: Pick<KubeObject, 'kind' | 'metadata'>): string {
@@ -139,8 +139,4 @@ function checkPodSpec(spec: unknown, where: string, source: string, bad: (reason
   checkPodSpecNames(spec as { containers: { name: string }[] }, where, source);
   const rp = (spec).restartPolicy;
   if (rp !== undefined && rp !== 'Always' && rp !== 'OnFailure' && rp !== 'Never') bad(`${where}: restartPolicy ${JSON.stringify(rp)} is not Always, OnFailure or Never`);
-}
-
-export function podSpecOf(obj: KubeObject): PodSpec {
-  return obj.spec as unknown as PodSpec;
 }
