@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { AuthzDecision } from '../../lib/authz/index.js';
 import type { WeftError } from '../../lib/errors/index.js';
 import type { EndpointEntry } from '../balance/balancer.js';
 import type { DownRequest, DownResponse } from '../downstream/exchange.js';
@@ -22,6 +23,8 @@ export class Call implements TryRequest, UpstreamEdit {
   backendLabel = 'none';
   /** gRPC status written downstream, '' for plain HTTP. */
   grpcStatus = '';
+  /** The policy decision that refused the request: for the access log, never for the client. */
+  denial: AuthzDecision | undefined = undefined;
 
   // UpstreamEdit: `path` is the path alone while the filters run, then path and query (sendable()).
   path: string;

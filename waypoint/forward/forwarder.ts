@@ -1,10 +1,11 @@
 import type { Clock } from '../../lib/clock.js';
+import { POLICY_DENIED_REASON } from '../../lib/authz/index.js';
 import { WeftError } from '../../lib/errors/index.js';
 import type { HttpRouteRule } from '../../lib/model/index.js';
 import type { Logger } from '../../lib/telemetry/log.js';
 import type { DownRequest, DownResponse, OutHeaders, RequestHandler } from '../downstream/exchange.js';
 import type { WaypointMetrics } from '../metrics.js';
-import { denyReason } from '../policy/authorize.js';
+import { denial } from '../policy/authorize.js';
 import { ReplayableBody } from '../retry/replay-body.js';
 import type { Retrier } from '../retry/retrier.js';
 import { applyFilters, type OriginalRequest } from '../route/apply-filters.js';
@@ -89,9 +90,13 @@ export class Forwarder implements RequestHandler<ConnectionInfo> {
     const call = new Call(conn, req, res, this.o.clock.now(), req.method, path, query, authority, grpc);
 
     // 1. Policy: L7 authorization, before routing (as Istio does).
-    const denied = denyReason(conn, call.method, path);
-    if (denied !== undefined) {
-      this.local(call, 403, new WeftError('ERR_WEFT_WAYPOINT_DENIED', { reason: denied }), { 'x-weft-reason': `DENY: ${denied}` });
+    const d = denial(conn, call.method, path);
+    if (d !== undefined) {
+      // The client learns only that a policy denied it (issue 12 item 5): which policy and rule is internal
+      // detail, kept for the access log and weft_waypoint_denied_total.
+      call.denial = d;
+      this.o.metrics.denied(conn.serviceLabel, d.policy, d.rule);
+      this.local(call, 403, new WeftError('ERR_WEFT_WAYPOINT_DENIED', {}), { 'x-weft-reason': POLICY_DENIED_REASON });
       return;
     }
 
@@ -230,10 +235,9 @@ export class Forwarder implements RequestHandler<ConnectionInfo> {
     const ms = this.o.clock.now() - call.start;
     call.conn.metrics.request(status, call.grpcStatus, call.routeLabel, call.backendLabel, ms);
     if (this.o.accessLog) {
-      this.accessLog(call.routeLabel, call.backendLabel, call.conn.principal).info(
-        { method: call.method, path: call.clientPath, authority: call.clientAuthority, status, grpc_status: call.grpcStatus || undefined, duration_ms: Math.round(ms * 100) / 100 },
-        'access',
-      );
+      const line = { method: call.method, path: call.clientPath, authority: call.clientAuthority, status, grpc_status: call.grpcStatus || undefined, duration_ms: Math.round(ms * 100) / 100 };
+      const d = call.denial;
+      this.accessLog(call.routeLabel, call.backendLabel, call.conn.principal).info(d === undefined ? line : { ...line, policy: d.policy, rule: d.rule, reason: d.reason }, 'access');
     }
   }
 

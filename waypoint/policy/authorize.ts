@@ -1,4 +1,4 @@
-import type { WaypointPolicies } from '../../lib/authz/index.js';
+import type { AuthzDecision, WaypointPolicies } from '../../lib/authz/index.js';
 
 // The policy layer of the request path: L7 AuthorizationPolicy (lib/authz, compiled once per state
 // change), evaluated before routing as Istio's waypoint does, so a denied request never learns whether a
@@ -12,10 +12,10 @@ export interface PolicyPeer {
   readonly policies: WaypointPolicies;
 }
 
-/** Why the request is denied, or undefined when it is allowed. */
-export function denyReason(peer: PolicyPeer, method: string, path: string): string | undefined {
+/** The decision that denies the request (which policy and rule, why), or undefined when it is allowed. */
+export function denial(peer: PolicyPeer, method: string, path: string): AuthzDecision | undefined {
   const policies = peer.policies.current();
   if (policies.size === 0) return undefined;
   const d = policies.authorizeL7({ principal: peer.principal, sourceIp: peer.sourceIp, method, path, port: peer.servicePort.port });
-  return d.allowed ? undefined : d.reason;
+  return d.allowed ? undefined : d;
 }
