@@ -140,6 +140,11 @@ export class HboneSession {
     });
   }
 
+  /** The session's TLS socket (the server's chain, for root rotation); undefined once it is gone. */
+  get tlsSocket(): TLSSocket | undefined {
+    return this.session.destroyed ? undefined : (this.session.socket as TLSSocket);
+  }
+
   /** True while the session takes new streams. */
   get available(): boolean {
     return !this.retired && this.active < this.options.maxStreams && !this.session.destroyed && !this.session.closed;

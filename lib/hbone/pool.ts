@@ -5,6 +5,7 @@ import { WeftError, isWeftError } from '../errors/index.js';
 import type { SpiffeId, WorkloadCertificate } from '../identity/index.js';
 import { silentLogger, type Logger } from '../telemetry/log.js';
 import { HboneSession, type TunnelRequest } from './client.js';
+import { closeUntrustedPeers } from './peer-trust.js';
 import { CONNECT_TIMEOUT_MS, IDLE_TIMEOUT_MS, MAX_STREAMS_PER_SESSION, PING_INTERVAL_MS, PING_TIMEOUT_MS } from './protocol.js';
 import { plainSocketFactory, type NextHop, type SocketFactory } from './socket-factory.js';
 
@@ -96,6 +97,17 @@ export class HbonePool {
   /** Open sessions (including ones draining after GOAWAY or idle close) and streams (tests, admin page). */
   stats(): { sessions: number; streams: number } {
     return { sessions: this.sessionCount, streams: this.streamCount };
+  }
+
+  /**
+   * Root rotation: closes gracefully (open tunnels finish) the sessions whose server chains to none of
+   * `roots`, so the next tunnels open new sessions verified against them. Resolves with how many closed.
+   */
+  async closeUntrusted(roots: readonly string[]): Promise<number> {
+    const sessions = [...this.entries.values()].flatMap((e) => e.sessions);
+    const n = await closeUntrustedPeers(sessions, (s) => s.tlsSocket, roots, (s) => s.close());
+    if (n > 0) this.log.info({ closed: n }, 'closed HBONE sessions whose server chains to no root still trusted');
+    return n;
   }
 
   /** Stops new tunnels; closes sessions gracefully (open tunnels finish), or at once with `force`. */
