@@ -191,7 +191,7 @@ export async function caCheck(client: ClusterClient, namespace: string, now: Dat
     const verdicts = certs.map((c) => judgeCertificate(c, now, CA_MIN_DAYS));
     const bad = verdicts.filter((v) => v.problem !== undefined);
     if (bad.length > 0) {
-      return fail(name, bad.map((v) => `${v.subject}: ${v.problem ?? ''}`).join('; '), 'Rotate the CA: add the new root to roots.pem, switch ca.crt/ca.key, restart weft-control (docs/install.md).');
+      return fail(name, bad.map((v) => `${v.subject}: ${v.problem ?? ''}`).join('; '), 'Rotate the CA without restarts: put the old and new roots in roots.pem of Secret weft-ca, then switch ca.crt/ca.key, then remove the old root (docs/rotation.md).');
     }
     const soonest = verdicts.reduce((a, b) => (a.daysLeft <= b.daysLeft ? a : b));
     const root = await client.get({ type: ConfigMap, namespace, name: 'weft-ca-root' });
