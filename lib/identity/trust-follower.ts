@@ -11,6 +11,9 @@ import { notUnderSigningRoot } from './root-rotation.js';
  */
 export const ROOT_SWITCH_RENEW_SPREAD_MS = 10_000;
 
+/** Renewals that came back under another root than the signing one are repeated at most this often per bundle change. */
+const MAX_RENEWAL_RETRIES = 3;
+
 export interface TrustFollowerOptions {
   /** The data plane's state: the discovered TrustBundle and its changes. */
   readonly view: Pick<StateView, 'trustBundle' | 'on' | 'off'>;
@@ -61,6 +64,7 @@ export function followTrustBundle(o: TrustFollowerOptions): () => void {
     const rs = next;
     Promise.resolve(o.onRoots(rs)).catch((err: unknown) => log.warn({ err }, 'applying the new trust roots failed'));
     outdated.clear();
+    retries.clear();
     const isOld = notUnderSigningRoot(rs);
     o.certs
       .renewWhere(async (cert) => {
@@ -73,8 +77,21 @@ export function followTrustBundle(o: TrustFollowerOptions): () => void {
         (err: unknown) => log.warn({ err }, 'planning renewals after the trust bundle change failed'),
       );
   };
+  // A renewal can still come back under the old root (another control plane replica has not switched
+  // yet): renew such a certificate again, a few times per bundle change, further apart each time.
+  const retries = new Map<string, number>();
   const onRenewed = (cert: WorkloadCertificate): void => {
-    judge(cert, roots).catch(() => undefined);
+    const rs = roots;
+    judge(cert, rs)
+      .then(() => {
+        const key = cert.identity.toString();
+        if (rs !== roots || !outdated.has(key)) return;
+        const n = (retries.get(key) ?? 0) + 1;
+        if (n > MAX_RENEWAL_RETRIES) return;
+        retries.set(key, n);
+        return o.certs.renewWhere((c) => c === cert, spread * n);
+      })
+      .catch(() => undefined);
   };
   o.view.on('change', onChange);
   o.certs.on('renewed', onRenewed);

@@ -22,10 +22,14 @@ const b = SpiffeId.of('cluster.local', 'demo', 'b');
 /** Signs with whichever CA the control plane currently has. */
 class SwitchableCertifier implements Certifier {
   calls = 0;
+  /** Switches to `to` right after call number `calls` (a replica that switches late). */
+  switchAfter: { calls: number; to: CertificateAuthority } | undefined;
   constructor(public ca: CertificateAuthority) {}
   async certify(csr: string, identity: SpiffeId, lifetime: number): Promise<string[]> {
     this.calls++;
-    return (await this.ca.sign(csr, { identity, lifetimeSeconds: lifetime })).certChainPem;
+    const chain = (await this.ca.sign(csr, { identity, lifetimeSeconds: lifetime })).certChainPem;
+    if (this.switchAfter?.calls === this.calls) this.ca = this.switchAfter.to;
+    return chain;
   }
 }
 
@@ -101,6 +105,32 @@ describe('root rotation in the data plane', () => {
       bundle(store, '2', [newCa.rootsPem[0], oldCa.rootsPem[0]]);
       await eventually(async () => (await waiting(registry)) === 1, 5_000, 'one certificate waiting');
       expect(certifier.calls).toBe(1);
+    } finally {
+      stop();
+      certs.close();
+    }
+  });
+});
+
+describe('root rotation with a lagging signer', () => {
+  it('renews again a certificate that came back under the old root (a replica had not switched yet)', async () => {
+    const [oldCa, newCa] = await Promise.all([CertificateAuthority.createRoot({ trustDomain: 'cluster.local' }), CertificateAuthority.createRoot({ trustDomain: 'cluster.local' })]);
+    const certifier = new SwitchableCertifier(oldCa);
+    const certs = new CertificateManager({ certifier });
+    const store = new StateStore();
+    bundle(store, '1', [oldCa.rootsPem[0], newCa.rootsPem[0]]);
+    const stop = followTrustBundle({ view: store, certs, renewSpreadMs: 20, onRoots: () => undefined });
+    try {
+      await certs.get(a);
+      // The bundle names the new signer, but the first renewal is still signed by the old CA.
+      certifier.switchAfter = { calls: 2, to: newCa };
+      bundle(store, '2', [newCa.rootsPem[0], oldCa.rootsPem[0]]);
+      const underNew = new TrustBundle([newCa.rootsPem[0]]);
+      await eventually(async () => {
+        const c = certs.cached(a);
+        return c !== undefined && (await underNew.trusts(c.certChainPem));
+      }, 15_000, 'renewed again, under the new root');
+      expect(certifier.calls).toBe(3);
     } finally {
       stop();
       certs.close();
