@@ -19,7 +19,7 @@ import { echoPod, startLoad } from '../support/mesh-load.js';
 import { describeRoot } from '../support/root.js';
 
 const RATE = 200;
-const DURATION_S = 50;
+const DURATION_S = 40;
 
 const MANIFESTS = `
 apiVersion: v1
@@ -101,6 +101,7 @@ describeRoot('root CA rotation under 200 requests/s (needs root: network namespa
     expect(Object.keys(before)).toEqual(expect.arrayContaining(['control', ...agents]));
 
     const load = startLoad(lab, { from: 'mesh/client', target: 'http://echo.mesh/', rate: RATE, durationS: DURATION_S, newConnections: true, timeoutS: 30 });
+    load.catch(() => undefined); // awaited below; a step failing first must not leave it unhandled
     const loadStart = Date.now();
     await sleep(3000); // traffic before the first step
 
@@ -114,7 +115,7 @@ describeRoot('root CA rotation under 200 requests/s (needs root: network namespa
     await eventually(() => bundleChanged(t2), 30_000, 'step 2 (new signing root) reached both agents');
     // The documented check: one line per node, each 0 once every certificate there renewed.
     await eventually(async () => {
-      const lines = (await sh(`${doc.check} || true`)).trim().split('\n').filter(Boolean);
+      const lines = (await sh(`${doc.check.trim()} || true`)).trim().split('\n').filter(Boolean);
       return lines.length === 2 && lines.every((l) => / 0$/.test(l));
     }, 60_000, 'every certificate renewed under the new root');
     const renewed = await Promise.all(agents.map((a) => since(a, t2, 'renewing certificates issued under another root')));
