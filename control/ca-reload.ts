@@ -45,7 +45,7 @@ export class CaReloader {
   start(): void {
     const tick = (): void => {
       this.timer = setTimeout(() => {
-        this.check().finally(tick);
+        void this.check().finally(tick);
       }, this.options.intervalMs ?? DEFAULT_CA_RELOAD_MS);
       this.timer.unref();
     };
