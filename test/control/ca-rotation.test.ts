@@ -5,16 +5,13 @@
 // reaching the control plane because its control channel also trusts the pushed bundle (ControlRoots);
 // (3) roots.pem with the new root only removes the old one. The same discovery stream carries it all.
 // Also: a half-written switch (ca.crt replaced, ca.key not yet) is refused and the old CA kept.
-import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { connect as tlsConnect } from 'node:tls';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
-import { startControl, type ControlProcess } from '../../control/main.js';
+import type { ControlProcess } from '../../control/main.js';
 import { CaReloader } from '../../control/ca-reload.js';
 import { DirectoryCaBackend } from '../../control/ca-store.js';
-import { generateTokenKeyPair, mintToken } from '../../control/identity/tokens.js';
 import { ControlCertifier } from '../../lib/control-client/certifier.js';
 import { ControlRoots } from '../../lib/control-client/control-roots.js';
 import { DiscoveryClient } from '../../lib/control-client/discovery-client.js';
@@ -23,6 +20,7 @@ import { StateStore } from '../../lib/model/index.js';
 import { silentLogger } from '../../lib/telemetry/log.js';
 import { eventually } from '../support/eventually.js';
 import { namespace, pod } from './compile-fixtures.js';
+import { startDirControl } from './control-process-fixture.js';
 
 let root: string;
 let caDir: string;
@@ -30,35 +28,7 @@ let proc: ControlProcess;
 const closers: (() => void)[] = [];
 
 beforeAll(async () => {
-  root = await mkdtemp(path.join(tmpdir(), 'weft-trot-'));
-  caDir = path.join(root, 'ca');
-  await mkdir(path.join(root, 'cluster', 'manifests'), { recursive: true });
-  const keys = await generateTokenKeyPair();
-  await writeFile(path.join(root, 'token.pub'), keys.publicKeyPem);
-  for (const o of [namespace('weft-system'), pod('agent-n1', { ns: 'weft-system', node: 'n1', sa: 'weft-node-agent', uid: 'a1' })]) {
-    const meta = o.metadata as { name: string; namespace?: string };
-    await writeFile(path.join(root, 'cluster', 'manifests', `${String(o.kind)}.${meta.namespace ?? ''}.${meta.name}.yaml`), stringify(o));
-  }
-  await writeFile(
-    path.join(root, 'agent.token'),
-    await mintToken(keys.privateKeyPem, { namespace: 'weft-system', serviceAccount: 'weft-node-agent', pod: { name: 'agent-n1', uid: 'a1' }, node: { name: 'n1' } }),
-  );
-  proc = await startControl(
-    {
-      source: { type: 'dir', dir: path.join(root, 'cluster') },
-      listen: '127.0.0.1:0',
-      caDir,
-      caReloadMs: 100,
-      tokenPublicKey: path.join(root, 'token.pub'),
-      trustDomain: 'cluster.local',
-      metricsAddress: '127.0.0.1:0',
-      healthAddress: '127.0.0.1:0',
-      namespace: 'weft-system',
-      servingSans: [],
-      debounceMs: 20,
-    },
-    silentLogger,
-  );
+  ({ root, caDir, proc } = await startDirControl('weft-trot-', [namespace('weft-system'), pod('agent-n1', { ns: 'weft-system', node: 'n1', sa: 'weft-node-agent', uid: 'a1' })], { caReloadMs: 100 }));
 });
 
 afterAll(async () => {

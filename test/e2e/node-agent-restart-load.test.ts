@@ -16,7 +16,7 @@ import { startNodeAgent } from '../../lab/mesh.js';
 import { nodeNetns } from '../../lab/names.js';
 import { isAlive, listRecords } from '../../lab/processes.js';
 import { startLab, type Lab } from '../support/lab.js';
-import { echoPod, startLoad as startMeshLoad, type LoadResult } from '../support/mesh-load.js';
+import { ambientNamespace, echoPod, httpService, startLoad as startMeshLoad, type LoadResult } from '../support/mesh-load.js';
 import { describeRoot } from '../support/root.js';
 
 const RATE = 200;
@@ -24,21 +24,11 @@ const DURATION_S = 30;
 /** Connections that die at the kill may each lose the request on them; a few more race the close. */
 const MARGIN = 3;
 
-const MANIFESTS = `
-apiVersion: v1
-kind: Namespace
-metadata: { name: mesh, labels: { weft.dev/dataplane-mode: ambient } }
----
+const MANIFESTS = `${ambientNamespace('mesh')}
 ${echoPod('client', 'mesh', 'n1', 'sa-client')}
 ${echoPod('c', 'mesh', 'n1', 'sa-c')}
 ${echoPod('b', 'mesh', 'n2', 'sa-b')}
-apiVersion: v1
-kind: Service
-metadata: { name: echo, namespace: mesh }
-spec:
-  selector: { app: b }
-  ports: [{ name: http, port: 80, targetPort: 8080 }]
-`;
+${httpService('echo', 'mesh', 'b')}`;
 
 /** Captured pods per node (what a restarted agent must restore). */
 const PODS: Record<string, string[]> = { n1: ['c', 'client'], n2: ['b'] };

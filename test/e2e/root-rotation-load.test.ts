@@ -15,26 +15,16 @@ import { run } from '../../lab/command.js';
 import { isAlive, listRecords } from '../../lab/processes.js';
 import { eventually } from '../support/eventually.js';
 import { startLab, type Lab } from '../support/lab.js';
-import { echoPod, startLoad } from '../support/mesh-load.js';
+import { ambientNamespace, echoPod, httpService, startLoad } from '../support/mesh-load.js';
 import { describeRoot } from '../support/root.js';
 
 const RATE = 200;
 const DURATION_S = 40;
 
-const MANIFESTS = `
-apiVersion: v1
-kind: Namespace
-metadata: { name: mesh, labels: { weft.dev/dataplane-mode: ambient } }
----
+const MANIFESTS = `${ambientNamespace('mesh')}
 ${echoPod('client', 'mesh', 'n1', 'sa-client')}
 ${echoPod('b', 'mesh', 'n2', 'sa-b')}
-apiVersion: v1
-kind: Service
-metadata: { name: echo, namespace: mesh }
-spec:
-  selector: { app: b }
-  ports: [{ name: http, port: 80, targetPort: 8080 }]
-`;
+${httpService('echo', 'mesh', 'b')}`;
 
 interface LogLine {
   pid: number;

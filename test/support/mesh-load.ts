@@ -22,6 +22,23 @@ spec:
       readinessProbe: { httpGet: { path: /healthz, port: 8080 }, periodSeconds: 1 }
 ---`;
 
+/** A Namespace whose pods are captured (ambient). Ends with `---`. */
+export const ambientNamespace = (name: string): string => `
+apiVersion: v1
+kind: Namespace
+metadata: { name: ${name}, labels: { weft.dev/dataplane-mode: ambient } }
+---`;
+
+/** A Service `name` on port 80 selecting app=<app>, to port 8080. */
+export const httpService = (name: string, namespace: string, app: string): string => `
+apiVersion: v1
+kind: Service
+metadata: { name: ${name}, namespace: ${namespace} }
+spec:
+  selector: { app: ${app} }
+  ports: [{ name: http, port: 80, targetPort: 8080 }]
+`;
+
 export interface LoadResult {
   sent: number;
   completed: number;
