@@ -7,6 +7,7 @@ import { stringify } from 'yaml';
 import type { ControlConfig } from '../../control/config.js';
 import { startControl, type ControlProcess } from '../../control/main.js';
 import { generateTokenKeyPair, mintToken } from '../../control/identity/tokens.js';
+import { objectFileName } from '../../lib/object-file-name.js';
 import { silentLogger } from '../../lib/telemetry/log.js';
 
 export interface DirControl {
@@ -25,7 +26,7 @@ export async function startDirControl(prefix: string, objects: readonly Record<s
   await mkdir(manifests, { recursive: true });
   const put = async (obj: Record<string, unknown>): Promise<void> => {
     const meta = obj.metadata as { name: string; namespace?: string };
-    await writeFile(path.join(manifests, `${String(obj.kind)}.${meta.namespace ?? ''}.${meta.name}.yaml`), stringify(obj));
+    await writeFile(path.join(manifests, objectFileName(String(obj.kind), meta.namespace, meta.name)), stringify(obj));
   };
   const keys = await generateTokenKeyPair();
   await writeFile(path.join(root, 'token.pub'), keys.publicKeyPem);
