@@ -2,7 +2,6 @@
 // server, real TLS on loopback): the trust bundle's roots apply to the next handshake at once, and once
 // the old root is removed the sessions of clients under it are closed gracefully while the sessions of
 // clients under the new root stay.
-import { createServer } from 'node:net';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HbonePool, type HboneConnectRequest } from '../../lib/hbone/index.js';
@@ -12,15 +11,7 @@ import { startMeshTransport } from '../../waypoint/mesh.js';
 import { eventually } from '../support/eventually.js';
 import { mintWorkloadCert } from '../support/pki.js';
 import { startLab, type Lab } from './harness.js';
-
-/** A port free right now on 127.0.0.1 (serveInbound takes an address, not a listening socket). */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+import { freePort } from '../support/free-port.js';
 
 describe('waypoint root rotation', () => {
   let oldCa: CertificateAuthority;
