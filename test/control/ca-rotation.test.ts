@@ -10,7 +10,8 @@ import { connect as tlsConnect } from 'node:tls';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ControlProcess } from '../../control/main.js';
-import { CaReloader } from '../../control/ca-reload.js';
+import { CaReloader, DEFAULT_CA_RELOAD_MS } from '../../control/ca-reload.js';
+import { parseControlArgs } from '../../control/config.js';
 import { DirectoryCaBackend } from '../../control/ca-store.js';
 import { ControlCertifier } from '../../lib/control-client/certifier.js';
 import { ControlRoots } from '../../lib/control-client/control-roots.js';
@@ -122,5 +123,14 @@ describe('weft-control root rotation without restart', () => {
     expect(await reloader.check()).toBe(true);
     expect(applied).toEqual([second.certPem]);
     expect(await readFile(path.join(dir, 'ca.crt'), 'utf8')).toBe(second.certPem);
+  });
+});
+
+describe('weft-control --ca-reload-interval', () => {
+  it('defaults to 5 s, takes seconds, and refuses nonsense', async () => {
+    expect(DEFAULT_CA_RELOAD_MS).toBe(5_000);
+    expect((await parseControlArgs(['--source', 'kube'])).caReloadMs).toBe(5_000);
+    expect((await parseControlArgs(['--source', 'kube', '--ca-reload-interval', '0.5'])).caReloadMs).toBe(500);
+    await expect(parseControlArgs(['--source', 'kube', '--ca-reload-interval', '0'])).rejects.toThrow(/--ca-reload-interval must be seconds in \[0.1, 3600\]/);
   });
 });
