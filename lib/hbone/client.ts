@@ -207,12 +207,16 @@ export class HboneSession {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        // REFUSED_STREAM: the server did not process the stream (RFC 9113 §8.7), e.g. it raced the server's
+        // GOAWAY; `refused` lets the pool retry it on another session.
+        const refused = stream.rstCode === h2c.NGHTTP2_REFUSED_STREAM;
         reject(
           this.failure ??
             new WeftError('ERR_WEFT_HBONE_STREAM_RESET', {
               peer: this.peer,
               authority: request.authority,
               detail: streamError instanceof Error ? streamError.message : `RST_STREAM ${stream.rstCode ?? '?'}`,
+              ...(refused ? { refused: true, sessionRetired: this.retired } : {}),
             }),
         );
       });

@@ -89,9 +89,23 @@ export class HbonePool {
   /** Opens a tunnel. Rejects with a WeftError: ERR_WEFT_HBONE_TLS_* (identity), _DENIED/_UNAVAILABLE/
    *  _REJECTED (the server's status and `x-weft-reason`), _CONNECT_FAILED, _TIMEOUT, _STREAM_RESET. */
   async connect(request: HboneConnectRequest): Promise<ClientHttp2Stream> {
-    if (this.closed) throw new WeftError('ERR_WEFT_HBONE_POOL_CLOSED');
-    const session = await this.checkout(request);
-    return session.open(request);
+    // A stream the server refused (REFUSED_STREAM) was not processed: it is retried on another session.
+    // A refusal by a session that is going away (GOAWAY: a peer that closes sessions under a removed root,
+    // or shuts down) retires that session, so each such retry makes progress; other refusals count
+    // against `maxConnectAttempts`.
+    let attempts = 0;
+    for (let tries = 0; ; tries++) {
+      if (this.closed) throw new WeftError('ERR_WEFT_HBONE_POOL_CLOSED');
+      const session = await this.checkout(request);
+      try {
+        return await session.open(request);
+      } catch (err) {
+        if (!isWeftError(err) || err.params.refused !== true) throw err;
+        if (err.params.sessionRetired !== true) attempts++;
+        if (attempts >= this.maxAttempts || tries >= MAX_REFUSED_RETRIES) throw err;
+        this.log.debug({ peer: `${request.nextHop.host}:${request.nextHop.port}`, goingAway: err.params.sessionRetired === true }, 'hbone stream refused; retrying');
+      }
+    }
   }
 
   /** Open sessions (including ones draining after GOAWAY or idle close) and streams (tests, admin page). */
@@ -220,6 +234,9 @@ export class HbonePool {
     this.streamGauge?.inc(delta);
   };
 }
+
+/** Bound on retries of refused streams in one connect, whatever the reason. */
+const MAX_REFUSED_RETRIES = 16;
 
 function sameKey(entry: PoolEntry, request: HboneConnectRequest): boolean {
   return (

@@ -54,8 +54,14 @@ describeRoot('root CA rotation under 200 requests/s (needs root: network namespa
   const log = async (id: string): Promise<LogLine[]> =>
     (await readFile(join(lab.paths.logs, `${id}.log`), 'utf8'))
       .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as LogLine);
+      .flatMap((l) => {
+        // The last line may be half-written while the process logs.
+        try {
+          return l.startsWith('{') ? [JSON.parse(l) as LogLine] : [];
+        } catch {
+          return [];
+        }
+      });
   const since = async (id: string, t: number, msg: string): Promise<LogLine[]> => (await log(id)).filter((l) => l.msg.startsWith(msg) && Date.parse(l.time) >= t);
   const pids = async (): Promise<Record<string, number>> => Object.fromEntries((await listRecords(lab.paths.procs)).filter(isAlive).map((r) => [r.id, r.pid]));
 
