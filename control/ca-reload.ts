@@ -16,6 +16,8 @@ export interface LiveCa {
 export interface CaReloaderOptions {
   readonly backend: CaBackend;
   readonly trustDomain: string;
+  /** Leaf lifetime cap of the CA (weft-control --leaf-lifetime), as at start. */
+  readonly leafLifetimeSeconds?: number;
   /** The material loaded at start. */
   readonly initial: CaMaterial;
   /** Applies a new CA and bundle (signer, serving certificate, discovery, ConfigMap); a throw is logged and retried. */
@@ -75,7 +77,7 @@ export class CaReloader {
     if (this.refused !== undefined && sameMaterial(stored, this.refused)) return false;
     let next: LiveCa;
     try {
-      next = await loadMaterial(stored, this.options.trustDomain, this.options.backend.origin);
+      next = await loadMaterial(stored, this.options, this.options.backend.origin);
     } catch (err) {
       this.refused = stored;
       this.log.warn({ origin: this.options.backend.origin, code: isWeftError(err) ? err.code : undefined, err: (err as Error).message }, 'the changed CA material does not load; keeping the current CA until it does');

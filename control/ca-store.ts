@@ -150,6 +150,8 @@ export interface LoadOrCreateOptions {
   readonly trustDomain: string;
   /** A root or intermediate the user gave (flags/files); stored if the backend is empty, else must match it. */
   readonly provided?: CaMaterial;
+  /** Lifetime of the leaves the loaded CA issues (weft-control's --leaf-lifetime); default 24 h. */
+  readonly leafLifetimeSeconds?: number;
   readonly logger?: Logger;
   /** Read-back attempts after losing a create race (the winner may still be writing). */
   readonly readBackAttempts?: number;
@@ -184,7 +186,7 @@ export async function loadOrCreateCa(options: LoadOrCreateOptions): Promise<Load
   } else if (options.provided !== undefined && stored.certChainPem.trim() !== options.provided.certChainPem.trim()) {
     log.warn({ origin: backend.origin }, 'the stored CA differs from the provided one; using the stored CA (delete it to switch)');
   }
-  const { ca, rootsPem } = await loadMaterial(stored, options.trustDomain, backend.origin);
+  const { ca, rootsPem } = await loadMaterial(stored, options, backend.origin);
   return { ca, rootsPem, created, origin: backend.origin, material: stored };
 }
 
@@ -193,10 +195,14 @@ export async function loadOrCreateCa(options: LoadOrCreateOptions): Promise<Load
  * towards, docs/rotation.md), then the extra roots. Throws ERR_WEFT_CA_STORE_INVALID (e.g. ca.key does not
  * match ca.crt).
  */
-export async function loadMaterial(stored: CaMaterial, trustDomain: string, origin: string): Promise<{ ca: CertificateAuthority; rootsPem: string[] }> {
+export async function loadMaterial(
+  stored: CaMaterial,
+  options: { readonly trustDomain: string; readonly leafLifetimeSeconds?: number },
+  origin: string,
+): Promise<{ ca: CertificateAuthority; rootsPem: string[] }> {
   let ca: CertificateAuthority;
   try {
-    ca = await CertificateAuthority.load({ certChainPem: stored.certChainPem, keyPem: stored.keyPem, trustDomain });
+    ca = await CertificateAuthority.load({ certChainPem: stored.certChainPem, keyPem: stored.keyPem, trustDomain: options.trustDomain, maxLifetimeSeconds: options.leafLifetimeSeconds });
   } catch (err) {
     throw new WeftError('ERR_WEFT_CA_STORE_INVALID', { origin, reason: (err as Error).message }, { cause: err });
   }
