@@ -294,7 +294,7 @@ export async function caCheck(client: ClusterClient, namespace: string, now: Dat
       return fail(
         name,
         short,
-        `Rotate the CA now: put a new CA into Secret ${namespace}/weft-ca with the old root kept in roots.pem, then restart weft-control (docs/install.md, "Check it"). Lowering control.leafCertLifetimeSeconds only hides this.`,
+        `Rotate the CA now, without restarts: the old and new roots in roots.pem of Secret ${namespace}/weft-ca, then the new ca.crt/ca.key, then the old root removed (docs/rotation.md). Lowering control.leafCertLifetimeSeconds only hides this.`,
         CHECK_CODES.CA_EXPIRES_BEFORE_LEAF_LIFETIME,
       );
     }

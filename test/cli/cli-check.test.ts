@@ -164,6 +164,7 @@ describe('weft check (Kubernetes API)', () => {
     const r = await statusOf('CA certificates');
     expect(r).toMatchObject({ status: 'fail', code: 'WEFT_CHECK_CA_EXPIRES_BEFORE_LEAF_LIFETIME', message: expect.stringContaining('less than one leaf lifetime (24 h)') as string });
     expect(r.fix).toContain('Rotate the CA');
+    expect(r.fix).toContain('docs/rotation.md');
     const c = capture();
     await checkCommand(kubeClient(api), { pre: false, namespace: NS, output: 'table' }, c.printer);
     expect(c.out.find((l) => l.startsWith('✖ CA certificates'))).toContain('[WEFT_CHECK_CA_EXPIRES_BEFORE_LEAF_LIFETIME]');
