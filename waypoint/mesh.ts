@@ -4,8 +4,8 @@ import { HbonePool } from '../lib/hbone/index.js';
 import { CertificateAuthority, CertificateManager, LocalCertifier, SpiffeId, followTrustBundle, type Certifier, type WorkloadCertificate } from '../lib/identity/index.js';
 import type { StateView } from '../lib/model/index.js';
 import type { ControlRoots } from '../lib/control-client/control-roots.js';
-import type { Connector } from './connector.js';
-import { HboneConnector } from './hbone-connector.js';
+import type { Connector } from './transport/connector.js';
+import { HboneConnector } from './transport/hbone-connector.js';
 import { createHboneInbound } from './hbone-inbound.js';
 import type { Waypoint } from './waypoint.js';
 
