@@ -196,7 +196,7 @@ async function main(): Promise<void> {
       console.log(`CPU per ADD: chain without weft-cni ${round(cpu.without / iterations)} ms, with ${round(cpu.with / iterations)} ms (+ node agent ${round(cpu.agent / iterations)} ms)`);
       console.log(`ratio with/without (p50): ${round(pct(x, 50) / pct(w, 50))}x; target added p50 <= ${TARGET_ADDED_P50_MS} ms: ${added.p50 <= TARGET_ADDED_P50_MS ? 'met' : 'NOT met'}`);
     } else {
-      report.note = 'dist/node-agent/main.js (or dist/control/main.js, dist/cni/plugin.js) missing: only the chain without weft-cni was measured';
+      report.note = 'dist/node-agent/main.js (or dist/control/main.js, dist/cni/weft-cni) missing: only the chain without weft-cni was measured';
       console.log(report.note);
     }
     const out = join(dirname(fileURLToPath(import.meta.url)), '../../../bench/results/cni-add.json');
