@@ -87,6 +87,12 @@ static int fail_token(reader_t *r) {
   return -1;
 }
 
+/* At the end of input: "Unexpected end"; else `what` at the current position. */
+static int fail_expected(reader_t *r, const char *what) {
+  if (r->i >= r->n) return fail_token(r);
+  return fail_at(r, what, r->i);
+}
+
 static int oom(reader_t *r) {
   if (!r->failed) {
     r->failed = 1;
@@ -228,8 +234,7 @@ static jval_t *read_number(reader_t *r) {
   if (r->s[r->i] == '-') {
     r->i++;
     if (r->i >= r->n || !is_digit(r->s[r->i])) {
-      if (r->i >= r->n) fail_token(r);
-      else fail_at(r, "No number after minus sign", r->i);
+      fail_expected(r, "No number after minus sign");
       return NULL;
     }
   }
@@ -355,8 +360,7 @@ static jval_t *read_array(reader_t *r, int depth) {
       r->i++;
       break;
     }
-    if (r->i >= r->n) fail_token(r);
-    else fail_at(r, "Expected ',' or ']' after array element", r->i);
+    fail_expected(r, "Expected ',' or ']' after array element");
     return NULL;
   }
   size_t count = r->vn - from;
@@ -384,8 +388,7 @@ static jval_t *read_object(reader_t *r, int depth) {
   for (;;) {
     skip_ws(r);
     if (r->i >= r->n || r->s[r->i] != '"') {
-      if (r->i >= r->n) fail_token(r);
-      else fail_at(r, "Expected double-quoted property name", r->i);
+      fail_expected(r, "Expected double-quoted property name");
       return NULL;
     }
     const char *key;
@@ -393,8 +396,7 @@ static jval_t *read_object(reader_t *r, int depth) {
     if (read_string(r, &key, &klen) < 0) return NULL;
     skip_ws(r);
     if (r->i >= r->n || r->s[r->i] != ':') {
-      if (r->i >= r->n) fail_token(r);
-      else fail_at(r, "Expected ':' after property name", r->i);
+      fail_expected(r, "Expected ':' after property name");
       return NULL;
     }
     r->i++;
@@ -409,8 +411,7 @@ static jval_t *read_object(reader_t *r, int depth) {
       r->i++;
       break;
     }
-    if (r->i >= r->n) fail_token(r);
-    else fail_at(r, "Expected ',' or '}' after property value", r->i);
+    fail_expected(r, "Expected ',' or '}' after property value");
     return NULL;
   }
   return close_object(r, obj, from) < 0 ? NULL : obj;

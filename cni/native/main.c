@@ -252,17 +252,23 @@ static int ifname_ok(const buf_t *b) {
   return !(b->len == 1 && b->p[0] == '.') && !(b->len == 2 && b->p[0] == '.' && b->p[1] == '.');
 }
 
+/* `NAME is not set (CMD)` or `NAME "<first units of the value>" is not <what> (CMD)`. */
+static void bad_env(buf_t *why, const char *name, const buf_t *val, size_t units, const char *what, const char *command) {
+  if (val->len == 0) {
+    buf_printf(why, "%s is not set (%s)", name, command);
+    return;
+  }
+  buf_printf(why, "%s \"", name);
+  text_slice(why, buf_str(val), val->len, units);
+  buf_printf(why, "\" is not %s (%s)", what, command);
+}
+
 static int target_of(run_t *r, const char *command, int need_netns, target_t *t) {
   buf_t why;
   buf_init(&why, 4096);
   int rc = -1;
   if (!container_id_ok(&t->container_id.val)) {
-    if (t->container_id.val.len == 0) buf_printf(&why, "CNI_CONTAINERID is not set (%s)", command);
-    else {
-      buf_puts(&why, "CNI_CONTAINERID \"");
-      text_slice(&why, buf_str(&t->container_id.val), t->container_id.val.len, 64);
-      buf_printf(&why, "\" is not a valid container ID (%s)", command);
-    }
+    bad_env(&why, "CNI_CONTAINERID", &t->container_id.val, 64, "a valid container ID", command);
     goto done;
   }
   if (need_netns && t->netns.val.len == 0) {
@@ -270,12 +276,7 @@ static int target_of(run_t *r, const char *command, int need_netns, target_t *t)
     goto done;
   }
   if (!ifname_ok(&t->ifname.val)) {
-    if (t->ifname.val.len == 0) buf_printf(&why, "CNI_IFNAME is not set (%s)", command);
-    else {
-      buf_puts(&why, "CNI_IFNAME \"");
-      text_slice(&why, buf_str(&t->ifname.val), t->ifname.val.len, 32);
-      buf_printf(&why, "\" is not a valid interface name (%s)", command);
-    }
+    bad_env(&why, "CNI_IFNAME", &t->ifname.val, 32, "a valid interface name", command);
     goto done;
   }
   /* CNI_ARGS: "K=V;K=V" (spec 1.0 §2); a pair without `=` is an invalid environment, empty pairs pass. */
@@ -397,6 +398,15 @@ static int forward(run_t *r, const char *command, const target_t *t, const confi
 
 /* ---- commands ------------------------------------------------------------------------------------- */
 
+/* Every later log line names the pod. */
+static void bind_pod(run_t *r, const target_t *t) {
+  buf_t pod;
+  buf_init(&pod, 3 * ENV_MAX);
+  pod_ref(t, &pod);
+  plog_bind(&r->log, "pod", buf_str(&pod), pod.len);
+  buf_free(&pod);
+}
+
 static int cmd_add(run_t *r, target_t *t, const config_t *c) {
   if (target_of(r, "ADD", 1, t) < 0) return -1;
   /* A chained plugin adds no interface: without a previous result there is nothing to pass on, and
@@ -410,11 +420,7 @@ static int cmd_add(run_t *r, target_t *t, const config_t *c) {
     plog_write(&r->log, LOG_DEBUG, "not a Kubernetes pod (no K8S_POD_NAMESPACE/K8S_POD_NAME in CNI_ARGS); passed through", NULL);
     return 0;
   }
-  buf_t pod;
-  buf_init(&pod, 3 * ENV_MAX);
-  pod_ref(t, &pod);
-  plog_bind(&r->log, "pod", buf_str(&pod), pod.len);
-  buf_free(&pod);
+  bind_pod(r, t);
   if (excluded(c, t)) {
     plog_write(&r->log, LOG_DEBUG, "namespace excluded; passed through without asking the agent", NULL);
     return 0;
@@ -433,11 +439,7 @@ static int cmd_add(run_t *r, target_t *t, const config_t *c) {
 static int cmd_del(run_t *r, target_t *t, const config_t *c) {
   if (target_of(r, "DEL", 0, t) < 0) return -1;
   if (!is_pod(t) || excluded(c, t)) return 0;
-  buf_t pod;
-  buf_init(&pod, 3 * ENV_MAX);
-  pod_ref(t, &pod);
-  plog_bind(&r->log, "pod", buf_str(&pod), pod.len);
-  buf_free(&pod);
+  bind_pod(r, t);
   int64_t now = now_ms();
   if (forward(r, "DEL", t, c, now + c->timeout_ms, now + DEL_CONNECT_RETRY_MS) < 0) {
     buf_t msg, fields;
@@ -458,11 +460,7 @@ static int cmd_check(run_t *r, target_t *t, const config_t *c) {
   if (target_of(r, "CHECK", 1, t) < 0) return -1;
   if (c->prev == NULL) return invalid(r, "CHECK needs the prevResult of the preceding ADD");
   if (!is_pod(t) || excluded(c, t)) return 0;
-  buf_t pod;
-  buf_init(&pod, 3 * ENV_MAX);
-  pod_ref(t, &pod);
-  plog_bind(&r->log, "pod", buf_str(&pod), pod.len);
-  buf_free(&pod);
+  bind_pod(r, t);
   int64_t deadline = now_ms() + c->timeout_ms;
   return forward(r, "CHECK", t, c, deadline, deadline);
 }

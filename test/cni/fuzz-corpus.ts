@@ -5,21 +5,10 @@
 // config's deadline.
 import { join } from 'node:path';
 import { expect } from 'vitest';
+import { mulberry32 } from '../support/prng.js';
 import { BRIDGE_RESULT, podEnv, SANITIZER_REPORT } from './run-plugin.js';
 
 export const KNOWN_CODES = new Set([1, 4, 6, 7, 11, 50, 100, 101, 102]);
-
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface FuzzCase {
   env: Record<string, string>;
@@ -29,7 +18,7 @@ export interface FuzzCase {
 }
 
 export function makeCase(i: number, socket: string, logDir: string): FuzzCase {
-  const r = prng(i + 1);
+  const r = mulberry32(i + 1);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
   const junk = (): unknown =>
     pick([null, true, 0, -1, 1.5, 1e308, '', 'x'.repeat(Math.floor(r() * 300)), '\u0000', '../../etc', [], [1, 'a'], {}, { a: { b: [null] } }, NaN, 'ADD', { '1': 2, b: [1e21, 5e-7, -0] }, '\ud83d\ude00\ud800']);
