@@ -12,6 +12,7 @@ export type ObjectKind =
   | 'EndpointSlice'
   | 'ServiceAccount'
   | 'Deployment'
+  | 'PodDisruptionBudget'
   | 'Gateway'
   | 'GatewayClass'
   | 'HTTPRoute'
