@@ -5,18 +5,15 @@
 // pooled sessions to a replica that leaves discovery's ready set are closed.
 import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { createHboneServer, HbonePool, type HboneServer } from '../../lib/hbone/index.js';
+import { HbonePool } from '../../lib/hbone/index.js';
 import { isWeftError } from '../../lib/errors/index.js';
-import { SpiffeId, type CertificateAuthority, type WorkloadCertificate } from '../../lib/identity/index.js';
 import { ServiceSchema, StateStore, type WaypointRef } from '../../lib/model/index.js';
 import { silentLogger } from '../../lib/telemetry/log.js';
-import { PlainSocketFactory } from '../../node-agent/netns/socket-factory.js';
 import { PeakEwmaBalancer } from '../../node-agent/proxy/p2c.js';
 import { connectFailover, hopKey, waypointHops, WaypointReplicaEviction } from '../../node-agent/proxy/waypoint-hops.js';
 import { eventually } from '../support/eventually.js';
-import { mintCa, mintWorkloadCert } from '../support/pki.js';
+import { mintPki, readAll, request as hboneRequest, startEcho, startHbone, type Pki } from '../lib/hbone/hbone-fixture.js';
 
 const WAYPOINT: WaypointRef = { namespace: 'shop', name: 'wp', address: '10.96.0.9', identity: 'spiffe://cluster.local/ns/shop/sa/wp' };
 
@@ -61,61 +58,38 @@ describe('node agent: waypoint replicas', () => {
   });
 
   describe('over real HBONE', () => {
-    let ca: CertificateAuthority;
-    let client: WorkloadCertificate;
-    let hbone: HboneServer;
-    const listener: Server = createServer();
-    const app: Server = createServer((s: Socket) => s.on('data', (d: Buffer) => s.end(`app:${d.toString()}`)));
+    let pki: Pki;
+    let echo: Awaited<ReturnType<typeof startEcho>>;
+    let server: Awaited<ReturnType<typeof startHbone>>;
     let port = 0;
-    let appPort = 0;
     let refuse = false;
     let asked = 0;
 
     beforeAll(async () => {
-      ca = await mintCa();
-      client = await mintWorkloadCert(ca, 'shop', 'sa-a');
-      const serverCert = await mintWorkloadCert(ca, 'shop', 'wp');
-      await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
-      appPort = (app.address() as AddressInfo).port;
+      pki = await mintPki();
+      echo = await startEcho();
       // The live replica listens on 127.0.0.1 only: the same port on 127.0.0.2 is a dead replica (refused).
-      await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));
-      port = (listener.address() as AddressInfo).port;
-      hbone = createHboneServer({
-        certificate: serverCert,
-        trustRoots: ca.rootsPem,
+      server = await startHbone(pki, {
         authorize: () => {
           asked++;
           return refuse ? { allow: false, status: 403, reason: 'DENY: test' } : { allow: true };
         },
-        connectUpstream: () =>
-          new Promise<Duplex>((resolve, reject) => {
-            const s = new PlainSocketFactory().connect('127.0.0.1', appPort);
-            s.once('connect', () => resolve(s));
-            s.once('error', reject);
-          }),
       });
-      hbone.attach(listener);
+      port = server.port;
     });
     afterAll(async () => {
-      await hbone?.close({ graceMs: 0 });
-      listener.close();
-      app.close();
+      await server?.hbone.close({ graceMs: 0 });
+      echo?.server.close();
     });
 
-    const request = () => ({
-      source: SpiffeId.parse('spiffe://cluster.local/ns/shop/sa/sa-a'),
-      destination: SpiffeId.parse(WAYPOINT.identity),
-      authority: `127.0.0.1:${appPort}`,
-      certificate: client,
-      trustRoots: ca.rootsPem,
-    });
-    const roundTrip = (stream: Duplex): Promise<string> =>
-      new Promise<string>((resolve) => {
-        let got = '';
-        stream.on('data', (d: Buffer) => (got += d.toString()));
-        stream.on('end', () => resolve(got));
-        stream.end('hi');
-      });
+    const request = () => {
+      const { nextHop: _unused, ...rest } = hboneRequest(pki, port, echo.port);
+      return rest;
+    };
+    const roundTrip = async (stream: Duplex): Promise<string> => {
+      stream.end('hi');
+      return (await readAll(stream)).toString();
+    };
 
     it('a connect refused by a dead replica fails over to the live one for the same connection', async () => {
       const pool = new HbonePool({ logger: silentLogger });
@@ -127,7 +101,7 @@ describe('node agent: waypoint replicas', () => {
           port,
           onFailover: (hop, err) => failed.push([hop, isWeftError(err) ? err.code : String(err)]),
         });
-        expect(await roundTrip(stream)).toBe('app:hi');
+        expect(await roundTrip(stream)).toBe('hi');
         expect(failed).toEqual([['127.0.0.2', 'ERR_WEFT_HBONE_CONNECT_FAILED']]);
         // The dead replica carries a failure's weight now: P2C sends the next connections elsewhere.
         expect(balancer.load(hopKey('127.0.0.2'))).toBeGreaterThan(balancer.load(hopKey('127.0.0.1')) * 10);
@@ -165,7 +139,7 @@ describe('node agent: waypoint replicas', () => {
       store.on('change', () => eviction.update());
       try {
         const stream = await connectFailover(pool, request(), ['127.0.0.1'], { balancer: new PeakEwmaBalancer(), port });
-        expect(await roundTrip(stream)).toBe('app:hi');
+        expect(await roundTrip(stream)).toBe('hi');
         expect(pool.stats().sessions).toBe(1);
         // Another replica turning unready touches nothing of ours.
         store.apply([{ kind: 'Service', version: '2', upserts: [waypointService([{ address: '127.0.0.1', ready: true }, { address: '10.244.2.6', ready: false }])], removes: [] }]);
