@@ -59,6 +59,7 @@ export class WaypointController extends LeaderGatedController {
     const gateways = listOf(source, 'Gateway').filter((g) => g.spec.gatewayClassName === WAYPOINT_CLASS);
     const wanted = new Set<string>();
     let propagating = false;
+    const ready = gateways.length > 0 ? readyReplicas(source) : new Map<string, number>();
     for (const gw of gateways) {
       const gwKey = `${gw.metadata.namespace ?? ''}/${gw.metadata.name}`;
       const objects = waypointObjects(gw, this.options);
@@ -77,7 +78,7 @@ export class WaypointController extends LeaderGatedController {
       }
       if (failed !== undefined) this.errors.set(gwKey, failed);
       else this.errors.delete(gwKey);
-      if ((await this.writeGatewayStatus(gw, failed)) === 'propagating') propagating = true;
+      if ((await this.writeGatewayStatus(gw, failed, ready.get(gwKey) ?? 0)) === 'propagating') propagating = true;
     }
     if (failed(this.errors)) this.schedule(2_000); // retry failed applies
     // Discovery reaching the node agents is no source change: look again until it has.
@@ -87,14 +88,14 @@ export class WaypointController extends LeaderGatedController {
   }
 
   /** Writes the Gateway's status; says 'propagating' when only node agents' knowledge is missing. */
-  private async writeGatewayStatus(gw: GatewayObject, error: string | undefined): Promise<'propagating' | undefined> {
+  private async writeGatewayStatus(gw: GatewayObject, error: string | undefined, readyCount: number): Promise<'propagating' | undefined> {
     const { source } = this.options;
     const namespace = gw.metadata.namespace ?? 'default';
     const name = gw.metadata.name;
     const service = asKind(source.get({ kind: 'Service', namespace, name }), 'Service');
     const applied = GENERATED_KINDS.every((kind) => source.get({ kind, namespace, name }) !== undefined);
     const deploy = asKind(source.get({ kind: 'Deployment', namespace, name }), 'Deployment');
-    const replicas = { wanted: deploy?.spec.replicas ?? 1, ready: readyReplicas(source, namespace, name) };
+    const replicas = { wanted: deploy?.spec.replicas ?? 1, ready: readyCount };
     const notPropagated = replicas.ready > 0 ? this.options.propagation?.waypointPropagation(namespace, name) : undefined;
     const status = waypointGatewayStatus(gw, {
       ...(service === undefined ? {} : { service }),
@@ -140,16 +141,19 @@ export class WaypointController extends LeaderGatedController {
   }
 }
 
-/** Pods of the waypoint (its Gateway label, as the Deployment selects them) that are Ready with an IP. */
-function readyReplicas(source: ClusterSource, namespace: string, gateway: string): number {
-  let n = 0;
+/** Per `<namespace>/<gateway>`: its pods (the Gateway label, as the Deployment selects them) Ready with an IP. */
+function readyReplicas(source: ClusterSource): Map<string, number> {
+  const out = new Map<string, number>();
   for (const o of source.list('Pod')) {
+    const gateway = o.metadata.labels?.[GATEWAY_LABEL];
+    if (gateway === undefined) continue;
     const p = asKind(o, 'Pod');
-    if (p === undefined || p.metadata.namespace !== namespace || p.metadata.labels?.[GATEWAY_LABEL] !== gateway) continue;
-    if ((p.status?.podIP ?? '') === '') continue;
-    if (p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) n++;
+    if (p === undefined || (p.status?.podIP ?? '') === '') continue;
+    if (!p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) continue;
+    const key = `${p.metadata.namespace ?? ''}/${gateway}`;
+    out.set(key, (out.get(key) ?? 0) + 1);
   }
-  return n;
+  return out;
 }
 
 function keyOf(o: KubeObject): string {
