@@ -20,6 +20,7 @@ export type ObjectKind =
   | 'GatewayClass'
   | 'HTTPRoute'
   | 'GRPCRoute'
+  | 'ReferenceGrant'
   | 'AuthorizationPolicy';
 
 /**
