@@ -77,6 +77,10 @@ const up: CommandModule<object, LabArgs & { nodes: number; demo: boolean; wait: 
     const why = a.mesh ? 'not built' : 'off (--no-mesh)';
     console.log(`  control plane: ${info.control ? 'weft-control in the root namespace (172.30.0.254:15012)' : `${why}: dist/control/main.js`}`);
     console.log(`  node agents: ${info.agent ? 'weft-node-agent in each node namespace, weft-cni chained' : `${why}: pods are not captured`}`);
+    if (info.kube) {
+      console.log(`  kubernetes: etcd, kube-apiserver, kube-controller-manager, kube-scheduler in the root namespace (${info.kube.server}; on this host https://127.0.0.1:${info.kube.hostPort})`);
+      console.log(`  kubectl and helm: \`kubectl --kubeconfig ${info.kube.kubeconfig} get namespaces\`, or as your own user: \`sudo weft lab kubeconfig --raw --lab ${a.lab} > weft-${a.lab}.kubeconfig\``);
+    }
     if (a.demo) {
       const [{ applyObjects }, { DEMO_MANIFESTS, demoHints }, { parseManifests }, { waitPodsReady }, { renderStatusTable }] = await Promise.all([
         import('../../lab/apiserver.js'),
@@ -145,6 +149,23 @@ const del: CommandModule<object, LabArgs & { f: string }> = {
   },
 };
 
+const kubeconfig: CommandModule<object, LabArgs & { raw: boolean }> = {
+  command: 'kubeconfig',
+  describe: "the lab's admin kubeconfig for kubectl and helm on this host: prints its path (--raw: its content)",
+  builder: (y) =>
+    withLab(y)
+      .option('raw', { type: 'boolean', default: false, describe: 'print the kubeconfig itself (certificates inline) instead of its path' })
+      .example('kubectl --kubeconfig "$(sudo weft lab kubeconfig)" get namespaces', 'list the lab\'s namespaces')
+      .example('sudo weft lab kubeconfig --raw > lab.kubeconfig', 'a copy your own user can read'),
+  handler: async (a) => {
+    requireRoot('weft lab kubeconfig');
+    const { info } = await context(a);
+    const { labKubeconfig } = await import('../../lab/kube/lab-kubeconfig.js');
+    const k = await labKubeconfig(info, a['state-root']);
+    process.stdout.write(a.raw ? k.content : `${k.path}\n`);
+  },
+};
+
 const exec: CommandModule<object, LabArgs & { pod: string; cmd: string[] }> = {
   command: 'exec <pod> [cmd..]',
   describe: 'run a command in a pod\'s network namespace: weft lab exec <ns>/<pod> -- <cmd...>',
@@ -169,7 +190,7 @@ const exec: CommandModule<object, LabArgs & { pod: string; cmd: string[] }> = {
 
 const logs: CommandModule<object, LabArgs & { target: string; follow: boolean }> = {
   command: 'logs <target>',
-  describe: 'print the log of a component (controller, kubelet-<node>, control, agent-<node>) or a pod (<ns>/<pod>)',
+  describe: 'print the log of a component (controller, kubelet-<node>, control, agent-<node>, etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kube-forward) or a pod (<ns>/<pod>)',
   builder: (y) => withLab(y).positional('target', { type: 'string' }).option('follow', { alias: 'f', type: 'boolean', default: false }) as never,
   handler: async (a) => {
     requireRoot('weft lab logs');
@@ -223,8 +244,9 @@ export const labCommand: CommandModule<object, object> = {
       .command(status)
       .command(apply)
       .command(del)
+      .command(kubeconfig)
       .command(exec)
       .command(logs)
-      .demandCommand(1, 'Name a lab command: up, down, status, apply, delete, exec, logs.'),
+      .demandCommand(1, 'Name a lab command: up, down, status, kubeconfig, apply, delete, exec, logs.'),
   handler: () => {},
 };
