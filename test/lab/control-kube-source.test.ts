@@ -26,7 +26,9 @@ const pod = (namespace: string, name: string, node: string, sa: string, labels: 
   apiVersion: 'v1',
   kind: 'Pod',
   metadata: { name, namespace, labels },
-  spec: { nodeName: node, serviceAccountName: sa, containers: [{ name: 'c', image: 'weft/http-echo' }] },
+  // No kubelet reports these nodes (lab kubelets do not register yet): the pods tolerate the node
+  // lifecycle controller's NoExecute taints so that they are not evicted while the test runs.
+  spec: { nodeName: node, serviceAccountName: sa, containers: [{ name: 'c', image: 'weft/http-echo' }], tolerations: [{ operator: 'Exists', effect: 'NoExecute' }] },
 });
 
 const OBJECTS = [
@@ -105,6 +107,23 @@ describeRootKube('weft-control --source kube against the lab API server (root)',
     await eventually(() => source.get({ kind: 'Service', namespace: 'shop', name: 'late' }), 60_000, 'the new Service in the source');
     await k(['delete', 'service', 'late', '-n', 'shop']);
     await eventually(() => source.get({ kind: 'Service', namespace: 'shop', name: 'late' }) === undefined, 60_000, 'the deleted Service gone from the source');
+  }, 180_000);
+
+  it('takes the EndpointSlices of the real controller manager, and every object of the real server validates', async () => {
+    // As a kubelet would report it: the pod runs, is ready and has an address.
+    const status = { status: { phase: 'Running', podIP: '10.244.1.7', podIPs: [{ ip: '10.244.1.7' }], conditions: [{ type: 'Ready', status: 'True' }] } };
+    await k(['patch', 'pod', 'cart-1', '-n', 'shop', '--subresource=status', '--type=merge', '-p', JSON.stringify(status)]);
+    const source = proc!.source;
+    const slice = await eventually(
+      () =>
+        source
+          .list('EndpointSlice')
+          .find((s) => s.metadata.namespace === 'shop' && s.metadata.labels?.['kubernetes.io/service-name'] === 'cart' && JSON.stringify(s).includes('10.244.1.7')),
+      120_000,
+      'the EndpointSlice of shop/cart with the pod address, in the source',
+    );
+    expect(slice).toMatchObject({ addressType: 'IPv4' });
+    expect(source.invalidObjects?.() ?? []).toEqual([]);
   }, 180_000);
 
   it('leads through a real Lease, keeps its CA in a Secret and publishes the trust root', async () => {
