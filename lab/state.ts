@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WeftError } from '../lib/errors/index.js';
 import { writeAtomic } from './cluster-store.js';
-import { labPaths, type LabPaths } from './names.js';
+import type { LabPaths } from './names.js';
 import type { LabKubeInfo } from './kube/lab-control-plane.js';
 import type { NodeInfo } from './topology.js';
 
@@ -46,8 +46,4 @@ export async function tryReadLabInfo(paths: LabPaths): Promise<LabInfo | undefin
 
 export async function writeLabInfo(paths: LabPaths, info: LabInfo): Promise<void> {
   await writeAtomic(paths.labFile, JSON.stringify(info, null, 2) + '\n');
-}
-
-export function pathsOf(name: string, stateRoot?: string): LabPaths {
-  return labPaths(name, stateRoot);
 }
