@@ -8,6 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { parseControlArgs } from '../../control/config.js';
 import { startControl, type ControlProcess } from '../../control/main.js';
 import { DEFAULT_LEASE_NAME } from '../../control/leader.js';
 import { CA_SECRET_NAME } from '../../control/ca-store.js';
@@ -72,19 +73,8 @@ describeRootKube('weft-control --source kube against the lab API server (root)',
 
     // The process reads the default kubeconfig, as `weft-control --source kube` does outside a pod.
     process.env.KUBECONFIG = kubeconfig;
-    proc = await startControl(
-      {
-        source: { type: 'kube' },
-        listen: '127.0.0.1:0',
-        trustDomain: 'cluster.local',
-        metricsAddress: '127.0.0.1:0',
-        healthAddress: '127.0.0.1:0',
-        namespace: 'weft-system',
-        servingSans: [],
-        debounceMs: 20,
-      },
-      createLogger({ name: 'weft-control', level: process.env.WEFT_LOG_LEVEL ?? 'silent' }),
-    );
+    const flags = ['--source', 'kube', '--listen', '127.0.0.1:0', '--metrics-address', '127.0.0.1:0', '--health-address', '127.0.0.1:0', '--namespace', 'weft-system'];
+    proc = await startControl(await parseControlArgs(flags), createLogger({ name: 'weft-control', level: process.env.WEFT_LOG_LEVEL ?? 'silent' }));
   }, 600_000);
 
   afterAll(async () => {
