@@ -28,6 +28,11 @@ export interface UpOptions {
   readonly log: Logger;
   /** Run weft-control and the node agents (when built); false gives a plain cluster without the mesh. */
   readonly mesh?: boolean;
+  /**
+   * Runs once the lab's own processes run, while the Kubernetes control plane may still be starting
+   * (`--demo`: its pods live on the file store and need no API server); `up` resolves after both.
+   */
+  readonly whileKubeStarts?: (info: LabInfo) => Promise<void>;
 }
 
 export function checkTools(): void {
@@ -72,7 +77,7 @@ export async function labUp(o: UpOptions): Promise<LabInfo> {
   // The Kubernetes control plane starts beside the rest (its API server's bootstrap is the slowest step
   // of `up`); a failure of either side is thrown only once both have settled, so nothing is left starting.
   const kube = ensureLabKube({ lab: o.name, paths, previous: existing?.kube, log: o.log });
-  const rest = startLabProcesses(o, paths, info);
+  const rest = startLabProcesses(o, paths, info).then(() => o.whileKubeStarts?.(info));
   const [k, r] = await Promise.allSettled([kube, rest]);
   if (k.status === 'rejected') throw k.reason;
   if (r.status === 'rejected') throw r.reason;

@@ -71,8 +71,29 @@ const up: CommandModule<object, LabArgs & { nodes: number; demo: boolean; wait: 
     if (!Number.isInteger(a.nodes) || a.nodes < 1 || a.nodes > 16) throw new WeftError('ERR_WEFT_CONFIG_INVALID', { reason: '--nodes must be 1-16' });
     const [{ createLogger }, { labUp }] = await Promise.all([import('../../lib/telemetry/log.js'), import('../../lab/up.js')]);
     const log = createLogger({ name: 'weft-lab', level: process.env.WEFT_LOG_LEVEL ?? 'warn' });
-    const info = await labUp({ name: a.lab, nodes: a.nodes, log, mesh: a.mesh, ...(a['state-root'] ? { stateRoot: a['state-root'] } : {}) });
     const paths = labPaths(a.lab, a['state-root']);
+    // The demo runs on the lab's file store: it starts while the Kubernetes control plane boots beside it.
+    let demo: (() => void) | undefined;
+    const whileKubeStarts = a.demo
+      ? async (started: LabInfo): Promise<void> => {
+          const [{ applyObjects }, { DEMO_MANIFESTS, demoHints }, { parseManifests }, { waitPodsReady }, { renderStatusTable }] = await Promise.all([
+            import('../../lab/apiserver.js'),
+            import('../../lab/demo.js'),
+            import('../../lab/manifests.js'),
+            import('../../lab/wait.js'),
+            import('../../lab/status.js'),
+          ]);
+          const results = await applyObjects(paths, parseManifests(DEMO_MANIFESTS, 'demo'));
+          const status = await waitPodsReady(started, paths, a.wait * 1000, 5);
+          demo = () => {
+            for (const r of results) console.log(`  ${r.key} ${r.action}`);
+            process.stdout.write(renderStatusTable(status));
+            console.log(`\n${demoHints(a.lab)}`);
+          };
+        }
+      : undefined;
+    if (a.demo) console.log('starting the lab and the demo pods...');
+    const info = await labUp({ name: a.lab, nodes: a.nodes, log, mesh: a.mesh, whileKubeStarts, ...(a['state-root'] ? { stateRoot: a['state-root'] } : {}) });
     console.log(`lab ${a.lab} is up: ${info.nodes.length} nodes (${info.nodes.map((n) => `${n.name} ${n.ip} pods ${n.podCIDR}`).join(', ')})`);
     const why = a.mesh ? 'not built' : 'off (--no-mesh)';
     console.log(`  control plane: ${info.control ? 'weft-control in the root namespace (172.30.0.254:15012)' : `${why}: dist/control/main.js`}`);
@@ -81,21 +102,7 @@ const up: CommandModule<object, LabArgs & { nodes: number; demo: boolean; wait: 
       console.log(`  kubernetes: etcd, kube-apiserver, kube-controller-manager, kube-scheduler in the root namespace (${info.kube.server}; on this host https://127.0.0.1:${info.kube.hostPort})`);
       console.log(`  kubectl and helm: \`kubectl --kubeconfig ${info.kube.kubeconfig} get namespaces\`, or as your own user: \`sudo weft lab kubeconfig --raw --lab ${a.lab} > weft-${a.lab}.kubeconfig\``);
     }
-    if (a.demo) {
-      const [{ applyObjects }, { DEMO_MANIFESTS, demoHints }, { parseManifests }, { waitPodsReady }, { renderStatusTable }] = await Promise.all([
-        import('../../lab/apiserver.js'),
-        import('../../lab/demo.js'),
-        import('../../lab/manifests.js'),
-        import('../../lab/wait.js'),
-        import('../../lab/status.js'),
-      ]);
-      const results = await applyObjects(paths, parseManifests(DEMO_MANIFESTS, 'demo'));
-      for (const r of results) console.log(`  ${r.key} ${r.action}`);
-      console.log('waiting for the demo pods to be ready...');
-      const status = await waitPodsReady(info, paths, a.wait * 1000, 5);
-      process.stdout.write(renderStatusTable(status));
-      console.log(`\n${demoHints(a.lab)}`);
-    }
+    demo?.();
   },
 };
 
