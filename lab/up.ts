@@ -68,6 +68,8 @@ export async function labUp(o: UpOptions): Promise<LabInfo> {
     distDir,
     agent: existing ? existing.agent : agent,
     control: existing ? existing.control : control,
+    // Kept while `up` runs again: `weft lab kubeconfig` keeps working meanwhile.
+    ...(existing?.kube ? { kube: existing.kube } : {}),
   };
   for (const d of [paths.manifests, paths.pods, paths.generated, paths.status, paths.procs, paths.logs, paths.runtime, paths.secrets]) {
     await mkdir(d, { recursive: true });
