@@ -80,11 +80,11 @@ const up: CommandModule<object, LabArgs & { nodes: number; demo: boolean; wait: 
       .option('wait', { type: 'number', default: 180, describe: 'seconds to wait for the demo pods to be ready' }),
   handler: async (a) => {
     requireRoot('weft lab up');
-    a.lab ??= DEFAULT_LAB_NAME; // up creates: the default name, not whichever lab runs
+    const lab = (a.lab ??= DEFAULT_LAB_NAME); // up creates: the default name, not whichever lab runs
     if (!Number.isInteger(a.nodes) || a.nodes < 1 || a.nodes > 16) throw new WeftError('ERR_WEFT_CONFIG_INVALID', { reason: '--nodes must be 1-16' });
     const [{ createLogger }, { labUp }] = await Promise.all([import('../../lib/telemetry/log.js'), import('../../lab/up.js')]);
     const log = createLogger({ name: 'weft-lab', level: process.env.WEFT_LOG_LEVEL ?? 'warn' });
-    const paths = labPaths(a.lab, a['state-root']);
+    const paths = labPaths(lab, a['state-root']);
     // The demo runs on the lab's file store: it starts while the Kubernetes control plane boots beside it.
     let demo: (() => void) | undefined;
     const whileKubeStarts = a.demo
@@ -101,19 +101,19 @@ const up: CommandModule<object, LabArgs & { nodes: number; demo: boolean; wait: 
           demo = () => {
             for (const r of results) console.log(`  ${r.key} ${r.action}`);
             process.stdout.write(renderStatusTable(status));
-            console.log(`\n${demoHints(a.lab)}`);
+            console.log(`\n${demoHints(lab)}`);
           };
         }
       : undefined;
     if (a.demo) console.log('starting the lab and the demo pods...');
-    const info = await labUp({ name: a.lab, nodes: a.nodes, log, mesh: a.mesh, whileKubeStarts, ...(a['state-root'] ? { stateRoot: a['state-root'] } : {}) });
-    console.log(`lab ${a.lab} is up: ${info.nodes.length} nodes (${info.nodes.map((n) => `${n.name} ${n.ip} pods ${n.podCIDR}`).join(', ')})`);
+    const info = await labUp({ name: lab, nodes: a.nodes, log, mesh: a.mesh, whileKubeStarts, ...(a['state-root'] ? { stateRoot: a['state-root'] } : {}) });
+    console.log(`lab ${lab} is up: ${info.nodes.length} nodes (${info.nodes.map((n) => `${n.name} ${n.ip} pods ${n.podCIDR}`).join(', ')})`);
     const why = a.mesh ? 'not built' : 'off (--no-mesh)';
     console.log(`  control plane: ${info.control ? 'weft-control in the root namespace (172.30.0.254:15012)' : `${why}: dist/control/main.js`}`);
     console.log(`  node agents: ${info.agent ? 'weft-node-agent in each node namespace, weft-cni chained' : `${why}: pods are not captured`}`);
     if (info.kube) {
       console.log(`  kubernetes: etcd, kube-apiserver, kube-controller-manager, kube-scheduler in the root namespace (${info.kube.server}; on this host https://127.0.0.1:${info.kube.hostPort})`);
-      console.log(`  kubectl and helm: \`kubectl --kubeconfig ${info.kube.kubeconfig} get namespaces\`, or as your own user: \`sudo weft lab kubeconfig --raw --lab ${a.lab} > weft-${a.lab}.kubeconfig\``);
+      console.log(`  kubectl and helm: \`kubectl --kubeconfig ${info.kube.kubeconfig} get namespaces\`, or as your own user: \`sudo weft lab kubeconfig --raw --lab ${lab} > weft-${lab}.kubeconfig\``);
     }
     demo?.();
   },
