@@ -83,9 +83,16 @@ describeRootKube('weft lab up: a real Kubernetes API server, and its kubeconfig 
     expect((await review(`${token.slice(0, -4)}AAAA`)).authenticated).not.toBe(true);
 
     // RBAC: the ServiceAccount has no role, so the API server refuses it.
-    const denied = await kubectlOn(kubeconfig, ['get', 'pods', '-n', 'tk', `--token=${token}`], { allowFailure: true });
+    // A token for the API server's own audience (the weft one is not valid there), and only the token:
+    // the admin kubeconfig's client certificate would authenticate first.
+    const own = (await k(['create', 'token', 'reader', '-n', 'tk', '--duration=10m'])).stdout.trim();
+    const asToken = [`--server=https://127.0.0.1:${lab!.info.kube?.hostPort}`, `--certificate-authority=${join(lab!.paths.root, 'kube', 'pki', 'ca.crt')}`, `--token=${own}`];
+    const weftOnly = await kubectlOn('/dev/null', [...asToken.slice(0, 2), `--token=${token}`, 'get', 'pods', '-n', 'tk'], { allowFailure: true });
+    expect(weftOnly.stderr).toContain('Unauthorized');
+    const denied = await kubectlOn('/dev/null', [...asToken, 'get', 'pods', '-n', 'tk'], { allowFailure: true });
     expect(denied.code).not.toBe(0);
-    expect(denied.stderr).toContain('forbidden');
+    expect(denied.stderr).toContain('pods is forbidden: User "system:serviceaccount:tk:reader" cannot list resource "pods"');
+    expect((await kubectlOn('/dev/null', [...asToken, 'auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}'])).stdout).toBe('system:serviceaccount:tk:reader');
     const canI = await kubectlOn(kubeconfig, ['auth', 'can-i', 'list', 'pods', '-n', 'tk', '--as=system:serviceaccount:tk:reader'], { allowFailure: true });
     expect(canI.stdout.trim()).toBe('no');
 
