@@ -150,6 +150,26 @@ describeRootKube('weft-control --source kube against the lab API server (root)',
     expect(parents.conditions.find((c) => c.type === 'Accepted')).toMatchObject({ status: 'False', reason: 'NoMatchingParent' });
   }, 120_000);
 
+  it('server-side applies a waypoint Gateway\'s ServiceAccount, Deployment and Service, owned by the Gateway', async () => {
+    const gateway = {
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'Gateway',
+      metadata: { name: 'waypoint', namespace: 'shop' },
+      spec: { gatewayClassName: 'weft-waypoint', listeners: [{ name: 'mesh', port: 15008, protocol: 'HBONE' }] },
+    };
+    await k(['apply', '--server-side', '--field-manager=weft-test', '-f', '-'], JSON.stringify(gateway));
+    type Owned = { metadata: { ownerReferences?: { kind: string; name: string }[]; managedFields?: { manager: string; operation: string }[] } };
+    for (const kind of ['serviceaccount', 'deployment', 'service']) {
+      const o = await eventually(
+        () => kubectlOn(kubeconfig, ['get', kind, 'waypoint', '-n', 'shop', '-o', 'json', '--show-managed-fields'], { allowFailure: true }).then((r) => r.code === 0 && (JSON.parse(r.stdout) as Owned)),
+        60_000,
+        `the waypoint ${kind}`,
+      );
+      expect(o.metadata.ownerReferences, kind).toEqual([expect.objectContaining({ kind: 'Gateway', name: 'waypoint' })]);
+      expect(o.metadata.managedFields?.some((f) => f.operation === 'Apply' && f.manager !== 'weft-test'), kind).toBe(true);
+    }
+  }, 120_000);
+
   it('certifies a node agent by TokenReview for pods on its node, and only those', async () => {
     const token = (await k(['create', 'token', 'weft-node-agent', '-n', 'weft-system', '--audience=weft', '--duration=10m', '--bound-object-kind=Pod', '--bound-object-name=agent-tn1'])).stdout.trim();
     const tokenFile = join(dir, 'agent.token');
