@@ -58,6 +58,8 @@ export interface StartOptions {
   /** Leave the process running when this one exits (daemons started by `lab up`). */
   readonly detached?: boolean;
   readonly cwd?: string;
+  /** Open descriptors of this process the child gets as its fds 3, 4, ... (e.g. a listening socket). */
+  readonly passFds?: readonly number[];
 }
 
 export interface Started {
@@ -75,7 +77,7 @@ export async function startProcess(procsDir: string, logsDir: string, id: string
   let child: ChildProcess;
   try {
     // Always its own process group: a signal to the CLI or kubelet must not take the pods with it.
-    child = spawn(cmd, args, { env: o.env ?? process.env, stdio: ['ignore', fd, fd], detached: true, cwd: o.cwd });
+    child = spawn(cmd, args, { env: o.env ?? process.env, stdio: ['ignore', fd, fd, ...(o.passFds ?? [])], detached: true, cwd: o.cwd });
   } finally {
     closeSync(fd);
   }

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { WeftError } from '../lib/errors/index.js';
 import { writeAtomic } from './cluster-store.js';
 import type { LabPaths } from './names.js';
+import type { LabKubeInfo } from './kube/lab-control-plane.js';
 import type { NodeInfo } from './topology.js';
 
 /** `<state>/lab.json`: what `up` decided, read by every other command and by the lab's processes. */
@@ -16,6 +17,8 @@ export interface LabInfo {
   /** Whether weft-cni is chained (the node agent is part of the lab). */
   readonly agent: boolean;
   readonly control: boolean;
+  /** The Kubernetes API server of the lab (absent in a lab made before it had one). */
+  readonly kube?: LabKubeInfo;
 }
 
 /** dist/ of this build (this file is dist/lab/state.js when run; lab/state.ts under vitest). */

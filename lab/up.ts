@@ -11,6 +11,7 @@ import { startControlPlane, startNodeAgent } from './mesh.js';
 import { ensureProcess } from './processes.js';
 import { defaultDistDir, type LabInfo, tryReadLabInfo, writeLabInfo } from './state.js';
 import { ensureTopology, labNodes, type NodeInfo } from './topology.js';
+import { ensureLabKube } from './kube/lab-control-plane.js';
 
 /**
  * `weft lab up`: state directories, the underlay, each node's CNI conf/bin/IPAM dirs, then the lab's
@@ -27,6 +28,11 @@ export interface UpOptions {
   readonly log: Logger;
   /** Run weft-control and the node agents (when built); false gives a plain cluster without the mesh. */
   readonly mesh?: boolean;
+  /**
+   * Runs once the lab's own processes run, while the Kubernetes control plane may still be starting
+   * (`--demo`: its pods live on the file store and need no API server); `up` resolves after both.
+   */
+  readonly whileKubeStarts?: (info: LabInfo) => Promise<void>;
 }
 
 export function checkTools(): void {
@@ -62,12 +68,28 @@ export async function labUp(o: UpOptions): Promise<LabInfo> {
     distDir,
     agent: existing ? existing.agent : agent,
     control: existing ? existing.control : control,
+    // Kept while `up` runs again: `weft lab kubeconfig` keeps working meanwhile.
+    ...(existing?.kube ? { kube: existing.kube } : {}),
   };
   for (const d of [paths.manifests, paths.pods, paths.generated, paths.status, paths.procs, paths.logs, paths.runtime, paths.secrets]) {
     await mkdir(d, { recursive: true });
   }
   await writeLabInfo(paths, info);
   await ensureTopology(o.name, nodes);
+  // The Kubernetes control plane starts beside the rest (its API server's bootstrap is the slowest step
+  // of `up`); a failure of either side is thrown only once both have settled, so nothing is left starting.
+  const kube = ensureLabKube({ lab: o.name, paths, previous: existing?.kube, log: o.log });
+  const rest = startLabProcesses(o, paths, info).then(() => o.whileKubeStarts?.(info));
+  const [k, r] = await Promise.allSettled([kube, rest]);
+  if (k.status === 'rejected') throw k.reason;
+  if (r.status === 'rejected') throw r.reason;
+  const done: LabInfo = { ...info, kube: k.value };
+  await writeLabInfo(paths, done);
+  return done;
+}
+
+async function startLabProcesses(o: UpOptions, paths: LabPaths, info: LabInfo): Promise<void> {
+  const { nodes, distDir } = info;
   for (const node of nodes) await prepareNode(paths, node, info);
   if (info.control) await startControlPlane(paths, info);
   if (info.agent) for (const node of nodes) await startNodeAgent(paths, info, node);
@@ -86,7 +108,6 @@ export async function labUp(o: UpOptions): Promise<LabInfo> {
       ...stateArgs(o),
     ]);
   }
-  return info;
 }
 
 function stateArgs(o: UpOptions): string[] {

@@ -80,31 +80,42 @@ const up: CommandModule<object, LabArgs & { nodes: number; demo: boolean; wait: 
       .option('wait', { type: 'number', default: 180, describe: 'seconds to wait for the demo pods to be ready' }),
   handler: async (a) => {
     requireRoot('weft lab up');
-    a.lab ??= DEFAULT_LAB_NAME; // up creates: the default name, not whichever lab runs
+    const lab = (a.lab ??= DEFAULT_LAB_NAME); // up creates: the default name, not whichever lab runs
     if (!Number.isInteger(a.nodes) || a.nodes < 1 || a.nodes > 16) throw new WeftError('ERR_WEFT_CONFIG_INVALID', { reason: '--nodes must be 1-16' });
     const [{ createLogger }, { labUp }] = await Promise.all([import('../../lib/telemetry/log.js'), import('../../lab/up.js')]);
     const log = createLogger({ name: 'weft-lab', level: process.env.WEFT_LOG_LEVEL ?? 'warn' });
-    const info = await labUp({ name: a.lab, nodes: a.nodes, log, mesh: a.mesh, ...(a['state-root'] ? { stateRoot: a['state-root'] } : {}) });
-    const paths = labPaths(a.lab, a['state-root']);
-    console.log(`lab ${a.lab} is up: ${info.nodes.length} nodes (${info.nodes.map((n) => `${n.name} ${n.ip} pods ${n.podCIDR}`).join(', ')})`);
+    const paths = labPaths(lab, a['state-root']);
+    // The demo runs on the lab's file store: it starts while the Kubernetes control plane boots beside it.
+    let demo: (() => void) | undefined;
+    const whileKubeStarts = a.demo
+      ? async (started: LabInfo): Promise<void> => {
+          const [{ applyObjects }, { DEMO_MANIFESTS, demoHints }, { parseManifests }, { waitPodsReady }, { renderStatusTable }] = await Promise.all([
+            import('../../lab/apiserver.js'),
+            import('../../lab/demo.js'),
+            import('../../lab/manifests.js'),
+            import('../../lab/wait.js'),
+            import('../../lab/status.js'),
+          ]);
+          const results = await applyObjects(paths, parseManifests(DEMO_MANIFESTS, 'demo'));
+          const status = await waitPodsReady(started, paths, a.wait * 1000, 5);
+          demo = () => {
+            for (const r of results) console.log(`  ${r.key} ${r.action}`);
+            process.stdout.write(renderStatusTable(status));
+            console.log(`\n${demoHints(lab)}`);
+          };
+        }
+      : undefined;
+    if (a.demo) console.log('starting the lab and the demo pods...');
+    const info = await labUp({ name: lab, nodes: a.nodes, log, mesh: a.mesh, whileKubeStarts, ...(a['state-root'] ? { stateRoot: a['state-root'] } : {}) });
+    console.log(`lab ${lab} is up: ${info.nodes.length} nodes (${info.nodes.map((n) => `${n.name} ${n.ip} pods ${n.podCIDR}`).join(', ')})`);
     const why = a.mesh ? 'not built' : 'off (--no-mesh)';
     console.log(`  control plane: ${info.control ? 'weft-control in the root namespace (172.30.0.254:15012)' : `${why}: dist/control/main.js`}`);
     console.log(`  node agents: ${info.agent ? 'weft-node-agent in each node namespace, weft-cni chained' : `${why}: pods are not captured`}`);
-    if (a.demo) {
-      const [{ applyObjects }, { DEMO_MANIFESTS, demoHints }, { parseManifests }, { waitPodsReady }, { renderStatusTable }] = await Promise.all([
-        import('../../lab/apiserver.js'),
-        import('../../lab/demo.js'),
-        import('../../lab/manifests.js'),
-        import('../../lab/wait.js'),
-        import('../../lab/status.js'),
-      ]);
-      const results = await applyObjects(paths, parseManifests(DEMO_MANIFESTS, 'demo'));
-      for (const r of results) console.log(`  ${r.key} ${r.action}`);
-      console.log('waiting for the demo pods to be ready...');
-      const status = await waitPodsReady(info, paths, a.wait * 1000, 5);
-      process.stdout.write(renderStatusTable(status));
-      console.log(`\n${demoHints(a.lab)}`);
+    if (info.kube) {
+      console.log(`  kubernetes: etcd, kube-apiserver, kube-controller-manager, kube-scheduler in the root namespace (${info.kube.server}; on this host https://127.0.0.1:${info.kube.hostPort})`);
+      console.log(`  kubectl and helm: \`kubectl --kubeconfig ${info.kube.kubeconfig} get namespaces\`, or as your own user: \`sudo weft lab kubeconfig --raw --lab ${lab} > weft-${lab}.kubeconfig\``);
     }
+    demo?.();
   },
 };
 
@@ -159,6 +170,23 @@ const del: CommandModule<object, LabArgs & { f: string }> = {
   },
 };
 
+const kubeconfig: CommandModule<object, LabArgs & { raw: boolean }> = {
+  command: 'kubeconfig',
+  describe: "the lab's admin kubeconfig for kubectl and helm on this host: prints its path (--raw: its content)",
+  builder: (y) =>
+    withLab(y)
+      .option('raw', { type: 'boolean', default: false, describe: 'print the kubeconfig itself (certificates inline) instead of its path' })
+      .example('kubectl --kubeconfig "$(sudo weft lab kubeconfig)" get namespaces', 'list the lab\'s namespaces')
+      .example('sudo weft lab kubeconfig --raw > lab.kubeconfig', 'a copy your own user can read'),
+  handler: async (a) => {
+    requireRoot('weft lab kubeconfig');
+    const { info } = await context(a);
+    const { labKubeconfig } = await import('../../lab/kube/lab-kubeconfig.js');
+    const k = await labKubeconfig(info, a['state-root']);
+    process.stdout.write(a.raw ? k.content : `${k.path}\n`);
+  },
+};
+
 const exec: CommandModule<object, LabArgs & { pod: string; cmd: string[] }> = {
   command: 'exec <pod> [cmd..]',
   describe: 'run a command in a pod\'s network namespace: weft lab exec <ns>/<pod> -- <cmd...>',
@@ -184,7 +212,7 @@ const exec: CommandModule<object, LabArgs & { pod: string; cmd: string[] }> = {
 
 const logs: CommandModule<object, LabArgs & { target: string; follow: boolean }> = {
   command: 'logs <target>',
-  describe: 'print the log of a component (controller, kubelet-<node>, control, agent-<node>) or a pod (<ns>/<pod>)',
+  describe: 'print the log of a component (controller, kubelet-<node>, control, agent-<node>, etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kube-forward) or a pod (<ns>/<pod>)',
   builder: (y) => withLab(y).positional('target', { type: 'string' }).option('follow', { alias: 'f', type: 'boolean', default: false }) as never,
   handler: async (a) => {
     requireRoot('weft lab logs');
@@ -239,8 +267,9 @@ export const labCommand: CommandModule<object, object> = {
       .command(status)
       .command(apply)
       .command(del)
+      .command(kubeconfig)
       .command(exec)
       .command(logs)
-      .demandCommand(1, 'Name a lab command: up, down, status, apply, delete, exec, logs.'),
+      .demandCommand(1, 'Name a lab command: up, down, status, kubeconfig, apply, delete, exec, logs.'),
   handler: () => {},
 };

@@ -41,10 +41,13 @@ export interface Placement {
   readonly id?: string;
   /** How long to wait for the health endpoint (default 60 s: the API server's bootstrap on a busy machine). */
   readonly readyTimeoutMs?: number;
+  /** Leave the process running when this one exits (`weft lab up`); default: this process holds it. */
+  readonly detached?: boolean;
 }
 
 export interface RunningComponent {
-  readonly component: KubeComponent;
+  /** A KubeComponent, or another recorded helper (the lab's loopback forward). */
+  readonly component: string;
   readonly record: ProcRecord;
   readonly log: string;
   /** Settles when the process exits. */
@@ -195,8 +198,10 @@ function inNetns(netns: string | undefined, argv: readonly string[]): string[] {
   return netns ? ['nsenter', `--net=${netnsPath(netns)}`, '--', ...argv] : [...argv];
 }
 
-interface Health {
+export interface Health {
   readonly url: string;
+  /** Probe from this process's network namespace, not the placement's (a socket that lives on the host). */
+  readonly fromHost?: boolean;
   readonly ca?: string;
   readonly cert?: string;
   readonly key?: string;
@@ -204,8 +209,12 @@ interface Health {
   readonly selfSigned?: boolean;
 }
 
-async function startComponent(o: Placement, component: KubeComponent, argv: readonly string[], health: Health): Promise<RunningComponent> {
-  const started = await startProcess(o.procs, o.logs, o.id ?? component, inNetns(o.netns, argv), { cwd: o.dir });
+/**
+ * Starts `argv` (inside the placement's namespace) as a recorded process and waits until `health`
+ * answers 200; on failure stops it and throws ERR_WEFT_LAB_KUBE_START_FAILED naming `component` and its log.
+ */
+export async function startComponent(o: Placement, component: string, argv: readonly string[], health: Health, passFds?: readonly number[]): Promise<RunningComponent> {
+  const started = await startProcess(o.procs, o.logs, o.id ?? component, inNetns(o.netns, argv), { cwd: o.dir, detached: o.detached, passFds });
   const running: RunningComponent = { component, record: started.record, log: started.record.log, exited: started.exited };
   try {
     await waitHealthy(o, component, started, health);
@@ -216,7 +225,7 @@ async function startComponent(o: Placement, component: KubeComponent, argv: read
   return running;
 }
 
-async function waitHealthy(o: Placement, component: KubeComponent, started: Started, health: Health): Promise<void> {
+async function waitHealthy(o: Placement, component: string, started: Started, health: Health): Promise<void> {
   const timeoutMs = o.readyTimeoutMs ?? 60_000;
   const deadline = Date.now() + timeoutMs;
   // Set from the exit listener; a holder object so that the checks below are not narrowed away.
@@ -226,7 +235,7 @@ async function waitHealthy(o: Placement, component: KubeComponent, started: Star
     new WeftError('ERR_WEFT_LAB_KUBE_START_FAILED', { component, reason, log: started.record.log, tail: logTail(started.record.log) });
   const exitedEarly = (): WeftError | undefined =>
     seen.exit ? fail(`exited with ${seen.exit.signal ?? `code ${seen.exit.code}`} before it was healthy`) : undefined;
-  const probe = inNetns(o.netns, [process.execPath, '-e', HEALTH_PROBE, health.url, health.ca ?? '', health.cert ?? '', health.key ?? '', health.selfSigned ? '1' : '']);
+  const probe = inNetns(health.fromHost ? undefined : o.netns, [process.execPath, '-e', HEALTH_PROBE, health.url, health.ca ?? '', health.cert ?? '', health.key ?? '', health.selfSigned ? '1' : '']);
   let last = 'no answer yet';
   while (Date.now() < deadline) {
     const early = exitedEarly();

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { x509, subtle, EC_P256, ECDSA_SHA256 } from '../../lib/identity/crypto.js';
 import { exportPrivateKeyPem, toPem } from '../../lib/identity/keys.js';
@@ -93,19 +93,7 @@ export async function writeControlPlanePki(dir: string, o: PkiOptions = {}): Pro
   ]);
   const sa = await newKeys();
 
-  const pki: ControlPlanePki = {
-    dir,
-    caCert: join(dir, 'ca.crt'),
-    serverCert: join(dir, 'apiserver.crt'),
-    serverKey: join(dir, 'apiserver.key'),
-    clients: {
-      admin: { cert: join(dir, 'admin.crt'), key: join(dir, 'admin.key') },
-      'kube-controller-manager': { cert: join(dir, 'kube-controller-manager.crt'), key: join(dir, 'kube-controller-manager.key') },
-      'kube-scheduler': { cert: join(dir, 'kube-scheduler.crt'), key: join(dir, 'kube-scheduler.key') },
-    },
-    serviceAccountKey: join(dir, 'sa.key'),
-    serviceAccountPub: join(dir, 'sa.pub'),
-  };
+  const pki = controlPlanePkiFiles(dir);
   await writeFile(pki.caCert, ca.toString('pem') + '\n', { mode: 0o644 });
   await writeFile(pki.serverCert, server.cert, { mode: 0o644 });
   await writeFile(pki.serverKey, server.key, { mode: 0o600 });
@@ -119,18 +107,49 @@ export async function writeControlPlanePki(dir: string, o: PkiOptions = {}): Pro
   return pki;
 }
 
-/** A kubeconfig for one client identity, pointing at `server` (files referenced by path, not inlined). */
-export async function writeKubeconfig(path: string, pki: ControlPlanePki, client: KubeClient, server: string): Promise<string> {
+/** Where writeControlPlanePki puts each file under `dir` (also how a later run finds them again). */
+export function controlPlanePkiFiles(dir: string): ControlPlanePki {
+  return {
+    dir,
+    caCert: join(dir, 'ca.crt'),
+    serverCert: join(dir, 'apiserver.crt'),
+    serverKey: join(dir, 'apiserver.key'),
+    clients: {
+      admin: { cert: join(dir, 'admin.crt'), key: join(dir, 'admin.key') },
+      'kube-controller-manager': { cert: join(dir, 'kube-controller-manager.crt'), key: join(dir, 'kube-controller-manager.key') },
+      'kube-scheduler': { cert: join(dir, 'kube-scheduler.crt'), key: join(dir, 'kube-scheduler.key') },
+    },
+    serviceAccountKey: join(dir, 'sa.key'),
+    serviceAccountPub: join(dir, 'sa.pub'),
+  };
+}
+
+export interface KubeconfigOptions {
+  /** The context (and cluster) name (default `weft-lab`). */
+  readonly name?: string;
+  /**
+   * Carry the CA, certificate and key inside the file (`*-data`), so that it still works copied elsewhere
+   * or read by a user who cannot read the lab's key files; default: reference them by path.
+   */
+  readonly inline?: boolean;
+}
+
+/** A kubeconfig for one client identity, pointing at `server`. */
+export async function writeKubeconfig(path: string, pki: ControlPlanePki, client: KubeClient, server: string, o: KubeconfigOptions = {}): Promise<string> {
   const { cert, key } = pki.clients[client];
+  const name = o.name ?? 'weft-lab';
+  const b64 = async (file: string): Promise<string> => (await readFile(file)).toString('base64');
+  const cluster = o.inline ? { server, 'certificate-authority-data': await b64(pki.caCert) } : { server, 'certificate-authority': pki.caCert };
+  const user = o.inline ? { 'client-certificate-data': await b64(cert), 'client-key-data': await b64(key) } : { 'client-certificate': cert, 'client-key': key };
   const config = {
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: 'weft-lab', cluster: { server, 'certificate-authority': pki.caCert } }],
-    users: [{ name: client, user: { 'client-certificate': cert, 'client-key': key } }],
-    contexts: [{ name: 'weft-lab', context: { cluster: 'weft-lab', user: client } }],
-    'current-context': 'weft-lab',
+    clusters: [{ name, cluster }],
+    users: [{ name: client, user }],
+    contexts: [{ name, context: { cluster: name, user: client } }],
+    'current-context': name,
   };
-  // JSON is YAML: kubectl and client-go read it as is.
+  // JSON is YAML: kubectl, helm and client-go read it as is.
   await writeFile(path, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
   return path;
 }

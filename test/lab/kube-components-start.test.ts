@@ -23,7 +23,8 @@ import { writeControlPlanePki, writeKubeconfig, type ControlPlanePki } from '../
 import { netnsPids } from '../../lab/netns.js';
 import { listRecords, pidAlive } from '../../lab/processes.js';
 import { hasCode, isWeftError } from '../../lib/errors/index.js';
-import { isRoot, NetnsSandbox } from '../support/netns.js';
+import { describeRootKube } from '../support/kube-tools.js';
+import { NetnsSandbox } from '../support/netns.js';
 
 describe('kube components: missing binary', () => {
   it('names the component and install-tools', async () => {
@@ -42,7 +43,7 @@ describe('kube components: missing binary', () => {
   });
 });
 
-describe.skipIf(!isRoot)('kube components: a control plane in a network namespace (root)', () => {
+describeRootKube('kube components: a control plane in a network namespace (root)', () => {
   const sandbox = new NetnsSandbox();
   const started: RunningComponent[] = [];
   let root: string;

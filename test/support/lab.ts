@@ -61,7 +61,8 @@ export async function startLab(options: { nodes: number; name?: string; /** fals
   live.add(name);
   hookExit();
   try {
-    await cli(['up', '--lab', name, '--nodes', String(options.nodes), ...(options.mesh === false ? ['--no-mesh'] : [])]);
+    // The API server's bootstrap (etcd, kube-apiserver, kube-controller-manager, kube-scheduler) on a loaded machine.
+    await cli(['up', '--lab', name, '--nodes', String(options.nodes), ...(options.mesh === false ? ['--no-mesh'] : [])], undefined, 300_000);
   } catch (err) {
     await cli(['down', '--lab', name]).catch(() => undefined);
     live.delete(name);

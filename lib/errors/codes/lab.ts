@@ -57,6 +57,10 @@ export const labCodes = defineCodes({
   },
   ERR_WEFT_LAB_KUBE_START_FAILED: {
     message: '{component} did not start: {reason} (log: {log}; it ends: {tail})',
-    hint: 'Read the end of the log file named in the message. Usual causes: the port is taken, a data directory left by an earlier run, a missing certificate or key file.',
+    hint: 'Read the end of the log file named in the message. Usual causes: the port is taken, a data directory left by an earlier run, a missing certificate or key file. In a lab, `sudo weft lab down` (with the same --lab) removes everything the failed start left.',
+  },
+  ERR_WEFT_LAB_KUBE_NOT_RUNNING: {
+    message: 'lab {lab} has no Kubernetes API server ({path} not found)',
+    hint: 'The lab was made by an older weft or its start failed: run `sudo weft lab up --lab {lab}` again (it starts what is missing), or `sudo weft lab down --lab {lab}` and up again.',
   },
 });
