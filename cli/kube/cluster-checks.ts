@@ -46,7 +46,7 @@ export async function apiCheck(client: ClusterClient): Promise<CheckResult> {
 
 export async function gatewayApiCheck(client: ClusterClient): Promise<CheckResult> {
   const name = 'Gateway API CRDs';
-  const install = 'kubectl apply --server-side -f https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.6.2/experimental-install.yaml';
+  const install = 'kubectl apply --server-side -f https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.7.0/experimental-install.yaml';
   return guarded(name, async () => {
     const found: KubeObject[] = [];
     const missing: string[] = [];
