@@ -9,15 +9,14 @@
 import { existsSync } from 'node:fs';
 import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { run } from '../../lab/command.js';
 import { startNodeAgent } from '../../lab/mesh.js';
-import { nodeNetns, podNetns } from '../../lab/names.js';
-import { inPod } from '../../lab/pod-etc.js';
+import { nodeNetns } from '../../lab/names.js';
 import { isAlive, listRecords } from '../../lab/processes.js';
 import { startLab, type Lab } from '../support/lab.js';
+import { agentLog as readAgentLog, startLoad as startLabLoad, type AgentLogLine as LogLine, type LoadResult } from '../support/lab-load.js';
 import { describeRoot } from '../support/root.js';
 
 const RATE = 200;
@@ -58,30 +57,10 @@ spec:
 /** Captured pods per node (what a restarted agent must restore). */
 const PODS: Record<string, string[]> = { n1: ['c', 'client'], n2: ['b'] };
 
-interface LoadResult {
-  sent: number;
-  completed: number;
-  statuses: Record<string, number>;
-  errors: Record<string, number>;
-  requests: [number, number, number | string][];
-  connections: [number, 1 | -1][];
-}
-
-interface LogLine {
-  pid: number;
-  time: string;
-  msg: string;
-  [k: string]: unknown;
-}
-
 describeRoot('node agent restart under 200 requests/s (needs root: network namespaces)', () => {
   let lab: Lab;
 
-  const agentLog = async (node: string): Promise<LogLine[]> =>
-    (await readFile(join(lab.paths.logs, `agent-${node}.log`), 'utf8'))
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as LogLine);
+  const agentLog = (node: string): Promise<LogLine[]> => readAgentLog(lab, node);
   const cniLogSize = async (node: string): Promise<number> => {
     const f = join(lab.paths.logs, `weft-cni-${node}.log`);
     return existsSync(f) ? (await stat(f)).size : 0;
@@ -93,32 +72,7 @@ describeRoot('node agent restart under 200 requests/s (needs root: network names
     return (JSON.parse(r.stdout) as { pods: { name: string; netns: string }[] }).pods;
   };
 
-  /** Starts the load generator in the client pod's netns (captured); resolves with its JSON report. */
-  const startLoad = (newConnections: boolean): Promise<LoadResult> => {
-    // inPod: the pod's netns and its /etc, so that `echo.mesh` resolves through the pod's hosts file.
-    const argv = inPod(lab.paths, podNetns(lab.name, 'mesh', 'client'), [
-      process.execPath, join(lab.info.distDir, 'lab/apps/loadgen.js'),
-      '--target', 'http://echo.mesh/', '--rate', String(RATE), '--duration', String(DURATION_S),
-      // A restart on a loaded 2-core machine can take 10-20 s and a SYN retransmitted at 15 s may wait
-      // until 31 s: the client waits that long (undici's default connect timeout is 10 s), so only
-      // connections the mesh breaks count as errors, not a slow restart.
-      '--connections', '10', '--timeout', '45', '--connect-timeout', '45', '--timeline',
-      ...(newConnections ? ['--new-connections'] : []),
-    ]);
-    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), (DURATION_S + 120) * 1000);
-    return new Promise((resolve, reject) => {
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        if (code !== 0) return reject(new Error(`loadgen exited ${code}: ${err.slice(0, 2000)}`));
-        resolve(JSON.parse(out) as LoadResult);
-      });
-    });
-  };
+  const startLoad = (newConnections: boolean): Promise<LoadResult> => startLabLoad(lab, { pod: 'mesh/client', target: 'http://echo.mesh/', rate: RATE, durationS: DURATION_S, newConnections });
 
   /**
    * SIGKILLs the node's agent and starts it again as `lab up` does (startNodeAgent: same argv, same

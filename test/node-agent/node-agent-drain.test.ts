@@ -15,6 +15,7 @@ import type { Server, Socket } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { NetnsSocketFactory } from '../../node-agent/netns/socket-factory.js';
+import { EchoConnection } from '../support/echo-connection.js';
 import { eventually } from '../support/eventually.js';
 import { mintCa } from '../support/pki.js';
 import { NetnsSandbox, TCP_CLIENT, type PodNet } from '../support/netns.js';
@@ -39,27 +40,6 @@ function call(socketPath: string, path: string, body: unknown): Promise<{ status
     req.on('error', reject);
     req.end(JSON.stringify(body));
   });
-}
-
-/** A connection from inside `from`'s netns (captured: no agent mark) that echoes through the mesh. */
-class LongConnection {
-  private received = '';
-  readonly closed: Promise<void>;
-  constructor(readonly socket: Socket) {
-    socket.setEncoding('utf8').on('data', (d: string) => (this.received += d));
-    socket.on('error', () => undefined);
-    // The factory's sockets allow half-open: the agent's FIN ends this side too, as an app would.
-    socket.on('end', () => socket.end());
-    this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
-  }
-  async echo(msg: string): Promise<void> {
-    const before = this.received.length;
-    this.socket.write(msg);
-    await eventually(() => this.received.slice(before).includes(msg), 15_000, `echo of ${msg}`);
-  }
-  get text(): string {
-    return this.received;
-  }
 }
 
 describeRoot('node-agent drain on SIGTERM with a successor agent (needs root: network namespaces, nftables)', { timeout: 180_000 }, () => {
@@ -96,10 +76,10 @@ describeRoot('node-agent drain on SIGTERM with a successor agent (needs root: ne
       command: cmd.toUpperCase(), containerId: `c-${name}`, netns: p.path, ifname: 'eth0', podNamespace: 'shop', podName: name, podUid: `uid-${name}`,
       config: { name: 'k8s', cniVersion: '1.0.0' }, prevResult: { cniVersion: '1.0.0', ips: [{ address: `${p.ip}/24`, gateway: sb.gateway }] },
     });
-  const openLong = async (): Promise<LongConnection> => {
+  const openLong = async (): Promise<EchoConnection> => {
     const s = new NetnsSocketFactory(a.path, 0).connect(b.ip, 8080);
     sockets.push(s);
-    const c = new LongConnection(s);
+    const c = new EchoConnection(s);
     await eventually(() => c.text.includes(`peer=${a.ip}`), 15_000, 'the app greeting through the mesh');
     return c;
   };
