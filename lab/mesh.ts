@@ -83,6 +83,8 @@ export async function startNodeAgent(paths: LabPaths, info: LabInfo, node: NodeI
 export interface AgentReplacement {
   readonly oldPid: number;
   readonly newPid: number;
+  /** When the new agent's process was started. */
+  readonly newStartedAt: number;
   /** When the new agent logged ready (and every server of it listened). */
   readonly readyAt: number;
   /** When the old agent got SIGTERM. */
@@ -105,6 +107,7 @@ export async function replaceNodeAgent(
   const id = `agent-${node.name}`;
   const old = await readRecord(paths.procs, id);
   if (!old || !isAlive(old)) throw new WeftError('ERR_WEFT_LAB_TIMEOUT', { what: `a running ${id} to replace`, ms: 0 });
+  const newStartedAt = Date.now();
   const started = await startProcess(paths.procs, paths.logs, id, await nodeAgentArgv(paths, info, node), { detached: true });
   const newPid = started.record.pid;
   const readyTimeoutMs = o.readyTimeoutMs ?? 120_000;
@@ -120,7 +123,7 @@ export async function replaceNodeAgent(
   }
   const stoppedAt = Date.now();
   const drained = stopProcess(old, o.killAfterMs ?? 60_000);
-  return { oldPid: old.pid, newPid, readyAt, stoppedAt, drained };
+  return { oldPid: old.pid, newPid, newStartedAt, readyAt, stoppedAt, drained };
 }
 
 /** When the agent `pid` logged both "node agent ready" and "node agent started" in `log`; undefined until then. */

@@ -61,6 +61,7 @@ export class HboneSession {
   private idleTimer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
   private pingSentAt = 0;
+  private wentAway = false;
   private readonly peer: string;
 
   private constructor(
@@ -265,7 +266,13 @@ export class HboneSession {
     if (err === null) this.pingSentAt = 0;
   };
 
+  /** The peer sent GOAWAY (e.g. its agent is draining): streams it had not processed were refused. */
+  get goneAway(): boolean {
+    return this.wentAway;
+  }
+
   private readonly onGoaway = (code: number, _lastStreamId: number, opaque?: Buffer): void => {
+    this.wentAway = true;
     if (code === GOAWAY_TLS_REFUSED) {
       const text = opaque && opaque.length > 0 ? opaque.toString('utf8', 0, Math.min(opaque.length, 512)) : 'no reason given';
       const space = text.indexOf(' ');

@@ -89,8 +89,18 @@ export class HbonePool {
    *  _REJECTED (the server's status and `x-weft-reason`), _CONNECT_FAILED, _TIMEOUT, _STREAM_RESET. */
   async connect(request: HboneConnectRequest): Promise<ClientHttp2Stream> {
     if (this.closed) throw new WeftError('ERR_WEFT_HBONE_POOL_CLOSED');
-    const session = await this.checkout(request);
-    return session.open(request);
+    for (let attempt = 1; ; attempt++) {
+      const session = await this.checkout(request);
+      try {
+        return await session.open(request);
+      } catch (err) {
+        // A CONNECT that crossed the peer's GOAWAY (its agent draining for an upgrade while a successor
+        // takes the port) was refused unprocessed, or found the session closing: nothing of the tunnel
+        // reached the app, so it is opened once more on another session (RFC 9113 §6.8), not failed.
+        if (!session.goneAway || !refusedByGoaway(err) || attempt >= 3 || this.closed) throw err;
+        this.log.debug({ err, peer: `${request.nextHop.host}:${request.nextHop.port}`, attempt }, 'hbone stream refused by a session going away; opening it on another session');
+      }
+    }
   }
 
   /** Open sessions (including ones draining after GOAWAY or idle close) and streams (tests, admin page). */
@@ -219,6 +229,10 @@ function sameKey(entry: PoolEntry, request: HboneConnectRequest): boolean {
 }
 
 // Transport failures may be transient (a restarting peer); identity and policy answers are not.
+function refusedByGoaway(err: unknown): boolean {
+  return isWeftError(err) && (err.code === 'ERR_WEFT_HBONE_STREAM_RESET' || err.code === 'ERR_WEFT_HBONE_SESSION_CLOSED');
+}
+
 function retryable(err: unknown): boolean {
   return isWeftError(err) && (err.code === 'ERR_WEFT_HBONE_CONNECT_FAILED' || err.code === 'ERR_WEFT_HBONE_TIMEOUT');
 }

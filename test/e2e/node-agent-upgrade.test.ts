@@ -85,7 +85,23 @@ describeRoot('node agent upgrade (surge, then drain) under 200 requests/s and a 
     };
   };
 
+  /** Warnings, errors and non-ok access-log lines of both nodes' agents since `since` (printed when a run fails). */
+  const problems = async (since: number): Promise<Record<string, number>> => {
+    const out: Record<string, number> = {};
+    for (const node of ['n1', 'n2']) {
+      for (const l of await agentLog(lab, node)) {
+        if (Date.parse(l.time) < since) continue;
+        const bad = l.log === 'access' ? l.outcome !== 'ok' : l.level !== 30 && l.level !== 'info';
+        if (!bad && !/drain/.test(l.msg)) continue;
+        const k = `${node} pid ${l.pid} ${l.time.slice(11, 21)} ${l.msg} ${JSON.stringify(l.outcome ?? '')} ${JSON.stringify(l.reason ?? '').slice(0, 100)} ${JSON.stringify(l.err ?? '').slice(0, 160)}`;
+        out[k] = (out[k] ?? 0) + 1;
+      }
+    }
+    return out;
+  };
+
   const upgrade = async (node: string, newConnections: boolean): Promise<void> => {
+    const t0 = Date.now();
     const echo = await openEcho();
     const pinger = keepEchoing(echo);
     const load = startLoad(lab, { pod: 'mesh/client', target: 'http://echo.mesh/', rate: RATE, durationS: DURATION_S, newConnections });
@@ -94,7 +110,10 @@ describeRoot('node agent upgrade (surge, then drain) under 200 requests/s and a 
     await eventually(async () => (await agentLog(lab, node)).some((l) => l.pid === r.oldPid && l.msg.startsWith('draining')), 30_000, 'the old agent draining');
     // The echo connection carries on through the draining agent until the load is over; then the app closes it.
     const result = await load;
-    const echoed = await pinger.stop();
+    const echoed = await pinger.stop().catch(async (err: Error) => {
+      console.log(JSON.stringify({ at: new Date().toISOString(), startedAt: new Date(r.newStartedAt).toISOString(), readyAt: new Date(r.readyAt).toISOString(), stoppedAt: new Date(r.stoppedAt).toISOString(), ...(await problems(t0)) }));
+      throw err;
+    });
     echo.socket.end();
     await echo.closed;
     await r.drained;
