@@ -248,7 +248,9 @@ export class HboneSession {
   };
 
   private readonly onPingTick = (): void => {
-    if (this.session.destroyed) return;
+    // After a GOAWAY (the peer agent draining) Node closes the session and its PINGs go unanswered: the
+    // keep-alive would destroy the tunnels the peer is letting finish. They end with their own streams.
+    if (this.session.destroyed || this.wentAway || this.session.closed) return;
     const now = Date.now();
     if (this.pingSentAt !== 0) {
       if (now - this.pingSentAt >= this.options.pingTimeoutMs) {

@@ -53,4 +53,35 @@ describe('hbone client across a server GOAWAY', () => {
     }
     expect(crossed).toBeGreaterThan(0);
   });
+
+  it('keeps a tunnel open through a session going away, without keep-alive PINGs ending it', async () => {
+    const { hbone, port } = await startHbone(pki);
+    servers.push(hbone);
+    // Keep-alive every 50 ms, dead after 200 ms without an answer: a closing session's PINGs must not count.
+    const pool = newPool({ pingIntervalMs: 50, pingTimeoutMs: 200 });
+    try {
+      const tunnel = await pool.connect(request(pki, port, echo.port));
+      let got = '';
+      tunnel.on('data', (d: Buffer) => (got += d.toString()));
+      let failed: Error | undefined;
+      tunnel.on('error', (err: Error) => (failed = err));
+      void hbone.close({ graceMs: 30_000 });
+      // Well past several keep-alive timeouts, the tunnel still carries bytes both ways.
+      for (let i = 0; i < 10; i++) {
+        tunnel.write(`m${i};`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await until(() => got.includes('m9;') || failed !== undefined);
+      expect(failed).toBeUndefined();
+      expect(got).toBe('m0;m1;m2;m3;m4;m5;m6;m7;m8;m9;');
+      tunnel.end();
+    } finally {
+      pool.close({ force: true });
+    }
+  });
 });
+
+/** Waits (real timers, generous) until `cond` holds. */
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 1000 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+}
