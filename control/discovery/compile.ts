@@ -15,6 +15,7 @@ import { LABEL_DATAPLANE_MODE, LABEL_MTLS_MODE, LABEL_USE_WAYPOINT, LABEL_USE_WA
 import type { ClusterSource, KubeObject, SourceChange } from '../sources/source.js';
 import { enforceableRules } from './authz-unsupported.js';
 import { compileRouteTables, WAYPOINT_CLASS } from './routes/compile-routes.js';
+import { workloadOwnerName } from './workload-owner.js';
 import {
   asKind,
   listOf,
@@ -236,6 +237,7 @@ export class Compiler {
           break;
         case 'HTTPRoute':
         case 'GRPCRoute':
+        case 'ReferenceGrant': // permits (or no longer permits) cross-namespace backendRefs
           routesDirty = true;
           break;
         case 'AuthorizationPolicy':
@@ -433,9 +435,11 @@ export class Compiler {
       ready: podReady(p),
       netns: p.metadata.annotations?.[ANNOTATION_NETNS],
       mtlsMode: mtlsModeOf(labels[LABEL_MTLS_MODE]) ?? mtlsModeOf(this.namespaceLabels(ns)[LABEL_MTLS_MODE]) ?? this.options.mtlsModeDefault ?? 'permissive',
+      workloadName: workloadOwnerName(p.metadata),
     };
     if (w.waypoint === undefined) delete w.waypoint;
     if (w.netns === undefined) delete w.netns;
+    if (w.workloadName === undefined) delete w.workloadName;
     this.set(this.workloads, uid, w, 'Workload', changes);
     return uid;
   }
@@ -579,9 +583,4 @@ export class Compiler {
     for (const [key, t] of tables) this.set(this.routeTables, key, t, 'RouteTable', changes);
     for (const key of [...this.routeTables.keys()]) if (!tables.has(key)) this.remove(this.routeTables, key, 'RouteTable', changes);
   }
-}
-
-/** The compiled state of one kind as model values (the watch service snapshots from this). */
-export function valuesOf<T>(map: Map<string, Entry<T>>): T[] {
-  return [...map.values()].map((e) => e.value);
 }

@@ -1,5 +1,11 @@
 import { z } from 'zod';
 import type { KubeObject, ObjectKind, ObjectRef } from './source.js';
+import { AuthzSourceSchema } from '../../lib/model/policy.js';
+import { ConditionSchema, dnsLabel, dnsSubdomain, LabelSelectorSchema, ObjectMetaSchema, objectSchema, port, stringMap } from './schema-parts.js';
+import { GatewayClassSchema, GatewaySchema, GRPCRouteSchema, HTTPRouteSchema, ReferenceGrantSchema } from './gateway-schemas.js';
+
+export * from './schema-parts.js';
+export * from './gateway-schemas.js';
 
 /**
  * Per-kind validation of the cluster objects weft reads (issue 6, "Manifests are validated into typed
@@ -9,85 +15,6 @@ import type { KubeObject, ObjectKind, ObjectRef } from './source.js';
  * `grpcroute_types.go`, `gateway_types.go`, `gatewayclass_types.go`, `shared_types.go`) and the
  * Kubernetes core/apps/discovery v1 types. AuthorizationPolicy follows Istio's shape.
  */
-
-// ---------------------------------------------------------------------------------------------------
-// Shared pieces
-
-/** RFC 1123 subdomain (object names, namespaces); 253 chars max. */
-const dnsSubdomain = z
-  .string()
-  .min(1)
-  .max(253)
-  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'must be an RFC 1123 subdomain');
-/** RFC 1123 label (namespace names, Service names, section names); 63 chars max. */
-const dnsLabel = z
-  .string()
-  .min(1)
-  .max(63)
-  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be an RFC 1123 label');
-const port = z.number().int().min(1).max(65535);
-const stringMap = z.record(z.string(), z.string());
-/** Gateway API Duration (GEP-2257): e.g. `10s`, `1h30m`, `500ms`. */
-export const GatewayDurationSchema = z.string().regex(/^([0-9]{1,5}(h|m|s|ms)){1,4}$/, 'must be a Gateway API duration like 10s or 500ms');
-
-export const OwnerReferenceSchema = z.looseObject({
-  apiVersion: z.string().min(1),
-  kind: z.string().min(1),
-  name: z.string().min(1),
-  uid: z.string(),
-  controller: z.boolean().optional(),
-  blockOwnerDeletion: z.boolean().optional(),
-});
-
-export const ObjectMetaSchema = z.looseObject({
-  name: dnsSubdomain,
-  namespace: dnsLabel.optional(),
-  uid: z.string().optional(),
-  labels: stringMap.optional(),
-  annotations: stringMap.optional(),
-  resourceVersion: z.string().optional(),
-  generation: z.number().int().optional(),
-  creationTimestamp: z.string().optional(),
-  deletionTimestamp: z.string().optional(),
-  ownerReferences: z.array(OwnerReferenceSchema).optional(),
-});
-
-export const LabelSelectorRequirementSchema = z.looseObject({
-  key: z.string().min(1),
-  operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist']),
-  values: z.array(z.string()).optional(),
-});
-export const LabelSelectorSchema = z.looseObject({
-  matchLabels: stringMap.optional(),
-  matchExpressions: z.array(LabelSelectorRequirementSchema).optional(),
-});
-export type LabelSelector = z.infer<typeof LabelSelectorSchema>;
-
-/** metav1.Condition, as used by every Gateway API status and by AuthorizationPolicy. */
-export const ConditionSchema = z.looseObject({
-  type: z.string().min(1),
-  status: z.enum(['True', 'False', 'Unknown']),
-  observedGeneration: z.number().int().optional(),
-  lastTransitionTime: z.string().optional(),
-  reason: z.string().optional(),
-  message: z.string().optional(),
-});
-export type Condition = z.infer<typeof ConditionSchema>;
-
-function objectSchema<A extends string, K extends ObjectKind, S extends z.ZodType, T extends z.ZodType>(
-  apiVersion: z.ZodType<A>,
-  kind: K,
-  spec: S,
-  status: T,
-) {
-  return z.looseObject({
-    apiVersion,
-    kind: z.literal(kind),
-    metadata: ObjectMetaSchema,
-    spec,
-    status,
-  });
-}
 
 // ---------------------------------------------------------------------------------------------------
 // Kubernetes core, apps, discovery
@@ -183,236 +110,14 @@ export const DeploymentSpecSchema = z.looseObject({
 export const DeploymentSchema = objectSchema(z.literal('apps/v1'), 'Deployment', DeploymentSpecSchema, z.looseObject({}).optional());
 
 // ---------------------------------------------------------------------------------------------------
-// Gateway API v1 (gateway.networking.k8s.io/v1)
-
-const gatewayApiVersion = z.enum(['gateway.networking.k8s.io/v1', 'gateway.networking.k8s.io/v1beta1', 'gateway.networking.k8s.io/v1alpha2']);
-const headerName = z.string().min(1).max(256).regex(/^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/, 'must be an HTTP header name');
-
-/** ParentReference (shared_types.go): group default `gateway.networking.k8s.io`, kind default `Gateway`. */
-export const ParentReferenceSchema = z.looseObject({
-  group: z.string().optional(),
-  kind: z.string().optional(),
-  namespace: dnsLabel.optional(),
-  name: dnsSubdomain,
-  sectionName: z.string().optional(),
-  port: port.optional(),
-});
-export type ParentReference = z.infer<typeof ParentReferenceSchema>;
-
-/** BackendRef (httproute_types.go / shared_types.go): group default `""`, kind default `Service`, weight default 1. */
-export const BackendObjectReferenceSchema = z.looseObject({
-  group: z.string().optional(),
-  kind: z.string().optional(),
-  name: dnsSubdomain,
-  namespace: dnsLabel.optional(),
-  port: port.optional(),
-});
-
-export const HTTPHeaderSchema = z.looseObject({ name: headerName, value: z.string() });
-export const HTTPHeaderFilterSchema = z.looseObject({
-  set: z.array(HTTPHeaderSchema).optional(),
-  add: z.array(HTTPHeaderSchema).optional(),
-  remove: z.array(z.string()).optional(),
-});
-export const HTTPPathModifierSchema = z.looseObject({
-  type: z.enum(['ReplaceFullPath', 'ReplacePrefixMatch']),
-  replaceFullPath: z.string().optional(),
-  replacePrefixMatch: z.string().optional(),
-});
-export const HTTPRequestRedirectFilterSchema = z.looseObject({
-  scheme: z.enum(['http', 'https']).optional(),
-  hostname: z.string().optional(),
-  path: HTTPPathModifierSchema.optional(),
-  port: port.optional(),
-  statusCode: z.union([z.literal(301), z.literal(302), z.literal(303), z.literal(307), z.literal(308)]).optional(),
-});
-export const HTTPURLRewriteFilterSchema = z.looseObject({
-  hostname: z.string().optional(),
-  path: HTTPPathModifierSchema.optional(),
-});
-export const HTTPRequestMirrorFilterSchema = z.looseObject({
-  backendRef: BackendObjectReferenceSchema,
-  percent: z.number().int().min(0).max(100).optional(),
-  fraction: z.looseObject({ numerator: z.number().int().min(0), denominator: z.number().int().min(1).optional() }).optional(),
-});
-export const LocalObjectReferenceSchema = z.looseObject({ group: z.string(), kind: z.string().min(1), name: z.string().min(1) });
-
-export const HTTPRouteFilterSchema = z.looseObject({
-  type: z.enum(['RequestHeaderModifier', 'ResponseHeaderModifier', 'RequestMirror', 'RequestRedirect', 'URLRewrite', 'ExtensionRef', 'CORS']),
-  requestHeaderModifier: HTTPHeaderFilterSchema.optional(),
-  responseHeaderModifier: HTTPHeaderFilterSchema.optional(),
-  requestMirror: HTTPRequestMirrorFilterSchema.optional(),
-  requestRedirect: HTTPRequestRedirectFilterSchema.optional(),
-  urlRewrite: HTTPURLRewriteFilterSchema.optional(),
-  extensionRef: LocalObjectReferenceSchema.optional(),
-});
-export type HTTPRouteFilter = z.infer<typeof HTTPRouteFilterSchema>;
-
-export const HTTPBackendRefSchema = BackendObjectReferenceSchema.extend({
-  weight: z.number().int().min(0).max(1_000_000).optional(),
-  filters: z.array(HTTPRouteFilterSchema).optional(),
-});
-export type HTTPBackendRef = z.infer<typeof HTTPBackendRefSchema>;
-
-export const HTTPPathMatchSchema = z.looseObject({
-  type: z.enum(['Exact', 'PathPrefix', 'RegularExpression']).optional(), // default PathPrefix
-  value: z.string().max(1024).optional(), // default "/"
-});
-export const HTTPHeaderMatchSchema = z.looseObject({
-  type: z.enum(['Exact', 'RegularExpression']).optional(), // default Exact
-  name: headerName,
-  value: z.string().max(4096),
-});
-export const HTTPQueryParamMatchSchema = z.looseObject({
-  type: z.enum(['Exact', 'RegularExpression']).optional(),
-  name: z.string().min(1).max(256),
-  value: z.string().max(1024),
-});
-export const HTTPMethodSchema = z.enum(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
-export const HTTPRouteMatchSchema = z.looseObject({
-  path: HTTPPathMatchSchema.optional(),
-  headers: z.array(HTTPHeaderMatchSchema).optional(),
-  queryParams: z.array(HTTPQueryParamMatchSchema).optional(),
-  method: HTTPMethodSchema.optional(),
-});
-export type HTTPRouteMatch = z.infer<typeof HTTPRouteMatchSchema>;
-
-/** HTTPRouteTimeouts: `request` (whole request incl. retries) and `backendRequest` (one attempt). */
-export const HTTPRouteTimeoutsSchema = z.looseObject({
-  request: GatewayDurationSchema.optional(),
-  backendRequest: GatewayDurationSchema.optional(),
-});
-/** HTTPRouteRetry (experimental channel, GEP-1731): `codes` are 400–599, `attempts`, `backoff` duration. */
-export const HTTPRouteRetrySchema = z.looseObject({
-  codes: z.array(z.number().int().min(400).max(599)).optional(),
-  attempts: z.number().int().min(0).optional(),
-  backoff: GatewayDurationSchema.optional(),
-});
-
-export const HTTPRouteRuleSchema = z.looseObject({
-  name: z.string().optional(),
-  matches: z.array(HTTPRouteMatchSchema).max(64).optional(),
-  filters: z.array(HTTPRouteFilterSchema).max(16).optional(),
-  backendRefs: z.array(HTTPBackendRefSchema).optional(),
-  timeouts: HTTPRouteTimeoutsSchema.optional(),
-  retry: HTTPRouteRetrySchema.optional(),
-});
-export type HTTPRouteRule = z.infer<typeof HTTPRouteRuleSchema>;
-
-export const RouteParentStatusSchema = z.looseObject({
-  parentRef: ParentReferenceSchema,
-  controllerName: z.string(),
-  conditions: z.array(ConditionSchema).optional(),
-});
-export type RouteParentStatus = z.infer<typeof RouteParentStatusSchema>;
-export const RouteStatusSchema = z.looseObject({ parents: z.array(RouteParentStatusSchema).optional() });
-export type RouteStatus = z.infer<typeof RouteStatusSchema>;
-
-export const HTTPRouteSpecSchema = z.looseObject({
-  parentRefs: z.array(ParentReferenceSchema).max(32).optional(),
-  hostnames: z.array(z.string()).optional(),
-  rules: z.array(HTTPRouteRuleSchema).max(16).optional(), // default: one rule matching PathPrefix "/"
-});
-export const HTTPRouteSchema = objectSchema(gatewayApiVersion, 'HTTPRoute', HTTPRouteSpecSchema, RouteStatusSchema.optional());
-
-export const GRPCMethodMatchSchema = z.looseObject({
-  type: z.enum(['Exact', 'RegularExpression']).optional(), // default Exact
-  service: z.string().optional(),
-  method: z.string().optional(),
-});
-export const GRPCHeaderMatchSchema = z.looseObject({
-  type: z.enum(['Exact', 'RegularExpression']).optional(),
-  name: headerName,
-  value: z.string().max(4096),
-});
-export const GRPCRouteMatchSchema = z.looseObject({
-  method: GRPCMethodMatchSchema.optional(),
-  headers: z.array(GRPCHeaderMatchSchema).optional(),
-});
-export type GRPCRouteMatch = z.infer<typeof GRPCRouteMatchSchema>;
-export const GRPCRouteFilterSchema = z.looseObject({
-  type: z.enum(['RequestHeaderModifier', 'ResponseHeaderModifier', 'RequestMirror', 'ExtensionRef']),
-  requestHeaderModifier: HTTPHeaderFilterSchema.optional(),
-  responseHeaderModifier: HTTPHeaderFilterSchema.optional(),
-  requestMirror: HTTPRequestMirrorFilterSchema.optional(),
-  extensionRef: LocalObjectReferenceSchema.optional(),
-});
-export const GRPCBackendRefSchema = BackendObjectReferenceSchema.extend({
-  weight: z.number().int().min(0).max(1_000_000).optional(),
-  filters: z.array(GRPCRouteFilterSchema).optional(),
-});
-export const GRPCRouteRuleSchema = z.looseObject({
-  name: z.string().optional(),
-  matches: z.array(GRPCRouteMatchSchema).max(64).optional(),
-  filters: z.array(GRPCRouteFilterSchema).max(16).optional(),
-  backendRefs: z.array(GRPCBackendRefSchema).optional(),
-});
-export type GRPCRouteRule = z.infer<typeof GRPCRouteRuleSchema>;
-export const GRPCRouteSpecSchema = z.looseObject({
-  parentRefs: z.array(ParentReferenceSchema).max(32).optional(),
-  hostnames: z.array(z.string()).optional(),
-  rules: z.array(GRPCRouteRuleSchema).max(16).optional(),
-});
-export const GRPCRouteSchema = objectSchema(gatewayApiVersion, 'GRPCRoute', GRPCRouteSpecSchema, RouteStatusSchema.optional());
-
-export const ListenerSchema = z.looseObject({
-  name: z.string().min(1),
-  hostname: z.string().optional(),
-  port,
-  protocol: z.string().min(1), // HTTP, HTTPS, TLS, TCP, UDP, or an implementation-specific one like HBONE
-  tls: z.looseObject({}).optional(),
-  allowedRoutes: z
-    .looseObject({
-      namespaces: z.looseObject({ from: z.enum(['All', 'Same', 'Selector']).optional(), selector: LabelSelectorSchema.optional() }).optional(),
-      kinds: z.array(z.looseObject({ group: z.string().optional(), kind: z.string().min(1) })).optional(),
-    })
-    .optional(),
-});
-export const GatewayAddressSchema = z.looseObject({ type: z.string().optional(), value: z.string().min(1) });
-export const GatewaySpecSchema = z.looseObject({
-  gatewayClassName: z.string().min(1),
-  listeners: z.array(ListenerSchema).min(1).max(64),
-  addresses: z.array(GatewayAddressSchema).optional(),
-  infrastructure: z.looseObject({ labels: stringMap.optional(), annotations: stringMap.optional() }).optional(),
-});
-export const ListenerStatusSchema = z.looseObject({
-  name: z.string(),
-  supportedKinds: z.array(z.looseObject({ group: z.string().optional(), kind: z.string() })).optional(),
-  attachedRoutes: z.number().int().min(0),
-  conditions: z.array(ConditionSchema).optional(),
-});
-export const GatewayStatusSchema = z.looseObject({
-  addresses: z.array(GatewayAddressSchema).optional(),
-  conditions: z.array(ConditionSchema).optional(),
-  listeners: z.array(ListenerStatusSchema).optional(),
-});
-export type GatewayStatus = z.infer<typeof GatewayStatusSchema>;
-export const GatewaySchema = objectSchema(gatewayApiVersion, 'Gateway', GatewaySpecSchema, GatewayStatusSchema.optional());
-
-export const GatewayClassSpecSchema = z.looseObject({
-  controllerName: z.string().min(1),
-  description: z.string().optional(),
-  parametersRef: z.looseObject({}).optional(),
-});
-export const GatewayClassStatusSchema = z.looseObject({ conditions: z.array(ConditionSchema).optional() });
-export type GatewayClassStatus = z.infer<typeof GatewayClassStatusSchema>;
-export const GatewayClassSchema = objectSchema(gatewayApiVersion, 'GatewayClass', GatewayClassSpecSchema, GatewayClassStatusSchema.optional());
-
-// ---------------------------------------------------------------------------------------------------
 // AuthorizationPolicy (security.weft.dev/v1alpha1, Istio's shape)
 
 // Match fields weft does not implement (Istio's `when`, `requestPrincipals`, `hosts`, `remoteIpBlocks`, ...)
 // pass validation: rejecting the policy would leave a DENY unenforced (fail open). The compiler enforces
 // them the way Istio does for unsupported conditions (control/discovery/authz-unsupported.ts): a DENY rule
 // as if the unsupported condition matched, an ALLOW rule never; the status warns (FullySupported=False).
-export const AuthzSourceSpecSchema = z.looseObject({
-  principals: z.array(z.string()).optional(),
-  notPrincipals: z.array(z.string()).optional(),
-  namespaces: z.array(z.string()).optional(),
-  notNamespaces: z.array(z.string()).optional(),
-  ipBlocks: z.array(z.string()).optional(),
-  notIpBlocks: z.array(z.string()).optional(),
-});
+// The same fields as the compiled form (lib/model/policy.ts), kept loose here for the reason above.
+export const AuthzSourceSpecSchema = AuthzSourceSchema.loose();
 /** Ports are strings in Istio's API; numbers are accepted too (YAML authors write both). */
 const authzPort = z.union([port, z.string().regex(/^[0-9]{1,5}$/, 'must be a port number')]);
 export const AuthzOperationSpecSchema = z.looseObject({
@@ -462,6 +167,7 @@ export type GatewayObject = z.infer<typeof GatewaySchema>;
 export type GatewayClassObject = z.infer<typeof GatewayClassSchema>;
 export type HTTPRouteObject = z.infer<typeof HTTPRouteSchema>;
 export type GRPCRouteObject = z.infer<typeof GRPCRouteSchema>;
+export type ReferenceGrantObject = z.infer<typeof ReferenceGrantSchema>;
 export type AuthorizationPolicyObject = z.infer<typeof AuthorizationPolicySchema>;
 
 export interface ObjectByKind {
@@ -475,6 +181,7 @@ export interface ObjectByKind {
   GatewayClass: GatewayClassObject;
   HTTPRoute: HTTPRouteObject;
   GRPCRoute: GRPCRouteObject;
+  ReferenceGrant: ReferenceGrantObject;
   AuthorizationPolicy: AuthorizationPolicyObject;
 }
 
@@ -489,6 +196,7 @@ export const schemaByObjectKind: { readonly [K in ObjectKind]: z.ZodType<ObjectB
   GatewayClass: GatewayClassSchema,
   HTTPRoute: HTTPRouteSchema,
   GRPCRoute: GRPCRouteSchema,
+  ReferenceGrant: ReferenceGrantSchema,
   AuthorizationPolicy: AuthorizationPolicySchema,
 };
 
@@ -522,6 +230,7 @@ export const KIND_INFO: { readonly [K in ObjectKind]: KindInfo } = {
   GatewayClass: info('GatewayClass', 'gateway.networking.k8s.io', 'v1', 'gatewayclasses', false, true),
   HTTPRoute: info('HTTPRoute', 'gateway.networking.k8s.io', 'v1', 'httproutes', true, true),
   GRPCRoute: info('GRPCRoute', 'gateway.networking.k8s.io', 'v1', 'grpcroutes', true, true),
+  ReferenceGrant: info('ReferenceGrant', 'gateway.networking.k8s.io', 'v1beta1', 'referencegrants', true),
   AuthorizationPolicy: info('AuthorizationPolicy', 'security.weft.dev', 'v1alpha1', 'authorizationpolicies', true, true),
 };
 
@@ -614,30 +323,4 @@ export function refOf(object: KubeObject): ObjectRef {
   return object.metadata.namespace === undefined
     ? { kind: object.kind, name: object.metadata.name }
     : { kind: object.kind, namespace: object.metadata.namespace, name: object.metadata.name };
-}
-
-/** True when every `matchLabels` entry is present in `labels` and every expression holds. */
-export function selectorMatches(selector: LabelSelector | undefined, labels: Record<string, string> | undefined): boolean {
-  if (selector === undefined) return false;
-  const l = labels ?? {};
-  for (const [k, v] of Object.entries(selector.matchLabels ?? {})) if (l[k] !== v) return false;
-  for (const e of selector.matchExpressions ?? []) {
-    const has = Object.prototype.hasOwnProperty.call(l, e.key);
-    const values = e.values ?? [];
-    switch (e.operator) {
-      case 'In':
-        if (!has || !values.includes(l[e.key])) return false;
-        break;
-      case 'NotIn':
-        if (has && values.includes(l[e.key])) return false;
-        break;
-      case 'Exists':
-        if (!has) return false;
-        break;
-      case 'DoesNotExist':
-        if (has) return false;
-        break;
-    }
-  }
-  return true;
 }

@@ -11,7 +11,7 @@ import { createHboneServer, HbonePool, type HboneServer } from '../../lib/hbone/
 import type { CertificateAuthority, WorkloadCertificate } from '../../lib/identity/index.js';
 import { SpiffeId } from '../../lib/identity/index.js';
 import { silentLogger } from '../../lib/telemetry/log.js';
-import { HboneConnector } from '../../waypoint/hbone-connector.js';
+import { HboneConnector } from '../../waypoint/transport/hbone-connector.js';
 import { createHboneInbound } from '../../waypoint/hbone-inbound.js';
 import { mintCa, mintWorkloadCert } from '../support/pki.js';
 import { CLIENT_ID, httpBackend, policy, route, service, startLab, type Backend, type Lab } from './harness.js';
@@ -133,7 +133,7 @@ describe('waypoint over HBONE', () => {
     const p = tunnelPool(strangerCert, '10.96.3.1:80');
     const r = await p.request({ method: 'GET', path: '/' });
     expect(r.statusCode).toBe(403);
-    expect(r.headers['x-weft-reason']).toBe('DENY: no ALLOW policy matched');
+    expect(r.headers['x-weft-reason']).toBe('policy_denied');
     await r.body.text();
     await p.close();
     expect(SpiffeId.parse(CLIENT_ID).namespace).toBe('demo');
