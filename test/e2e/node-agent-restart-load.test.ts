@@ -16,7 +16,7 @@ import { startNodeAgent } from '../../lab/mesh.js';
 import { nodeNetns } from '../../lab/names.js';
 import { isAlive, listRecords } from '../../lab/processes.js';
 import { startLab, type Lab } from '../support/lab.js';
-import { agentLog as readAgentLog, startLoad as startLabLoad, type AgentLogLine as LogLine, type LoadResult } from '../support/lab-load.js';
+import { agentLog as readAgentLog, startLoad as startLabLoad, warmUp, type AgentLogLine as LogLine, type LoadResult } from '../support/lab-load.js';
 import { describeRoot } from '../support/root.js';
 
 const RATE = 200;
@@ -176,12 +176,7 @@ describeRoot('node agent restart under 200 requests/s (needs root: network names
     lab = await startLab({ nodes: 2 });
     await lab.apply(MANIFESTS);
     await lab.waitPodsReady({ minPods: 3, timeoutMs: 300_000 });
-    // Warm the path once (certificates, pools) so the runs measure the restart, not the first request.
-    for (let i = 0; i < 30; i++) {
-      const r = await lab.exec('mesh/client', ['curl', '-sS', '-m', '5', '-o', '/dev/null', '-w', '%{http_code}', 'http://echo.mesh/']);
-      if (r.stdout === '200') break;
-      await sleep(500);
-    }
+    await warmUp(lab, 'mesh/client', 'http://echo.mesh/');
   }, 400_000);
   afterAll(async () => {
     await lab?.down();

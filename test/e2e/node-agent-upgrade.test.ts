@@ -15,7 +15,7 @@ import { netnsPath } from '../../lab/netns.js';
 import { NetnsSocketFactory } from '../../node-agent/netns/socket-factory.js';
 import { EchoConnection } from '../support/echo-connection.js';
 import { eventually } from '../support/eventually.js';
-import { agentLog, startLoad } from '../support/lab-load.js';
+import { agentLog, startLoad, warmUp } from '../support/lab-load.js';
 import { startLab, type Lab } from '../support/lab.js';
 import { describeRoot } from '../support/root.js';
 
@@ -156,12 +156,7 @@ describeRoot('node agent upgrade (surge, then drain) under 200 requests/s and a 
     await lab.apply(MANIFESTS);
     await lab.waitPodsReady({ minPods: 3, timeoutMs: 300_000 });
     tcpIp = (await lab.status()).pods.find((p) => p.name === 'tcp')!.ip;
-    // Warm the path once (certificates, pools) so that the runs measure the upgrade, not the first request.
-    for (let i = 0; i < 30; i++) {
-      const r = await lab.exec('mesh/client', ['curl', '-sS', '-m', '5', '-o', '/dev/null', '-w', '%{http_code}', 'http://echo.mesh/']);
-      if (r.stdout === '200') break;
-      await sleep(500);
-    }
+    await warmUp(lab, 'mesh/client', 'http://echo.mesh/');
   }, 400_000);
   afterAll(async () => {
     await lab?.down();

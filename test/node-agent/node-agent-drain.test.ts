@@ -5,21 +5,19 @@
 // nothing is left (not after the grace period), leaving the capture rules, the state file and the
 // successor's CNI socket in place. A connection still open when the grace period ends is closed then.
 import 'reflect-metadata';
-import { readFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
 import type { Server, Socket } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import { NetnsSocketFactory } from '../../node-agent/netns/socket-factory.js';
 import { EchoConnection } from '../support/echo-connection.js';
 import { eventually } from '../support/eventually.js';
-import { mintCa } from '../support/pki.js';
 import { NetnsSandbox, TCP_CLIENT, type PodNet } from '../support/netns.js';
 import { describeRoot } from '../support/root.js';
+import { agentSandbox } from '../support/agent-sandbox.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = join(ROOT, 'dist/node-agent/main.js');
@@ -87,20 +85,9 @@ describeRoot('node-agent drain on SIGTERM with a successor agent (needs root: ne
   const outbound = (agent: Agent): number => agent.log().split('\n').filter((l) => l.includes('"log":"access"') && l.includes('"direction":"outbound"')).length;
 
   beforeAll(async () => {
-    await sb.up();
-    [a, b] = [await sb.pod('a'), await sb.pod('b')];
-    dir = await mkdtemp(join(tmpdir(), `${sb.prefix}drain-`));
-    sock = join(dir, 'cni.sock');
-    const ca = await mintCa();
-    const wl = (p: PodNet, name: string) => ({ uid: `uid-${name}`, name, namespace: 'shop', serviceAccount: `sa-${name}`, node: 'n1', ips: [p.ip], captured: true, netns: p.path });
-    await writeFile(join(dir, 'local.yaml'), stringify({ trustDomain: 'cluster.local', ca: { certPem: ca.certPem, keyPem: ca.keyPem }, workloads: [wl(a, 'a'), wl(b, 'b')] }));
-    const app = await new NetnsSocketFactory(b.path, 0).listen('0.0.0.0', 8080);
-    app.on('connection', (s: Socket) => {
-      s.on('error', () => undefined);
-      s.write(`peer=${s.remoteAddress}\n`);
-      s.pipe(s);
-    });
-    servers.push(app);
+    const box = await agentSandbox(sb, 'drain');
+    ({ a, b, dir, sock } = box);
+    servers.push(box.app);
   });
   afterAll(async () => {
     for (const s of sockets) s.destroy();

@@ -69,3 +69,12 @@ export async function agentLog(lab: Lab, node: string): Promise<AgentLogLine[]> 
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as AgentLogLine);
 }
+
+/** Requests `url` from the pod until one answers 200 (certificates, pools), so that a run measures what it changes, not the first request. */
+export async function warmUp(lab: Lab, pod: string, url: string): Promise<void> {
+  for (let i = 0; i < 30; i++) {
+    const r = await lab.exec(pod, ['curl', '-sS', '-m', '5', '-o', '/dev/null', '-w', '%{http_code}', url]);
+    if (r.stdout === '200') return;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
