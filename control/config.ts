@@ -3,6 +3,7 @@ import { WeftError } from '../lib/errors/index.js';
 import { parseHostPort } from '../lib/host-port.js';
 import { DEFAULT_LEAF_LIFETIME_SECONDS, parseLeafLifetime } from '../lib/identity/leaf-lifetime.js';
 import { CONTROL_PORT, HEALTH_PORT, METRICS_PORT } from '../lib/names.js';
+import { DEFAULT_CA_RELOAD_MS } from './ca-reload.js';
 
 // weft-control's flags and their defaults, in one place.
 
@@ -37,6 +38,8 @@ export interface ControlConfig {
   caDir?: string;
   caCert?: string;
   caKey?: string;
+  /** How often the CA store is re-read for root rotation steps (ms; default DEFAULT_CA_RELOAD_MS). */
+  caReloadMs?: number;
   tokenPublicKey?: string;
   trustDomain: string;
   metricsAddress: string;
@@ -75,6 +78,7 @@ export async function parseControlArgs(argv: string[], env: NodeJS.ProcessEnv = 
     .option('ca-dir', { type: 'string', describe: 'directory mode: where CA material is kept (created on first start); default <clusterDir>/../control-ca' })
     .option('ca-cert', { type: 'string', describe: 'a CA certificate chain (root or intermediate, then its parents) to use instead of generating one' })
     .option('ca-key', { type: 'string', describe: 'the PKCS#8 key of --ca-cert' })
+    .option('ca-reload-interval', { type: 'number', default: DEFAULT_CA_RELOAD_MS / 1000, describe: 'seconds between reads of the CA store (Secret weft-ca or --ca-dir) that pick up root rotation steps (docs/rotation.md)' })
     .option('token-public-key', { type: 'string', describe: 'directory mode: PEM public key(s) (or a JWKS JSON file) verifying the tokens the lab mints' })
     .option('trust-domain', { type: 'string', default: DEFAULT_TRUST_DOMAIN })
     .option('metrics-address', { type: 'string', default: DEFAULT_METRICS_ADDRESS })
@@ -102,6 +106,8 @@ export async function parseControlArgs(argv: string[], env: NodeJS.ProcessEnv = 
   const burst = args['certify-burst'];
   const rate = args['certify-rate'];
   if (!Number.isFinite(burst) || burst < 1) throw new WeftError('ERR_WEFT_CONFIG_INVALID', { reason: `--certify-burst must be a number >= 1, not ${String(burst)}` });
+  const reload = args['ca-reload-interval'];
+  if (!Number.isFinite(reload) || reload < 0.1 || reload > 3600) throw new WeftError('ERR_WEFT_CONFIG_INVALID', { reason: `--ca-reload-interval must be seconds in [0.1, 3600], not ${String(reload)}` });
   if (!Number.isFinite(rate) || rate <= 0) throw new WeftError('ERR_WEFT_CONFIG_INVALID', { reason: `--certify-rate must be a number > 0, not ${String(rate)}` });
   const leafFlag = args['leaf-lifetime'];
   const leafEnv = env[ENV_LEAF_LIFETIME];
@@ -117,6 +123,7 @@ export async function parseControlArgs(argv: string[], env: NodeJS.ProcessEnv = 
     caDir: args['ca-dir'],
     caCert: args['ca-cert'],
     caKey: args['ca-key'],
+    caReloadMs: Math.round(reload * 1000),
     tokenPublicKey: args['token-public-key'],
     trustDomain: args['trust-domain'],
     metricsAddress: args['metrics-address'],

@@ -5,6 +5,7 @@ import { WeftError, isWeftError } from '../errors/index.js';
 import type { SpiffeId, WorkloadCertificate } from '../identity/index.js';
 import { silentLogger, type Logger } from '../telemetry/log.js';
 import { HboneSession, type TunnelRequest } from './client.js';
+import { closeUntrustedPeers } from './peer-trust.js';
 import { CONNECT_TIMEOUT_MS, IDLE_TIMEOUT_MS, MAX_STREAMS_PER_SESSION, PING_INTERVAL_MS, PING_TIMEOUT_MS } from './protocol.js';
 import { plainSocketFactory, type NextHop, type SocketFactory } from './socket-factory.js';
 
@@ -88,17 +89,21 @@ export class HbonePool {
   /** Opens a tunnel. Rejects with a WeftError: ERR_WEFT_HBONE_TLS_* (identity), _DENIED/_UNAVAILABLE/
    *  _REJECTED (the server's status and `x-weft-reason`), _CONNECT_FAILED, _TIMEOUT, _STREAM_RESET. */
   async connect(request: HboneConnectRequest): Promise<ClientHttp2Stream> {
-    if (this.closed) throw new WeftError('ERR_WEFT_HBONE_POOL_CLOSED');
-    for (let attempt = 1; ; attempt++) {
+    // A stream the server refused (REFUSED_STREAM) was not processed: it is retried on another session.
+    // A refusal by a session that is going away (GOAWAY: a peer that closes sessions under a removed root,
+    // or shuts down) retires that session, so each such retry makes progress; other refusals count
+    // against `maxConnectAttempts`.
+    let attempts = 0;
+    for (let tries = 0; ; tries++) {
+      if (this.closed) throw new WeftError('ERR_WEFT_HBONE_POOL_CLOSED');
       const session = await this.checkout(request);
       try {
         return await session.open(request);
       } catch (err) {
-        // A CONNECT that crossed the peer's GOAWAY (its agent draining for an upgrade while a successor
-        // takes the port) was refused unprocessed, or found the session closing: nothing of the tunnel
-        // reached the app, so it is opened once more on another session (RFC 9113 §6.8), not failed.
-        if (!session.goneAway || !refusedByGoaway(err) || attempt >= 3 || this.closed) throw err;
-        this.log.debug({ err, peer: `${request.nextHop.host}:${request.nextHop.port}`, attempt }, 'hbone stream refused by a session going away; opening it on another session');
+        if (!isWeftError(err) || err.params.refused !== true) throw err;
+        if (err.params.sessionRetired !== true) attempts++;
+        if (attempts >= this.maxAttempts || tries >= MAX_REFUSED_RETRIES) throw err;
+        this.log.debug({ peer: `${request.nextHop.host}:${request.nextHop.port}`, goingAway: err.params.sessionRetired === true }, 'hbone stream refused; retrying');
       }
     }
   }
@@ -106,6 +111,17 @@ export class HbonePool {
   /** Open sessions (including ones draining after GOAWAY or idle close) and streams (tests, admin page). */
   stats(): { sessions: number; streams: number } {
     return { sessions: this.sessionCount, streams: this.streamCount };
+  }
+
+  /**
+   * Root rotation: closes gracefully (open tunnels finish) the sessions whose server chains to none of
+   * `roots`, so the next tunnels open new sessions verified against them. Resolves with how many closed.
+   */
+  async closeUntrusted(roots: readonly string[]): Promise<number> {
+    const sessions = [...this.entries.values()].flatMap((e) => e.sessions);
+    const n = await closeUntrustedPeers(sessions, (s) => s.tlsSocket, roots, (s) => s.close());
+    if (n > 0) this.log.info({ closed: n }, 'closed HBONE sessions whose server chains to no root still trusted');
+    return n;
   }
 
   /** Stops new tunnels; closes sessions gracefully (open tunnels finish), or at once with `force`. */
@@ -219,6 +235,9 @@ export class HbonePool {
   };
 }
 
+/** Bound on retries of refused streams in one connect, whatever the reason. */
+const MAX_REFUSED_RETRIES = 16;
+
 function sameKey(entry: PoolEntry, request: HboneConnectRequest): boolean {
   return (
     entry.source.equals(request.source) &&
@@ -229,10 +248,6 @@ function sameKey(entry: PoolEntry, request: HboneConnectRequest): boolean {
 }
 
 // Transport failures may be transient (a restarting peer); identity and policy answers are not.
-function refusedByGoaway(err: unknown): boolean {
-  return isWeftError(err) && (err.code === 'ERR_WEFT_HBONE_STREAM_RESET' || err.code === 'ERR_WEFT_HBONE_SESSION_CLOSED');
-}
-
 function retryable(err: unknown): boolean {
   return isWeftError(err) && (err.code === 'ERR_WEFT_HBONE_CONNECT_FAILED' || err.code === 'ERR_WEFT_HBONE_TIMEOUT');
 }

@@ -15,7 +15,8 @@ import { netnsPath } from '../../lab/netns.js';
 import { NetnsSocketFactory } from '../../node-agent/netns/socket-factory.js';
 import { EchoConnection } from '../support/echo-connection.js';
 import { eventually } from '../support/eventually.js';
-import { agentLog, startLoad, warmUp } from '../support/lab-load.js';
+import { agentLog, warmUp } from '../support/lab-load.js';
+import { startLoad } from '../support/mesh-load.js';
 import { startLab, type Lab } from '../support/lab.js';
 import { describeRoot } from '../support/root.js';
 
@@ -104,7 +105,7 @@ describeRoot('node agent upgrade (surge, then drain) under 200 requests/s and a 
     const t0 = Date.now();
     const echo = await openEcho();
     const pinger = keepEchoing(echo);
-    const load = startLoad(lab, { pod: 'mesh/client', target: 'http://echo.mesh/', rate: RATE, durationS: DURATION_S, newConnections });
+    const load = startLoad(lab, { from: 'mesh/client', target: 'http://echo.mesh/', rate: RATE, durationS: DURATION_S, newConnections });
     await sleep(5000);
     const r = await replaceNodeAgent(lab.paths, lab.info, lab.info.nodes.find((n) => n.name === node)!, { killAfterMs: 90_000 });
     await eventually(async () => (await agentLog(lab, node)).some((l) => l.pid === r.oldPid && l.msg.startsWith('draining')), 30_000, 'the old agent draining');

@@ -123,6 +123,7 @@ export class Forwarder implements RequestHandler<ConnectionInfo> {
       original = { authority, path, query, listenerPort: conn.servicePort.port, prefix: match?.prefix };
       const redirect = applyFilters(rule.filters, original, call);
       if (redirect) {
+        call.req.body?.resume();
         replyRedirect(res, redirect);
         this.done(call, redirect.status);
         return;
@@ -225,6 +226,9 @@ export class Forwarder implements RequestHandler<ConnectionInfo> {
   }
 
   private local(call: Call, status: number, err: WeftError, extra?: OutHeaders): void {
+    // Read and drop what the client is still sending: an HTTP/2 client reset mid-body reports a stream error
+    // (curl exit 92) instead of the answer, and an HTTP/1.1 connection must reach the next request.
+    call.req.body?.resume();
     if (call.grpc) call.grpcStatus = String(err.grpc ?? 13);
     replyLocal(call.res, call.grpc, status, err.flag ?? err.code, err.message, extra);
     this.done(call, status);
