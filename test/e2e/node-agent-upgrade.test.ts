@@ -16,41 +16,30 @@ import { NetnsSocketFactory } from '../../node-agent/netns/socket-factory.js';
 import { EchoConnection } from '../support/echo-connection.js';
 import { eventually } from '../support/eventually.js';
 import { agentLog, warmUp } from '../support/lab-load.js';
-import { startLoad } from '../support/mesh-load.js';
+import { ambientNamespace, echoPod, httpService, startLoad } from '../support/mesh-load.js';
 import { startLab, type Lab } from '../support/lab.js';
 import { describeRoot } from '../support/root.js';
 
 const RATE = 200;
 const DURATION_S = 30;
 
-const pod = (name: string, node: string, image: string, port: number) => `
+/** The long-lived connection's server: weft/tcp-echo on 9000. */
+const TCP_ECHO_POD = `
 apiVersion: v1
 kind: Pod
-metadata: { name: ${name}, namespace: mesh, labels: { app: ${name} } }
+metadata: { name: tcp, namespace: mesh, labels: { app: tcp } }
 spec:
-  nodeName: ${node}
-  serviceAccountName: sa-${name}
+  nodeName: n2
+  serviceAccountName: sa-tcp
   containers:
-    - name: app
-      image: ${image}
-      ports: [{ containerPort: ${port} }]
+    - { name: app, image: weft/tcp-echo, ports: [{ containerPort: 9000 }] }
 ---`;
 
-const MANIFESTS = `
-apiVersion: v1
-kind: Namespace
-metadata: { name: mesh, labels: { weft.dev/dataplane-mode: ambient } }
----
-${pod('client', 'n1', 'weft/http-echo', 8080)}
-${pod('b', 'n2', 'weft/http-echo', 8080)}
-${pod('tcp', 'n2', 'weft/tcp-echo', 9000)}
-apiVersion: v1
-kind: Service
-metadata: { name: echo, namespace: mesh }
-spec:
-  selector: { app: b }
-  ports: [{ name: http, port: 80, targetPort: 8080 }]
-`;
+const MANIFESTS = `${ambientNamespace('mesh')}
+${echoPod('client', 'mesh', 'n1', 'sa-client')}
+${echoPod('b', 'mesh', 'n2', 'sa-b')}
+${TCP_ECHO_POD}
+${httpService('echo', 'mesh', 'b')}`;
 
 describeRoot('node agent upgrade (surge, then drain) under 200 requests/s and a long-lived connection (needs root: network namespaces)', () => {
   let lab: Lab;
