@@ -154,7 +154,7 @@ export async function startControl(config: ControlConfig, log: Logger): Promise<
 
     // Controllers that write cluster state act only while this replica leads; every replica serves gRPC.
     const status = new StatusController({ source, leader, logger: log });
-    const waypoints = new WaypointController({ source, leader, logger: log, controlAddress: config.waypointControlAddress });
+    const waypoints = new WaypointController({ source, leader, logger: log, controlAddress: config.waypointControlAddress, replicas: config.waypointReplicas, propagation: watch });
     status.start();
     waypoints.start();
     let caRoot: CaRootPublisher | undefined;

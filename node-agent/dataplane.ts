@@ -6,6 +6,7 @@ import type { Logger } from '../lib/telemetry/log.js';
 import { DEFAULTS } from './config.js';
 import { ConnectionLimits } from './proxy/connection-limits.js';
 import { Connections } from './proxy/connections.js';
+import { WaypointReplicaEviction } from './proxy/waypoint-hops.js';
 import { HbonePools } from './proxy/hbone-pools.js';
 import type { ProxyInputs } from './proxy/inputs.js';
 import { StrictMtls, unauthenticated } from './proxy/strict-mtls.js';
@@ -73,7 +74,9 @@ export function createDataplane(o: DataplaneOptions): Dataplane {
     hboneServer: { sessionIdleMs: o.hboneSessionIdleMs, registry: o.registry },
     strictMtls: new StrictMtls(o.registry),
   };
+  const eviction = new WaypointReplicaEviction(o.view, (host) => inputs.pool.closeTo(host), log.child({ component: 'proxy.waypoints' }));
   const onChange = (kinds: ReadonlySet<ResourceKind>): void => {
+    if (kinds.has('Service')) eviction.update();
     if (!kinds.has('Authorization') && !kinds.has('Workload') && !kinds.has('Service')) return;
     const n = inputs.connections.closeWhere((c) => {
       const i = c.info;

@@ -37,6 +37,9 @@ export interface HboneConnectRequest extends TunnelRequest {
   readonly certificate: WorkloadCertificate;
   /** PEM roots of the trust bundle the server's chain must lead to. */
   readonly trustRoots: readonly string[];
+  /** Session setup attempts for this request instead of the pool's `maxConnectAttempts`: 1 when the
+   *  caller has another next hop to fail over to (a waypoint replica) rather than wait on backoff. */
+  readonly connectAttempts?: number;
 }
 
 interface PoolEntry {
@@ -135,6 +138,22 @@ export class HbonePool {
     this.entries.clear();
   }
 
+  /**
+   * Closes, gracefully, every session to `host` (open tunnels finish, new ones go elsewhere): the next
+   * hop left discovery, e.g. a waypoint replica that is no longer ready. Returns how many were closed.
+   */
+  closeTo(host: string): number {
+    let n = 0;
+    for (const entry of [...this.entries.values()]) {
+      if (entry.host !== host) continue;
+      for (const s of [...entry.sessions]) {
+        s.close(); // retires it from the entry (onRetire)
+        n++;
+      }
+    }
+    return n;
+  }
+
   /** A session of this key with a free stream slot, reserved; connects (single-flight) when none has one. */
   private async checkout(request: HboneConnectRequest): Promise<HboneSession> {
     const key = `${request.source.toString()}|${request.destination.toString()}|${request.nextHop.host}|${request.nextHop.port}`;
@@ -177,7 +196,7 @@ export class HbonePool {
   }
 
   private async connectWithRetry(entry: PoolEntry, request: HboneConnectRequest): Promise<HboneSession> {
-    const backoff = new Backoff({ initialMs: 50, maxMs: 1000, maxAttempts: this.maxAttempts - 1 });
+    const backoff = new Backoff({ initialMs: 50, maxMs: 1000, maxAttempts: (request.connectAttempts ?? this.maxAttempts) - 1 });
     for (;;) {
       try {
         const session = await HboneSession.connect({

@@ -52,6 +52,13 @@ export class HbonePools {
     return closed.reduce((a, b) => a + b, 0);
   }
 
+  /** Closes every pod's sessions to `host` gracefully (open tunnels finish); returns how many. */
+  closeTo(host: string): number {
+    let n = 0;
+    for (const pool of this.pools.values()) n += pool.closeTo(host);
+    return n;
+  }
+
   stats(): { sessions: number; streams: number } {
     let sessions = 0;
     let streams = 0;

@@ -1,11 +1,8 @@
 // Mesh traffic for lab E2E tests: a captured HTTP echo pod manifest, and the lab's load generator
 // (lab/apps/loadgen.ts) run in a captured client pod against a Service, with its JSON report (counts,
 // and with --timeline every request and connection with epoch-ms times, to line outcomes up with events).
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { podNetns } from '../../lab/names.js';
-import { inPod } from '../../lab/pod-etc.js';
 import type { Lab } from './lab.js';
+import { startLoadgen, type LoadgenResult } from './loadgen.js';
 
 /** A Pod running weft/http-echo on 8080 with a readiness probe, labelled app=<name>. Ends with `---`. */
 export const echoPod = (name: string, namespace: string, node: string, serviceAccount: string): string => `
@@ -39,14 +36,8 @@ spec:
   ports: [{ name: http, port: 80, targetPort: 8080 }]
 `;
 
-export interface LoadResult {
-  sent: number;
-  completed: number;
-  statuses: Record<string, number>;
-  errors: Record<string, number>;
-  requests: [number, number, number | string][];
-  connections: [number, 1 | -1][];
-}
+/** The load generator's report with its timeline (loadgen.ts runs it). */
+export type LoadResult = LoadgenResult;
 
 export interface LoadOptions {
   /** `<namespace>/<pod>` the load runs in (its netns and /etc, so Service names resolve). */
@@ -64,23 +55,9 @@ export interface LoadOptions {
 export function startLoad(lab: Lab, o: LoadOptions): Promise<LoadResult> {
   const [ns, pod] = o.from.split('/', 2) as [string, string];
   const timeout = String(o.timeoutS ?? 45);
-  const argv = inPod(lab.paths, podNetns(lab.name, ns, pod), [
-    process.execPath, join(lab.info.distDir, 'lab/apps/loadgen.js'),
+  return startLoadgen(lab, ns, pod, [
     '--target', o.target, '--rate', String(o.rate), '--duration', String(o.durationS),
     '--connections', '10', '--timeout', timeout, '--connect-timeout', timeout, '--timeline',
     ...(o.newConnections ? ['--new-connections'] : []),
-  ]);
-  const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), (o.durationS + 120) * 1000);
-  return new Promise((resolve, reject) => {
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (code !== 0) return reject(new Error(`loadgen exited ${code}: ${err.slice(0, 2000)}`));
-      resolve(JSON.parse(out) as LoadResult);
-    });
-  });
+  ], (o.durationS + 120) * 1000);
 }
