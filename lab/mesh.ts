@@ -9,7 +9,7 @@ import { type LabPaths, ROOT_UNDERLAY_IP, rootNetns } from './names.js';
 import { netnsPath } from './netns.js';
 import type { LabInfo } from './state.js';
 import type { NodeInfo } from './topology.js';
-import { ensureProcess } from './processes.js';
+import { ensureProcess, isAlive, readRecord, startProcess, stopProcess } from './processes.js';
 
 /**
  * The weft parts of a lab, placed like their Kubernetes objects: weft-control in the root namespace
@@ -77,10 +77,72 @@ export async function startControlPlane(paths: LabPaths, info: LabInfo): Promise
 }
 
 export async function startNodeAgent(paths: LabPaths, info: LabInfo, node: NodeInfo): Promise<void> {
+  await ensureProcess(paths, `agent-${node.name}`, await nodeAgentArgv(paths, info, node));
+}
+
+export interface AgentReplacement {
+  readonly oldPid: number;
+  readonly newPid: number;
+  /** When the new agent's process was started. */
+  readonly newStartedAt: number;
+  /** When the new agent logged ready (and every server of it listened). */
+  readonly readyAt: number;
+  /** When the old agent got SIGTERM. */
+  readonly stoppedAt: number;
+}
+
+/**
+ * Replaces a node's running agent as a DaemonSet rolling update with maxSurge does (docs/upgrade.md):
+ * starts the new agent beside the old one (same flags, state dir and CNI socket), waits until it is
+ * ready, then sends the old one SIGTERM and returns; the old agent drains on its own (its live
+ * connections get its drain period) and is SIGKILLed only if still there `killAfterMs` later
+ * (`drained` settles then). The lab's process record names the new agent from then on.
+ */
+export async function replaceNodeAgent(
+  paths: LabPaths,
+  info: LabInfo,
+  node: NodeInfo,
+  o: { readyTimeoutMs?: number; killAfterMs?: number } = {},
+): Promise<AgentReplacement & { drained: Promise<void> }> {
+  const id = `agent-${node.name}`;
+  const old = await readRecord(paths.procs, id);
+  if (!old || !isAlive(old)) throw new WeftError('ERR_WEFT_LAB_TIMEOUT', { what: `a running ${id} to replace`, ms: 0 });
+  const newStartedAt = Date.now();
+  const started = await startProcess(paths.procs, paths.logs, id, await nodeAgentArgv(paths, info, node), { detached: true });
+  const newPid = started.record.pid;
+  const readyTimeoutMs = o.readyTimeoutMs ?? 120_000;
+  const deadline = Date.now() + readyTimeoutMs;
+  let readyAt: number | undefined;
+  while (readyAt === undefined) {
+    readyAt = await agentReadyAt(started.record.log, newPid);
+    if (readyAt !== undefined) break;
+    if (!isAlive(started.record) || Date.now() > deadline) {
+      throw new WeftError('ERR_WEFT_LAB_TIMEOUT', { what: `the new ${id} (pid ${newPid}) to become ready; see ${started.record.log}`, ms: readyTimeoutMs });
+    }
+    await sleep(100);
+  }
+  const stoppedAt = Date.now();
+  const drained = stopProcess(old, o.killAfterMs ?? 60_000);
+  return { oldPid: old.pid, newPid, newStartedAt, readyAt, stoppedAt, drained };
+}
+
+/** When the agent `pid` logged both "node agent ready" and "node agent started" in `log`; undefined until then. */
+async function agentReadyAt(log: string, pid: number): Promise<number | undefined> {
+  let ready: number | undefined;
+  let started = false;
+  for (const line of (await readFile(log, 'utf8').catch(() => '')).split('\n')) {
+    if (!line.includes(`"pid":${pid},`)) continue;
+    if (line.includes('"msg":"node agent ready"')) ready = Date.parse((JSON.parse(line) as { time: string }).time);
+    if (line.includes('"msg":"node agent started"')) started = true;
+  }
+  return started ? ready : undefined;
+}
+
+async function nodeAgentArgv(paths: LabPaths, info: LabInfo, node: NodeInfo): Promise<string[]> {
   const np = paths.node(node.name);
   const tokenFile = join(np.agentDir, 'token');
   await writeToken(paths, { namespace: CONTROL_NAMESPACE, serviceAccount: 'weft-node-agent', pod: { name: `weft-node-agent-${node.name}`, uid: `${info.name}-${node.name}-agent` }, node: { name: node.name, uid: `${info.name}-${node.name}` } }, tokenFile);
-  await ensureProcess(paths, `agent-${node.name}`, [
+  return [
     'nsenter',
     `--net=${netnsPath(node.netns)}`,
     '--',
@@ -104,5 +166,5 @@ export async function startNodeAgent(paths: LabPaths, info: LabInfo, node: NodeI
     `${node.ip}:${METRICS_PORT}`,
     '--health-address',
     `${node.ip}:${HEALTH_PORT}`,
-  ]);
+  ];
 }

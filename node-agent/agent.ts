@@ -13,8 +13,9 @@ import { ControlCertifier } from '../lib/control-client/certifier.js';
 import { DiscoveryClient } from '../lib/control-client/discovery-client.js';
 import { ControlRoots } from '../lib/control-client/control-roots.js';
 import { serveAdmin, serveHealth } from './admin/admin.js';
-import { DEFAULTS, ENV_HBONE_SESSION_IDLE_MS, ENV_HOST_PROC, connectionLimitsFrom, splitAddress, type AgentConfig } from './config.js';
+import { DEFAULTS, ENV_DRAIN_MS, ENV_HBONE_SESSION_IDLE_MS, ENV_HOST_PROC, connectionLimitsFrom, splitAddress, type AgentConfig } from './config.js';
 import { createDataplane } from './dataplane.js';
+import { Drain } from './drain.js';
 import { earlyListeners } from './enroll/early-listeners.js';
 import { Enrollments } from './enroll/enrollments.js';
 import { NetnsFinder } from './enroll/netns-finder.js';
@@ -51,10 +52,17 @@ const argv = await yargs(hideBin(process.argv))
     coerce: Number,
     describe: `close inbound HBONE sessions with no open stream for this long, 0 = never (env ${ENV_HBONE_SESSION_IDLE_MS})`,
   })
+  .option('drain-ms', {
+    type: 'number',
+    default: process.env[ENV_DRAIN_MS] || DEFAULTS.drainMs,
+    coerce: Number,
+    describe: `on SIGTERM, stop accepting and give live connections this long to finish before exiting (env ${ENV_DRAIN_MS})`,
+  })
   .check((a) => {
     if (!a.control === !a['local-config']) throw new Error('give exactly one of --control or --local-config');
     if (a.control && (!a['token-file'] || !a['ca-root'])) throw new Error('--control needs --token-file and --ca-root');
     if (!Number.isSafeInteger(a['hbone-session-idle-ms']) || a['hbone-session-idle-ms'] < 0) throw new Error(`--hbone-session-idle-ms (env ${ENV_HBONE_SESSION_IDLE_MS}) must be a whole number of milliseconds, 0 or more`);
+    if (!Number.isSafeInteger(a['drain-ms']) || a['drain-ms'] < 0) throw new Error(`--drain-ms (env ${ENV_DRAIN_MS}) must be a whole number of milliseconds, 0 or more`);
     return true;
   })
   .strict()
@@ -76,6 +84,7 @@ const config: AgentConfig = {
   logLevel: argv['log-level'],
   hostProc: argv['host-proc'],
   hboneSessionIdleMs: argv['hbone-session-idle-ms'],
+  drainMs: argv['drain-ms'],
 };
 
 /** Kinds whose first snapshot must be in before pod traffic is handled (RouteTable is the waypoints'). */
@@ -216,17 +225,26 @@ async function run(): Promise<void> {
   servers.push(await serveHealth(healthAddr.host, healthAddr.port, readyReason, shared(config.healthAddress)));
   log.info({ node: config.node, cniSocket: config.cniSocket, mode: config.localConfig ? 'local' : 'control' }, 'node agent started');
 
-  const shutdown = (signal: string): void => {
-    log.info({ signal }, 'shutting down (capture rules stay; a restarted agent re-enrolls)');
-    for (const c of closers) c();
-    for (const s of servers) s.close();
-    enrollments.close();
-    gate.close();
-    dp.close();
-    setTimeout(() => process.exit(0), 200).unref();
-  };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
+  // SIGTERM (pod deletion, rolling update): stop accepting, let live connections finish, then exit.
+  // Capture rules, the state file and the CNI socket path stay: a successor may already serve them.
+  const drain = new Drain({
+    graceMs: config.drainMs,
+    log,
+    stopAccepting: () => {
+      for (const s of servers) s.close();
+      enrollments.drain(config.drainMs);
+    },
+    live: () => dp.inputs.limits.total,
+    finish: () => {
+      for (const c of closers) c();
+      enrollments.close();
+      gate.close();
+      dp.close();
+    },
+    exit: (code) => process.exit(code),
+  });
+  process.on('SIGTERM', () => drain.signal('SIGTERM'));
+  process.on('SIGINT', () => drain.signal('SIGINT'));
 }
 
 /** Drops state-file entries whose `<hostProc>/<pid>/ns/net` no longer holds the pod's IPs (reconcile finds them again). */

@@ -37,6 +37,12 @@ export const DEFAULTS = {
    * close); the same 5 min after which HBONE clients release idle sessions. 0 never closes them.
    */
   hboneSessionIdleMs: 300_000,
+  /**
+   * On SIGTERM the agent stops accepting and gives live connections this long to finish before it closes
+   * the rest and exits (`--drain-ms`, env WEFT_AGENT_DRAIN_MS); Istio's terminationDrainDuration default.
+   * The chart keeps terminationGracePeriodSeconds above it.
+   */
+  drainMs: 30_000,
 } as const;
 
 export const ENV_MAX_CONNECTIONS_PER_POD = 'WEFT_AGENT_MAX_CONNECTIONS_PER_POD';
@@ -63,6 +69,8 @@ function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): nu
 export const ENV_HOST_PROC = 'WEFT_HOST_PROC';
 /** Environment variable for `--hbone-session-idle-ms`. */
 export const ENV_HBONE_SESSION_IDLE_MS = 'WEFT_HBONE_SESSION_IDLE_MS';
+/** Environment variable for `--drain-ms` (the chart sets it from nodeAgent.terminationDrainSeconds). */
+export const ENV_DRAIN_MS = 'WEFT_AGENT_DRAIN_MS';
 
 export interface AgentConfig {
   readonly node: string;
@@ -79,6 +87,7 @@ export interface AgentConfig {
   readonly logLevel?: string;
   readonly hostProc: string;
   readonly hboneSessionIdleMs: number;
+  readonly drainMs: number;
 }
 
 /** `host:port` → parts; `[v6]:port` accepted; a malformed address is refused. */

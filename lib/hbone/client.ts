@@ -61,6 +61,7 @@ export class HboneSession {
   private idleTimer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
   private pingSentAt = 0;
+  private wentAway = false;
   private readonly peer: string;
 
   private constructor(
@@ -256,7 +257,9 @@ export class HboneSession {
   };
 
   private readonly onPingTick = (): void => {
-    if (this.session.destroyed) return;
+    // After a GOAWAY (the peer agent draining) Node closes the session and its PINGs go unanswered: the
+    // keep-alive would destroy the tunnels the peer is letting finish. They end with their own streams.
+    if (this.session.destroyed || this.wentAway || this.session.closed) return;
     const now = Date.now();
     if (this.pingSentAt !== 0) {
       if (now - this.pingSentAt >= this.options.pingTimeoutMs) {
@@ -275,6 +278,7 @@ export class HboneSession {
   };
 
   private readonly onGoaway = (code: number, _lastStreamId: number, opaque?: Buffer): void => {
+    this.wentAway = true;
     if (code === GOAWAY_TLS_REFUSED) {
       const text = opaque && opaque.length > 0 ? opaque.toString('utf8', 0, Math.min(opaque.length, 512)) : 'no reason given';
       const space = text.indexOf(' ');

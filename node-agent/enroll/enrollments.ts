@@ -4,6 +4,7 @@ import type { EnrollmentRequest, EnrollmentResponse } from '../../lib/enrollment
 import type { ResourceKind, StateView, Workload } from '../../lib/model/index.js';
 import { LABEL_DATAPLANE_MODE } from '../../lib/names.js';
 import type { Logger } from '../../lib/telemetry/log.js';
+import { ListenerMigration } from '../netns/listener-migration.js';
 import type { SocketFactory } from '../netns/socket-factory.js';
 import type { ProxyInputs } from '../proxy/inputs.js';
 import { PodProxy } from '../proxy/pod-proxy.js';
@@ -95,8 +96,11 @@ export class Enrollments {
   /** Identities whose certificate was asked for ahead of the first connection. */
   private readonly prefetched = new Set<string>();
   private pendingSave: Promise<void> | undefined;
+  /** Draining: shared state (state file, capture rules) is the successor's from now on. */
+  private retired = false;
   private lastSave: Promise<unknown> = Promise.resolve();
   private readonly waitMs: number;
+  private readonly migration: ListenerMigration;
   private readonly onChange = (kinds: ReadonlySet<ResourceKind>): void => {
     if (kinds.has('Workload')) {
       this.prefetchCertificates();
@@ -106,6 +110,7 @@ export class Enrollments {
 
   constructor(private readonly o: EnrollmentsOptions) {
     this.waitMs = o.waitMs ?? 3000;
+    this.migration = new ListenerMigration(o.log);
     o.view.on('change', this.onChange);
   }
 
@@ -220,6 +225,17 @@ export class Enrollments {
     });
   }
 
+  /**
+   * Drain (agent SIGTERM): every pod stops accepting while its live connections go on, and from now on
+   * this agent changes nothing a successor relies on: no reconcile, no state-file write, no capture
+   * rule removed. The successor, started before this one is told to stop, already serves the same pods.
+   */
+  drain(graceMs: number): void {
+    this.retired = true;
+    this.o.view.off('change', this.onChange);
+    for (const e of this.pods.values()) e.proxy.drain(graceMs);
+  }
+
   /** Releases every pod's listeners (capture rules stay: a restarted agent takes over). */
   close(): void {
     this.o.view.off('change', this.onChange);
@@ -271,6 +287,8 @@ export class Enrollments {
     if (existing && existing.record.netns !== r.netns) await this.release(key);
     let entry = this.pods.get(key);
     if (!entry) {
+      // Before this agent's listeners join the pod's SO_REUSEPORT groups (a later drain closes them).
+      this.migration.enable(r.netns);
       const proxy = new PodProxy(this.o.inputs, { uid: r.uid, namespace: r.namespace, name: r.name, ips: r.ips }, this.o.factoryFor(r.netns));
       await proxy.start();
       entry = { record: r, proxy };
@@ -292,7 +310,7 @@ export class Enrollments {
     if (!e) return;
     this.pods.delete(key);
     e.proxy.stop();
-    if (existsSync(e.record.netns)) await removeCapture(e.record.netns, key);
+    if (!this.retired && existsSync(e.record.netns)) await removeCapture(e.record.netns, key);
   }
 
   /**
@@ -300,6 +318,7 @@ export class Enrollments {
    * which snapshots the state when it starts, so N concurrent ADDs cost two fsyncs, not N in a row.
    */
   private save(): Promise<void> {
+    if (this.retired) return Promise.resolve();
     if (this.pendingSave) return this.pendingSave;
     const next = this.lastSave.then(() => {
       this.pendingSave = undefined;

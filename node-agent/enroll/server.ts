@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { chmod, mkdir, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { WeftError, isWeftError } from '../../lib/errors/index.js';
 import { EnrollmentRequestSchema, type EnrollmentRequest, type EnrollmentResponse } from '../../lib/enrollment.js';
@@ -20,19 +21,30 @@ export interface EnrollmentHandler {
  */
 export async function serveEnrollment(socketPath: string, handler: EnrollmentHandler, ready: () => boolean, log: Logger): Promise<Server> {
   await mkdir(dirname(socketPath), { recursive: true });
-  await rm(socketPath, { force: true });
   const server = createServer((req, res) => {
     void handle(req, res, handler, ready, log);
   });
   server.keepAliveTimeout = 5000;
+  // Bound under a name of its own, then renamed over `socketPath`: a successor agent takes the path over
+  // in one step while this one still runs (the plugin never finds no socket), and closing this server
+  // later unlinks only that own name (Node removes a unix socket's bound path on close), never the
+  // successor's socket. The mode is set before the rename: the path is never open to others.
+  const own = `${socketPath}.${randomBytes(3).toString('hex')}`;
+  await rm(own, { force: true });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(socketPath, () => {
+    server.listen(own, () => {
       server.off('error', reject);
       resolve();
     });
   });
-  await chmod(socketPath, 0o600);
+  try {
+    await chmod(own, 0o600);
+    await rename(own, socketPath);
+  } catch (err) {
+    server.close();
+    throw err;
+  }
   return server;
 }
 

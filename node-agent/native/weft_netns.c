@@ -137,6 +137,12 @@ static napi_value ListenInNetns(napi_env env, napi_callback_info info) {
   int one = 1, fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   rc = fd < 0 ? -errno : 0;
   if (!rc && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0) { rc = -errno; step = "setsockopt"; }
+  // SO_REUSEPORT, before bind: a successor agent (rolling update with maxSurge, or a restart) binds the
+  // same pod ports while this one still runs; both serve until the old one drains and closes its
+  // listener. Chosen over handing the listening fds over a unix socket (SCM_RIGHTS): no protocol between
+  // two agent versions, nothing to do when the predecessor crashed, and the successor never waits for
+  // the predecessor. The accept queue of a closing listener moves to the successor through
+  // tcp_migrate_req (enableListenerMigration below).
   if (!rc && reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0) { rc = -errno; step = "setsockopt"; }
   if (!rc && (rc = set_common(fd, family, transparent, -1)) < 0) step = "setsockopt";
   if (!rc && bind(fd, (struct sockaddr *)&ss, slen) < 0) { rc = -errno; step = "bind"; }
@@ -197,6 +203,40 @@ static napi_value ConnectSocketInNetns(napi_env env, napi_callback_info info) {
   return out;
 }
 
+// enableListenerMigration(netnsPath): net.ipv4.tcp_migrate_req = 1 in that netns (Linux 5.14+).
+// Why: the pod listeners are shared by two agents during an upgrade through SO_REUSEPORT (see
+// listenInNetns). When the draining agent closes its listener, the kernel would reset the connections
+// still in that listener's accept queue; with this set it moves them (and half-open requests) to the
+// successor's listener in the same group. The sysctl is per netns, so this touches only the pod's.
+// Throws with the errno name: ENOENT (older kernel), EROFS/EACCES (a read-only /proc/sys).
+static napi_value EnableListenerMigration(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char path[4096];
+  if (argc < 1 || get_string(env, argv[0], path, sizeof path)) {
+    napi_throw_type_error(env, "EINVAL", "enableListenerMigration(netnsPath)");
+    return NULL;
+  }
+  int entered, rc = enter_ns(path, &entered);
+  if (rc < 0) return throw_errno(env, -rc, "setns", path);
+  // /proc/sys/net resolves to the netns of the opening thread: open and write it while inside the pod's.
+  const char *step = "open";
+  int fd = open("/proc/sys/net/ipv4/tcp_migrate_req", O_WRONLY | O_CLOEXEC);
+  rc = fd < 0 ? -errno : 0;
+  if (!rc) {
+    step = "write";
+    ssize_t n = write(fd, "1\n", 2);
+    if (n != 2) rc = n < 0 ? -errno : -EIO;
+    close(fd);
+  }
+  leave_ns(entered);
+  if (rc < 0) return throw_errno(env, -rc, step, "/proc/sys/net/ipv4/tcp_migrate_req");
+  napi_value out;
+  napi_get_undefined(env, &out);
+  return out;
+}
+
 // originalDst(fd) -> {address, port}
 static napi_value OriginalDst(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -240,6 +280,7 @@ static napi_value Init(napi_env env, napi_value exports) {
     {"listenInNetns", NULL, ListenInNetns, NULL, NULL, NULL, napi_default, NULL},
     {"connectSocketInNetns", NULL, ConnectSocketInNetns, NULL, NULL, NULL, napi_default, NULL},
     {"originalDst", NULL, OriginalDst, NULL, NULL, NULL, napi_default, NULL},
+    {"enableListenerMigration", NULL, EnableListenerMigration, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -29,6 +29,11 @@ export interface NativeNetns {
   listenInNetns(netnsPath: string, host: string, port: number, options?: ListenOptions): number;
   connectSocketInNetns(netnsPath: string, options?: ConnectSocketOptions): number;
   originalDst(fd: number): { address: string; port: number };
+  /**
+   * Sets net.ipv4.tcp_migrate_req=1 in the netns: a closing SO_REUSEPORT listener's queued connections
+   * move to another listener of its group (the successor agent's) instead of being reset.
+   */
+  enableListenerMigration(netnsPath: string): void;
 }
 
 let loaded: NativeNetns | undefined;

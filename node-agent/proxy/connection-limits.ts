@@ -73,6 +73,13 @@ export class ConnectionLimits {
     };
   }
 
+  /** Connections held now across every pod: a draining agent exits once this is 0. */
+  get total(): number {
+    let n = 0;
+    for (const v of this.pods.values()) n += v;
+    return n;
+  }
+
   /** Connections held now, for a pod or a source (tests, admin). */
   held(scope: 'pod' | 'source', key: string): number {
     return (scope === 'pod' ? this.pods : this.sources).get(key) ?? 0;

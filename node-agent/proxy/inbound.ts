@@ -76,11 +76,14 @@ export class InboundHbone {
       });
   };
 
-  /** Stops serving: live sessions end too (the pod was released; its tunnels must not linger). */
-  close(): void {
+  /**
+   * Stops serving. By default live sessions end too (the pod was released; its tunnels must not linger);
+   * a draining agent passes its grace period: sessions get GOAWAY, their open tunnels go on until then.
+   */
+  close(graceMs = 0): void {
     this.closed = true;
     this.inputs.tls.off('roots', this.onRoots);
-    void this.server?.close({ graceMs: 0 });
+    void this.server?.close({ graceMs });
   }
 
   /** Creates the server with the pod's certificate, or installs a renewed certificate / rotated roots. */

@@ -103,6 +103,17 @@ export class PodProxy implements PodContext {
     this.inputs.pool.close(this.uid);
   }
 
+  /**
+   * Drain (agent SIGTERM): closes the listeners only; live connections go on, HBONE sessions get GOAWAY
+   * and up to `graceMs`. A successor agent's listeners on the same ports (SO_REUSEPORT) take the new
+   * connections, and with tcp_migrate_req those still queued on these.
+   */
+  drain(graceMs: number): void {
+    for (const s of this.servers) s.close();
+    this.servers.length = 0;
+    this.hbone?.close(graceMs);
+  }
+
   private async listen(port: number): Promise<Server> {
     try {
       const s = await this.factory.listen('0.0.0.0', port, { reusePort: true });

@@ -4,7 +4,7 @@
 // WEFT_HOST_PROC pointing there — all three gone with nodeAgent.hostProc.enabled=false —, /var/run/weft,
 // the CNI dirs from values), install-cni as a second container that keeps weft-cni chained when it stops
 // (a rolling update must not remove it) unless cni.keepOnExit=false, tolerations for every node, a
-// projected token for audience weft, system-node-critical, maxUnavailable 1, readiness on 15021, and the
+// projected token for audience weft, system-node-critical, readiness on 15021, and the
 // process flags (node-agent/config.ts).
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cleanupHelmHome, describeHelm, find, render, type Rendered } from './chart.js';
@@ -48,7 +48,6 @@ describeHelm('node agent DaemonSet', () => {
     expect(spec.hostNetwork).toBe(true);
     expect(spec.priorityClassName).toBe('system-node-critical');
     expect(spec.tolerations).toEqual([{ operator: 'Exists' }]);
-    expect((ds.spec as { updateStrategy: unknown }).updateStrategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1 } });
   });
 
   it('gets only NET_ADMIN, SYS_ADMIN, NET_RAW and (for host /proc) SYS_PTRACE, never privileged by default', () => {

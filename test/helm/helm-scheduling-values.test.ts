@@ -29,7 +29,7 @@ const VALUES = {
     tolerations: [{ key: 'gpu', operator: 'Exists' }],
     podLabels: { team: 'mesh' },
     podAnnotations: { 'example.org/owner': 'mesh' },
-    updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '10%' } },
+    updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 0, maxUnavailable: '10%' } },
     livenessProbe: { enabled: true, initialDelaySeconds: 20, periodSeconds: 15, timeoutSeconds: 2, failureThreshold: 4 },
   },
 };
@@ -96,7 +96,7 @@ describeHelm('scheduling and rollout values', () => {
     const d = find(defaults, 'Deployment', 'weft-control');
     expect(template(d).spec.affinity).toBeUndefined();
     expect((d.spec as { strategy: unknown }).strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
-    expect((find(defaults, 'DaemonSet', 'weft-node-agent').spec as { updateStrategy: unknown }).updateStrategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1 } });
+    expect((find(defaults, 'DaemonSet', 'weft-node-agent').spec as { updateStrategy: unknown }).updateStrategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
   });
 
   it.each([

@@ -4,17 +4,14 @@
 import 'reflect-metadata';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Server, Socket } from 'node:net';
-import { stringify } from 'yaml';
-import { NetnsSocketFactory } from '../../node-agent/netns/socket-factory.js';
-import { mintCa } from '../support/pki.js';
+import type { Server } from 'node:net';
 import { NetnsSandbox, TCP_CLIENT, type PodNet } from '../support/netns.js';
 import { describeRoot } from '../support/root.js';
+import { agentSandbox } from '../support/agent-sandbox.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = join(ROOT, 'dist/node-agent/main.js');
@@ -63,19 +60,9 @@ describeRoot('node-agent process with --local-config (needs root: network namesp
     });
 
   beforeAll(async () => {
-    await sb.up();
-    [a, b] = [await sb.pod('a'), await sb.pod('b')];
-    dir = await mkdtemp(join(tmpdir(), `${sb.prefix}agent-`));
-    sock = join(dir, 'cni.sock');
-    const ca = await mintCa();
-    const wl = (p: PodNet, name: string) => ({ uid: `uid-${name}`, name, namespace: 'shop', serviceAccount: `sa-${name}`, node: 'n1', ips: [p.ip], captured: true, netns: p.path });
-    await writeFile(join(dir, 'local.yaml'), stringify({ trustDomain: 'cluster.local', ca: { certPem: ca.certPem, keyPem: ca.keyPem }, workloads: [wl(a, 'a'), wl(b, 'b')] }));
-    const app = await new NetnsSocketFactory(b.path, 0).listen('0.0.0.0', 8080);
-    app.on('connection', (s: Socket) => {
-      s.write(`peer=${s.remoteAddress}\n`);
-      s.pipe(s);
-    });
-    servers.push(app);
+    const box = await agentSandbox(sb, 'agent');
+    ({ a, b, dir, sock } = box);
+    servers.push(box.app);
   });
   afterAll(async () => {
     if (agent?.pid && agent.exitCode === null) agent.kill('SIGKILL');
