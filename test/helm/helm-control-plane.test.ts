@@ -75,10 +75,10 @@ describeHelm('control plane', () => {
       expect(r.resources).not.toContain('*');
       expect(r.apiGroups).not.toContain('*');
     }
-    // Cluster-wide writes only to status subresources, waypoint-owned kinds, trust-root ConfigMaps, events, TokenReviews.
+    // Cluster-wide writes only to status subresources, waypoint-owned kinds (incl. their PodDisruptionBudgets), trust-root ConfigMaps, events, TokenReviews.
     const allowedClusterWrites = new Set([
       'gateways/status', 'gatewayclasses/status', 'httproutes/status', 'grpcroutes/status', 'authorizationpolicies/status',
-      'services', 'serviceaccounts', 'deployments', 'configmaps', 'tokenreviews', 'events',
+      'services', 'serviceaccounts', 'deployments', 'poddisruptionbudgets', 'configmaps', 'tokenreviews', 'events',
     ]);
     for (const r of cluster.filter((x) => x.verbs.some((v) => WRITE.includes(v)))) {
       for (const res of r.resources) expect(allowedClusterWrites, `ClusterRole writes ${res}`).toContain(res);

@@ -67,9 +67,10 @@ describeHelm('every rendered object validates against its schema', () => {
   });
 
   it('a broken object is caught by the same validation (the check can fail)', () => {
-    const ds = structuredClone((rendered.get('default values') ?? []).find((o) => o.kind === 'DaemonSet')) as Rendered;
-    ((ds.spec as { template: { spec: { containers: { ports: { containerPort: unknown }[] }[] } } }).template.spec.containers[0]).ports[0].containerPort = 'not-a-port';
-    expect(() => validateBuiltIn(ds)).toThrow();
+    // The control Deployment declares ports (the node agent's DaemonSet does not: with hostNetwork they would be host ports).
+    const deploy = structuredClone((rendered.get('default values') ?? []).find((o) => o.kind === 'Deployment')) as Rendered;
+    ((deploy.spec as { template: { spec: { containers: { ports: { containerPort: unknown }[] }[] } } }).template.spec.containers[0]).ports[0].containerPort = 'not-a-port';
+    expect(() => validateBuiltIn(deploy)).toThrow();
   });
 
   it('a private registry reaches every container and pod', () => {
