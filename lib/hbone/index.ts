@@ -1,6 +1,6 @@
 export { HbonePool, type HbonePoolOptions, type HboneConnectRequest } from './pool.js';
 export { HboneSession, type TunnelRequest } from './client.js';
-export { createHboneServer, type HboneServer, type HboneServerOptions, type TunnelInfo, type AuthorizeResult } from './server.js';
+export { createHboneServer, type HboneServer, type HboneServerOptions, type TunnelInfo, type Tunnel, type AcceptedTunnel, type AuthorizeResult, type RefusedBy } from './server.js';
 export { pipeTunnel, type TunnelResult } from './pipe.js';
 export { parseAuthority, parseForwardedFor, type TunnelTarget } from './authority.js';
 export { plainSocketFactory, type SocketFactory, type NextHop } from './socket-factory.js';
