@@ -121,12 +121,12 @@ export const hboneCodes = defineCodes({
     message: 'CONNECT :authority {authority} is not <ip>:<port>',
     hint: 'HBONE tunnels name the original destination as an IP literal and a port, e.g. 10.244.1.5:8080 or [fd00::5]:80.',
     http: 400,
-    flag: 'CONNECT',
+    flag: 'BAD_REQUEST',
   },
   ERR_WEFT_HBONE_METHOD_NOT_ALLOWED: {
     message: 'HBONE accepts only CONNECT, got {method}',
     hint: 'Something sent plain HTTP/2 requests to an HBONE port (15008); send them to the application instead.',
     http: 405,
-    flag: 'CONNECT',
+    flag: 'BAD_REQUEST',
   },
 });
