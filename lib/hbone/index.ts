@@ -5,3 +5,4 @@ export { pipeTunnel, type TunnelResult } from './pipe.js';
 export { parseAuthority, parseForwardedFor, type TunnelTarget } from './authority.js';
 export { plainSocketFactory, type SocketFactory, type NextHop } from './socket-factory.js';
 export * from './protocol.js';
+export { resetTunnel, resetByFarEnd } from './tunnel-reset.js';

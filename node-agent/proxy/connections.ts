@@ -1,6 +1,7 @@
 import { Counter, type Registry } from 'prom-client';
 import type { Duplex } from 'node:stream';
 import type { RefusalFlag, WeftError } from '../../lib/errors/index.js';
+import { resetTunnel } from '../../lib/hbone/index.js';
 import type { Logger } from '../../lib/telemetry/log.js';
 
 export type Reporter = 'source' | 'destination';
@@ -99,8 +100,9 @@ export class Connections {
       startedAt,
       close: (why) => {
         outcome ??= why;
-        down.destroy();
-        up.destroy();
+        // Reset, not a clean close: the peers (an HBONE tunnel's far end too) must see that it was cut.
+        resetTunnel(down);
+        resetTunnel(up);
       },
     };
     this.live.set(id, conn);

@@ -5,11 +5,11 @@ import { HBONE_PORT } from '../../lib/hbone/index.js';
 import { SpiffeId } from '../../lib/identity/index.js';
 import type { Service, Workload } from '../../lib/model/index.js';
 import { nativeNetns } from '../netns/native.js';
-import type { ConnectionInfo, TrackedConnection } from './connections.js';
+import type { ConnectionInfo, Refusal, TrackedConnection } from './connections.js';
 import { identityOf, type PodContext, type ProxyInputs } from './inputs.js';
 import { connectFailed, workloadUnknown } from './refusals.js';
 import { selfCall } from './self-call.js';
-import { pipeTunnel } from '../../lib/hbone/index.js';
+import { pipeTunnel, resetByFarEnd } from '../../lib/hbone/index.js';
 
 /** Where an outbound connection goes, decided from cluster state. */
 export type OutboundRoute =
@@ -141,7 +141,12 @@ export function handleOutbound(inputs: ProxyInputs, pod: PodContext, down: Socke
           stream.destroy();
           return;
         }
-        start(inputs, info, down, stream, () => [down.bytesRead, down.bytesWritten]);
+        // Decided once both sides closed: a tunnel the far end reset after its 200 is not logged `ok`.
+        const farEnd = (): Refusal | undefined => {
+          const err = resetByFarEnd(stream, hop.nextHop, hop.authority);
+          return err && { err };
+        };
+        start(inputs, info, down, stream, () => [down.bytesRead, down.bytesWritten], farEnd);
       },
       (err: unknown) => {
         done?.(false);
@@ -157,8 +162,8 @@ export function handleOutbound(inputs: ProxyInputs, pod: PodContext, down: Socke
     });
 }
 
-function start(inputs: ProxyInputs, info: ConnectionInfo, down: Socket, up: Duplex, bytes: () => [number, number]): TrackedConnection {
-  const conn = inputs.connections.track(info, down, up, bytes);
+function start(inputs: ProxyInputs, info: ConnectionInfo, down: Socket, up: Duplex, bytes: () => [number, number], endedBy?: () => Refusal | undefined): TrackedConnection {
+  const conn = inputs.connections.track(info, down, up, bytes, endedBy);
   void pipeTunnel(down, up);
   down.resume();
   return conn;
