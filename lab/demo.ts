@@ -39,8 +39,6 @@ ${envs}${probe}
 `;
 }
 
-export const DEMO_NAMESPACE = 'demo';
-
 export const DEMO_MANIFESTS = [
   `apiVersion: v1
 kind: Namespace

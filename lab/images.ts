@@ -20,8 +20,6 @@ const PROGRAMS: Readonly<Record<string, Program>> = {
   debian: { kind: 'host' },
 };
 
-export const KNOWN_IMAGES: readonly string[] = Object.keys(PROGRAMS).map((n) => (n === 'debian' ? n : `weft/${n}`));
-
 /** `ghcr.io/org/weft-waypoint:1.2@sha256:..` → `waypoint`. */
 export function imageBaseName(image: string): string {
   let s = image.split('@')[0];

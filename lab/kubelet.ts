@@ -1,25 +1,26 @@
-import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../lib/telemetry/log.js';
-import { chainAdd, chainDel, resultIPv4, type CniResult, type CniRuntimeArgs, type PluginInvoker } from './cni-chain.js';
+import { chainAdd, chainDel, resultIPv4, type CniRuntimeArgs, type PluginInvoker } from './cni-chain.js';
 import { type Conflist, LOOPBACK_CONF } from './cni-conflist.js';
 import { readObjects, readStatus, removeFile, writeAtomic, writeObject } from './cluster-store.js';
 import { run } from './command.js';
 import { programFor } from './images.js';
-import type { Container, KubeObject, PodSpec } from './manifests.js';
+import type { KubeObject, PodSpec } from './manifests.js';
 import { type LabPaths, podNetns, ROOT_UNDERLAY_IP } from './names.js';
 import { deleteNetns, ensureNetns, inNetns, netnsPath } from './netns.js';
 import { ProbeLoop } from './probes.js';
-import { CONTROL_NAMES, meshPaths, writeToken } from './mesh.js';
+import { CONTROL_NAMES } from './mesh.js';
 import { inPod, preparePodEtc, removePodEtc, writePodHosts } from './pod-etc.js';
-import { prepareVolumes, rewritePath, type VolumeMount } from './volumes.js';
+import { rewritePath } from './volumes.js';
 import { forgetRecord, listRecords, startProcess, stopProcess } from './processes.js';
 import { type Endpoint, renderHosts, renderProxyRules, serviceView, type ServiceView } from './services.js';
 import type { LabInfo } from './state.js';
 import type { NodeInfo } from './topology.js';
+import { containerArgv, containerEnv, containerVolumes } from './container-launch.js';
+import { podStatus, type ContainerState, type PodState, type RuntimeRecord } from './pod-state.js';
 
 /**
  * The lab's kubelet and container runtime for one node. It runs inside the node's network namespace
@@ -32,48 +33,6 @@ import type { NodeInfo } from './topology.js';
 const SYNC_INTERVAL_MS = 1000;
 const MAX_BACKOFF_MS = 30_000;
 const SANDBOX_RETRY_MS = 2000;
-
-interface RuntimeRecord {
-  namespace: string;
-  name: string;
-  uid: string;
-  netns: string;
-  containerId: string;
-  ip?: string;
-  result?: CniResult;
-}
-
-interface ContainerState {
-  readonly spec: Container;
-  child?: ChildProcess;
-  procId: string;
-  restarts: number;
-  running: boolean;
-  ready: boolean;
-  startedAt?: string;
-  lastExit?: { code: number | null; signal: string | null; at: string };
-  backoffMs: number;
-  restartTimer?: NodeJS.Timeout;
-  readiness?: ProbeLoop;
-  liveness?: ProbeLoop;
-  error?: string;
-}
-
-interface PodState {
-  readonly key: string;
-  readonly obj: KubeObject;
-  readonly rec: RuntimeRecord;
-  containers: ContainerState[];
-  phase: 'Pending' | 'Running' | 'Succeeded' | 'Failed';
-  reason?: string;
-  message?: string;
-  startTime: string;
-  stopping: boolean;
-  sandboxReady: boolean;
-  retryTimer?: NodeJS.Timeout;
-  sandboxBackoffMs: number;
-  lastStatus?: string;
-}
 
 export interface KubeletOptions {
   readonly info: LabInfo;
@@ -358,83 +317,13 @@ export class Kubelet {
     }
   }
 
-  private containerEnv(st: PodState, c: Container): NodeJS.ProcessEnv {
-    const rec = st.rec;
-    const spec = st.obj.spec as unknown as PodSpec;
-    const env: NodeJS.ProcessEnv = {
-      PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
-      HOME: '/root',
-      POD_NAME: rec.name,
-      POD_NAMESPACE: rec.namespace,
-      POD_UID: rec.uid,
-      POD_IP: rec.ip ?? '',
-      NODE_NAME: this.o.node.name,
-      HOST_IP: this.o.node.ip,
-      SERVICE_ACCOUNT: spec.serviceAccountName ?? 'default',
-      WEFT_LAB: this.o.info.name,
-    };
-    const fields: Record<string, string> = {
-      'metadata.name': rec.name,
-      'metadata.namespace': rec.namespace,
-      'metadata.uid': rec.uid,
-      'status.podIP': rec.ip ?? '',
-      'status.hostIP': this.o.node.ip,
-      'spec.nodeName': this.o.node.name,
-      'spec.serviceAccountName': spec.serviceAccountName ?? 'default',
-    };
-    for (const e of c.env ?? []) {
-      if (e.value !== undefined) env[e.name] = e.value;
-      else if (e.valueFrom?.fieldRef) env[e.name] = fields[e.valueFrom.fieldRef.fieldPath] ?? '';
-    }
-    return env;
-  }
-
-  private containerArgv(st: PodState, c: Container, mounts: ReadonlyMap<string, string>): string[] {
-    const program = programFor(c.image, st.key);
-    const args = (c.args ?? []).map((a) => rewritePath(a, mounts));
-    if (program.kind === 'node') return [process.execPath, join(this.o.info.distDir, program.entry), ...args];
-    const argv = [...(c.command ?? []).map((a) => rewritePath(a, mounts)), ...args];
-    return argv.length > 0 ? argv : ['sleep', 'infinity'];
-  }
-
-  private async volumesFor(st: PodState, c: Container): Promise<Map<string, string>> {
-    const mounts = (c as Container & { volumeMounts?: VolumeMount[] }).volumeMounts ?? [];
-    if (mounts.length === 0) return new Map();
-    const spec = st.obj.spec as unknown as PodSpec & { volumes?: [] };
-    const manifests = (await readObjects(this.o.paths.manifests)).map((x) => x.object);
-    const mesh = meshPaths(this.o.paths);
-    const canMint = existsSync(mesh.tokenKey);
-    return prepareVolumes(spec.volumes, mounts, {
-      dir: join(this.o.paths.root, 'volumes', `${st.rec.namespace}.${st.rec.name}`),
-      configMaps: manifests,
-      namespace: st.rec.namespace,
-      caRoot: mesh.caRoot,
-      ...(canMint
-        ? {
-            mintToken: (file: string, audience: string[]) =>
-              writeToken(
-                this.o.paths,
-                {
-                  namespace: st.rec.namespace,
-                  serviceAccount: spec.serviceAccountName ?? 'default',
-                  pod: { name: st.rec.name, uid: st.rec.uid },
-                  node: { name: this.o.node.name },
-                  audience,
-                },
-                file,
-              ),
-          }
-        : {}),
-    });
-  }
-
   private async startContainer(st: PodState, c: ContainerState): Promise<void> {
     if (st.stopping || this.closed) return;
     const log = this.o.log.child({ pod: st.key, container: c.spec.name });
     try {
-      const mounts = await this.volumesFor(st, c.spec);
-      const argv = inPod(this.o.paths, st.rec.netns, this.containerArgv(st, c.spec, mounts));
-      const env = this.containerEnv(st, c.spec);
+      const mounts = await containerVolumes(this.o.paths, this.o.node, st, c.spec);
+      const argv = inPod(this.o.paths, st.rec.netns, containerArgv(st, c.spec, mounts, this.o.info.distDir));
+      const env = containerEnv(st, c.spec, this.o.node, this.o.info.name);
       for (const [k, v] of Object.entries(env)) if (v !== undefined) env[k] = rewritePath(v, mounts);
       const { child, exited } = await startProcess(this.o.paths.procs, this.o.paths.logs, c.procId, argv, {
         env,
@@ -528,39 +417,7 @@ export class Kubelet {
 
   private async writeStatus(st: PodState): Promise<void> {
     if (st.stopping) return;
-    const now = new Date().toISOString();
-    const containersReady = st.sandboxReady && st.containers.every((c) => c.running && c.ready);
-    const cond = (type: string, ok: boolean): { type: string; status: string; lastTransitionTime: string } => ({ type, status: ok ? 'True' : 'False', lastTransitionTime: now });
-    const status: Record<string, unknown> = {
-      phase: st.phase,
-      hostIP: this.o.node.ip,
-      hostIPs: [{ ip: this.o.node.ip }],
-      startTime: st.startTime,
-      conditions: [
-        cond('PodScheduled', true),
-        cond('Initialized', true),
-        cond('ContainersReady', containersReady),
-        cond('Ready', containersReady && st.phase === 'Running'),
-      ],
-      containerStatuses: st.containers.map((c) => ({
-        name: c.spec.name,
-        image: c.spec.image,
-        ready: c.running && c.ready,
-        started: c.running,
-        restartCount: c.restarts,
-        state: c.running
-          ? { running: { startedAt: c.startedAt } }
-          : c.lastExit && !c.restartTimer
-            ? { terminated: { exitCode: c.lastExit.code ?? 137, finishedAt: c.lastExit.at } }
-            : { waiting: { reason: c.restartTimer ? 'CrashLoopBackOff' : (st.reason ?? 'ContainerCreating'), ...(c.error ? { message: c.error } : {}) } },
-      })),
-    };
-    if (st.rec.ip) {
-      status.podIP = st.rec.ip;
-      status.podIPs = [{ ip: st.rec.ip }];
-    }
-    if (st.reason) status.reason = st.reason;
-    if (st.message) status.message = st.message;
+    const status = podStatus(st, this.o.node.ip, new Date().toISOString());
     // Skip rewriting when only the timestamps would change: the control plane watches these files.
     const fingerprint = JSON.stringify({ ...status, conditions: (status.conditions as { type: string; status: string }[]).map((c) => [c.type, c.status]) });
     if (fingerprint === st.lastStatus) return;

@@ -1,5 +1,7 @@
 import { parseAllDocuments } from 'yaml';
 import { WeftError } from '../lib/errors/index.js';
+import type { LooseKubeObject } from '../lib/kube-object.js';
+import { objectFileName } from '../lib/object-file-name.js';
 import { checkDataKeys, checkIdentity, checkPodSpecNames, labKind } from './object-fields.js';
 
 /**
@@ -7,25 +9,8 @@ import { checkDataKeys, checkIdentity, checkPodSpecNames, labKind } from './obje
  * it needs to run them (kind, apiVersion, names as Kubernetes allows them, containers, images); the
  * control plane validates the rest.
  */
-export interface ObjectMeta {
-  name: string;
-  namespace?: string;
-  uid?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  creationTimestamp?: string;
-  ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean }[];
-  [key: string]: unknown;
-}
-
-export interface KubeObject {
-  apiVersion: string;
-  kind: string;
-  metadata: ObjectMeta;
-  spec?: Record<string, unknown>;
-  status?: Record<string, unknown>;
-  [key: string]: unknown;
-}
+export type { ObjectMeta } from '../lib/kube-object.js';
+export type KubeObject = LooseKubeObject;
 
 export interface EnvVar {
   name: string;
@@ -88,10 +73,9 @@ export function isClusterScoped(kind: string): boolean {
   return labKind(kind)?.namespaced === false;
 }
 
-/** `<Kind>.<namespace>.<name>.yaml` (cluster-scoped `<Kind>.<name>.yaml`), the names control/sources/files.ts reads (`fileNameOf`). */
+/** The file control/sources/files.ts reads the object from (lib/object-file-name.ts); namespace defaults to `default`. */
 export function manifestFileName(obj: Pick<KubeObject, 'kind' | 'metadata'>): string {
-  if (isClusterScoped(obj.kind)) return `${obj.kind}.${obj.metadata.name}.yaml`;
-  return `${obj.kind}.${obj.metadata.namespace ?? 'default'}.${obj.metadata.name}.yaml`;
+  return objectFileName(obj.kind, isClusterScoped(obj.kind) ? undefined : (obj.metadata.namespace ?? 'default'), obj.metadata.name);
 }
 
 export function objectKey(obj: Pick<KubeObject, 'kind' | 'metadata'>): string {
@@ -155,8 +139,4 @@ function checkPodSpec(spec: unknown, where: string, source: string, bad: (reason
   checkPodSpecNames(spec as { containers: { name: string }[] }, where, source);
   const rp = (spec).restartPolicy;
   if (rp !== undefined && rp !== 'Always' && rp !== 'OnFailure' && rp !== 'Never') bad(`${where}: restartPolicy ${JSON.stringify(rp)} is not Always, OnFailure or Never`);
-}
-
-export function podSpecOf(obj: KubeObject): PodSpec {
-  return obj.spec as unknown as PodSpec;
 }

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WeftError } from '../lib/errors/index.js';
 import { writeAtomic } from './cluster-store.js';
-import { labPaths, type LabPaths } from './names.js';
+import type { LabPaths } from './names.js';
 import type { NodeInfo } from './topology.js';
 
 /** `<state>/lab.json`: what `up` decided, read by every other command and by the lab's processes. */
@@ -43,8 +43,4 @@ export async function tryReadLabInfo(paths: LabPaths): Promise<LabInfo | undefin
 
 export async function writeLabInfo(paths: LabPaths, info: LabInfo): Promise<void> {
   await writeAtomic(paths.labFile, JSON.stringify(info, null, 2) + '\n');
-}
-
-export function pathsOf(name: string, stateRoot?: string): LabPaths {
-  return labPaths(name, stateRoot);
 }

@@ -172,7 +172,7 @@ async function run(): Promise<void> {
       if (stateSynced()) {
         const ids = new Set<string>();
         for (const p of enrollments.list()) {
-          const w = (p.uid ? store.workloadByUid(p.uid) : undefined) ?? [...store.workloads()].find((x) => x.namespace === p.namespace && x.name === p.name);
+          const w = (p.uid ? store.workloadByUid(p.uid) : undefined) ?? store.workloadByName(p.namespace, p.name);
           if (w) ids.add(SpiffeId.of(trustDomain, w.namespace, w.serviceAccount).toString());
         }
         try {

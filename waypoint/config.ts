@@ -16,6 +16,5 @@ export const DEFAULT_HEALTH_ADDRESS = `0.0.0.0:${HEALTH_PORT}`;
 export const DEFAULT_HBONE_SESSION_IDLE_MS = 300_000;
 /** Environment variable for `--hbone-session-idle-ms`. */
 export const ENV_HBONE_SESSION_IDLE_MS = 'WEFT_HBONE_SESSION_IDLE_MS';
-export const ENV_LOG_LEVEL = 'WEFT_LOG_LEVEL';
 /** Kubernetes cluster DNS domain: `<svc>.<ns>.svc.<domain>` is the name a route hostname gives a Service. */
 export const CLUSTER_DOMAIN = 'cluster.local';

@@ -1,4 +1,7 @@
+import type { LooseKubeObject } from '../../lib/kube-object.js';
 import type { ResourceType } from './resources.js';
+
+export type { ObjectMeta } from '../../lib/kube-object.js';
 
 /**
  * What every CLI command needs from "the cluster", behind one small interface with two implementations:
@@ -6,27 +9,9 @@ import type { ResourceType } from './resources.js';
  * running lab's cluster-state directory (lab-cluster.ts, lab/names.ts `labPaths`). Commands are written once
  * against this interface.
  */
-export interface ObjectMeta {
-  name: string;
-  namespace?: string;
-  uid?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  creationTimestamp?: string;
-  resourceVersion?: string;
-  generation?: number;
-  ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean }[];
-  [key: string]: unknown;
-}
-
-export interface KubeObject {
-  apiVersion: string;
-  kind: string;
-  metadata: ObjectMeta;
-  spec?: Record<string, unknown>;
-  status?: Record<string, unknown>;
+/** A ConfigMap's `data` is the one top-level field beyond spec/status the CLI reads. */
+export interface KubeObject extends LooseKubeObject {
   data?: Record<string, string>;
-  [key: string]: unknown;
 }
 
 export interface ObjectRef {

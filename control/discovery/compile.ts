@@ -580,8 +580,3 @@ export class Compiler {
     for (const key of [...this.routeTables.keys()]) if (!tables.has(key)) this.remove(this.routeTables, key, 'RouteTable', changes);
   }
 }
-
-/** The compiled state of one kind as model values (the watch service snapshots from this). */
-export function valuesOf<T>(map: Map<string, Entry<T>>): T[] {
-  return [...map.values()].map((e) => e.value);
-}

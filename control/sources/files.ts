@@ -11,6 +11,7 @@ import { joinInside } from '../../lib/path-inside.js';
 import { KIND_INFO, isObjectKind, objectKey, refOf, validateObject, validateStatus } from './schemas.js';
 import { failClosedPolicy } from './authz-fail-closed.js';
 import type { ClusterSource, InvalidInfo, KubeObject, ObjectKind, ObjectRef, SourceChange } from './source.js';
+import { objectFileName } from '../../lib/object-file-name.js';
 
 export interface DirectorySourceOptions {
   /** The cluster-state directory (manifests/, pods/, generated/, status/). Created if missing. */
@@ -219,7 +220,7 @@ export class DirectorySource extends EventEmitter implements ClusterSource {
       metadata: namespaced ? { name: ref.name, namespace: ref.namespace ?? this.defaultNamespace } : { name: ref.name },
       status,
     };
-    await this.writeAtomic(joinInside(path.join(this.dir, STATUS_DIR), fileNameOf(ref.kind, namespaced ? (ref.namespace ?? this.defaultNamespace) : undefined, ref.name)), toYaml(doc));
+    await this.writeAtomic(joinInside(path.join(this.dir, STATUS_DIR), objectFileName(ref.kind, namespaced ? (ref.namespace ?? this.defaultNamespace) : undefined, ref.name)), toYaml(doc));
   }
 
   /**
@@ -230,7 +231,7 @@ export class DirectorySource extends EventEmitter implements ClusterSource {
   async apply(object: KubeObject, fieldManager: string): Promise<void> {
     const info = KIND_INFO[object.kind];
     const ns = info.namespaced ? (object.metadata.namespace ?? this.defaultNamespace) : undefined;
-    const file = joinInside(path.join(this.dir, GENERATED_DIR), fileNameOf(object.kind, ns, object.metadata.name));
+    const file = joinInside(path.join(this.dir, GENERATED_DIR), objectFileName(object.kind, ns, object.metadata.name));
     const previous = await readPrevious(file);
     const metadata = {
       ...object.metadata,
@@ -246,7 +247,7 @@ export class DirectorySource extends EventEmitter implements ClusterSource {
   /** Removes an object from `generated/` (objects under manifests/ belong to the user or the lab). */
   async delete(ref: ObjectRef): Promise<void> {
     const ns = KIND_INFO[ref.kind].namespaced ? (ref.namespace ?? this.defaultNamespace) : undefined;
-    const file = joinInside(path.join(this.dir, GENERATED_DIR), fileNameOf(ref.kind, ns, ref.name));
+    const file = joinInside(path.join(this.dir, GENERATED_DIR), objectFileName(ref.kind, ns, ref.name));
     await rm(file, { force: true });
     this.changed(file);
   }
@@ -648,11 +649,6 @@ export class DirectorySource extends EventEmitter implements ClusterSource {
 
 function stampOf(s: Stats): string {
   return `${s.mtimeMs}:${s.size}:${s.ino}`;
-}
-
-/** `<Kind>.<namespace>.<name>.yaml`, or `<Kind>.<name>.yaml` for cluster-scoped kinds. */
-export function fileNameOf(kind: ObjectKind, namespace: string | undefined, name: string): string {
-  return namespace === undefined ? `${kind}.${name}.yaml` : `${kind}.${namespace}.${name}.yaml`;
 }
 
 /** Dotfiles are temp files of atomic writes and editor swap files. */

@@ -1,5 +1,5 @@
 import type { KubeConfig } from '@kubernetes/client-node';
-import { KubeRest, type KubeStatus } from './kube-rest.js';
+import { KubeRest } from './kube-rest.js';
 import { KIND_INFO, type KindInfo } from './schemas.js';
 import type { KubeObject, ObjectKind, ObjectRef } from './source.js';
 import { WeftError } from '../../lib/errors/index.js';
@@ -163,8 +163,4 @@ export class KubeApi {
     });
     return res.status === 409 ? { ok: false, conflict: true } : { ok: true, object: res.body as LeaseObject };
   }
-}
-
-export function isKubeStatus(value: unknown): value is KubeStatus {
-  return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'Status';
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { KubeObject, ObjectKind, ObjectRef } from './source.js';
+import { AuthzSourceSchema } from '../../lib/model/policy.js';
 
 /**
  * Per-kind validation of the cluster objects weft reads (issue 6, "Manifests are validated into typed
@@ -275,7 +276,6 @@ export const HTTPRouteMatchSchema = z.looseObject({
   queryParams: z.array(HTTPQueryParamMatchSchema).optional(),
   method: HTTPMethodSchema.optional(),
 });
-export type HTTPRouteMatch = z.infer<typeof HTTPRouteMatchSchema>;
 
 /** HTTPRouteTimeouts: `request` (whole request incl. retries) and `backendRequest` (one attempt). */
 export const HTTPRouteTimeoutsSchema = z.looseObject({
@@ -297,7 +297,6 @@ export const HTTPRouteRuleSchema = z.looseObject({
   timeouts: HTTPRouteTimeoutsSchema.optional(),
   retry: HTTPRouteRetrySchema.optional(),
 });
-export type HTTPRouteRule = z.infer<typeof HTTPRouteRuleSchema>;
 
 export const RouteParentStatusSchema = z.looseObject({
   parentRef: ParentReferenceSchema,
@@ -329,7 +328,6 @@ export const GRPCRouteMatchSchema = z.looseObject({
   method: GRPCMethodMatchSchema.optional(),
   headers: z.array(GRPCHeaderMatchSchema).optional(),
 });
-export type GRPCRouteMatch = z.infer<typeof GRPCRouteMatchSchema>;
 export const GRPCRouteFilterSchema = z.looseObject({
   type: z.enum(['RequestHeaderModifier', 'ResponseHeaderModifier', 'RequestMirror', 'ExtensionRef']),
   requestHeaderModifier: HTTPHeaderFilterSchema.optional(),
@@ -347,7 +345,6 @@ export const GRPCRouteRuleSchema = z.looseObject({
   filters: z.array(GRPCRouteFilterSchema).max(16).optional(),
   backendRefs: z.array(GRPCBackendRefSchema).optional(),
 });
-export type GRPCRouteRule = z.infer<typeof GRPCRouteRuleSchema>;
 export const GRPCRouteSpecSchema = z.looseObject({
   parentRefs: z.array(ParentReferenceSchema).max(32).optional(),
   hostnames: z.array(z.string()).optional(),
@@ -405,14 +402,8 @@ export const GatewayClassSchema = objectSchema(gatewayApiVersion, 'GatewayClass'
 // pass validation: rejecting the policy would leave a DENY unenforced (fail open). The compiler enforces
 // them the way Istio does for unsupported conditions (control/discovery/authz-unsupported.ts): a DENY rule
 // as if the unsupported condition matched, an ALLOW rule never; the status warns (FullySupported=False).
-export const AuthzSourceSpecSchema = z.looseObject({
-  principals: z.array(z.string()).optional(),
-  notPrincipals: z.array(z.string()).optional(),
-  namespaces: z.array(z.string()).optional(),
-  notNamespaces: z.array(z.string()).optional(),
-  ipBlocks: z.array(z.string()).optional(),
-  notIpBlocks: z.array(z.string()).optional(),
-});
+// The same fields as the compiled form (lib/model/policy.ts), kept loose here for the reason above.
+export const AuthzSourceSpecSchema = AuthzSourceSchema.loose();
 /** Ports are strings in Istio's API; numbers are accepted too (YAML authors write both). */
 const authzPort = z.union([port, z.string().regex(/^[0-9]{1,5}$/, 'must be a port number')]);
 export const AuthzOperationSpecSchema = z.looseObject({
@@ -614,30 +605,4 @@ export function refOf(object: KubeObject): ObjectRef {
   return object.metadata.namespace === undefined
     ? { kind: object.kind, name: object.metadata.name }
     : { kind: object.kind, namespace: object.metadata.namespace, name: object.metadata.name };
-}
-
-/** True when every `matchLabels` entry is present in `labels` and every expression holds. */
-export function selectorMatches(selector: LabelSelector | undefined, labels: Record<string, string> | undefined): boolean {
-  if (selector === undefined) return false;
-  const l = labels ?? {};
-  for (const [k, v] of Object.entries(selector.matchLabels ?? {})) if (l[k] !== v) return false;
-  for (const e of selector.matchExpressions ?? []) {
-    const has = Object.prototype.hasOwnProperty.call(l, e.key);
-    const values = e.values ?? [];
-    switch (e.operator) {
-      case 'In':
-        if (!has || !values.includes(l[e.key])) return false;
-        break;
-      case 'NotIn':
-        if (has && values.includes(l[e.key])) return false;
-        break;
-      case 'Exists':
-        if (!has) return false;
-        break;
-      case 'DoesNotExist':
-        if (has) return false;
-        break;
-    }
-  }
-  return true;
 }

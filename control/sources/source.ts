@@ -1,4 +1,7 @@
 import type { EventEmitter } from 'node:events';
+import type { ObjectMeta } from '../../lib/kube-object.js';
+
+export type { ObjectMeta } from '../../lib/kube-object.js';
 
 /**
  * The one interface behind which cluster state comes into the control plane (ARCHITECTURE.md,
@@ -17,18 +20,6 @@ export type ObjectKind =
   | 'HTTPRoute'
   | 'GRPCRoute'
   | 'AuthorizationPolicy';
-
-export interface ObjectMeta {
-  name: string;
-  namespace?: string;
-  uid?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  resourceVersion?: string;
-  generation?: number;
-  creationTimestamp?: string;
-  ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean }[];
-}
 
 /**
  * A Kubernetes-shaped object that passed validation for its kind (control/sources/schemas.ts holds the

@@ -5,7 +5,6 @@ import {
   RESOURCE_KINDS,
   HttpFilterSchema,
   type AuthorizationPolicy,
-  type Delta,
   type HttpRouteMatch,
   type GrpcRouteMatch,
   type ResourceByKind,
@@ -18,7 +17,6 @@ import {
   type Workload,
 } from '../model/index.js';
 import type * as pb from '../../api/gen/weft/v1/resources.js';
-import type { WatchResponse } from '../../api/gen/weft/v1/discovery.js';
 
 // lib/model ↔ weft.v1 protobuf, used by the control plane (to send) and the data-plane client (to
 // receive). Receiving validates through the model's zod schemas, so a data plane never stores a
@@ -287,18 +285,4 @@ export function resourceFromProto<K extends ResourceKind>(kind: K, r: pb.Resourc
     throw new WeftError('ERR_WEFT_CONTROL_INVALID_RESOURCE', { kind, reason: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
   }
   return parsed.data;
-}
-
-/** A whole WatchResponse → model Delta (validated). */
-export function deltaFromProto(msg: WatchResponse): Delta {
-  if (!isResourceKind(msg.kind)) throw new WeftError('ERR_WEFT_CONTROL_INVALID_RESOURCE', { kind: msg.kind, reason: 'unknown kind' });
-  const kind = msg.kind;
-  return {
-    kind,
-    version: msg.version,
-    upserts: msg.upserts.map((u) => resourceFromProto(kind, u)),
-    removes: msg.removes,
-    replace: msg.replace || undefined,
-    snapshotDone: msg.snapshotDone || undefined,
-  };
 }

@@ -1,4 +1,3 @@
-import type { ErrorSpec } from './spec.js';
 import { coreCodes } from './codes/core.js';
 import { controlSourcesCodes } from './codes/control-sources.js';
 import { controlCodes } from './codes/control.js';
@@ -28,7 +27,3 @@ export const codes = {
 } as const;
 
 export type WeftErrorCode = keyof typeof codes;
-
-export function specOf(code: WeftErrorCode): ErrorSpec {
-  return codes[code];
-}

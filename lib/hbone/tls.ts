@@ -1,4 +1,4 @@
-import { createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
+import { createSecureContext, type SecureContext } from 'node:tls';
 import type { X509Certificate } from 'node:crypto';
 import { WeftError, isWeftError, type WeftErrorCode } from '../errors/index.js';
 import { SpiffeId, type WorkloadCertificate } from '../identity/index.js';
@@ -137,9 +137,4 @@ export function clientConnectError(err: unknown, peer: string): WeftError {
   if (code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_') || code === 'EPROTO')
     return new WeftError('ERR_WEFT_HBONE_TLS_HANDSHAKE', { peer, detail: e?.message ?? code }, { cause: err });
   return new WeftError('ERR_WEFT_HBONE_CONNECT_FAILED', { peer, detail: code || (e?.message ?? String(err)) }, { cause: err });
-}
-
-/** The peer's certificate as Node's X509Certificate, or undefined when it sent none. */
-export function peerCertificate(socket: TLSSocket): X509Certificate | undefined {
-  return socket.getPeerX509Certificate();
 }

@@ -11,6 +11,10 @@ import { keyOf, type Delta, type ResourceByKind, type ResourceKind, type TrustBu
 export interface StateView {
   workloadByUid(uid: string): Workload | undefined;
   workloadByIp(ip: string): Workload | undefined;
+  /** A pod by namespace and name (the CNI and the enrollment state know pods by name before their uid). */
+  workloadByName(namespace: string, name: string): Workload | undefined;
+  /** The workloads scheduled on one node (a node agent's own pods). */
+  workloadsOnNode(node: string): readonly Workload[];
   serviceByVip(vip: string): Service | undefined;
   service(namespace: string, name: string): Service | undefined;
   policiesIn(namespace: string): readonly AuthorizationPolicy[];
@@ -34,6 +38,8 @@ export interface StateView {
 export class StateStore extends EventEmitter implements StateView {
   private readonly byKind = new Map<ResourceKind, Map<string, unknown>>(RESOURCE_KINDS.map((k) => [k, new Map()]));
   private readonly byIp = new Map<string, Workload>();
+  private readonly byName = new Map<string, Workload>();
+  private readonly byNode = new Map<string, Workload[]>();
   private readonly byVip = new Map<string, Service>();
   private readonly policiesByNs = new Map<string, AuthorizationPolicy[]>();
   private readonly syncedKinds = new Set<ResourceKind>();
@@ -76,6 +82,14 @@ export class StateStore extends EventEmitter implements StateView {
     return this.byIp.get(ip);
   }
 
+  workloadByName(namespace: string, name: string): Workload | undefined {
+    return this.byName.get(`${namespace}/${name}`);
+  }
+
+  workloadsOnNode(node: string): readonly Workload[] {
+    return this.byNode.get(node) ?? NO_WORKLOADS;
+  }
+
   serviceByVip(vip: string): Service | undefined {
     return this.byVip.get(vip);
   }
@@ -116,7 +130,15 @@ export class StateStore extends EventEmitter implements StateView {
   // and a rebuild cannot leave a stale IP behind when a pod changes address.
   private reindexWorkloads(): void {
     this.byIp.clear();
-    for (const w of this.workloads()) for (const ip of w.ips) this.byIp.set(ip, w);
+    this.byName.clear();
+    this.byNode.clear();
+    for (const w of this.workloads()) {
+      for (const ip of w.ips) this.byIp.set(ip, w);
+      this.byName.set(`${w.namespace}/${w.name}`, w);
+      let onNode = this.byNode.get(w.node);
+      if (!onNode) this.byNode.set(w.node, (onNode = []));
+      onNode.push(w);
+    }
   }
 
   private reindexServices(): void {
@@ -135,3 +157,4 @@ export class StateStore extends EventEmitter implements StateView {
 }
 
 const EMPTY: readonly AuthorizationPolicy[] = Object.freeze([]);
+const NO_WORKLOADS: readonly Workload[] = Object.freeze([]);

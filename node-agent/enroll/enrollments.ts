@@ -231,7 +231,7 @@ export class Enrollments {
   private async reconcile(): Promise<void> {
     const view = this.o.view;
     let changed = false;
-    for (const w of view.workloads()) {
+    for (const w of view.workloadsOnNode(this.o.nodeName)) {
       const key = `${w.namespace}/${w.name}`;
       const seen = this.seen.get(key);
       // No netns known (the pod ran before weft, or the state file was lost): look in the host's procfs.
@@ -252,7 +252,7 @@ export class Enrollments {
     }
     for (const [key, e] of [...this.pods]) {
       const w = e.record.uid ? view.workloadByUid(e.record.uid) : undefined;
-      const byName = w ?? [...view.workloads()].find((x) => `${x.namespace}/${x.name}` === key);
+      const byName = w ?? view.workloadByName(e.record.namespace, e.record.name);
       if (byName && !decideForWorkload(byName).captured) {
         this.o.log.info({ pod: key, reason: decideForWorkload(byName).reason }, 'releasing pod');
         await this.release(key);
@@ -315,8 +315,8 @@ export class Enrollments {
 
   /** Asks for the certificates of this node's captured workloads before their first connection needs them. */
   private prefetchCertificates(): void {
-    for (const w of this.o.view.workloads()) {
-      if (w.node === this.o.nodeName && decideForWorkload(w).captured) this.prefetchCertificate(w);
+    for (const w of this.o.view.workloadsOnNode(this.o.nodeName)) {
+      if (decideForWorkload(w).captured) this.prefetchCertificate(w);
     }
   }
 
@@ -337,7 +337,7 @@ export class Enrollments {
   /** The pod's Workload, waiting (woken by state changes, not polling) up to waitMs for it to show up. */
   private async waitForWorkload(namespace: string, name: string, uid: string): Promise<Workload | undefined> {
     const view = this.o.view;
-    const find = (): Workload | undefined => (uid ? view.workloadByUid(uid) : undefined) ?? [...view.workloads()].find((x) => x.namespace === namespace && x.name === name);
+    const find = (): Workload | undefined => (uid ? view.workloadByUid(uid) : undefined) ?? view.workloadByName(namespace, name);
     const now = find();
     if (now) return now;
     const w = await new Promise<Workload | undefined>((resolve) => {

@@ -73,10 +73,7 @@ export class PodProxy implements PodContext {
   workload(): Workload | undefined {
     const view = this.inputs.view;
     if (this.cachedGen === view.generation) return this.cached;
-    let w = this.uid ? view.workloadByUid(this.uid) : undefined;
-    if (!w) {
-      for (const x of view.workloads()) if (x.namespace === this.namespace && x.name === this.name) w = x;
-    }
+    const w = (this.uid ? view.workloadByUid(this.uid) : undefined) ?? view.workloadByName(this.namespace, this.name);
     this.cached = w;
     this.cachedGen = view.generation;
     return w;

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from './agent-double.js';
 import { PLUGIN_JS } from './run-plugin.js';
+import { eventually } from '../support/eventually.js';
 
 export const INSTALL_JS = fileURLToPath(new URL('../../dist/cni/install.js', import.meta.url));
 
@@ -60,11 +61,7 @@ function finished(child: ChildProcess, timeoutMs: number): Promise<Finished> {
   });
 }
 
-/** Polls `check` until it returns true or the deadline passes (generous: the machine is shared). */
+/** `eventually` with the argument order these tests use. */
 export async function waitFor(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await eventually(check, timeoutMs, what);
 }

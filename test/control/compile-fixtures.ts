@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { DirectorySource } from '../../control/sources/files.js';
+import { eventually } from '../support/eventually.js';
 
 export interface ClusterDir {
   dir: string;
@@ -122,13 +123,9 @@ export function waypointDeployment(gateway: string, ns = 'default', sa = gateway
   };
 }
 
-/** Polls `check` until it returns true (generous default: the machine is slow and shared). */
+/** `eventually` with the argument order these tests use. */
 export async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await eventually(check, timeoutMs, what);
 }
 
 // ---- an in-process control server over real gRPC/TLS on loopback ----------------------------------

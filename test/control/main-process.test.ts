@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../support/eventually.js';
 
 const main = path.resolve('dist/control/main.js');
 let root: string;
@@ -63,13 +64,7 @@ describe('weft-control process', () => {
       '--health-address', `127.0.0.1:${health}`,
     ]);
     try {
-      const deadline = Date.now() + 60_000;
-      let status = 0;
-      while (Date.now() < deadline && status !== 200) {
-        status = await fetch(`http://127.0.0.1:${health}/healthz/ready`).then((r) => r.status, () => 0);
-        if (status !== 200) await new Promise((r) => setTimeout(r, 200));
-      }
-      expect(status).toBe(200);
+      await eventually(() => fetch(`http://127.0.0.1:${health}/healthz/ready`).then((r) => r.status === 200, () => false), 60_000, 'the control plane ready', 200);
       child.kill('SIGTERM');
       const { code, out } = await done;
       expect(code).toBe(0);

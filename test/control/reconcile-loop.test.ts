@@ -1,9 +1,13 @@
 // Pins the controllers' run loop: changes during a pass are coalesced into exactly one more pass (never
 // lost, never run concurrently), a burst within the debounce runs one pass, and stop waits and ends it.
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ReconcileLoop } from '../../control/reconcile-loop.js';
 
 describe('ReconcileLoop', () => {
+  // Fake time: each step below advances the clock past the debounce instead of sleeping and hoping.
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
   it('debounces a burst, runs passes one at a time and coalesces changes made during a pass', async () => {
     let passes = 0;
     let concurrent = 0;
@@ -19,17 +23,18 @@ describe('ReconcileLoop', () => {
       { debounceMs: 5, onError: () => undefined },
     );
     for (let i = 0; i < 10; i++) loop.schedule();
-    while (release === undefined) await new Promise((r) => setTimeout(r, 2));
+    await vi.advanceTimersByTimeAsync(5);
+    expect(release).toBeDefined();
     for (let i = 0; i < 5; i++) loop.schedule(0); // during the first pass
-    await new Promise((r) => setTimeout(r, 20));
+    await vi.advanceTimersByTimeAsync(20);
     expect(passes).toBe(1);
-    release();
+    release!();
     await loop.idle();
     expect(passes).toBe(2);
     expect(maxConcurrent).toBe(1);
     await loop.stop();
     loop.schedule(0);
-    await new Promise((r) => setTimeout(r, 20));
+    await vi.advanceTimersByTimeAsync(20);
     expect(passes).toBe(2);
   });
 
@@ -41,10 +46,10 @@ describe('ReconcileLoop', () => {
       { debounceMs: 1, onError: (e) => errors.push(e) },
     );
     loop.schedule();
-    await new Promise((r) => setTimeout(r, 20));
+    await vi.advanceTimersByTimeAsync(20);
     await loop.idle();
     loop.schedule();
-    await new Promise((r) => setTimeout(r, 20));
+    await vi.advanceTimersByTimeAsync(20);
     await loop.idle();
     expect(n).toBe(2);
     expect(errors).toHaveLength(1);

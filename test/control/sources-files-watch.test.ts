@@ -1,6 +1,6 @@
 // Pins: the directory source follows the directory while running — new files (also in new
 // subdirectories), edits, deletions and status updates become batched `change` events — and its writes use
-// the file names of files.ts `fileNameOf`: status/<Kind>.<ns>.<name>.yaml, generated/<Kind>.<ns>.<name>.yaml.
+// the file names of lib/object-file-name.ts: status/<Kind>.<ns>.<name>.yaml, generated/<Kind>.<ns>.<name>.yaml.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mkdtemp, mkdir, readFile, readdir, rm, writeFile, rename } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
