@@ -4,7 +4,7 @@ import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { SecureContext, TLSSocket } from 'node:tls';
 import { Gauge, Counter, type Registry } from 'prom-client';
-import { WeftError, isWeftError } from '../errors/index.js';
+import { WeftError, isWeftError, type RefusalFlag } from '../errors/index.js';
 import type { SpiffeId, WorkloadCertificate } from '../identity/index.js';
 import { selfTarget } from '../self-target.js';
 import { silentLogger, type Logger } from '../telemetry/log.js';
@@ -446,7 +446,7 @@ class HboneServerImpl<C, U extends Duplex> extends EventEmitter implements Hbone
     this.reply(stream, status, reason, err.flag ?? 'CONNECT');
   }
 
-  private reply(stream: ServerHttp2Stream, status: number, reason: string, flag: string): void {
+  private reply(stream: ServerHttp2Stream, status: number, reason: string, flag: RefusalFlag): void {
     // A reset can come at any time; respond() on a destroyed stream throws ERR_HTTP2_INVALID_STREAM.
     if (stream.destroyed || stream.headersSent) return;
     try {
