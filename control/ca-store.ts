@@ -148,6 +148,8 @@ export interface LoadOrCreateOptions {
   readonly trustDomain: string;
   /** A root or intermediate the user gave (flags/files); stored if the backend is empty, else must match it. */
   readonly provided?: CaMaterial;
+  /** Lifetime of the leaves the loaded CA issues (weft-control's --leaf-lifetime); default 24 h. */
+  readonly leafLifetimeSeconds?: number;
   readonly logger?: Logger;
   /** Read-back attempts after losing a create race (the winner may still be writing). */
   readonly readBackAttempts?: number;
@@ -184,7 +186,12 @@ export async function loadOrCreateCa(options: LoadOrCreateOptions): Promise<Load
   }
   let ca: CertificateAuthority;
   try {
-    ca = await CertificateAuthority.load({ certChainPem: stored.certChainPem, keyPem: stored.keyPem, trustDomain: options.trustDomain });
+    ca = await CertificateAuthority.load({
+      certChainPem: stored.certChainPem,
+      keyPem: stored.keyPem,
+      trustDomain: options.trustDomain,
+      maxLifetimeSeconds: options.leafLifetimeSeconds,
+    });
   } catch (err) {
     throw new WeftError('ERR_WEFT_CA_STORE_INVALID', { origin: backend.origin, reason: (err as Error).message }, { cause: err });
   }

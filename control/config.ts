@@ -1,6 +1,7 @@
 import yargs from 'yargs';
 import { WeftError } from '../lib/errors/index.js';
 import { parseHostPort } from '../lib/host-port.js';
+import { DEFAULT_LEAF_LIFETIME_SECONDS, parseLeafLifetime } from '../lib/identity/leaf-lifetime.js';
 import { CONTROL_PORT, HEALTH_PORT, METRICS_PORT } from '../lib/names.js';
 
 // weft-control's flags and their defaults, in one place.
@@ -25,6 +26,9 @@ export const DEFAULT_DEBOUNCE_MS = 20;
 export const DEFAULT_CERTIFY_BURST = 200;
 export const DEFAULT_CERTIFY_RATE_PER_SECOND = 20;
 
+/** Environment variable for `--leaf-lifetime` (the flag wins when both are set). */
+export const ENV_LEAF_LIFETIME = 'WEFT_CONTROL_LEAF_LIFETIME';
+
 export type SourceSpec = { type: 'dir'; dir: string } | { type: 'kube' };
 
 export interface ControlConfig {
@@ -43,6 +47,11 @@ export interface ControlConfig {
   debounceMs: number;
   /** Per-caller limit on IdentityService.Certify (default DEFAULT_CERTIFY_BURST / DEFAULT_CERTIFY_RATE_PER_SECOND). */
   certifyRateLimit?: { burst: number; ratePerSecond: number };
+  /**
+   * Lifetime of the workload certificates it issues (`--leaf-lifetime` / WEFT_CONTROL_LEAF_LIFETIME; 10m–7d,
+   * default 24 h). Data planes ask for none and get this; a CA expiring sooner caps it (and is reported).
+   */
+  leafLifetimeSeconds?: number;
   logLevel?: string;
   /** `--control` the generated waypoint Deployments pass to weft-waypoint (default weft-control.weft-system.svc:15012). */
   waypointControlAddress?: string;
@@ -56,7 +65,7 @@ export function parseSource(value: string): SourceSpec {
   throw new WeftError('ERR_WEFT_CONFIG_INVALID', { reason: `--source must be dir:<clusterDir> or kube, not ${JSON.stringify(value)}` });
 }
 
-export async function parseControlArgs(argv: string[]): Promise<ControlConfig> {
+export async function parseControlArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<ControlConfig> {
   const args = await yargs(argv)
     .scriptName('weft-control')
     .usage('weft-control --source dir:<clusterDir>|kube [options]\n\nThe weft control plane: cluster-state source, CA and identity service, discovery streams.')
@@ -75,6 +84,7 @@ export async function parseControlArgs(argv: string[]): Promise<ControlConfig> {
     .option('debounce-ms', { type: 'number', default: DEFAULT_DEBOUNCE_MS, describe: 'discovery push debounce (≤ 50)' })
     .option('certify-burst', { type: 'number', default: DEFAULT_CERTIFY_BURST, describe: 'IdentityService.Certify calls one caller may make at once (>= 1)' })
     .option('certify-rate', { type: 'number', default: DEFAULT_CERTIFY_RATE_PER_SECOND, describe: 'sustained IdentityService.Certify calls per second per caller (> 0)' })
+    .option('leaf-lifetime', { type: 'string', describe: `lifetime of issued workload certificates, 10m to 7d: e.g. 24h, 90m, 3600 (seconds); env ${ENV_LEAF_LIFETIME}; default 24h` })
     .option('log-level', { type: 'string' })
     .option('mtls-mode-default', { choices: ['permissive', 'strict'] as const, default: 'permissive' as const, describe: 'mesh-wide mTLS mode where neither pod nor namespace sets weft.dev/mtls-mode' })
     .option('waypoint-control-address', { type: 'string', describe: 'the --control address written into generated waypoint Deployments' })
@@ -93,6 +103,14 @@ export async function parseControlArgs(argv: string[]): Promise<ControlConfig> {
   const rate = args['certify-rate'];
   if (!Number.isFinite(burst) || burst < 1) throw new WeftError('ERR_WEFT_CONFIG_INVALID', { reason: `--certify-burst must be a number >= 1, not ${String(burst)}` });
   if (!Number.isFinite(rate) || rate <= 0) throw new WeftError('ERR_WEFT_CONFIG_INVALID', { reason: `--certify-rate must be a number > 0, not ${String(rate)}` });
+  const leafFlag = args['leaf-lifetime'];
+  const leafEnv = env[ENV_LEAF_LIFETIME];
+  const leafLifetimeSeconds =
+    leafFlag !== undefined
+      ? parseLeafLifetime(leafFlag, '--leaf-lifetime')
+      : leafEnv !== undefined && leafEnv !== ''
+        ? parseLeafLifetime(leafEnv, ENV_LEAF_LIFETIME)
+        : DEFAULT_LEAF_LIFETIME_SECONDS;
   return {
     source: parseSource(args.source),
     listen,
@@ -107,6 +125,7 @@ export async function parseControlArgs(argv: string[]): Promise<ControlConfig> {
     servingSans: args['serving-san'].map(String),
     debounceMs: Math.min(50, Math.max(0, args['debounce-ms'])),
     certifyRateLimit: { burst: Math.floor(burst), ratePerSecond: rate },
+    leafLifetimeSeconds,
     logLevel: args['log-level'],
     waypointControlAddress: args['waypoint-control-address'],
     mtlsModeDefault: args['mtls-mode-default'],

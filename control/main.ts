@@ -15,6 +15,7 @@ import type { ClusterSource } from './sources/source.js';
 import { DirectoryCaBackend, SecretCaBackend, loadOrCreateCa, readProvidedCa, type CaBackend } from './ca-store.js';
 import { AlwaysLeader, LeaseLeaderElector, type LeaderElection } from './leader.js';
 import { CaRootPublisher } from './ca-root-configmap.js';
+import { registerCaExpiryMetrics, warnIfCaExpiresBeforeLeafLifetime } from './ca-expiry-metrics.js';
 import type { KubeApi } from './sources/kube-api.js';
 import { Compiler } from './discovery/compile.js';
 import { WatchService } from './discovery/watch-service.js';
@@ -126,9 +127,11 @@ export async function startControl(config: ControlConfig, log: Logger): Promise<
     source.on('invalid', (info) => log.warn({ ref: info.ref, file: info.file, reason: info.reason }, 'invalid object skipped'));
 
     const provided = config.caCert && config.caKey ? await readProvidedCa(config.caCert, config.caKey) : undefined;
-    const loaded = await loadOrCreateCa({ backend, trustDomain: config.trustDomain, provided, logger: log });
+    const loaded = await loadOrCreateCa({ backend, trustDomain: config.trustDomain, provided, leafLifetimeSeconds: config.leafLifetimeSeconds, logger: log });
     const ca = loaded.ca;
-    log.info({ origin: loaded.origin, created: loaded.created, roots: loaded.rootsPem.length }, 'CA loaded');
+    log.info({ origin: loaded.origin, created: loaded.created, roots: loaded.rootsPem.length, leafLifetimeSeconds: ca.leafLifetimeSeconds }, 'CA loaded');
+    registerCaExpiryMetrics(registry, () => ca);
+    warnIfCaExpiresBeforeLeafLifetime(ca, log);
 
     const compiler = new Compiler(source, { trustDomain: config.trustDomain, endpoints: config.source.type === 'dir' ? 'selectors' : 'endpointslices', mtlsModeDefault: config.mtlsModeDefault });
     const watch = new WatchService({ source, compiler, verifier, controlNamespace: config.namespace, debounceMs: config.debounceMs, logger: log, registry });

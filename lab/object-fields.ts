@@ -61,6 +61,7 @@ export const LAB_KINDS: Readonly<Record<string, LabKind>> = {
   GatewayClass: { apiVersions: GATEWAY_API, namespaced: false, name: 'dns1123-subdomain' },
   HTTPRoute: { apiVersions: GATEWAY_API, namespaced: true, name: 'dns1123-subdomain' },
   GRPCRoute: { apiVersions: GATEWAY_API, namespaced: true, name: 'dns1123-subdomain' },
+  ReferenceGrant: { apiVersions: ['gateway.networking.k8s.io/v1beta1', 'gateway.networking.k8s.io/v1'], namespaced: true, name: 'dns1123-subdomain' },
   AuthorizationPolicy: { apiVersions: ['security.weft.dev/v1alpha1'], namespaced: true, name: 'dns1123-subdomain' },
 };
 

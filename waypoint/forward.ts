@@ -1,7 +1,7 @@
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Logger } from '../lib/telemetry/log.js';
 import type { HttpRouteRule, Service, ServicePort } from '../lib/model/index.js';
-import type { WaypointPolicies } from '../lib/authz/index.js';
+import { POLICY_DENIED_REASON, type AuthzDecision, type WaypointPolicies } from '../lib/authz/index.js';
 import { WeftError, hasCode } from '../lib/errors/index.js';
 import { pickP2C } from './balance/p2c-ewma.js';
 import { RetryBudget } from './budget.js';
@@ -182,10 +182,15 @@ export class Forwarder {
     let routeLabel = 'none';
     let backendLabel = 'none';
     let grpcStatus = '';
+    /** The policy decision that refused the request: for the access log, never for the client. */
+    let denial: AuthzDecision | undefined;
     const done = (status: number): void => {
       const ms = performance.now() - start;
       conn.metrics.request(status, grpcStatus, routeLabel, backendLabel, ms);
-      if (this.o.accessLog) this.accessLog(routeLabel, backendLabel, conn.principal).info({ method, path, authority, status, grpc_status: grpcStatus || undefined, duration_ms: Math.round(ms * 100) / 100 }, 'access');
+      if (this.o.accessLog) {
+        const line = { method, path, authority, status, grpc_status: grpcStatus || undefined, duration_ms: Math.round(ms * 100) / 100 };
+        this.accessLog(routeLabel, backendLabel, conn.principal).info(denial === undefined ? line : { ...line, policy: denial.policy, rule: denial.rule, reason: denial.reason }, 'access');
+      }
     };
     const local = (status: number, err: WeftError, extra?: Headers): void => {
       grpcStatus = grpc ? String(err.grpc ?? 13) : '';
@@ -198,7 +203,11 @@ export class Forwarder {
     if (policies.size > 0) {
       const d = policies.authorizeL7({ principal: conn.principal, sourceIp: conn.sourceIp, method, path, port: conn.servicePort.port });
       if (!d.allowed) {
-        local(403, new WeftError('ERR_WEFT_WAYPOINT_DENIED', { reason: d.reason }), { 'x-weft-reason': `DENY: ${d.reason}` });
+        // The client learns only that a policy denied it (issue 12 item 5): which policy and rule is internal
+        // detail, kept for the access log and weft_waypoint_denied_total.
+        denial = d;
+        this.o.metrics.denied(conn.serviceLabel, d.policy, d.rule);
+        local(403, new WeftError('ERR_WEFT_WAYPOINT_DENIED', {}), { 'x-weft-reason': POLICY_DENIED_REASON });
         return;
       }
     }

@@ -121,6 +121,7 @@ export class WaypointMetrics {
   private readonly budgetExhausted: Counter<'route' | 'destination_service'>;
   private readonly ejections: Counter<'backend'>;
   private readonly badRequests: Counter<'destination_service'>;
+  private readonly denials: Counter<'destination_service' | 'policy' | 'rule'>;
 
   constructor(registry: Registry) {
     registry.registerMetric(new CellMetric('weft_requests_total', 'Requests handled by the waypoint, by response and route', 'counter', this.cells) as never);
@@ -141,6 +142,13 @@ export class WaypointMetrics {
       name: 'weft_endpoint_ejections_total',
       help: 'Endpoints ejected by the circuit breaker after consecutive failures',
       labelNames: ['backend'],
+      registers: [registry],
+    });
+    // Bounded by the policies that apply at this waypoint and their rules, not by clients or requests.
+    this.denials = new Counter({
+      name: 'weft_waypoint_denied_total',
+      help: 'Requests refused with 403 by an AuthorizationPolicy, by the deciding policy (namespace/name; when no ALLOW policy matched, all of them) and rule index ("none" when no rule matched)',
+      labelNames: ['destination_service', 'policy', 'rule'],
       registers: [registry],
     });
     this.badRequests = new Counter({
@@ -174,6 +182,10 @@ export class WaypointMetrics {
 
   ejection(backend: string): void {
     this.ejections.inc({ backend });
+  }
+
+  denied(service: string, policy: string | undefined, rule: number | undefined): void {
+    this.denials.inc({ destination_service: service, policy: policy ?? 'none', rule: rule === undefined ? 'none' : String(rule) });
   }
 
   badRequest(service: string): void {

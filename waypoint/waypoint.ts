@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { Registry } from 'prom-client';
-import type { StateView } from '../lib/model/index.js';
+import { workloadLabelOf, type StateView } from '../lib/model/index.js';
 import type { Logger } from '../lib/telemetry/log.js';
 import { WeftError } from '../lib/errors/index.js';
 import { splitHostPort } from '../lib/host-port.js';
@@ -110,7 +110,7 @@ export class Waypoint {
     if (!found) return new WeftError('ERR_WEFT_WAYPOINT_NO_SERVICE', { destination: t.authority });
     const { service, port } = found;
     const src = t.sourceIp ? this.o.view.workloadByIp(t.sourceIp) : undefined;
-    const sourceWorkload = src ? `${src.namespace}/${src.name}` : 'unknown';
+    const sourceWorkload = src ? `${src.namespace}/${workloadLabelOf(src)}` : 'unknown';
     const serviceLabel = `${service.namespace}/${service.name}`;
     return {
       service,

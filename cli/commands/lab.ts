@@ -4,7 +4,8 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { WeftError } from '../../lib/errors/index.js';
-import { DEFAULT_LAB_NAME, labPaths, podNetns, type LabPaths } from '../../lab/names.js';
+import { DEFAULT_LAB_NAME, LAB_STATE_ROOT, labPaths, podNetns, type LabPaths } from '../../lab/names.js';
+import { theRunningLab } from '../kube/connect.js';
 import type { LabInfo } from '../../lab/state.js';
 import { labNameArg } from '../arg-names.js';
 
@@ -13,7 +14,8 @@ import { labNameArg } from '../arg-names.js';
 // runtime, logger) load inside the handlers: `weft --help` and the cluster commands do not pay for them.
 
 interface LabArgs {
-  lab: string;
+  /** Unset until chooseLab (or `up`) fills it in. */
+  lab?: string;
   /** Deprecated spelling of --lab (the cluster commands always took --lab); removed in the next release. */
   name?: string;
   'state-root'?: string;
@@ -27,7 +29,7 @@ function requireRoot(what: string): void {
 /** --lab, as every weft command that talks to a lab spells it; --name still works, with a warning, for one release. */
 function withLab<T>(y: Argv<T>): Argv<T & LabArgs> {
   return y
-    .option('lab', { type: 'string', default: DEFAULT_LAB_NAME, coerce: labNameArg, describe: 'lab name (1-16 lowercase letters/digits)' })
+    .option('lab', { type: 'string', coerce: labNameArg, describe: `lab name (1-16 lowercase letters/digits); default: the one running lab (several: refused), else ${DEFAULT_LAB_NAME}` })
     .option('name', { type: 'string', hidden: true, coerce: labNameArg, describe: 'deprecated: use --lab' })
     .option('state-root', { type: 'string', hidden: true, describe: 'state directory root (tests)' })
     .middleware((a) => takeDeprecatedName(a));
@@ -35,7 +37,7 @@ function withLab<T>(y: Argv<T>): Argv<T & LabArgs> {
 
 function takeDeprecatedName(a: LabArgs): void {
   if (a.name === undefined) return;
-  if (a.lab !== DEFAULT_LAB_NAME && a.lab !== a.name) {
+  if (a.lab !== undefined && a.lab !== a.name) {
     throw new WeftError('ERR_WEFT_CLI_USAGE', { reason: `--name ${a.name} and --lab ${a.lab} name different labs; --name is the deprecated spelling of --lab, pass only --lab` });
   }
   process.stderr.write('warning: --name is deprecated for lab commands and will be removed in the next release; use --lab\n');
@@ -51,7 +53,17 @@ function readStdin(): Promise<string> {
   });
 }
 
+/**
+ * Sets `a.lab` when --lab was not given: the one running lab, or the default name when none runs; several
+ * running are refused (ERR_WEFT_CLI_LAB_AMBIGUOUS, exit 2). Done in the handler, not at parse time, so that
+ * parsing a command never reads the machine's labs.
+ */
+function chooseLab(a: LabArgs): asserts a is LabArgs & { lab: string } {
+  a.lab ??= theRunningLab(a['state-root'] ?? LAB_STATE_ROOT) ?? DEFAULT_LAB_NAME;
+}
+
 async function context(a: LabArgs): Promise<{ info: LabInfo; paths: LabPaths }> {
+  chooseLab(a);
   const paths = labPaths(a.lab, a['state-root']);
   const { readLabInfo } = await import('../../lab/state.js');
   return { info: await readLabInfo(paths, a.lab), paths };
@@ -68,6 +80,7 @@ const up: CommandModule<object, LabArgs & { nodes: number; demo: boolean; wait: 
       .option('wait', { type: 'number', default: 180, describe: 'seconds to wait for the demo pods to be ready' }),
   handler: async (a) => {
     requireRoot('weft lab up');
+    a.lab ??= DEFAULT_LAB_NAME; // up creates: the default name, not whichever lab runs
     if (!Number.isInteger(a.nodes) || a.nodes < 1 || a.nodes > 16) throw new WeftError('ERR_WEFT_CONFIG_INVALID', { reason: '--nodes must be 1-16' });
     const [{ createLogger }, { labUp }] = await Promise.all([import('../../lib/telemetry/log.js'), import('../../lab/up.js')]);
     const log = createLogger({ name: 'weft-lab', level: process.env.WEFT_LOG_LEVEL ?? 'warn' });
@@ -101,6 +114,7 @@ const down: CommandModule<object, LabArgs> = {
   builder: (y) => withLab(y),
   handler: async (a) => {
     requireRoot('weft lab down');
+    chooseLab(a);
     const { teardownLab } = await import('../../lab/teardown.js');
     const r = await teardownLab(a.lab, a['state-root']);
     console.log(`lab ${a.lab} removed: ${r.processes} processes, ${r.namespaces.length} namespaces, ${r.etcDirs.length} /etc/netns dirs, ${r.mounts.length} mounts${r.stateDir ? ', state dir' : ''}`);
@@ -151,6 +165,7 @@ const exec: CommandModule<object, LabArgs & { pod: string; cmd: string[] }> = {
   builder: (y) => withLab(y).positional('pod', { type: 'string', describe: '<namespace>/<pod>' }).parserConfiguration({ 'unknown-options-as-args': true }) as never,
   handler: async (a) => {
     requireRoot('weft lab exec');
+    chooseLab(a);
     const { paths } = await context(a);
     const { ns, pod } = await podArg('weft lab exec', a.pod);
     const netns = podNetns(a.lab, ns, pod);
@@ -173,6 +188,7 @@ const logs: CommandModule<object, LabArgs & { target: string; follow: boolean }>
   builder: (y) => withLab(y).positional('target', { type: 'string' }).option('follow', { alias: 'f', type: 'boolean', default: false }) as never,
   handler: async (a) => {
     requireRoot('weft lab logs');
+    chooseLab(a);
     const { paths } = await context(a);
     const files = await logFiles(paths.logs, a.target);
     if (files.length === 0) {

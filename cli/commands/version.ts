@@ -3,6 +3,7 @@ import type { ClusterClient } from '../kube/cluster-client.js';
 import { namespaceArg } from '../arg-names.js';
 import { connectCluster, withClusterOptions, type ClusterArgs } from '../kube/connect.js';
 import { clientVersion } from '../../lib/package-root.js';
+import { hasCode } from '../../lib/errors/index.js';
 import { Pod } from '../kube/resources.js';
 import { consolePrinter, printData, reportError, runCommand, withOutputOption, type OutputFormat, type Printer } from '../output.js';
 
@@ -66,7 +67,8 @@ export const versionModule: CommandModule<object, Args> = {
           client = await connectCluster(args);
         } catch (err) {
           unreachable = err instanceof Error ? err.message : String(err);
-          if (args.lab !== undefined) return reportError(consolePrinter, err);
+          // A named lab that is missing, or several labs and none named: refused, not "version unknown".
+          if (args.lab !== undefined || hasCode(err, 'ERR_WEFT_CLI_LAB_AMBIGUOUS')) return reportError(consolePrinter, err);
         }
       }
       printVersion(consolePrinter, await collectVersion(client, args.namespace, args.client ? 'not asked (--client)' : unreachable), args.output);

@@ -14,6 +14,21 @@ export interface CertVerdict {
   problem?: string;
 }
 
+/**
+ * What an issuing CA that expires before one full leaf lifetime from now means (it caps every leaf at its
+ * own expiry), as a message; undefined when it lasts at least that long or has already expired (the
+ * validity checks report that).
+ */
+export function shorterThanLeafLifetime(issuing: x509.X509Certificate, leafLifetimeSeconds: number, now: Date): string | undefined {
+  const leftMs = issuing.notAfter.getTime() - now.getTime();
+  if (leftMs <= 0 || leftMs >= leafLifetimeSeconds * 1000) return undefined;
+  return `the issuing CA ${issuing.subject || '(empty subject)'} expires ${issuing.notAfter.toISOString()}, in ${duration(Math.floor(leftMs / 1000))}: less than one leaf lifetime (${duration(leafLifetimeSeconds)}), so every workload certificate is cut short at that time and none can be issued after it`;
+}
+
+function duration(seconds: number): string {
+  return seconds % 3600 === 0 ? `${seconds / 3600} h` : `${Math.round(seconds / 60)} min`;
+}
+
 /** Valid now and for at least `minDays` more; the problem says which it is not. */
 export function judgeCertificate(cert: x509.X509Certificate, now: Date, minDays: number): CertVerdict {
   const daysLeft = Math.floor((cert.notAfter.getTime() - now.getTime()) / 86_400_000);

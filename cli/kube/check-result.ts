@@ -1,4 +1,5 @@
 import { isWeftError } from '../../lib/errors/index.js';
+import type { CheckCode } from './check-codes.js';
 
 /** One line of `weft check`: what was checked, how it went, and the fix when it did not pass. */
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
@@ -8,18 +9,20 @@ export interface CheckResult {
   status: CheckStatus;
   message: string;
   fix?: string;
+  /** A stable code for findings scripts key on (check-codes.ts). */
+  code?: CheckCode;
 }
 
 export function ok(check: string, message: string): CheckResult {
   return { check, status: 'ok', message };
 }
 
-export function warn(check: string, message: string, fix: string): CheckResult {
-  return { check, status: 'warn', message, fix };
+export function warn(check: string, message: string, fix: string, code?: CheckCode): CheckResult {
+  return { check, status: 'warn', message, fix, ...(code === undefined ? {} : { code }) };
 }
 
-export function fail(check: string, message: string, fix: string): CheckResult {
-  return { check, status: 'fail', message, fix };
+export function fail(check: string, message: string, fix: string, code?: CheckCode): CheckResult {
+  return { check, status: 'fail', message, fix, ...(code === undefined ? {} : { code }) };
 }
 
 export function skip(check: string, message: string): CheckResult {
@@ -39,7 +42,7 @@ export async function guarded(check: string, body: () => Promise<CheckResult>): 
 const MARKS: Record<CheckStatus, string> = { ok: '✔', warn: '!', fail: '✖', skip: '-' };
 
 export function renderCheck(r: CheckResult): string[] {
-  const lines = [`${MARKS[r.status]} ${r.check}: ${r.message}`];
+  const lines = [`${MARKS[r.status]} ${r.check}: ${r.message}${r.code === undefined ? '' : ` [${r.code}]`}`];
   if (r.fix !== undefined && r.status !== 'ok') lines.push(`    fix: ${r.fix}`);
   return lines;
 }

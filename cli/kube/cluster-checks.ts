@@ -1,9 +1,11 @@
 import { WAYPOINT_CLASS } from '../../lib/names.js';
+import { DEFAULT_LEAF_LIFETIME_SECONDS, parseLeafLifetime } from '../../lib/identity/leaf-lifetime.js';
+import { CHECK_CODES } from './check-codes.js';
 import type { ClusterClient, KubeObject } from './cluster-client.js';
-import { certificatesIn, judgeCertificate } from './ca-check.js';
+import { certificatesIn, judgeCertificate, shorterThanLeafLifetime } from './ca-check.js';
 import { fail, guarded, ok, parseVersion, skip, versionAtLeast, warn, type CheckResult } from './check-result.js';
 import { conditionOf } from './conditions.js';
-import { ConfigMap, CustomResourceDefinition, DaemonSet, Deployment, GatewayClass, Node, Pod, Secret } from './resources.js';
+import { ConfigMap, CustomResourceDefinition, DaemonSet, Deployment, Event, GatewayClass, Node, Pod, Secret } from './resources.js';
 
 /**
  * The checks of `weft check` against a Kubernetes cluster, after install. Each returns one line; a
@@ -14,8 +16,10 @@ import { ConfigMap, CustomResourceDefinition, DaemonSet, Deployment, GatewayClas
  * - control plane: Deployment weft-control ready replicas; GatewayClass weft-waypoint Accepted.
  * - node agents: a Ready weft-node-agent pod on every schedulable Linux node.
  * - CNI chained: per node, the readiness of that pod's install-cni container, which the chart's probe
- *   ties to weft-cni being present in the node's CNI configuration and not contested by another writer.
- * - CA: the certificates in the CA Secret weft-ca valid now and for 30 more days;
+ *   ties to weft-cni being present in the node's CNI configuration and not contested by another writer;
+ *   a contest (the probe's output in the pod's Unhealthy events) is its own finding, naming the writer.
+ * - CA: the certificates in the CA Secret weft-ca valid now and for 30 more days, the issuing CA (the
+ *   first) for one more leaf lifetime (weft-control's --leaf-lifetime, read from its Deployment);
  *   the trust root ConfigMap weft-ca-root the data plane mounts.
  */
 export const MIN_KUBERNETES = [1, 29];
@@ -153,25 +157,118 @@ export async function nodeAgentCheck(client: ClusterClient, namespace: string): 
   });
 }
 
+/** What install-cni's status file said in the readiness probe's failure (cni/install/status.ts). */
+interface ContestReport {
+  node: string;
+  file?: string;
+  reverts?: number;
+  writer?: string;
+  setting?: string;
+}
+
+/**
+ * The chart's install-cni readiness probe prints the status file when it fails, and the kubelet records that
+ * output in an `Unhealthy` event of the pod: the latest such event per pod tells a contested node from one
+ * where weft-cni is just missing. Undefined for a pod whose latest probe failure is not a contest; an API
+ * refusal (no right to list events) leaves every node undecided rather than failing the check.
+ */
+async function contestReports(client: ClusterClient, namespace: string, pods: { node: string; pod: string }[]): Promise<ContestReport[]> {
+  let events: KubeObject[];
+  try {
+    events = await client.list(Event, { namespace });
+  } catch {
+    return [];
+  }
+  const when = (e: KubeObject): number => {
+    const t = [e.lastTimestamp, e.eventTime, e.metadata.creationTimestamp].find((x): x is string => typeof x === 'string');
+    return t === undefined ? 0 : Date.parse(t) || 0;
+  };
+  const out: ContestReport[] = [];
+  for (const { node, pod } of pods) {
+    const latest = events
+      .filter((e) => {
+        const io = e.involvedObject as { kind?: string; name?: string; fieldPath?: string } | undefined;
+        return e.reason === 'Unhealthy' && io?.kind === 'Pod' && io.name === pod && (io.fieldPath === undefined || io.fieldPath.includes('install-cni'));
+      })
+      .sort((a, b) => when(b) - when(a))[0];
+    const message = typeof latest?.message === 'string' ? latest.message : '';
+    const json = message.slice(message.indexOf('{'), message.lastIndexOf('}') + 1);
+    let status: { state?: unknown; file?: unknown; reverts?: unknown; writer?: unknown; setting?: unknown };
+    try {
+      status = JSON.parse(json) as typeof status;
+    } catch {
+      continue;
+    }
+    if (status.state !== 'contested') continue;
+    out.push({
+      node,
+      ...(typeof status.file === 'string' ? { file: status.file } : {}),
+      ...(typeof status.reverts === 'number' ? { reverts: status.reverts } : {}),
+      ...(typeof status.writer === 'string' ? { writer: status.writer } : {}),
+      ...(typeof status.setting === 'string' ? { setting: status.setting } : {}),
+    });
+  }
+  return out;
+}
+
+/** What to run or change to stop the fight, per known writer (cni/install/other-writer.ts names them). */
+function contestFix(reports: ContestReport[], namespace: string): string {
+  const writers = [...new Set(reports.map((r) => r.writer).filter((w): w is string => w !== undefined))];
+  const cilium = 'Cilium removes every other plugin while cni.exclusive=true (its default): helm upgrade cilium cilium/cilium -n kube-system --reuse-values --set cni.exclusive=false';
+  if (writers.length === 1 && writers[0] === 'Cilium') return `${cilium}. weft re-chains by itself once the file is left alone (docs/install.md).`;
+  const named = reports.filter((r) => r.setting !== undefined).map((r) => `${r.writer ?? 'the other writer'}: set ${r.setting ?? ''}`);
+  return `${named.length > 0 ? `${[...new Set(named)].join('; ')}. ` : ''}Find what rewrites the node's CNI config and make it keep chained plugins (${cilium}); install-cni's log says which file: kubectl -n ${namespace} logs <node-agent pod> -c install-cni (docs/install.md).`;
+}
+
 export async function cniCheck(client: ClusterClient, namespace: string): Promise<CheckResult> {
   const name = 'CNI chained';
   return guarded(name, async () => {
     const { nodes } = await nodeViews(client, namespace);
-    const unchained: string[] = [];
+    const unchained: { node: string; pod: string }[] = [];
     for (const v of nodes) {
       const statuses = (v.agent?.status?.containerStatuses ?? []) as { name: string; ready?: boolean }[];
-      if (statuses.find((s) => s.name === 'install-cni')?.ready !== true) unchained.push(v.name);
+      if (statuses.find((s) => s.name === 'install-cni')?.ready !== true) unchained.push({ node: v.name, pod: v.agent?.metadata.name ?? '' });
     }
     if (nodes.length === 0) return skip(name, 'no node to check');
+    const contested = await contestReports(client, namespace, unchained.filter((u) => u.pod !== ''));
+    if (contested.length > 0) {
+      const missing = unchained.filter((u) => !contested.some((c) => c.node === u.node)).map((u) => u.node);
+      const each = contested.map((c) => `${c.node} (${[c.file, c.reverts === undefined ? undefined : `${c.reverts} removals`, `other writer: ${c.writer ?? 'unknown'}`].filter((x) => x !== undefined).join(', ')})`);
+      return fail(
+        name,
+        `contested: another writer keeps removing weft-cni from the CNI config on ${contested.length}/${nodes.length} node(s): ${each.join('; ')}; pods created meanwhile start uncaptured${missing.length > 0 ? `; also not chained on ${missing.join(', ')}` : ''}`,
+        contestFix(contested, namespace),
+        CHECK_CODES.CNI_CONTESTED,
+      );
+    }
     if (unchained.length > 0) {
       return fail(
         name,
-        `weft-cni is not chained on ${unchained.length}/${nodes.length} node(s): ${unchained.join(', ')}`,
+        `weft-cni is not chained on ${unchained.length}/${nodes.length} node(s): ${unchained.map((u) => u.node).join(', ')}`,
         `kubectl -n ${namespace} describe pod <node-agent pod> shows the probe's reason: weft-cni missing from the node's conflist (check cni.confDir/cni.binDir for your distribution, values.yaml lists them) or "contested", another writer keeps removing it (Cilium: set cni.exclusive=false). Logs: kubectl -n ${namespace} logs <node-agent pod> -c install-cni.`,
       );
     }
     return ok(name, `weft-cni chained on all ${nodes.length} node(s)`);
   });
+}
+
+/** The leaf lifetime weft-control runs with: its `--leaf-lifetime` arg or WEFT_CONTROL_LEAF_LIFETIME env, else 24 h. */
+export function leafLifetimeOf(control: KubeObject | undefined): number {
+  const containers = ((control?.spec?.template as { spec?: { containers?: unknown[] } } | undefined)?.spec?.containers ?? []) as {
+    args?: string[];
+    env?: { name: string; value?: string }[];
+  }[];
+  for (const c of containers) {
+    const args = c.args ?? [];
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i];
+      if (a.startsWith('--leaf-lifetime=')) return parseLeafLifetime(a.slice('--leaf-lifetime='.length), '--leaf-lifetime');
+      if (a === '--leaf-lifetime' && args[i + 1] !== undefined) return parseLeafLifetime(args[i + 1], '--leaf-lifetime');
+    }
+    const env = c.env?.find((e) => e.name === 'WEFT_CONTROL_LEAF_LIFETIME')?.value;
+    if (env !== undefined && env !== '') return parseLeafLifetime(env, 'WEFT_CONTROL_LEAF_LIFETIME');
+  }
+  return DEFAULT_LEAF_LIFETIME_SECONDS;
 }
 
 export async function caCheck(client: ClusterClient, namespace: string, now: Date): Promise<CheckResult> {
@@ -188,6 +285,19 @@ export async function caCheck(client: ClusterClient, namespace: string, now: Dat
       .join('\n');
     const certs = certificatesIn(pem);
     if (certs.length === 0) return fail(name, `Secret ${namespace}/${secretName} holds no certificate`, 'Fill it with ca.crt (CA certificate, then its parents) and ca.key.');
+    // The issuing CA (first in ca.crt) caps every leaf at its own expiry: with less than one leaf lifetime
+    // left, leaves come out shorter at each renewal until nothing can be issued.
+    const issuing = certificatesIn(Buffer.from(secret.data?.['ca.crt'] ?? '', 'base64').toString('utf8'))[0];
+    const leafLifetime = leafLifetimeOf(await client.get({ type: Deployment, namespace, name: 'weft-control' }));
+    const short = issuing === undefined ? undefined : shorterThanLeafLifetime(issuing, leafLifetime, now);
+    if (short !== undefined) {
+      return fail(
+        name,
+        short,
+        `Rotate the CA now: put a new CA into Secret ${namespace}/weft-ca with the old root kept in roots.pem, then restart weft-control (docs/install.md, "Check it"). Lowering control.leafCertLifetimeSeconds only hides this.`,
+        CHECK_CODES.CA_EXPIRES_BEFORE_LEAF_LIFETIME,
+      );
+    }
     const verdicts = certs.map((c) => judgeCertificate(c, now, CA_MIN_DAYS));
     const bad = verdicts.filter((v) => v.problem !== undefined);
     if (bad.length > 0) {

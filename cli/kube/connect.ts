@@ -11,7 +11,7 @@ import type { ClusterClient } from './cluster-client.js';
 /**
  * Chooses the cluster a command talks to: `--lab <name>` → that lab; otherwise the kubeconfig
  * (`--kubeconfig`, $KUBECONFIG, ~/.kube/config, or in-cluster); with no kubeconfig at all, the one running
- * lab (several → the user must name one).
+ * lab, said on stderr (several → refused, ERR_WEFT_CLI_LAB_AMBIGUOUS: the user must name one).
  */
 export interface ClusterArgs {
   lab?: string;
@@ -47,9 +47,11 @@ export async function connectCluster(args: ClusterArgs, env: NodeJS.ProcessEnv =
     const [{ KubeClusterClient }, { KubeConfig }] = await Promise.all([import('./kube-cluster.js'), import('@kubernetes/client-node')]);
     return new KubeClusterClient(loadKubeconfig(new KubeConfig(), kubeconfig, args.context));
   }
-  const labs = runningLabs(root);
-  if (labs.length === 1) return labClient(labs[0], root);
-  if (labs.length > 1) throw new WeftError('ERR_WEFT_CLI_LAB_AMBIGUOUS', { labs: labs.join(', ') });
+  const lab = theRunningLab(root);
+  if (lab !== undefined) {
+    notice(`using lab ${lab}, the only one running (--lab <name> to choose)`);
+    return labClient(lab, root);
+  }
   throw new WeftError('ERR_WEFT_CLI_NO_CLUSTER', { kubeconfig: defaultKubeconfigs(env).join(delimiter) || '~/.kube/config', labRoot: root });
 }
 
@@ -82,6 +84,21 @@ function loadKubeconfig(kc: KubeConfig, source: KubeconfigSource, context: strin
     throw new WeftError('ERR_WEFT_CLI_KUBECONFIG_INVALID', { path, reason: err instanceof Error ? err.message : String(err) }, { cause: err });
   }
   return kc;
+}
+
+/** Where "using lab x" goes: stderr, so that `-o json` on stdout stays clean. */
+function notice(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+/**
+ * The one running lab under `root`, or undefined when none runs. Several are refused with
+ * ERR_WEFT_CLI_LAB_AMBIGUOUS (a usage error) listing them: a command must never pick one of them silently.
+ */
+export function theRunningLab(root: string): string | undefined {
+  const labs = runningLabs(root);
+  if (labs.length > 1) throw new WeftError('ERR_WEFT_CLI_LAB_AMBIGUOUS', { labs: labs.join(', '), choices: labs.map((l) => `--lab ${l}`).join(', ') });
+  return labs[0];
 }
 
 /** Names of labs with a cluster-state directory under the root. */

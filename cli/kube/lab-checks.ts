@@ -1,4 +1,9 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { WAYPOINT_CLASS } from '../../lib/names.js';
+import { DEFAULT_LEAF_LIFETIME_SECONDS } from '../../lib/identity/leaf-lifetime.js';
+import { certificatesIn, judgeCertificate, shorterThanLeafLifetime } from './ca-check.js';
+import { CHECK_CODES } from './check-codes.js';
 import type { ClusterClient } from './cluster-client.js';
 import { fail, guarded, ok, skip, warn, type CheckResult } from './check-result.js';
 import { conditionOf } from './conditions.js';
@@ -7,8 +12,9 @@ import { AuthorizationPolicy, Gateway, HTTPRoute, Pod } from './resources.js';
 /**
  * `weft check` against a lab. The lab's control plane and node agents are processes, not pods, so what
  * can be read from the cluster-state directory is checked: the directory itself, that the control plane
- * writes status (it is alive and reads the manifests), that the lab's pods are Ready, and that waypoints
- * are Programmed.
+ * writes status (it is alive and reads the manifests), that the lab's pods are Ready, that waypoints
+ * are Programmed, and the lab control plane's CA (`<lab>/control-ca/ca.crt`, its --ca-dir; leaves of
+ * the default 24 h).
  */
 export async function labChecks(client: ClusterClient): Promise<CheckResult[]> {
   if (client.target.kind !== 'lab') return [];
@@ -48,5 +54,25 @@ export async function labChecks(client: ClusterClient): Promise<CheckResult[]> {
       return ok('waypoints', `${gws.length} programmed`);
     }),
   );
+  out.push(await guarded('CA certificates', () => labCaCheck(lab.name, join(dirname(lab.dir), 'control-ca', 'ca.crt'), new Date())));
   return out;
+}
+
+async function labCaCheck(name: string, file: string, now: Date): Promise<CheckResult> {
+  const check = 'CA certificates';
+  let pem: string;
+  try {
+    pem = await readFile(file, 'utf8');
+  } catch {
+    return skip(check, `no ${file} yet (the lab's control plane creates it on first start)`);
+  }
+  const [issuing] = certificatesIn(pem);
+  if (issuing === undefined) return fail(check, `${file} holds no certificate`, `Recreate the lab: \`sudo weft lab down --lab ${name}\`, then \`sudo weft lab up --lab ${name}\`.`);
+  const short = shorterThanLeafLifetime(issuing, DEFAULT_LEAF_LIFETIME_SECONDS, now);
+  if (short !== undefined) {
+    return fail(check, short, `The lab's CA is generated: recreate the lab (\`sudo weft lab down --lab ${name}\`, then \`sudo weft lab up --lab ${name}\`).`, CHECK_CODES.CA_EXPIRES_BEFORE_LEAF_LIFETIME);
+  }
+  const v = judgeCertificate(issuing, now, 0);
+  if (v.problem !== undefined) return fail(check, `${v.subject}: ${v.problem}`, `Recreate the lab: \`sudo weft lab down --lab ${name}\`, then \`sudo weft lab up --lab ${name}\`.`);
+  return ok(check, `the lab's CA is valid until ${issuing.notAfter.toISOString().slice(0, 10)} (${v.daysLeft} days)`);
 }

@@ -19,6 +19,7 @@ export const Pod = type('v1', 'Pod', 'pods', true);
 export const Service = type('v1', 'Service', 'services', true);
 export const Secret = type('v1', 'Secret', 'secrets', true);
 export const ConfigMap = type('v1', 'ConfigMap', 'configmaps', true);
+export const Event = type('v1', 'Event', 'events', true);
 export const Deployment = type('apps/v1', 'Deployment', 'deployments', true);
 export const DaemonSet = type('apps/v1', 'DaemonSet', 'daemonsets', true);
 export const CustomResourceDefinition = type('apiextensions.k8s.io/v1', 'CustomResourceDefinition', 'customresourcedefinitions', false);
@@ -35,6 +36,6 @@ export function groupOf(t: Pick<ResourceType, 'apiVersion'>): string {
 }
 
 export const ALL_TYPES: readonly ResourceType[] = [
-  Namespace, Node, Pod, Service, Secret, ConfigMap, Deployment, DaemonSet, CustomResourceDefinition,
+  Namespace, Node, Pod, Service, Secret, ConfigMap, Event, Deployment, DaemonSet, CustomResourceDefinition,
   Gateway, GatewayClass, HTTPRoute, AuthorizationPolicy, ClusterRole,
 ];

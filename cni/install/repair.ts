@@ -7,6 +7,7 @@ import { findPrimaryConfig, readConfig, removeFile, writeFileAtomic } from './fi
 import { ContestTracker, type ContestOptions } from './contest.js';
 import { readState, sha256, writeState } from './state.js';
 import { writeStatus } from './status.js';
+import { otherWriterOf, type OtherWriter } from './other-writer.js';
 
 export interface ReconcileOptions {
   readonly confDir: string;
@@ -99,7 +100,7 @@ export function watchAndRepair(opts: WatchOptions): { stop: () => void; lastResu
   let holdUntil = 0;
   let holdTimer: NodeJS.Timeout | undefined;
   let status = { state: '', key: '', since: '' };
-  let lastContest: { reverts: number; err: WeftError } | undefined;
+  let lastContest: { reverts: number; err: WeftError; writer?: OtherWriter } | undefined;
 
   const onRevert = (r: Extract<ReconcileResult, { status: 'chained' }>, now: number): void => {
     const v = contest.revert(now);
@@ -109,8 +110,13 @@ export function watchAndRepair(opts: WatchOptions): { stop: () => void; lastResu
     }
     holdUntil = now + v.holdMs;
     const err = new WeftError('ERR_WEFT_CNI_INSTALL_CONTESTED', { file: r.file, reverts: v.reverts, windowS: opts.contest.windowMs / 1000, delayMs: v.holdMs });
-    log.warn({ file: r.file, status: 'contested', reverts: v.reverts, nextRepairInMs: v.holdMs, code: err.code }, `${err.message}. ${err.hint}`);
-    lastContest = { reverts: v.reverts, err };
+    // The file still holds the other writer's plugins (weft-cni was only added back): name it when known.
+    const writer = otherWriterOf(readConfig(join(opts.confDir, r.file))?.text ?? '');
+    log.warn(
+      { file: r.file, status: 'contested', reverts: v.reverts, nextRepairInMs: v.holdMs, code: err.code, ...(writer ? { writer: writer.name, setting: writer.setting } : {}) },
+      `${err.message}. ${writer ? `The other writer is ${writer.name}: set ${writer.setting}. ` : ''}${err.hint}`,
+    );
+    lastContest = { reverts: v.reverts, err, ...(writer ? { writer } : {}) };
   };
 
   const writeStatusOnChange = (r: ReconcileResult): void => {
@@ -126,6 +132,7 @@ export function watchAndRepair(opts: WatchOptions): { stop: () => void; lastResu
         state,
         ...(file !== undefined ? { file } : {}),
         ...(contested !== undefined ? { reverts: contested.reverts, code: contested.err.code, message: contested.err.message, hint: contested.err.hint } : {}),
+        ...(contested?.writer !== undefined ? { writer: contested.writer.name, setting: contested.writer.setting } : {}),
         ...(r.status === 'unparseable' ? { message: r.reason } : {}),
         since,
       });

@@ -19,6 +19,9 @@ export interface InstallStatus {
   readonly code?: string;
   readonly message?: string;
   readonly hint?: string;
+  /** While contested, when install-cni recognised it: the other writer and the setting to change (other-writer.ts). */
+  readonly writer?: string;
+  readonly setting?: string;
   readonly since: string;
 }
 

@@ -15,6 +15,7 @@ import { LABEL_DATAPLANE_MODE, LABEL_MTLS_MODE, LABEL_USE_WAYPOINT, LABEL_USE_WA
 import type { ClusterSource, KubeObject, SourceChange } from '../sources/source.js';
 import { enforceableRules } from './authz-unsupported.js';
 import { compileRouteTables, WAYPOINT_CLASS } from './routes/compile-routes.js';
+import { workloadOwnerName } from './workload-owner.js';
 import {
   asKind,
   listOf,
@@ -236,6 +237,7 @@ export class Compiler {
           break;
         case 'HTTPRoute':
         case 'GRPCRoute':
+        case 'ReferenceGrant': // permits (or no longer permits) cross-namespace backendRefs
           routesDirty = true;
           break;
         case 'AuthorizationPolicy':
@@ -433,9 +435,11 @@ export class Compiler {
       ready: podReady(p),
       netns: p.metadata.annotations?.[ANNOTATION_NETNS],
       mtlsMode: mtlsModeOf(labels[LABEL_MTLS_MODE]) ?? mtlsModeOf(this.namespaceLabels(ns)[LABEL_MTLS_MODE]) ?? this.options.mtlsModeDefault ?? 'permissive',
+      workloadName: workloadOwnerName(p.metadata),
     };
     if (w.waypoint === undefined) delete w.waypoint;
     if (w.netns === undefined) delete w.netns;
+    if (w.workloadName === undefined) delete w.workloadName;
     this.set(this.workloads, uid, w, 'Workload', changes);
     return uid;
   }

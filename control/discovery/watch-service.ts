@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { WeftError, isWeftError } from '../../lib/errors/index.js';
-import { RESOURCE_KINDS, type AuthorizationPolicy, type ResourceKind, type TrustBundleData } from '../../lib/model/index.js';
+import { RESOURCE_KINDS, type ResourceKind, type TrustBundleData } from '../../lib/model/index.js';
 import { silentLogger, type Logger } from '../../lib/telemetry/log.js';
 import { resourceToProto, isResourceKind } from '../../lib/control-client/convert.js';
 import type { Resource } from '../../api/gen/weft/v1/resources.js';
@@ -13,17 +13,13 @@ import { roleOf } from '../identity/callers.js';
 import type { TokenVerifier } from '../identity/tokens.js';
 import type { Compiler} from './compile.js';
 import { type ChangeSet, type CompiledKind } from './compile.js';
+import { inScope, scopeDependsOnServices, type ScopeContext, type WatchScope } from './watch-scope.js';
+
+export type { WatchScope } from './watch-scope.js';
 
 // DiscoveryService.Watch (issue 6): every watcher gets a snapshot per kind, then deltas scoped to it.
 //
-// Scoping (what a watcher receives):
-// - node agent (`node`): every Workload, Service and Authorization, and the TrustBundle; no RouteTables.
-//   Workloads are not cut down to the node: outbound traffic may address any pod IP directly, and the
-//   agent must know every destination's identity and node to tunnel to it. This is the simplest correct
-//   scope; per-node slimming is a later optimisation.
-// - waypoint (`waypoint` = ns/name): its own RouteTable; every Service (route backends may name any);
-//   the Workloads that are endpoints of some Service; the Authorization policies that target its
-//   Gateway, a Service bound to it, or a namespace holding such a Service; the TrustBundle.
+// Scoping (what a watcher receives) is watch-scope.ts's.
 //
 // Versions are `<epoch>.<seq>`: `epoch` is this process's start, `seq` counts flushes. A watcher that
 // reconnects with versions of this epoch, not older than the pruned history, gets only the keys changed
@@ -56,8 +52,6 @@ export const DiscoveryServiceDefinition = {
   },
 } as const;
 
-export type WatchScope = { type: 'node'; node: string } | { type: 'waypoint'; namespace: string; name: string };
-
 export interface WatchServiceOptions {
   source: ClusterSource;
   compiler: Compiler;
@@ -83,17 +77,6 @@ interface Watcher {
    */
   readonly sent: Map<ResourceKind, Map<string, Value>> | undefined;
   congested: boolean;
-}
-
-interface ScopeContext {
-  /** Delta messages built in this flush, by scope + content, shared between watchers. */
-  messages?: Map<string, WatchResponse>;
-  /** Uids of workloads that are some Service's endpoint (waypoint scope); built lazily per flush. */
-  endpointUids?: Set<string>;
-  /** Per waypoint key: namespaces / service keys bound to it. */
-  bound?: Map<string, { namespaces: Set<string>; services: Set<string> }>;
-  /** Wire form of the values converted in this flush (or snapshot), shared between watchers. */
-  protos?: Map<Value, Resource>;
 }
 
 export class WatchService {
@@ -250,61 +233,6 @@ export class WatchService {
     return this.options.compiler.all(kind).get(key)?.value as Value | undefined;
   }
 
-  // ---- scope -------------------------------------------------------------------------------------
-
-  private inScope(w: Watcher, kind: ResourceKind, value: Value, ctx: ScopeContext): boolean {
-    if (kind === 'TrustBundle') return true;
-    if (w.scope.type === 'node') return kind !== 'RouteTable';
-    const { namespace, name } = w.scope;
-    switch (kind) {
-      case 'Service':
-        return true;
-      case 'RouteTable': {
-        const t = value as { namespace: string; name: string };
-        return t.namespace === namespace && t.name === name;
-      }
-      case 'Workload': {
-        if (!ctx.endpointUids) {
-          ctx.endpointUids = new Set();
-          for (const e of this.options.compiler.services.values()) for (const ep of e.value.endpoints) ctx.endpointUids.add(ep.workloadUid);
-        }
-        return ctx.endpointUids.has((value as { uid: string }).uid);
-      }
-      case 'Authorization': {
-        const b = this.boundTo(`${namespace}/${name}`, ctx);
-        const p = value as AuthorizationPolicy;
-        return p.targets.some((t) => {
-          if (t.kind === 'gateway') return p.namespace === namespace && t.name === name;
-          if (t.kind === 'service') return b.services.has(`${p.namespace}/${t.name}`);
-          return b.namespaces.has(p.namespace);
-        });
-      }
-      default:
-        return false;
-    }
-  }
-
-  private boundTo(waypoint: string, ctx: ScopeContext): { namespaces: Set<string>; services: Set<string> } {
-    if (!ctx.bound) {
-      ctx.bound = new Map();
-      for (const [key, e] of this.options.compiler.services) {
-        const wp = e.value.waypoint;
-        if (!wp) continue;
-        const wk = `${wp.namespace}/${wp.name}`;
-        let b = ctx.bound.get(wk);
-        if (!b) ctx.bound.set(wk, (b = { namespaces: new Set(), services: new Set() }));
-        b.namespaces.add(e.value.namespace);
-        b.services.add(key);
-      }
-    }
-    return ctx.bound.get(waypoint) ?? { namespaces: new Set(), services: new Set() };
-  }
-
-  /** Whether this watcher's scope of `kind` can change without the objects of `kind` changing. */
-  private scopeDependsOnServices(w: Watcher, kind: ResourceKind): boolean {
-    return w.scope.type === 'waypoint' && (kind === 'Workload' || kind === 'Authorization');
-  }
-
   // ---- sending -----------------------------------------------------------------------------------
 
   /**
@@ -340,7 +268,7 @@ export class WatchService {
     }
     for (const kind of w.kinds) {
       const keys = kind === 'TrustBundle' ? (tbChanged ? ['default'] : []) : changes.get(kind);
-      const rescope = w.sent !== undefined && this.scopeDependsOnServices(w, kind) && (changes.get('Service')?.size ?? 0) > 0;
+      const rescope = w.sent !== undefined && scopeDependsOnServices(w.scope, kind) && (changes.get('Service')?.size ?? 0) > 0;
       const candidates: Iterable<string> = rescope ? new Set([...this.current(kind).keys(), ...w.sent.get(kind)!.keys()]) : (keys ?? []);
       this.sendDelta(w, kind, candidates, ctx, false);
     }
@@ -354,7 +282,7 @@ export class WatchService {
     const removes: string[] = [];
     for (const key of candidates) {
       const value = this.currentValue(kind, key);
-      if (value !== undefined && this.inScope(w, kind, value, ctx)) {
+      if (value !== undefined && inScope(w.scope, kind, value, ctx, this.options.compiler.services)) {
         if (!sent || sent.get(key) !== value) {
           upserts.push(this.proto(kind, value, ctx));
           upsertKeys.push(key);
@@ -402,7 +330,7 @@ export class WatchService {
     if (!chunks || sent) {
       const upserts: Resource[] = [];
       for (const [key, value] of this.current(kind)) {
-        if (!this.inScope(w, kind, value, ctx)) continue;
+        if (!inScope(w.scope, kind, value, ctx, this.options.compiler.services)) continue;
         sent?.set(key, value);
         if (!chunks) upserts.push(this.proto(kind, value, ctx));
       }
@@ -433,14 +361,14 @@ export class WatchService {
     const epoch = version.slice(0, dot);
     const seq = Number(version.slice(dot + 1));
     if (epoch !== this.epoch || !Number.isInteger(seq) || seq > this.seq || seq < this.floor) return false;
-    if (this.scopeDependsOnServices(w, kind) && this.servicesChangedAt > seq) return false;
+    if (scopeDependsOnServices(w.scope, kind) && this.servicesChangedAt > seq) return false;
     const changed: string[] = [];
     for (const [key, at] of this.changedAt.get(kind)!) if (at > seq) changed.push(key);
     // The watcher holds the scope as of `seq`: everything in scope now that did not change since.
     const sent = w.sent?.get(kind);
     if (sent) {
       const changedSet = new Set(changed);
-      for (const [key, value] of this.current(kind)) if (!changedSet.has(key) && this.inScope(w, kind, value, ctx)) sent.set(key, value);
+      for (const [key, value] of this.current(kind)) if (!changedSet.has(key) && inScope(w.scope, kind, value, ctx, this.options.compiler.services)) sent.set(key, value);
     }
     this.sendDelta(w, kind, changed, ctx, true);
     return true;

@@ -352,6 +352,24 @@ export const GRPCRouteSpecSchema = z.looseObject({
 });
 export const GRPCRouteSchema = objectSchema(gatewayApiVersion, 'GRPCRoute', GRPCRouteSpecSchema, RouteStatusSchema.optional());
 
+/**
+ * ReferenceGrant (gateway.networking.k8s.io/v1beta1, referencegrant_types.go): lives in the namespace of
+ * the referent and lets objects of `from` (group, kind, namespace) refer to objects of `to` (group, kind,
+ * optional name: all of that kind when omitted) in its own namespace.
+ */
+export const ReferenceGrantFromSchema = z.looseObject({ group: z.string(), kind: z.string().min(1), namespace: z.string().min(1) });
+export const ReferenceGrantToSchema = z.looseObject({ group: z.string(), kind: z.string().min(1), name: z.string().min(1).optional() });
+export const ReferenceGrantSpecSchema = z.looseObject({
+  from: z.array(ReferenceGrantFromSchema).min(1).max(16),
+  to: z.array(ReferenceGrantToSchema).min(1).max(16),
+});
+export const ReferenceGrantSchema = objectSchema(
+  z.enum(['gateway.networking.k8s.io/v1beta1', 'gateway.networking.k8s.io/v1']),
+  'ReferenceGrant',
+  ReferenceGrantSpecSchema,
+  z.looseObject({}).optional(),
+);
+
 export const ListenerSchema = z.looseObject({
   name: z.string().min(1),
   hostname: z.string().optional(),
@@ -453,6 +471,7 @@ export type GatewayObject = z.infer<typeof GatewaySchema>;
 export type GatewayClassObject = z.infer<typeof GatewayClassSchema>;
 export type HTTPRouteObject = z.infer<typeof HTTPRouteSchema>;
 export type GRPCRouteObject = z.infer<typeof GRPCRouteSchema>;
+export type ReferenceGrantObject = z.infer<typeof ReferenceGrantSchema>;
 export type AuthorizationPolicyObject = z.infer<typeof AuthorizationPolicySchema>;
 
 export interface ObjectByKind {
@@ -466,6 +485,7 @@ export interface ObjectByKind {
   GatewayClass: GatewayClassObject;
   HTTPRoute: HTTPRouteObject;
   GRPCRoute: GRPCRouteObject;
+  ReferenceGrant: ReferenceGrantObject;
   AuthorizationPolicy: AuthorizationPolicyObject;
 }
 
@@ -480,6 +500,7 @@ export const schemaByObjectKind: { readonly [K in ObjectKind]: z.ZodType<ObjectB
   GatewayClass: GatewayClassSchema,
   HTTPRoute: HTTPRouteSchema,
   GRPCRoute: GRPCRouteSchema,
+  ReferenceGrant: ReferenceGrantSchema,
   AuthorizationPolicy: AuthorizationPolicySchema,
 };
 
@@ -513,6 +534,7 @@ export const KIND_INFO: { readonly [K in ObjectKind]: KindInfo } = {
   GatewayClass: info('GatewayClass', 'gateway.networking.k8s.io', 'v1', 'gatewayclasses', false, true),
   HTTPRoute: info('HTTPRoute', 'gateway.networking.k8s.io', 'v1', 'httproutes', true, true),
   GRPCRoute: info('GRPCRoute', 'gateway.networking.k8s.io', 'v1', 'grpcroutes', true, true),
+  ReferenceGrant: info('ReferenceGrant', 'gateway.networking.k8s.io', 'v1beta1', 'referencegrants', true),
   AuthorizationPolicy: info('AuthorizationPolicy', 'security.weft.dev', 'v1alpha1', 'authorizationpolicies', true, true),
 };
 

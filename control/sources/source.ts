@@ -19,6 +19,7 @@ export type ObjectKind =
   | 'GatewayClass'
   | 'HTTPRoute'
   | 'GRPCRoute'
+  | 'ReferenceGrant'
   | 'AuthorizationPolicy';
 
 /**

@@ -17,7 +17,7 @@ export interface StatusControllerOptions {
 }
 
 /** Kinds whose changes can change a route's or a policy's status. */
-const INPUT_KINDS: ReadonlySet<ObjectKind> = new Set(['HTTPRoute', 'GRPCRoute', 'AuthorizationPolicy', 'Service', 'Namespace', 'Gateway']);
+const INPUT_KINDS: ReadonlySet<ObjectKind> = new Set(['HTTPRoute', 'GRPCRoute', 'ReferenceGrant', 'AuthorizationPolicy', 'Service', 'Namespace', 'Gateway']);
 const STATUS_KINDS: ReadonlySet<ObjectKind> = new Set(['HTTPRoute', 'GRPCRoute', 'AuthorizationPolicy']);
 
 interface InvalidObject {

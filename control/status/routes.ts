@@ -1,7 +1,7 @@
 import { asKind, listOf, type Condition, type ParentReference, type RouteParentStatus, type RouteStatus } from '../sources/schemas.js';
 import type { ClusterSource } from '../sources/source.js';
 import { parseRetryAnnotations } from '../discovery/retry-annotations.js';
-import { isServiceRef, parentVerdict, unsupportedFilters, type RouteObject } from '../discovery/routes/acceptance.js';
+import { backendRefPermitted, isServiceRef, parentVerdict, unsupportedFilters, type RouteObject } from '../discovery/routes/acceptance.js';
 import { WEFT_CONTROLLER_NAME, condition } from './conditions.js';
 
 // The Accepted decision lives with the route tables (control/discovery/routes/acceptance.ts), so status and
@@ -30,10 +30,10 @@ function backendReferences(route: RouteObject): { b: BackendObjectRef; what: str
 
 /**
  * `ResolvedRefs` of a route (the same for every parent; gateway-api RouteConditionReason: ResolvedRefs |
- * InvalidKind | RefNotPermitted | BackendNotFound). Cross-namespace backends would need a ReferenceGrant,
- * which weft does not read, so they are not permitted.
+ * InvalidKind | RefNotPermitted | BackendNotFound). A backend in another namespace needs a ReferenceGrant
+ * there (acceptance.ts backendRefPermitted, the same decision the route tables are compiled from).
  */
-function resolvedRefs(route: RouteObject, source: Pick<ClusterSource, 'get'>, previous: readonly Condition[] | undefined, now?: Date): Condition {
+function resolvedRefs(route: RouteObject, source: Pick<ClusterSource, 'get' | 'list'>, previous: readonly Condition[] | undefined, now?: Date): Condition {
   const ns = route.metadata.namespace ?? 'default';
   const problems: { reason: 'InvalidKind' | 'RefNotPermitted' | 'BackendNotFound'; message: string }[] = [];
   for (const { b, what } of backendReferences(route)) {
@@ -42,8 +42,8 @@ function resolvedRefs(route: RouteObject, source: Pick<ClusterSource, 'get'>, pr
       continue;
     }
     const bns = b.namespace ?? ns;
-    if (bns !== ns) {
-      problems.push({ reason: 'RefNotPermitted', message: `${what} to Service ${bns}/${b.name} crosses namespaces (ReferenceGrant is not supported)` });
+    if (!backendRefPermitted(source, route.kind, ns, { namespace: bns, name: b.name })) {
+      problems.push({ reason: 'RefNotPermitted', message: `${what} to Service ${bns}/${b.name} crosses namespaces and no ReferenceGrant in ${bns} allows ${route.kind}s from ${ns} to refer to it` });
       continue;
     }
     const svc = asKind(source.get({ kind: 'Service', namespace: bns, name: b.name }), 'Service');
@@ -83,7 +83,7 @@ function sameParent(a: ParentReference, b: ParentReference): boolean {
  * The route's status with weft's entry per parent it answers for (Accepted + ResolvedRefs), keeping the
  * entries other controllers wrote.
  */
-export function routeStatus(route: RouteObject, source: Pick<ClusterSource, 'get'>, now?: Date): RouteStatus {
+export function routeStatus(route: RouteObject, source: Pick<ClusterSource, 'get' | 'list'>, now?: Date): RouteStatus {
   const existing = route.status?.parents ?? [];
   const others = existing.filter((p) => p.controllerName !== WEFT_CONTROLLER_NAME);
   const ours: RouteParentStatus[] = [];

@@ -49,6 +49,13 @@ export interface CompiledPolicy {
   readonly source: AuthorizationPolicy;
 }
 
+/**
+ * The reason a refused peer is told, whichever policy refused it (waypoint: `x-weft-reason`; node agent: the
+ * HBONE CONNECT answer's reason, `DENY: policy_denied`). Policy and rule names are internal detail: they go
+ * to the access log and metrics of the component that decided, never back to the caller.
+ */
+export const POLICY_DENIED_REASON = 'policy_denied';
+
 /** The outcome of evaluating a request against the policies that apply to it. */
 export interface AuthzDecision {
   readonly allowed: boolean;

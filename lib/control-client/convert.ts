@@ -48,6 +48,7 @@ export function workloadToProto(w: Workload): pb.Workload {
     ready: w.ready,
     netns: w.netns,
     mtlsMode: w.mtlsMode,
+    workloadName: w.workloadName ?? '',
   };
 }
 
@@ -194,7 +195,7 @@ function rawFromProto(kind: ResourceKind, r: pb.Resource): unknown {
       const w = r.workload;
       if (!w) return undefined;
       // An older control plane sends no mode: empty means the default (permissive).
-      return { ...w, waypoint: waypointFromProto(w.waypoint), ports: w.ports.map((p) => ({ ...p })), mtlsMode: w.mtlsMode || undefined };
+      return { ...w, waypoint: waypointFromProto(w.waypoint), ports: w.ports.map((p) => ({ ...p })), mtlsMode: w.mtlsMode || undefined, workloadName: w.workloadName || undefined };
     }
     case 'Service': {
       const s = r.service;

@@ -6,9 +6,10 @@ import { der, derTime, ZERO_BYTE } from './der.js';
 import { exportPrivateKeyPem, importPrivateKeyPem, splitPemCertificates } from './keys.js';
 import { EMPTY_NAME, certificatePem, leafTemplate, randomSerialDer, sanExtension, type LeafTemplate } from './leaf-template.js';
 import type { SpiffeId } from './spiffe.js';
+import { DEFAULT_LEAF_LIFETIME_SECONDS } from './leaf-lifetime.js';
 
-/** Default and maximum workload certificate lifetime (ARCHITECTURE.md: 24 h). */
-export const DEFAULT_LIFETIME_SECONDS = 24 * 3600;
+/** Default and maximum workload certificate lifetime (ARCHITECTURE.md: 24 h; weft-control's --leaf-lifetime sets it). */
+export const DEFAULT_LIFETIME_SECONDS = DEFAULT_LEAF_LIFETIME_SECONDS;
 /** notBefore is backdated so that peers with a slow clock accept a certificate at once. */
 export const CLOCK_SKEW_SECONDS = 5 * 60;
 const ROOT_LIFETIME_DAYS = 3650;
@@ -143,6 +144,11 @@ export class CertificateAuthority {
   /** The CA's own certificate (root or intermediate). */
   get certPem(): string {
     return this.cert.toString('pem') + '\n';
+  }
+
+  /** What a leaf lives when no shorter lifetime is asked for (before capping at the CA's own expiry). */
+  get leafLifetimeSeconds(): number {
+    return this.maxLifetimeSeconds;
   }
 
   get notAfter(): Date {

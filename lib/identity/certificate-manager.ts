@@ -6,11 +6,13 @@ import { silentLogger, type Logger } from '../telemetry/log.js';
 import { x509 } from './crypto.js';
 import { generateKeyPair, exportPrivateKeyPem } from './keys.js';
 import { createCsr } from './csr.js';
-import { DEFAULT_LIFETIME_SECONDS, type CertificateAuthority } from './ca.js';
+import type { CertificateAuthority } from './ca.js';
+import { MAX_LEAF_LIFETIME_SECONDS, MIN_LEAF_LIFETIME_SECONDS } from './leaf-lifetime.js';
 import type { SpiffeId } from './spiffe.js';
 
 /** Obtains a signed chain for a CSR: the control plane's IdentityService, or a local CA. */
 export interface Certifier {
+  /** `lifetimeSeconds` 0: the lifetime the CA is configured with (weft-control's --leaf-lifetime). */
   certify(csrPem: string, identity: SpiffeId, lifetimeSeconds: number): Promise<string[]>;
 }
 
@@ -19,7 +21,7 @@ export class LocalCertifier implements Certifier {
   constructor(private readonly ca: CertificateAuthority) {}
 
   async certify(csrPem: string, identity: SpiffeId, lifetimeSeconds: number): Promise<string[]> {
-    return (await this.ca.sign(csrPem, { identity, lifetimeSeconds })).certChainPem;
+    return (await this.ca.sign(csrPem, { identity, lifetimeSeconds: lifetimeSeconds > 0 ? lifetimeSeconds : undefined })).certChainPem;
   }
 }
 
@@ -33,8 +35,7 @@ export interface WorkloadCertificate {
 }
 
 /** Bounds of the leaf lifetime a data plane may ask for (the CA may still cap it lower, e.g. at its own expiry). */
-export const MIN_LEAF_LIFETIME_SECONDS = 600;
-export const MAX_LEAF_LIFETIME_SECONDS = 7 * 24 * 3600;
+export { MIN_LEAF_LIFETIME_SECONDS, MAX_LEAF_LIFETIME_SECONDS };
 /**
  * No renewal is planned sooner than this after the last one. A CA near its own expiry caps leaves at it, so
  * half-life from the backdated notBefore (CLOCK_SKEW_SECONDS) can already be behind: without the floor the
@@ -46,7 +47,11 @@ export interface CertificateManagerOptions {
   readonly certifier: Certifier;
   readonly registry?: Registry;
   readonly logger?: Logger;
-  /** Leaf lifetime to ask for, clamped to [MIN_LEAF_LIFETIME_SECONDS, MAX_LEAF_LIFETIME_SECONDS]; default 24 h. */
+  /**
+   * Leaf lifetime to ask for, clamped to [MIN_LEAF_LIFETIME_SECONDS, MAX_LEAF_LIFETIME_SECONDS]. Default: ask
+   * for none (0), so the control plane's configured lifetime (--leaf-lifetime, chart value
+   * control.leafCertLifetimeSeconds, 24 h by default) applies to every data plane.
+   */
   readonly lifetimeSeconds?: number;
   /** Fraction of the lifetime after which to renew (default 0.5, "half-life"). */
   readonly renewAt?: number;
@@ -78,6 +83,7 @@ export class CertificateManager extends EventEmitter {
   private readonly entries = new Map<string, Entry>();
   private readonly certifier: Certifier;
   private readonly log: Logger;
+  /** 0: the CA's configured lifetime. */
   private readonly lifetime: number;
   private readonly renewAt: number;
   private readonly renewJitter: number;
@@ -89,7 +95,8 @@ export class CertificateManager extends EventEmitter {
     super();
     this.certifier = options.certifier;
     this.log = (options.logger ?? silentLogger).child({ component: 'identity.certificates' });
-    this.lifetime = Math.min(MAX_LEAF_LIFETIME_SECONDS, Math.max(MIN_LEAF_LIFETIME_SECONDS, options.lifetimeSeconds ?? DEFAULT_LIFETIME_SECONDS));
+    this.lifetime =
+      options.lifetimeSeconds === undefined ? 0 : Math.min(MAX_LEAF_LIFETIME_SECONDS, Math.max(MIN_LEAF_LIFETIME_SECONDS, options.lifetimeSeconds));
     this.renewAt = options.renewAt ?? 0.5;
     this.renewJitter = options.renewJitter ?? 0.05;
     this.retry = options.retry ?? { initialMs: 1000, maxMs: 60_000 };

@@ -40,8 +40,18 @@ export const WorkloadSchema = z.object({
   /** Effective `weft.dev/mtls-mode` (pod label, else namespace label, else the mesh default): `strict`
    *  refuses plaintext from peers outside the mesh at this workload's node agent. */
   mtlsMode: z.enum(['strict', 'permissive']).default('permissive'),
+  /** The owning Deployment/StatefulSet/DaemonSet/Job/CronJob (control/discovery/workload-owner.ts); absent for a bare pod. */
+  workloadName: z.string().min(1).optional(),
 });
 export type Workload = z.infer<typeof WorkloadSchema>;
+
+/**
+ * The `*_workload` metric label of a pod (Istio's semantics): its owner's name, so that the series survive
+ * pod restarts and rollouts; a pod without an owner is its own workload.
+ */
+export function workloadLabelOf(w: Pick<Workload, 'name' | 'workloadName'>): string {
+  return w.workloadName ?? w.name;
+}
 
 export const ServicePortSchema = z.object({
   name: z.string().optional(),

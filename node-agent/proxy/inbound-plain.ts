@@ -6,6 +6,7 @@ import { connectFailed, workloadUnknown } from './refusals.js';
 import { identityOf, type PodContext, type ProxyInputs } from './inputs.js';
 import { selfCall } from './self-call.js';
 import { pipeTunnel } from '../../lib/hbone/index.js';
+import { workloadLabelOf } from '../../lib/model/index.js';
 
 /**
  * Plaintext inbound (15006): a peer outside the mesh reached a captured pod. Refused when the pod is
@@ -30,11 +31,11 @@ export function handleInboundPlain(inputs: ProxyInputs, pod: PodContext, down: S
     direction: 'inbound-plain',
     podUid: pod.uid,
     srcIp,
-    srcWorkload: srcW?.name ?? 'unknown',
+    srcWorkload: srcW ? workloadLabelOf(srcW) : 'unknown',
     srcNamespace: srcW?.namespace ?? 'unknown',
     srcIdentity: 'unknown',
     dst: `${original.address}:${original.port}`,
-    dstWorkload: dstW?.name ?? pod.name,
+    dstWorkload: dstW ? workloadLabelOf(dstW) : 'unknown',
     dstNamespace: pod.namespace,
     dstIdentity: dstW ? identityOf(inputs.tls.trustDomain, dstW) : 'unknown',
     path: 'plaintext',

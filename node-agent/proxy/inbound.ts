@@ -2,16 +2,19 @@ import { isIP, type Server, type Socket } from 'node:net';
 import type { ServerHttp2Stream } from 'node:http2';
 import { WeftError } from '../../lib/errors/index.js';
 import { HBONE_PORT, createHboneServer, pipeTunnel, type AcceptedTunnel, type AuthorizeResult, type HboneServer, type RefusedBy, type Tunnel, type TunnelInfo, type TunnelTarget } from '../../lib/hbone/index.js';
+import { POLICY_DENIED_REASON } from '../../lib/authz/index.js';
 import type { SpiffeId, WorkloadCertificate } from '../../lib/identity/index.js';
 import type { ConnectionInfo } from './connections.js';
 import { connectFailed, workloadUnknown } from './refusals.js';
 import { identityOf, type PodContext, type ProxyInputs } from './inputs.js';
 import { AGENT_POD_PORTS } from './self-call.js';
+import { workloadLabelOf } from '../../lib/model/index.js';
 
 /**
  * The pod's HBONE server on 15008: lib/hbone's server (mutual TLS 1.3 with the pod's certificate, peer
  * SPIFFE ID read once per session, 1000 streams per session) fed by the listener made inside the pod's
- * netns. Each CONNECT is authorised here (L4 policy; refusals carry `x-weft-reason: <FLAG>: <message>`)
+ * netns. Each CONNECT is authorised here (L4 policy; refusals carry `x-weft-reason: <FLAG>: <message>`, a
+ * policy refusal only `DENY: policy_denied`)
  * and connected to the app from inside the pod's netns with the client's IP as source.
  */
 export class InboundHbone {
@@ -172,11 +175,11 @@ export class InboundHbone {
       direction: 'inbound',
       podUid: this.pod.uid,
       srcIp,
-      srcWorkload: srcW?.name ?? 'unknown',
+      srcWorkload: srcW ? workloadLabelOf(srcW) : 'unknown',
       srcNamespace: srcW?.namespace ?? 'unknown',
       srcIdentity,
       dst,
-      dstWorkload: dstW?.name ?? this.pod.name,
+      dstWorkload: dstW ? workloadLabelOf(dstW) : 'unknown',
       dstNamespace: this.pod.namespace,
       dstIdentity: dstW ? identityOf(this.inputs.tls.trustDomain, dstW) : 'unknown',
       path: 'hbone',
@@ -186,6 +189,8 @@ export class InboundHbone {
 
   private refuse(info: ConnectionInfo, err: WeftError, policy?: string): AuthorizeResult<ConnectionInfo> {
     this.inputs.connections.refusedWith(info, err, policy);
+    // A policy refusal tells the source only that a policy refused it; which one is logged here, not sent.
+    if (err.code === 'ERR_WEFT_AGENT_DENIED') return { allow: false, status: 403, reason: `${err.flag ?? 'DENY'}: ${POLICY_DENIED_REASON}` };
     return { allow: false, error: err };
   }
 }

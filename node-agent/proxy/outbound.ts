@@ -4,6 +4,7 @@ import { WeftError } from '../../lib/errors/index.js';
 import { HBONE_PORT } from '../../lib/hbone/index.js';
 import { SpiffeId } from '../../lib/identity/index.js';
 import type { Service, Workload } from '../../lib/model/index.js';
+import { workloadLabelOf } from '../../lib/model/index.js';
 import { nativeNetns } from '../netns/native.js';
 import type { ConnectionInfo, Refusal, TrackedConnection } from './connections.js';
 import { identityOf, type PodContext, type ProxyInputs } from './inputs.js';
@@ -72,11 +73,11 @@ export function handleOutbound(inputs: ProxyInputs, pod: PodContext, down: Socke
     direction: 'outbound',
     podUid: pod.uid,
     srcIp: down.remoteAddress ?? '',
-    srcWorkload: src?.name ?? pod.name,
+    srcWorkload: src ? workloadLabelOf(src) : 'unknown',
     srcNamespace: pod.namespace,
     srcIdentity: src ? identityOf(inputs.tls.trustDomain, src) : 'unknown',
     dst: `${original.address}:${original.port}`,
-    dstWorkload: route.kind !== 'refuse' && route.dst ? route.dst.name : route.service?.name ?? 'unknown',
+    dstWorkload: route.kind !== 'refuse' && route.dst ? workloadLabelOf(route.dst) : route.service?.name ?? 'unknown',
     dstNamespace: route.kind !== 'refuse' && route.dst ? route.dst.namespace : route.service?.namespace ?? 'unknown',
     dstIdentity: route.kind === 'hbone' ? route.identity : 'unknown',
     path: route.kind === 'hbone' && (route.service?.waypoint ?? route.dst?.waypoint) ? 'waypoint' : route.kind,

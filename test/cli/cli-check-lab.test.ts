@@ -1,5 +1,6 @@
 // Pins: `weft check` against a lab reads its cluster-state directory: pods not Ready and waypoints not
 // Programmed fail with the lab command that shows why; status written by the control plane proves it runs.
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { checkCommand, runChecks } from '../../cli/commands/check.js';
@@ -35,6 +36,20 @@ describe('weft check against a lab', () => {
     await writeYaml(join(lab.cluster, 'status', 'Pod.demo.b.yaml'), podStatus('b', 'True'));
     await writeYaml(join(lab.cluster, 'status', 'Gateway.demo.waypoint.yaml'), { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: 'waypoint', namespace: 'demo' }, status: { conditions: [{ type: 'Programmed', status: 'True' }] } });
     results = Object.fromEntries((await runChecks(lab.client, { pre: false, namespace: 'weft-system' })).map((r) => [r.check, r]));
-    expect(Object.values(results).map((r) => r.status)).toEqual(['ok', 'ok', 'ok', 'ok']);
+    // No control-ca/ca.crt in this lab yet: the CA line is skipped.
+    expect(Object.values(results).map((r) => r.status)).toEqual(['ok', 'ok', 'ok', 'ok', 'skip']);
+  });
+
+  it('the lab\'s CA: valid passes; one that expires before a leaf lifetime (24 h) fails with its code', async () => {
+    const { CertificateAuthority } = await import('../../lib/identity/index.js');
+    const caDir = join(lab.cluster, '..', 'control-ca');
+    await mkdir(caDir, { recursive: true });
+    const caCheck = async () => (await runChecks(lab.client, { pre: false, namespace: 'weft-system' })).find((r) => r.check === 'CA certificates');
+    await writeFile(join(caDir, 'ca.crt'), (await CertificateAuthority.createRoot({ trustDomain: 'cluster.local' })).certPem);
+    expect(await caCheck()).toMatchObject({ status: 'ok' });
+    await writeFile(join(caDir, 'ca.crt'), (await CertificateAuthority.createRoot({ trustDomain: 'cluster.local', lifetimeDays: 0.25 })).certPem);
+    const r = await caCheck();
+    expect(r).toMatchObject({ status: 'fail', code: 'WEFT_CHECK_CA_EXPIRES_BEFORE_LEAF_LIFETIME', message: expect.stringContaining('less than one leaf lifetime (24 h)') as string });
+    expect(r?.fix).toContain('sudo weft lab up --lab lab');
   });
 });

@@ -22,7 +22,7 @@ describe('weft check (Kubernetes API)', () => {
     await api.close();
   });
 
-  async function statusOf(check: string, now?: Date): Promise<{ status: string; message: string; fix?: string }> {
+  async function statusOf(check: string, now?: Date): Promise<{ status: string; message: string; fix?: string; code?: string }> {
     const results = await runChecks(kubeClient(api), { pre: false, namespace: NS, ...(now === undefined ? {} : { now }) });
     const r = results.find((x) => x.check === check);
     if (r === undefined) throw new Error(`no check ${check} in ${results.map((x) => x.check).join(', ')}`);
@@ -103,6 +103,42 @@ describe('weft check (Kubernetes API)', () => {
     expect(r.message).not.toContain('node-a');
   });
 
+  it('install-cni in a fight over the conflist is its own finding: "contested", its code, the node, the other writer and the setting to change', async () => {
+    api.register({ group: '', version: 'v1', plural: 'events', kind: 'Event', namespaced: true });
+    const p = api.getObject('pods', NS, 'weft-node-agent-node-b')!;
+    api.put({ ...p, status: { ...(p.status as object), containerStatuses: [{ name: 'node-agent', ready: true }, { name: 'install-cni', ready: false }] } });
+    const event = (name: string, at: string, output: string): void => {
+      api.put({
+        apiVersion: 'v1',
+        kind: 'Event',
+        metadata: { name, namespace: NS },
+        involvedObject: { kind: 'Pod', namespace: NS, name: 'weft-node-agent-node-b', fieldPath: 'spec.containers{install-cni}' },
+        reason: 'Unhealthy',
+        type: 'Warning',
+        lastTimestamp: at,
+        message: `Readiness probe failed: ${output}\n`,
+      });
+    };
+    // An older failure (weft-cni missing), then the contest the probe printed from the status file.
+    event('e1', '2026-12-07T10:00:00Z', '');
+    event('e2', '2026-12-07T10:05:00Z', JSON.stringify({ state: 'contested', file: '05-cilium.conflist', reverts: 5, code: 'ERR_WEFT_CNI_INSTALL_CONTESTED', writer: 'Cilium', setting: 'cni.exclusive=false (Cilium Helm value)', since: '2026-12-07T10:04:00Z' }));
+    const r = await statusOf('CNI chained');
+    expect(r).toMatchObject({ status: 'fail', code: 'WEFT_CHECK_CNI_CONTESTED' });
+    expect(r.message).toMatch(/^contested: /);
+    expect(r.message).toContain('node-b (05-cilium.conflist, 5 removals, other writer: Cilium)');
+    expect(r.message).not.toContain('node-a');
+    expect(r.fix).toContain('--set cni.exclusive=false');
+    // Without the writer known, the finding still names the node and the settings to look at.
+    event('e3', '2026-12-07T10:06:00Z', JSON.stringify({ state: 'contested', file: '10-other.conflist', reverts: 3 }));
+    const unknown = await statusOf('CNI chained');
+    expect(unknown).toMatchObject({ code: 'WEFT_CHECK_CNI_CONTESTED', message: expect.stringContaining('other writer: unknown') as string });
+    expect(unknown.fix).toContain('cni.exclusive=false');
+    // A probe failure that is not a contest stays the plain "not chained" line.
+    event('e4', '2026-12-07T10:07:00Z', JSON.stringify({ state: 'no-config', since: '2026-12-07T10:07:00Z' }));
+    expect(await statusOf('CNI chained')).toMatchObject({ status: 'fail', message: expect.stringContaining('not chained on 1/2 node(s): node-b') as string });
+    expect((await statusOf('CNI chained')).code).toBeUndefined();
+  });
+
   it('a CA that expires within 30 days fails with the rotation fix; a valid one passes', async () => {
     expect((await statusOf('CA certificates')).status).toBe('ok');
     const secret = api.getObject('secrets', NS, 'weft-ca')!;
@@ -112,6 +148,25 @@ describe('weft check (Kubernetes API)', () => {
     const r = await statusOf('CA certificates', new Date(notAfter.getTime() - 10 * 86_400_000));
     expect(r).toMatchObject({ status: 'fail', message: expect.stringMatching(/expires in (9|10) days/) as string, fix: expect.stringContaining('Rotate') as string });
     expect((await statusOf('CA certificates', new Date(notAfter.getTime() + 1000))).message).toContain('expired');
+  });
+
+  it('an issuing CA that expires before one leaf lifetime fails with its stable code; --leaf-lifetime on weft-control sets that lifetime', async () => {
+    const { CertificateAuthority } = await import('../../lib/identity/index.js');
+    const ca = await CertificateAuthority.createRoot({ trustDomain: 'cluster.local', lifetimeDays: 0.5 }); // 12 h left
+    const b64 = (t: string): string => Buffer.from(t).toString('base64');
+    api.put({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'weft-ca', namespace: NS }, type: 'weft.dev/ca', data: { 'ca.crt': b64(ca.certPem), 'ca.key': b64(ca.keyPem) } });
+    const r = await statusOf('CA certificates');
+    expect(r).toMatchObject({ status: 'fail', code: 'WEFT_CHECK_CA_EXPIRES_BEFORE_LEAF_LIFETIME', message: expect.stringContaining('less than one leaf lifetime (24 h)') as string });
+    expect(r.fix).toContain('Rotate the CA');
+    const c = capture();
+    await checkCommand(kubeClient(api), { pre: false, namespace: NS, output: 'table' }, c.printer);
+    expect(c.out.find((l) => l.startsWith('✖ CA certificates'))).toContain('[WEFT_CHECK_CA_EXPIRES_BEFORE_LEAF_LIFETIME]');
+    // Leaves of 1 h fit in the 12 h left: no leaf-lifetime finding (the 30-day rule still fails).
+    const d = api.getObject('deployments', NS, 'weft-control', 'apps')!;
+    api.put({ ...d, spec: { ...(d.spec as object), template: { spec: { containers: [{ name: 'control', args: ['--source=kube', '--leaf-lifetime=3600'] }] } } } });
+    const short = await statusOf('CA certificates');
+    expect(short.code).toBeUndefined();
+    expect(short.message).toMatch(/expires in 0 days/);
   });
 
   it('the trust root ConfigMap missing fails the CA check', async () => {

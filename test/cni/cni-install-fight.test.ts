@@ -17,6 +17,7 @@ const WINDOW_MS = 1_500;
 
 interface LogLine {
   level: string;
+  writer?: string;
   msg: string;
   code?: string;
   status?: string;
@@ -69,8 +70,10 @@ describe('install-cni against a writer that keeps reverting the conflist', () =>
       expect(warned.length).toBeGreaterThanOrEqual(1);
       expect(warned.every((l) => l.level === 'warn')).toBe(true);
       expect(warned[0].msg).toContain('cni.exclusive=false');
-      const contested = JSON.parse(readFileSync(status, 'utf8')) as { state: string; file: string; reverts: number; hint: string };
-      expect(contested).toMatchObject({ state: 'contested', file: '05-cilium.conflist' });
+      const contested = JSON.parse(readFileSync(status, 'utf8')) as { state: string; file: string; reverts: number; hint: string; writer?: string; setting?: string };
+      // The other writer is named from its plugin in the file, with its setting: `weft check` shows both.
+      expect(contested).toMatchObject({ state: 'contested', file: '05-cilium.conflist', writer: 'Cilium', setting: expect.stringContaining('cni.exclusive=false') as string });
+      expect(warned[0]).toMatchObject({ writer: 'Cilium' });
       expect(contested.hint).toContain('cni.exclusive=false');
       expect(existsSync(ready), 'not ready while contested').toBe(false);
 

@@ -73,7 +73,7 @@ describe('retry annotations', () => {
       if (!v.ok) throw new Error(v.reason);
       return v.object;
     });
-    const source = { get: (ref: { kind: string; name: string }) => objects.find((o) => o.kind === ref.kind && o.metadata.name === ref.name) };
+    const source = { get: (ref: { kind: string; name: string }) => objects.find((o) => o.kind === ref.kind && o.metadata.name === ref.name), list: (kind: string) => objects.filter((o) => o.kind === kind) };
     const v = validateObject(route('GRPCRoute', { 'retry.weft.dev/grpc-codes': 'sometimes' }));
     if (!v.ok) throw new Error(v.reason);
     const st = routeStatus(asKind(v.object, 'GRPCRoute')!, source);

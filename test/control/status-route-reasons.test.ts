@@ -4,7 +4,7 @@
 // InvalidKind / RefNotPermitted — leaves other controllers' entries alone and keeps lastTransitionTime.
 import { describe, expect, it } from 'vitest';
 import { validateObject, asKind, objectKey } from '../../control/sources/schemas.js';
-import type { KubeObject, ObjectRef } from '../../control/sources/source.js';
+import type { KubeObject, ObjectKind, ObjectRef } from '../../control/sources/source.js';
 import { routeStatus, invalidRouteStatus } from '../../control/status/routes.js';
 import { WEFT_CONTROLLER_NAME } from '../../control/status/conditions.js';
 
@@ -15,7 +15,7 @@ function state(raw: unknown[]) {
     if (!v.ok) throw new Error(`fixture invalid: ${v.reason}`);
     objects.set(`${v.object.kind}/${objectKey(v.object.metadata.namespace, v.object.metadata.name)}`, v.object);
   }
-  return { get: (ref: ObjectRef) => objects.get(`${ref.kind}/${objectKey(ref.namespace, ref.name)}`) };
+  return { get: (ref: ObjectRef) => objects.get(`${ref.kind}/${objectKey(ref.namespace, ref.name)}`), list: (kind: ObjectKind) => [...objects.values()].filter((o) => o.kind === kind) };
 }
 
 const base = [

@@ -2,6 +2,7 @@
 // Service ports (15012 gRPC, 15020 metrics), the process flags (control/config.ts), the external CA wiring, and least-
 // privilege RBAC: no wildcards, writes only to status, waypoint-owned kinds, the CA Secret (by name), the
 // trust-root ConfigMaps and Leases, plus TokenReview create.
+import { KIND_INFO } from '../../control/sources/schemas.js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { EXTERNAL_CA_VALUES, HA_VALUES, cleanupHelmHome, describeHelm, find, render, type Rendered } from './chart.js';
 
@@ -85,8 +86,12 @@ describeHelm('control plane', () => {
     expect(cluster.some((r) => r.resources.includes('secrets'))).toBe(false);
     expect(cluster.find((r) => r.resources.includes('tokenreviews'))?.verbs).toEqual(['create']);
     // Reads what the sources watch.
-    for (const res of ['pods', 'services', 'endpointslices', 'namespaces', 'serviceaccounts', 'gateways', 'gatewayclasses', 'httproutes', 'grpcroutes', 'authorizationpolicies']) {
+    for (const res of ['pods', 'services', 'endpointslices', 'namespaces', 'serviceaccounts', 'gateways', 'gatewayclasses', 'httproutes', 'grpcroutes', 'referencegrants', 'authorizationpolicies']) {
       expect(cluster.some((r) => r.resources.includes(res) && r.verbs.includes('watch')), `watch ${res}`).toBe(true);
+    }
+    // Every kind the Kubernetes source informs on (a missing one would keep the control plane from syncing).
+    for (const k of Object.values(KIND_INFO)) {
+      expect(cluster.some((r) => r.apiGroups.includes(k.group) && r.resources.includes(k.plural) && ['list', 'watch'].every((v) => r.verbs.includes(v))), `list+watch ${k.plural}`).toBe(true);
     }
     // The CA Secret: update only by name.
     const secretUpdate = ns.find((r) => r.resources.includes('secrets') && r.verbs.includes('update'));

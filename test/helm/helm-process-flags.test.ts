@@ -39,6 +39,13 @@ describeHelm('process flags in the chart', () => {
     expect([config.caCert, config.caKey, config.trustDomain]).toEqual(['/etc/weft/external-ca/ca.crt', '/etc/weft/external-ca/ca.key', 'mesh.example.org']);
   });
 
+  it('weft-control gets the leaf lifetime value: 24 h by default, the chart value otherwise', async () => {
+    const [c] = containers(find(sets[0], 'Deployment', 'weft-control'));
+    expect((await parseControlArgs(c.args, {})).leafLifetimeSeconds).toBe(86_400);
+    const [set] = containers(find(await render(['--set', 'control.leafCertLifetimeSeconds=604800']), 'Deployment', 'weft-control'));
+    expect((await parseControlArgs(set.args, {})).leafLifetimeSeconds).toBe(604_800);
+  });
+
   it('install-cni accepts its args and gets the mounted CNI dirs and the agent socket', () => {
     const c = containers(find(sets[0], 'DaemonSet', 'weft-node-agent')).find((x) => x.name === 'install-cni')!;
     expect(c.command).toEqual(['node', 'dist/cni/install.js']);

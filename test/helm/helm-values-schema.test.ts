@@ -23,6 +23,8 @@ describeHelm('values schema', () => {
     ['a string for the host /proc switch', 'nodeAgent.hostProc.enabled=sometimes', /at '\/nodeAgent\/hostProc\/enabled': got string, want boolean/],
     ['a typo under nodeAgent.hostProc', 'nodeAgent.hostProc.enable=true', /at '\/nodeAgent\/hostProc': additional properties 'enable' not allowed/],
     ['a string for cni.keepOnExit', 'cni.keepOnExit=always', /at '\/cni\/keepOnExit': got string, want boolean/],
+    ['a leaf lifetime under 10 min', 'control.leafCertLifetimeSeconds=599', /at '\/control\/leafCertLifetimeSeconds'/],
+    ['a leaf lifetime over 7 d', 'control.leafCertLifetimeSeconds=604801', /at '\/control\/leafCertLifetimeSeconds'/],
   ])('refuses %s with a message naming it', async (_what, set, message) => {
     const r = await template(set);
     expect(r.code).not.toBe(0);
@@ -45,6 +47,7 @@ describeHelm('values schema', () => {
       'nodeAgent.resources.limits.memory=1Gi',
       'nodeAgent.hostProc.enabled=false',
       'cni.keepOnExit=false',
+      'control.leafCertLifetimeSeconds=3600',
     );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);

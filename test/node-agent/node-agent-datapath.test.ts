@@ -137,7 +137,9 @@ describeRoot('node-agent data path (needs root: network namespaces, nftables)', 
     await new Promise((r) => setTimeout(r, 300));
     const refused = access.find((l) => l.direction === 'outbound');
     expect(refused).toMatchObject({ outcome: 'DENY' });
-    expect(String(refused!.reason)).toContain('shop/deny-a');
+    // The source learns that a policy refused it, not which (issue 12 item 5); B's agent logged the policy above.
+    expect(String(refused!.reason)).toContain('DENY: policy_denied');
+    expect(String(refused!.reason)).not.toContain('deny-a');
     // C (plaintext) is not matched by the principal rule.
     expect(await talkHalfClose(c, b.ip, 8080)).toBe(`peer=${c.ip}\nhello`);
     setPolicies([]);

@@ -1,8 +1,12 @@
 // Pins L7 authorization at the waypoint (Istio semantics): a DENY on `POST /admin*` answers 403 with a
-// reason (body and x-weft-reason) while `GET /` passes and nothing denied reaches the backend; an ALLOW
+// generic reason (`x-weft-reason: policy_denied`, body `RBAC: access denied`, never a policy name: that is
+// internal detail, issue 12 item 5) while the access log and weft_waypoint_denied_total name the policy and
+// rule; `GET /` passes and nothing denied reaches the backend; an ALLOW
 // policy on principals admits the tunnel's peer identity and refuses another; policies targeting another
 // Service do not apply; the backend sees the client's SPIFFE ID (x-forwarded-client-cert).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { request } from 'undici';
 import { CLIENT_ID, httpBackend, policy, route, service, startLab, type Backend, type Lab } from './harness.js';
 
@@ -13,13 +17,23 @@ describe('waypoint L7 authorization', () => {
   let strangerPort: number;
   let apiPort: number;
   let seen: string[] = [];
+  const access: Record<string, unknown>[] = [];
 
   beforeAll(async () => {
     web = await httpBackend((req, res) => {
       seen.push(`${req.method} ${req.url}`);
       res.end(String(req.headers['x-forwarded-client-cert']));
     });
-    lab = await startLab();
+    const accessLog = pino(
+      { level: 'info' },
+      new Writable({
+        write(chunk: Buffer, _enc, cb) {
+          for (const line of chunk.toString('utf8').split('\n')) if (line) access.push(JSON.parse(line) as Record<string, unknown>);
+          cb();
+        },
+      }),
+    );
+    lab = await startLab({ accessLog });
     const s = service('web', '10.96.0.50', 80, [web]);
     const api = service('api', '10.96.0.51', 80, [web]);
     const rt = (name: string) => route({ name, parents: [{ namespace: 'demo', name }], rules: [{ backendRefs: [{ service: { namespace: 'demo', name }, port: 80 }] }] });
@@ -44,13 +58,19 @@ describe('waypoint L7 authorization', () => {
     await web.close();
   });
 
-  it('DENY POST /admin → 403 with a reason, never forwarded', async () => {
+  it('DENY POST /admin → 403 policy_denied with no policy name, never forwarded; the access log and metrics name the policy and rule', async () => {
     seen = [];
+    access.length = 0;
     const r = await request(`http://127.0.0.1:${port}/admin/users`, { method: 'POST', body: 'x' });
     expect(r.statusCode).toBe(403);
-    expect(r.headers['x-weft-reason']).toBe('DENY: DENY policy demo/deny-admin matched');
-    expect(await r.body.text()).toContain('RBAC: access denied');
+    expect(r.headers['x-weft-reason']).toBe('policy_denied');
+    const body = await r.body.text();
+    expect(body).toBe('RBAC: access denied\n');
+    expect(JSON.stringify(r.headers)).not.toContain('deny-admin');
     expect(seen).toEqual([]);
+    const line = access.find((l) => l.status === 403 && l.path === '/admin/users');
+    expect(line).toMatchObject({ msg: 'access', policy: 'demo/deny-admin', rule: 0, reason: 'DENY policy demo/deny-admin matched' });
+    expect(await lab.registry.metrics()).toMatch(/weft_waypoint_denied_total\{[^}]*policy="demo\/deny-admin"[^}]*rule="0"[^}]*\} 1/);
   });
 
   it('GET / and GET /admin pass', async () => {
@@ -72,7 +92,8 @@ describe('waypoint L7 authorization', () => {
     await ok.body.text();
     const no = await request(`http://127.0.0.1:${strangerPort}/`);
     expect(no.statusCode).toBe(403);
-    expect(no.headers['x-weft-reason']).toBe('DENY: no ALLOW policy matched');
-    await no.body.text();
+    expect(no.headers['x-weft-reason']).toBe('policy_denied');
+    expect(await no.body.text()).toBe('RBAC: access denied\n');
+    expect(access.find((l) => l.status === 403 && l.principal === 'spiffe://cluster.local/ns/other/sa/stranger')).toMatchObject({ policy: 'demo/api-allow-client', reason: 'no ALLOW policy matched' });
   });
 });

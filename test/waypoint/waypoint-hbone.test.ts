@@ -137,7 +137,7 @@ describe('waypoint over HBONE', () => {
     const p = tunnelPool(strangerCert, '10.96.3.1:80');
     const r = await p.request({ method: 'GET', path: '/' });
     expect(r.statusCode).toBe(403);
-    expect(r.headers['x-weft-reason']).toBe('DENY: no ALLOW policy matched');
+    expect(r.headers['x-weft-reason']).toBe('policy_denied');
     await r.body.text();
     await p.close();
     expect(SpiffeId.parse(CLIENT_ID).namespace).toBe('demo');

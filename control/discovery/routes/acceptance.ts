@@ -1,4 +1,4 @@
-import { asKind, type GRPCRouteObject, type HTTPRouteObject, type ParentReference, type ServiceObject } from '../../sources/schemas.js';
+import { asKind, listOf, type GRPCRouteObject, type HTTPRouteObject, type ParentReference, type ServiceObject } from '../../sources/schemas.js';
 import type { ClusterSource } from '../../sources/source.js';
 import { LABEL_USE_WAYPOINT, LABEL_WAYPOINT_FOR, WAYPOINT_CLASS } from '../../../lib/names.js';
 
@@ -49,6 +49,27 @@ export function waypointOf(source: Pick<ClusterSource, 'get'>, namespace: string
 export function isServiceRef(group: string | undefined, kind: string | undefined, defaultKind: string): boolean {
   const k = kind ?? defaultKind;
   return k === 'Service' && (group === undefined || group === '' || group === 'core');
+}
+
+/**
+ * Whether a route of `routeKind` in `routeNamespace` may send to Service `namespace`/`name`: always in its
+ * own namespace; across namespaces only when a ReferenceGrant in the Service's namespace lets routes of
+ * that kind from the route's namespace refer to that Service (`to` naming it, or naming no Service: all).
+ */
+export function backendRefPermitted(
+  source: Pick<ClusterSource, 'list'>,
+  routeKind: RouteObject['kind'],
+  routeNamespace: string,
+  service: { namespace: string; name: string },
+): boolean {
+  if (service.namespace === routeNamespace) return true;
+  for (const g of listOf(source, 'ReferenceGrant')) {
+    if (g.metadata.namespace !== service.namespace) continue;
+    const from = g.spec.from.some((f) => f.group === GATEWAY_GROUP && f.kind === routeKind && f.namespace === routeNamespace);
+    if (!from) continue;
+    if (g.spec.to.some((t) => (t.group === '' || t.group === 'core') && t.kind === 'Service' && (t.name === undefined || t.name === service.name))) return true;
+  }
+  return false;
 }
 
 /** Whether `ref` is a parent weft answers for: a Service, or a weft waypoint Gateway (which it refuses). */

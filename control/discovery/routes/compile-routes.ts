@@ -3,7 +3,7 @@ import { listOf, type GRPCRouteObject, type HTTPRouteFilter, type HTTPRouteObjec
 import type { ClusterSource } from '../../sources/source.js';
 import { WAYPOINT_CLASS } from '../../../lib/names.js';
 import { parseRetryAnnotations } from '../retry-annotations.js';
-import { parentVerdict, unsupportedFilters, type RouteObject } from './acceptance.js';
+import { backendRefPermitted, parentVerdict, unsupportedFilters, type RouteObject } from './acceptance.js';
 
 // HTTPRoutes and GRPCRoutes compiled into one route table per waypoint Gateway. A route enters the table
 // of its parent Service's waypoint for exactly the parents acceptance.ts accepts, the decision its status
@@ -67,19 +67,19 @@ export function compileRouteTables(inputs: RouteInputs): Map<string, RouteTable>
 type BackendObjectRef = { group?: string; kind?: string; name: string; namespace?: string; port?: number; weight?: number };
 
 /**
- * A backendRef resolved for the waypoint. A Service in another namespace than the route's would need a
- * ReferenceGrant, which weft does not read: it stays unresolved (its share answers 500), as the route's
- * ResolvedRefs=False/RefNotPermitted says.
+ * A backendRef resolved for the waypoint. A Service in another namespace than the route's needs a
+ * ReferenceGrant there (acceptance.ts backendRefPermitted); without one it stays unresolved (its share
+ * answers 500), as the route's ResolvedRefs=False/RefNotPermitted says.
  */
-function backend(ns: string, ref: BackendObjectRef, inputs: RouteInputs): BackendTarget {
+function backend(ns: string, ref: BackendObjectRef, inputs: RouteInputs, routeKind: RouteObject['kind']): BackendTarget {
   const weight = ref.weight ?? 1;
   const port = ref.port;
   if ((ref.group ?? '') !== '' || (ref.kind ?? 'Service') !== 'Service') {
     return { weight, port, invalidReason: `InvalidKind: backend ${ref.group ?? ''}/${ref.kind ?? ''} ${ref.name} is not a Service` };
   }
   const svcNs = ref.namespace ?? ns;
-  if (svcNs !== ns) {
-    return { weight, port, invalidReason: `RefNotPermitted: backend Service ${svcNs}/${ref.name} is in another namespace than the route (ReferenceGrant is not supported)` };
+  if (!backendRefPermitted(inputs.source, routeKind, ns, { namespace: svcNs, name: ref.name })) {
+    return { weight, port, invalidReason: `RefNotPermitted: backend Service ${svcNs}/${ref.name} is in another namespace than the route and no ReferenceGrant in ${svcNs} allows it` };
   }
   if (!inputs.serviceExists(svcNs, ref.name)) {
     return { weight, port, invalidReason: `BackendNotFound: Service ${svcNs}/${ref.name} does not exist` };
@@ -89,7 +89,7 @@ function backend(ns: string, ref: BackendObjectRef, inputs: RouteInputs): Backen
 }
 
 /** One filter in the model; only called for routes whose filters are all supported (acceptance.ts). */
-function filter(ns: string, f: HTTPRouteFilter, inputs: RouteInputs): HttpFilter | undefined {
+function filter(ns: string, f: HTTPRouteFilter, inputs: RouteInputs, kind: RouteObject['kind']): HttpFilter | undefined {
   const headers = (h: { set?: { name: string; value: string }[]; add?: { name: string; value: string }[]; remove?: string[] } | undefined) => ({
     set: (h?.set ?? []).map((x) => ({ name: x.name, value: x.value })),
     add: (h?.add ?? []).map((x) => ({ name: x.name, value: x.value })),
@@ -115,17 +115,17 @@ function filter(ns: string, f: HTTPRouteFilter, inputs: RouteInputs): HttpFilter
     case 'RequestMirror': {
       const m = f.requestMirror!;
       const percent = m.percent ?? (m.fraction ? (100 * m.fraction.numerator) / (m.fraction.denominator ?? 100) : undefined);
-      return { type: f.type, requestMirror: { backendRef: backend(ns, m.backendRef, inputs), percent } };
+      return { type: f.type, requestMirror: { backendRef: backend(ns, m.backendRef, inputs, kind), percent } };
     }
     default:
       return undefined; // ExtensionRef, CORS: acceptance.ts refuses routes that have them, so never reached
   }
 }
 
-function filters(ns: string, list: readonly HTTPRouteFilter[] | undefined, inputs: RouteInputs): HttpFilter[] {
+function filters(ns: string, list: readonly HTTPRouteFilter[] | undefined, inputs: RouteInputs, kind: RouteObject['kind']): HttpFilter[] {
   const out: HttpFilter[] = [];
   for (const f of list ?? []) {
-    const compiled = filter(ns, f, inputs);
+    const compiled = filter(ns, f, inputs, kind);
     if (compiled) out.push(compiled);
   }
   return out;
@@ -164,11 +164,11 @@ function compileRoute(r: RouteObject, inputs: RouteInputs): Route {
     return {
       name: rule.name,
       matches,
-      filters: filters(ns, rule.filters, inputs),
+      filters: filters(ns, rule.filters, inputs, r.kind),
       backendRefs: (rule.backendRefs ?? []).map((b) => {
-        const ref: BackendRef = backend(ns, b, inputs);
+        const ref: BackendRef = backend(ns, b, inputs, r.kind);
         // A backendRef's own filters apply only to requests sent to it (absent when it has none).
-        return b.filters && b.filters.length > 0 ? { ...ref, filters: filters(ns, b.filters, inputs) } : ref;
+        return b.filters && b.filters.length > 0 ? { ...ref, filters: filters(ns, b.filters, inputs, r.kind) } : ref;
       }),
       timeouts: requestMs === undefined && backendRequestMs === undefined ? undefined : { requestMs, backendRequestMs },
       retry,

@@ -13,8 +13,8 @@ export const cliCodes = defineCodes({
     hint: 'Point KUBECONFIG (or --kubeconfig) at your cluster, or start a lab with `sudo weft lab up` and pass --lab <name>.',
   },
   ERR_WEFT_CLI_LAB_AMBIGUOUS: {
-    message: 'several labs are running ({labs}) and no kubeconfig was found',
-    hint: 'Name one with --lab <name>.',
+    message: 'several labs are running ({labs}) and no --lab says which one to use: run it again with one of {choices}',
+    hint: 'Name the lab, e.g. `weft check --lab <name>` or `weft lab status --lab <name>`; `weft lab down --lab <name>` removes one you no longer need.',
   },
   ERR_WEFT_CLI_KUBECONFIG_INVALID: {
     message: 'cannot load kubeconfig {path}: {reason}',

@@ -50,8 +50,9 @@ export const waypointCodes = defineCodes({
     flag: 'TIMEOUT',
   },
   ERR_WEFT_WAYPOINT_DENIED: {
-    message: 'RBAC: access denied: {reason}',
-    hint: 'An L7 AuthorizationPolicy bound to this waypoint or the Service denied the request; check its rules (methods, paths, principals) with `kubectl get authorizationpolicies -A -o yaml`.',
+    // What the client sees: no policy name (internal detail); the waypoint's access log names policy and rule.
+    message: 'RBAC: access denied',
+    hint: 'An L7 AuthorizationPolicy bound to this waypoint or the Service denied the request (x-weft-reason: policy_denied); the waypoint\'s access log line for it names the policy and rule (docs/authorization.md).',
     http: 403,
     grpc: 7,
     flag: 'DENY',

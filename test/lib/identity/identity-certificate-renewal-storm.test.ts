@@ -7,7 +7,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CertificateAuthority, CertificateManager, LocalCertifier, SpiffeId, type Certifier } from '../../../lib/identity/index.js';
 import { MAX_LEAF_LIFETIME_SECONDS, MIN_LEAF_LIFETIME_SECONDS } from '../../../lib/identity/certificate-manager.js';
-import { DEFAULT_LIFETIME_SECONDS } from '../../../lib/identity/ca.js';
 import { WeftError } from '../../../lib/errors/index.js';
 
 const id = SpiffeId.of('cluster.local', 'demo', 'frontend');
@@ -105,7 +104,7 @@ describe('CertificateManager near CA expiry', () => {
     mgr.close();
   });
 
-  it('asks for a bounded leaf lifetime, 24 h by default', async () => {
+  it('asks for a bounded leaf lifetime, or none by default (the control plane\'s --leaf-lifetime applies)', async () => {
     const ca = await CertificateAuthority.createRoot({ trustDomain: 'cluster.local' });
     const asked = async (lifetimeSeconds?: number): Promise<number> => {
       const certifier = new CountingCertifier(new LocalCertifier(ca));
@@ -114,7 +113,7 @@ describe('CertificateManager near CA expiry', () => {
       mgr.close();
       return certifier.lifetimes[0];
     };
-    expect(await asked()).toBe(DEFAULT_LIFETIME_SECONDS);
+    expect(await asked()).toBe(0);
     expect(await asked(3600)).toBe(3600);
     expect(await asked(5)).toBe(MIN_LEAF_LIFETIME_SECONDS);
     expect(await asked(10 ** 9)).toBe(MAX_LEAF_LIFETIME_SECONDS);

@@ -46,6 +46,11 @@ export interface Workload {
     | undefined;
   /** Effective mTLS mode: "strict" or "permissive" (empty means permissive). */
   mtlsMode: string;
+  /**
+   * The workload the pod belongs to, as Istio's telemetry names it: the owning Deployment, StatefulSet,
+   * DaemonSet, Job or CronJob (empty: the pod has no owner; metrics then use the pod's name).
+   */
+  workloadName: string;
 }
 
 export interface Workload_LabelsEntry {
@@ -422,6 +427,7 @@ function createBaseWorkload(): Workload {
     ready: false,
     netns: undefined,
     mtlsMode: "",
+    workloadName: "",
   };
 }
 
@@ -468,6 +474,9 @@ export const Workload: MessageFns<Workload> = {
     }
     if (message.mtlsMode !== "") {
       writer.uint32(114).string(message.mtlsMode);
+    }
+    if (message.workloadName !== "") {
+      writer.uint32(122).string(message.workloadName);
     }
     return writer;
   },
@@ -600,6 +609,14 @@ export const Workload: MessageFns<Workload> = {
             message.mtlsMode = reader.string();
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.workloadName = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -641,6 +658,7 @@ export const Workload: MessageFns<Workload> = {
     message.ready = object.ready ?? false;
     message.netns = object.netns ?? undefined;
     message.mtlsMode = object.mtlsMode ?? "";
+    message.workloadName = object.workloadName ?? "";
     return message;
   },
 };

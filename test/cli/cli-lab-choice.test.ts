@@ -1,0 +1,91 @@
+// Pins issue 12 item 8: a command that targets a lab uses the lab --lab names, or the one running lab
+// (saying so on stderr); with several running and none named it refuses (exit 2,
+// ERR_WEFT_CLI_LAB_AMBIGUOUS) and lists them with the flag to pick one; with none, what it did before.
+// The failure: `weft version` silently reported on whichever lab ran (and with several, said "unknown"
+// and exited 0); lab subcommands always meant the lab named `lab`, whichever one was running.
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describeRoot } from '../support/root.js';
+import { bundleCli, runWeft, type Bundle } from './cli-bundle.js';
+
+let bundle: Bundle;
+let dir: string;
+let labs: string;
+let env: NodeJS.ProcessEnv;
+
+beforeAll(async () => {
+  bundle = await bundleCli('lab-choice');
+  dir = await mkdtemp(join(tmpdir(), 'weft-t-lab-choice-'));
+}, 180_000);
+afterAll(async () => {
+  await bundle?.cleanup();
+  await rm(dir, { recursive: true, force: true });
+});
+beforeEach(async () => {
+  labs = await mkdtemp(join(dir, 'labs-'));
+  // No kubeconfig: HOME has none and KUBECONFIG is unset.
+  env = { PATH: process.env.PATH, HOME: join(dir, 'home'), WEFT_LAB_ROOT: labs };
+});
+
+const addLab = (name: string): Promise<string | undefined> => mkdir(join(labs, name, 'cluster', 'manifests'), { recursive: true });
+
+describe('cluster commands choose a lab', () => {
+  it('weft version: the one running lab, said on stderr', async () => {
+    await addLab('a');
+    const r = await runWeft(bundle, ['version'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('lab a runs this checkout');
+    expect(r.stderr).toContain('using lab a, the only one running');
+  });
+
+  it.each([['version'], ['check'], ['version', '-o', 'json']])('weft %s with several labs refuses with exit 2 and lists them', async (...args) => {
+    await addLab('a');
+    await addLab('b');
+    const r = await runWeft(bundle, args, { env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('ERR_WEFT_CLI_LAB_AMBIGUOUS');
+    expect(r.stderr).toContain('several labs are running (a, b)');
+    expect(r.stderr).toContain('--lab a, --lab b');
+    expect(r.stderr).toContain('weft check --lab <name>');
+    expect(r.stdout).toBe('');
+  });
+
+  it('--lab names one of several', async () => {
+    await addLab('a');
+    await addLab('b');
+    const r = await runWeft(bundle, ['version', '--lab', 'b'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('lab b runs this checkout');
+  });
+
+  it('no lab and no kubeconfig: as before (version unknown, exit 0; check fails with ERR_WEFT_CLI_NO_CLUSTER)', async () => {
+    const v = await runWeft(bundle, ['version'], { env });
+    expect(v.code).toBe(0);
+    expect(v.stdout).toContain('control plane: unknown');
+    const c = await runWeft(bundle, ['check'], { env });
+    expect(c.stderr).toContain('ERR_WEFT_CLI_NO_CLUSTER');
+  });
+});
+
+describeRoot('lab subcommands choose a lab', () => {
+  it('the one running lab without --lab; several refused (exit 2); none: the default lab name', async () => {
+    const status = (...extra: string[]) => runWeft(bundle, ['lab', 'status', '--state-root', labs, ...extra], { env });
+    // No lab.json in these directories: the refusal names the lab the command chose.
+    const none = await status();
+    expect(none.stderr).toContain(join(labs, 'lab'));
+    await addLab('a');
+    const one = await status();
+    expect(one.stderr).toContain('ERR_WEFT_LAB_NOT_FOUND');
+    expect(one.stderr).toContain(join(labs, 'a'));
+    await addLab('b');
+    const two = await status();
+    expect(two.code).toBe(2);
+    expect(two.stderr).toContain('ERR_WEFT_CLI_LAB_AMBIGUOUS');
+    expect(two.stderr).toContain('--lab a, --lab b');
+    const named = await status('--lab', 'b');
+    expect(named.stderr).toContain(join(labs, 'b'));
+    expect(named.stderr).not.toContain('AMBIGUOUS');
+  });
+});
