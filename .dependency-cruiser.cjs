@@ -3,9 +3,22 @@
 // the parts but never the other way round. No circular imports anywhere.
 const PARTS = '^(control|node-agent|waypoint|cni)/';
 
+// The waypoint's request path, top to bottom (docs/architecture.md): a folder may import only the folders
+// after it in this list, plus the leaf modules config.ts and metrics.ts. The files directly in waypoint/
+// (main, waypoint, mesh, admin, hbone-inbound, tcp-forward) wire the layers together and sit above them.
+const WAYPOINT_LAYERS = ['forward', 'downstream', 'route', 'policy', 'retry', 'timeout', 'balance', 'upstream', 'transport', 'h1'];
+const waypointLayerRules = WAYPOINT_LAYERS.slice(1).map((layer, i) => ({
+  name: `waypoint-${layer}-imports-only-lower-layers`,
+  severity: 'error',
+  comment: `waypoint/${layer}/ is below ${WAYPOINT_LAYERS.slice(0, i + 1).join(', ')} and the wiring in waypoint/*.ts: pass what it needs in, or move the shared piece down.`,
+  from: { path: `^waypoint/${layer}/` },
+  to: { path: [`^waypoint/(${WAYPOINT_LAYERS.slice(0, i + 1).join('|')})/`, '^waypoint/[^/]+$'], pathNot: '^waypoint/(config|metrics)\\.ts$' },
+}));
+
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
+    ...waypointLayerRules,
     {
       name: 'no-circular',
       severity: 'error',

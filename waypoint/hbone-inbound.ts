@@ -5,7 +5,7 @@ import type { WorkloadCertificate } from '../lib/identity/index.js';
 import type { Logger } from '../lib/telemetry/log.js';
 import type { Registry } from 'prom-client';
 import { isWeftError } from '../lib/errors/index.js';
-import { TunnelStream } from './tunnel-stream.js';
+import { TunnelStream } from './transport/tunnel-stream.js';
 import type { Waypoint } from './waypoint.js';
 
 // Inbound HBONE: mTLS with the waypoint's own certificate. In ambient the client's node agent opens the

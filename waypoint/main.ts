@@ -13,7 +13,7 @@ import { createLogger } from '../lib/telemetry/log.js';
 import { createRegistry, serveMetrics } from '../lib/telemetry/metrics.js';
 import { serveAdmin, serveHealth, listenOn } from './admin.js';
 import { DEFAULT_ADMIN_ADDRESS, DEFAULT_HBONE_SESSION_IDLE_MS, DEFAULT_HEALTH_ADDRESS, DEFAULT_METRICS_ADDRESS, ENV_HBONE_SESSION_IDLE_MS } from './config.js';
-import { TcpConnector, type Connector } from './connector.js';
+import { TcpConnector, type Connector } from './transport/connector.js';
 import { loadWaypointConfig, waypointConfigDeltas } from './local-config.js';
 import { Waypoint } from './waypoint.js';
 import { startMeshTransport, type MeshTransport } from './mesh.js';

@@ -3,8 +3,8 @@ import type { Logger } from '../lib/telemetry/log.js';
 import { HbonePool } from '../lib/hbone/index.js';
 import { CertificateAuthority, CertificateManager, LocalCertifier, SpiffeId, type Certifier, type WorkloadCertificate } from '../lib/identity/index.js';
 import type { StateView } from '../lib/model/index.js';
-import type { Connector } from './connector.js';
-import { HboneConnector } from './hbone-connector.js';
+import type { Connector } from './transport/connector.js';
+import { HboneConnector } from './transport/hbone-connector.js';
 import { createHboneInbound } from './hbone-inbound.js';
 import type { Waypoint } from './waypoint.js';
 

@@ -2,8 +2,8 @@ import type { Duplex } from 'node:stream';
 import { WeftError } from '../lib/errors/index.js';
 import type { Logger } from '../lib/telemetry/log.js';
 import { pickP2C } from './balance/p2c-ewma.js';
-import type { Connector } from './connector.js';
-import type { Backend } from './state-index.js';
+import type { Connector } from './transport/connector.js';
+import type { Backend } from './route/state-index.js';
 
 // Opaque TCP through the waypoint: the bytes go as they are to one endpoint of the Service.
 

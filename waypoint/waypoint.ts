@@ -4,16 +4,21 @@ import { workloadLabelOf, type StateView } from '../lib/model/index.js';
 import type { Logger } from '../lib/telemetry/log.js';
 import { WeftError } from '../lib/errors/index.js';
 import { splitHostPort } from '../lib/host-port.js';
-import type { Connector } from './connector.js';
+import type { Connector } from './transport/connector.js';
 import { namespaceOfPrincipal } from '../lib/authz/index.js';
-import { Forwarder, type ConnectionInfo } from './forward.js';
-import { H2Server } from './h2-server.js';
-import { Http1Server } from './http1-server.js';
+import { realClock, type Clock } from '../lib/clock.js';
+import { Balancer } from './balance/balancer.js';
+import { Forwarder, type ConnectionInfo } from './forward/forwarder.js';
+import { Mirrors } from './forward/mirror.js';
+import { H2Server } from './downstream/h2-server.js';
+import { Http1Server } from './downstream/http1-server.js';
+import { RetryBudgets } from './retry/budget.js';
+import { Retrier } from './retry/retrier.js';
 import { WaypointMetrics } from './metrics.js';
-import { declaredProtocol, detect } from './protocol-detect.js';
-import { StateIndex, type Gateway } from './state-index.js';
+import { declaredProtocol, detect } from './downstream/protocol-detect.js';
+import { StateIndex, type Gateway } from './route/state-index.js';
 import { forwardTcp } from './tcp-forward.js';
-import { UpstreamClients } from './upstream.js';
+import { UpstreamClients } from './upstream/clients.js';
 import { DEFAULT_SNIFF_MS, DEFAULT_IDLE_TIMEOUT_MS } from './config.js';
 
 // The waypoint without its transport: give it a tunnel stream plus what the tunnel said (`:authority`
@@ -40,6 +45,9 @@ export interface WaypointOptions {
   readonly identity: string | undefined;
   readonly sniffMs?: number;
   readonly idleTimeoutMs?: number;
+  /** Time for deadlines, backoff, retry budgets and balancing; tests pass a fake one. Default: real time. */
+  readonly clock?: Clock;
+  /** Randomness for backend splits, P2C, backoff jitter and mirror sampling. Default: Math.random. */
   readonly random?: () => number;
 }
 
@@ -47,8 +55,8 @@ export class Waypoint {
   readonly index: StateIndex;
   private readonly clients: UpstreamClients;
   private readonly forwarder: Forwarder;
-  private readonly h1: Http1Server;
-  private readonly h2: H2Server;
+  private readonly h1: Http1Server<ConnectionInfo>;
+  private readonly h2: H2Server<ConnectionInfo>;
   private readonly log: Logger;
   private readonly sniffMs: number;
   private readonly onChange: () => void;
@@ -56,13 +64,19 @@ export class Waypoint {
 
   constructor(private readonly o: WaypointOptions) {
     this.log = o.log.child({ component: 'waypoint' });
-    this.index = new StateIndex(o.view, o.gateway);
+    const clock = o.clock ?? realClock;
+    const random = o.random ?? Math.random;
+    this.index = new StateIndex(o.view, o.gateway, clock);
     this.clients = new UpstreamClients(o.connector);
     const metrics = (this.metrics = new WaypointMetrics(o.registry));
-    this.forwarder = new Forwarder({ index: this.index, clients: this.clients, metrics, log: this.log, accessLog: o.accessLog, identity: o.identity, random: o.random });
+    // The request path, bottom up: upstream clients ← balance ← retry (with timeouts) ← forward.
+    const balancer = new Balancer(clock, random, metrics, this.log);
+    const retrier = new Retrier({ clients: this.clients, balancer, budgets: new RetryBudgets(() => clock.now()), metrics, clock, random });
+    const mirrors = new Mirrors(this.index, this.clients, clock, random);
+    this.forwarder = new Forwarder({ index: this.index, retrier, mirrors, metrics, log: this.log, accessLog: o.accessLog, identity: o.identity, clock, random });
     const idle = o.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
-    this.h1 = new Http1Server({ forwarder: this.forwarder, log: this.log, metrics, idleTimeoutMs: idle });
-    this.h2 = new H2Server({ forwarder: this.forwarder, log: this.log, idleTimeoutMs: idle });
+    this.h1 = new Http1Server({ handler: this.forwarder, log: this.log, metrics, idleTimeoutMs: idle });
+    this.h2 = new H2Server({ handler: this.forwarder, log: this.log, idleTimeoutMs: idle });
     this.sniffMs = o.sniffMs ?? DEFAULT_SNIFF_MS;
     // Connections to endpoints that left every Service are closed.
     this.onChange = () => this.clients.retain(this.index.endpointKeys());

@@ -3,8 +3,9 @@ import { createServer as createNetServer, type AddressInfo, type Server as NetSe
 import { Registry } from 'prom-client';
 import type { z } from 'zod';
 import { StateStore, RouteSchema, ServiceSchema, WorkloadSchema, AuthorizationPolicySchema, type Route, type Service, type AuthorizationPolicy } from '../../lib/model/index.js';
+import type { Clock } from '../../lib/clock.js';
 import { silentLogger, type Logger } from '../../lib/telemetry/log.js';
-import { TcpConnector, type Connector } from '../../waypoint/connector.js';
+import { TcpConnector, type Connector } from '../../waypoint/transport/connector.js';
 import { Waypoint } from '../../waypoint/waypoint.js';
 
 // In-process waypoint over loopback: backends are real node:http servers on 127.0.0.x (all of 127/8 is
@@ -113,7 +114,7 @@ export interface Lab {
   close(): Promise<void>;
 }
 
-export function startLab(options: { connector?: Connector; random?: () => number; accessLog?: Logger; log?: Logger } = {}): Promise<Lab> {
+export function startLab(options: { connector?: Connector; random?: () => number; clock?: Clock; accessLog?: Logger; log?: Logger } = {}): Promise<Lab> {
   const store = new StateStore();
   const registry = new Registry();
   const waypoint = new Waypoint({
@@ -125,6 +126,7 @@ export function startLab(options: { connector?: Connector; random?: () => number
     accessLog: options.accessLog ?? null,
     identity: 'spiffe://cluster.local/ns/demo/sa/waypoint',
     random: options.random,
+    clock: options.clock,
   });
   const listeners: NetServer[] = [];
   const sockets = new Set<Socket>();

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { httpBackend, route, service, startLab, type Backend, type Lab } from './harness.js';
-import { replacePrefix, redirectLocation } from '../../waypoint/routes/filters.js';
+import { replacePrefix, redirectLocation } from '../../waypoint/route/filters.js';
 
 describe('waypoint filters', () => {
   let lab: Lab;

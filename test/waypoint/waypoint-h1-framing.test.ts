@@ -1,4 +1,5 @@
-// Pins the waypoint's own HTTP/1.1 server and client (waypoint/http1-server.ts, waypoint/h1/): pipelined
+// Pins the waypoint's own HTTP/1.1 server and client (waypoint/downstream/http1-server.ts,
+// waypoint/upstream/h1-*.ts, waypoint/h1/): pipelined
 // requests are answered in order; HEAD, 204 and 304 carry no body; an HTTP/1.0 client gets a
 // close-delimited or keep-alive response as it asked; chunked request bodies and chunked or
 // close-delimited upstream responses are re-framed correctly; `Expect: 100-continue` is answered; bodies

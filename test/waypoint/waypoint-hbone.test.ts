@@ -12,7 +12,7 @@ import { createHboneServer, HbonePool, type HboneServer } from '../../lib/hbone/
 import type { CertificateAuthority, WorkloadCertificate } from '../../lib/identity/index.js';
 import { SpiffeId } from '../../lib/identity/index.js';
 import { silentLogger } from '../../lib/telemetry/log.js';
-import { HboneConnector } from '../../waypoint/hbone-connector.js';
+import { HboneConnector } from '../../waypoint/transport/hbone-connector.js';
 import { createHboneInbound } from '../../waypoint/hbone-inbound.js';
 import { eventually } from '../support/eventually.js';
 import { mintCa, mintWorkloadCert } from '../support/pki.js';

@@ -2,7 +2,7 @@
 // ignored, Exact, anchored RegularExpression, case-insensitive header names, first query value, method,
 // AND within a match, and GRPCRoute service/method.
 import { describe, expect, it } from 'vitest';
-import { compileRoute, queryParam, type RequestFacts } from '../../waypoint/routes/match.js';
+import { compileRoute, queryParam, type RequestFacts } from '../../waypoint/route/match.js';
 import { route } from './harness.js';
 
 function facts(method: string, url: string, headers: Record<string, string> = {}): RequestFacts {

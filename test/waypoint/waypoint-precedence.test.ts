@@ -2,8 +2,8 @@
 // method > most headers > most query params > oldest route > namespace/name > rule order; and that
 // `parentRef.port` narrows a route to one Service port.
 import { describe, expect, it } from 'vitest';
-import { compileRoute, type RequestFacts } from '../../waypoint/routes/match.js';
-import { orderMatches } from '../../waypoint/routes/precedence.js';
+import { compileRoute, type RequestFacts } from '../../waypoint/route/match.js';
+import { orderMatches } from '../../waypoint/route/precedence.js';
 import { route, type RouteInput } from './harness.js';
 import type { Route } from '../../lib/model/index.js';
 

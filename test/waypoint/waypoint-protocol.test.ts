@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { GATEWAY, httpBackend, podIp, route, startLab, type Backend, type Lab } from './harness.js';
 import { ServiceSchema, WorkloadSchema } from '../../lib/model/index.js';
-import { classifyBytes, declaredProtocol } from '../../waypoint/protocol-detect.js';
+import { classifyBytes, declaredProtocol } from '../../waypoint/downstream/protocol-detect.js';
 
 describe('declared protocol', () => {
   const cases: Array<[{ name?: string; appProtocol?: string }, string | undefined]> = [

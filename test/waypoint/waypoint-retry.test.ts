@@ -1,10 +1,12 @@
-// Pins retries: a backend failing 50 % with 503 gives ≥ 99 % success with `retry.codes: [503]` (at 10
+// Pins retries: a backend failing 50 % with 503 gives ≥ 99 % success with `retry.codes: [503]` (at 5
 // requests/s, where the retry budget's floor of 10 retries/s covers the ~1 retry per request; faster, the
 // budget caps retries on purpose, see waypoint-budget.test.ts); the
 // backend sees `x-weft-attempt` counting tries; codes not listed are not retried; a POST body ≤ 64 KiB is
 // replayed intact while a body over 64 KiB is streamed and never retried; `backoff` spaces tries.
+// The waypoint runs on a fake clock: the request rate and the backoff are in its time, not the wall's.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Pool } from 'undici';
+import { FakeClock } from '../support/fake-clock.js';
 import { httpBackend, route, service, startLab, type Backend, type Lab } from './harness.js';
 
 describe('waypoint retries', () => {
@@ -14,6 +16,7 @@ describe('waypoint retries', () => {
   const attemptsSeen: string[] = [];
   const bodiesSeen: number[] = [];
   let alwaysFailAt: number[] = [];
+  const clock = new FakeClock();
 
   beforeAll(async () => {
     flaky = await httpBackend((req, res) => {
@@ -23,7 +26,7 @@ describe('waypoint retries', () => {
         const attempt = String(req.headers['x-weft-attempt']);
         if (req.url!.startsWith('/always')) {
           attemptsSeen.push(attempt);
-          alwaysFailAt.push(performance.now());
+          alwaysFailAt.push(clock.now());
           res.writeHead(503).end('down');
           return;
         }
@@ -39,7 +42,7 @@ describe('waypoint retries', () => {
         res.writeHead(Math.random() < 0.5 ? 503 : 200).end(attempt);
       });
     });
-    lab = await startLab();
+    lab = await startLab({ clock });
     const s = service('flaky', '10.96.0.30', 80, [flaky]);
     lab.setState({
       services: [s.service],
@@ -75,28 +78,32 @@ describe('waypoint retries', () => {
   // floor; at 10/s they sit right on it and the budget (correctly) clips a few.
   it('50 % 503 → ≥ 99 % success over 150 requests at 5/s', async () => {
     let ok = 0;
-    const pending: Promise<void>[] = [];
-    for (let i = 0; i < 150; i++) {
-      pending.push(
-        pool.request({ method: 'GET', path: '/flaky' }).then(async (r) => {
+    // 5 requests per second of the waypoint's time, sent 8 at a time (the pool's connections); the clock
+    // moves 200 ms per request answered.
+    let sent = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (sent < 150) {
+          sent++;
+          const r = await pool.request({ method: 'GET', path: '/flaky' });
           await r.body.text();
           if (r.statusCode === 200) ok++;
-        }),
-      );
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-    await Promise.all(pending);
+          clock.advance(200);
+        }
+      }),
+    );
     expect(ok / 150).toBeGreaterThanOrEqual(0.99);
-  }, 90_000);
+  });
 
   it('x-weft-attempt counts tries and backoff spaces them', async () => {
     attemptsSeen.length = 0;
     alwaysFailAt = [];
-    const r = await pool.request({ method: 'GET', path: '/always' });
+    const r = await clock.runUntil(pool.request({ method: 'GET', path: '/always' }));
     await r.body.text();
     expect(r.statusCode).toBe(503);
     expect(attemptsSeen).toEqual(['1', '2', '3', '4']);
-    for (let k = 1; k < alwaysFailAt.length; k++) expect(alwaysFailAt[k] - alwaysFailAt[k - 1]).toBeGreaterThanOrEqual(45);
+    // backoffMs 100 with jitter: each wait is 50–100 ms of the waypoint's time.
+    for (let k = 1; k < alwaysFailAt.length; k++) expect(alwaysFailAt[k] - alwaysFailAt[k - 1]).toBeGreaterThanOrEqual(50);
   });
 
   it('a code not in retry.codes is not retried', async () => {

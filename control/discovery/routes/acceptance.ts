@@ -14,7 +14,7 @@ export type RouteObject = HTTPRouteObject | GRPCRouteObject;
 export { LABEL_USE_WAYPOINT as USE_WAYPOINT_LABEL } from '../../../lib/names.js';
 const GATEWAY_GROUP = 'gateway.networking.k8s.io';
 
-/** Filter types the waypoint implements, per route kind (waypoint/routes/apply-filters.ts). */
+/** Filter types the waypoint implements, per route kind (waypoint/route/apply-filters.ts). */
 const SUPPORTED_FILTERS: Record<RouteObject['kind'], ReadonlySet<string>> = {
   HTTPRoute: new Set(['RequestHeaderModifier', 'ResponseHeaderModifier', 'RequestRedirect', 'URLRewrite', 'RequestMirror']),
   GRPCRoute: new Set(['RequestHeaderModifier', 'ResponseHeaderModifier', 'RequestMirror']),

@@ -1,20 +1,17 @@
-import type { Service, ServicePort, StateView } from '../lib/model/index.js';
-import { EndpointStats } from './balance/p2c-ewma.js';
-import type { UpstreamEndpoint } from './connector.js';
-import { portRoutes, type PortRoutes } from './routes/route-set.js';
-import { prepareSplit, type WeightedPick } from './routes/split.js';
-import type { HttpRouteRule } from '../lib/model/index.js';
-import { AuthzPolicies, type WaypointPolicies } from '../lib/authz/index.js';
+import type { Service, ServicePort, StateView } from '../../lib/model/index.js';
+import { EndpointStats } from '../balance/p2c-ewma.js';
+import type { EndpointEntry } from '../balance/balancer.js';
+import { portRoutes, type PortRoutes } from './route-set.js';
+import { prepareSplit, type WeightedPick } from './split.js';
+import type { HttpRouteRule } from '../../lib/model/index.js';
+import { realClock, type Clock } from '../../lib/clock.js';
+import { AuthzPolicies, type WaypointPolicies } from '../../lib/authz/index.js';
 
 // What the request path reads, derived from the state view once per change (never per request): routes
 // compiled and ordered per Service port, backends with their endpoints and balancing state. Endpoint
 // statistics survive rebuilds, keyed by address:port.
 
-export interface EndpointEntry {
-  readonly key: string;
-  readonly endpoint: UpstreamEndpoint;
-  readonly stats: EndpointStats;
-}
+export type { EndpointEntry };
 
 export interface Backend {
   /** `namespace/name:port` for metrics and logs. */
@@ -40,6 +37,7 @@ export class StateIndex {
   constructor(
     private readonly view: StateView,
     readonly gateway: Gateway,
+    private readonly clock: Clock = realClock,
   ) {
     this.authz = new AuthzPolicies(view, () => this.trustDomain);
     view.on('change', this.onChange);
@@ -105,7 +103,7 @@ export class StateIndex {
       const identity = w ? `spiffe://${this.trustDomain}/ns/${w.namespace}/sa/${w.serviceAccount}` : undefined;
       const ekey = `${ep.address}:${sp.targetPort}`;
       let stats = this.stats.get(ekey);
-      if (!stats) this.stats.set(ekey, (stats = new EndpointStats(ekey)));
+      if (!stats) this.stats.set(ekey, (stats = new EndpointStats(ekey, undefined, undefined, this.clock.now())));
       endpoints.push({ key: ekey, endpoint: { address: ep.address, port: sp.targetPort, identity }, stats });
     }
     const b: Backend = { label: `${namespace}/${name}:${sp.port}`, service, port: sp, endpoints };
@@ -128,7 +126,7 @@ export class StateIndex {
       endpoint: k,
       ewmaMs: Math.round(s.rttMs * 100) / 100,
       pending: s.pending,
-      ejected: s.outlier.ejected(performance.now()),
+      ejected: s.outlier.ejected(this.clock.now()),
       ejections: s.outlier.ejectionCount,
     }));
     return { gateway: this.gateway, services, routes: table?.routes ?? [], endpoints };

@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import type { ServicePort } from '../lib/model/index.js';
+import type { ServicePort } from '../../lib/model/index.js';
 
 // Which protocol a Service port speaks: its appProtocol first, then its name prefix (`http-web`,
 // `grpc-api`), and only when neither says anything the first bytes, read with a short bound. A port

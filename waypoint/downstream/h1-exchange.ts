@@ -1,15 +1,15 @@
 import { EventEmitter } from 'node:events';
 import { STATUS_CODES } from 'node:http';
 import { Readable } from 'node:stream';
-import { isFieldValue, isToken } from './chars.js';
-import type { HeaderMap } from './head-parser.js';
+import { isFieldValue, isToken } from '../h1/chars.js';
+import type { HeaderMap } from '../h1/head-parser.js';
+import type { DownRequest, DownResponse, OutHeaders } from './exchange.js';
 
 // One request/response exchange on a downstream HTTP/1.1 connection of the waypoint's own server
 // (http1-server.ts): the parsed request (a plain object; a body stream only when there is a body) and the
-// response writer the forwarder drives. The writer keeps node:http's ServerResponse surface the forwarder
-// uses (writeHead/write/end/addTrailers, 'drain' and 'close'), but sends the head together with the first
-// body bytes, and a whole small response in ONE write: node:http's cork/writev of head and body was a
-// third of the waypoint's CPU in bench/waypoint.
+// response writer the request path drives, both behind the downstream interface (exchange.ts). The
+// writer sends the head together with the first body bytes, and a whole small response in ONE write:
+// node:http's cork/writev of head and body was a third of the waypoint's CPU in bench/waypoint.
 
 /** What the connection offers its exchanges. */
 export interface ExchangeConnection {
@@ -34,7 +34,7 @@ export class RequestBody extends Readable {
   }
 }
 
-export class H1Request {
+export class H1Request implements DownRequest {
   constructor(
     readonly method: string,
     readonly url: string,
@@ -43,6 +43,11 @@ export class H1Request {
     /** The body stream, or null when the request has none (no Content-Length > 0, not chunked). */
     readonly body: RequestBody | null,
   ) {}
+
+  /** A chunked body is held back until complete (or 64 KiB), so bad chunking is refused before forwarding. */
+  get holdBackBody(): boolean {
+    return this.body !== null && this.headers['transfer-encoding'] !== undefined;
+  }
 }
 
 const SINGLE_WRITE_LIMIT = 64 * 1024;
@@ -53,7 +58,7 @@ function validHeader(name: string, value: string): void {
   if (!isFieldValue(value)) throw new TypeError(`invalid value for header "${name}"`);
 }
 
-export class H1Response extends EventEmitter {
+export class H1Response extends EventEmitter implements DownResponse {
   headersSent = false;
   writableFinished = false;
   /** Status sent, for logs. */
@@ -75,7 +80,7 @@ export class H1Response extends EventEmitter {
     super();
   }
 
-  writeHead(status: number, headers?: Record<string, string | string[] | number | undefined>): this {
+  writeHead(status: number, headers?: OutHeaders): this {
     if (this.headersSent) throw new Error('headers already sent');
     let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'unknown'}\r\n`;
     let hasLength = false;
@@ -138,6 +143,10 @@ export class H1Response extends EventEmitter {
     this.emit('finish');
     this.emit('close');
     return this;
+  }
+
+  endWithHead(status: number, headers: OutHeaders): void {
+    this.writeHead(status, headers).end();
   }
 
   /** Tears the exchange down (after the head was sent there is no other way to say it failed). */

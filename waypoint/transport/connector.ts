@@ -2,8 +2,9 @@ import { connect as netConnect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 
 // The seam between the waypoint and the transport to an endpoint: in production an HBONE tunnel to the
-// endpoint pod's 15008 (hbone-connector.ts), in tests plain loopback TCP. Everything above it (undici
-// pools, HTTP/2 sessions, opaque TCP) only sees a Duplex that undici can also `ref`/`unref`.
+// endpoint pod's 15008 (hbone-connector.ts), in tests plain loopback TCP. Everything above it (the
+// HTTP/1.1 pools, HTTP/2 sessions, opaque TCP) only sees a Duplex with a socket's `ref`/`unref` (which
+// node:http2's Http2Session#ref/unref forward to).
 
 export interface UpstreamEndpoint {
   /** Pod IP. */

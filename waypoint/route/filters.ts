@@ -1,3 +1,4 @@
+import type { Headers } from '../upstream/exchange.js';
 import type { HttpFilter } from '../../lib/model/index.js';
 
 // HTTPRoute filters (httproute_types.go). Header modifiers: `set` overwrites, `add` APPENDS to an existing
@@ -5,7 +6,7 @@ import type { HttpFilter } from '../../lib/model/index.js';
 // Path modifiers: ReplaceFullPath, or ReplacePrefixMatch which swaps the matched prefix element-wise
 // (`/foo` → `/xyz`: `/foo/bar` → `/xyz/bar`, `/foo` → `/xyz`; replacing with `/`: `/foo/bar` → `/bar`).
 
-export type Headers = Record<string, string | string[] | undefined>;
+export type { Headers };
 
 type HeaderModifier = Extract<HttpFilter, { type: 'RequestHeaderModifier' }>['requestHeaderModifier'];
 

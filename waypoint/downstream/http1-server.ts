@@ -1,15 +1,14 @@
 import type { Duplex } from 'node:stream';
-import { WeftError } from '../lib/errors/index.js';
-import type { Logger } from '../lib/telemetry/log.js';
-import type { ConnectionInfo, Forwarder } from './forward.js';
-import { ChunkedDecoder, type ChunkSink } from './h1/chunked.js';
-import { H1Request, H1Response, RequestBody, type ExchangeConnection } from './h1/exchange.js';
-import { connectionHas, HEAD_ERROR, HEAD_MORE, HeadParser } from './h1/head-parser.js';
-import { flush, writeLater, type BatchedSocket } from './h1/write-batch.js';
-import type { WaypointMetrics } from './metrics.js';
+import { WeftError } from '../../lib/errors/index.js';
+import type { Logger } from '../../lib/telemetry/log.js';
+import { ChunkedDecoder, type ChunkSink } from '../h1/chunked.js';
+import type { DownstreamPeer, RequestHandler } from './exchange.js';
+import { H1Request, H1Response, RequestBody, type ExchangeConnection } from './h1-exchange.js';
+import { connectionHas, HEAD_ERROR, HEAD_MORE, HeadParser } from '../h1/head-parser.js';
+import { flush, writeLater, type BatchedSocket } from '../h1/write-batch.js';
 
 // HTTP/1.1 on tunnel streams with the waypoint's own parser (h1/head-parser.ts, h1/chunked.ts) instead of
-// node:http: node:http + undici cost ~0.1 ms of CPU per request in bench/waypoint. Strict as llhttp is
+// node:http: node:http's server and client cost ~0.1 ms of CPU per request in bench/waypoint. Strict as llhttp is
 // without lenient flags, plus what llhttp leaves open: CL+TE, duplicate or invalid Content-Length,
 // transfer codings other than plain `chunked`, bad chunk sizes and missing chunk CRLFs, obs-fold, bare CR
 // or LF, invalid header bytes, oversize heads, missing or several Host headers and non-origin-form targets
@@ -18,7 +17,7 @@ import type { WaypointMetrics } from './metrics.js';
 // test/waypoint/waypoint-h1-chunk-extensions.test.ts); each refusal is logged once (warn,
 // ERR_WEFT_WAYPOINT_BAD_REQUEST) and counted (weft_waypoint_bad_requests_total). Whatever
 // was pipelined behind a refused request is never parsed, answered or forwarded. Chunked bodies are held
-// back until complete or 64 KiB (forward.ts), so a broken chunk stream is refused before any byte goes
+// back until complete or 64 KiB (H1Request.holdBackBody), so a broken chunk stream is refused before any byte goes
 // upstream. Requests on one connection are served one after the other (pipelined ones wait, bounded).
 
 export const MAX_HEADER_BYTES = 16 * 1024;
@@ -33,11 +32,15 @@ const BAD_REQUEST = Buffer.from(`HTTP/1.1 400 Bad Request\r\ncontent-type: text/
 const EXPECTATION_FAILED = Buffer.from('HTTP/1.1 417 Expectation Failed\r\ncontent-length: 0\r\nconnection: close\r\n\r\n', 'latin1');
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 
-export interface Http1ServerOptions {
-  readonly forwarder: Forwarder;
+/** Counts refused requests (weft_waypoint_bad_requests_total). */
+export interface BadRequestCounter {
+  badRequest(service: string): void;
+}
+
+export interface Http1ServerOptions<C extends DownstreamPeer> {
+  readonly handler: RequestHandler<C>;
   readonly log: Logger;
-  /** Counts refused requests. */
-  readonly metrics: WaypointMetrics;
+  readonly metrics: BadRequestCounter;
   /** Idle timeout of a downstream connection, ms. */
   readonly idleTimeoutMs: number;
 }
@@ -54,7 +57,7 @@ function isOriginForm(method: string, url: string): boolean {
   return url.charCodeAt(0) === 47 /* / */ || (method === 'OPTIONS' && url === '*');
 }
 
-class H1Connection implements ExchangeConnection, ChunkSink, BatchedSocket {
+class H1Connection<C extends DownstreamPeer> implements ExchangeConnection, ChunkSink, BatchedSocket {
   pending: Buffer | Buffer[] | null = null;
   private readonly parser = new HeadParser('request', MAX_HEADER_BYTES);
   private decoder: ChunkedDecoder | undefined;
@@ -74,9 +77,9 @@ class H1Connection implements ExchangeConnection, ChunkSink, BatchedSocket {
   private lastActivity: number;
 
   constructor(
-    private readonly server: Http1Server,
+    private readonly server: Http1Server<C>,
     readonly socket: Duplex,
-    private readonly info: ConnectionInfo,
+    private readonly info: C,
   ) {
     this.since = this.lastActivity = server.clock;
     socket.on('data', (c: Buffer) => this.onData(c));
@@ -219,7 +222,7 @@ class H1Connection implements ExchangeConnection, ChunkSink, BatchedSocket {
     if (chunked) (this.decoder ??= new ChunkedDecoder(this)).reset();
     this.res = res;
     this.state = hasBody ? State.Body : State.Wait;
-    this.server.forwarder.handle(this.info, req, res);
+    this.server.handler.handle(this.info, req, res);
   }
 
   private readBody(): void {
@@ -298,7 +301,7 @@ class H1Connection implements ExchangeConnection, ChunkSink, BatchedSocket {
       this.socket.destroy();
       return;
     }
-    if (res) res.writableFinished = true; // the forwarder's later writes go nowhere
+    if (res) res.writableFinished = true; // the request path's later writes go nowhere
     flush(this);
     if (this.socket.writable) this.socket.end(BAD_REQUEST, () => this.socket.destroy());
     else this.socket.destroy();
@@ -329,17 +332,17 @@ class H1Connection implements ExchangeConnection, ChunkSink, BatchedSocket {
   }
 }
 
-export class Http1Server {
+export class Http1Server<C extends DownstreamPeer> {
   /** Coarse clock (ms) advanced by the sweep; connections stamp it instead of reading the time per request. */
   clock = performance.now();
-  readonly forwarder: Forwarder;
+  readonly handler: RequestHandler<C>;
   readonly log: Logger;
-  readonly metrics: WaypointMetrics;
-  private readonly connections = new Set<H1Connection>();
+  readonly metrics: BadRequestCounter;
+  private readonly connections = new Set<H1Connection<C>>();
   private readonly sweeper: NodeJS.Timeout;
 
-  constructor(private readonly o: Http1ServerOptions) {
-    this.forwarder = o.forwarder;
+  constructor(private readonly o: Http1ServerOptions<C>) {
+    this.handler = o.handler;
     this.log = o.log;
     this.metrics = o.metrics;
     this.sweeper = setInterval(() => {
@@ -350,12 +353,12 @@ export class Http1Server {
   }
 
   /** Serves HTTP/1.1 on a connection (a tunnel stream) whose requests all go to `info.service`. */
-  accept(stream: Duplex, info: ConnectionInfo): void {
+  accept(stream: Duplex, info: C): void {
     this.clock = performance.now();
     this.connections.add(new H1Connection(this, stream, info));
   }
 
-  forget(c: H1Connection): void {
+  forget(c: H1Connection<C>): void {
     this.connections.delete(c);
   }
 

@@ -1,21 +1,11 @@
 import { connect as h2connect, constants as h2c, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
-import type { Headers } from './routes/filters.js';
-import { H1Pool } from './h1/client.js';
-import type { Connector, UpstreamEndpoint } from './connector.js';
-import type { UpstreamRequest, UpstreamResponse } from './exchange.js';
+import type { Connector, UpstreamEndpoint } from '../transport/connector.js';
+import type { Headers, UpstreamRequest, UpstreamResponse } from './exchange.js';
 
-// Connections to endpoints, one entry per endpoint: the waypoint's own HTTP/1.1 pool (h1/client.ts, over
-// the connector's streams, i.e. HBONE tunnels) and one HTTP/2 session for h2/gRPC. Both are created
-// lazily and dropped when the endpoint leaves the Service.
+// One HTTP/2 session to an endpoint (h2c over the connector's stream) for h2 and gRPC upstreams, opened
+// on first use and dropped when it closes or goes away.
 
-export type { UpstreamRequest, UpstreamResponse } from './exchange.js';
-export type UpstreamProtocol = 'http1' | 'h2';
-
-const H1_CONNECTIONS = 256;
-const H1_IDLE_TIMEOUT_MS = 30_000;
-const SWEEP_INTERVAL_MS = 5_000;
-
-class H2Client {
+export class H2Client {
   private session: Promise<ClientHttp2Session> | undefined;
 
   constructor(
@@ -84,50 +74,5 @@ class H2Client {
   close(): void {
     void this.session?.then((s) => s.close(), () => undefined);
     this.session = undefined;
-  }
-}
-
-/** Clients per endpoint and protocol. */
-export class UpstreamClients {
-  private readonly h1 = new Map<string, H1Pool>();
-  private readonly h2 = new Map<string, H2Client>();
-  private readonly sweeper: NodeJS.Timeout;
-
-  constructor(private readonly connector: Connector) {
-    // Idle HTTP/1.1 connections are closed after 30 s by one timer for all pools, not one per socket.
-    this.sweeper = setInterval(() => {
-      const now = performance.now();
-      for (const p of this.h1.values()) p.sweep(now);
-    }, SWEEP_INTERVAL_MS);
-    this.sweeper.unref();
-  }
-
-  request(protocol: UpstreamProtocol, endpoint: UpstreamEndpoint, req: UpstreamRequest): Promise<UpstreamResponse> {
-    const key = `${endpoint.address}:${endpoint.port}`;
-    if (protocol === 'h2') {
-      let c = this.h2.get(key);
-      if (!c) this.h2.set(key, (c = new H2Client(endpoint, this.connector)));
-      return c.request(req);
-    }
-    let c = this.h1.get(key);
-    if (!c) this.h1.set(key, (c = new H1Pool(endpoint, this.connector, { maxConnections: H1_CONNECTIONS, idleTimeoutMs: H1_IDLE_TIMEOUT_MS })));
-    return c.request(req);
-  }
-
-  /** Closes clients of endpoints not in `keep` (keys `address:port`). */
-  retain(keep: ReadonlySet<string>): void {
-    for (const m of [this.h1, this.h2] as Map<string, H1Pool | H2Client>[]) {
-      for (const [k, c] of m) {
-        if (!keep.has(k)) {
-          c.close();
-          m.delete(k);
-        }
-      }
-    }
-  }
-
-  close(): void {
-    clearInterval(this.sweeper);
-    this.retain(new Set());
   }
 }

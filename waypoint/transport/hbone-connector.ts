@@ -1,7 +1,7 @@
-import type { HbonePool } from '../lib/hbone/index.js';
-import { SpiffeId, type WorkloadCertificate } from '../lib/identity/index.js';
-import { WeftError } from '../lib/errors/index.js';
-import { HBONE_PORT } from '../lib/names.js';
+import type { HbonePool } from '../../lib/hbone/index.js';
+import { SpiffeId, type WorkloadCertificate } from '../../lib/identity/index.js';
+import { WeftError } from '../../lib/errors/index.js';
+import { HBONE_PORT } from '../../lib/names.js';
 import type { Connector, UpstreamEndpoint, UpstreamStream } from './connector.js';
 import { TunnelStream } from './tunnel-stream.js';
 
@@ -36,8 +36,9 @@ export class HboneConnector implements Connector {
       certificate: await this.o.certificate(),
       trustRoots: this.o.trustRoots(),
     });
-    // undici corks and writev()s like node:http does, so it gets the same plain-Duplex front; and its connect
-    // hook wants socket-like ref/unref, which an HTTP/2 stream (keeping nothing alive by itself) lacks.
+    // The same plain-Duplex front as inbound tunnels get (tunnel-stream.ts: one Buffer per write), plus the
+    // socket-like ref/unref the clients' type asks for, which an HTTP/2 stream (keeping nothing alive by
+    // itself) lacks.
     return Object.assign(new TunnelStream(stream), { ref: ignore, unref: ignore });
   }
 }

@@ -1,57 +1,39 @@
 import { Readable } from 'node:stream';
-import type { Connector, UpstreamEndpoint, UpstreamStream } from '../connector.js';
-import type { UpstreamRequest, UpstreamResponse } from '../exchange.js';
-import type { Headers } from '../routes/filters.js';
+import type { UpstreamStream } from '../transport/connector.js';
 import { WeftError } from '../../lib/errors/index.js';
-import { isFieldValue, isToken, TARGET } from './chars.js';
-import { ChunkedDecoder, type ChunkSink } from './chunked.js';
-import { connectionHas, HEAD_ERROR, HEAD_MORE, HeadParser } from './head-parser.js';
-import { flush, writeLater, type BatchedSocket } from './write-batch.js';
+import { ChunkedDecoder, type ChunkSink } from '../h1/chunked.js';
+import { connectionHas, HEAD_ERROR, HEAD_MORE, HeadParser } from '../h1/head-parser.js';
+import { flush, writeLater, type BatchedSocket } from '../h1/write-batch.js';
+import { abortError, H1UpstreamResponse, requestHead, type Exchange } from './h1-exchange.js';
 
-// The waypoint's HTTP/1.1 client to one endpoint (instead of an undici Pool): keep-alive connections from
-// the connector (an HBONE tunnel, or TCP in tests), LIFO reuse, at most `maxConnections` with a FIFO
-// queue behind them. A request's head and a buffered body go out in ONE write; the response head is
-// parsed incrementally with the same strict parser as the server side, and a response whose body came
-// with its head is handed over whole (`complete`) instead of as a stream. A request that fails on a
-// reused connection before any response byte (the endpoint closed it while idle) is sent once more on a
-// fresh connection when its body can be sent again. A response that breaks HTTP/1.1 framing (bad head,
-// ambiguous length, bad chunking, chunk extensions or trailers over their caps in h1/chunked.ts) fails its
-// request with ERR_WEFT_WAYPOINT_BAD_RESPONSE, which the forwarder answers with 502 when nothing of the
-// response went downstream yet; later (body already streaming) the downstream exchange is reset.
+// One HTTP/1.1 connection of the waypoint's client to an endpoint (h1-pool.ts keeps them: LIFO reuse, at
+// most `maxConnections`, a FIFO queue behind them). A request's head and a buffered body go out in ONE
+// write; the response head is parsed incrementally with the same strict parser as the server side, and a
+// response whose body came with its head is handed over whole (`complete`) instead of as a stream. A
+// request that fails on a reused connection before any response byte (the endpoint closed it while idle)
+// is sent once more on a fresh connection when its body can be sent again. A response that breaks
+// HTTP/1.1 framing (bad head, ambiguous length, bad chunking, chunk extensions or trailers over their caps
+// in h1/chunked.ts) fails its request with ERR_WEFT_WAYPOINT_BAD_RESPONSE, which becomes a 502 when
+// nothing of the response went downstream yet; later (body already streaming) the downstream exchange is
+// reset.
 
 const MAX_RESPONSE_HEAD_BYTES = 64 * 1024;
 const SINGLE_WRITE_LIMIT = 64 * 1024;
 const EXPECTS_PAYLOAD = new Set(['POST', 'PUT', 'PATCH']);
 const EMPTY = Buffer.alloc(0);
+const CRLF = Buffer.from('\r\n', 'latin1');
+const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
 
-export interface H1PoolOptions {
-  readonly maxConnections: number;
-  readonly idleTimeoutMs: number;
-}
-
-class Exchange {
-  retried = false;
-  settled = false;
-  response: H1UpstreamResponse | undefined;
-  /** Removes a queued exchange when its signal fires. */
-  onQueuedAbort: (() => void) | undefined;
-
-  constructor(
-    readonly req: UpstreamRequest,
-    private readonly res: (r: UpstreamResponse) => void,
-    private readonly rej: (e: Error) => void,
-  ) {}
-
-  resolve(r: H1UpstreamResponse): void {
-    this.settled = true;
-    this.res(r);
-  }
-
-  reject(e: Error): void {
-    if (this.settled) return;
-    this.settled = true;
-    this.rej(e);
-  }
+/** What a connection needs of the pool that owns it. */
+export interface ConnectionOwner {
+  /** `address:port`, for errors. */
+  readonly label: string;
+  /** The connection finished its exchange and can serve another. */
+  release(c: H1Connection): void;
+  /** The connection is gone. */
+  removed(c: H1Connection): void;
+  /** Sends an exchange again (on another connection). */
+  dispatch(ex: Exchange): void;
 }
 
 class ResponseBody extends Readable {
@@ -69,36 +51,6 @@ class ResponseBody extends Readable {
   }
 }
 
-class H1UpstreamResponse implements UpstreamResponse {
-  readonly endStream = false;
-  complete: Buffer | undefined;
-  stream: ResponseBody | undefined;
-
-  constructor(
-    readonly status: number,
-    readonly headers: Headers,
-  ) {}
-
-  get body(): Readable {
-    if (!this.stream) {
-      // Only mirrors and tests read a complete body as a stream.
-      const r = new Readable({ read() {} });
-      if (this.complete && this.complete.length > 0) r.push(this.complete);
-      r.push(null);
-      return r;
-    }
-    return this.stream;
-  }
-
-  trailers(): Headers | undefined {
-    return undefined;
-  }
-
-  discard(): void {
-    if (this.stream && !this.stream.readableEnded) this.stream.destroy();
-  }
-}
-
 const enum State {
   Idle,
   Head,
@@ -113,13 +65,7 @@ const enum Framing {
   Close,
 }
 
-function abortError(): Error {
-  const e = new Error('request aborted');
-  e.name = 'AbortError';
-  return e;
-}
-
-class H1Connection implements ChunkSink, BatchedSocket {
+export class H1Connection implements ChunkSink, BatchedSocket {
   pending: Buffer | Buffer[] | null = null;
   private readonly parser = new HeadParser('response', MAX_RESPONSE_HEAD_BYTES);
   private decoder: ChunkedDecoder | undefined;
@@ -147,7 +93,7 @@ class H1Connection implements ChunkSink, BatchedSocket {
   };
 
   constructor(
-    private readonly pool: H1Pool,
+    private readonly pool: ConnectionOwner,
     readonly socket: UpstreamStream,
   ) {
     socket.on('data', (c: Buffer) => this.onData(c));
@@ -460,142 +406,5 @@ class H1Connection implements ChunkSink, BatchedSocket {
     if (this.dead) return;
     this.dead = true;
     this.socket.destroy();
-  }
-}
-
-const CRLF = Buffer.from('\r\n', 'latin1');
-const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
-
-/** The request head without its final empty line; throws on a value that would inject a header. */
-function requestHead(r: UpstreamRequest): string {
-  const path = r.path;
-  for (let i = 0; i < path.length; i++) {
-    const c = path.charCodeAt(i);
-    if (c > 0xff || TARGET[c] === 0) throw new Error('invalid character in the request path');
-  }
-  if (!isToken(r.method)) throw new Error('invalid request method');
-  if (!isFieldValue(r.authority)) throw new Error('invalid authority');
-  let head = `${r.method} ${path} HTTP/1.1\r\nhost: ${r.authority}\r\n`;
-  const h = r.headers;
-  for (const k in h) {
-    const v = h[k];
-    if (v === undefined || k === 'host') continue;
-    if (!isToken(k)) throw new Error(`invalid header name "${k}"`);
-    if (typeof v === 'string') {
-      if (!isFieldValue(v)) throw new Error(`invalid value for header "${k}"`);
-      head += `${k}: ${v}\r\n`;
-    } else {
-      for (const x of v) {
-        if (!isFieldValue(x)) throw new Error(`invalid value for header "${k}"`);
-        head += `${k}: ${x}\r\n`;
-      }
-    }
-  }
-  return head;
-}
-
-/** HTTP/1.1 connections to one endpoint. */
-export class H1Pool {
-  private readonly idle: H1Connection[] = [];
-  private readonly queue: Exchange[] = [];
-  private open = 0;
-  private closed = false;
-  /** `address:port`, for errors. */
-  readonly label: string;
-
-  constructor(
-    private readonly endpoint: UpstreamEndpoint,
-    private readonly connector: Connector,
-    private readonly o: H1PoolOptions,
-  ) {
-    this.label = `${endpoint.address}:${endpoint.port}`;
-  }
-
-  request(req: UpstreamRequest): Promise<UpstreamResponse> {
-    return new Promise((resolve, reject) => this.dispatch(new Exchange(req, resolve, reject)));
-  }
-
-  dispatch(ex: Exchange): void {
-    if (this.closed) {
-      ex.reject(new Error('endpoint removed'));
-      return;
-    }
-    while (this.idle.length > 0) {
-      const c = this.idle.pop()!;
-      if (c.alive) {
-        c.send(ex);
-        return;
-      }
-    }
-    if (this.open < this.o.maxConnections) {
-      this.open++;
-      this.connector.connect(this.endpoint).then(
-        (s) => {
-          const c = new H1Connection(this, s);
-          if (this.closed) {
-            c.destroy();
-            ex.reject(new Error('endpoint removed'));
-          } else c.send(ex);
-        },
-        (err: Error) => {
-          this.open--;
-          ex.reject(err);
-          this.kick();
-        },
-      );
-      return;
-    }
-    const signal = ex.req.signal;
-    if (signal) {
-      ex.onQueuedAbort = () => {
-        const i = this.queue.indexOf(ex);
-        if (i >= 0) this.queue.splice(i, 1);
-        ex.reject(abortError());
-      };
-      signal.addEventListener('abort', ex.onQueuedAbort, { once: true });
-    }
-    this.queue.push(ex);
-  }
-
-  /** A connection finished its exchange and can serve another. */
-  release(c: H1Connection): void {
-    if (this.closed) {
-      c.destroy();
-      return;
-    }
-    const next = this.queue.shift();
-    if (next) {
-      if (next.onQueuedAbort) next.req.signal?.removeEventListener('abort', next.onQueuedAbort);
-      c.send(next);
-      return;
-    }
-    c.idleSince = performance.now();
-    this.idle.push(c);
-  }
-
-  removed(c: H1Connection): void {
-    this.open--;
-    const i = this.idle.indexOf(c);
-    if (i >= 0) this.idle.splice(i, 1);
-    this.kick();
-  }
-
-  private kick(): void {
-    const next = this.queue.shift();
-    if (next) {
-      if (next.onQueuedAbort) next.req.signal?.removeEventListener('abort', next.onQueuedAbort);
-      this.dispatch(next);
-    }
-  }
-
-  /** Closes connections idle longer than the idle timeout. */
-  sweep(now: number): void {
-    for (const c of this.idle) if (now - c.idleSince > this.o.idleTimeoutMs) c.destroy();
-  }
-
-  close(): void {
-    this.closed = true;
-    for (const c of this.idle.splice(0)) c.destroy();
-    for (const ex of this.queue.splice(0)) ex.reject(new Error('endpoint removed'));
   }
 }

@@ -1,9 +1,11 @@
 import type { Readable } from 'node:stream';
-import type { Headers } from './routes/filters.js';
 
-// What the forwarder hands an upstream client (HTTP/1.1 pool or HTTP/2 session) and gets back: the one
-// shape both protocols share, in its own module so that the clients and the table of clients
-// (upstream.ts) do not import each other.
+// What the request path hands an upstream client (HTTP/1.1 pool or HTTP/2 session) and gets back: the
+// one shape both protocols share, in its own module so that the clients and the table of clients
+// (clients.ts) do not import each other.
+
+/** Lower-case header names to values, as both upstream clients take and give them. */
+export type Headers = Record<string, string | string[] | undefined>;
 
 export interface UpstreamRequest {
   readonly method: string;
@@ -25,7 +27,7 @@ export interface UpstreamResponse {
   readonly endStream: boolean;
   /** Trailers once the body has ended (gRPC status lives here). */
   trailers(): Headers | undefined;
-  /** The whole body when it arrived with the head (HTTP/1.1): the forwarder then needs no stream. */
+  /** The whole body when it arrived with the head (HTTP/1.1): writing it downstream then needs no stream. */
   readonly complete?: Buffer;
   /** Drops the body so the connection can be reused (HTTP/1.1). */
   discard?(): void;

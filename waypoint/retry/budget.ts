@@ -63,3 +63,16 @@ export class RetryBudget {
     return true;
   }
 }
+
+/** One budget per route (retries of one route never spend another's), on the waypoint's clock. */
+export class RetryBudgets {
+  private readonly budgets = new Map<string, RetryBudget>();
+
+  constructor(private readonly now: () => number) {}
+
+  get(route: string): RetryBudget {
+    let b = this.budgets.get(route);
+    if (!b) this.budgets.set(route, (b = new RetryBudget(DEFAULT_BUDGET, this.now)));
+    return b;
+  }
+}
