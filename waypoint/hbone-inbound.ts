@@ -1,5 +1,5 @@
 import { createHboneServer, type HboneServer } from '../lib/hbone/index.js';
-import type { ConnectionInfo } from './forward.js';
+import type { ConnectionInfo } from './forward/connection.js';
 import { HBONE_PORT, INBOUND_PLAIN_PORT, OUTBOUND_PORT } from '../lib/names.js';
 import type { WorkloadCertificate } from '../lib/identity/index.js';
 import type { Logger } from '../lib/telemetry/log.js';

@@ -1,5 +1,5 @@
 import { Duplex } from 'node:stream';
-import { resetTunnel } from '../lib/hbone/index.js';
+import { resetTunnel } from '../../lib/hbone/index.js';
 
 // node:http's server corks the socket and flushes the status line (a latin1 string) and body with
 // `_writev`; an Http2Stream's native writev garbles such mixed string/Buffer batches (the client saw a
