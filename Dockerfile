@@ -16,9 +16,9 @@ RUN npm ci --no-audit --no-fund
 COPY . .
 # The official image keeps Node's headers under /usr/local/include/node (scripts/build-native.mjs).
 ENV WEFT_NODEDIR=/usr/local
-# build:cni (the weft-cni single executable install-cni copies to nodes) runs when the package defines it.
+# npm run build includes build:cni: gcc (in this image) builds dist/cni/weft-cni, the static C plugin
+# install-cni copies to nodes.
 RUN npm run build \
- && if node -e "process.exit(require('./package.json').scripts['build:cni'] ? 0 : 1)"; then npm run build:cni; fi \
  && npm prune --omit=dev --no-audit --no-fund
 
 # --- runtime: slim Node plus the few tools the node agent drives ----------------------------------------

@@ -141,6 +141,8 @@ export interface LoadedCa {
   /** True when this replica generated the stored CA. */
   readonly created: boolean;
   readonly origin: string;
+  /** What the backend held (the CA reloader compares against it). */
+  readonly material: CaMaterial;
 }
 
 export interface LoadOrCreateOptions {
@@ -184,19 +186,33 @@ export async function loadOrCreateCa(options: LoadOrCreateOptions): Promise<Load
   } else if (options.provided !== undefined && stored.certChainPem.trim() !== options.provided.certChainPem.trim()) {
     log.warn({ origin: backend.origin }, 'the stored CA differs from the provided one; using the stored CA (delete it to switch)');
   }
+  const { ca, rootsPem } = await loadMaterial(stored, options, backend.origin);
+  return { ca, rootsPem, created, origin: backend.origin, material: stored };
+}
+
+/**
+ * The CA and trust bundle of stored material: the CA's own root first (the signing root data planes renew
+ * towards, docs/rotation.md), then the extra roots. Throws ERR_WEFT_CA_STORE_INVALID (e.g. ca.key does not
+ * match ca.crt).
+ */
+export async function loadMaterial(
+  stored: CaMaterial,
+  options: { readonly trustDomain: string; readonly leafLifetimeSeconds?: number },
+  origin: string,
+): Promise<{ ca: CertificateAuthority; rootsPem: string[] }> {
   let ca: CertificateAuthority;
   try {
-    ca = await CertificateAuthority.load({
-      certChainPem: stored.certChainPem,
-      keyPem: stored.keyPem,
-      trustDomain: options.trustDomain,
-      maxLifetimeSeconds: options.leafLifetimeSeconds,
-    });
+    ca = await CertificateAuthority.load({ certChainPem: stored.certChainPem, keyPem: stored.keyPem, trustDomain: options.trustDomain, maxLifetimeSeconds: options.leafLifetimeSeconds });
   } catch (err) {
-    throw new WeftError('ERR_WEFT_CA_STORE_INVALID', { origin: backend.origin, reason: (err as Error).message }, { cause: err });
+    throw new WeftError('ERR_WEFT_CA_STORE_INVALID', { origin, reason: (err as Error).message }, { cause: err });
   }
   const rootsPem = [...ca.rootsPem, ...splitPem(stored.extraRootsPem ?? '')].filter((p, i, all) => all.findIndex((q) => q.trim() === p.trim()) === i);
-  return { ca, rootsPem, created, origin: backend.origin };
+  return { ca, rootsPem };
+}
+
+/** True when two stored forms hold the same CA and roots. */
+export function sameMaterial(a: CaMaterial, b: CaMaterial): boolean {
+  return a.certChainPem.trim() === b.certChainPem.trim() && a.keyPem.trim() === b.keyPem.trim() && (a.extraRootsPem ?? '').trim() === (b.extraRootsPem ?? '').trim();
 }
 
 /** Reads a user-provided CA from files (`--ca-cert` chain + `--ca-key`). */

@@ -3,6 +3,8 @@ import { WeftError } from '../lib/errors/index.js';
 import { parseHostPort } from '../lib/host-port.js';
 import { DEFAULT_LEAF_LIFETIME_SECONDS, parseLeafLifetime } from '../lib/identity/leaf-lifetime.js';
 import { CONTROL_PORT, HEALTH_PORT, METRICS_PORT } from '../lib/names.js';
+import { DEFAULT_CA_RELOAD_MS } from './ca-reload.js';
+import { DEFAULT_WAYPOINT_REPLICAS } from './waypoints/objects.js';
 
 // weft-control's flags and their defaults, in one place.
 
@@ -37,6 +39,8 @@ export interface ControlConfig {
   caDir?: string;
   caCert?: string;
   caKey?: string;
+  /** How often the CA store is re-read for root rotation steps (ms; default DEFAULT_CA_RELOAD_MS). */
+  caReloadMs?: number;
   tokenPublicKey?: string;
   trustDomain: string;
   metricsAddress: string;
@@ -55,6 +59,8 @@ export interface ControlConfig {
   logLevel?: string;
   /** `--control` the generated waypoint Deployments pass to weft-waypoint (default weft-control.weft-system.svc:15012). */
   waypointControlAddress?: string;
+  /** Replicas of each generated waypoint Deployment (default 2; a Gateway's weft.dev/waypoint-replicas overrides it). */
+  waypointReplicas?: number;
   /** Mesh-wide `weft.dev/mtls-mode` for workloads whose pod and namespace set none (default permissive). */
   mtlsModeDefault?: 'strict' | 'permissive';
 }
@@ -75,6 +81,7 @@ export async function parseControlArgs(argv: string[], env: NodeJS.ProcessEnv = 
     .option('ca-dir', { type: 'string', describe: 'directory mode: where CA material is kept (created on first start); default <clusterDir>/../control-ca' })
     .option('ca-cert', { type: 'string', describe: 'a CA certificate chain (root or intermediate, then its parents) to use instead of generating one' })
     .option('ca-key', { type: 'string', describe: 'the PKCS#8 key of --ca-cert' })
+    .option('ca-reload-interval', { type: 'number', default: DEFAULT_CA_RELOAD_MS / 1000, describe: 'seconds between reads of the CA store (Secret weft-ca or --ca-dir) that pick up root rotation steps (docs/rotation.md)' })
     .option('token-public-key', { type: 'string', describe: 'directory mode: PEM public key(s) (or a JWKS JSON file) verifying the tokens the lab mints' })
     .option('trust-domain', { type: 'string', default: DEFAULT_TRUST_DOMAIN })
     .option('metrics-address', { type: 'string', default: DEFAULT_METRICS_ADDRESS })
@@ -88,6 +95,7 @@ export async function parseControlArgs(argv: string[], env: NodeJS.ProcessEnv = 
     .option('log-level', { type: 'string' })
     .option('mtls-mode-default', { choices: ['permissive', 'strict'] as const, default: 'permissive' as const, describe: 'mesh-wide mTLS mode where neither pod nor namespace sets weft.dev/mtls-mode' })
     .option('waypoint-control-address', { type: 'string', describe: 'the --control address written into generated waypoint Deployments' })
+    .option('waypoint-replicas', { type: 'number', default: DEFAULT_WAYPOINT_REPLICAS, describe: 'replicas of each generated waypoint Deployment (1-100)' })
     .check((a) => {
       if ((a['ca-cert'] === undefined) !== (a['ca-key'] === undefined)) throw new Error('--ca-cert and --ca-key go together');
       return true;
@@ -102,6 +110,10 @@ export async function parseControlArgs(argv: string[], env: NodeJS.ProcessEnv = 
   const burst = args['certify-burst'];
   const rate = args['certify-rate'];
   if (!Number.isFinite(burst) || burst < 1) throw new WeftError('ERR_WEFT_CONFIG_INVALID', { reason: `--certify-burst must be a number >= 1, not ${String(burst)}` });
+  const reload = args['ca-reload-interval'];
+  if (!Number.isFinite(reload) || reload < 0.1 || reload > 3600) throw new WeftError('ERR_WEFT_CONFIG_INVALID', { reason: `--ca-reload-interval must be seconds in [0.1, 3600], not ${String(reload)}` });
+  const replicas = args['waypoint-replicas'];
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > 100) throw new WeftError('ERR_WEFT_CONFIG_INVALID', { reason: `--waypoint-replicas must be an integer from 1 to 100, not ${String(replicas)}` });
   if (!Number.isFinite(rate) || rate <= 0) throw new WeftError('ERR_WEFT_CONFIG_INVALID', { reason: `--certify-rate must be a number > 0, not ${String(rate)}` });
   const leafFlag = args['leaf-lifetime'];
   const leafEnv = env[ENV_LEAF_LIFETIME];
@@ -117,6 +129,7 @@ export async function parseControlArgs(argv: string[], env: NodeJS.ProcessEnv = 
     caDir: args['ca-dir'],
     caCert: args['ca-cert'],
     caKey: args['ca-key'],
+    caReloadMs: Math.round(reload * 1000),
     tokenPublicKey: args['token-public-key'],
     trustDomain: args['trust-domain'],
     metricsAddress: args['metrics-address'],
@@ -128,6 +141,7 @@ export async function parseControlArgs(argv: string[], env: NodeJS.ProcessEnv = 
     leafLifetimeSeconds,
     logLevel: args['log-level'],
     waypointControlAddress: args['waypoint-control-address'],
+    waypointReplicas: replicas,
     mtlsModeDefault: args['mtls-mode-default'],
   };
 }

@@ -1,11 +1,12 @@
 import { networkInterfaces } from 'node:os';
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { Server } from '@grpc/grpc-js';
 import { IdentityServiceService } from '../api/gen/weft/v1/identity.js';
 import type { CertificateAuthority } from '../lib/identity/index.js';
 import { MAX_MESSAGE_BYTES } from '../lib/control-client/channel.js';
 import type { CertifyService } from './identity/certify-service.js';
 import { DiscoveryServiceDefinition, type WatchService } from './discovery/watch-service.js';
 import { issueServingCert, servingNames } from './serving-cert.js';
+import { ServingCredentials } from './serving-credentials.js';
 
 // weft-control's gRPC endpoint (port 15012): IdentityService and DiscoveryService over TLS with a
 // serving certificate from the control plane's own CA.
@@ -13,6 +14,8 @@ import { issueServingCert, servingNames } from './serving-cert.js';
 export interface ControlServer {
   readonly port: number;
   readonly server: Server;
+  /** Root rotation: serves a certificate from `ca` to new connections (established ones keep theirs). */
+  setCa(ca: CertificateAuthority): Promise<void>;
   /** Stops accepting, lets open calls end for `graceMs`, then forces. */
   close(graceMs?: number): Promise<void>;
 }
@@ -38,11 +41,12 @@ export async function startControlServer(options: {
   });
   server.addService(IdentityServiceService, options.certify.implementation());
   server.addService(DiscoveryServiceDefinition, options.watch.implementation());
-  const creds = ServerCredentials.createSsl(null, [{ cert_chain: Buffer.from(cert.certChainPem), private_key: Buffer.from(cert.keyPem) }], false);
+  const creds = new ServingCredentials(cert);
   const port = await new Promise<number>((resolve, reject) => server.bindAsync(options.listen, creds, (err, p) => (err ? reject(err) : resolve(p))));
   return {
     port,
     server,
+    setCa: async (ca) => creds.replace(await issueServingCert(ca, names)),
     close: (graceMs = 5_000) =>
       new Promise<void>((resolve) => {
         const force = setTimeout(() => {

@@ -15,6 +15,7 @@ import type { ClusterSource } from './sources/source.js';
 import { DirectoryCaBackend, SecretCaBackend, loadOrCreateCa, readProvidedCa, type CaBackend } from './ca-store.js';
 import { AlwaysLeader, LeaseLeaderElector, type LeaderElection } from './leader.js';
 import { CaRootPublisher } from './ca-root-configmap.js';
+import { CaReloader } from './ca-reload.js';
 import { registerCaExpiryMetrics, warnIfCaExpiresBeforeLeafLifetime } from './ca-expiry-metrics.js';
 import type { KubeApi } from './sources/kube-api.js';
 import { Compiler } from './discovery/compile.js';
@@ -42,6 +43,7 @@ export interface ControlProcess {
   readonly grpcPort: number;
   readonly metricsPort: number;
   readonly healthPort: number;
+  /** The signing CA now (it changes when a root rotation switches the signer). */
   readonly ca: CertificateAuthority;
   readonly source: ClusterSource;
   readonly watch: WatchService;
@@ -128,7 +130,7 @@ export async function startControl(config: ControlConfig, log: Logger): Promise<
 
     const provided = config.caCert && config.caKey ? await readProvidedCa(config.caCert, config.caKey) : undefined;
     const loaded = await loadOrCreateCa({ backend, trustDomain: config.trustDomain, provided, leafLifetimeSeconds: config.leafLifetimeSeconds, logger: log });
-    const ca = loaded.ca;
+    let ca = loaded.ca;
     log.info({ origin: loaded.origin, created: loaded.created, roots: loaded.rootsPem.length, leafLifetimeSeconds: ca.leafLifetimeSeconds }, 'CA loaded');
     registerCaExpiryMetrics(registry, () => ca);
     warnIfCaExpiresBeforeLeafLifetime(ca, log);
@@ -152,15 +154,38 @@ export async function startControl(config: ControlConfig, log: Logger): Promise<
 
     // Controllers that write cluster state act only while this replica leads; every replica serves gRPC.
     const status = new StatusController({ source, leader, logger: log });
-    const waypoints = new WaypointController({ source, leader, logger: log, controlAddress: config.waypointControlAddress });
+    const waypoints = new WaypointController({ source, leader, logger: log, controlAddress: config.waypointControlAddress, replicas: config.waypointReplicas, propagation: watch });
     status.start();
     waypoints.start();
+    let caRoot: CaRootPublisher | undefined;
     if (kubeApi !== undefined) {
       // Cluster mode: the trust root data planes mount as --ca-root (ConfigMap weft-ca-root).
-      const caRoot = new CaRootPublisher({ api: kubeApi, source, leader, namespace: config.namespace, rootsPem: loaded.rootsPem, logger: log });
-      caRoot.start();
-      cleanups.push(() => caRoot.stop());
+      const publisher = new CaRootPublisher({ api: kubeApi, source, leader, namespace: config.namespace, rootsPem: loaded.rootsPem, logger: log });
+      caRoot = publisher;
+      publisher.start();
+      cleanups.push(() => publisher.stop());
     }
+    // Root rotation (docs/rotation.md): a changed CA store reaches the signer, the serving certificate,
+    // the pushed trust bundle and the ConfigMap without a restart.
+    const reloader = new CaReloader({
+      backend,
+      trustDomain: config.trustDomain,
+      leafLifetimeSeconds: config.leafLifetimeSeconds,
+      initial: loaded.material,
+      intervalMs: config.caReloadMs,
+      logger: log,
+      apply: async (next) => {
+        watch.setTrustBundle({ trustDomain: config.trustDomain, roots: next.rootsPem });
+        caRoot?.setRoots(next.rootsPem);
+        if (next.ca.certPem !== ca.certPem) {
+          await server.setCa(next.ca);
+          warnIfCaExpiresBeforeLeafLifetime(next.ca, log);
+        }
+        ca = next.ca;
+      },
+    });
+    reloader.start();
+    cleanups.push(() => reloader.stop());
     leader.start();
     cleanups.push(() => leader.stop({ release: true }));
     cleanups.push(() => waypoints.stop());
@@ -173,7 +198,9 @@ export async function startControl(config: ControlConfig, log: Logger): Promise<
       grpcPort: server.port,
       metricsPort,
       healthPort,
-      ca,
+      get ca() {
+        return ca;
+      },
       source,
       watch,
       close: async () => {

@@ -57,6 +57,7 @@ export const LAB_KINDS: Readonly<Record<string, LabKind>> = {
   Secret: { apiVersions: V1, namespaced: true, name: 'dns1123-subdomain' },
   EndpointSlice: { apiVersions: ['discovery.k8s.io/v1'], namespaced: true, name: 'dns1123-subdomain' },
   Deployment: { apiVersions: ['apps/v1'], namespaced: true, name: 'dns1123-subdomain' },
+  PodDisruptionBudget: { apiVersions: ['policy/v1'], namespaced: true, name: 'dns1123-subdomain' },
   Gateway: { apiVersions: GATEWAY_API, namespaced: true, name: 'dns1123-subdomain' },
   GatewayClass: { apiVersions: GATEWAY_API, namespaced: false, name: 'dns1123-subdomain' },
   HTTPRoute: { apiVersions: GATEWAY_API, namespaced: true, name: 'dns1123-subdomain' },

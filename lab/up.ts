@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../lib/telemetry/log.js';
 import { WeftError } from '../lib/errors/index.js';
@@ -54,7 +54,7 @@ export async function labUp(o: UpOptions): Promise<LabInfo> {
   const mesh = o.mesh ?? true;
   const control = mesh && existsSync(join(distDir, 'control/main.js'));
   // Agents need the control plane (certificates, pod labels); weft-cni is chained only with an agent.
-  const agent = control && existsSync(join(distDir, 'node-agent/main.js')) && existsSync(join(distDir, 'cni/plugin.js'));
+  const agent = control && existsSync(join(distDir, 'node-agent/main.js')) && existsSync(join(distDir, 'cni/weft-cni'));
   const info: LabInfo = {
     name: o.name,
     nodes,
@@ -102,16 +102,10 @@ async function prepareNode(paths: LabPaths, node: NodeInfo, info: LabInfo): Prom
     if (!have.has(plugin)) await symlink(join(DEBIAN_CNI_DIR, plugin), join(np.binDir, plugin));
   }
   if (info.agent) {
-    // As install-cni does on a node: the single-executable plugin when `npm run build:cni` made one,
-    // else a wrapper running the compiled plugin with this node binary.
+    // As install-cni does on a node: the native plugin `npm run build` (build:cni) made.
     const target = join(np.binDir, 'weft-cni');
-    const sea = join(info.distDir, 'cni/weft-cni');
     await rm(target, { force: true });
-    if (existsSync(sea)) await symlink(sea, target);
-    else {
-      await writeFile(target, `#!/bin/sh\nexec '${process.execPath}' '${join(info.distDir, 'cni/plugin.js')}' "$@"\n`);
-      await chmod(target, 0o755);
-    }
+    await symlink(join(info.distDir, 'cni/weft-cni'), target);
   }
   const conflist = buildConflist({
     nodeIndex: node.index,

@@ -11,6 +11,8 @@ export const LABEL_USE_WAYPOINT = 'weft.dev/use-waypoint';
 export const LABEL_USE_WAYPOINT_NAMESPACE = 'weft.dev/use-waypoint-namespace';
 /** Gateway label: what a waypoint serves, `service|workload|all|none` (default `service`). */
 export const LABEL_WAYPOINT_FOR = 'weft.dev/waypoint-for';
+/** Pod annotation: the path of the pod's network namespace, when the runtime records it (the lab does). */
+export const ANNOTATION_NETNS = 'weft.dev/netns';
 
 /** `gatewayClassName` of the Gateways weft runs as waypoints. */
 export const WAYPOINT_CLASS = 'weft-waypoint';

@@ -1,6 +1,5 @@
 // The node agent proper; loaded by main.ts once the early pod listeners are open.
 import 'reflect-metadata';
-import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -12,6 +11,7 @@ import { createLogger } from '../lib/telemetry/log.js';
 import { createRegistry } from '../lib/telemetry/metrics.js';
 import { ControlCertifier } from '../lib/control-client/certifier.js';
 import { DiscoveryClient } from '../lib/control-client/discovery-client.js';
+import { ControlRoots } from '../lib/control-client/control-roots.js';
 import { serveAdmin, serveHealth } from './admin/admin.js';
 import { DEFAULTS, ENV_HBONE_SESSION_IDLE_MS, ENV_HOST_PROC, connectionLimitsFrom, splitAddress, type AgentConfig } from './config.js';
 import { createDataplane } from './dataplane.js';
@@ -107,9 +107,13 @@ async function run(): Promise<void> {
     store.apply([...localConfigDeltas(cfg, '1'), { kind: 'TrustBundle', version: '1', upserts: [{ trustDomain, roots: ca.rootsPem }], removes: [], replace: true, snapshotDone: true }]);
     closers.push(watchLocalConfig(config.localConfig, store, (err) => log.error({ err }, 'cannot reload --local-config; keeping the previous state')));
   } else {
-    const caRootPem = await readFile(config.caRoot!, 'utf8');
-    certifier = new ControlCertifier({ address: config.control!, caRootPem, tokenFile: config.tokenFile! });
-    const discovery = new DiscoveryClient({ address: config.control!, caRootPem, store, node: config.node, tokenFile: config.tokenFile, logger: log });
+    // Root rotation: the control channel's roots follow the --ca-root file and the pushed trust bundle.
+    const roots = await ControlRoots.fromFile(config.caRoot!, { logger: log });
+    roots.follow(store);
+    closers.push(() => roots.close());
+    const caRootPem = roots.current();
+    certifier = new ControlCertifier({ address: config.control!, caRootPem, roots, tokenFile: config.tokenFile! });
+    const discovery = new DiscoveryClient({ address: config.control!, caRootPem, roots, store, node: config.node, tokenFile: config.tokenFile, logger: log });
     discovery.start();
     closers.push(() => discovery.close());
   }

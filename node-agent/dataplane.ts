@@ -1,12 +1,13 @@
 import { WeftError } from '../lib/errors/index.js';
 import type { Registry } from 'prom-client';
 import { AuthzPolicies } from '../lib/authz/index.js';
-import { CertificateManager, type Certifier } from '../lib/identity/index.js';
+import { CertificateManager, followTrustBundle, type Certifier } from '../lib/identity/index.js';
 import type { StateView, ResourceKind } from '../lib/model/index.js';
 import type { Logger } from '../lib/telemetry/log.js';
 import { DEFAULTS } from './config.js';
 import { ConnectionLimits } from './proxy/connection-limits.js';
 import { Connections } from './proxy/connections.js';
+import { WaypointReplicaEviction } from './proxy/waypoint-hops.js';
 import { HbonePools } from './proxy/hbone-pools.js';
 import type { ProxyInputs } from './proxy/inputs.js';
 import { StrictMtls, unauthenticated } from './proxy/strict-mtls.js';
@@ -27,6 +28,8 @@ export interface DataplaneOptions {
   readonly gate?: ReadyGate;
   /** Connection bounds per pod and per source (default: config.ts DEFAULTS). */
   readonly limits?: { readonly perPod: number; readonly perSource: number };
+  /** Window over which certificates are renewed after the signing root changed (default 10 s). */
+  readonly rootSwitchRenewSpreadMs?: number;
   /** Idle time after which pods' HBONE servers close sessions without streams (default 5 min). */
   readonly hboneSessionIdleMs?: number;
 }
@@ -72,7 +75,9 @@ export function createDataplane(o: DataplaneOptions): Dataplane {
     hboneServer: { sessionIdleMs: o.hboneSessionIdleMs, registry: o.registry },
     strictMtls: new StrictMtls(o.registry),
   };
+  const eviction = new WaypointReplicaEviction(o.view, (host) => inputs.pool.closeTo(host), log.child({ component: 'proxy.waypoints' }));
   const onChange = (kinds: ReadonlySet<ResourceKind>): void => {
+    if (kinds.has('Service')) eviction.update();
     if (!kinds.has('Authorization') && !kinds.has('Workload') && !kinds.has('Service')) return;
     const n = inputs.connections.closeWhere((c) => {
       const i = c.info;
@@ -93,11 +98,26 @@ export function createDataplane(o: DataplaneOptions): Dataplane {
     if (n > 0) log.info({ closed: n }, 'closed connections denied by the new policy');
   };
   o.view.on('change', onChange);
+  // Root rotation (docs/rotation.md): new roots reach pods' servers and pools at once, and certificates
+  // under a previous signing root are renewed.
+  const unfollow = followTrustBundle({
+    view: o.view,
+    fallbackRoots: o.fallbackRoots,
+    certs,
+    registry: o.registry,
+    logger: o.log,
+    renewSpreadMs: o.rootSwitchRenewSpreadMs,
+    onRoots: (roots) => {
+      tls.emit('roots', roots);
+      return inputs.pool.closeUntrusted(roots);
+    },
+  });
   return {
     inputs,
     certs,
     close: () => {
       o.view.off('change', onChange);
+      unfollow();
       inputs.pool.close();
       certs.close();
     },

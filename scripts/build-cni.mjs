@@ -1,9 +1,14 @@
-// Builds the weft-cni plugin as (1) one esbuild bundle, dist/cni/weft-cni.cjs, and (2) a Node
-// single-executable application, dist/cni/weft-cni (node binary + the bundle injected with postject),
-// which is what install-cni copies into the node's CNI bin dir. `--measure` times VERSION with both
-// forms and with `node dist/cni/plugin.js` (needs `npm run build:ts` first). `--no-sea` stops after (1).
-import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+// Builds weft-cni, the chained CNI plugin, from cni/native/*.c with the machine's gcc: a static
+// executable, dist/cni/weft-cni, which is what install-cni copies into the node's CNI bin dir (static, so
+// it runs on the node's own libc whatever it is). First it generates weft_cni_gen.{h,c} from the
+// TypeScript sources of truth (lib/errors: codes, messages, hints, CNI numbers; cni/plugin-contract.ts:
+// defaults, limits, versions), so the plugin and the rest of weft cannot drift apart.
+// Flags: --out <dir> builds elsewhere (tests build into a temp dir); --asan also builds
+// weft-cni-asan with AddressSanitizer + LeakSanitizer + UndefinedBehaviorSanitizer (for the fuzz tests:
+// WEFT_CNI_PLUGIN=asan selects it in test/cni/run-plugin.ts); --asan-only builds just that one.
+import { Buffer } from 'node:buffer';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -11,79 +16,96 @@ import { build } from 'esbuild';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
 const args = new Set(argv);
-// --out <dir> builds elsewhere (the tests build into a temp dir so they never clobber dist/).
 const outAt = argv.indexOf('--out');
 const out = outAt >= 0 && argv[outAt + 1] ? argv[outAt + 1] : join(root, 'dist', 'cni');
-const bundle = join(out, 'weft-cni.cjs');
-const exe = join(out, 'weft-cni');
+const src = join(root, 'cni', 'native');
 mkdirSync(out, { recursive: true });
 
-await build({
-  entryPoints: [join(root, 'cni', 'plugin.ts')],
-  outfile: bundle,
+// The TypeScript facts, loaded through an in-memory esbuild bundle (no tsc output needed).
+const bundled = await build({
+  stdin: {
+    contents: `export * from './cni/plugin-contract.ts'; export { codes } from './lib/errors/codes.ts';`,
+    resolveDir: root,
+    loader: 'ts',
+  },
   bundle: true,
+  write: false,
   platform: 'node',
-  format: 'cjs', // SEA runs a CommonJS script
-  target: 'node20',
-  minify: true,
-  legalComments: 'none',
+  format: 'esm',
   logLevel: 'warning',
 });
-console.log(`build:cni: ${bundle} (${statSync(bundle).size} bytes)`);
+const facts = await import(`data:text/javascript;base64,${Buffer.from(bundled.outputFiles[0].text).toString('base64')}`);
 
-if (!args.has('--no-sea')) {
-  const blob = join(out, 'weft-cni.blob');
-  const seaConfig = join(out, 'sea-config.json');
-  // useCodeCache: V8 code cache of the bundle inside the blob (skips compiling it at every start).
-  // useSnapshot is not used: it needs the entry to be written for snapshot building (no top-level I/O).
-  writeFileSync(seaConfig, JSON.stringify({ main: bundle, output: blob, disableExperimentalSEAWarning: true, useCodeCache: !args.has('--no-code-cache') }));
-  execFileSync(process.execPath, ['--experimental-sea-config', seaConfig], { stdio: 'ignore' });
-  rmSync(exe, { force: true });
-  copyFileSync(process.execPath, exe);
-  chmodSync(exe, 0o755);
-  const postject = join(root, 'node_modules', 'postject', 'dist', 'cli.js');
-  execFileSync(process.execPath, [postject, exe, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2'], {
-    stdio: ['ignore', 'ignore', 'pipe'], // postject warns about ELF note sections of Debian's node; harmless
-  });
-  rmSync(blob, { force: true });
-  rmSync(seaConfig, { force: true });
-  console.log(`build:cni: ${exe} (${(statSync(exe).size / 1e6).toFixed(1)} MB)`);
-}
-
-if (args.has('--measure')) {
-  const runs = Number(process.env.WEFT_MEASURE_RUNS ?? 21);
-  const forms = [
-    ['node -e 0 (baseline)', process.execPath, ['-e', '0']],
-    ['node dist/cni/plugin.js', process.execPath, [join(root, 'dist', 'cni', 'plugin.js')]],
-    ['node weft-cni.cjs (bundle)', process.execPath, [bundle]],
-    ['weft-cni (SEA)', exe, []],
-  ].filter(([, cmd, a]) => existsSync(a[0] === '-e' ? cmd : (a[0] ?? cmd)));
-  const times = forms.map(() => []);
-  const cpu = forms.map(() => []);
-  // CPU time (user+sys, from GNU time) is reported beside wall time: on a loaded shared machine wall time
-  // is mostly queueing, CPU time is what the plugin itself costs.
-  const gnuTime = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
-  const cpuFile = join(out, '.measure-cpu');
-  // Interleaved rounds so that load from other processes on the machine hits every form alike.
-  for (let i = 0; i < runs; i++) {
-    forms.forEach(([label, cmd, a], k) => {
-      const t0 = process.hrtime.bigint();
-      const r = gnuTime
-        ? spawnSync(gnuTime, ['-f', '%U %S', '-o', cpuFile, cmd, ...a], { env: { ...process.env, CNI_COMMAND: 'VERSION' }, input: '{"cniVersion":"1.0.0"}' })
-        : spawnSync(cmd, a, { env: { ...process.env, CNI_COMMAND: 'VERSION' }, input: '{"cniVersion":"1.0.0"}' });
-      times[k].push(Number(process.hrtime.bigint() - t0) / 1e6);
-      if (r.status !== 0) throw new Error(`${label} exited ${r.status}: ${r.stdout}${r.stderr}`);
-      if (gnuTime) {
-        const [u, s] = readFileSync(cpuFile, 'utf8').trim().split(/\s+/).slice(-2).map(Number);
-        cpu[k].push((u + s) * 1000);
-      }
-    });
+/** A C string literal for any text: printable ASCII as is, everything else as octal escapes. */
+function cString(text) {
+  let s = '"';
+  for (const b of Buffer.from(text, 'utf8')) {
+    const c = String.fromCharCode(b);
+    s += b >= 0x20 && b < 0x7f && c !== '"' && c !== '\\' && c !== '?' ? c : `\\${b.toString(8).padStart(3, '0')}`;
   }
-  rmSync(cpuFile, { force: true });
-  const p50 = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-  forms.forEach(([label], k) => {
-    const t = [...times[k]].sort((a, b) => a - b);
-    const c = cpu[k].length > 0 ? `  cpu p50 ${p50(cpu[k]).toFixed(0)} ms` : '';
-    console.log(`${label.padEnd(28)} VERSION wall p50 ${p50(t).toFixed(1)} ms  min ${t[0].toFixed(1)} ms${c}  (${runs} runs)`);
-  });
+  return s + '"';
 }
+
+const withCni = Object.entries(facts.codes).filter(([, spec]) => spec.cni !== undefined);
+const genDir = join(out, 'gen');
+mkdirSync(genDir, { recursive: true });
+const header = `/* Generated by scripts/build-cni.mjs from lib/errors and cni/plugin-contract.ts; do not edit. */
+#ifndef WEFT_CNI_GEN_H
+#define WEFT_CNI_GEN_H
+#include <stddef.h>
+typedef struct {
+  const char *name;
+  const char *message;
+  const char *hint;
+  int cni;
+} weft_code_t;
+extern const weft_code_t WEFT_CODES[];
+extern const size_t WEFT_CODES_N;
+extern const char *const WEFT_SUPPORTED_VERSIONS[];
+extern const size_t WEFT_SUPPORTED_VERSIONS_N;
+extern const char *const WEFT_DEFAULT_EXCLUDE[];
+extern const size_t WEFT_DEFAULT_EXCLUDE_N;
+#define WEFT_LATEST_CNI_VERSION ${cString(facts.LATEST_CNI_VERSION)}
+#define WEFT_DEFAULT_CNI_SOCKET ${cString(facts.DEFAULT_CNI_SOCKET)}
+#define WEFT_DEFAULT_AGENT_TIMEOUT_MS ${facts.DEFAULT_AGENT_TIMEOUT_MS}
+#define WEFT_MAX_AGENT_TIMEOUT_MS ${facts.MAX_AGENT_TIMEOUT_MS}
+#define WEFT_STDIN_TIMEOUT_ENV ${cString(facts.STDIN_TIMEOUT_ENV)}
+#define WEFT_DEFAULT_STDIN_TIMEOUT_MS ${facts.DEFAULT_STDIN_TIMEOUT_MS}
+#define WEFT_MAX_STDIN_TIMEOUT_MS ${facts.MAX_STDIN_TIMEOUT_MS}
+#define WEFT_STDIN_MAX_BYTES_ENV ${cString(facts.STDIN_MAX_BYTES_ENV)}
+#define WEFT_DEFAULT_STDIN_MAX_BYTES ${facts.DEFAULT_STDIN_MAX_BYTES}
+#define WEFT_CNI_INTERNAL_CODE ${facts.codes.ERR_WEFT_CNI_INTERNAL.cni}
+#endif
+`;
+const table = `/* Generated by scripts/build-cni.mjs from lib/errors and cni/plugin-contract.ts; do not edit. */
+#include "weft_cni_gen.h"
+const weft_code_t WEFT_CODES[] = {
+${withCni.map(([name, s]) => `  {${cString(name)}, ${cString(s.message)}, ${cString(s.hint)}, ${s.cni}},`).join('\n')}
+};
+const size_t WEFT_CODES_N = sizeof WEFT_CODES / sizeof WEFT_CODES[0];
+const char *const WEFT_SUPPORTED_VERSIONS[] = {${facts.SUPPORTED_CNI_VERSIONS.map(cString).join(', ')}};
+const size_t WEFT_SUPPORTED_VERSIONS_N = ${facts.SUPPORTED_CNI_VERSIONS.length};
+const char *const WEFT_DEFAULT_EXCLUDE[] = {${facts.DEFAULT_EXCLUDE_NAMESPACES.map(cString).join(', ')}};
+const size_t WEFT_DEFAULT_EXCLUDE_N = ${facts.DEFAULT_EXCLUDE_NAMESPACES.length};
+`;
+writeFileSync(join(genDir, 'weft_cni_gen.h'), header);
+writeFileSync(join(genDir, 'weft_cni_gen.c'), table);
+
+const sources = [...readdirSync(src).filter((f) => f.endsWith('.c')).map((f) => join(src, f)), join(genDir, 'weft_cni_gen.c')];
+const cc = process.env.CC ?? 'gcc';
+const common = ['-std=gnu11', '-Wall', '-Wextra', '-Werror', '-Wshadow', '-Wvla', '-I', src, '-I', genDir];
+
+function compile(target, flags) {
+  rmSync(target, { force: true });
+  execFileSync(cc, [...common, ...flags, ...sources, '-o', target, '-lm'], { stdio: 'inherit' });
+  console.log(`build:cni: ${target} (${statSync(target).size} bytes)`);
+}
+
+if (!args.has('--asan-only')) {
+  // Static: the plugin runs on the node with the node's libc, not the image's.
+  compile(join(out, 'weft-cni'), ['-O2', '-D_FORTIFY_SOURCE=2', '-fstack-protector-strong', '-static', '-s']);
+}
+if (args.has('--asan') || args.has('--asan-only')) {
+  compile(join(out, 'weft-cni-asan'), ['-O1', '-g', '-fsanitize=address,undefined', '-fno-omit-frame-pointer', '-fno-sanitize-recover=all']);
+}
+rmSync(genDir, { recursive: true, force: true });

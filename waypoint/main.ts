@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
-import { readFile } from 'node:fs/promises';
 import { createServer as createNetServer, type Server as NetServer } from 'node:net';
 import type { Server } from 'node:http';
 import yargs from 'yargs';
@@ -71,12 +70,17 @@ async function main(): Promise<void> {
     if (cfg.caCertPem && cfg.caKeyPem) mesh = await startMeshTransport({ mode: 'local', caCertPem: cfg.caCertPem, caKeyPem: cfg.caKeyPem, trustDomain: cfg.trustDomain, namespace: gwNs, serviceAccount: sa, log, registry, view: store, upstreamPort: args['upstream-hbone-port'], sessionIdleMs });
   } else {
     if (!args['token-file'] || !args['ca-root']) throw new WeftError('ERR_WEFT_CONFIG_INVALID', { reason: '--control needs --token-file and --ca-root' });
-    const caRootPem = await readFile(args['ca-root'], 'utf8');
     const { DiscoveryClient } = await import('../lib/control-client/discovery-client.js');
-    const discovery = new DiscoveryClient({ address: args.control!, caRootPem, store, waypoint: args.gateway, tokenFile: args['token-file'], logger: log });
+    const { ControlRoots } = await import('../lib/control-client/control-roots.js');
+    // Root rotation: the control channel's roots follow the --ca-root file and the pushed trust bundle.
+    const roots = await ControlRoots.fromFile(args['ca-root'], { logger: log });
+    roots.follow(store);
+    closers.push(() => roots.close());
+    const caRootPem = roots.current();
+    const discovery = new DiscoveryClient({ address: args.control!, caRootPem, roots, store, waypoint: args.gateway, tokenFile: args['token-file'], logger: log });
     discovery.start();
     closers.push(() => discovery.close());
-    mesh = await startMeshTransport({ mode: 'control', address: args.control!, caRootPem, tokenFile: args['token-file'], trustDomain: args['trust-domain'], namespace: gwNs, serviceAccount: sa, log, registry, view: store, upstreamPort: args['upstream-hbone-port'], sessionIdleMs });
+    mesh = await startMeshTransport({ mode: 'control', address: args.control!, caRootPem, roots, tokenFile: args['token-file'], trustDomain: args['trust-domain'], namespace: gwNs, serviceAccount: sa, log, registry, view: store, upstreamPort: args['upstream-hbone-port'], sessionIdleMs });
   }
 
   const connector: Connector = mesh?.connector ?? new TcpConnector();

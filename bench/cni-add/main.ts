@@ -8,7 +8,9 @@
 // Where the time goes: `weftCniVersionCallMs` is the plugin process alone (start-up, no agent), and
 // `agentAddMs` the agent's own handling of each ADD (from its `enrollment` log lines, `ms`); the rest
 // of `weftCniCallMs` is the agent client in the plugin and the unix-socket round trip.
-// Usage: npm run bench -- cni-add [--iterations 30]
+// `--profile-agent` adds a CPU profile of the node agent over the ADDs/DELs (self time per function and
+// area, through the V8 inspector as bench/l4-lab does), to say where the agent's ADD work goes.
+// Usage: npm run bench -- cni-add [--iterations 30] [--profile-agent]
 import 'reflect-metadata';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -27,13 +29,16 @@ import { readRecord, stopProcess } from '../../lab/processes.js';
 import { teardownLab } from '../../lab/teardown.js';
 import { labUp } from '../../lab/up.js';
 import { silentLogger } from '../../lib/telemetry/log.js';
+import { startCpuProfileIn } from '../l4-lab/agent-inspector.js';
 
 const TARGET_ADDED_P50_MS = 50;
 const NAMESPACE = 'bench';
 
-const { values } = parseArgs({ options: { iterations: { type: 'string', default: '30' }, help: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: { iterations: { type: 'string', default: '30' }, 'profile-agent': { type: 'boolean', default: false }, help: { type: 'boolean', default: false } },
+});
 if (values.help) {
-  console.log('usage: npm run bench -- cni-add [--iterations 30]   (needs root)');
+  console.log('usage: npm run bench -- cni-add [--iterations 30] [--profile-agent]   (needs root)');
   process.exit(0);
 }
 if (process.getuid?.() !== 0) {
@@ -124,10 +129,19 @@ async function main(): Promise<void> {
       await deleteNetns(netns);
     }
 
+    let profile: { stop(): Promise<Record<string, unknown>> } | undefined;
+    if (values['profile-agent'] && withWeft && agentPid) {
+      process.kill(agentPid, 'SIGUSR1'); // the agent opens its inspector on 127.0.0.1:9229 in the node's netns
+      profile = await startCpuProfileIn(node.netns, node.name, 20);
+    }
     for (let i = 0; i < iterations; i++) {
       // Alternate which goes first, so that warm-up and machine noise fall on both equally.
       const order: ('without' | 'with')[] = withWeft ? (i % 2 === 0 ? ['without', 'with'] : ['with', 'without']) : ['without'];
       for (const mode of order) await once(mode, i);
+    }
+    if (profile) {
+      const summary = await profile.stop();
+      console.log(`node agent CPU profile over ${iterations} captured ADDs + DELs: ${JSON.stringify(summary)}`);
     }
 
     // The floor of any exec'd plugin: the same weft-cni binary answering VERSION (no agent involved),
@@ -196,7 +210,7 @@ async function main(): Promise<void> {
       console.log(`CPU per ADD: chain without weft-cni ${round(cpu.without / iterations)} ms, with ${round(cpu.with / iterations)} ms (+ node agent ${round(cpu.agent / iterations)} ms)`);
       console.log(`ratio with/without (p50): ${round(pct(x, 50) / pct(w, 50))}x; target added p50 <= ${TARGET_ADDED_P50_MS} ms: ${added.p50 <= TARGET_ADDED_P50_MS ? 'met' : 'NOT met'}`);
     } else {
-      report.note = 'dist/node-agent/main.js (or dist/control/main.js, dist/cni/plugin.js) missing: only the chain without weft-cni was measured';
+      report.note = 'dist/node-agent/main.js (or dist/control/main.js, dist/cni/weft-cni) missing: only the chain without weft-cni was measured';
       console.log(report.note);
     }
     const out = join(dirname(fileURLToPath(import.meta.url)), '../../../bench/results/cni-add.json');

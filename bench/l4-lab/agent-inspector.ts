@@ -14,7 +14,12 @@ export async function inspect(lab: BenchLab, node: string, args: string[], timeo
 }
 
 export function startCpuProfile(lab: BenchLab, node: string, top = 12): Promise<{ stop(): Promise<Record<string, unknown>> }> {
-  const [cmd, ...args] = inNetns(lab.nodeNetns(node), [process.execPath, INSPECTOR, 'cpu', '--top', String(top)]);
+  return startCpuProfileIn(lab.nodeNetns(node), node, top);
+}
+
+/** startCpuProfile for the agent of the node whose network namespace is `netns` (other benches' labs). */
+export function startCpuProfileIn(netns: string, node: string, top = 12): Promise<{ stop(): Promise<Record<string, unknown>> }> {
+  const [cmd, ...args] = inNetns(netns, [process.execPath, INSPECTOR, 'cpu', '--top', String(top)]);
   const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   let err = '';

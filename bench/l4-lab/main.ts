@@ -281,7 +281,7 @@ async function idleMemory(node: string, b: IdleBaseline): Promise<{ pristineRssM
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('l4-lab needs root (network namespaces)');
-  for (const f of ['control/main.js', 'node-agent/main.js', 'cni/plugin.js', 'lab/kubelet-main.js']) {
+  for (const f of ['control/main.js', 'node-agent/main.js', 'cni/weft-cni', 'lab/kubelet-main.js']) {
     if (!existsSync(join(here, '..', '..', f))) throw new Error(`dist/${f} is missing: run npm run build`);
   }
   const abort = setTimeout(() => {

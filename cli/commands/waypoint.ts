@@ -1,5 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
-import { WeftError } from '../../lib/errors/index.js';
+import { WeftError, hasCode } from '../../lib/errors/index.js';
 import { kubeNameArg, namespaceArg } from '../arg-names.js';
 import { HBONE_PORT, LABEL_USE_WAYPOINT, LABEL_WAYPOINT_FOR, WAYPOINT_CLASS } from '../../lib/names.js';
 import type { ClusterClient, KubeObject } from '../kube/cluster-client.js';
@@ -43,13 +43,57 @@ export interface WaypointStatus extends WaypointInfo {
   deployment: { name: string; replicas: number; readyReplicas: number } | null;
 }
 
-export async function applyWaypoint(
-  client: ClusterClient,
-  opts: { namespace: string; name: string; for: WaypointFor; enrollNamespace: boolean },
-): Promise<WaypointInfo> {
+/** Applies the waypoint's Gateway; enrolling anything is a separate step, taken once it is ready. */
+export async function applyWaypoint(client: ClusterClient, opts: { namespace: string; name: string; for: WaypointFor }): Promise<WaypointInfo> {
   await client.apply(waypointGateway(opts.namespace, opts.name, opts.for));
-  if (opts.enrollNamespace) await client.setLabels({ type: Namespace, name: opts.namespace }, { [LABEL_USE_WAYPOINT]: opts.name });
   return describeWaypoint(client, opts.namespace, opts.name);
+}
+
+/** Labels the namespace so its Services' traffic goes through the waypoint (call once it is ready). */
+export async function enrollNamespace(client: ClusterClient, namespace: string, name: string): Promise<void> {
+  await client.setLabels({ type: Namespace, name: namespace }, { [LABEL_USE_WAYPOINT]: name });
+}
+
+/**
+ * Whether a request through the waypoint would succeed now: the control plane says Programmed for the
+ * Gateway's current generation, which it does only with a Ready replica (HBONE listener serving) that
+ * discovery has delivered to the node agents of the namespace's nodes (control/status/gateway.ts).
+ */
+export function readinessOf(g: KubeObject): { ready: boolean; state: string } {
+  const c = conditionOf(g, 'Programmed');
+  const generation = g.metadata.generation;
+  const stale = c !== undefined && generation !== undefined && c.observedGeneration !== undefined && c.observedGeneration < generation;
+  const detail = c === undefined ? 'no status yet (is weft-control running?)' : `${c.reason ?? ''}${c.message ? `: ${c.message}` : ''}`;
+  if (stale) return { ready: false, state: `Programmed=${c.status} for generation ${c.observedGeneration}, not yet for ${generation}` };
+  return { ready: c?.status === 'True', state: `Programmed=${c?.status ?? 'Unknown'} (${detail})` };
+}
+
+/** Polls until `readinessOf` says ready; throws ERR_WEFT_CLI_WAYPOINT_NOT_READY naming what is missing. */
+export async function waitForWaypoint(
+  client: ClusterClient,
+  opts: { namespace: string; name: string; timeoutMs: number; enrollment: string; intervalMs?: number },
+): Promise<void> {
+  const what = `waypoint ${opts.namespace}/${opts.name}`;
+  const progress = startProgress(`waiting for ${what} to be ready (a replica Ready, known to the node agents)`);
+  try {
+    await waitFor(
+      what,
+      async () => {
+        const g = await client.get({ type: Gateway, namespace: opts.namespace, name: opts.name });
+        if (g === undefined) throw new WeftError('ERR_WEFT_CLI_NOT_FOUND', { resource: `waypoint (Gateway) ${opts.namespace}/${opts.name}` });
+        return readinessOf(g);
+      },
+      { timeoutMs: opts.timeoutMs, progress, ...(opts.intervalMs === undefined ? {} : { intervalMs: opts.intervalMs }) },
+    );
+    progress.done(`${what} is ready`);
+  } catch (err) {
+    progress.fail(`${what} is not ready`);
+    if (hasCode(err, 'ERR_WEFT_CLI_WAIT_TIMEOUT')) {
+      const { seconds, state } = err.params as { seconds: number; state: string };
+      throw new WeftError('ERR_WEFT_CLI_WAYPOINT_NOT_READY', { namespace: opts.namespace, name: opts.name, seconds, state, enrollment: opts.enrollment }, { cause: err });
+    }
+    throw err;
+  }
 }
 
 /** Deletes the Gateway and removes the namespace's enrollment when it names this waypoint. */
@@ -128,24 +172,26 @@ type ApplyArgs = ClusterArgs & { namespace: string; name: string; for: WaypointF
 type NamedArgs = ClusterArgs & { namespace: string; name: string; output: OutputFormat };
 type ListArgs = ClusterArgs & { namespace?: string; allNamespaces: boolean; output: OutputFormat };
 
-export async function waypointApplyCommand(client: ClusterClient, args: Omit<ApplyArgs, keyof ClusterArgs>, printer: Printer): Promise<number> {
-  let info = await applyWaypoint(client, { namespace: args.namespace, name: args.name, for: args.for, enrollNamespace: args.enrollNamespace });
-  if (args.wait) {
-    const progress = startProgress(`waiting for waypoint ${args.namespace}/${args.name} to be programmed`);
-    try {
-      await waitFor(
-        `waypoint ${args.namespace}/${args.name}`,
-        async () => {
-          info = await describeWaypoint(client, args.namespace, args.name);
-          return { ready: info.programmed === 'True', state: `Programmed=${info.programmed} (${info.reason})` };
-        },
-        { timeoutMs: args.timeout * 1000, progress },
-      );
-      progress.done(`waypoint ${args.namespace}/${args.name} is programmed`);
-    } catch (err) {
-      progress.fail(`waypoint ${args.namespace}/${args.name} is not programmed`);
-      throw err;
-    }
+/**
+ * `--enroll-namespace` labels the namespace only once the waypoint is ready (so it implies the wait):
+ * enrolling earlier sends the namespace's traffic to a waypoint no node agent can reach yet.
+ */
+export async function waypointApplyCommand(
+  client: ClusterClient,
+  args: Omit<ApplyArgs, keyof ClusterArgs> & { intervalMs?: number },
+  printer: Printer,
+): Promise<number> {
+  let info = await applyWaypoint(client, { namespace: args.namespace, name: args.name, for: args.for });
+  if (args.wait || args.enrollNamespace) {
+    await waitForWaypoint(client, {
+      namespace: args.namespace,
+      name: args.name,
+      timeoutMs: args.timeout * 1000,
+      enrollment: args.enrollNamespace ? `namespace ${args.namespace} was not enrolled` : 'nothing was enrolled',
+      ...(args.intervalMs === undefined ? {} : { intervalMs: args.intervalMs }),
+    });
+    if (args.enrollNamespace) await enrollNamespace(client, args.namespace, args.name);
+    info = await describeWaypoint(client, args.namespace, args.name);
   }
   if (args.output !== 'table') printData(printer, args.output, info, [], []);
   else {
@@ -164,9 +210,9 @@ const applyModule: CommandModule<object, ApplyArgs> = {
       .option('namespace', { alias: 'n', type: 'string', default: 'default', coerce: namespaceArg('--namespace'), describe: 'Namespace of the waypoint' })
       .option('name', { type: 'string', default: 'waypoint', coerce: WAYPOINT_NAME, describe: 'Name of the waypoint Gateway (also of its Deployment and Service)' })
       .option('for', { choices: ['service', 'workload', 'all', 'none'] as const, default: 'service' as const, describe: 'Traffic the waypoint handles (weft.dev/waypoint-for)' })
-      .option('enroll-namespace', { type: 'boolean', default: false, describe: `Also label the namespace ${LABEL_USE_WAYPOINT}=<name>` })
-      .option('wait', { type: 'boolean', default: false, describe: 'Wait until the control plane reports the waypoint Programmed' })
-      .option('timeout', { type: 'number', default: 120, describe: 'Seconds to wait with --wait' })
+      .option('enroll-namespace', { type: 'boolean', default: false, describe: `Also label the namespace ${LABEL_USE_WAYPOINT}=<name>, once the waypoint is ready (implies --wait)` })
+      .option('wait', { type: 'boolean', default: false, describe: 'Wait until a request through the waypoint would succeed: a replica Ready and known to the node agents (Programmed)' })
+      .option('timeout', { type: 'number', default: 120, describe: 'Seconds to wait with --wait or --enroll-namespace' })
       .example('weft waypoint apply -n demo --enroll-namespace --wait', 'deploy a waypoint for namespace demo and send its Services through it') as unknown as Argv<ApplyArgs>,
   handler: (args) => runCommand(async () => waypointApplyCommand(await connectCluster(args), args, consolePrinter)),
 };

@@ -294,14 +294,14 @@ export async function caCheck(client: ClusterClient, namespace: string, now: Dat
       return fail(
         name,
         short,
-        `Rotate the CA now: put a new CA into Secret ${namespace}/weft-ca with the old root kept in roots.pem, then restart weft-control (docs/install.md, "Check it"). Lowering control.leafCertLifetimeSeconds only hides this.`,
+        `Rotate the CA now, without restarts: the old and new roots in roots.pem of Secret ${namespace}/weft-ca, then the new ca.crt/ca.key, then the old root removed (docs/rotation.md). Lowering control.leafCertLifetimeSeconds only hides this.`,
         CHECK_CODES.CA_EXPIRES_BEFORE_LEAF_LIFETIME,
       );
     }
     const verdicts = certs.map((c) => judgeCertificate(c, now, CA_MIN_DAYS));
     const bad = verdicts.filter((v) => v.problem !== undefined);
     if (bad.length > 0) {
-      return fail(name, bad.map((v) => `${v.subject}: ${v.problem ?? ''}`).join('; '), 'Rotate the CA: add the new root to roots.pem, switch ca.crt/ca.key, restart weft-control (docs/install.md).');
+      return fail(name, bad.map((v) => `${v.subject}: ${v.problem ?? ''}`).join('; '), 'Rotate the CA without restarts: put the old and new roots in roots.pem of Secret weft-ca, then switch ca.crt/ca.key, then remove the old root (docs/rotation.md).');
     }
     const soonest = verdicts.reduce((a, b) => (a.daysLeft <= b.daysLeft ? a : b));
     const root = await client.get({ type: ConfigMap, namespace, name: 'weft-ca-root' });

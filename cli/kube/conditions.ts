@@ -6,6 +6,7 @@ export interface Condition {
   status: string;
   reason?: string;
   message?: string;
+  observedGeneration?: number;
 }
 
 export function conditionOf(obj: KubeObject, type: string): Condition | undefined {

@@ -1,11 +1,10 @@
 import { WeftError } from '../../lib/errors/index.js';
-import { SUPPORTED_CNI_VERSIONS } from '../plugin/versions.js';
-import { DEFAULT_CNI_SOCKET, DEFAULT_EXCLUDE_NAMESPACES } from '../plugin/config.js';
+import { DEFAULT_CNI_SOCKET, DEFAULT_EXCLUDE_NAMESPACES, SUPPORTED_CNI_VERSIONS } from '../plugin-contract.js';
 
 /** The `type` of weft's entry, which is also the file name of the plugin in the CNI bin dir. */
 export const WEFT_PLUGIN_TYPE = 'weft-cni';
 
-/** What install-cni puts into weft-cni's conflist entry (the plugin reads these, see plugin/config.ts). */
+/** What install-cni puts into weft-cni's conflist entry (the plugin reads these, see native/main.c). */
 export interface WeftEntryOptions {
   readonly cniSocket?: string;
   readonly excludeNamespaces?: readonly string[];

@@ -2,7 +2,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { WeftError } from '../../lib/errors/index.js';
-import { DEFAULT_CNI_SOCKET, DEFAULT_EXCLUDE_NAMESPACES, LOG_LEVELS, MAX_AGENT_TIMEOUT_MS } from '../plugin/config.js';
+import { DEFAULT_CNI_SOCKET, DEFAULT_EXCLUDE_NAMESPACES, LOG_LEVELS, MAX_AGENT_TIMEOUT_MS } from '../plugin-contract.js';
 
 // Every option of install-cni, as a flag or (for the DaemonSet manifest) an environment variable.
 export const ENV = {
@@ -37,7 +37,7 @@ export const DEFAULT_CONTEST_BACKOFF_MAX_MS = 300_000;
 export interface InstallOptions {
   readonly binDir: string;
   readonly confDir: string;
-  /** The plugin to install: the single executable, or a .js/.cjs file (installed as a node wrapper). */
+  /** The plugin to install: the weft-cni executable (dist/cni/weft-cni, built by scripts/build-cni.mjs). */
   readonly pluginPath: string;
   readonly socket: string;
   readonly excludeNamespaces: readonly string[];

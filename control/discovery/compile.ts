@@ -1,7 +1,5 @@
 import {
   type AuthorizationPolicy,
-  type AuthzRule,
-  type AuthzTarget,
   type Endpoint,
   type ResourceKind,
   type RouteTable,
@@ -10,12 +8,11 @@ import {
   type WaypointRef,
   type Workload,
 } from '../../lib/model/index.js';
-import { normalisePrincipal } from '../../lib/authz/principal.js';
-import { LABEL_DATAPLANE_MODE, LABEL_MTLS_MODE, LABEL_USE_WAYPOINT, LABEL_USE_WAYPOINT_NAMESPACE, LABEL_WAYPOINT_FOR } from '../../lib/names.js';
+import { LABEL_USE_WAYPOINT, LABEL_USE_WAYPOINT_NAMESPACE, LABEL_WAYPOINT_FOR } from '../../lib/names.js';
 import type { ClusterSource, KubeObject, SourceChange } from '../sources/source.js';
-import { enforceableRules } from './authz-unsupported.js';
+import { authorizationPolicyOf } from './compile-policy.js';
+import { podIps, podReady, podUid, workloadOf } from './compile-workload.js';
 import { compileRouteTables, WAYPOINT_CLASS } from './routes/compile-routes.js';
-import { workloadOwnerName } from './workload-owner.js';
 import {
   asKind,
   listOf,
@@ -34,8 +31,6 @@ export { durationToMs, WAYPOINT_CLASS } from './routes/compile-routes.js';
 // recomputes those and reports the keys whose output really changed, by comparing a serialised
 // fingerprint, so no-op updates never reach a watcher.
 
-/** Where the lab records a pod's network namespace path (a data plane enrolls pre-existing pods with it). */
-export const ANNOTATION_NETNS = 'weft.dev/netns';
 const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
 export type CompiledKind = Exclude<ResourceKind, 'TrustBundle'>;
@@ -58,8 +53,6 @@ interface Entry<T> {
   fingerprint?: string;
 }
 
-const PHASES = new Set(['Pending', 'Running', 'Succeeded', 'Failed', 'Unknown']);
-
 export function emptyChangeSet(): ChangeSet {
   return new Map<CompiledKind, Set<string>>([
     ['Workload', new Set()],
@@ -67,25 +60,6 @@ export function emptyChangeSet(): ChangeSet {
     ['Authorization', new Set()],
     ['RouteTable', new Set()],
   ]);
-}
-
-function podUid(p: PodObject): string {
-  return p.metadata.uid || `${p.metadata.namespace}/${p.metadata.name}`;
-}
-
-/** A label value that is not a mode (a typo) falls through to the next level, as Istio's PeerAuthentication UNSET. */
-function mtlsModeOf(value: string | undefined): Workload['mtlsMode'] | undefined {
-  return value === 'strict' || value === 'permissive' ? value : undefined;
-}
-
-function podIps(p: PodObject): string[] {
-  const ips = p.status?.podIPs?.map((i) => i.ip).filter((ip) => ip.length > 0) ?? [];
-  if (ips.length === 0 && p.status?.podIP) ips.push(p.status.podIP);
-  return ips;
-}
-
-function podReady(p: PodObject): boolean {
-  return p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 }
 
 function labelsMatch(selector: Record<string, string> | undefined, labels: Record<string, string> | undefined): boolean {
@@ -412,36 +386,14 @@ export class Compiler {
   // ---- workloads ---------------------------------------------------------------------------------
 
   private compileWorkload(p: PodObject, changes: ChangeSet): string {
-    const uid = podUid(p);
     const ns = p.metadata.namespace ?? '';
-    const labels = p.metadata.labels ?? {};
-    const podMode = labels[LABEL_DATAPLANE_MODE];
-    const captured = !p.spec?.hostNetwork && podMode !== 'none' && (podMode === 'ambient' || this.namespaceLabels(ns)[LABEL_DATAPLANE_MODE] === 'ambient');
-    const phase = p.status?.phase && PHASES.has(p.status.phase) ? (p.status.phase as Workload['phase']) : 'Pending';
-    const w: Workload = {
-      uid,
-      name: p.metadata.name,
-      namespace: ns,
-      serviceAccount: p.spec?.serviceAccountName ?? 'default',
-      node: p.spec?.nodeName ?? '',
-      ips: podIps(p),
-      labels,
-      captured,
-      waypoint: this.waypointFor(ns, labels, 'workload'),
-      ports: (p.spec?.containers ?? []).flatMap((c) =>
-        (c.ports ?? []).map((cp) => ({ name: cp.name, port: cp.containerPort, protocol: cp.protocol ?? 'TCP' })),
-      ),
-      phase,
-      ready: podReady(p),
-      netns: p.metadata.annotations?.[ANNOTATION_NETNS],
-      mtlsMode: mtlsModeOf(labels[LABEL_MTLS_MODE]) ?? mtlsModeOf(this.namespaceLabels(ns)[LABEL_MTLS_MODE]) ?? this.options.mtlsModeDefault ?? 'permissive',
-      workloadName: workloadOwnerName(p.metadata),
-    };
-    if (w.waypoint === undefined) delete w.waypoint;
-    if (w.netns === undefined) delete w.netns;
-    if (w.workloadName === undefined) delete w.workloadName;
-    this.set(this.workloads, uid, w, 'Workload', changes);
-    return uid;
+    const w = workloadOf(p, {
+      namespaceLabels: this.namespaceLabels(ns),
+      waypoint: this.waypointFor(ns, p.metadata.labels ?? {}, 'workload'),
+      mtlsModeDefault: this.options.mtlsModeDefault,
+    });
+    this.set(this.workloads, w.uid, w, 'Workload', changes);
+    return w.uid;
   }
 
   // ---- services ----------------------------------------------------------------------------------
@@ -533,41 +485,8 @@ export class Compiler {
   // ---- authorization -----------------------------------------------------------------------------
 
   private compilePolicy(p: AuthorizationPolicyObject, changes: ChangeSet): string {
-    const ns = p.metadata.namespace ?? '';
-    const td = this.options.trustDomain;
-    const targets: AuthzTarget[] = [];
-    for (const t of p.spec.targetRefs ?? []) {
-      if (t.kind === 'Service') targets.push({ kind: 'service', name: t.name });
-      else if (t.kind === 'Gateway') targets.push({ kind: 'gateway', name: t.name });
-    }
-    if (p.spec.selector?.matchLabels && Object.keys(p.spec.selector.matchLabels).length > 0) {
-      targets.push({ kind: 'selector', matchLabels: p.spec.selector.matchLabels });
-    }
-    if (targets.length === 0 && !(p.spec.targetRefs?.length)) targets.push({ kind: 'namespace' });
-    const ports = (list: (number | string)[] | undefined): number[] | undefined => list?.map(Number);
-    const action = p.spec.action ?? 'ALLOW';
-    // Unsupported fields fail closed (authz-unsupported.ts): only the known fields below are copied.
-    const rules: AuthzRule[] = enforceableRules(action, p.spec.rules).map((r) => ({
-      from: (r.from ?? []).map(({ source: s }) => ({
-        principals: s.principals?.map((x) => normalisePrincipal(x, td)),
-        notPrincipals: s.notPrincipals?.map((x) => normalisePrincipal(x, td)),
-        namespaces: s.namespaces,
-        notNamespaces: s.notNamespaces,
-        ipBlocks: s.ipBlocks,
-        notIpBlocks: s.notIpBlocks,
-      })),
-      to: (r.to ?? []).map(({ operation: o }) => ({
-        ports: ports(o.ports),
-        notPorts: ports(o.notPorts),
-        methods: o.methods,
-        paths: o.paths,
-        notMethods: o.notMethods,
-        notPaths: o.notPaths,
-      })),
-    }));
-    const key = `${ns}/${p.metadata.name}`;
-    // JSON round trip drops the undefined fields so fingerprints and the wire agree.
-    const policy = JSON.parse(JSON.stringify({ namespace: ns, name: p.metadata.name, targets, action, rules })) as AuthorizationPolicy;
+    const policy = authorizationPolicyOf(p, this.options.trustDomain);
+    const key = `${policy.namespace}/${policy.name}`;
     this.set(this.policies, key, policy, 'Authorization', changes);
     return key;
   }

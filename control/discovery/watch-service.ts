@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { WeftError, isWeftError } from '../../lib/errors/index.js';
-import { RESOURCE_KINDS, type ResourceKind, type TrustBundleData } from '../../lib/model/index.js';
+import { RESOURCE_KINDS, type ResourceKind, type Service, type TrustBundleData, type Workload } from '../../lib/model/index.js';
 import { silentLogger, type Logger } from '../../lib/telemetry/log.js';
 import { resourceToProto, isResourceKind } from '../../lib/control-client/convert.js';
 import type { Resource } from '../../api/gen/weft/v1/resources.js';
@@ -164,6 +164,29 @@ export class WatchService {
     for (const w of this.watchers) w.call.end();
     this.watchers.clear();
     this.metrics?.watchers.set(0);
+  }
+
+  /**
+   * Why node agents cannot yet route through the waypoint Service `namespace/name` (undefined when they
+   * can): discovery must hold a ready endpoint of it, have nothing left to push, and every node that runs a
+   * captured pod of the namespace must have its agent watching with that state sent. A write to the
+   * stream counts as known: the agent applies a message as soon as it arrives.
+   */
+  waypointPropagation(namespace: string, name: string): string | undefined {
+    const svc = this.currentValue('Service', `${namespace}/${name}`) as Service | undefined;
+    if (svc === undefined) return `discovery has no Service ${namespace}/${name} yet`;
+    if (!svc.endpoints.some((e) => e.ready)) return `discovery has no ready endpoint of Service ${namespace}/${name} yet`;
+    if (this.pending.length > 0 || this.timer !== undefined || this.trustBundleDirty) return 'a discovery push to the node agents is pending';
+    const nodes = new Set<string>();
+    for (const e of this.options.compiler.all('Workload').values()) {
+      const w = e.value as Workload;
+      if (w.namespace === namespace && w.captured && w.node !== '') nodes.add(w.node);
+    }
+    const watching = new Set<string>();
+    for (const w of this.watchers) if (w.scope.type === 'node' && !w.congested && w.kinds.has('Service')) watching.add(w.scope.node);
+    const missing = [...nodes].filter((n) => !watching.has(n)).sort();
+    if (missing.length > 0) return `the node agent of node ${missing.join(', node ')} is not watching discovery (is it running?)`;
+    return undefined;
   }
 
   implementation(): DiscoveryServiceServer {

@@ -109,6 +109,9 @@ export const DeploymentSpecSchema = z.looseObject({
 });
 export const DeploymentSchema = objectSchema(z.literal('apps/v1'), 'Deployment', DeploymentSpecSchema, z.looseObject({}).optional());
 
+/** Only the waypoint controller writes these (one per waypoint); nothing reads their fields. */
+export const PodDisruptionBudgetSchema = objectSchema(z.literal('policy/v1'), 'PodDisruptionBudget', z.looseObject({}), z.looseObject({}).optional());
+
 // ---------------------------------------------------------------------------------------------------
 // AuthorizationPolicy (security.weft.dev/v1alpha1, Istio's shape)
 
@@ -163,6 +166,7 @@ export type ServiceObject = z.infer<typeof ServiceSchema>;
 export type EndpointSliceObject = z.infer<typeof EndpointSliceSchema>;
 export type ServiceAccountObject = z.infer<typeof ServiceAccountSchema>;
 export type DeploymentObject = z.infer<typeof DeploymentSchema>;
+export type PodDisruptionBudgetObject = z.infer<typeof PodDisruptionBudgetSchema>;
 export type GatewayObject = z.infer<typeof GatewaySchema>;
 export type GatewayClassObject = z.infer<typeof GatewayClassSchema>;
 export type HTTPRouteObject = z.infer<typeof HTTPRouteSchema>;
@@ -177,6 +181,7 @@ export interface ObjectByKind {
   EndpointSlice: EndpointSliceObject;
   ServiceAccount: ServiceAccountObject;
   Deployment: DeploymentObject;
+  PodDisruptionBudget: PodDisruptionBudgetObject;
   Gateway: GatewayObject;
   GatewayClass: GatewayClassObject;
   HTTPRoute: HTTPRouteObject;
@@ -192,6 +197,7 @@ export const schemaByObjectKind: { readonly [K in ObjectKind]: z.ZodType<ObjectB
   EndpointSlice: EndpointSliceSchema,
   ServiceAccount: ServiceAccountSchema,
   Deployment: DeploymentSchema,
+  PodDisruptionBudget: PodDisruptionBudgetSchema,
   Gateway: GatewaySchema,
   GatewayClass: GatewayClassSchema,
   HTTPRoute: HTTPRouteSchema,
@@ -226,6 +232,7 @@ export const KIND_INFO: { readonly [K in ObjectKind]: KindInfo } = {
   EndpointSlice: info('EndpointSlice', 'discovery.k8s.io', 'v1', 'endpointslices', true),
   ServiceAccount: info('ServiceAccount', '', 'v1', 'serviceaccounts', true),
   Deployment: info('Deployment', 'apps', 'v1', 'deployments', true),
+  PodDisruptionBudget: info('PodDisruptionBudget', 'policy', 'v1', 'poddisruptionbudgets', true),
   Gateway: info('Gateway', 'gateway.networking.k8s.io', 'v1', 'gateways', true, true),
   GatewayClass: info('GatewayClass', 'gateway.networking.k8s.io', 'v1', 'gatewayclasses', false, true),
   HTTPRoute: info('HTTPRoute', 'gateway.networking.k8s.io', 'v1', 'httproutes', true, true),

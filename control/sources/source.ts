@@ -15,6 +15,7 @@ export type ObjectKind =
   | 'EndpointSlice'
   | 'ServiceAccount'
   | 'Deployment'
+  | 'PodDisruptionBudget'
   | 'Gateway'
   | 'GatewayClass'
   | 'HTTPRoute'

@@ -23,10 +23,17 @@ export interface WaypointDeployment {
   readonly applied: boolean;
   /** Set when applying failed. */
   readonly error?: string;
+  /** Replicas wanted and ready (pods Ready); when given, Programmed needs at least one ready. */
+  readonly replicas?: { readonly wanted: number; readonly ready: number };
+  /** Why node agents cannot route through the waypoint yet (discovery has not delivered a ready
+   *  replica to every node agent of the namespace); undefined when they can. */
+  readonly notPropagated?: string;
 }
 
 /**
- * Gateway `Accepted` / `Programmed` with its address, and the listener status (gateway-api reasons:
+ * Gateway `Accepted` / `Programmed` with its address. Programmed claims what a client needs (issue 13
+ * item 4): a Service address, at least one waypoint replica Ready (its HBONE listener serving), and the
+ * node agents of the namespace told of it by discovery; `weft waypoint apply --wait` waits for exactly this, and the listener status (gateway-api reasons:
  * Accepted: Accepted | ListenersNotValid | UnsupportedAddress; Programmed: Programmed | Pending |
  * AddressNotAssigned | Invalid).
  */
@@ -50,6 +57,9 @@ export function waypointGatewayStatus(gw: GatewayObject, deployment: WaypointDep
   if (deployment.error !== undefined) programmed = condition('Programmed', false, 'Invalid', `applying the waypoint failed: ${deployment.error}`, gen, prev, now);
   else if (!deployment.applied || deployment.service === undefined) programmed = condition('Programmed', false, 'Pending', 'Waiting for the waypoint Deployment and Service', gen, prev, now);
   else if (addresses.length === 0) programmed = condition('Programmed', false, 'AddressNotAssigned', 'The waypoint Service has no cluster IP yet', gen, prev, now);
+  else if (deployment.replicas !== undefined && deployment.replicas.ready === 0)
+    programmed = condition('Programmed', false, 'Pending', `Waiting for a waypoint replica to be ready: 0 of ${deployment.replicas.wanted} ready`, gen, prev, now);
+  else if (deployment.notPropagated !== undefined) programmed = condition('Programmed', false, 'Pending', `Waiting for the node agents: ${deployment.notPropagated}`, gen, prev, now);
   else programmed = condition('Programmed', true, 'Programmed', `Resource programmed, assigned to service ${gw.metadata.namespace ?? ''}/${gw.metadata.name}`, gen, prev, now);
   const prevListeners = gw.status?.listeners ?? [];
   return {

@@ -22,10 +22,16 @@ export interface WaypointControllerOptions extends WaypointTemplateOptions {
   readonly logger?: Logger;
   /** Quiet time after a change before reconciling (default 50 ms). */
   readonly debounceMs?: number;
+  /** Discovery (control/discovery/watch-service.ts): whether node agents know a ready waypoint replica.
+   *  Without it, Programmed stops at a ready replica. */
+  readonly propagation?: { waypointPropagation(namespace: string, name: string): string | undefined };
+  /** How often to look again while only propagation keeps a waypoint from Programmed (default 250 ms). */
+  readonly propagationRecheckMs?: number;
 }
 
-const GENERATED_KINDS: readonly ObjectKind[] = ['ServiceAccount', 'Deployment', 'Service'];
-const WATCHED_KINDS: ReadonlySet<ObjectKind> = new Set(['Gateway', 'GatewayClass', ...GENERATED_KINDS]);
+const GENERATED_KINDS: readonly ObjectKind[] = ['ServiceAccount', 'Deployment', 'Service', 'PodDisruptionBudget'];
+// Pods: a waypoint replica turning Ready (or not) changes Programmed.
+const WATCHED_KINDS: ReadonlySet<ObjectKind> = new Set(['Gateway', 'GatewayClass', 'Pod', ...GENERATED_KINDS]);
 
 /**
  * For every Gateway of class `weft-waypoint`: apply its ServiceAccount, Deployment and Service (owned by
@@ -52,6 +58,8 @@ export class WaypointController extends LeaderGatedController {
     const { source } = this.options;
     const gateways = listOf(source, 'Gateway').filter((g) => g.spec.gatewayClassName === WAYPOINT_CLASS);
     const wanted = new Set<string>();
+    let propagating = false;
+    const ready = gateways.length > 0 ? readyReplicas(source) : new Map<string, number>();
     for (const gw of gateways) {
       const gwKey = `${gw.metadata.namespace ?? ''}/${gw.metadata.name}`;
       const objects = waypointObjects(gw, this.options);
@@ -70,18 +78,34 @@ export class WaypointController extends LeaderGatedController {
       }
       if (failed !== undefined) this.errors.set(gwKey, failed);
       else this.errors.delete(gwKey);
-      await this.writeGatewayStatus(gw, failed);
+      if ((await this.writeGatewayStatus(gw, failed, ready.get(gwKey) ?? 0)) === 'propagating') propagating = true;
     }
     if (failed(this.errors)) this.schedule(2_000); // retry failed applies
+    // Discovery reaching the node agents is no source change: look again until it has.
+    else if (propagating) this.schedule(this.options.propagationRecheckMs ?? 250);
     await this.deleteOrphans(wanted);
     await this.writeClassStatus();
   }
 
-  private async writeGatewayStatus(gw: GatewayObject, error: string | undefined): Promise<void> {
-    const service = asKind(this.options.source.get({ kind: 'Service', namespace: gw.metadata.namespace, name: gw.metadata.name }), 'Service');
-    const applied = GENERATED_KINDS.every((kind) => this.options.source.get({ kind, namespace: gw.metadata.namespace, name: gw.metadata.name }) !== undefined);
-    const status = waypointGatewayStatus(gw, { ...(service === undefined ? {} : { service }), applied, ...(error === undefined ? {} : { error }) });
+  /** Writes the Gateway's status; says 'propagating' when only node agents' knowledge is missing. */
+  private async writeGatewayStatus(gw: GatewayObject, error: string | undefined, readyCount: number): Promise<'propagating' | undefined> {
+    const { source } = this.options;
+    const namespace = gw.metadata.namespace ?? 'default';
+    const name = gw.metadata.name;
+    const service = asKind(source.get({ kind: 'Service', namespace, name }), 'Service');
+    const applied = GENERATED_KINDS.every((kind) => source.get({ kind, namespace, name }) !== undefined);
+    const deploy = asKind(source.get({ kind: 'Deployment', namespace, name }), 'Deployment');
+    const replicas = { wanted: deploy?.spec.replicas ?? 1, ready: readyCount };
+    const notPropagated = replicas.ready > 0 ? this.options.propagation?.waypointPropagation(namespace, name) : undefined;
+    const status = waypointGatewayStatus(gw, {
+      ...(service === undefined ? {} : { service }),
+      applied,
+      ...(error === undefined ? {} : { error }),
+      replicas,
+      ...(notPropagated === undefined ? {} : { notPropagated }),
+    });
     await this.writeStatusIfChanged(refOf(gw), gw.status, status);
+    return notPropagated !== undefined && applied && error === undefined ? 'propagating' : undefined;
   }
 
   private async writeClassStatus(): Promise<void> {
@@ -115,6 +139,21 @@ export class WaypointController extends LeaderGatedController {
       }
     }
   }
+}
+
+/** Per `<namespace>/<gateway>`: its pods (the Gateway label, as the Deployment selects them) Ready with an IP. */
+function readyReplicas(source: ClusterSource): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const o of source.list('Pod')) {
+    const gateway = o.metadata.labels?.[GATEWAY_LABEL];
+    if (gateway === undefined) continue;
+    const p = asKind(o, 'Pod');
+    if (p === undefined || (p.status?.podIP ?? '') === '') continue;
+    if (!p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) continue;
+    const key = `${p.metadata.namespace ?? ''}/${gateway}`;
+    out.set(key, (out.get(key) ?? 0) + 1);
+  }
+  return out;
 }
 
 function keyOf(o: KubeObject): string {

@@ -20,15 +20,25 @@ export interface WaypointTemplateOptions {
   readonly tokenPath?: string;
   /** Where the pod finds the control plane's root certificate (ConfigMap `weft-ca-root`). */
   readonly caRootPath?: string;
+  /** Replicas of each waypoint (`--waypoint-replicas`, chart `waypoint.replicas`; default 2); a Gateway's
+   *  `weft.dev/waypoint-replicas` annotation overrides it for that waypoint. */
+  readonly replicas?: number;
 }
+
+export const DEFAULT_WAYPOINT_REPLICAS = 2;
+/** Per-Gateway override of the replica count (an integer 1–100; anything else is ignored). */
+export const REPLICAS_ANNOTATION = 'weft.dev/waypoint-replicas';
+const HOSTNAME_TOPOLOGY_KEY = 'kubernetes.io/hostname';
 
 export const DEFAULT_CONTROL_ADDRESS = `weft-control.weft-system.svc:${CONTROL_PORT}`;
 export const DEFAULT_TOKEN_PATH = '/var/run/secrets/tokens/weft-token';
 export const DEFAULT_CA_ROOT_PATH = '/var/run/weft/ca/root-cert.pem';
 
 /**
- * The ServiceAccount, Deployment and Service that run one waypoint (issue 6, "Waypoint controller"), all
- * named after the Gateway and owned by it. The Deployment's pod runs
+ * The ServiceAccount, Deployment, Service and PodDisruptionBudget that run one waypoint (issue 6,
+ * "Waypoint controller"; issue 13 item 5), all named after the Gateway and owned by it. Two replicas by
+ * default, spread over nodes (preferred, so a one-node cluster still runs both), and a budget that lets a
+ * drain take one at a time: losing a replica leaves the other serving while node agents move to it. The Deployment's pod runs
  * `weft-waypoint --gateway <ns>/<name> --control <addr> --token-file <f> --ca-root <f>` (waypoint/main.ts) and is
  * labelled `weft.dev/dataplane-mode: none`: a waypoint terminates HBONE itself and is never captured.
  */
@@ -50,12 +60,22 @@ export function waypointObjects(gw: GatewayObject, options: WaypointTemplateOpti
       kind: 'Deployment',
       metadata: meta,
       spec: {
-        replicas: 1,
+        replicas: replicasOf(gw, options),
         selector: { matchLabels: { [GATEWAY_LABEL]: name } },
         template: {
           metadata: { labels: podLabels },
           spec: {
             serviceAccountName: name,
+            topologySpreadConstraints: [
+              { maxSkew: 1, topologyKey: HOSTNAME_TOPOLOGY_KEY, whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: { [GATEWAY_LABEL]: name } } },
+            ],
+            affinity: {
+              podAntiAffinity: {
+                preferredDuringSchedulingIgnoredDuringExecution: [
+                  { weight: 100, podAffinityTerm: { topologyKey: HOSTNAME_TOPOLOGY_KEY, labelSelector: { matchLabels: { [GATEWAY_LABEL]: name } } } },
+                ],
+              },
+            },
             containers: [
               {
                 name: 'waypoint',
@@ -66,7 +86,9 @@ export function waypointObjects(gw: GatewayObject, options: WaypointTemplateOpti
                   { name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' },
                   { name: 'health', containerPort: HEALTH_PORT, protocol: 'TCP' },
                 ],
-                readinessProbe: { httpGet: { path: '/healthz/ready', port: HEALTH_PORT }, periodSeconds: 5 },
+                // Ready once its HBONE listener is serving and its discovery state is synced (waypoint/main.ts);
+                // probed often, since Programmed and enrollment wait for it.
+                readinessProbe: { httpGet: { path: '/healthz/ready', port: HEALTH_PORT }, periodSeconds: 2 },
                 volumeMounts: [
                   { name: 'weft-token', mountPath: dirOf(tokenPath), readOnly: true },
                   { name: 'weft-ca-root', mountPath: dirOf(caRootPath), readOnly: true },
@@ -93,11 +115,25 @@ export function waypointObjects(gw: GatewayObject, options: WaypointTemplateOpti
         ports: [{ name: 'mesh', port: HBONE_PORT, targetPort: HBONE_PORT, protocol: 'TCP', appProtocol: 'hbone' }],
       },
     },
+    {
+      apiVersion: 'policy/v1',
+      kind: 'PodDisruptionBudget',
+      metadata: meta,
+      // maxUnavailable (not minAvailable 1): with one replica a drain may still evict it.
+      spec: { maxUnavailable: 1, selector: { matchLabels: { [GATEWAY_LABEL]: name } } },
+    },
   ];
   for (const o of objects) {
     o.metadata = { ...o.metadata, annotations: { [CONFIG_HASH_ANNOTATION]: hashOf(o) } };
   }
   return objects;
+}
+
+function replicasOf(gw: GatewayObject, options: WaypointTemplateOptions): number {
+  const raw = gw.metadata.annotations?.[REPLICAS_ANNOTATION];
+  const n = raw !== undefined && /^\d{1,3}$/.test(raw) ? Number(raw) : undefined;
+  if (n !== undefined && n >= 1 && n <= 100) return n;
+  return options.replicas ?? DEFAULT_WAYPOINT_REPLICAS;
 }
 
 function hashOf(o: KubeObject): string {

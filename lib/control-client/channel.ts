@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
-import { credentials, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
+import { credentials, experimental, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
+import type { ControlRoots } from './control-roots.js';
 
 // How data planes reach weft-control: TLS verified against the CA root given by --ca-root, HTTP/2
 // keepalive so a dead control plane is noticed within ~30 s even on an idle stream.
@@ -9,6 +10,8 @@ export interface ControlConnectionOptions {
   address: string;
   /** PEM root(s) the control plane's serving certificate chains to (--ca-root). */
   caRootPem: string;
+  /** Live roots (root rotation): when given, every new connection verifies with their current value. */
+  roots?: ControlRoots;
   /**
    * Name to check the server certificate against. Default: the address's host name, or `weft-control`
    * (always in the control plane's serving certificate) when the address is an IP, so clients work
@@ -24,6 +27,7 @@ export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 export const CONTROL_SERVER_NAME = 'weft-control';
 
 export function controlCredentials(o: ControlConnectionOptions): ChannelCredentials {
+  if (o.roots !== undefined) return experimental.createCertificateProviderChannelCredentials(o.roots, null);
   return credentials.createSsl(Buffer.from(o.caRootPem));
 }
 

@@ -140,6 +140,11 @@ export class HboneSession {
     });
   }
 
+  /** The session's TLS socket (the server's chain, for root rotation); undefined once it is gone. */
+  get tlsSocket(): TLSSocket | undefined {
+    return this.session.destroyed ? undefined : (this.session.socket as TLSSocket);
+  }
+
   /** True while the session takes new streams. */
   get available(): boolean {
     return !this.retired && this.active < this.options.maxStreams && !this.session.destroyed && !this.session.closed;
@@ -202,12 +207,16 @@ export class HboneSession {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        // REFUSED_STREAM: the server did not process the stream (RFC 9113 §8.7), e.g. it raced the server's
+        // GOAWAY; `refused` lets the pool retry it on another session.
+        const refused = stream.rstCode === h2c.NGHTTP2_REFUSED_STREAM;
         reject(
           this.failure ??
             new WeftError('ERR_WEFT_HBONE_STREAM_RESET', {
               peer: this.peer,
               authority: request.authority,
               detail: streamError instanceof Error ? streamError.message : `RST_STREAM ${stream.rstCode ?? '?'}`,
+              ...(refused ? { refused: true, sessionRetired: this.retired } : {}),
             }),
         );
       });

@@ -5,6 +5,7 @@ import { WeftError, isWeftError } from '../errors/index.js';
 import type { SpiffeId, WorkloadCertificate } from '../identity/index.js';
 import { silentLogger, type Logger } from '../telemetry/log.js';
 import { HboneSession, type TunnelRequest } from './client.js';
+import { closeUntrustedPeers } from './peer-trust.js';
 import { CONNECT_TIMEOUT_MS, IDLE_TIMEOUT_MS, MAX_STREAMS_PER_SESSION, PING_INTERVAL_MS, PING_TIMEOUT_MS } from './protocol.js';
 import { plainSocketFactory, type NextHop, type SocketFactory } from './socket-factory.js';
 
@@ -36,6 +37,9 @@ export interface HboneConnectRequest extends TunnelRequest {
   readonly certificate: WorkloadCertificate;
   /** PEM roots of the trust bundle the server's chain must lead to. */
   readonly trustRoots: readonly string[];
+  /** Session setup attempts for this request instead of the pool's `maxConnectAttempts`: 1 when the
+   *  caller has another next hop to fail over to (a waypoint replica) rather than wait on backoff. */
+  readonly connectAttempts?: number;
 }
 
 interface PoolEntry {
@@ -88,14 +92,39 @@ export class HbonePool {
   /** Opens a tunnel. Rejects with a WeftError: ERR_WEFT_HBONE_TLS_* (identity), _DENIED/_UNAVAILABLE/
    *  _REJECTED (the server's status and `x-weft-reason`), _CONNECT_FAILED, _TIMEOUT, _STREAM_RESET. */
   async connect(request: HboneConnectRequest): Promise<ClientHttp2Stream> {
-    if (this.closed) throw new WeftError('ERR_WEFT_HBONE_POOL_CLOSED');
-    const session = await this.checkout(request);
-    return session.open(request);
+    // A stream the server refused (REFUSED_STREAM) was not processed: it is retried on another session.
+    // A refusal by a session that is going away (GOAWAY: a peer that closes sessions under a removed root,
+    // or shuts down) retires that session, so each such retry makes progress; other refusals count
+    // against `maxConnectAttempts`.
+    let attempts = 0;
+    for (let tries = 0; ; tries++) {
+      if (this.closed) throw new WeftError('ERR_WEFT_HBONE_POOL_CLOSED');
+      const session = await this.checkout(request);
+      try {
+        return await session.open(request);
+      } catch (err) {
+        if (!isWeftError(err) || err.params.refused !== true) throw err;
+        if (err.params.sessionRetired !== true) attempts++;
+        if (attempts >= this.maxAttempts || tries >= MAX_REFUSED_RETRIES) throw err;
+        this.log.debug({ peer: `${request.nextHop.host}:${request.nextHop.port}`, goingAway: err.params.sessionRetired === true }, 'hbone stream refused; retrying');
+      }
+    }
   }
 
   /** Open sessions (including ones draining after GOAWAY or idle close) and streams (tests, admin page). */
   stats(): { sessions: number; streams: number } {
     return { sessions: this.sessionCount, streams: this.streamCount };
+  }
+
+  /**
+   * Root rotation: closes gracefully (open tunnels finish) the sessions whose server chains to none of
+   * `roots`, so the next tunnels open new sessions verified against them. Resolves with how many closed.
+   */
+  async closeUntrusted(roots: readonly string[]): Promise<number> {
+    const sessions = [...this.entries.values()].flatMap((e) => e.sessions);
+    const n = await closeUntrustedPeers(sessions, (s) => s.tlsSocket, roots, (s) => s.close());
+    if (n > 0) this.log.info({ closed: n }, 'closed HBONE sessions whose server chains to no root still trusted');
+    return n;
   }
 
   /** Stops new tunnels; closes sessions gracefully (open tunnels finish), or at once with `force`. */
@@ -107,6 +136,22 @@ export class HbonePool {
         else s.close();
       }
     this.entries.clear();
+  }
+
+  /**
+   * Closes, gracefully, every session to `host` (open tunnels finish, new ones go elsewhere): the next
+   * hop left discovery, e.g. a waypoint replica that is no longer ready. Returns how many were closed.
+   */
+  closeTo(host: string): number {
+    let n = 0;
+    for (const entry of [...this.entries.values()]) {
+      if (entry.host !== host) continue;
+      for (const s of [...entry.sessions]) {
+        s.close(); // retires it from the entry (onRetire)
+        n++;
+      }
+    }
+    return n;
   }
 
   /** A session of this key with a free stream slot, reserved; connects (single-flight) when none has one. */
@@ -151,7 +196,7 @@ export class HbonePool {
   }
 
   private async connectWithRetry(entry: PoolEntry, request: HboneConnectRequest): Promise<HboneSession> {
-    const backoff = new Backoff({ initialMs: 50, maxMs: 1000, maxAttempts: this.maxAttempts - 1 });
+    const backoff = new Backoff({ initialMs: 50, maxMs: 1000, maxAttempts: (request.connectAttempts ?? this.maxAttempts) - 1 });
     for (;;) {
       try {
         const session = await HboneSession.connect({
@@ -208,6 +253,9 @@ export class HbonePool {
     this.streamGauge?.inc(delta);
   };
 }
+
+/** Bound on retries of refused streams in one connect, whatever the reason. */
+const MAX_REFUSED_RETRIES = 16;
 
 function sameKey(entry: PoolEntry, request: HboneConnectRequest): boolean {
   return (

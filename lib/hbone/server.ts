@@ -22,7 +22,8 @@ import {
   SERVER_MAX_CONCURRENT_STREAMS,
 } from './protocol.js';
 import { SessionIdle, type SessionCloseReason } from './session-idle.js';
-import { secureContextFor, spiffeIdOf, verifyError } from './tls.js';
+import { closeUntrustedPeers } from './peer-trust.js';
+import { sameRoots, secureContextFor, spiffeIdOf, verifyError } from './tls.js';
 
 const NO_ADDRESSES: readonly string[] = [];
 
@@ -237,8 +238,14 @@ class HboneServerImpl<C, U extends Duplex> extends EventEmitter implements Hbone
   }
 
   setTrustRoots(roots: readonly string[]): void {
+    if (sameRoots(roots, this.roots)) return;
     this.roots = roots;
     this.h2.setSecureContext(this.tlsOptions());
+    // A root left the bundle: sessions whose client is only under it end gracefully (peer-trust.ts).
+    void closeUntrustedPeers(this.sessions, (s) => (s.destroyed ? undefined : (s.socket as TLSSocket)), roots, (s) => s.close()).then(
+      (n) => n > 0 && this.log.info({ closed: n }, 'closed HBONE sessions whose client chains to no root still trusted'),
+      (err: unknown) => this.log.warn({ err }, 'checking HBONE sessions against the new trust roots failed'),
+    );
   }
 
   stats(): { sessions: number; tunnels: number } {

@@ -32,7 +32,8 @@ export function secureContextFor(certificate: WorkloadCertificate, roots: readon
   return context;
 }
 
-function sameRoots(a: readonly string[], b: readonly string[]): boolean {
+/** Same PEM roots in the same order (the bundle's first root is the signing one). */
+export function sameRoots(a: readonly string[], b: readonly string[]): boolean {
   if (a === b) return true;
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;

@@ -132,6 +132,24 @@ export class CertificateManager extends EventEmitter {
     this.entries.delete(identity.toString());
   }
 
+  /**
+   * Renews, within `spreadMs` (uniformly spread, so that many identities do not call Certify at once),
+   * every held certificate `outdated` says must go: a root rotation switched the signing CA and leaves
+   * under the old root must be replaced before that root is removed. The old certificate keeps serving
+   * until its successor arrives. Returns how many renewals were planned.
+   */
+  async renewWhere(outdated: (cert: WorkloadCertificate) => boolean | Promise<boolean>, spreadMs: number): Promise<number> {
+    let planned = 0;
+    for (const [key, entry] of [...this.entries]) {
+      const cert = entry.cert;
+      if (cert === undefined || !(await outdated(cert))) continue;
+      if (this.closed || this.entries.get(key) !== entry || entry.cert !== cert) continue;
+      this.schedule(cert.identity, entry, Math.floor(this.random() * Math.max(0, spreadMs)));
+      planned++;
+    }
+    return planned;
+  }
+
   /** Identities currently held. */
   identities(): string[] {
     return [...this.entries.keys()];

@@ -25,6 +25,16 @@ export class TrustBundle {
     return new TrustBundle([...new Set([...this.rootsPem, ...other.rootsPem])]);
   }
 
+  /** True when `chainPem` verifies up to one of the roots (see `verifyChain`), false on any refusal. */
+  async trusts(chainPem: readonly string[], at: Date = new Date()): Promise<boolean> {
+    try {
+      await this.verifyChain(chainPem, at);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /**
    * Verifies `chainPem` (leaf first, then intermediates) up to one of the roots at `at`: each signature,
    * each validity window, and that every issuer is a CA. Throws `ERR_WEFT_CERT_CHAIN_INVALID`.

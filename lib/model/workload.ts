@@ -6,7 +6,8 @@ import { z } from 'zod';
 export const WaypointRefSchema = z.object({
   namespace: z.string(),
   name: z.string(),
-  /** Where HBONE to the waypoint goes: its Service VIP or a pod IP. */
+  /** The waypoint's address: its Service VIP (node agents tunnel to a ready replica among that Service's
+   *  endpoints, node-agent/proxy/waypoint-hops.ts) or a pod IP. */
   address: z.string(),
   /** SPIFFE ID the waypoint must present. */
   identity: z.string(),

@@ -46,6 +46,19 @@ export class HbonePools {
     }
   }
 
+  /** Root rotation: every pod's sessions whose server chains to none of `roots` close gracefully. */
+  async closeUntrusted(roots: readonly string[]): Promise<number> {
+    const closed = await Promise.all([...this.pools.values()].map((p) => p.closeUntrusted(roots)));
+    return closed.reduce((a, b) => a + b, 0);
+  }
+
+  /** Closes every pod's sessions to `host` gracefully (open tunnels finish); returns how many. */
+  closeTo(host: string): number {
+    let n = 0;
+    for (const pool of this.pools.values()) n += pool.closeTo(host);
+    return n;
+  }
+
   stats(): { sessions: number; streams: number } {
     let sessions = 0;
     let streams = 0;

@@ -26,7 +26,16 @@ export class InboundHbone {
   constructor(
     private readonly inputs: ProxyInputs,
     private readonly pod: PodContext,
-  ) {}
+  ) {
+    inputs.tls.on('roots', this.onRoots);
+  }
+
+  /** Root rotation: new roots apply to the next handshake, and sessions under a removed root close. */
+  private readonly onRoots = (roots: readonly string[]): void => {
+    if (this.server === undefined || this.closed) return;
+    this.server.setTrustRoots(roots);
+    this.roots = roots;
+  };
 
   /** Feeds connections accepted on the pod's 15008 listener into the HBONE server. */
   attach(listener: Server): void {
@@ -67,6 +76,7 @@ export class InboundHbone {
   /** Stops serving: live sessions end too (the pod was released; its tunnels must not linger). */
   close(): void {
     this.closed = true;
+    this.inputs.tls.off('roots', this.onRoots);
     void this.server?.close({ graceMs: 0 });
   }
 

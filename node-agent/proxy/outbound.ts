@@ -10,18 +10,30 @@ import type { ConnectionInfo, Refusal, TrackedConnection } from './connections.j
 import { identityOf, type PodContext, type ProxyInputs } from './inputs.js';
 import { connectFailed, workloadUnknown } from './refusals.js';
 import { selfCall } from './self-call.js';
+import { connectFailover, waypointHops } from './waypoint-hops.js';
 import { pipeTunnel, resetByFarEnd } from '../../lib/hbone/index.js';
 
 /** Where an outbound connection goes, decided from cluster state. */
 export type OutboundRoute =
-  | { kind: 'hbone'; nextHop: string; authority: string; identity: string; dst?: Workload; service?: Service; balanceKey?: string }
+  | {
+      kind: 'hbone';
+      nextHop: string;
+      /** Through a waypoint: its other ready replicas, tried in order when `nextHop` cannot be reached. */
+      fallbackHops?: readonly string[];
+      authority: string;
+      identity: string;
+      dst?: Workload;
+      service?: Service;
+      balanceKey?: string;
+    }
   | { kind: 'passthrough'; address: string; port: number; dst?: Workload; service?: Service; balanceKey?: string }
   | { kind: 'refuse'; error: WeftError; service?: Service };
 
 /**
  * Decides the route for a captured pod's outbound connection to `address:port`: a Service VIP is
  * resolved to its waypoint or to one endpoint (P2C over peak-EWMA); a captured destination gets HBONE
- * to `<pod ip>:15008` (or its workload waypoint); anything else passes through with the mark.
+ * to `<pod ip>:15008` (or its workload waypoint); anything else passes through with the mark. A waypoint
+ * is reached at one of its ready replicas, the others kept for fail-over (waypoint-hops.ts).
  */
 export function routeOutbound(inputs: ProxyInputs, address: string, port: number): OutboundRoute {
   const { view, balancer, tls } = inputs;
@@ -33,7 +45,8 @@ export function routeOutbound(inputs: ProxyInputs, address: string, port: number
     const sp = service.ports.find((p) => p.port === port);
     if (service.waypoint) {
       const w = service.waypoint;
-      return { kind: 'hbone', nextHop: w.address, authority: `${address}:${port}`, identity: w.identity, service };
+      const [nextHop, ...fallbackHops] = waypointHops(view, balancer, w);
+      return { kind: 'hbone', nextHop, fallbackHops, authority: `${address}:${port}`, identity: w.identity, service };
     }
     if (!sp) return { kind: 'passthrough', address, port, service };
     const ready = service.endpoints.filter((e) => e.ready);
@@ -46,7 +59,8 @@ export function routeOutbound(inputs: ProxyInputs, address: string, port: number
     dst = view.workloadByIp(address);
   }
   if (dst?.waypoint) {
-    return { kind: 'hbone', nextHop: dst.waypoint.address, authority: `${target.address}:${target.port}`, identity: dst.waypoint.identity, dst, service, balanceKey };
+    const [nextHop, ...fallbackHops] = waypointHops(view, balancer, dst.waypoint);
+    return { kind: 'hbone', nextHop, fallbackHops, authority: `${target.address}:${target.port}`, identity: dst.waypoint.identity, dst, service, balanceKey };
   }
   if (dst?.captured) {
     return { kind: 'hbone', nextHop: target.address, authority: `${target.address}:${target.port}`, identity: identityOf(tls.trustDomain, dst), dst, service, balanceKey };
@@ -124,17 +138,14 @@ export function handleOutbound(inputs: ProxyInputs, pod: PodContext, down: Socke
   const pool = inputs.pool.forPod(pod.uid, pod.factory);
   tls
     .certificate(source)
-    .then((certificate) =>
-      pool.connect({
-        source,
-        destination: SpiffeId.parse(hop.identity),
-        nextHop: { host: hop.nextHop, port: HBONE_PORT },
-        authority: hop.authority,
-        forwardedFor: info.srcIp || undefined,
-        certificate,
-        trustRoots: tls.roots(),
-      }),
-    )
+    .then((certificate) => {
+      const request = { source, destination: SpiffeId.parse(hop.identity), authority: hop.authority, forwardedFor: info.srcIp || undefined, certificate, trustRoots: tls.roots() };
+      if (hop.fallbackHops === undefined) return pool.connect({ ...request, nextHop: { host: hop.nextHop, port: HBONE_PORT } });
+      return connectFailover(pool, request, [hop.nextHop, ...hop.fallbackHops], {
+        balancer: inputs.balancer,
+        onFailover: (replica, err) => inputs.log.debug({ err, replica, dst: info.dst }, 'waypoint replica unreachable; trying another'),
+      });
+    })
     .then(
       (stream) => {
         done?.(true);
@@ -143,8 +154,10 @@ export function handleOutbound(inputs: ProxyInputs, pod: PodContext, down: Socke
           return;
         }
         // Decided once both sides closed: a tunnel the far end reset after its 200 is not logged `ok`.
+        // Read now: with waypoint failover the tunnel may have gone to another replica than `nextHop`.
+        const peer = stream.session?.socket?.remoteAddress ?? hop.nextHop;
         const farEnd = (): Refusal | undefined => {
-          const err = resetByFarEnd(stream, hop.nextHop, hop.authority);
+          const err = resetByFarEnd(stream, peer, hop.authority);
           return err && { err };
         };
         start(inputs, info, down, stream, () => [down.bytesRead, down.bytesWritten], farEnd);

@@ -2,11 +2,14 @@
 // check and exit 0, and each broken piece (Gateway API CRDs missing or too old, weft CRD missing, control
 // plane not ready, GatewayClass not accepted, agent missing on a node, CNI not chained, CA near expiry,
 // trust root missing, API too old or unreachable) turns into its own ✖ line with a fix and exit 1.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { checkCommand, runChecks } from '../../cli/commands/check.js';
 import { KubeClusterClient } from '../../cli/kube/kube-cluster.js';
 import { KubeApiServerDouble, kubeconfigFor } from '../support/kube-apiserver.js';
 import { addApiExtras, capture, kubeClient, seedHealthyInstall, type ApiExtras } from './cluster-fixture.js';
+import { ROOT } from './cli-bundle.js';
 
 const NS = 'weft-system';
 
@@ -147,6 +150,9 @@ describe('weft check (Kubernetes API)', () => {
     const notAfter = new x509.X509Certificate(pem).notAfter;
     const r = await statusOf('CA certificates', new Date(notAfter.getTime() - 10 * 86_400_000));
     expect(r).toMatchObject({ status: 'fail', message: expect.stringMatching(/expires in (9|10) days/) as string, fix: expect.stringContaining('Rotate') as string });
+    // The fix names the rotation procedure, and that document exists.
+    expect(r.fix).toContain('docs/rotation.md');
+    expect(existsSync(join(ROOT, 'docs/rotation.md'))).toBe(true);
     expect((await statusOf('CA certificates', new Date(notAfter.getTime() + 1000))).message).toContain('expired');
   });
 
@@ -158,6 +164,7 @@ describe('weft check (Kubernetes API)', () => {
     const r = await statusOf('CA certificates');
     expect(r).toMatchObject({ status: 'fail', code: 'WEFT_CHECK_CA_EXPIRES_BEFORE_LEAF_LIFETIME', message: expect.stringContaining('less than one leaf lifetime (24 h)') as string });
     expect(r.fix).toContain('Rotate the CA');
+    expect(r.fix).toContain('docs/rotation.md');
     const c = capture();
     await checkCommand(kubeClient(api), { pre: false, namespace: NS, output: 'table' }, c.printer);
     expect(c.out.find((l) => l.startsWith('✖ CA certificates'))).toContain('[WEFT_CHECK_CA_EXPIRES_BEFORE_LEAF_LIFETIME]');

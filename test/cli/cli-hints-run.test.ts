@@ -161,8 +161,8 @@ describeRequiring(existsSync(join(TOOLS, 'kubectl')) && existsSync(join(TOOLS, '
     return bad;
   }
 
-  it('in docs/install.md, README.md and the hints', async () => {
-    const printed = [...docCommands('docs/install.md'), ...docCommands('README.md'), ...hintCommands(), ...cliOutputCommands()];
+  it('in docs/install.md, docs/rotation.md, README.md and the hints', async () => {
+    const printed = [...docCommands('docs/install.md'), ...docCommands('docs/rotation.md'), ...docCommands('README.md'), ...hintCommands(), ...cliOutputCommands()];
     expect(printed.filter((p) => /^(kubectl|helm) /.test(p.command)).length).toBeGreaterThan(8);
     expect(await refusedTools(printed)).toEqual([]);
     expect(await refusedTools([{ where: 'self-check', command: 'helm install weft ./helm/weft --no-such-flag' }])).toHaveLength(1);

@@ -35,7 +35,7 @@ describe('a namespace typo against a lab', () => {
   });
 
   it('waypoint apply -n <typo> is ERR_WEFT_CLI_NOT_FOUND and writes no Gateway', async () => {
-    const err = await applyWaypoint(lab.client, { namespace: 'demoo', name: 'waypoint', for: 'service', enrollNamespace: true }).catch((e: unknown) => e);
+    const err = await applyWaypoint(lab.client, { namespace: 'demoo', name: 'waypoint', for: 'service' }).catch((e: unknown) => e);
     expect(hasCode(err, 'ERR_WEFT_CLI_NOT_FOUND')).toBe(true);
     expect(await manifests()).toEqual(['Service.demo.backend.yaml']);
   });

@@ -35,7 +35,7 @@ describe('install-cni on each fixture', () => {
 
     const bin = join(d.binDir, 'weft-cni');
     expect(statSync(bin).mode & 0o111).not.toBe(0);
-    const version = await runPlugin({ CNI_COMMAND: 'VERSION' }, '', { bin, exe: true });
+    const version = await runPlugin({ CNI_COMMAND: 'VERSION' }, '', { bin });
     expect(version.exitCode, version.stderr).toBe(0);
     expect(JSON.parse(version.stdout)).toHaveProperty('supportedVersions');
 

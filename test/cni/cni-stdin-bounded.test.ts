@@ -9,12 +9,13 @@ import { closeSync, constants, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from './agent-double.js';
-import { PLUGIN_JS, podEnv, weftConfig, type CniErrorJson } from './run-plugin.js';
+import { PLUGIN_BIN, pluginProcessEnv, podEnv, SANITIZER_REPORT, weftConfig, type CniErrorJson } from './run-plugin.js';
 
 interface Ended {
   readonly exitCode: number | null;
   readonly signal: NodeJS.Signals | null;
   readonly stdout: string;
+  readonly stderr: string;
   readonly ms: number;
 }
 
@@ -37,11 +38,12 @@ function runWithOpenStdin(kind: StdinKind, env: Record<string, string>, written:
     stdin = openSync(fifo, constants.O_RDONLY);
     rmSync(dir, { recursive: true });
   }
-  const child = spawn(process.execPath, [PLUGIN_JS], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: [stdin, 'pipe', 'pipe'] });
+  const child = spawn(PLUGIN_BIN, [], { env: pluginProcessEnv(env), stdio: [stdin, 'pipe', 'pipe'] });
   if (typeof stdin === 'number') closeSync(stdin);
   let stdout = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr!.resume();
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   if (writer !== undefined) {
     // Non-blocking writes would need a loop; the pipe buffer (64 KiB) takes what these tests write at once.
     if (written.length > 0) writeSync(writer, Buffer.from(written));
@@ -57,7 +59,7 @@ function runWithOpenStdin(kind: StdinKind, env: Record<string, string>, written:
       clearTimeout(killer);
       if (writer !== undefined) closeSync(writer);
       else child.stdin!.destroy();
-      resolve({ exitCode, signal, stdout, ms: performance.now() - started });
+      resolve({ exitCode, signal, stdout, stderr, ms: performance.now() - started });
     });
   });
 }
@@ -71,6 +73,7 @@ describe.each<[StdinKind]>([['pipe'], ['socketpair']])('weft-cni bounds its stdi
   ])('ADD with a stdin never closed (%s) fails with CNI code 5 within the bound', async (_label, written) => {
     const run = await runWithOpenStdin(kind, { ...podEnv('ADD'), WEFT_CNI_STDIN_TIMEOUT_MS: String(BOUND_MS) }, written);
     expect(run.signal, 'the plugin hung and was killed').toBeNull();
+    expect(run.stderr).not.toMatch(SANITIZER_REPORT);
     expect(run.exitCode).toBe(1);
     const err = JSON.parse(run.stdout) as CniErrorJson;
     expect(err.code).toBe(5);
@@ -84,6 +87,7 @@ describe.each<[StdinKind]>([['pipe'], ['socketpair']])('weft-cni bounds its stdi
     const cap = 16 * 1024;
     const run = await runWithOpenStdin(kind, { ...podEnv('ADD'), WEFT_CNI_STDIN_TIMEOUT_MS: '5000', WEFT_CNI_STDIN_MAX_BYTES: String(cap) }, Buffer.alloc(cap + 4096, 0x20));
     expect(run.signal).toBeNull();
+    expect(run.stderr).not.toMatch(SANITIZER_REPORT);
     expect(run.exitCode).toBe(1);
     const err = JSON.parse(run.stdout) as CniErrorJson;
     expect(err.code).toBe(5);

@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from './agent-double.js';
-import { PLUGIN_JS } from './run-plugin.js';
+import { PLUGIN_BIN } from './run-plugin.js';
 import { eventually } from '../support/eventually.js';
 
 export const INSTALL_JS = fileURLToPath(new URL('../../dist/cni/install.js', import.meta.url));
@@ -25,7 +25,7 @@ export function nodeDirs(tag: string): NodeDirs {
 }
 
 export function installArgs(d: NodeDirs, extra: string[] = []): string[] {
-  return ['--cni-conf-dir', d.confDir, '--cni-bin-dir', d.binDir, '--plugin-path', PLUGIN_JS, '--log-level', 'debug', ...extra];
+  return ['--cni-conf-dir', d.confDir, '--cni-bin-dir', d.binDir, '--plugin-path', PLUGIN_BIN, '--log-level', 'debug', ...extra];
 }
 
 export interface Finished {

@@ -1,9 +1,38 @@
 // Runs weft-cni as the container runtime does: a child process with the CNI environment (and nothing
 // else from ours), the config on stdin, the result on stdout.
+//
+// Which build runs is WEFT_CNI_PLUGIN: unset or `native` → dist/cni/weft-cni (`npm run build:cni`);
+// `asan` → dist/cni/weft-cni-asan (AddressSanitizer + LeakSanitizer + UBSan, `npm run build:cni -- --asan`),
+// so that every test in test/cni can run against the sanitizer build; anything else is a path.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-export const PLUGIN_JS = fileURLToPath(new URL('../../dist/cni/plugin.js', import.meta.url));
+const DIST_CNI = new URL('../../dist/cni/', import.meta.url);
+
+export function pluginBinFor(choice: string | undefined): string {
+  if (choice === undefined || choice === '' || choice === 'native') return fileURLToPath(new URL('weft-cni', DIST_CNI));
+  if (choice === 'asan') return fileURLToPath(new URL('weft-cni-asan', DIST_CNI));
+  return choice;
+}
+
+export const PLUGIN_BIN = pluginBinFor(process.env.WEFT_CNI_PLUGIN);
+
+/**
+ * Sanitizer settings for the ASan build (ignored by the release build): any report ends the process with
+ * its own exit code, so a test sees a failure rather than a plugin that limped on.
+ */
+export const SANITIZER_ENV: Readonly<Record<string, string>> = {
+  ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=0:exitcode=86:strict_string_checks=1:detect_stack_use_after_return=1',
+  UBSAN_OPTIONS: 'print_stacktrace=1:halt_on_error=1:exitcode=87',
+};
+
+/** What a sanitizer prints when it finds something. */
+export const SANITIZER_REPORT = /AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:/;
+
+/** The environment the plugin process gets: PATH, the sanitizer settings, and the CNI variables. */
+export function pluginProcessEnv(env: Record<string, string>): Record<string, string> {
+  return { PATH: process.env.PATH ?? '', ...SANITIZER_ENV, ...env };
+}
 
 export interface Run {
   readonly stdout: string;
@@ -12,11 +41,10 @@ export interface Run {
   readonly ms: number;
 }
 
-/** `bin` is a script for node (default dist/cni/plugin.js) or, with `exe: true`, an executable. */
-export function runPlugin(env: Record<string, string>, stdin: string, opts: { bin?: string; exe?: boolean; killAfterMs?: number } = {}): Promise<Run> {
-  const bin = opts.bin ?? PLUGIN_JS;
+/** `bin` is the plugin executable (default: the one WEFT_CNI_PLUGIN selects). */
+export function runPlugin(env: Record<string, string>, stdin: string, opts: { bin?: string; killAfterMs?: number } = {}): Promise<Run> {
   const started = performance.now();
-  const child = opts.exe === true ? spawn(bin, [], { env: { PATH: process.env.PATH ?? '', ...env } }) : spawn(process.execPath, [bin], { env: { PATH: process.env.PATH ?? '', ...env } });
+  const child = spawn(opts.bin ?? PLUGIN_BIN, [], { env: pluginProcessEnv(env) });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

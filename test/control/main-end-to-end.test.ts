@@ -2,63 +2,32 @@
 // DirectorySource on a temp cluster dir, the CA created in --ca-dir, readiness on /healthz/ready,
 // metrics, and data-plane clients over real gRPC/TLS: a DiscoveryClient's StateStore receives a manifest
 // change, and a ControlCertifier gets a certificate for a pod on its node that chains to the CA root.
-import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
-import { startControl, type ControlProcess } from '../../control/main.js';
-import { generateTokenKeyPair, mintToken } from '../../control/identity/tokens.js';
+import type { ControlProcess } from '../../control/main.js';
 import { DiscoveryClient } from '../../lib/control-client/discovery-client.js';
 import { ControlCertifier } from '../../lib/control-client/certifier.js';
 import { StateStore } from '../../lib/model/index.js';
 import { SpiffeId, TrustBundle, createCsr, generateKeyPair } from '../../lib/identity/index.js';
-import { silentLogger } from '../../lib/telemetry/log.js';
 import { namespace, pod, service, until } from './compile-fixtures.js';
+import { startDirControl, type DirControl } from './control-process-fixture.js';
 
 let root: string;
 let proc: ControlProcess;
+let put: DirControl['put'];
 let client: DiscoveryClient | undefined;
 let certifier: ControlCertifier | undefined;
 const store = new StateStore();
 
-async function put(obj: Record<string, unknown>): Promise<void> {
-  const meta = obj.metadata as { name: string; namespace?: string };
-  await writeFile(path.join(root, 'cluster', 'manifests', `${String(obj.kind)}.${meta.namespace ?? ''}.${meta.name}.yaml`), stringify(obj));
-}
-
 beforeAll(async () => {
-  root = await mkdtemp(path.join(tmpdir(), 'weft-tmain-'));
-  await mkdir(path.join(root, 'cluster', 'manifests'), { recursive: true });
-  const keys = await generateTokenKeyPair();
-  await writeFile(path.join(root, 'token.pub'), keys.publicKeyPem);
-  for (const o of [
+  ({ root, proc, put } = await startDirControl('weft-tmain-', [
     namespace('weft-system'),
     namespace('shop', { 'weft.dev/dataplane-mode': 'ambient' }),
     pod('agent-n1', { ns: 'weft-system', node: 'n1', sa: 'weft-node-agent', uid: 'a1' }),
     pod('cart-1', { ns: 'shop', node: 'n1', sa: 'cart', uid: 'c1', labels: { app: 'cart' } }),
     service('cart', { ns: 'shop' }),
-  ])
-    await put(o);
-  await writeFile(
-    path.join(root, 'agent.token'),
-    await mintToken(keys.privateKeyPem, { namespace: 'weft-system', serviceAccount: 'weft-node-agent', pod: { name: 'agent-n1', uid: 'a1' }, node: { name: 'n1' } }),
-  );
-  proc = await startControl(
-    {
-      source: { type: 'dir', dir: path.join(root, 'cluster') },
-      listen: '127.0.0.1:0',
-      caDir: path.join(root, 'ca'),
-      tokenPublicKey: path.join(root, 'token.pub'),
-      trustDomain: 'cluster.local',
-      metricsAddress: '127.0.0.1:0',
-      healthAddress: '127.0.0.1:0',
-      namespace: 'weft-system',
-      servingSans: [],
-      debounceMs: 20,
-    },
-    silentLogger,
-  );
+  ]));
 });
 
 afterAll(async () => {

@@ -9,18 +9,7 @@ import { stringify } from 'yaml';
 import { DirectorySource } from '../../control/sources/files.js';
 import { validateObject } from '../../control/sources/schemas.js';
 import { eventually } from '../support/kube-apiserver.js';
-
-/** mulberry32: small seeded PRNG so a failure reproduces. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../support/prng.js';
 
 const BASELINE = [
   { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop', labels: { 'weft.dev/dataplane-mode': 'ambient' } } },
@@ -111,7 +100,7 @@ describe('DirectorySource fuzzed manifests', () => {
     const expected = JSON.stringify(['Namespace', 'Service', 'Pod', 'HTTPRoute', 'AuthorizationPolicy'].map((k) => clean.list(k as never)));
     await clean.stop();
 
-    const r = rng(0x5eed);
+    const r = mulberry32(0x5eed);
     const garbageFiles: string[] = [];
     for (let i = 0; i < 1000; i++) {
       const file = path.join(dir, 'fuzz', `f${i}.yaml`);

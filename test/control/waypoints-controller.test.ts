@@ -1,7 +1,10 @@
 // Pins: for a Gateway of class weft-waypoint the controller applies a ServiceAccount, a Deployment running
-// weft/waypoint with the args of waypoint/main.ts and one replica, and a Service exposing 15008 — all owned by the
-// Gateway, with field manager weft-waypoint-controller — writes Gateway/GatewayClass status, cleans up when the
-// Gateway is deleted, does nothing while not the leader, and behaves the same on Kubernetes and in a directory.
+// weft/waypoint with the args of waypoint/main.ts, two replicas spread over nodes (preferred), a Service
+// exposing 15008 and a PodDisruptionBudget (maxUnavailable 1) — all owned by the Gateway, with field manager
+// weft-waypoint-controller — writes Gateway/GatewayClass status, where Programmed waits for a Ready replica
+// that discovery has delivered to the node agents of the namespace's nodes (issue 13 items 4, 5), cleans up
+// when the Gateway is deleted, does nothing while not the leader, and behaves the same on Kubernetes and in
+// a directory.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mkdtemp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,6 +17,8 @@ import { DirectorySource } from '../../control/sources/files.js';
 import { WaypointController } from '../../control/waypoints/controller.js';
 import { AlwaysLeader, type LeaderElection } from '../../control/leader.js';
 import { asKind } from '../../control/sources/schemas.js';
+import { Compiler } from '../../control/discovery/compile.js';
+import { WatchService } from '../../control/discovery/watch-service.js';
 import type { ClusterSource } from '../../control/sources/source.js';
 
 const GATEWAY = {
@@ -46,12 +51,21 @@ async function expectGenerated(source: ClusterSource): Promise<void> {
   const deploy = asKind(await eventually(() => source.get({ kind: 'Deployment', ...ref }), 15_000, 'Deployment'), 'Deployment')!;
   const sa = await eventually(() => source.get({ kind: 'ServiceAccount', ...ref }), 15_000, 'ServiceAccount');
   const svc = asKind(await eventually(() => source.get({ kind: 'Service', ...ref }), 15_000, 'Service'), 'Service')!;
-  for (const o of [deploy, sa, svc]) {
+  const pdb = await eventually(() => source.get({ kind: 'PodDisruptionBudget', ...ref }), 15_000, 'PodDisruptionBudget');
+  for (const o of [deploy, sa, svc, pdb]) {
     expect(o.metadata.ownerReferences).toEqual([
       { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', name: 'wp', uid: 'gw-uid-1', controller: true, blockOwnerDeletion: true },
     ]);
   }
-  expect(deploy.spec.replicas).toBe(1);
+  expect(deploy.spec.replicas).toBe(2);
+  const podSpec = deploy.spec.template.spec as Record<string, unknown>;
+  const selector = { matchLabels: deploy.spec.selector.matchLabels };
+  expect(podSpec.topologySpreadConstraints).toEqual([{ maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: selector }]);
+  expect(podSpec.affinity).toEqual({
+    podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: selector } }] },
+  });
+  expect(pdb.apiVersion).toBe('policy/v1');
+  expect(pdb.spec).toEqual({ maxUnavailable: 1, selector });
   const container = deploy.spec.template.spec.containers?.[0];
   expect(container?.image).toBe('weft/waypoint');
   expect(container?.args?.slice(0, 4)).toEqual(['--gateway', 'shop/wp', '--control', '172.30.0.254:15012']);
@@ -83,7 +97,10 @@ describe('waypoint controller', () => {
       api.put(GATEWAY_CLASS);
       await source.start();
       const leader = new ManualLeader();
-      controller = new WaypointController({ source, leader, controlAddress: '172.30.0.254:15012', debounceMs: 10 });
+      const compiler = new Compiler(source, { trustDomain: 'cluster.local', endpoints: 'selectors' });
+      const watch = new WatchService({ source, compiler, debounceMs: 5 });
+      watch.start();
+      controller = new WaypointController({ source, leader, controlAddress: '172.30.0.254:15012', debounceMs: 10, propagation: watch });
       controller.start();
       await new Promise((r) => setTimeout(r, 300));
       expect(api.requests.filter((r) => r.method !== 'GET')).toEqual([]); // not the leader: no writes
@@ -91,13 +108,29 @@ describe('waypoint controller', () => {
       leader.lead();
       await expectGenerated(source);
       const applies = api.requests.filter((r) => r.method === 'PATCH' && !r.path.endsWith('/status'));
-      expect(applies.length).toBe(3);
+      expect(applies.length).toBe(4);
       expect(applies.every((r) => r.query.fieldManager === 'weft-waypoint-controller' && r.query.force === 'true')).toBe(true);
 
-      // GatewayClass accepted; Gateway accepted and, once the Service has an IP, programmed with it.
+      // GatewayClass accepted; Gateway accepted and, once the Service has an IP, a replica is Ready and
+      // the node agents of the namespace's nodes know it, programmed with it.
       await eventually(() => (asKind(source.get({ kind: 'GatewayClass', name: 'weft-waypoint' }), 'GatewayClass')?.status?.conditions?.[0]?.reason === 'Accepted'), 15_000, 'class accepted');
       const svc = api.getObject('services', 'shop', 'wp')!;
       api.put({ ...svc, spec: { ...(svc.spec as object), clusterIP: '10.96.0.42', clusterIPs: ['10.96.0.42'] } });
+      const programmed = () => asKind(source.get({ kind: 'Gateway', namespace: 'shop', name: 'wp' }), 'Gateway')?.status?.conditions?.find((c) => c.type === 'Programmed');
+      await eventually(() => programmed()?.message?.includes('0 of 2 ready'), 15_000, 'waiting for a ready replica');
+      expect(programmed()).toMatchObject({ status: 'False', reason: 'Pending' });
+      // A captured client pod on node n1, and a replica that is Ready: no agent of n1 watches discovery.
+      api.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop', labels: { 'weft.dev/dataplane-mode': 'ambient' } } });
+      api.put({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'client', namespace: 'shop', uid: 'client-uid' }, spec: { nodeName: 'n1' }, status: { phase: 'Running', podIP: '10.244.1.5', conditions: [{ type: 'Ready', status: 'True' }] } });
+      const replica = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'wp-abcde', namespace: 'shop', uid: 'wp-uid-1', labels: { 'gateway.networking.k8s.io/gateway-name': 'wp', 'weft.dev/dataplane-mode': 'none' } }, spec: { nodeName: 'n2' } };
+      api.put({ ...replica, status: { phase: 'Running', podIP: '10.244.2.7', conditions: [{ type: 'Ready', status: 'False' }] } });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(programmed()?.status).toBe('False'); // started but not Ready
+      api.put({ ...replica, status: { phase: 'Running', podIP: '10.244.2.7', conditions: [{ type: 'Ready', status: 'True' }] } });
+      await eventually(() => programmed()?.message?.includes('node agent of node n1 is not watching discovery'), 15_000, 'waiting for the node agents');
+      expect(programmed()).toMatchObject({ status: 'False', reason: 'Pending' });
+      // The client moves off the mesh (no agent needs to know): Programmed.
+      api.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } });
       const gw = await eventually(() => {
         const g = asKind(source.get({ kind: 'Gateway', namespace: 'shop', name: 'wp' }), 'Gateway');
         return g?.status?.conditions?.find((c) => c.type === 'Programmed')?.status === 'True' ? g : undefined;
@@ -112,13 +145,15 @@ describe('waypoint controller', () => {
       expect(api.requests.filter((r) => r.method !== 'GET').length).toBe(writes);
 
       api.remove('gateways', 'shop', 'wp', 'gateway.networking.k8s.io');
-      await eventually(() => ['Deployment', 'Service', 'ServiceAccount'].every((k) => source.get({ kind: k as never, namespace: 'shop', name: 'wp' }) === undefined), 15_000, 'cleanup');
+      await eventually(() => ['Deployment', 'Service', 'ServiceAccount', 'PodDisruptionBudget'].every((k) => source.get({ kind: k as never, namespace: 'shop', name: 'wp' }) === undefined), 15_000, 'cleanup');
       // A pass that runs before the watch reports a deletion may delete again (a harmless 404): compare the set.
       expect([...new Set(api.requests.filter((r) => r.method === 'DELETE').map((r) => r.path))].sort()).toEqual([
         '/api/v1/namespaces/shop/serviceaccounts/wp',
         '/api/v1/namespaces/shop/services/wp',
         '/apis/apps/v1/namespaces/shop/deployments/wp',
+        '/apis/policy/v1/namespaces/shop/poddisruptionbudgets/wp',
       ]);
+      watch.close();
     });
   });
 
@@ -146,7 +181,7 @@ describe('waypoint controller', () => {
       controller.start();
       leader.start();
       await expectGenerated(source);
-      expect((await readdir(path.join(dir, 'generated'))).sort()).toEqual(['Deployment.shop.wp.yaml', 'Service.shop.wp.yaml', 'ServiceAccount.shop.wp.yaml']);
+      expect((await readdir(path.join(dir, 'generated'))).sort()).toEqual(['Deployment.shop.wp.yaml', 'PodDisruptionBudget.shop.wp.yaml', 'Service.shop.wp.yaml', 'ServiceAccount.shop.wp.yaml']);
       // Pending until the generated objects are observed, then AddressNotAssigned: nobody allocated a cluster IP.
       const programmed = () => asKind(source.get({ kind: 'Gateway', namespace: 'shop', name: 'wp' }), 'Gateway')?.status?.conditions?.find((c) => c.type === 'Programmed');
       await eventually(() => programmed()?.reason === 'AddressNotAssigned', 15_000, 'gateway status');

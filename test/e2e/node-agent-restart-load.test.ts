@@ -9,15 +9,14 @@
 import { existsSync } from 'node:fs';
 import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { run } from '../../lab/command.js';
 import { startNodeAgent } from '../../lab/mesh.js';
-import { nodeNetns, podNetns } from '../../lab/names.js';
-import { inPod } from '../../lab/pod-etc.js';
+import { nodeNetns } from '../../lab/names.js';
 import { isAlive, listRecords } from '../../lab/processes.js';
 import { startLab, type Lab } from '../support/lab.js';
+import { ambientNamespace, echoPod, httpService, startLoad as startMeshLoad, type LoadResult } from '../support/mesh-load.js';
 import { describeRoot } from '../support/root.js';
 
 const RATE = 200;
@@ -25,47 +24,14 @@ const DURATION_S = 30;
 /** Connections that die at the kill may each lose the request on them; a few more race the close. */
 const MARGIN = 3;
 
-const echoPod = (name: string, node: string, sa: string) => `
-apiVersion: v1
-kind: Pod
-metadata: { name: ${name}, namespace: mesh, labels: { app: ${name} } }
-spec:
-  nodeName: ${node}
-  serviceAccountName: ${sa}
-  containers:
-    - name: app
-      image: weft/http-echo
-      ports: [{ containerPort: 8080 }]
-      readinessProbe: { httpGet: { path: /healthz, port: 8080 }, periodSeconds: 1 }
----`;
-
-const MANIFESTS = `
-apiVersion: v1
-kind: Namespace
-metadata: { name: mesh, labels: { weft.dev/dataplane-mode: ambient } }
----
-${echoPod('client', 'n1', 'sa-client')}
-${echoPod('c', 'n1', 'sa-c')}
-${echoPod('b', 'n2', 'sa-b')}
-apiVersion: v1
-kind: Service
-metadata: { name: echo, namespace: mesh }
-spec:
-  selector: { app: b }
-  ports: [{ name: http, port: 80, targetPort: 8080 }]
-`;
+const MANIFESTS = `${ambientNamespace('mesh')}
+${echoPod('client', 'mesh', 'n1', 'sa-client')}
+${echoPod('c', 'mesh', 'n1', 'sa-c')}
+${echoPod('b', 'mesh', 'n2', 'sa-b')}
+${httpService('echo', 'mesh', 'b')}`;
 
 /** Captured pods per node (what a restarted agent must restore). */
 const PODS: Record<string, string[]> = { n1: ['c', 'client'], n2: ['b'] };
-
-interface LoadResult {
-  sent: number;
-  completed: number;
-  statuses: Record<string, number>;
-  errors: Record<string, number>;
-  requests: [number, number, number | string][];
-  connections: [number, 1 | -1][];
-}
 
 interface LogLine {
   pid: number;
@@ -93,32 +59,12 @@ describeRoot('node agent restart under 200 requests/s (needs root: network names
     return (JSON.parse(r.stdout) as { pods: { name: string; netns: string }[] }).pods;
   };
 
-  /** Starts the load generator in the client pod's netns (captured); resolves with its JSON report. */
-  const startLoad = (newConnections: boolean): Promise<LoadResult> => {
-    // inPod: the pod's netns and its /etc, so that `echo.mesh` resolves through the pod's hosts file.
-    const argv = inPod(lab.paths, podNetns(lab.name, 'mesh', 'client'), [
-      process.execPath, join(lab.info.distDir, 'lab/apps/loadgen.js'),
-      '--target', 'http://echo.mesh/', '--rate', String(RATE), '--duration', String(DURATION_S),
-      // A restart on a loaded 2-core machine can take 10-20 s and a SYN retransmitted at 15 s may wait
-      // until 31 s: the client waits that long (undici's default connect timeout is 10 s), so only
-      // connections the mesh breaks count as errors, not a slow restart.
-      '--connections', '10', '--timeout', '45', '--connect-timeout', '45', '--timeline',
-      ...(newConnections ? ['--new-connections'] : []),
-    ]);
-    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), (DURATION_S + 120) * 1000);
-    return new Promise((resolve, reject) => {
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        if (code !== 0) return reject(new Error(`loadgen exited ${code}: ${err.slice(0, 2000)}`));
-        resolve(JSON.parse(out) as LoadResult);
-      });
-    });
-  };
+  /** The load generator in the client pod (captured); resolves with its JSON report. */
+  const startLoad = (newConnections: boolean): Promise<LoadResult> =>
+    // A restart on a loaded 2-core machine can take 10-20 s and a SYN retransmitted at 15 s may wait
+    // until 31 s: the client waits that long (undici's default connect timeout is 10 s), so only
+    // connections the mesh breaks count as errors, not a slow restart.
+    startMeshLoad(lab, { from: 'mesh/client', target: 'http://echo.mesh/', rate: RATE, durationS: DURATION_S, newConnections, timeoutS: 45 });
 
   /**
    * SIGKILLs the node's agent and starts it again as `lab up` does (startNodeAgent: same argv, same

@@ -13,21 +13,8 @@ import { isAlive, listRecords, type ProcRecord } from '../../lab/processes.js';
 import { eventually } from '../support/eventually.js';
 import { startLab, type Lab } from '../support/lab.js';
 import { TCP_CLIENT } from '../support/netns.js';
+import { echoPod } from '../support/mesh-load.js';
 import { describeRoot } from '../support/root.js';
-
-const echoPod = (name: string, ns: string, sa: string) => `
-apiVersion: v1
-kind: Pod
-metadata: { name: ${name}, namespace: ${ns}, labels: { app: ${name} } }
-spec:
-  nodeName: n1
-  serviceAccountName: ${sa}
-  containers:
-    - name: app
-      image: weft/http-echo
-      ports: [{ containerPort: 8080 }]
-      readinessProbe: { httpGet: { path: /healthz, port: 8080 }, periodSeconds: 1 }
----`;
 
 const MANIFESTS = `
 apiVersion: v1
@@ -38,9 +25,9 @@ apiVersion: v1
 kind: Namespace
 metadata: { name: plain }
 ---
-${echoPod('a', 'mesh', 'sa-a')}
-${echoPod('b', 'mesh', 'sa-b')}
-${echoPod('p', 'plain', 'default')}
+${echoPod('a', 'mesh', 'n1', 'sa-a')}
+${echoPod('b', 'mesh', 'n1', 'sa-b')}
+${echoPod('p', 'plain', 'n1', 'default')}
 `;
 
 /** Descriptors a quiet agent may open or close between two readings (pool sessions, log rotation). */

@@ -83,9 +83,11 @@ apiVersion: v1
 kind: Namespace
 metadata: { name: l7, labels: { weft.dev/dataplane-mode: ambient, weft.dev/use-waypoint: waypoint } }
 ---
+# One replica: the retry budget and the metrics read below are one waypoint's (waypoint-ha.test.ts pins
+# the default of two).
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
-metadata: { name: waypoint, namespace: l7 }
+metadata: { name: waypoint, namespace: l7, annotations: { weft.dev/waypoint-replicas: "1" } }
 spec:
   gatewayClassName: weft-waypoint
   listeners: [{ name: mesh, port: 15008, protocol: HBONE }]

@@ -5,7 +5,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as h2connect } from 'node:http2';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
@@ -14,20 +13,11 @@ import { stringify } from 'yaml';
 import type { CertificateAuthority, WorkloadCertificate } from '../../lib/identity/index.js';
 import { eventually } from '../support/eventually.js';
 import { mintCa, mintWorkloadCert } from '../support/pki.js';
+import { freePort } from '../support/free-port.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const WAYPOINT = join(ROOT, 'dist', 'waypoint', 'main.js');
 const AGENT = join(ROOT, 'dist', 'node-agent', 'main.js');
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 describe('HBONE session idle time from the environment', () => {
   let dir: string;

@@ -4,7 +4,7 @@
 // exits on SIGTERM.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect as netConnect, createServer, type AddressInfo } from 'node:net';
+import { connect as netConnect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,18 +16,9 @@ import { SpiffeId, type CertificateAuthority, type WorkloadCertificate } from '.
 import { silentLogger } from '../../lib/telemetry/log.js';
 import { mintCa, mintWorkloadCert } from '../support/pki.js';
 import { httpBackend, type Backend } from './harness.js';
+import { freePort } from '../support/free-port.js';
 
 const MAIN = join(import.meta.dirname, '..', '..', 'dist', 'waypoint', 'main.js');
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 describe('weft-waypoint process', () => {
   let dir: string;

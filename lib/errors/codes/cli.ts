@@ -56,6 +56,10 @@ export const cliCodes = defineCodes({
     message: 'gave up waiting after {seconds} s for {what} ({state})',
     hint: 'Raise --timeout, or look at why it is not ready: `weft check` and the events of the object (`kubectl describe`).',
   },
+  ERR_WEFT_CLI_WAYPOINT_NOT_READY: {
+    message: 'waypoint {namespace}/{name} was not ready after {seconds} s: {state}; {enrollment}',
+    hint: 'See what it waits for with `weft waypoint status -n {namespace} --name {name}` (replicas, node agents), then re-run the apply: it is idempotent, and enrolls the namespace once the waypoint is ready.',
+  },
   ERR_WEFT_CLI_PERMISSION_DENIED: {
     message: '{what}: {path} is not permitted for uid {uid}',
     hint: 'A lab\'s state belongs to root, who started it: run the command with sudo. Elsewhere, fix the permissions of the path named above.',

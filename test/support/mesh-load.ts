@@ -1,0 +1,63 @@
+// Mesh traffic for lab E2E tests: a captured HTTP echo pod manifest, and the lab's load generator
+// (lab/apps/loadgen.ts) run in a captured client pod against a Service, with its JSON report (counts,
+// and with --timeline every request and connection with epoch-ms times, to line outcomes up with events).
+import type { Lab } from './lab.js';
+import { startLoadgen, type LoadgenResult } from './loadgen.js';
+
+/** A Pod running weft/http-echo on 8080 with a readiness probe, labelled app=<name>. Ends with `---`. */
+export const echoPod = (name: string, namespace: string, node: string, serviceAccount: string): string => `
+apiVersion: v1
+kind: Pod
+metadata: { name: ${name}, namespace: ${namespace}, labels: { app: ${name} } }
+spec:
+  nodeName: ${node}
+  serviceAccountName: ${serviceAccount}
+  containers:
+    - name: app
+      image: weft/http-echo
+      ports: [{ containerPort: 8080 }]
+      readinessProbe: { httpGet: { path: /healthz, port: 8080 }, periodSeconds: 1 }
+---`;
+
+/** A Namespace whose pods are captured (ambient). Ends with `---`. */
+export const ambientNamespace = (name: string): string => `
+apiVersion: v1
+kind: Namespace
+metadata: { name: ${name}, labels: { weft.dev/dataplane-mode: ambient } }
+---`;
+
+/** A Service `name` on port 80 selecting app=<app>, to port 8080. */
+export const httpService = (name: string, namespace: string, app: string): string => `
+apiVersion: v1
+kind: Service
+metadata: { name: ${name}, namespace: ${namespace} }
+spec:
+  selector: { app: ${app} }
+  ports: [{ name: http, port: 80, targetPort: 8080 }]
+`;
+
+/** The load generator's report with its timeline (loadgen.ts runs it). */
+export type LoadResult = LoadgenResult;
+
+export interface LoadOptions {
+  /** `<namespace>/<pod>` the load runs in (its netns and /etc, so Service names resolve). */
+  readonly from: string;
+  readonly target: string;
+  readonly rate: number;
+  readonly durationS: number;
+  /** One TCP connection per request instead of a keep-alive pool. */
+  readonly newConnections?: boolean;
+  /** Request and connect timeout (s). */
+  readonly timeoutS?: number;
+}
+
+/** Starts the load generator; resolves with its report (with the timeline) once it finished. */
+export function startLoad(lab: Lab, o: LoadOptions): Promise<LoadResult> {
+  const [ns, pod] = o.from.split('/', 2) as [string, string];
+  const timeout = String(o.timeoutS ?? 45);
+  return startLoadgen(lab, ns, pod, [
+    '--target', o.target, '--rate', String(o.rate), '--duration', String(o.durationS),
+    '--connections', '10', '--timeout', timeout, '--connect-timeout', timeout, '--timeline',
+    ...(o.newConnections ? ['--new-connections'] : []),
+  ], (o.durationS + 120) * 1000);
+}
