@@ -154,10 +154,8 @@ export function handleOutbound(inputs: ProxyInputs, pod: PodContext, down: Socke
           return;
         }
         // Decided once both sides closed: a tunnel the far end reset after its 200 is not logged `ok`.
-        // Read now: with waypoint failover the tunnel may have gone to another replica than `nextHop`.
-        const peer = stream.session?.socket?.remoteAddress ?? hop.nextHop;
         const farEnd = (): Refusal | undefined => {
-          const err = resetByFarEnd(stream, peer, hop.authority);
+          const err = resetByFarEnd(stream, hop.nextHop, hop.authority);
           return err && { err };
         };
         start(inputs, info, down, stream, () => [down.bytesRead, down.bytesWritten], farEnd);

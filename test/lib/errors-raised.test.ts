@@ -1,6 +1,7 @@
 // Pins that the error table holds only codes the product raises: each code must appear, as an exact string
 // literal, in product source in a place that produces it (a `new WeftError(...)` argument, a mapping table,
 // a ternary), not only where one is tested (`=== 'ERR_…'`, `hasCode(x, 'ERR_…')`, a Set of codes to match).
+// The C CNI plugin (cni/native/*.c) counts where a code is a complete C string literal.
 // A code nothing raises is documented in docs/errors.md for nothing: raise it or remove it.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,7 +20,7 @@ function sourceFiles(dir: string): string[] {
     const p = join(dir, e.name);
     if (e.isDirectory()) {
       if (e.name !== 'node_modules' && e.name !== 'build' && p !== TABLE_DIR) out.push(...sourceFiles(p));
-    } else if (e.name.endsWith('.ts') && !e.name.endsWith('.d.ts')) out.push(p);
+    } else if ((e.name.endsWith('.ts') && !e.name.endsWith('.d.ts')) || e.name.endsWith('.c')) out.push(p);
   }
   return out;
 }
@@ -44,6 +45,11 @@ function raisedCodes(): Map<string, string> {
   for (const file of PRODUCT_DIRS.flatMap((d) => sourceFiles(join(ROOT, d)))) {
     const text = readFileSync(file, 'utf8');
     if (!text.includes('ERR_WEFT_')) continue;
+    if (file.endsWith('.c')) {
+      // The C CNI plugin: a code counts as raised where it is a complete C string literal.
+      for (const m of text.matchAll(/"(ERR_WEFT_[A-Z0-9_]+)"/g)) if (known.has(m[1]) && !raised.has(m[1])) raised.set(m[1], file.slice(ROOT.length));
+      continue;
+    }
     const sf = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
     const visit = (node: ts.Node): void => {
       if ((ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)) && known.has(node.text) && !onlyMatched(node)) {
