@@ -202,13 +202,18 @@ export async function waypointApplyCommand(
   return 0;
 }
 
+/** What every command about one waypoint takes: the cluster, -o, and which waypoint (-n, --name). */
+function withWaypointOptions(y: Argv) {
+  return withOutputOption(withClusterOptions(y))
+    .option('namespace', { alias: 'n', type: 'string', default: 'default', coerce: namespaceArg('--namespace'), describe: 'Namespace of the waypoint' })
+    .option('name', { type: 'string', default: 'waypoint', coerce: WAYPOINT_NAME, describe: 'Name of the waypoint Gateway (also of its Deployment and Service)' });
+}
+
 const applyModule: CommandModule<object, ApplyArgs> = {
   command: 'apply',
   describe: 'Create or update a waypoint (a Gateway of class weft-waypoint)',
   builder: (y: Argv) =>
-    withOutputOption(withClusterOptions(y))
-      .option('namespace', { alias: 'n', type: 'string', default: 'default', coerce: namespaceArg('--namespace'), describe: 'Namespace of the waypoint' })
-      .option('name', { type: 'string', default: 'waypoint', coerce: WAYPOINT_NAME, describe: 'Name of the waypoint Gateway (also of its Deployment and Service)' })
+    withWaypointOptions(y)
       .option('for', { choices: ['service', 'workload', 'all', 'none'] as const, default: 'service' as const, describe: 'Traffic the waypoint handles (weft.dev/waypoint-for)' })
       .option('enroll-namespace', { type: 'boolean', default: false, describe: `Also label the namespace ${LABEL_USE_WAYPOINT}=<name>, once the waypoint is ready (implies --wait)` })
       .option('wait', { type: 'boolean', default: false, describe: 'Wait until a request through the waypoint would succeed: a replica Ready and known to the node agents (Programmed)' })
@@ -221,9 +226,7 @@ const deleteModule: CommandModule<object, NamedArgs> = {
   command: 'delete',
   describe: 'Delete a waypoint (and the namespace enrollment that names it)',
   builder: (y: Argv) =>
-    withOutputOption(withClusterOptions(y))
-      .option('namespace', { alias: 'n', type: 'string', default: 'default', coerce: namespaceArg('--namespace'), describe: 'Namespace of the waypoint' })
-      .option('name', { type: 'string', default: 'waypoint', coerce: WAYPOINT_NAME, describe: 'Name of the waypoint Gateway (also of its Deployment and Service)' }),
+    withWaypointOptions(y),
   handler: (args) =>
     runCommand(async () => {
       const r = await deleteWaypoint(await connectCluster(args), args.namespace, args.name);
@@ -271,9 +274,7 @@ const statusModule: CommandModule<object, NamedArgs> = {
   command: 'status',
   describe: 'Show a waypoint\'s conditions, deployment and what is enrolled (exit 1 unless Programmed)',
   builder: (y: Argv) =>
-    withOutputOption(withClusterOptions(y))
-      .option('namespace', { alias: 'n', type: 'string', default: 'default', coerce: namespaceArg('--namespace'), describe: 'Namespace of the waypoint' })
-      .option('name', { type: 'string', default: 'waypoint', coerce: WAYPOINT_NAME, describe: 'Name of the waypoint Gateway (also of its Deployment and Service)' }),
+    withWaypointOptions(y),
   handler: (args) => runCommand(async () => waypointStatusCommand(await connectCluster(args), args.namespace, args.name, args.output, consolePrinter)),
 };
 
