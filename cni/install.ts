@@ -3,7 +3,7 @@
 // while other installers rewrite that file, and takes it all out again on SIGTERM or --uninstall.
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createLogger, type Logger } from '../lib/telemetry/log.js';
-import { isWeftError } from '../lib/errors/index.js';
+import { WeftError, isWeftError } from '../lib/errors/index.js';
 import { binaryStamp, installBinary } from './install/binary.js';
 import { CONTEST_BACKOFF_INITIAL_MS, CONTEST_THRESHOLD, HELP, parseInstallOptions, type InstallOptions } from './install/options.js';
 import { reconcile, warnIfUpgraded, watchAndRepair } from './install/repair.js';
@@ -59,7 +59,8 @@ async function once(opts: InstallOptions, log: Logger): Promise<number> {
       return EXIT_OK;
     }
     if (Date.now() >= deadline) {
-      log.error({ dir: opts.confDir, code: 'ERR_WEFT_CNI_INSTALL_NO_CONFIG' }, `no CNI network config in ${opts.confDir} after ${opts.waitMs} ms`);
+      const err = new WeftError('ERR_WEFT_CNI_INSTALL_NO_CONFIG', { dir: opts.confDir, ms: opts.waitMs });
+      log.error({ dir: opts.confDir, code: err.code, hint: err.hint }, err.message);
       return EXIT_NO_CONFIG;
     }
     await new Promise((r) => setTimeout(r, 100));

@@ -1,3 +1,4 @@
+import { WeftError } from '../lib/errors/index.js';
 import type { Registry } from 'prom-client';
 import { AuthzPolicies } from '../lib/authz/index.js';
 import { CertificateManager, followTrustBundle, type Certifier } from '../lib/identity/index.js';
@@ -84,14 +85,15 @@ export function createDataplane(o: DataplaneOptions): Dataplane {
       const dst = o.view.workloadByUid(i.podUid);
       if (!dst) return undefined;
       if (i.direction === 'inbound-plain' && dst.mtlsMode === 'strict') {
-        return { flag: 'DENY', reason: `closed: ${unauthenticated(i).message} (ERR_WEFT_AGENT_UNAUTHENTICATED)` };
+        return { err: unauthenticated(i) };
       }
       const d = inputs.authz.forWorkload(dst).authorizeL4({
         principal: i.srcIdentity === 'unknown' ? undefined : i.srcIdentity,
         sourceIp: i.srcIp,
         port: i.dstPort,
       });
-      return d.allowed ? undefined : { flag: 'DENY', reason: `closed by policy change: ${d.reason}`, policy: d.policy };
+      if (d.allowed) return undefined;
+      return { err: new WeftError('ERR_WEFT_AGENT_POLICY_CHANGED', { source: i.srcIdentity, destination: i.dstIdentity, reason: d.reason }), policy: d.policy };
     });
     if (n > 0) log.info({ closed: n }, 'closed connections denied by the new policy');
   };

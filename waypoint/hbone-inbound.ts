@@ -1,4 +1,5 @@
 import { createHboneServer, type HboneServer } from '../lib/hbone/index.js';
+import type { ConnectionInfo } from './forward/connection.js';
 import { HBONE_PORT, INBOUND_PLAIN_PORT, OUTBOUND_PORT } from '../lib/names.js';
 import type { WorkloadCertificate } from '../lib/identity/index.js';
 import type { Logger } from '../lib/telemetry/log.js';
@@ -30,7 +31,8 @@ export interface HboneInboundOptions {
 const OWN_PORTS = [HBONE_PORT, OUTBOUND_PORT, INBOUND_PLAIN_PORT];
 
 export function createHboneInbound(o: HboneInboundOptions): HboneServer {
-  return createHboneServer({
+  // The Service `authorize` resolves is the tunnel's context: `onTunnel` serves it without a second lookup.
+  return createHboneServer<ConnectionInfo>({
     certificate: o.certificate,
     trustRoots: o.trustRoots,
     logger: o.log,
@@ -39,10 +41,8 @@ export function createHboneInbound(o: HboneInboundOptions): HboneServer {
     sessionIdleMs: o.sessionIdleMs,
     authorize: (peer, target, info) => {
       const r = o.waypoint.resolve({ authority: target.authority, principal: peer?.toString(), sourceIp: info.forwardedFor });
-      return isWeftError(r) ? { allow: false, status: 503, reason: r.message } : { allow: true };
+      return isWeftError(r) ? { allow: false, error: r } : { allow: true, context: r };
     },
-    onTunnel: (stream, info) => {
-      o.waypoint.acceptTunnel(new TunnelStream(stream), { authority: info.target.authority, principal: info.peer?.toString(), sourceIp: info.forwardedFor });
-    },
+    onTunnel: (stream, tunnel) => o.waypoint.serveTunnel(new TunnelStream(stream), tunnel.context),
   });
 }

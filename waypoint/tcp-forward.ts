@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import { WeftError } from '../lib/errors/index.js';
 import type { Logger } from '../lib/telemetry/log.js';
 import { pickP2C } from './balance/p2c-ewma.js';
 import type { Connector } from './transport/connector.js';
@@ -9,8 +10,9 @@ import type { Backend } from './route/state-index.js';
 export function forwardTcp(stream: Duplex, backend: Backend | undefined, connector: Connector, log: Logger): void {
   const entry = backend && pickP2C(backend.endpoints, performance.now());
   if (!entry) {
-    log.debug({ backend: backend?.label }, 'opaque TCP: no endpoint, closing');
-    stream.destroy();
+    const err = new WeftError('ERR_WEFT_WAYPOINT_NO_ENDPOINT', { backend: backend?.label ?? 'unknown' });
+    log.debug({ backend: backend?.label }, 'opaque TCP: no endpoint, resetting the tunnel');
+    stream.destroy(err);
     return;
   }
   entry.stats.pending++;
@@ -34,8 +36,8 @@ export function forwardTcp(stream: Duplex, backend: Backend | undefined, connect
     (err: Error) => {
       entry.stats.pending--;
       entry.stats.outlier.failure(performance.now());
-      log.debug({ endpoint: entry.key, err: err.message }, 'opaque TCP: connect to endpoint failed');
-      stream.destroy();
+      log.debug({ endpoint: entry.key, err: err.message }, 'opaque TCP: connect to endpoint failed; resetting the tunnel');
+      stream.destroy(new WeftError('ERR_WEFT_WAYPOINT_UPSTREAM', { endpoint: entry.key, backend: backend.label, reason: err.message }));
     },
   );
 }

@@ -85,13 +85,19 @@ export class Waypoint {
 
   /** Serves one tunnel. Never throws; an unknown destination closes the stream. */
   acceptTunnel(stream: Duplex, tunnel: TunnelInfo): void {
-    stream.on('error', (err) => this.log.debug({ err: err.message }, 'tunnel stream error'));
     const conn = this.connectionInfo(tunnel);
     if (conn instanceof WeftError) {
+      stream.on('error', (err) => this.log.debug({ err: err.message }, 'tunnel stream error'));
       this.log.warn({ code: conn.code, authority: tunnel.authority }, conn.message);
       stream.destroy();
       return;
     }
+    this.serveTunnel(stream, conn);
+  }
+
+  /** Serves one tunnel whose destination `resolve` already found (the HBONE server's authorize did). */
+  serveTunnel(stream: Duplex, conn: ConnectionInfo): void {
+    stream.on('error', (err) => this.log.debug({ err: err.message }, 'tunnel stream error'));
     detect(stream, conn.servicePort, this.sniffMs).then(
       (proto) => {
         if (stream.destroyed) return;

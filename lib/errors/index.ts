@@ -1,8 +1,8 @@
 import { codes, type WeftErrorCode } from './codes.js';
-import type { ErrorSpec } from './spec.js';
+import type { ErrorSpec, RefusalFlag } from './spec.js';
 
 export { codes, type WeftErrorCode } from './codes.js';
-export type { ErrorSpec } from './spec.js';
+export type { ErrorSpec, RefusalFlag } from './spec.js';
 
 type Params = Readonly<Record<string, string | number | bigint | boolean | undefined>>;
 
@@ -42,7 +42,7 @@ export class WeftError extends Error {
     return (codes[this.code] as ErrorSpec).cni;
   }
 
-  get flag(): string | undefined {
+  get flag(): RefusalFlag | undefined {
     return (codes[this.code] as ErrorSpec).flag;
   }
 

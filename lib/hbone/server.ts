@@ -4,7 +4,7 @@ import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { SecureContext, TLSSocket } from 'node:tls';
 import { Gauge, Counter, type Registry } from 'prom-client';
-import { WeftError, isWeftError } from '../errors/index.js';
+import { WeftError, isWeftError, type RefusalFlag } from '../errors/index.js';
 import type { SpiffeId, WorkloadCertificate } from '../identity/index.js';
 import { selfTarget } from '../self-target.js';
 import { silentLogger, type Logger } from '../telemetry/log.js';
@@ -41,27 +41,47 @@ export interface TunnelInfo {
   readonly remoteAddress: string | undefined;
   readonly localAddress: string | undefined;
   readonly localPort: number | undefined;
-  /** The connection `connectUpstream` made, when that option is used. */
-  readonly upstream?: Duplex;
 }
 
-export type AuthorizeResult = { readonly allow: true } | { readonly allow: false; readonly status: 401 | 403 | 503; readonly reason: string };
+/**
+ * One tunnel as it flows through the hooks: `authorize` returns the context (what it looked up to decide:
+ * the destination's connection record, the resolved Service, ...), `connectUpstream` and `onTunnel` get it
+ * back with the tunnel, so no hook repeats a lookup or keeps a side table keyed by the tunnel.
+ */
+export interface Tunnel<C> extends TunnelInfo {
+  readonly context: C;
+}
 
-export interface HboneServerOptions {
+/** A tunnel answered 200; `upstream` is what `connectUpstream` made (undefined without that hook). */
+export interface AcceptedTunnel<C, U extends Duplex = Duplex> extends Tunnel<C> {
+  readonly upstream: U | undefined;
+}
+
+/**
+ * The `authorize` hook's answer. A refusal is a coded error (its `http` status and `flag` go into the reply),
+ * or a bare status and reason (coded ERR_WEFT_HBONE_DENIED for 401/403, ERR_WEFT_HBONE_UNAVAILABLE for 503).
+ */
+/** Who decided a refusal: the server itself (TLS, method, authority, self-target) or a hook. */
+export type RefusedBy = 'server' | 'authorize' | 'connectUpstream';
+
+export type AuthorizeResult<C = undefined> =
+  | (undefined extends C ? { readonly allow: true; readonly context?: C } : { readonly allow: true; readonly context: C })
+  | { readonly allow: false; readonly status: 401 | 403 | 503; readonly reason: string }
+  | { readonly allow: false; readonly error: WeftError };
+
+interface HboneServerBaseOptions<C, U extends Duplex> {
   /** The listener's certificate (for the destination workload's identity). `setCertificate` swaps it. */
   readonly certificate: WorkloadCertificate;
   /** Picks another certificate when a client sends SNI (none of weft's clients do; for shared listeners). */
   readonly certificateFor?: (ctx: { servername: string }) => WorkloadCertificate | Promise<WorkloadCertificate>;
   /** PEM roots client chains must lead to. `setTrustRoots` swaps them (root rotation). */
   readonly trustRoots: readonly string[];
-  /** Policy hook; default allows every authenticated peer. A throw answers 503. */
-  readonly authorize?: (peer: SpiffeId | null, target: TunnelTarget, info: TunnelInfo) => AuthorizeResult | Promise<AuthorizeResult>;
   /** Connects to the destination before answering: failure answers 503 (unreachable destination). */
-  readonly connectUpstream?: (target: TunnelTarget, info: TunnelInfo) => Promise<Duplex>;
+  readonly connectUpstream?: (target: TunnelTarget, tunnel: Tunnel<C>) => Promise<U>;
   /** Gets each tunnel after `200` was sent. Without it, the server pipes the tunnel to `upstream` itself. */
-  readonly onTunnel?: (stream: ServerHttp2Stream, info: TunnelInfo) => void;
+  readonly onTunnel?: (stream: ServerHttp2Stream, tunnel: AcceptedTunnel<C, U>) => void;
   /** Called when a tunnel the server piped itself ends, with byte counts (accounting, access log). */
-  readonly onTunnelClosed?: (info: TunnelInfo, result: TunnelResult) => void;
+  readonly onTunnelClosed?: (tunnel: AcceptedTunnel<C, U>, result: TunnelResult) => void;
   readonly logger?: Logger;
   readonly registry?: Registry;
   /** TLS handshakes that take longer are dropped (default 10 s); so are sessions whose HTTP/2 preface does not follow within the same time. */
@@ -79,13 +99,29 @@ export interface HboneServerOptions {
   readonly sessionIdleMs?: number;
 }
 
-/** Events: `refused` (err: WeftError, remoteAddress) for every TLS/identity refusal and every non-200. */
+type AuthorizeHook<C> = (peer: SpiffeId | null, target: TunnelTarget, info: TunnelInfo) => AuthorizeResult<C> | Promise<AuthorizeResult<C>>;
+
+/**
+ * `C` is the per-tunnel context `authorize` returns; a server whose context is not optional must have
+ * `authorize` (nothing else could make one). `U` is the upstream type `connectUpstream` makes.
+ */
+export type HboneServerOptions<C = undefined, U extends Duplex = Duplex> = HboneServerBaseOptions<C, U> &
+  (undefined extends C
+    ? { /** Policy hook; default allows every authenticated peer. A throw answers 503. */ readonly authorize?: AuthorizeHook<C> }
+    : { /** Policy hook; its context flows to `connectUpstream` and `onTunnel`. A throw answers 503. */ readonly authorize: AuthorizeHook<C> });
+
+/**
+ * Events: `refused` (err: WeftError, remoteAddress, by: RefusedBy) for every TLS/identity refusal and every
+ * non-200; `by` says whether the server decided it or one of the hooks (which may have recorded it already).
+ */
 export interface HboneServer extends EventEmitter {
   /** Listens on a port (`listen(15008, '0.0.0.0')`) or adopts a listening fd (`listen({ fd })`). */
   listen(port: number, host?: string): Promise<AddressInfo>;
   listen(handle: { fd: number }): Promise<AddressInfo>;
   /** Serves the connections of an existing listening net.Server (e.g. one made inside a pod netns). */
   attach(server: NetServer): void;
+  /** Serves one connection accepted elsewhere (TLS is done here); after `close` it is destroyed. */
+  serve(socket: Socket): void;
   address(): AddressInfo | null;
   setCertificate(certificate: WorkloadCertificate): void;
   setTrustRoots(roots: readonly string[]): void;
@@ -97,11 +133,11 @@ export interface HboneServer extends EventEmitter {
 const MAX_REASON = 256;
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 
-export function createHboneServer(options: HboneServerOptions): HboneServer {
-  return new HboneServerImpl(options);
+export function createHboneServer<C = undefined, U extends Duplex = Duplex>(options: HboneServerOptions<C, U>): HboneServer {
+  return new HboneServerImpl<C, U>(options);
 }
 
-class HboneServerImpl extends EventEmitter implements HboneServer {
+class HboneServerImpl<C, U extends Duplex> extends EventEmitter implements HboneServer {
   private readonly h2: Http2SecureServer;
   private readonly log: Logger;
   private certificate: WorkloadCertificate;
@@ -116,7 +152,7 @@ class HboneServerImpl extends EventEmitter implements HboneServer {
   private readonly idle: SessionIdle;
   private readonly ownPorts: ReadonlySet<number> | undefined;
 
-  constructor(private readonly options: HboneServerOptions) {
+  constructor(private readonly options: HboneServerOptions<C, U>) {
     super();
     if (!options.onTunnel && !options.connectUpstream) throw new WeftError('ERR_WEFT_CONFIG_INVALID', { reason: 'createHboneServer needs onTunnel or connectUpstream' });
     this.log = (options.logger ?? silentLogger).child({ component: 'hbone.server' });
@@ -178,12 +214,18 @@ class HboneServerImpl extends EventEmitter implements HboneServer {
   }
 
   attach(server: NetServer): void {
-    // tls.Server's own 'connection' handler wraps the socket in TLS exactly as for its own listener.
-    const onConnection = (socket: Socket): void => {
-      this.h2.emit('connection', socket);
-    };
+    const onConnection = (socket: Socket): void => this.serve(socket);
     server.on('connection', onConnection);
     this.attached.set(server, onConnection);
+  }
+
+  serve(socket: Socket): void {
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    // tls.Server's own 'connection' handler wraps the socket in TLS exactly as for its own listener.
+    this.h2.emit('connection', socket);
   }
 
   address(): AddressInfo | null {
@@ -289,7 +331,7 @@ class HboneServerImpl extends EventEmitter implements HboneServer {
   private refuseSession(session: ServerHttp2Session, err: WeftError, remote: string): void {
     this.log.warn({ err, remote, flag: err.flag }, 'hbone client refused');
     this.metrics?.refused.inc({ flag: err.flag ?? 'TLS' });
-    this.emit('refused', err, remote);
+    this.emit('refused', err, remote, 'server' satisfies RefusedBy);
     // After TLS 1.3 the client already thinks the handshake succeeded; the GOAWAY tells it why it was
     // refused (its opaque data is `<code> <message>`).
     try {
@@ -337,7 +379,7 @@ class HboneServerImpl extends EventEmitter implements HboneServer {
       }
     }
     const tp = headers.traceparent;
-    let info: TunnelInfo = {
+    const info: TunnelInfo = {
       peer,
       target,
       forwardedFor: parseForwardedFor(headers.forwarded),
@@ -346,49 +388,56 @@ class HboneServerImpl extends EventEmitter implements HboneServer {
       localAddress: socket?.localAddress,
       localPort: socket?.localPort,
     };
+    let verdict: AuthorizeResult<C> = { allow: true } as AuthorizeResult<C>;
     if (this.options.authorize) {
-      let verdict: AuthorizeResult;
       try {
         verdict = await this.options.authorize(peer, target, info);
       } catch (err) {
         this.log.error({ err, peer: peer.toString(), authority: target.authority }, 'hbone authorize hook failed');
         verdict = { allow: false, status: 503, reason: 'authorization failed' };
       }
-      if (!verdict.allow) {
-        const code = verdict.status === 503 ? 'ERR_WEFT_HBONE_UNAVAILABLE' : 'ERR_WEFT_HBONE_DENIED';
-        const err = new WeftError(code, { peer: peer.toString(), authority: target.authority, status: verdict.status, reason: verdict.reason });
-        this.refuseStream(stream, verdict.status, err, remote, verdict.reason);
+    }
+    if (!verdict.allow) {
+      if ('error' in verdict) {
+        const e = verdict.error;
+        this.refuseStream(stream, e.http ?? 403, e, remote, 'authorize', `${e.flag ?? 'CONNECT'}: ${e.message}`);
         return;
       }
+      const code = verdict.status === 503 ? 'ERR_WEFT_HBONE_UNAVAILABLE' : 'ERR_WEFT_HBONE_DENIED';
+      const err = new WeftError(code, { peer: peer.toString(), authority: target.authority, status: verdict.status, reason: verdict.reason });
+      this.refuseStream(stream, verdict.status, err, remote, 'authorize', verdict.reason);
+      return;
     }
+    // Without `authorize` (or with one that returned none) the context is undefined, which the option types
+    // allow only when C admits undefined.
+    const tunnel: Tunnel<C> = { ...info, context: verdict.context as C };
     if (stream.destroyed) return; // the client reset while we were deciding: normal
+    let upstream: U | undefined;
     if (this.options.connectUpstream) {
-      let upstream: Duplex;
       try {
-        upstream = await this.options.connectUpstream(target, info);
+        upstream = await this.options.connectUpstream(target, tunnel);
       } catch (err) {
         const detail = (err as NodeJS.ErrnoException | undefined)?.code ?? (err instanceof Error ? err.message : String(err));
         const reason = `destination ${target.authority} unreachable: ${detail}`;
         const e = new WeftError('ERR_WEFT_HBONE_UNAVAILABLE', { peer: peer.toString(), authority: target.authority, reason });
-        this.refuseStream(stream, 503, e, remote, reason);
+        this.refuseStream(stream, 503, e, remote, 'connectUpstream', reason);
         return;
       }
       if (stream.destroyed) {
         upstream.destroy();
         return;
       }
-      info = { ...info, upstream };
     }
+    const accepted: AcceptedTunnel<C, U> = { ...tunnel, upstream };
     stream.respond({ ':status': 200 });
     this.tunnels++;
     this.metrics?.tunnels.inc();
     stream.once('close', this.onTunnelClose);
     if (this.options.onTunnel) {
-      this.options.onTunnel(stream, info);
-    } else if (info.upstream) {
+      this.options.onTunnel(stream, accepted);
+    } else if (upstream) {
       const done = this.options.onTunnelClosed;
-      const accepted = info;
-      void pipeTunnel(stream, info.upstream).then((result) => done?.(accepted, result));
+      void pipeTunnel(stream, upstream).then((result) => done?.(accepted, result));
     }
   }
 
@@ -397,14 +446,14 @@ class HboneServerImpl extends EventEmitter implements HboneServer {
     this.metrics?.tunnels.dec();
   };
 
-  private refuseStream(stream: ServerHttp2Stream, status: number, err: WeftError, remote: string | undefined, reason = err.message): void {
+  private refuseStream(stream: ServerHttp2Stream, status: number, err: WeftError, remote: string | undefined, by: RefusedBy = 'server', reason = err.message): void {
     this.log.debug({ err, remote, status }, 'hbone tunnel refused');
     this.metrics?.refused.inc({ flag: err.flag ?? 'CONNECT' });
-    this.emit('refused', err, remote);
+    this.emit('refused', err, remote, by);
     this.reply(stream, status, reason, err.flag ?? 'CONNECT');
   }
 
-  private reply(stream: ServerHttp2Stream, status: number, reason: string, flag: string): void {
+  private reply(stream: ServerHttp2Stream, status: number, reason: string, flag: RefusalFlag): void {
     // A reset can come at any time; respond() on a destroyed stream throws ERR_HTTP2_INVALID_STREAM.
     if (stream.destroyed || stream.headersSent) return;
     try {

@@ -1,6 +1,7 @@
 import { Counter, type Registry } from 'prom-client';
 import type { Duplex } from 'node:stream';
-import type { WeftError } from '../../lib/errors/index.js';
+import type { RefusalFlag, WeftError } from '../../lib/errors/index.js';
+import { resetTunnel } from '../../lib/hbone/index.js';
 import type { Logger } from '../../lib/telemetry/log.js';
 
 export type Reporter = 'source' | 'destination';
@@ -27,13 +28,22 @@ export interface ConnectionInfo {
   readonly dstPort: number;
 }
 
+/** Why a connection was refused or closed early: a coded error (its flag is the outcome) and the policy, if one decided. */
+export interface Refusal {
+  readonly err: WeftError;
+  readonly policy?: string;
+}
+
 export interface TrackedConnection {
   readonly id: number;
   readonly info: ConnectionInfo;
   readonly startedAt: number;
-  /** Closes both sides now, recording `flag`/`reason` as the outcome. */
-  close(flag: string, reason: string, policy?: string): void;
+  /** Closes both sides now, recording the refusal as the outcome. */
+  close(why: Refusal): void;
 }
+
+/** The access log's `outcome` and the `response_flags` label: `-` (logged `ok`) for a normal end. */
+type Outcome = RefusalFlag | '-';
 
 const LABELS = [
   'reporter',
@@ -77,21 +87,22 @@ export class Connections {
    * Starts tracking a connection between `down` (the client side) and `up` (toward the server).
    * `bytes()` returns [request bytes, response bytes] when asked at the end.
    */
-  track(info: ConnectionInfo, down: Duplex, up: Duplex, bytes: () => [number, number]): TrackedConnection {
+  track(info: ConnectionInfo, down: Duplex, up: Duplex, bytes: () => [number, number], endedBy?: () => Refusal | undefined): TrackedConnection {
     const id = this.nextId++;
     const labels = labelValues(info);
     this.opened.labels(...labels).inc();
     const startedAt = Date.now();
-    let outcome: { flag: string; reason: string; policy?: string } | undefined;
+    let outcome: Refusal | undefined;
     let finished = false;
     const conn: TrackedConnection = {
       id,
       info,
       startedAt,
-      close: (flag, reason, policy) => {
-        outcome ??= { flag, reason, policy };
-        down.destroy();
-        up.destroy();
+      close: (why) => {
+        outcome ??= why;
+        // Reset, not a clean close: the peers (an HBONE tunnel's far end too) must see that it was cut.
+        resetTunnel(down);
+        resetTunnel(up);
       },
     };
     this.live.set(id, conn);
@@ -100,29 +111,28 @@ export class Connections {
       if (++closedSides < 2 || finished) return;
       finished = true;
       this.live.delete(id);
+      // Both sides are closed, so the state `endedBy` reads (an HTTP/2 stream's RST_STREAM code) is final.
+      outcome ??= endedBy?.();
       const [req, resp] = bytes();
-      const flag = outcome?.flag ?? '-';
+      const flag = flagOf(outcome);
       this.received.labels(...labels).inc(req);
       this.sent.labels(...labels).inc(resp);
       this.closed.labels(...labels, flag).inc();
-      this.log(info, { flag, reason: outcome?.reason, policy: outcome?.policy, bytesSent: req, bytesReceived: resp, durationMs: Date.now() - startedAt });
+      this.log(info, flag, outcome, { bytesSent: req, bytesReceived: resp, durationMs: Date.now() - startedAt });
     };
-    down.once('close', onClose);
-    up.once('close', onClose);
+    onceClosed(down, onClose);
+    onceClosed(up, onClose);
     return conn;
   }
 
-  /** A connection refused before any byte flowed: one access-log line and a closed metric. */
-  refused(info: ConnectionInfo, flag: string, reason: string, policy?: string): void {
+  /** A connection refused before any byte flowed: one access-log line (the error's flag, and its message with the ERR_WEFT_* code as the reason) and a closed metric. */
+  refusedWith(info: ConnectionInfo, err: WeftError, policy?: string): void {
     const labels = labelValues(info);
+    const why = { err, policy };
+    const flag = flagOf(why);
     this.opened.labels(...labels).inc();
     this.closed.labels(...labels, flag).inc();
-    this.log(info, { flag, reason, policy, bytesSent: 0, bytesReceived: 0, durationMs: 0 });
-  }
-
-  /** `refused` for a coded error: its flag, and its message with the ERR_WEFT_* code as the reason. */
-  refusedWith(info: ConnectionInfo, err: WeftError, policy?: string): void {
-    this.refused(info, err.flag ?? 'ERROR', `${err.message} (${err.code})`, policy);
+    this.log(info, flag, why, { bytesSent: 0, bytesReceived: 0, durationMs: 0 });
   }
 
   list(): TrackedConnection[] {
@@ -130,22 +140,19 @@ export class Connections {
   }
 
   /** Closes every live connection for which `pred` returns a reason. */
-  closeWhere(pred: (c: TrackedConnection) => { flag: string; reason: string; policy?: string } | undefined): number {
+  closeWhere(pred: (c: TrackedConnection) => Refusal | undefined): number {
     let n = 0;
     for (const c of [...this.live.values()]) {
       const why = pred(c);
       if (why) {
-        c.close(why.flag, why.reason, why.policy);
+        c.close(why);
         n++;
       }
     }
     return n;
   }
 
-  private log(
-    info: ConnectionInfo,
-    end: { flag: string; reason: string | undefined; policy: string | undefined; bytesSent: number; bytesReceived: number; durationMs: number },
-  ): void {
+  private log(info: ConnectionInfo, flag: Outcome, why: Refusal | undefined, end: { bytesSent: number; bytesReceived: number; durationMs: number }): void {
     this.accessLog.info(
       {
         reporter: info.reporter,
@@ -156,13 +163,25 @@ export class Connections {
         bytes_sent: end.bytesSent,
         bytes_received: end.bytesReceived,
         duration_ms: end.durationMs,
-        outcome: end.flag === '-' ? 'ok' : end.flag,
-        ...(end.reason ? { reason: end.reason } : {}),
-        ...(end.policy ? { policy: end.policy } : {}),
+        outcome: flag === '-' ? 'ok' : flag,
+        ...(why ? { reason: `${why.err.message} (${why.err.code})` } : {}),
+        ...(why?.policy ? { policy: why.policy } : {}),
       },
       'connection complete',
     );
   }
+}
+
+// Every error a connection ends with carries a flag; one without (a table entry for other uses) counts as CONNECT.
+function flagOf(why: Refusal | undefined): Outcome {
+  return why === undefined ? '-' : (why.err.flag ?? 'CONNECT');
+}
+
+/** Calls `fn` once `stream` has emitted 'close', also when it already had (a tunnel reset before we got it). */
+function onceClosed(stream: Duplex, fn: () => void): void {
+  const state = stream as Duplex & { _readableState?: { closeEmitted?: boolean }; _writableState?: { closeEmitted?: boolean } };
+  if (state._readableState?.closeEmitted === true || state._writableState?.closeEmitted === true) queueMicrotask(fn);
+  else stream.once('close', fn);
 }
 
 function labelValues(i: ConnectionInfo): string[] {

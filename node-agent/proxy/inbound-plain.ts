@@ -1,6 +1,8 @@
 import type { Socket } from 'node:net';
 import { nativeNetns } from '../netns/native.js';
 import type { ConnectionInfo } from './connections.js';
+import { WeftError } from '../../lib/errors/index.js';
+import { connectFailed, workloadUnknown } from './refusals.js';
 import { identityOf, type PodContext, type ProxyInputs } from './inputs.js';
 import { selfCall } from './self-call.js';
 import { pipeTunnel } from '../../lib/hbone/index.js';
@@ -48,19 +50,20 @@ export function handleInboundPlain(inputs: ProxyInputs, pod: PodContext, down: S
     return;
   }
   if (!dstW) {
-    inputs.connections.refused(info, 'IDENTITY', `workload of pod ${pod.namespace}/${pod.name} not known yet`);
+    inputs.connections.refusedWith(info, workloadUnknown(pod));
     down.resetAndDestroy();
     return;
   }
   const strict = inputs.strictMtls.refusal(info, dstW);
   if (strict) {
-    inputs.connections.refused(info, strict.flag ?? 'DENY', `${strict.message} (${strict.code})`);
+    inputs.connections.refusedWith(info, strict);
     down.resetAndDestroy();
     return;
   }
   const decision = inputs.authz.forWorkload(dstW).authorizeL4({ principal: undefined, sourceIp: srcIp, port: original.port });
   if (!decision.allowed) {
-    inputs.connections.refused(info, 'DENY', `${decision.reason} (plaintext peer)`, decision.policy);
+    const err = new WeftError('ERR_WEFT_AGENT_DENIED', { source: `${srcIp} (plaintext peer)`, destination: info.dstIdentity, policy: decision.policy ?? decision.reason });
+    inputs.connections.refusedWith(info, err, decision.policy);
     down.resetAndDestroy();
     return;
   }
@@ -68,7 +71,7 @@ export function handleInboundPlain(inputs: ProxyInputs, pod: PodContext, down: S
   const up = pod.factory.connect(original.address, original.port, { sourceAddress: srcIp });
   up.setNoDelay(true);
   const fail = (err: Error): void => {
-    inputs.connections.refused(info, 'CONNECT', err.message);
+    inputs.connections.refusedWith(info, connectFailed(`${original.address}:${original.port}`, err));
     down.resetAndDestroy();
   };
   up.once('error', fail);

@@ -1,10 +1,11 @@
-import { createServer, isIP, type Server, type Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
+import { isIP, type Server, type Socket } from 'node:net';
+import type { ServerHttp2Stream } from 'node:http2';
 import { WeftError } from '../../lib/errors/index.js';
-import { HBONE_PORT, createHboneServer, pipeTunnel, type AuthorizeResult, type HboneServer, type TunnelInfo, type TunnelTarget } from '../../lib/hbone/index.js';
+import { HBONE_PORT, createHboneServer, pipeTunnel, type AcceptedTunnel, type AuthorizeResult, type HboneServer, type RefusedBy, type Tunnel, type TunnelInfo, type TunnelTarget } from '../../lib/hbone/index.js';
 import { POLICY_DENIED_REASON } from '../../lib/authz/index.js';
 import type { SpiffeId, WorkloadCertificate } from '../../lib/identity/index.js';
 import type { ConnectionInfo } from './connections.js';
+import { connectFailed, workloadUnknown } from './refusals.js';
 import { identityOf, type PodContext, type ProxyInputs } from './inputs.js';
 import { AGENT_POD_PORTS } from './self-call.js';
 import { workloadLabelOf } from '../../lib/model/index.js';
@@ -18,13 +19,8 @@ import { workloadLabelOf } from '../../lib/model/index.js';
  */
 export class InboundHbone {
   private server: HboneServer | undefined;
-  // lib/hbone serves the connections of a net.Server it is attached to; this one never listens: it only
-  // relays the pod listener's connections once the pod's certificate is known (it may not be at start).
-  private readonly relay: Server = createServer();
   private certificate: WorkloadCertificate | undefined;
   private roots: readonly string[] | undefined;
-  private readonly pending = new WeakMap<TunnelInfo, ConnectionInfo>();
-  private readonly tunnels = new WeakMap<Duplex, ConnectionInfo>();
   private closed = false;
 
   constructor(
@@ -61,8 +57,9 @@ export class InboundHbone {
     this.ensureServer()
       .then(
         () => {
-          if (this.closed) socket.destroy();
-          else this.relay.emit('connection', socket);
+          // Served once the pod's certificate is known (it may not be at start).
+          if (this.closed || this.server === undefined) socket.destroy();
+          else this.server.serve(socket);
         },
         (err: unknown) => {
           this.inputs.log.warn({ err, pod: `${this.pod.namespace}/${this.pod.name}` }, 'no certificate for HBONE server; refusing');
@@ -89,12 +86,12 @@ export class InboundHbone {
   /** Creates the server with the pod's certificate, or installs a renewed certificate / rotated roots. */
   private async ensureServer(): Promise<void> {
     const w = this.pod.workload();
-    if (!w) throw new WeftError('ERR_WEFT_AGENT_IDENTITY', { identity: `pod ${this.pod.namespace}/${this.pod.name}`, reason: 'workload not known yet' });
+    if (!w) throw workloadUnknown(this.pod);
     const tls = this.inputs.tls;
     const cert = await tls.certificate(tls.identityOf(w.namespace, w.serviceAccount));
     const roots = tls.roots();
     if (this.server === undefined) {
-      this.server = createHboneServer({
+      this.server = createHboneServer<ConnectionInfo, Socket>({
         certificate: cert,
         trustRoots: roots,
         logger: this.inputs.log,
@@ -108,7 +105,6 @@ export class InboundHbone {
         registry: this.inputs.hboneServer?.registry,
       });
       this.server.on('refused', this.onRefused);
-      this.server.attach(this.relay);
     } else {
       if (cert !== this.certificate) this.server.setCertificate(cert);
       if (roots !== this.roots) this.server.setTrustRoots(roots);
@@ -117,29 +113,28 @@ export class InboundHbone {
     this.roots = roots;
   }
 
-  private readonly authorize = (peer: SpiffeId | null, target: TunnelTarget, t: TunnelInfo): AuthorizeResult => {
+  /** Decides the tunnel; its connection record is the tunnel's context for the later hooks. */
+  private readonly authorize = (peer: SpiffeId | null, target: TunnelTarget, t: TunnelInfo): AuthorizeResult<ConnectionInfo> => {
     const dstW = this.pod.workload();
     const srcIp = t.remoteAddress ?? '';
     const srcIdentity = peer?.toString();
     const info = this.connectionInfo(srcIp, srcIdentity ?? 'unknown', target.authority, target.port);
     if (!this.pod.ips.includes(target.host)) {
-      return this.refuse(info, 403, new WeftError('ERR_WEFT_AGENT_UNKNOWN_DESTINATION', { address: info.dst }));
+      return this.refuse(info, new WeftError('ERR_WEFT_AGENT_UNKNOWN_DESTINATION', { address: info.dst }));
     }
     if (!dstW) {
-      return this.refuse(info, 503, new WeftError('ERR_WEFT_AGENT_IDENTITY', { identity: `pod ${this.pod.namespace}/${this.pod.name}`, reason: 'workload not known yet' }));
+      return this.refuse(info, workloadUnknown(this.pod));
     }
     const decision = this.inputs.authz.forWorkload(dstW).authorizeL4({ principal: srcIdentity, sourceIp: srcIp, port: target.port });
     if (!decision.allowed) {
-      const err = new WeftError('ERR_WEFT_AGENT_DENIED', { source: info.srcIdentity, destination: info.dstIdentity, policy: decision.policy ?? '-' });
-      return this.refuse(info, 403, err, decision.policy);
+      const err = new WeftError('ERR_WEFT_AGENT_DENIED', { source: info.srcIdentity, destination: info.dstIdentity, policy: decision.policy ?? decision.reason });
+      return this.refuse(info, err, decision.policy);
     }
-    this.pending.set(t, info);
-    return { allow: true };
+    return { allow: true, context: info };
   };
 
-  private readonly connectUpstream = (target: TunnelTarget, t: TunnelInfo): Promise<Duplex> => {
-    const info = this.pending.get(t);
-    if (info === undefined) return Promise.reject(new Error('tunnel was not authorised'));
+  private readonly connectUpstream = (target: TunnelTarget, t: Tunnel<ConnectionInfo>): Promise<Socket> => {
+    const info = t.context;
     // Each tunnel holds an upstream socket: counted like an accepted connection, from the session's peer.
     const release = this.inputs.limits.acquire(this.pod.uid, hostOf(t.remoteAddress), 'hbone-tunnel');
     if (typeof release !== 'function') return Promise.reject(release);
@@ -148,44 +143,41 @@ export class InboundHbone {
     up.setNoDelay(true);
     return new Promise((resolve, reject) => {
       up.once('error', (err: Error) => {
-        this.inputs.connections.refused(info, 'CONNECT', err.message);
+        this.inputs.connections.refusedWith(info, connectFailed(target.authority, err));
         up.destroy();
         reject(err);
       });
       up.once('connect', () => {
         up.removeAllListeners('error');
         up.on('error', () => up.destroy());
-        this.tunnels.set(up, info);
         resolve(up);
       });
     });
   };
 
-  private readonly onTunnel = (stream: Duplex, t: TunnelInfo): void => {
-    const up = t.upstream as Socket | undefined;
-    const info = up === undefined ? undefined : this.tunnels.get(up);
-    if (up === undefined || info === undefined) {
+  private readonly onTunnel = (stream: ServerHttp2Stream, t: AcceptedTunnel<ConnectionInfo, Socket>): void => {
+    const up = t.upstream;
+    if (up === undefined) {
       stream.destroy();
-      up?.destroy();
       return;
     }
-    this.inputs.connections.track(info, stream, up, () => [up.bytesWritten, up.bytesRead]);
+    this.inputs.connections.track(t.context, stream, up, () => [up.bytesWritten, up.bytesRead]);
     void pipeTunnel(stream, up);
   };
 
   /**
    * Refusals lib/hbone makes itself — TLS/identity failures of a session, a method other than CONNECT,
-   * a malformed `:authority` — get the same access-log line and connection metrics as the agent's own.
-   * Refusals from this class's hooks (DENIED, UNAVAILABLE) are recorded where they are decided.
+   * a malformed `:authority`, a self-target — get the same access-log line and connection metrics as the
+   * agent's own. Refusals from this class's hooks are recorded where they are decided.
    */
-  private readonly onRefused = (err: WeftError, remote: string | undefined): void => {
-    if (OWN_REFUSALS.has(err.code)) return;
+  private readonly onRefused = (err: WeftError, remote: string | undefined, by: RefusedBy): void => {
+    if (by !== 'server') return;
     const srcIp = hostOf(remote);
     const authority = typeof err.params.authority === 'string' ? err.params.authority : undefined;
     // The event names no verified peer: a TLS refusal has none, and for a refused stream lib/hbone does
     // not pass the session's identity on.
     const info = this.connectionInfo(srcIp, 'unknown', authority ?? `${this.pod.ips[0] ?? ''}:${HBONE_PORT}`, HBONE_PORT);
-    this.inputs.connections.refused(info, flagOf(err), `${err.message} (${err.code})`);
+    this.inputs.connections.refusedWith(info, err);
   };
 
   private connectionInfo(srcIp: string, srcIdentity: string, dst: string, dstPort: number): ConnectionInfo {
@@ -208,22 +200,12 @@ export class InboundHbone {
     };
   }
 
-  private refuse(info: ConnectionInfo, status: 403 | 503, err: WeftError, policy?: string): AuthorizeResult {
-    const flag = err.flag ?? 'ERROR';
-    this.inputs.connections.refused(info, flag, err.message, policy);
+  private refuse(info: ConnectionInfo, err: WeftError, policy?: string): AuthorizeResult<ConnectionInfo> {
+    this.inputs.connections.refusedWith(info, err, policy);
     // A policy refusal tells the source only that a policy refused it; which one is logged here, not sent.
-    return { allow: false, status, reason: err.code === 'ERR_WEFT_AGENT_DENIED' ? `${flag}: ${POLICY_DENIED_REASON}` : `${flag}: ${err.message}` };
+    if (err.code === 'ERR_WEFT_AGENT_DENIED') return { allow: false, status: 403, reason: `${err.flag ?? 'DENY'}: ${POLICY_DENIED_REASON}` };
+    return { allow: false, error: err };
   }
-}
-
-/** Codes lib/hbone raises for the authorize / connectUpstream hooks' answers, logged by those hooks. */
-const OWN_REFUSALS: ReadonlySet<string> = new Set(['ERR_WEFT_HBONE_DENIED', 'ERR_WEFT_HBONE_UNAVAILABLE']);
-const BAD_REQUEST: ReadonlySet<string> = new Set(['ERR_WEFT_HBONE_METHOD_NOT_ALLOWED', 'ERR_WEFT_HBONE_BAD_AUTHORITY']);
-
-/** The access-log / metric flag: TLS for session refusals, BAD_REQUEST for requests that are not HBONE. */
-function flagOf(err: WeftError): string {
-  if (BAD_REQUEST.has(err.code)) return 'BAD_REQUEST';
-  return err.flag ?? 'CONNECT';
 }
 
 /** `ip`, `ip:port` or `::ffff:ip:port` (lib/hbone gives both forms) → the IP. */

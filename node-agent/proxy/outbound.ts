@@ -1,16 +1,17 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { isWeftError } from '../../lib/errors/index.js';
+import { WeftError } from '../../lib/errors/index.js';
 import { HBONE_PORT } from '../../lib/hbone/index.js';
 import { SpiffeId } from '../../lib/identity/index.js';
 import type { Service, Workload } from '../../lib/model/index.js';
 import { workloadLabelOf } from '../../lib/model/index.js';
 import { nativeNetns } from '../netns/native.js';
-import type { ConnectionInfo, TrackedConnection } from './connections.js';
+import type { ConnectionInfo, Refusal, TrackedConnection } from './connections.js';
 import { identityOf, type PodContext, type ProxyInputs } from './inputs.js';
+import { connectFailed, workloadUnknown } from './refusals.js';
 import { selfCall } from './self-call.js';
 import { connectFailover, waypointHops } from './waypoint-hops.js';
-import { pipeTunnel } from '../../lib/hbone/index.js';
+import { pipeTunnel, resetByFarEnd } from '../../lib/hbone/index.js';
 
 /** Where an outbound connection goes, decided from cluster state. */
 export type OutboundRoute =
@@ -26,7 +27,7 @@ export type OutboundRoute =
       balanceKey?: string;
     }
   | { kind: 'passthrough'; address: string; port: number; dst?: Workload; service?: Service; balanceKey?: string }
-  | { kind: 'refuse'; flag: string; reason: string; service?: Service };
+  | { kind: 'refuse'; error: WeftError; service?: Service };
 
 /**
  * Decides the route for a captured pod's outbound connection to `address:port`: a Service VIP is
@@ -49,7 +50,7 @@ export function routeOutbound(inputs: ProxyInputs, address: string, port: number
     }
     if (!sp) return { kind: 'passthrough', address, port, service };
     const ready = service.endpoints.filter((e) => e.ready);
-    if (ready.length === 0) return { kind: 'refuse', flag: 'NO_ENDPOINT', reason: `service ${service.namespace}/${service.name} has no ready endpoint for port ${port}`, service };
+    if (ready.length === 0) return { kind: 'refuse', error: new WeftError('ERR_WEFT_AGENT_NO_ENDPOINT', { service: `${service.namespace}/${service.name}`, port }), service };
     const ep = balancer.pick(ready, (e) => `${e.address}:${sp.targetPort}`)!;
     target = { address: ep.address, port: sp.targetPort };
     balanceKey = `${ep.address}:${sp.targetPort}`;
@@ -103,7 +104,7 @@ export function handleOutbound(inputs: ProxyInputs, pod: PodContext, down: Socke
     return;
   }
   if (route.kind === 'refuse') {
-    inputs.connections.refused(info, route.flag, route.reason);
+    inputs.connections.refusedWith(info, route.error);
     down.resetAndDestroy();
     return;
   }
@@ -114,7 +115,7 @@ export function handleOutbound(inputs: ProxyInputs, pod: PodContext, down: Socke
     up.setNoDelay(true);
     const fail = (err: Error): void => {
       done?.(false);
-      inputs.connections.refused(info, 'CONNECT', err.message);
+      inputs.connections.refusedWith(info, connectFailed(`${route.address}:${route.port}`, err));
       down.resetAndDestroy();
     };
     up.once('error', fail);
@@ -127,7 +128,7 @@ export function handleOutbound(inputs: ProxyInputs, pod: PodContext, down: Socke
   }
   if (!src) {
     done?.(false);
-    inputs.connections.refused(info, 'IDENTITY', `workload of pod ${pod.namespace}/${pod.name} not known yet`);
+    inputs.connections.refusedWith(info, workloadUnknown(pod));
     down.resetAndDestroy();
     return;
   }
@@ -152,12 +153,16 @@ export function handleOutbound(inputs: ProxyInputs, pod: PodContext, down: Socke
           stream.destroy();
           return;
         }
-        start(inputs, info, down, stream, () => [down.bytesRead, down.bytesWritten]);
+        // Decided once both sides closed: a tunnel the far end reset after its 200 is not logged `ok`.
+        const farEnd = (): Refusal | undefined => {
+          const err = resetByFarEnd(stream, hop.nextHop, hop.authority);
+          return err && { err };
+        };
+        start(inputs, info, down, stream, () => [down.bytesRead, down.bytesWritten], farEnd);
       },
       (err: unknown) => {
         done?.(false);
-        const flag = isWeftError(err) ? (err.flag ?? 'CONNECT') : 'CONNECT';
-        inputs.connections.refused(info, flag, (err as Error).message);
+        inputs.connections.refusedWith(info, connectFailed(`${hop.nextHop}:${HBONE_PORT}`, err));
         inputs.log.debug({ err, dst: info.dst }, 'outbound HBONE failed');
         down.resetAndDestroy();
       },
@@ -169,8 +174,8 @@ export function handleOutbound(inputs: ProxyInputs, pod: PodContext, down: Socke
     });
 }
 
-function start(inputs: ProxyInputs, info: ConnectionInfo, down: Socket, up: Duplex, bytes: () => [number, number]): TrackedConnection {
-  const conn = inputs.connections.track(info, down, up, bytes);
+function start(inputs: ProxyInputs, info: ConnectionInfo, down: Socket, up: Duplex, bytes: () => [number, number], endedBy?: () => Refusal | undefined): TrackedConnection {
+  const conn = inputs.connections.track(info, down, up, bytes, endedBy);
   void pipeTunnel(down, up);
   down.resume();
   return conn;

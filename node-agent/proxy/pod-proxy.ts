@@ -99,7 +99,8 @@ export class PodProxy implements PodContext {
     for (const s of this.servers) s.close();
     this.servers.length = 0;
     this.hbone?.close();
-    this.inputs.connections.closeWhere((c) => (c.info.podUid === this.uid ? { flag: 'POD_GONE', reason: 'pod released' } : undefined));
+    const gone = { err: new WeftError('ERR_WEFT_AGENT_POD_RELEASED', { pod: `${this.namespace}/${this.name}` }) };
+    this.inputs.connections.closeWhere((c) => (c.info.podUid === this.uid ? gone : undefined));
     this.inputs.pool.close(this.uid);
   }
 

@@ -1,7 +1,8 @@
 // Pins the L4 data path through real capture, real HBONE (mTLS, HTTP/2 CONNECT) and real network
 // namespaces: captured A → captured B goes through B's 15008 with both SPIFFE identities, B's app sees
 // A's IP; a Service VIP is resolved to an endpoint; a DENY policy refuses with a reason and closes a
-// live connection when it appears; an uncaptured peer is allowed or refused by policy.
+// live connection when it appears (the source logs that reset tunnel as CONNECT, not ok); an uncaptured
+// peer is allowed or refused by policy.
 import 'reflect-metadata';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Writable } from 'node:stream';
@@ -15,6 +16,7 @@ import { createDataplane, type Dataplane } from '../../node-agent/dataplane.js';
 import { installCapture } from '../../node-agent/enroll/capture.js';
 import { NetnsSocketFactory } from '../../node-agent/netns/socket-factory.js';
 import { PodProxy } from '../../node-agent/proxy/pod-proxy.js';
+import { eventually } from '../support/eventually.js';
 import { mintCa } from '../support/pki.js';
 import { NetnsSandbox, TCP_CLIENT, type PodNet } from '../support/netns.js';
 import { describeRoot } from '../support/root.js';
@@ -121,7 +123,15 @@ describeRoot('node-agent data path (needs root: network namespaces, nftables)', 
     const closed = new Promise((r) => long.once('exit', r));
     setPolicies([{ namespace: 'shop', name: 'deny-a', action: 'DENY', rules: [{ from: [{ principals: ['spiffe://cluster.local/ns/shop/sa/sa-a'] }] }] }]);
     await closed;
-    expect(access.find((l) => l.direction === 'inbound')).toMatchObject({ outcome: 'DENY', policy: 'shop/deny-a' });
+    const cut = await eventually(() => access.find((l) => l.direction === 'inbound'), 10_000, 'destination access line');
+    expect(cut).toMatchObject({ reporter: 'destination', outcome: 'DENY', policy: 'shop/deny-a' });
+    expect(String(cut.reason)).toContain('ERR_WEFT_AGENT_POLICY_CHANGED');
+    // The destination cut a tunnel it had accepted (200): it resets it with RST_STREAM CONNECT_ERROR, and the
+    // source logs that reset once both of its sides closed, never `outcome: ok, bytes_received: 0`.
+    const source = await eventually(() => access.find((l) => l.direction === 'outbound'), 10_000, 'source access line');
+    expect(source).toMatchObject({ reporter: 'source', outcome: 'CONNECT', dst: { workload: 'b' } });
+    expect(String(source.reason)).toMatch(/reset by the far end after it opened \(RST_STREAM CONNECT_ERROR 10\).*ERR_WEFT_HBONE_TUNNEL_RESET/);
+    expect(access.filter((l) => l.direction === 'outbound')).toHaveLength(1);
     access.length = 0;
     expect(await talkHalfClose(a, b.ip, 8080)).not.toContain('peer=');
     await new Promise((r) => setTimeout(r, 300));

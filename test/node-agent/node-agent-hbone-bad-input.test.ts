@@ -87,14 +87,20 @@ describeRoot('node-agent HBONE bad input (needs root: network namespaces, nftabl
   };
 
   it('closes plain bytes and TLS without a client certificate', async () => {
+    // Not TLS: the handshake fails and the connection is closed without a byte (no HTTP answer, no alert).
     const plain = await sb.run(c.ns, 'bash', ['-c', `exec 3<>/dev/tcp/${b.ip}/15008; printf 'GET / HTTP/1.1\\r\\n\\r\\n' >&3; timeout 5 cat <&3 | head -c 100 | wc -c`]);
-    expect(Number(plain.trim())).toBeLessThan(100);
+    expect(Number(plain.trim())).toBe(0);
+    // TLS without a client certificate: the session is refused with GOAWAY INADEQUATE_SECURITY naming the code.
     const s = session(false);
+    const goaway = new Promise<{ code: number; data: string }>((resolve) => s.once('goaway', (code: number, _last: number, data?: Buffer) => resolve({ code, data: data?.toString() ?? '' })));
     const err = await request(s, { [constants.HTTP2_HEADER_METHOD]: 'CONNECT', [constants.HTTP2_HEADER_AUTHORITY]: `${b.ip}:8080` }).then(
       () => undefined,
-      (e: Error) => e,
+      (e: NodeJS.ErrnoException) => e,
     );
-    expect(err).toBeInstanceOf(Error);
+    expect(err?.code).toBe('ERR_HTTP2_SESSION_ERROR');
+    const refusal = await goaway;
+    expect(refusal.code).toBe(constants.NGHTTP2_INADEQUATE_SECURITY);
+    expect(refusal.data).toMatch(/^ERR_WEFT_HBONE_TLS_NO_CLIENT_CERT /);
     s.destroy();
     await meshStillWorks();
   });

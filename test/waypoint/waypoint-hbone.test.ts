@@ -3,6 +3,7 @@
 // own certificate, endpoint identity checked); L7 authorization and the backend see the original client's
 // SPIFFE ID; another client identity is denied by an ALLOW policy; a VIP the waypoint does not serve is
 // refused with 503 before any byte flows.
+import { constants } from 'node:http2';
 import { connect as netConnect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +14,7 @@ import { SpiffeId } from '../../lib/identity/index.js';
 import { silentLogger } from '../../lib/telemetry/log.js';
 import { HboneConnector } from '../../waypoint/transport/hbone-connector.js';
 import { createHboneInbound } from '../../waypoint/hbone-inbound.js';
+import { eventually } from '../support/eventually.js';
 import { mintCa, mintWorkloadCert } from '../support/pki.js';
 import { CLIENT_ID, httpBackend, policy, route, service, startLab, type Backend, type Lab } from './harness.js';
 
@@ -72,8 +74,10 @@ describe('waypoint over HBONE', () => {
     const s = service('web', '10.96.3.1', 80, [web], { portName: 'http' });
     // The endpoint's workload runs as demo/web: the waypoint must find web's identity from the workload.
     s.workloads[0].serviceAccount = 'web';
+    // Opaque TCP with no endpoint: the waypoint accepts the tunnel (the Service is its own) and then cannot forward it.
+    const db = service('db', '10.96.3.2', 5432, [], { portName: 'tcp' });
     lab.setState({
-      services: [s.service],
+      services: [s.service, db.service],
       workloads: s.workloads,
       routes: [route({ name: 'web', parents: [{ namespace: 'demo', name: 'web' }], rules: [{ backendRefs: [{ service: { namespace: 'demo', name: 'web' }, port: 80 }] }] })],
       policies: [policy({ name: 'only-demo', targets: [{ kind: 'gateway', name: 'waypoint' }], action: 'ALLOW', rules: [{ from: [{ namespaces: ['demo'] }] }] })],
@@ -137,6 +141,15 @@ describe('waypoint over HBONE', () => {
     await r.body.text();
     await p.close();
     expect(SpiffeId.parse(CLIENT_ID).namespace).toBe('demo');
+  });
+
+  it('an opaque TCP tunnel it cannot forward is reset with CONNECT_ERROR after the 200, not ended cleanly', async () => {
+    const t = await clientPool.connect({ source: clientCert.identity, destination: waypointCert.identity, nextHop: { host: '127.0.0.1', port: inboundPort }, authority: '10.96.3.2:5432', certificate: clientCert, trustRoots: ca.rootsPem });
+    t.on('error', () => undefined);
+    t.resume();
+    // The source agent reads this code to log the reset (a plain destroy sends NO_ERROR, which reads as ok).
+    await eventually(() => t.destroyed && t.rstCode !== undefined, 10_000, 'the tunnel to close');
+    expect(t.rstCode).toBe(constants.NGHTTP2_CONNECT_ERROR);
   });
 
   it('a VIP the waypoint does not serve is refused with 503', async () => {

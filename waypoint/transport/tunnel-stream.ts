@@ -1,4 +1,5 @@
 import { Duplex } from 'node:stream';
+import { resetTunnel } from '../../lib/hbone/index.js';
 
 // node:http's server corks the socket and flushes the status line (a latin1 string) and body with
 // `_writev`; an Http2Stream's native writev garbles such mixed string/Buffer batches (the client saw a
@@ -32,7 +33,10 @@ export class TunnelStream extends Duplex {
   }
 
   override _destroy(err: Error | null, cb: (err: Error | null) => void): void {
-    this.inner.destroy(err ?? undefined);
+    // Destroyed with an error (the upstream failed after the tunnel was accepted): the client's agent must
+    // see a reset (RST_STREAM CONNECT_ERROR), not the NO_ERROR a plain destroy sends.
+    if (err) resetTunnel(this.inner);
+    else this.inner.destroy();
     cb(err);
   }
 

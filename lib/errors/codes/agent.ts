@@ -50,6 +50,17 @@ export const agentCodes = defineCodes({
     http: 403,
     flag: 'DENY',
   },
+  ERR_WEFT_AGENT_POLICY_CHANGED: {
+    message: 'open connection from {source} to {destination} closed: a policy change denies it ({reason})',
+    hint: 'An AuthorizationPolicy applied while the connection was open refuses this peer; check `weft check` and the policy named here.',
+    http: 403,
+    flag: 'DENY',
+  },
+  ERR_WEFT_AGENT_POD_RELEASED: {
+    message: 'pod {pod} left the mesh (deleted or released) while the connection was open',
+    hint: 'The pod was deleted or its namespace unlabelled; connections of a pod that leaves the mesh are closed with it.',
+    flag: 'POD_GONE',
+  },
   ERR_WEFT_AGENT_UNAUTHENTICATED: {
     message: 'plaintext connection from {source} to {destination} refused: {reason}',
     hint: 'The destination is in strict mTLS mode (weft.dev/mtls-mode: strict on its Pod or Namespace, or the chart\'s mtlsMode) and accepts only mesh peers: capture the client (weft.dev/dataplane-mode: ambient), or make the destination permissive.',
@@ -71,14 +82,8 @@ export const agentCodes = defineCodes({
   ERR_WEFT_AGENT_UNKNOWN_DESTINATION: {
     message: 'CONNECT to {address}, which is not a pod served by this agent',
     hint: 'HBONE peers may only ask for the pod that owns the port 15008 they connected to.',
-    http: 400,
+    http: 403,
     flag: 'UNKNOWN_DST',
-  },
-  ERR_WEFT_AGENT_BAD_REQUEST: {
-    message: 'malformed HBONE request: {reason}',
-    hint: 'The peer does not speak HBONE (HTTP/2 CONNECT with :authority ip:port over mTLS).',
-    http: 400,
-    flag: 'BAD_REQUEST',
   },
   ERR_WEFT_AGENT_IDENTITY: {
     message: 'no certificate for {identity}: {reason}',
@@ -97,11 +102,5 @@ export const agentCodes = defineCodes({
     hint: 'One pod or one source opened more concurrent connections than the agent admits (bounded so that one client cannot take every file descriptor of the node agent); raise WEFT_AGENT_MAX_CONNECTIONS_PER_POD / WEFT_AGENT_MAX_CONNECTIONS_PER_SOURCE if that load is legitimate.',
     http: 503,
     flag: 'LIMIT',
-  },
-  ERR_WEFT_AGENT_TLS: {
-    message: 'TLS with {peer} failed: {reason}',
-    hint: 'The peer did not present a certificate from this mesh trust domain; check both sides share the same trust bundle.',
-    http: 401,
-    flag: 'TLS',
   },
 });

@@ -13,11 +13,6 @@ export const controlSourcesCodes = defineCodes({
     hint: 'Check that the API server is reachable from the control plane and that its ServiceAccount has the RBAC the Helm chart grants.',
     grpc: 14,
   },
-  ERR_WEFT_SOURCE_NOT_SYNCED: {
-    message: 'the {source} source did not finish its initial sync within {ms} ms (pending: {pending})',
-    hint: 'The API server is slow or a kind is not served (are the Gateway API and weft CRDs installed?).',
-    grpc: 14,
-  },
   ERR_WEFT_SOURCE_WRITE: {
     message: 'could not write {what}: {reason}',
     hint: 'Check permissions on the state directory (directory mode) or RBAC for the status subresource (Kubernetes).',

@@ -105,6 +105,12 @@ export const hboneCodes = defineCodes({
     http: 502,
     flag: 'CONNECT',
   },
+  ERR_WEFT_HBONE_TUNNEL_RESET: {
+    message: 'the tunnel to {peer} for {authority} was reset by the far end after it opened (RST_STREAM {rstCode})',
+    hint: 'The destination accepted the tunnel, then gave up on it: its own connection to the application failed or was reset, a policy change closed it, or (a waypoint) the Service had no endpoint that answered; the far end\'s access log names the reason.',
+    http: 502,
+    flag: 'CONNECT',
+  },
   ERR_WEFT_HBONE_SESSION_CLOSED: {
     message: 'the HBONE session to {peer} closed: {detail}',
     hint: 'The peer went away (restart, GOAWAY, idle timeout) or a keep-alive PING was not answered; new tunnels open a new session.',
@@ -121,12 +127,12 @@ export const hboneCodes = defineCodes({
     message: 'CONNECT :authority {authority} is not <ip>:<port>',
     hint: 'HBONE tunnels name the original destination as an IP literal and a port, e.g. 10.244.1.5:8080 or [fd00::5]:80.',
     http: 400,
-    flag: 'CONNECT',
+    flag: 'BAD_REQUEST',
   },
   ERR_WEFT_HBONE_METHOD_NOT_ALLOWED: {
     message: 'HBONE accepts only CONNECT, got {method}',
     hint: 'Something sent plain HTTP/2 requests to an HBONE port (15008); send them to the application instead.',
     http: 405,
-    flag: 'CONNECT',
+    flag: 'BAD_REQUEST',
   },
 });

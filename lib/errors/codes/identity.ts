@@ -60,6 +60,6 @@ export const identityCodes = defineCodes({
     hint: 'Check that the control plane is reachable and that this node may request that identity; the manager retries with backoff.',
     http: 503,
     grpc: 14,
-    flag: 'IDENTITY_ERROR',
+    flag: 'IDENTITY',
   },
 });
