@@ -56,7 +56,7 @@ describe('weft check (Kubernetes API)', () => {
     expect(code).toBe(1);
     const i = c.out.findIndex((l) => l.startsWith('✖ Gateway API CRDs'));
     expect(c.out[i]).toContain('grpcroutes');
-    expect(c.out[i + 1]).toMatch(/fix: .*kubectl apply --server-side -f .*gateway-api\/releases\/download\/v1\.6\.2/);
+    expect(c.out[i + 1]).toMatch(/fix: .*kubectl apply --server-side -f .*gateway-api\/releases\/download\/v1\.7\.0/);
   });
 
   it('Gateway API CRDs older than v1.2.0 fail; the standard channel only warns (no retries)', async () => {
