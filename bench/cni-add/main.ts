@@ -4,7 +4,7 @@
 // the real node agent) for fresh pod namespaces, and the same chain without the weft-cni entry, in
 // alternating order; it prints ADD time p50/p99 for both, the added ms and the ratio, and the time of
 // the weft-cni call alone. Pods for the captured runs exist in an ambient namespace, so the agent does
-// the full enrollment (capture rules + listeners) before answering. Target: added p50 ≤ 50 ms.
+// the full enrollment (capture rules + listeners) before answering. Target (issue #14): added p50 ≤ 15 ms.
 // Where the time goes: `weftCniVersionCallMs` is the plugin process alone (start-up, no agent), and
 // `agentAddMs` the agent's own handling of each ADD (from its `enrollment` log lines, `ms`); the rest
 // of `weftCniCallMs` is the agent client in the plugin and the unix-socket round trip.
@@ -14,6 +14,7 @@
 import 'reflect-metadata';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -31,7 +32,9 @@ import { labUp } from '../../lab/up.js';
 import { silentLogger } from '../../lib/telemetry/log.js';
 import { startCpuProfileIn } from '../l4-lab/agent-inspector.js';
 
-const TARGET_ADDED_P50_MS = 50;
+const TARGET_ADDED_P50_MS = 15;
+// Recorded with every result: a run at load > 2 on these 2-core machines is marked loaded and not quoted.
+const loadBefore = loadavg();
 const NAMESPACE = 'bench';
 
 const { values } = parseArgs({
@@ -183,6 +186,9 @@ async function main(): Promise<void> {
     const report: Record<string, unknown> = {
       benchmark: 'cni-add',
       iterations,
+      machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length },
+      loadAverage: { before: loadBefore, after: loadavg() },
+      loaded: loadBefore[0] > 2 || loadavg()[0] > 2,
       chain: full.plugins.map((p) => p.type),
       withoutWeftMs: { p50: round(pct(w, 50)), p99: round(pct(w, 99)) },
       runtimeExecFloorMs: { p50: round(pct(execMs, 50)), p99: round(pct(execMs, 99)) },
