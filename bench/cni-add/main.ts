@@ -187,7 +187,7 @@ async function main(): Promise<void> {
       benchmark: 'cni-add',
       iterations,
       machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length },
-      loadAverage: { before: loadBefore, after: loadavg() },
+      load: { before: loadBefore, after: loadavg() },
       loaded: loadBefore[0] > 2 || loadavg()[0] > 2,
       chain: full.plugins.map((p) => p.type),
       withoutWeftMs: { p50: round(pct(w, 50)), p99: round(pct(w, 99)) },
