@@ -10,13 +10,11 @@
 // of `weftCniCallMs` is the agent client in the plugin and the unix-socket round trip.
 // `--profile-agent` adds a CPU profile of the node agent over the ADDs/DELs (self time per function and
 // area, through the V8 inspector as bench/l4-lab does), to say where the agent's ADD work goes.
-// Usage: npm run bench -- cni-add [--iterations 30] [--profile-agent]
+// Usage: npm run bench -- cni-add [--iterations 30] [--profile-agent] [--out FILE]
 import 'reflect-metadata';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { cpus, loadavg } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { applyObjects } from '../../lab/apiserver.js';
@@ -31,17 +29,16 @@ import { teardownLab } from '../../lab/teardown.js';
 import { labUp } from '../../lab/up.js';
 import { silentLogger } from '../../lib/telemetry/log.js';
 import { startCpuProfileIn } from '../l4-lab/agent-inspector.js';
+import { writeBenchResult } from '../lib/results-file.js';
 
 const TARGET_ADDED_P50_MS = 15;
-// Recorded with every result: a run at load > 2 on these 2-core machines is marked loaded and not quoted.
-const loadBefore = loadavg();
 const NAMESPACE = 'bench';
 
 const { values } = parseArgs({
-  options: { iterations: { type: 'string', default: '30' }, 'profile-agent': { type: 'boolean', default: false }, help: { type: 'boolean', default: false } },
+  options: { iterations: { type: 'string', default: '30' }, 'profile-agent': { type: 'boolean', default: false }, out: { type: 'string' }, help: { type: 'boolean', default: false } },
 });
 if (values.help) {
-  console.log('usage: npm run bench -- cni-add [--iterations 30] [--profile-agent]   (needs root)');
+  console.log('usage: npm run bench -- cni-add [--iterations 30] [--profile-agent] [--out FILE]   (needs root)');
   process.exit(0);
 }
 if (process.getuid?.() !== 0) {
@@ -184,11 +181,7 @@ async function main(): Promise<void> {
 
     const w = samples.without;
     const report: Record<string, unknown> = {
-      benchmark: 'cni-add',
       iterations,
-      machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length },
-      load: { before: loadBefore, after: loadavg() },
-      loaded: loadBefore[0] > 2 || loadavg()[0] > 2,
       chain: full.plugins.map((p) => p.type),
       withoutWeftMs: { p50: round(pct(w, 50)), p99: round(pct(w, 99)) },
       runtimeExecFloorMs: { p50: round(pct(execMs, 50)), p99: round(pct(execMs, 99)) },
@@ -219,10 +212,7 @@ async function main(): Promise<void> {
       report.note = 'dist/node-agent/main.js (or dist/control/main.js, dist/cni/weft-cni) missing: only the chain without weft-cni was measured';
       console.log(report.note);
     }
-    const out = join(dirname(fileURLToPath(import.meta.url)), '../../../bench/results/cni-add.json');
-    await mkdir(dirname(out), { recursive: true });
-    await writeFile(out, JSON.stringify({ ...report, at: new Date().toISOString() }, null, 2) + '\n');
-    console.log(`wrote ${out}`);
+    console.log(`wrote ${writeBenchResult('cni-add', report, values.out)}`);
   } finally {
     await teardownLab(lab);
   }

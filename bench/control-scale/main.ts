@@ -5,12 +5,14 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
 import { writeHeapSnapshot } from 'node:v8';
 import { stringify } from 'yaml';
 import { startControl, type ControlProcess } from '../../control/main.js';
 import { generateTokenKeyPair, mintToken } from '../../control/identity/tokens.js';
 import type { SourceChange } from '../../control/sources/source.js';
 import { silentLogger } from '../../lib/telemetry/log.js';
+import { writeBenchResult } from '../lib/results-file.js';
 
 // libuv's pool (4 threads by default) runs WebCrypto (token checks; CSR checks and signing moved to
 // node:crypto on the calling thread) and the directory source's file I/O; with 10 000 manifests a rescan
@@ -29,6 +31,9 @@ process.env.UV_THREADPOOL_SIZE ??= '16';
 // The baseline printed beside push latency is the loopback round trip of a Certify call (one RPC).
 // Targets (issue 6, 2 cores): push p99 ≤ 100 ms, RSS ≤ 300 MB, ≥ 200 certificates/s.
 
+// `--out FILE` writes the result there instead of bench/results/control-scale.json (trial and smoke runs).
+const { values: args } = parseArgs({ options: { out: { type: 'string' } } });
+const out = args.out;
 const PODS = Number(process.env.WEFT_BENCH_PODS ?? 10_000);
 const SERVICES = Number(process.env.WEFT_BENCH_SERVICES ?? 1_000);
 const WATCHERS = Number(process.env.WEFT_BENCH_WATCHERS ?? 100);
@@ -268,7 +273,6 @@ async function main(): Promise<void> {
       // this one (certificates/s is not, on a shared 2-core machine).
       controlCpuMsPerCertificate: issued > 0 ? Math.round(((certCpu.user + certCpu.system) / 1000 / issued) * 100) / 100 : NaN,
       targets: { pushP99Ms: 100, rssMb: 300, certificatesPerSecond: 200 },
-      loadAverage: loadavg().map((l) => Math.round(l * 10) / 10),
     };
     const verdict = (ok: boolean): string => (ok ? 'ok' : 'MISSED');
     console.log('');
@@ -279,10 +283,7 @@ async function main(): Promise<void> {
     console.log(`certificates: ${r.certificatesPerSecond}/s (${issued} in ${certWall.toFixed(1)} s, ${failed} failed, ${r.controlCpuMsPerCertificate} ms control CPU each)  (target ≥ 200/s: ${verdict(r.certificatesPerSecond >= 200)})`);
     console.log(`load average during the run: ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${availableParallelism()} cores (timings are only comparable on a quiet machine)`);
     if (lost > 0) console.log(`WARNING: ${lost} changes did not reach every watcher within 5 s`);
-    const out = path.join(repo, 'bench', 'results', 'control-scale.json');
-    await mkdir(path.dirname(out), { recursive: true });
-    await writeFile(out, JSON.stringify({ ...r, at: new Date().toISOString() }, null, 2) + '\n');
-    console.log(`wrote ${path.relative(repo, out)}`);
+    console.log(`wrote ${path.relative(repo, writeBenchResult('control-scale', r, out))}`);
   } finally {
     clearInterval(rssTimer);
     for (const c of children) {

@@ -245,7 +245,6 @@ async function main(): Promise<void> {
     const file = writeBenchResult(
       'hbone-loopback',
       {
-        date: new Date().toISOString(),
         machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version, haproxy: haproxyVersion, pinned: pinnable },
         settings: { secondsPerPhase: options.seconds, warmupSeconds: options.warmup, requestBytes: 128, keepaliveConnections: 10, maxrpsConnections: 32 },
         results,

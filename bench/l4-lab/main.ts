@@ -20,7 +20,7 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -359,8 +359,7 @@ async function main(): Promise<void> {
   const file = writeBenchResult(
     'l4-lab',
     {
-      date: new Date().toISOString(),
-      machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version, haproxy: haproxyVersion, loadAverage: loadavg().map((x) => Math.round(x * 100) / 100) },
+      machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version, haproxy: haproxyVersion },
       settings: { ...settings, requestBytes: 128, topology: 'client pod on n1 → server pod on n2; haproxy pair in the n1/n2 node namespaces; idle pods on n3' },
       results,
       agentsAfterTrafficMiB: agentsAfterTraffic,

@@ -4,17 +4,27 @@
 // Targets (issue 7): waypoint rps ≥ 0.7× haproxy, waypoint p99 ≤ 1.5× haproxy.
 // Both proxies get one core's worth of work (haproxy nbthread 1, Node's one event loop); the backend is a
 // haproxy `http-request return` (cheap, shared by both); the client is h2load (HTTP/1.1).
+// `--baseline-dist DIR` adds a third contender in the same rounds: the waypoint of another build (DIR is
+// that checkout's dist/), for before/after comparisons of a change (ratios under `vsBaseline`).
+// `--out FILE` writes the result there instead of bench/results/waypoint.json (trial and smoke runs).
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
-import { loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
+import { writeBenchResult } from '../lib/results-file.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, '..', '..', '..');
 const waypointMain = join(here, '..', '..', 'waypoint', 'main.js');
+const { values: args } = parseArgs({ options: { 'baseline-dist': { type: 'string' }, out: { type: 'string' } } });
+const baselineMain = args['baseline-dist'] ? join(resolve(args['baseline-dist']), 'waypoint', 'main.js') : undefined;
+if (baselineMain && !existsSync(baselineMain)) {
+  console.error(`--baseline-dist: ${baselineMain} is missing: build that checkout first (npm run build)`);
+  process.exit(2);
+}
 
 const SATURATION_S = Number(process.env.WEFT_BENCH_SATURATION_S ?? 10);
 const FIXED_S = Number(process.env.WEFT_BENCH_FIXED_S ?? 10);
@@ -149,16 +159,16 @@ async function main(): Promise<void> {
     );
     procs.push(spawn('haproxy', ['-f', join(dir, 'backend.cfg'), '-db'], { stdio: 'ignore' }));
     procs.push(spawn('haproxy', ['-f', join(dir, 'proxy.cfg'), '-db'], { stdio: 'ignore' }));
-    const [admin, metrics, health] = [await freePort(), await freePort(), await freePort()];
-    procs.push(
-      spawn(
+    const startWaypoint = async (main: string, port: number): Promise<ChildProcess> => {
+      const [admin, metrics, health] = [await freePort(), await freePort(), await freePort()];
+      const child = spawn(
         process.execPath,
         [
           ...WAYPOINT_NODE_ARGS,
-          waypointMain,
+          main,
           '--gateway', 'bench/waypoint',
           '--local-config', join(dir, 'waypoint.yaml'),
-          '--plain-listen', `127.0.0.1:${waypointPort}=10.96.0.1:80`,
+          '--plain-listen', `127.0.0.1:${port}=10.96.0.1:80`,
           '--access-log=false',
           '--log-level', 'warn',
           '--admin-address', `127.0.0.1:${admin}`,
@@ -166,15 +176,21 @@ async function main(): Promise<void> {
           '--health-address', `127.0.0.1:${health}`,
         ],
         { stdio: ['ignore', 'inherit', 'inherit'] },
-      ),
-    );
-    await Promise.all([waitPort(backendPort), waitPort(haproxyPort), waitPort(waypointPort)]);
+      );
+      procs.push(child);
+      return child;
+    };
+    const waypoint = await startWaypoint(waypointMain, waypointPort);
+    const baselinePort = baselineMain ? await freePort() : 0;
+    const baseline = baselineMain ? await startWaypoint(baselineMain, baselinePort) : undefined;
+    await Promise.all([waitPort(backendPort), waitPort(haproxyPort), waitPort(waypointPort), ...(baseline ? [waitPort(baselinePort)] : [])]);
 
     const results: Record<string, { rps: number; rpsRounds: number[]; cpuUsPerRequest: number; p50Ms: number; p99Ms: number; fixedRequests: number; non2xx: number }> = {};
-    const proxies = [
+    const proxies: (readonly [string, number, number])[] = [
       ['haproxy', haproxyPort, procs[1].pid!],
-      ['waypoint', waypointPort, procs[2].pid!],
-    ] as const;
+      ['waypoint', waypointPort, waypoint.pid!],
+      ...(baseline ? [['baseline', baselinePort, baseline.pid!] as const] : []),
+    ];
     const acc = new Map(proxies.map(([name]) => [name, { rps: [] as number[], cpu: [] as number[], lat: [] as number[], non2xx: 0 }]));
     for (let round = 0; round < ROUNDS; round++) {
       for (const [name, port, pid] of proxies) {
@@ -199,24 +215,22 @@ async function main(): Promise<void> {
     const ratios = { rps: round(w.rps / h.rps), p50: round(w.p50Ms / h.p50Ms), p99: round(w.p99Ms / h.p99Ms), cpuPerRequest: round(w.cpuUsPerRequest / h.cpuUsPerRequest) };
     const pass = { rps: ratios.rps >= 0.7, p99: ratios.p99 <= 1.5 };
     console.log(`ratios waypoint/haproxy: rps ${ratios.rps} (target ≥ 0.7 ${pass.rps ? 'PASS' : 'FAIL'}), p99 ${ratios.p99} (target ≤ 1.5 ${pass.p99 ? 'PASS' : 'FAIL'}), p50 ${ratios.p50}, CPU/request ${ratios.cpuPerRequest}`);
-    const out = join(root, 'bench', 'results');
-    mkdirSync(out, { recursive: true });
-    writeFileSync(
-      join(out, 'waypoint.json'),
-      JSON.stringify(
-        {
-          benchmark: 'waypoint',
-          date: new Date().toISOString(),
-          setup: { client: 'h2load --h1', loadAverage1m: loadavg()[0], rounds: ROUNDS, saturation: { connections: SAT_CONNECTIONS, seconds: SATURATION_S }, fixedRate: { rps: FIXED_CLIENTS * FIXED_RPS_PER_CLIENT, seconds: FIXED_S }, proxyThreads: 1, route: 'PathPrefix /bench → 1 backend' },
-          results,
-          ratios,
-          targets: { rps: '>= 0.7', p99: '<= 1.5' },
-          pass,
-        },
-        null,
-        2,
-      ) + '\n',
+    const b = results.baseline;
+    const vsBaseline = b ? { rps: round(w.rps / b.rps), p50: round(w.p50Ms / b.p50Ms), p99: round(w.p99Ms / b.p99Ms), cpuPerRequest: round(w.cpuUsPerRequest / b.cpuUsPerRequest) } : undefined;
+    if (vsBaseline) console.log(`ratios waypoint/baseline (${args['baseline-dist']}): rps ${vsBaseline.rps}, p50 ${vsBaseline.p50}, p99 ${vsBaseline.p99}, CPU/request ${vsBaseline.cpuPerRequest}`);
+    const file = writeBenchResult(
+      'waypoint',
+      {
+        setup: { client: 'h2load --h1', rounds: ROUNDS, saturation: { connections: SAT_CONNECTIONS, seconds: SATURATION_S }, fixedRate: { rps: FIXED_CLIENTS * FIXED_RPS_PER_CLIENT, seconds: FIXED_S }, proxyThreads: 1, route: 'PathPrefix /bench → 1 backend', ...(b ? { baselineDist: resolve(args['baseline-dist']!) } : {}) },
+        results,
+        ratios,
+        ...(vsBaseline ? { vsBaseline } : {}),
+        targets: { rps: '>= 0.7', p99: '<= 1.5' },
+        pass,
+      },
+      args.out,
     );
+    console.log(`wrote ${file}`);
   } finally {
     await Promise.all(procs.map(stop));
     rmSync(dir, { recursive: true, force: true });
