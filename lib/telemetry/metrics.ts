@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 
 export { Registry } from 'prom-client';
 
@@ -8,6 +8,21 @@ export function createRegistry(options: { defaultMetrics?: boolean } = {}): Regi
   const registry = new Registry();
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'weft_process_' });
   return registry;
+}
+
+/**
+ * The registry's gauge `name`, made on first use: several instances in one process (servers, pools, a test's
+ * agents) share one registry, where a second registration of a name would throw.
+ */
+export function sharedGauge(registry: Registry, name: string, help: string): Gauge {
+  const existing = registry.getSingleMetric(name);
+  return existing instanceof Gauge ? existing : new Gauge({ name, help, registers: [registry] });
+}
+
+/** The registry's counter `name` with these labels, made on first use (see sharedGauge). */
+export function sharedCounter<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[]): Counter<L> {
+  const existing = registry.getSingleMetric(name);
+  return existing instanceof Counter ? existing : new Counter<L>({ name, help, labelNames, registers: [registry] });
 }
 
 /**
