@@ -14,8 +14,6 @@ import { FileObjectTable, STATUS_DIR } from './file-objects.js';
 import { isManifestName, readPrevious, stampOf } from './manifest-files.js';
 import type { ClusterSource, InvalidInfo, KubeObject, ObjectKind, ObjectRef, SourceChange } from './source.js';
 
-export { STATUS_DIR } from './file-objects.js';
-
 export interface DirectorySourceOptions {
   /** The cluster-state directory (manifests/, pods/, generated/, status/). Created if missing. */
   readonly dir: string;
