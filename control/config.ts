@@ -2,7 +2,7 @@ import yargs from 'yargs';
 import { WeftError } from '../lib/errors/index.js';
 import { parseHostPort } from '../lib/host-port.js';
 import { DEFAULT_LEAF_LIFETIME_SECONDS, parseLeafLifetime } from '../lib/identity/leaf-lifetime.js';
-import { CONTROL_PORT, HEALTH_PORT, METRICS_PORT } from '../lib/names.js';
+import { CONTROL_NAMESPACE, CONTROL_PORT, HEALTH_PORT, METRICS_PORT } from '../lib/names.js';
 import { DEFAULT_CA_RELOAD_MS } from './ca-reload.js';
 import { DEFAULT_WAYPOINT_REPLICAS } from './waypoints/objects.js';
 
@@ -11,7 +11,6 @@ import { DEFAULT_WAYPOINT_REPLICAS } from './waypoints/objects.js';
 export const DEFAULT_LISTEN = `0.0.0.0:${CONTROL_PORT}`;
 export const DEFAULT_METRICS_ADDRESS = `0.0.0.0:${METRICS_PORT}`;
 export const DEFAULT_HEALTH_ADDRESS = `0.0.0.0:${HEALTH_PORT}`;
-export const DEFAULT_NAMESPACE = 'weft-system';
 export const DEFAULT_TRUST_DOMAIN = 'cluster.local';
 /** Discovery push debounce; the issue bounds it at 50 ms. */
 export const DEFAULT_DEBOUNCE_MS = 20;
@@ -86,7 +85,7 @@ export async function parseControlArgs(argv: string[], env: NodeJS.ProcessEnv = 
     .option('trust-domain', { type: 'string', default: DEFAULT_TRUST_DOMAIN })
     .option('metrics-address', { type: 'string', default: DEFAULT_METRICS_ADDRESS })
     .option('health-address', { type: 'string', default: DEFAULT_HEALTH_ADDRESS, describe: 'serves /healthz/ready' })
-    .option('namespace', { type: 'string', default: DEFAULT_NAMESPACE, describe: 'the control plane namespace' })
+    .option('namespace', { type: 'string', default: CONTROL_NAMESPACE, describe: 'the control plane namespace' })
     .option('serving-san', { type: 'string', array: true, default: [] as string[], describe: 'extra DNS names or IPs for the gRPC serving certificate' })
     .option('debounce-ms', { type: 'number', default: DEFAULT_DEBOUNCE_MS, describe: 'discovery push debounce (≤ 50)' })
     .option('certify-burst', { type: 'number', default: DEFAULT_CERTIFY_BURST, describe: 'IdentityService.Certify calls one caller may make at once (>= 1)' })

@@ -14,6 +14,9 @@ export const LABEL_WAYPOINT_FOR = 'weft.dev/waypoint-for';
 /** Pod annotation: the path of the pod's network namespace, when the runtime records it (the lab does). */
 export const ANNOTATION_NETNS = 'weft.dev/netns';
 
+/** The control plane's namespace unless told otherwise (chart, CLI, weft-control's --namespace). */
+export const CONTROL_NAMESPACE = 'weft-system';
+
 /** `gatewayClassName` of the Gateways weft runs as waypoints. */
 export const WAYPOINT_CLASS = 'weft-waypoint';
 

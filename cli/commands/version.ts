@@ -1,6 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import type { ClusterClient } from '../kube/cluster-client.js';
-import { namespaceArg } from '../arg-names.js';
+import { withControlNamespaceOption } from '../arg-names.js';
 import { connectCluster, withClusterOptions, type ClusterArgs } from '../kube/connect.js';
 import { clientVersion } from '../../lib/package-root.js';
 import { hasCode } from '../../lib/errors/index.js';
@@ -55,8 +55,7 @@ export const versionModule: CommandModule<object, Args> = {
   command: 'version',
   describe: 'Print the version of this client and, when reachable, of the control plane',
   builder: (y: Argv) =>
-    withOutputOption(withClusterOptions(y))
-      .option('namespace', { alias: 'n', type: 'string', default: 'weft-system', coerce: namespaceArg('--namespace'), describe: 'Namespace of the control plane' })
+    withControlNamespaceOption(withOutputOption(withClusterOptions(y)), 'Namespace of the control plane')
       .option('client', { type: 'boolean', default: false, describe: 'Only the client version (no cluster access)' }),
   handler: (args) =>
     runCommand(async () => {

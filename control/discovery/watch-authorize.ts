@@ -1,5 +1,6 @@
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import { WeftError } from '../../lib/errors/index.js';
+import { CONTROL_NAMESPACE } from '../../lib/names.js';
 import { isResourceKind } from '../../lib/control-client/convert.js';
 import type { WatchRequest, WatchResponse } from '../../api/gen/weft/v1/discovery.js';
 import type { ClusterSource } from '../sources/source.js';
@@ -35,7 +36,7 @@ export async function authorizeWatch(call: ServerWritableStream<WatchRequest, Wa
   const verifier = options.verifier;
   if (!verifier) return scope;
   const caller = await verifier.verify(bearerToken(call.metadata, 'DiscoveryService.Watch'));
-  const role = roleOf(caller, options.source, options.controlNamespace ?? 'weft-system');
+  const role = roleOf(caller, options.source, options.controlNamespace ?? CONTROL_NAMESPACE);
   const who = `system:serviceaccount:${caller.namespace}:${caller.serviceAccount}`;
   if (scope.type === 'node' && !(role.role === 'node-agent' && role.node === scope.node)) {
     throw new WeftError('ERR_WEFT_CONTROL_PERMISSION_DENIED', { caller: who, identity: `the state of node ${scope.node}`, reason: role.role === 'other' ? role.reason : 'it is not that node\'s agent' });
