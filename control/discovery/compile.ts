@@ -8,13 +8,13 @@ import {
   type WaypointRef,
   type Workload,
 } from '../../lib/model/index.js';
-import { LABEL_USE_WAYPOINT, LABEL_USE_WAYPOINT_NAMESPACE, LABEL_WAYPOINT_FOR } from '../../lib/names.js';
+import { LABEL_USE_WAYPOINT, LABEL_USE_WAYPOINT_NAMESPACE, LABEL_WAYPOINT_FOR, WAYPOINT_CLASS } from '../../lib/names.js';
 import type { ClusterSource, KubeObject, SourceChange } from '../sources/source.js';
 import { authorizationPolicyOf } from './compile-policy.js';
 import { podUid, workloadOf } from './compile-workload.js';
 import { PodServiceIndex } from './pod-service-index.js';
 import { SelectorEndpoints } from './selector-endpoints.js';
-import { compileRouteTables, WAYPOINT_CLASS } from './routes/compile-routes.js';
+import { compileRouteTables } from './routes/compile-routes.js';
 import {
   asKind,
   listOf,
@@ -23,8 +23,6 @@ import {
   type PodObject,
   type ServiceObject,
 } from '../sources/schemas.js';
-
-export { durationToMs, WAYPOINT_CLASS } from './routes/compile-routes.js';
 
 // Compiles the cluster source's typed objects into lib/model resources (issue 6, "Destination and
 // policy"). Incremental: a change marks only what it can affect dirty (a pod: its workload and the
