@@ -1,3 +1,4 @@
+import path from 'node:path';
 import yargs from 'yargs';
 import { WeftError } from '../lib/errors/index.js';
 import { parseHostPort } from '../lib/host-port.js';
@@ -68,6 +69,26 @@ export function parseSource(value: string): SourceSpec {
   if (value === 'kube') return { type: 'kube' };
   if (value.startsWith('dir:') && value.length > 4) return { type: 'dir', dir: value.slice(4) };
   throw new WeftError('ERR_WEFT_CONFIG_INVALID', { reason: `--source must be dir:<clusterDir> or kube, not ${JSON.stringify(value)}` });
+}
+
+/**
+ * weft-control in directory mode with its state under `root` (cluster/, ca/, token.pub) and every listener
+ * on an ephemeral loopback port: how tests and benchmarks run it inside their own process (startControl).
+ */
+export function loopbackDirectoryConfig(root: string, overrides: Partial<ControlConfig> = {}): ControlConfig {
+  return {
+    source: { type: 'dir', dir: path.join(root, 'cluster') },
+    listen: '127.0.0.1:0',
+    caDir: path.join(root, 'ca'),
+    tokenPublicKey: path.join(root, 'token.pub'),
+    trustDomain: DEFAULT_TRUST_DOMAIN,
+    metricsAddress: '127.0.0.1:0',
+    healthAddress: '127.0.0.1:0',
+    namespace: CONTROL_NAMESPACE,
+    servingSans: [],
+    debounceMs: DEFAULT_DEBOUNCE_MS,
+    ...overrides,
+  };
 }
 
 export async function parseControlArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<ControlConfig> {
