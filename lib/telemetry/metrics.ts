@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { listenHttp, type ListenAt } from './http-endpoints.js';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 
 export { Registry } from 'prom-client';
@@ -28,7 +29,7 @@ export function sharedCounter<L extends string>(registry: Registry, name: string
 /**
  * Serves `GET /metrics` in the Prometheus text format (port 15020 by convention). Resolves once listening.
  */
-export async function serveMetrics(registry: Registry, host: string, port: number): Promise<Server> {
+export async function serveMetrics(registry: Registry, at: ListenAt): Promise<Server> {
   const server = createServer((req, res) => {
     if (req.method !== 'GET' || (req.url !== '/metrics' && req.url !== '/stats/prometheus')) {
       res.writeHead(404).end('not found: try GET /metrics\n');
@@ -43,12 +44,6 @@ export async function serveMetrics(registry: Registry, host: string, port: numbe
       },
     );
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listenHttp(server, at);
   return server;
 }
