@@ -37,6 +37,10 @@ int capture_add_probe(capture_spec_t *spec, const char *addr, capture_err_t *err
 // Installs or refreshes the capture in the netns at `netns_path` (never "" : not the agent's own); idempotent.
 int capture_install(const char *netns_path, const capture_spec_t *spec, capture_err_t *err);
 
+// The IPv4 default gateway of the netns (main table) into out (at least INET_ADDRSTRLEN bytes): 1, 0 when
+// there is none, -1 with err set.
+int capture_default_gateway(const char *netns_path, char *out, size_t outlen, capture_err_t *err);
+
 // The netlink messages: the nf_tables batch (capture_nft.c; returns the seq of its last message) and
 // the rtnetlink rule + route (capture_route.c; *rule_seq is the rule's, whose EEXIST means "in place").
 uint32_t capture_nft_batch(nl_buf_t *b, const capture_spec_t *spec);

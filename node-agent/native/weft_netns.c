@@ -273,6 +273,20 @@ static napi_value InstallCapture(napi_env env, napi_callback_info info) {
   return out;
 }
 
+// defaultGateway(netnsPath) -> string | undefined: the netns' IPv4 default gateway (capture_gateway.c).
+static napi_value DefaultGateway(napi_env env, napi_callback_info info) {
+  size_t argc;
+  napi_value argv[1], out;
+  char path[4096], gw[INET6_ADDRSTRLEN];
+  if (path_args(env, info, 1, argv, &argc, path, sizeof path, "defaultGateway(netnsPath)") < 0) return NULL;
+  capture_err_t err;
+  int found = capture_default_gateway(path, gw, sizeof gw, &err);
+  if (found < 0) return throw_errno(env, err.err, err.step, path);
+  if (found == 0) napi_get_undefined(env, &out);
+  else napi_create_string_utf8(env, gw, NAPI_AUTO_LENGTH, &out);
+  return out;
+}
+
 // originalDst(fd) -> {address, port}
 static napi_value OriginalDst(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -318,6 +332,7 @@ static napi_value Init(napi_env env, napi_value exports) {
     {"originalDst", NULL, OriginalDst, NULL, NULL, NULL, napi_default, NULL},
     {"enableListenerMigration", NULL, EnableListenerMigration, NULL, NULL, NULL, napi_default, NULL},
     {"installCapture", NULL, InstallCapture, NULL, NULL, NULL, napi_default, NULL},
+    {"defaultGateway", NULL, DefaultGateway, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

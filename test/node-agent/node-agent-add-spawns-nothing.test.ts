@@ -28,6 +28,7 @@ describeRoot('node-agent CNI ADD spawns no process (needs root: network namespac
   const sb = new NetnsSandbox();
   const store = new StateStore();
   let pod: PodNet;
+  let bare: PodNet;
   let dp: Dataplane;
   let enrollments: Enrollments;
   let stateDir: string;
@@ -35,10 +36,12 @@ describeRoot('node-agent CNI ADD spawns no process (needs root: network namespac
   beforeAll(async () => {
     await sb.up();
     pod = await sb.pod('quiet');
+    bare = await sb.pod('bare');
     stateDir = await mkdtemp(join(tmpdir(), `${sb.prefix}state-`));
     const ca = await mintCa();
-    const w = WorkloadSchema.parse({ uid: 'uid-quiet', name: 'quiet', namespace: 'shop', serviceAccount: 'sa', node: 'n1', ips: [pod.ip], captured: true, labels: { app: 'quiet' } });
-    store.apply([{ kind: 'Workload', version: '1', upserts: [w], removes: [], snapshotDone: true }]);
+    const w = (p: PodNet, name: string) =>
+      WorkloadSchema.parse({ uid: `uid-${name}`, name, namespace: 'shop', serviceAccount: 'sa', node: 'n1', ips: [p.ip], captured: true, labels: { app: name } });
+    store.apply([{ kind: 'Workload', version: '1', upserts: [w(pod, 'quiet'), w(bare, 'bare')], removes: [], snapshotDone: true }]);
     dp = createDataplane({ view: store, certifier: new LocalCertifier(ca), trustDomain: 'cluster.local', fallbackRoots: ca.rootsPem, registry: createRegistry({ defaultMetrics: false }), log: silentLogger, accessLog: silentLogger });
     enrollments = new Enrollments({ view: store, inputs: dp.inputs, stateFile: new StateFile(stateDir), nodeName: 'n1', factoryFor: (netns) => new NetnsSocketFactory(netns), log: silentLogger });
   }, 60_000);
@@ -50,43 +53,58 @@ describeRoot('node-agent CNI ADD spawns no process (needs root: network namespac
     if (stateDir) await rm(stateDir, { recursive: true, force: true });
   });
 
-  it('ADD captures the pod with no nft, ip or nsenter on PATH and no child process started', async () => {
-    const req: EnrollmentRequest = {
-      command: 'ADD',
-      containerId: 'c-quiet',
-      netns: pod.path,
-      ifname: 'eth0',
-      podNamespace: 'shop',
-      podName: 'quiet',
-      podUid: 'uid-quiet',
-      config: { cniVersion: '1.0.0', name: 'weft', type: 'weft-cni' },
-      prevResult: { cniVersion: '1.0.0', ips: [{ address: `${pod.ip}/24`, gateway: sb.gateway }] },
-    };
+  const add = (p: PodNet, name: string, gateway: string | undefined): EnrollmentRequest => ({
+    command: 'ADD',
+    containerId: `c-${name}`,
+    netns: p.path,
+    ifname: 'eth0',
+    podNamespace: 'shop',
+    podName: name,
+    podUid: `uid-${name}`,
+    config: { cniVersion: '1.0.0', name: 'weft', type: 'weft-cni' },
+    prevResult: { cniVersion: '1.0.0', ips: [{ address: `${p.ip}/24`, ...(gateway ? { gateway } : {}) }] },
+  });
+
+  /** Runs fn with a PATH where nothing can be found, and returns what it spawned (spawnfile per child). */
+  const withoutProcesses = async <T>(fn: () => Promise<T>): Promise<{ result: T; spawned: string[] }> => {
     const emptyBin = await mkdtemp(join(tmpdir(), `${sb.prefix}nobin-`));
     const spawned: string[] = [];
     const onSpawn = (message: unknown): void => {
-      const p = (message as { process?: { spawnfile?: string } }).process;
-      spawned.push(p?.spawnfile ?? '?');
+      spawned.push((message as { process?: { spawnfile?: string } }).process?.spawnfile ?? '?');
     };
     const path = process.env.PATH;
     process.env.PATH = emptyBin;
     subscribe('child_process', onSpawn);
-    let answer: unknown;
     try {
-      answer = await enrollments.add(req);
+      return { result: await fn(), spawned };
     } finally {
       unsubscribe('child_process', onSpawn);
       process.env.PATH = path;
       await rm(emptyBin, { recursive: true, force: true });
     }
-    expect(spawned).toEqual([]);
-    expect(answer).toEqual({ captured: true, reason: 'enrolled' });
-    // The capture is really there (checked with the tools, now that PATH is back).
-    expect(await captureInstalled(pod.path)).toBe(true);
-    const table = await sb.run(pod.ns, 'nft', ['list', 'table', 'inet', 'weft']);
+  };
+
+  /** The capture is really there (checked with the tools, PATH being back). */
+  const expectCaptured = async (p: PodNet): Promise<void> => {
+    expect(await captureInstalled(p.path)).toBe(true);
+    const table = await sb.run(p.ns, 'nft', ['list', 'table', 'inet', 'weft']);
     expect(table).toContain(`ip saddr ${sb.gateway} return`);
     expect(table).toContain('redirect to :15006');
     expect(table).toContain('redirect to :15001');
-    expect(await sb.run(pod.ns, 'ip', ['route', 'show', 'table', '100'])).toContain('local default dev lo');
+    expect(await sb.run(p.ns, 'ip', ['route', 'show', 'table', '100'])).toContain('local default dev lo');
+  };
+
+  it('ADD captures the pod with no nft, ip or nsenter on PATH and no child process started', async () => {
+    const { result, spawned } = await withoutProcesses(() => enrollments.add(add(pod, 'quiet', sb.gateway)));
+    expect(spawned).toEqual([]);
+    expect(result).toEqual({ captured: true, reason: 'enrolled' });
+    await expectCaptured(pod);
+  }, 60_000);
+
+  it('ADD whose previous result names no gateway finds the pod\'s own, still without a process', async () => {
+    const { result, spawned } = await withoutProcesses(() => enrollments.add(add(bare, 'bare', undefined)));
+    expect(spawned).toEqual([]);
+    expect(result).toEqual({ captured: true, reason: 'enrolled' });
+    await expectCaptured(bare);
   }, 60_000);
 });
