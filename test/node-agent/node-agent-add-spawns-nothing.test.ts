@@ -10,17 +10,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { EnrollmentRequest } from '../../lib/enrollment.js';
-import { LocalCertifier } from '../../lib/identity/index.js';
-import { StateStore, WorkloadSchema } from '../../lib/model/index.js';
-import { silentLogger } from '../../lib/telemetry/log.js';
-import { createRegistry } from '../../lib/telemetry/metrics.js';
-import { createDataplane, type Dataplane } from '../../node-agent/dataplane.js';
+import { StateStore } from '../../lib/model/index.js';
 import { captureInstalled } from '../../node-agent/enroll/capture.js';
-import { Enrollments } from '../../node-agent/enroll/enrollments.js';
-import { StateFile } from '../../node-agent/enroll/state-file.js';
-import { NetnsSocketFactory } from '../../node-agent/netns/socket-factory.js';
-import { mintCa } from '../support/pki.js';
+import { podRequest, podWorkload, startEnrollments, type EnrollmentsFixture } from '../support/enrollments.js';
 import { NetnsSandbox, type PodNet } from '../support/netns.js';
 import { describeRoot } from '../support/root.js';
 
@@ -29,40 +21,19 @@ describeRoot('node-agent CNI ADD spawns no process (needs root: network namespac
   const store = new StateStore();
   let pod: PodNet;
   let bare: PodNet;
-  let dp: Dataplane;
-  let enrollments: Enrollments;
-  let stateDir: string;
+  let fixture: EnrollmentsFixture;
 
   beforeAll(async () => {
     await sb.up();
     pod = await sb.pod('quiet');
     bare = await sb.pod('bare');
-    stateDir = await mkdtemp(join(tmpdir(), `${sb.prefix}state-`));
-    const ca = await mintCa();
-    const w = (p: PodNet, name: string) =>
-      WorkloadSchema.parse({ uid: `uid-${name}`, name, namespace: 'shop', serviceAccount: 'sa', node: 'n1', ips: [p.ip], captured: true, labels: { app: name } });
-    store.apply([{ kind: 'Workload', version: '1', upserts: [w(pod, 'quiet'), w(bare, 'bare')], removes: [], snapshotDone: true }]);
-    dp = createDataplane({ view: store, certifier: new LocalCertifier(ca), trustDomain: 'cluster.local', fallbackRoots: ca.rootsPem, registry: createRegistry({ defaultMetrics: false }), log: silentLogger, accessLog: silentLogger });
-    enrollments = new Enrollments({ view: store, inputs: dp.inputs, stateFile: new StateFile(stateDir), nodeName: 'n1', factoryFor: (netns) => new NetnsSocketFactory(netns), log: silentLogger });
+    store.apply([{ kind: 'Workload', version: '1', upserts: [podWorkload(pod, 'quiet'), podWorkload(bare, 'bare')], removes: [], snapshotDone: true }]);
+    fixture = await startEnrollments(store, sb.prefix);
   }, 60_000);
 
   afterAll(async () => {
-    enrollments?.close();
-    dp?.close();
+    await fixture?.close();
     await sb.destroy();
-    if (stateDir) await rm(stateDir, { recursive: true, force: true });
-  });
-
-  const add = (p: PodNet, name: string, gateway: string | undefined): EnrollmentRequest => ({
-    command: 'ADD',
-    containerId: `c-${name}`,
-    netns: p.path,
-    ifname: 'eth0',
-    podNamespace: 'shop',
-    podName: name,
-    podUid: `uid-${name}`,
-    config: { cniVersion: '1.0.0', name: 'weft', type: 'weft-cni' },
-    prevResult: { cniVersion: '1.0.0', ips: [{ address: `${p.ip}/24`, ...(gateway ? { gateway } : {}) }] },
   });
 
   /** Runs fn with a PATH where nothing can be found, and returns what it spawned (spawnfile per child). */
@@ -95,14 +66,14 @@ describeRoot('node-agent CNI ADD spawns no process (needs root: network namespac
   };
 
   it('ADD captures the pod with no nft, ip or nsenter on PATH and no child process started', async () => {
-    const { result, spawned } = await withoutProcesses(() => enrollments.add(add(pod, 'quiet', sb.gateway)));
+    const { result, spawned } = await withoutProcesses(() => fixture.enrollments.add(podRequest('ADD', pod, 'quiet', sb.gateway)));
     expect(spawned).toEqual([]);
     expect(result).toEqual({ captured: true, reason: 'enrolled' });
     await expectCaptured(pod);
   }, 60_000);
 
   it('ADD whose previous result names no gateway finds the pod\'s own, still without a process', async () => {
-    const { result, spawned } = await withoutProcesses(() => enrollments.add(add(bare, 'bare', undefined)));
+    const { result, spawned } = await withoutProcesses(() => fixture.enrollments.add(podRequest('ADD', bare, 'bare')));
     expect(spawned).toEqual([]);
     expect(result).toEqual({ captured: true, reason: 'enrolled' });
     await expectCaptured(bare);
