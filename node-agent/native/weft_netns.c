@@ -40,7 +40,9 @@ static int get_string(napi_env env, napi_value v, char *buf, size_t len) {
   napi_valuetype t;
   napi_typeof(env, v, &t);
   if (t == napi_undefined || t == napi_null) { buf[0] = '\0'; return 0; }
-  size_t n;
+  // A string that does not fit is refused, not cut: a truncated netns path would name another file.
+  size_t need, n;
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &need) != napi_ok || need >= len) return -1;
   return napi_get_value_string_utf8(env, v, buf, len, &n) == napi_ok ? 0 : -1;
 }
 
