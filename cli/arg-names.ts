@@ -1,6 +1,4 @@
-import type { Argv } from 'yargs';
 import { WeftError } from '../lib/errors/index.js';
-import { CONTROL_NAMESPACE } from '../lib/names.js';
 import { validateLabName } from '../lab/names.js';
 import { isName, nameRuleText, type NameRule } from '../lab/object-fields.js';
 
@@ -17,11 +15,6 @@ export function kubeNameArg(flag: string, what: string, rule: NameRule): (value:
 
 /** A namespace name (RFC 1123 label), as -n/--namespace or a positional. */
 export const namespaceArg = (flag: string): ((value: unknown) => string) => kubeNameArg(flag, 'namespace name', 'dns1123-label');
-
-/** `-n/--namespace`: where weft's control plane is (or is to be) installed, `weft-system` unless told. */
-export function withControlNamespaceOption<T>(y: Argv<T>, describe: string): Argv<T & { namespace: string }> {
-  return y.option('namespace', { alias: 'n', type: 'string', default: CONTROL_NAMESPACE, coerce: namespaceArg('--namespace'), describe });
-}
 
 /** A lab name, by the lab's own rule (yargs reports it as a usage error with the lab's message). */
 export function labNameArg(value: unknown): string {
