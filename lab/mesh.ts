@@ -20,7 +20,10 @@ import { ensureProcess, isAlive, readRecord, startProcess, stopProcess } from '.
 export const CONTROL_ADDRESS = `${ROOT_UNDERLAY_IP}:${CONTROL_PORT}`;
 /** The in-cluster names of the control plane, resolved in every pod's hosts file to the root namespace. */
 export const CONTROL_NAMES = ['weft-control', 'weft-control.weft-system', 'weft-control.weft-system.svc', 'weft-control.weft-system.svc.cluster.local'];
-const CONTROL_NAMESPACE = 'weft-system';
+/** The namespace the lab's weft-control and node agents stand for (the chart's default release namespace). */
+export const CONTROL_NAMESPACE = 'weft-system';
+/** The pod a lab node agent stands for (its token names it; metrics label it so). */
+export const agentPodName = (node: string): string => `weft-node-agent-${node}`;
 
 export function meshPaths(paths: LabPaths): { caDir: string; caRoot: string; tokenKey: string; tokenPub: string } {
   return {
@@ -141,7 +144,7 @@ async function agentReadyAt(log: string, pid: number): Promise<number | undefine
 async function nodeAgentArgv(paths: LabPaths, info: LabInfo, node: NodeInfo): Promise<string[]> {
   const np = paths.node(node.name);
   const tokenFile = join(np.agentDir, 'token');
-  await writeToken(paths, { namespace: CONTROL_NAMESPACE, serviceAccount: 'weft-node-agent', pod: { name: `weft-node-agent-${node.name}`, uid: `${info.name}-${node.name}-agent` }, node: { name: node.name, uid: `${info.name}-${node.name}` } }, tokenFile);
+  await writeToken(paths, { namespace: CONTROL_NAMESPACE, serviceAccount: 'weft-node-agent', pod: { name: agentPodName(node.name), uid: `${info.name}-${node.name}-agent` }, node: { name: node.name, uid: `${info.name}-${node.name}` } }, tokenFile);
   return [
     'nsenter',
     `--net=${netnsPath(node.netns)}`,
