@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { generateTokenKeyPair, mintToken, type MintClaims } from '../control/identity/tokens.js';
 import { WeftError } from '../lib/errors/index.js';
 import { ADMIN_PORT, CONTROL_PORT, HEALTH_PORT, METRICS_PORT } from '../lib/names.js';
-import { type LabPaths, ROOT_UNDERLAY_IP, rootNetns } from './names.js';
+import { agentPodName, CONTROL_NAMESPACE, type LabPaths, ROOT_UNDERLAY_IP, rootNetns } from './names.js';
 import { netnsPath } from './netns.js';
 import type { LabInfo } from './state.js';
 import type { NodeInfo } from './topology.js';
@@ -20,10 +20,6 @@ import { ensureProcess, isAlive, readRecord, startProcess, stopProcess } from '.
 export const CONTROL_ADDRESS = `${ROOT_UNDERLAY_IP}:${CONTROL_PORT}`;
 /** The in-cluster names of the control plane, resolved in every pod's hosts file to the root namespace. */
 export const CONTROL_NAMES = ['weft-control', 'weft-control.weft-system', 'weft-control.weft-system.svc', 'weft-control.weft-system.svc.cluster.local'];
-/** The namespace the lab's weft-control and node agents stand for (the chart's default release namespace). */
-export const CONTROL_NAMESPACE = 'weft-system';
-/** The pod a lab node agent stands for (its token names it; metrics label it so). */
-export const agentPodName = (node: string): string => `weft-node-agent-${node}`;
 
 export function meshPaths(paths: LabPaths): { caDir: string; caRoot: string; tokenKey: string; tokenPub: string } {
   return {

@@ -1,7 +1,6 @@
 import { stringify } from 'yaml';
 import { METRICS_PORT } from '../../lib/names.js';
-import { agentPodName, CONTROL_NAMESPACE } from '../mesh.js';
-import { ROOT_UNDERLAY_IP } from '../names.js';
+import { agentPodName, CONTROL_NAMESPACE, ROOT_UNDERLAY_IP } from '../names.js';
 import type { NodeInfo } from '../topology.js';
 
 /**
