@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { generateTokenKeyPair, mintToken, type MintClaims } from '../control/identity/tokens.js';
 import { WeftError } from '../lib/errors/index.js';
-import { ADMIN_PORT, CONTROL_NAMESPACE, CONTROL_PORT, HEALTH_PORT, METRICS_PORT } from '../lib/names.js';
-import { type LabPaths, ROOT_UNDERLAY_IP, rootNetns } from './names.js';
+import { ADMIN_PORT, CONTROL_PORT, HEALTH_PORT, METRICS_PORT } from '../lib/names.js';
+import { agentPodName, CONTROL_NAMESPACE, type LabPaths, ROOT_UNDERLAY_IP, rootNetns } from './names.js';
 import { netnsPath } from './netns.js';
 import type { LabInfo } from './state.js';
 import type { NodeInfo } from './topology.js';
@@ -140,7 +140,7 @@ async function agentReadyAt(log: string, pid: number): Promise<number | undefine
 async function nodeAgentArgv(paths: LabPaths, info: LabInfo, node: NodeInfo): Promise<string[]> {
   const np = paths.node(node.name);
   const tokenFile = join(np.agentDir, 'token');
-  await writeToken(paths, { namespace: CONTROL_NAMESPACE, serviceAccount: 'weft-node-agent', pod: { name: `weft-node-agent-${node.name}`, uid: `${info.name}-${node.name}-agent` }, node: { name: node.name, uid: `${info.name}-${node.name}` } }, tokenFile);
+  await writeToken(paths, { namespace: CONTROL_NAMESPACE, serviceAccount: 'weft-node-agent', pod: { name: agentPodName(node.name), uid: `${info.name}-${node.name}-agent` }, node: { name: node.name, uid: `${info.name}-${node.name}` } }, tokenFile);
   return [
     'nsenter',
     `--net=${netnsPath(node.netns)}`,
