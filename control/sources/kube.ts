@@ -18,6 +18,8 @@ export interface KubeSourceOptions {
   readonly kinds?: readonly ObjectKind[];
   /** Per-kind label selectors applied to list and watch. */
   readonly labelSelectors?: Partial<Record<ObjectKind, string>>;
+  /** Kinds watched in one namespace only (e.g. ConfigMaps: only the control plane's own are read). */
+  readonly namespaces?: Partial<Record<ObjectKind, string>>;
   /** Backoff for restarting an informer after a watch/list error (default 500 ms → 30 s). */
   readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
   /** Server-side watch timeout; the informer re-watches from its resourceVersion after it (default 300 s). */
@@ -163,7 +165,7 @@ export class KubeSource extends EventEmitter implements ClusterSource {
 
   private makeKind(kind: ObjectKind, watch: Watch): KindState {
     const info = KIND_INFO[kind];
-    const path = collectionPath(info);
+    const path = collectionPath(info, this.options.namespaces?.[kind]);
     const labelSelector = this.options.labelSelectors?.[kind];
     let markSynced = (): void => undefined;
     const synced = new Promise<void>((resolve) => (markSynced = resolve));

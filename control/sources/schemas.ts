@@ -112,6 +112,17 @@ export const DeploymentSchema = objectSchema(z.literal('apps/v1'), 'Deployment',
 /** Only the waypoint controller writes these (one per waypoint); nothing reads their fields. */
 export const PodDisruptionBudgetSchema = objectSchema(z.literal('policy/v1'), 'PodDisruptionBudget', z.looseObject({}), z.looseObject({}).optional());
 
+/**
+ * Read for the waypoint GatewayClass's parameters only (control/waypoints/parameters.ts), and in
+ * Kubernetes mode watched only in the control plane's namespace. `data` is validated by its reader.
+ */
+export const ConfigMapSchema = z.looseObject({
+  apiVersion: z.literal('v1'),
+  kind: z.literal('ConfigMap'),
+  metadata: ObjectMetaSchema,
+  data: stringMap.optional(),
+});
+
 // ---------------------------------------------------------------------------------------------------
 // AuthorizationPolicy (security.weft.dev/v1alpha1, Istio's shape)
 
@@ -167,6 +178,7 @@ export type EndpointSliceObject = z.infer<typeof EndpointSliceSchema>;
 export type ServiceAccountObject = z.infer<typeof ServiceAccountSchema>;
 export type DeploymentObject = z.infer<typeof DeploymentSchema>;
 export type PodDisruptionBudgetObject = z.infer<typeof PodDisruptionBudgetSchema>;
+export type ConfigMapObject = z.infer<typeof ConfigMapSchema>;
 export type GatewayObject = z.infer<typeof GatewaySchema>;
 export type GatewayClassObject = z.infer<typeof GatewayClassSchema>;
 export type HTTPRouteObject = z.infer<typeof HTTPRouteSchema>;
@@ -182,6 +194,7 @@ export interface ObjectByKind {
   ServiceAccount: ServiceAccountObject;
   Deployment: DeploymentObject;
   PodDisruptionBudget: PodDisruptionBudgetObject;
+  ConfigMap: ConfigMapObject;
   Gateway: GatewayObject;
   GatewayClass: GatewayClassObject;
   HTTPRoute: HTTPRouteObject;
@@ -198,6 +211,7 @@ export const schemaByObjectKind: { readonly [K in ObjectKind]: z.ZodType<ObjectB
   ServiceAccount: ServiceAccountSchema,
   Deployment: DeploymentSchema,
   PodDisruptionBudget: PodDisruptionBudgetSchema,
+  ConfigMap: ConfigMapSchema,
   Gateway: GatewaySchema,
   GatewayClass: GatewayClassSchema,
   HTTPRoute: HTTPRouteSchema,
@@ -233,6 +247,7 @@ export const KIND_INFO: { readonly [K in ObjectKind]: KindInfo } = {
   ServiceAccount: info('ServiceAccount', '', 'v1', 'serviceaccounts', true),
   Deployment: info('Deployment', 'apps', 'v1', 'deployments', true),
   PodDisruptionBudget: info('PodDisruptionBudget', 'policy', 'v1', 'poddisruptionbudgets', true),
+  ConfigMap: info('ConfigMap', '', 'v1', 'configmaps', true),
   Gateway: info('Gateway', 'gateway.networking.k8s.io', 'v1', 'gateways', true, true),
   GatewayClass: info('GatewayClass', 'gateway.networking.k8s.io', 'v1', 'gatewayclasses', false, true),
   HTTPRoute: info('HTTPRoute', 'gateway.networking.k8s.io', 'v1', 'httproutes', true, true),
