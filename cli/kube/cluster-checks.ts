@@ -77,9 +77,9 @@ export async function weftCrdCheck(client: ClusterClient): Promise<CheckResult> 
   const name = 'weft CRDs';
   return guarded(name, async () => {
     const crd = await client.get({ type: CustomResourceDefinition, name: WEFT_CRD });
-    if (crd === undefined) return fail(name, `${WEFT_CRD} is missing`, 'Install or upgrade weft (`weft install`), which applies the chart\'s CRDs server-side; with Helm alone, `kubectl apply --server-side -f helm/weft/crds/` first.');
+    if (crd === undefined) return fail(name, `${WEFT_CRD} is missing`, 'Install or upgrade weft (`weft install`, or `helm upgrade --install`): the chart installs it, unless crds.install=false, where `kubectl apply --server-side -f helm/weft/files/crds/` does.');
     const versions = (crd.spec?.versions ?? []) as { name: string; served?: boolean }[];
-    if (!versions.some((v) => v.name === 'v1alpha1' && v.served === true)) return fail(name, `${WEFT_CRD} does not serve v1alpha1`, 'Re-apply the CRD from helm/weft/crds/ (Helm does not upgrade CRDs).');
+    if (!versions.some((v) => v.name === 'v1alpha1' && v.served === true)) return fail(name, `${WEFT_CRD} does not serve v1alpha1`, 'Upgrade weft (`weft install`, or `helm upgrade`), which upgrades the chart\'s CRDs.');
     const established = conditionOf(crd, 'Established');
     if (established !== undefined && established.status !== 'True') return fail(name, `${WEFT_CRD} is not Established: ${established.message ?? ''}`, '`kubectl describe crd ' + WEFT_CRD + '` says why.');
     return ok(name, `${WEFT_CRD} (v1alpha1, ${crd.metadata.annotations?.['weft.dev/bundle-version'] ?? 'unversioned'})`);
