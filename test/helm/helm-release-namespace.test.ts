@@ -36,7 +36,7 @@ describeHelm('the chart installed into another namespace (-n mesh)', () => {
 
   it('weft-control with the rendered args gives waypoints the control address of its namespace', async () => {
     const [c] = containers(find(objs, 'Deployment', 'weft-control'));
-    const config = await parseControlArgs(c!.args);
+    const config = await parseControlArgs(c.args);
     expect(config.namespace).toBe('mesh');
     const gateway = {
       apiVersion: 'gateway.networking.k8s.io/v1',
