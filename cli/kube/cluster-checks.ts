@@ -1,4 +1,6 @@
 import { WAYPOINT_CLASS } from '../../lib/names.js';
+import { GATEWAY_API_GROUP, GATEWAY_API_INSTALL } from '../../lib/crd-install.js';
+import { WeftError } from '../../lib/errors/index.js';
 import { DEFAULT_LEAF_LIFETIME_SECONDS, parseLeafLifetime } from '../../lib/identity/leaf-lifetime.js';
 import { CHECK_CODES } from './check-codes.js';
 import type { ClusterClient, KubeObject } from './cluster-client.js';
@@ -24,7 +26,9 @@ import { ConfigMap, CustomResourceDefinition, DaemonSet, Deployment, Event, Gate
  */
 export const MIN_KUBERNETES = [1, 29];
 export const MIN_GATEWAY_API = [1, 2, 0];
-export const GATEWAY_CRDS = ['gatewayclasses', 'gateways', 'httproutes', 'grpcroutes'];
+/** The Gateway API CRDs weft reads (plural → kind; all gateway.networking.k8s.io/v1). */
+const GATEWAY_KINDS: Readonly<Record<string, string>> = { gatewayclasses: 'GatewayClass', gateways: 'Gateway', httproutes: 'HTTPRoute', grpcroutes: 'GRPCRoute' };
+export const GATEWAY_CRDS = Object.keys(GATEWAY_KINDS);
 export const WEFT_CRD = 'authorizationpolicies.security.weft.dev';
 export const CA_MIN_DAYS = 30;
 
@@ -46,7 +50,7 @@ export async function apiCheck(client: ClusterClient): Promise<CheckResult> {
 
 export async function gatewayApiCheck(client: ClusterClient): Promise<CheckResult> {
   const name = 'Gateway API CRDs';
-  const install = 'kubectl apply --server-side -f https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.7.0/experimental-install.yaml';
+  const install = GATEWAY_API_INSTALL;
   return guarded(name, async () => {
     const found: KubeObject[] = [];
     const missing: string[] = [];
@@ -55,7 +59,15 @@ export async function gatewayApiCheck(client: ClusterClient): Promise<CheckResul
       if (crd === undefined) missing.push(plural);
       else found.push(crd);
     }
-    if (missing.length > 0) return fail(name, `missing: ${missing.join(', ')}`, `Install them (docs/install.md): ${install}`);
+    if (missing.length > 0) {
+      // Word for word what weft-control logs for a missing CRD (control/sources/kube-reach.ts).
+      const err = new WeftError('ERR_WEFT_SOURCE_CRD_MISSING', {
+        kinds: missing.map((p) => `${GATEWAY_API_GROUP}/v1 ${GATEWAY_KINDS[p] ?? p}`).join(', '),
+        crds: missing.map((p) => `${p}.${GATEWAY_API_GROUP}`).join(', '),
+        command: install,
+      });
+      return fail(name, `${err.code}: ${err.message}`, err.hint);
+    }
     const versions = found.map((c) => c.metadata.annotations?.['gateway.networking.k8s.io/bundle-version']);
     const old = found.filter((_, i) => {
       const v = parseVersion(versions[i]);
