@@ -1,5 +1,6 @@
 // Pins: for a Gateway of class weft-waypoint the controller applies a ServiceAccount, a Deployment running
-// weft/waypoint with the args of waypoint/main.ts, two replicas spread over nodes (preferred), a Service
+// the chart's default image (no parametersRef: defaults, with resources and a non-root securityContext)
+// with the args of waypoint/main.ts, two replicas spread over nodes (preferred), a Service
 // exposing 15008 and a PodDisruptionBudget (maxUnavailable 1) — all owned by the Gateway, with field manager
 // weft-waypoint-controller — writes Gateway/GatewayClass status, where Programmed waits for a Ready replica
 // that discovery has delivered to the node agents of the namespace's nodes (issue 13 items 4, 5), cleans up
@@ -17,6 +18,7 @@ import { DirectorySource } from '../../control/sources/files.js';
 import { WaypointController } from '../../control/waypoints/controller.js';
 import { AlwaysLeader, type LeaderElection } from '../../control/leader.js';
 import { asKind } from '../../control/sources/schemas.js';
+import { DEFAULT_WAYPOINT_IMAGE } from '../../control/waypoints/objects.js';
 import { Compiler } from '../../control/discovery/compile.js';
 import { WatchService } from '../../control/discovery/watch-service.js';
 import type { ClusterSource } from '../../control/sources/source.js';
@@ -67,7 +69,12 @@ async function expectGenerated(source: ClusterSource): Promise<void> {
   expect(pdb.apiVersion).toBe('policy/v1');
   expect(pdb.spec).toEqual({ maxUnavailable: 1, selector });
   const container = deploy.spec.template.spec.containers?.[0];
-  expect(container?.image).toBe('weft/waypoint');
+  // No parametersRef on the class: the chart's defaults, never an image nobody publishes (weft/waypoint).
+  expect(container?.image).toBe(DEFAULT_WAYPOINT_IMAGE);
+  expect(DEFAULT_WAYPOINT_IMAGE).toMatch(/^ghcr\.io\/weft-mesh\/weft:\d+\.\d+\.\d+/);
+  expect((container as { resources?: unknown }).resources).toEqual({ requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } });
+  expect((container as { securityContext?: unknown }).securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+  expect(podSpec.securityContext).toMatchObject({ runAsNonRoot: true });
   expect(container?.args?.slice(0, 4)).toEqual(['--gateway', 'shop/wp', '--control', '172.30.0.254:15012']);
   expect(container?.args).toContain('--token-file');
   expect(container?.args).toContain('--ca-root');

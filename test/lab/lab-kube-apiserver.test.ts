@@ -16,7 +16,7 @@ import { startLab, type Lab } from '../support/lab.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const GATEWAY_CRDS = join(ROOT, 'third_party', 'gateway-api', 'v1.7.0', 'standard');
-const CHART_CRDS = join(ROOT, 'helm', 'weft', 'crds');
+const CHART_CRDS = join(ROOT, 'helm', 'weft', 'files', 'crds');
 
 describeRootKube('weft lab up: a real Kubernetes API server, and its kubeconfig on the host (root)', () => {
   let lab: Lab | undefined;

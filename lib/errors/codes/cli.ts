@@ -24,6 +24,10 @@ export const cliCodes = defineCodes({
     message: 'the Kubernetes API server at {server} is not reachable: {reason}',
     hint: 'Check the current context (`kubectl config current-context`), your network/VPN, and that the cluster is running.',
   },
+  ERR_WEFT_CLI_UNAUTHENTICATED: {
+    message: 'the Kubernetes API server at {server} refused the credentials of the kubeconfig\'s user: HTTP 401 {reason}',
+    hint: 'The token or client certificate is wrong or expired: renew it (`kubectl config view --minify` shows which user the current context uses), or pass another kubeconfig with --kubeconfig / --context.',
+  },
   ERR_WEFT_CLI_API_ERROR: {
     message: '{verb} {resource} failed: HTTP {status} {reason}',
     hint: 'The API server refused the request; its message above says why. `kubectl` with -v=6 shows the same request.',
