@@ -221,7 +221,7 @@ async function run(): Promise<void> {
   servers.push(metricsServer);
   const adminAddr = splitAddress(config.adminAddress);
   const healthAddr = splitAddress(config.healthAddress);
-  servers.push(await serveAdmin(adminAddr.host, adminAddr.port, { store, enrollments, connections: dp.inputs.connections, pool: dp.inputs.pool, certs: dp.certs, config }, shared(config.adminAddress)));
+  servers.push(await serveAdmin(adminAddr.host, adminAddr.port, { store, enrollments, inputs: dp.inputs, certs: dp.certs, node: config.node, roots: () => dp.inputs.tls.roots(), config }, shared(config.adminAddress)));
   servers.push(await serveHealth(healthAddr.host, healthAddr.port, readyReason, shared(config.healthAddress)));
   log.info({ node: config.node, cniSocket: config.cniSocket, mode: config.localConfig ? 'local' : 'control' }, 'node agent started');
 
