@@ -126,7 +126,8 @@ export async function explainPath(req: ExplainRequest, ask: AskComponent): Promi
 }
 
 function denied(d: AuthzDecision, at: string, what: string): Verdict {
-  return { outcome: 'DENY', policy: d.policy, at, summary: `denied at ${at} by ${d.policy ?? 'strict mTLS'} (${d.reason}); ${what}` };
+  const by = d.policy !== undefined ? `${d.policy}${d.rule !== undefined ? ` rule ${d.rule}` : ''}` : d.reason;
+  return { outcome: 'DENY', policy: d.policy, at, summary: `denied at ${at} by ${by}; ${what}` };
 }
 
 /** The verdict once the destinations have spoken: the first denial decides; else allowed as `path` says. */
