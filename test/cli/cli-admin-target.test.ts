@@ -12,7 +12,7 @@ import { componentOf } from '../../cli/admin/target-options.js';
 import { buildCli } from '../../cli/cli.js';
 import { parseDestination, parseSource } from '../../cli/commands/explain.js';
 import { LabClusterClient } from '../../cli/kube/lab-cluster.js';
-import { WeftError } from '../../lib/errors/index.js';
+import type { WeftError } from '../../lib/errors/index.js';
 
 /** Parses argv with the CLI's yargs definition; resolves with the usage error, if any (handlers never run). */
 async function usageError(argv: string[]): Promise<WeftError | undefined> {

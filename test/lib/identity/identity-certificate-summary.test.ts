@@ -15,8 +15,8 @@ describe('certificate summary', () => {
     const cert = await mintWorkloadCert(ca, 'ex', 'client', { lifetimeSeconds: 3600 });
     const now = cert.notBefore.getTime() + 600_000;
     const s = summarizeCertificate(cert, [...other.rootsPem, ...ca.rootsPem], now);
-    const leaf = new X509Certificate(cert.certChainPem[0]!);
-    const root = new X509Certificate(ca.rootsPem[0]!);
+    const leaf = new X509Certificate(cert.certChainPem[0]);
+    const root = new X509Certificate(ca.rootsPem[0]);
     expect(s).toEqual({
       identity: 'spiffe://cluster.local/ns/ex/sa/client',
       serial: leaf.serialNumber.toLowerCase(),
