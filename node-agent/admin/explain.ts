@@ -71,8 +71,12 @@ export function explainInbound(s: ExplainSources, q: URLSearchParams): InboundEx
   const w = view.workloadByIp(ip);
   if (!w) throw new WeftError('ERR_WEFT_ADMIN_UNKNOWN_WORKLOAD', { ip, node: s.node });
   const set = authz.forWorkload(w);
-  const principal = q.get('principal') ?? undefined;
-  const decision = set.authorizeL4({ principal: principal === '' ? undefined : principal, sourceIp: q.get('sourceIp') ?? undefined, port });
+  const principal = q.get('principal') || undefined;
+  // A plaintext peer of a strict workload is refused before policy (inbound-plain.ts, strict-mtls.ts).
+  const decision =
+    principal === undefined && w.mtlsMode === 'strict'
+      ? { allowed: false, policy: undefined, rule: undefined, reason: 'strict mTLS: the workload accepts only mesh peers (weft.dev/mtls-mode: strict)' }
+      : set.authorizeL4({ principal, sourceIp: q.get('sourceIp') || undefined, port });
   return { workload: explainWorkload(w, s.inputs.tls.trustDomain), mtlsMode: w.mtlsMode, policies: set.policies.map((p) => p.id), decision };
 }
 

@@ -10,49 +10,19 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { run, type RunResult } from '../../lab/command.js';
 import { CLI, startLab, type Lab } from '../support/lab.js';
 import { eventually } from '../support/eventually.js';
+import { ambientNamespace, echoPod, httpService, waypointGateway } from '../support/mesh-load.js';
 import { describeRoot } from '../support/root.js';
 
-const pod = (name: string, app: string, sa: string, node: string) => `
-apiVersion: v1
-kind: Pod
-metadata: { name: ${name}, namespace: ex, labels: { app: ${app} } }
-spec:
-  nodeName: ${node}
-  serviceAccountName: ${sa}
-  containers:
-    - name: app
-      image: weft/http-echo
-      ports: [{ containerPort: 8080 }]
-      env: [{ name: POD_NAME, value: ${name} }]
-      readinessProbe: { httpGet: { path: /healthz, port: 8080 }, periodSeconds: 1 }
----`;
-
-const svc = (name: string, app: string, labels = '{}') => `
-apiVersion: v1
-kind: Service
-metadata: { name: ${name}, namespace: ex, labels: ${labels} }
-spec:
-  selector: { app: ${app} }
-  ports: [{ name: http, port: 80, targetPort: 8080 }]
----`;
-
 const MANIFESTS = `
-apiVersion: v1
-kind: Namespace
-metadata: { name: ex, labels: { weft.dev/dataplane-mode: ambient } }
+${ambientNamespace('ex')}
+${waypointGateway('ex', 1)}
+${echoPod('client', 'ex', 'n1', 'client')}
+${echoPod('web', 'ex', 'n2', 'web')}
+${echoPod('db', 'ex', 'n2', 'db')}
+${httpService('web', 'ex', 'web', { 'weft.dev/use-waypoint': 'waypoint' })}
 ---
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: { name: waypoint, namespace: ex, annotations: { weft.dev/waypoint-replicas: "1" } }
-spec:
-  gatewayClassName: weft-waypoint
-  listeners: [{ name: mesh, port: 15008, protocol: HBONE }]
+${httpService('db', 'ex', 'db')}
 ---
-${pod('client', 'client', 'client', 'n1')}
-${pod('web', 'web', 'web', 'n2')}
-${pod('db', 'db', 'db', 'n2')}
-${svc('web', 'web', '{ weft.dev/use-waypoint: waypoint }')}
-${svc('db', 'db')}
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: { name: web, namespace: ex }

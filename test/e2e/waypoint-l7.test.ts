@@ -14,6 +14,7 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startLab, type Lab } from '../support/lab.js';
+import { waypointGateway } from '../support/mesh-load.js';
 import { describeRoot } from '../support/root.js';
 
 const pod = (name: string, app: string, sa: string, env: Record<string, string> = {}, node = 'n1', ns = 'l7') => `
@@ -85,13 +86,7 @@ metadata: { name: l7, labels: { weft.dev/dataplane-mode: ambient, weft.dev/use-w
 ---
 # One replica: the retry budget and the metrics read below are one waypoint's (waypoint-ha.test.ts pins
 # the default of two).
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: { name: waypoint, namespace: l7, annotations: { weft.dev/waypoint-replicas: "1" } }
-spec:
-  gatewayClassName: weft-waypoint
-  listeners: [{ name: mesh, port: 15008, protocol: HBONE }]
----
+${waypointGateway('l7', 1)}
 ${pod('client', 'client', 'client')}
 ${pod('v1', 'web-v1', 'web', { VERSION: 'v1' }, 'n2')}
 ${pod('v2', 'web-v2', 'web', { VERSION: 'v2' }, 'n2')}

@@ -26,11 +26,21 @@ kind: Namespace
 metadata: { name: ${name}, labels: { weft.dev/dataplane-mode: ambient } }
 ---`;
 
-/** A Service `name` on port 80 selecting app=<app>, to port 8080. */
-export const httpService = (name: string, namespace: string, app: string): string => `
+/** A waypoint: a Gateway of class weft-waypoint named `name` with `replicas` replicas. Ends with `---`. */
+export const waypointGateway = (namespace: string, replicas: number, name = 'waypoint'): string => `
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: { name: ${name}, namespace: ${namespace}, annotations: { weft.dev/waypoint-replicas: "${replicas}" } }
+spec:
+  gatewayClassName: weft-waypoint
+  listeners: [{ name: mesh, port: 15008, protocol: HBONE }]
+---`;
+
+/** A Service `name` on port 80 selecting app=<app>, to port 8080 (with `labels`, e.g. weft.dev/use-waypoint). */
+export const httpService = (name: string, namespace: string, app: string, labels: Readonly<Record<string, string>> = {}): string => `
 apiVersion: v1
 kind: Service
-metadata: { name: ${name}, namespace: ${namespace} }
+metadata: { name: ${name}, namespace: ${namespace}, labels: ${JSON.stringify(labels)} }
 spec:
   selector: { app: ${app} }
   ports: [{ name: http, port: 80, targetPort: 8080 }]
