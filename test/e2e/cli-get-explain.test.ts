@@ -10,7 +10,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { run, type RunResult } from '../../lab/command.js';
 import { CLI, startLab, type Lab } from '../support/lab.js';
 import { eventually } from '../support/eventually.js';
-import { ambientNamespace, echoPod, httpService, waypointGateway } from '../support/mesh-load.js';
+import { ambientNamespace, echoPod, httpService, l7DenyPolicy, singleBackendRoute, waypointGateway } from '../support/mesh-load.js';
 import { describeRoot } from '../support/root.js';
 
 const MANIFESTS = `
@@ -23,22 +23,8 @@ ${httpService('web', 'ex', 'web', { 'weft.dev/use-waypoint': 'waypoint' })}
 ---
 ${httpService('db', 'ex', 'db')}
 ---
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: { name: web, namespace: ex }
-spec:
-  parentRefs: [{ group: "", kind: Service, name: web, port: 80 }]
-  rules:
-    - backendRefs: [{ name: web, port: 80 }]
----
-apiVersion: security.weft.dev/v1alpha1
-kind: AuthorizationPolicy
-metadata: { name: no-admin-posts, namespace: ex }
-spec:
-  targetRefs: [{ kind: Service, group: "", name: web }]
-  action: DENY
-  rules: [{ to: [{ operation: { methods: ["POST"], paths: ["/admin*"] } }] }]
----
+${singleBackendRoute('ex', 'web', 'web', 'web')}
+${l7DenyPolicy('ex', 'no-admin-posts', 'web', 'POST', '/admin*')}
 apiVersion: security.weft.dev/v1alpha1
 kind: AuthorizationPolicy
 metadata: { name: client-not-to-db, namespace: ex }
