@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { answerReadOnly, notFound, policyRows, workloadRows, type ReadOnlyRoutes } from '../../lib/admin/index.js';
+import { listenHttp, type ListenAt } from '../../lib/telemetry/http-endpoints.js';
 import type { StateStore } from '../../lib/model/index.js';
 import type { Enrollments } from '../enroll/enrollments.js';
 import type { ProxyInputs } from '../proxy/inputs.js';
@@ -52,34 +53,11 @@ export function adminRoutes(s: AdminSources): ReadOnlyRoutes {
   };
 }
 
-export async function serveAdmin(host: string, port: number, s: AdminSources, fd?: number): Promise<Server> {
+export async function serveAdmin(at: ListenAt, s: AdminSources): Promise<Server> {
   const routes = adminRoutes(s);
   const server = createServer((req, res) => {
     if (!answerReadOnly(req, res, routes)) notFound(res, routes);
   });
-  await listen(server, host, port, fd);
+  await listenHttp(server, at);
   return server;
-}
-
-/** `/healthz/ready` (15021): 200 only once `ready()` holds. */
-export async function serveHealth(host: string, port: number, ready: () => string | undefined, fd?: number): Promise<Server> {
-  const server = createServer((req, res) => {
-    if (req.url !== '/healthz/ready') return void res.writeHead(404).end();
-    const notReady = ready();
-    if (notReady) res.writeHead(503, { 'content-type': 'text/plain' }).end(`not ready: ${notReady}\n`);
-    else res.writeHead(200, { 'content-type': 'text/plain' }).end('ready\n');
-  });
-  await listen(server, host, port, fd);
-  return server;
-}
-
-/** Listens on `fd` when given (a SO_REUSEPORT socket from the addon), else on host:port. */
-function listen(server: Server, host: string, port: number, fd?: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(fd !== undefined ? { fd } : { host, port }, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
 }
