@@ -72,4 +72,16 @@ export const cliCodes = defineCodes({
     message: '{what} is not available against a lab',
     hint: 'The lab is one machine: use `weft lab up` / `weft lab down` to install or remove it, and `weft lab status` to inspect it.',
   },
+  ERR_WEFT_CLI_ADMIN_UNREACHABLE: {
+    message: 'cannot reach the admin endpoint of {target} at {address}: {reason}',
+    hint: 'The component may not run or may be restarting: `weft lab status` (in a lab) or `kubectl get pods -A -o wide` shows it; its admin port (15000) listens on loopback only.',
+  },
+  ERR_WEFT_CLI_ADMIN_FORWARD_NEEDED: {
+    message: 'the admin endpoint of {target} listens on the loopback of pod {namespace}/{pod}, which weft reaches directly only in a lab',
+    hint: 'Forward it first, e.g. `kubectl port-forward -n {namespace} pod/{pod} 15000:15000`, then run the same weft get again with `--admin 127.0.0.1:15000` (weft explain asks several components: run it against a lab).',
+  },
+  ERR_WEFT_CLI_ADMIN_BAD_ANSWER: {
+    message: '{target} answered {path} with HTTP {status}: {reason}',
+    hint: 'The CLI and the component disagree on the admin API: use a `weft` CLI of the same release as the node agents and waypoints (`weft version`).',
+  },
 });
