@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { corkForBurst } from './burst-cork.js';
+import { BURST_CHUNK_BYTES, endBurstThisIteration, type BurstOwner } from './burst-cork.js';
 
 /** Bytes copied each way by `pipeTunnel`, and the first error that ended it (if any). */
 export interface TunnelResult {
@@ -20,9 +20,9 @@ export interface TunnelResult {
  * TCP sockets passed here must allow half-open (`allowHalfOpen: true`), otherwise Node ends their write
  * side as soon as their peer half-closes.
  *
- * Allocation-light: one object with bound handlers per tunnel, nothing per chunk. Writes are batched per
- * burst (burst-cork.ts): the chunks one event-loop iteration delivered (an HTTP/2 stream gets one per DATA
- * frame) leave in one writev instead of one write syscall each. Backpressure pauses the reading side once the writing side holds
+ * Allocation-light: one object with bound handlers per tunnel, nothing per chunk. Bulk writes are batched
+ * per burst (burst-cork.ts): the large chunks one event-loop iteration delivered (an HTTP/2 stream gets one
+ * per DATA frame) leave in one writev instead of one write syscall each; small ones go at once. Backpressure pauses the reading side once the writing side holds
  * `PIPE_BUFFER_BYTES` and resumes it on drain (bounded memory per direction; nothing is held while idle).
  */
 export function pipeTunnel(a: Duplex, b: Duplex): Promise<TunnelResult> {
@@ -61,10 +61,13 @@ function abort(side: Duplex): void {
  */
 export const PIPE_BUFFER_BYTES = 1024 * 1024;
 
-class TunnelPipe {
+class TunnelPipe implements BurstOwner {
   private readonly result: TunnelResult = { aToB: 0, bToA: 0 };
   private closedA = false;
   private closedB = false;
+  /** We corked that side for a burst; endBurst uncorks it. */
+  private corkedA = false;
+  private corkedB = false;
 
   constructor(
     private readonly a: Duplex,
@@ -89,7 +92,7 @@ class TunnelPipe {
   private readonly onDataA = (chunk: Buffer): void => {
     this.result.aToB += chunk.length;
     const b = this.b;
-    corkForBurst(b);
+    if (chunk.length >= BURST_CHUNK_BYTES && !this.corkedB) this.corkB();
     // Paused only after a refused write: that sets needDrain, so the 'drain' that resumes comes for sure.
     if (!b.write(chunk) && b.writableLength >= PIPE_BUFFER_BYTES) this.a.pause();
   };
@@ -97,9 +100,33 @@ class TunnelPipe {
   private readonly onDataB = (chunk: Buffer): void => {
     this.result.bToA += chunk.length;
     const a = this.a;
-    corkForBurst(a);
+    if (chunk.length >= BURST_CHUNK_BYTES && !this.corkedA) this.corkA();
     if (!a.write(chunk) && a.writableLength >= PIPE_BUFFER_BYTES) this.b.pause();
   };
+
+  private corkA(): void {
+    this.corkedA = true;
+    this.a.cork();
+    if (!this.corkedB) endBurstThisIteration(this);
+  }
+
+  private corkB(): void {
+    this.corkedB = true;
+    this.b.cork();
+    if (!this.corkedA) endBurstThisIteration(this);
+  }
+
+  /** Sends what the burst queued (one writev per side); end() may have uncorked a side already. */
+  endBurst(): void {
+    if (this.corkedA) {
+      this.corkedA = false;
+      this.a.uncork();
+    }
+    if (this.corkedB) {
+      this.corkedB = false;
+      this.b.uncork();
+    }
+  }
 
   private readonly onDrainB = (): void => {
     this.a.resume();
