@@ -1,5 +1,6 @@
 // Shared setup for the HBONE tests: a CA with a client and a server identity, a TCP echo backend (half-
 // open aware), and an HBONE server in front of it. Real TLS on loopback, nothing mocked.
+import { once } from 'node:events';
 import { createServer, connect, type Server, type AddressInfo, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { mintCa, mintWorkloadCert } from '../../support/pki.js';
@@ -69,6 +70,17 @@ export function request(pki: Pki, hbonePort: number, backendPort: number, extra:
     trustRoots: pki.ca.rootsPem,
     ...extra,
   };
+}
+
+/** Two connected loopback TCP sockets, both allowing half-open: [client side, accepted side]. */
+export async function socketPair(): Promise<[Socket, Socket]> {
+  const server = createServer({ allowHalfOpen: true });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const accepted = once(server, 'connection') as Promise<[Socket]>;
+  const client = connect({ port: (server.address() as AddressInfo).port, host: '127.0.0.1', allowHalfOpen: true });
+  const [s] = await accepted;
+  server.close();
+  return [client, s];
 }
 
 /** Reads a stream to its end. */
