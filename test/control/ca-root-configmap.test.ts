@@ -21,14 +21,19 @@ const gateway = (ns: string, name: string, className = 'weft-waypoint') => ({
   spec: { gatewayClassName: className, listeners: [{ name: 'mesh', port: 15008, protocol: 'HBONE' }] },
 });
 
-/** A replica that is not (yet) the leader. */
+/** A replica that is not (yet) the leader; counts how often a pass asked whether it leads. */
 class Follower extends EventEmitter implements LeaderElection {
-  isLeader = false;
+  private leading = false;
+  asked = 0;
   readonly identity = 'follower';
+  get isLeader(): boolean {
+    this.asked++;
+    return this.leading;
+  }
   start(): void {}
   async stop(): Promise<void> {}
   lead(): void {
-    this.isLeader = true;
+    this.leading = true;
     this.emit('leader');
   }
 }
@@ -82,18 +87,24 @@ describe('trust root ConfigMap (cluster mode)', () => {
     publisher.setRoots([ROOT_A, ROOT_B]);
     await eventually(() => ['weft-system', 'shop', 'payments'].every((ns) => rootIn(ns) === ROOT_A + ROOT_B), 15_000, 'rotated');
 
-    // Nothing to do: a pass only reads.
+    // Nothing to do: a pass only reads. Two more resync passes (each reads all three ConfigMaps), then idle.
     await publisher.idle();
-    const writes = api.requests.filter((r) => r.method === 'PATCH').length;
-    await new Promise((r) => setTimeout(r, 800)); // two resync passes
-    expect(api.requests.filter((r) => r.method === 'PATCH').length).toBe(writes);
+    const patches = () => api.requests.filter((r) => r.method === 'PATCH').length;
+    const reads = () => api.requests.filter((r) => r.method === 'GET' && r.path.endsWith(`/configmaps/${CA_ROOT_CONFIGMAP}`)).length;
+    const writes = patches();
+    const readsBefore = reads();
+    await eventually(() => reads() >= readsBefore + 2 * 3, 15_000, 'two resync passes');
+    await publisher.idle();
+    expect(patches()).toBe(writes);
   });
 
   it('writes only while leading', async () => {
     const follower = new Follower();
     publisher = new CaRootPublisher({ api: source.api, source, leader: follower, namespace: 'weft-system', rootsPem: [ROOT_A], debounceMs: 10, resyncMs: 200 });
     publisher.start();
-    await new Promise((r) => setTimeout(r, 600));
+    // Several resync passes came and were refused by the gate (each asks the leader first).
+    const asked = follower.asked;
+    await eventually(() => follower.asked >= asked + 2, 15_000, 'resync passes while following');
     await publisher.idle();
     expect(api.objects('configmaps')).toEqual([]);
     follower.lead();

@@ -25,10 +25,10 @@ describe('KubeSource readiness and selectors', () => {
       const started = source.start().then(() => (ready = true));
       await eventually(() => source?.pendingKinds().length === 1, 15_000, 'all but one kind synced');
       expect(source.pendingKinds()).toEqual(['AuthorizationPolicy']);
-      await new Promise((r) => setTimeout(r, 500));
+      // Retried (not given up) several times, and start() still waits.
+      const attempts = () => api.requests.filter((r) => r.path.endsWith('/authorizationpolicies')).length;
+      await eventually(() => attempts() >= 3, 15_000, 'list of the missing kind retried');
       expect(ready).toBe(false);
-      const attempts = api.requests.filter((r) => r.path.endsWith('/authorizationpolicies')).length;
-      expect(attempts).toBeGreaterThan(1); // retried, not given up
       api.register(DEFAULT_RESOURCES.find((r) => r.kind === 'AuthorizationPolicy')!);
       await started;
       expect(ready).toBe(true);

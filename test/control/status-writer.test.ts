@@ -10,6 +10,7 @@ import { EventEmitter } from 'node:events';
 import { parse, stringify } from 'yaml';
 import { KubeApiServerDouble, eventually, kubeconfigFor } from '../support/kube-apiserver.js';
 import { KubeSource } from '../../control/sources/kube.js';
+import { sourceCaughtUp } from '../support/kube-caught-up.js';
 import { DirectorySource } from '../../control/sources/files.js';
 import { StatusController } from '../../control/status/controller.js';
 import { AlwaysLeader, type LeaderElection } from '../../control/leader.js';
@@ -64,7 +65,9 @@ describe('status controller', () => {
       const leader = new ManualLeader();
       controller = new StatusController({ source, leader, debounceMs: 10 });
       controller.start();
-      await new Promise((r) => setTimeout(r, 300));
+      // A pass as a follower (what a change or a resync runs) writes nothing.
+      await controller.reconcile();
+      await controller.idle();
       expect(api.requests.filter((r) => r.method === 'PATCH')).toEqual([]);
       leader.lead();
 
@@ -78,11 +81,13 @@ describe('status controller', () => {
       await eventually(() => reason() === 'Accepted', 15_000, 'route accepted once the Service exists');
       await eventually(() => asKind(source.get({ kind: 'AuthorizationPolicy', namespace: 'shop', name: 'p' }), 'AuthorizationPolicy')?.status?.conditions?.[0]?.reason === 'Accepted', 15_000, 'policy accepted');
 
-      await new Promise((r) => setTimeout(r, 300));
+      // Steady state: the source has seen every status written (their change events scheduled their passes),
+      // those passes are over, and one more full pass writes nothing.
+      await eventually(() => sourceCaughtUp(api, source, ['HTTPRoute', 'AuthorizationPolicy']), 15_000, 'source saw every status write');
+      await new Promise((r) => setImmediate(r)); // the source hands a change over one tick after it stores it
       await controller.idle();
       const writes = api.requests.filter((r) => r.method === 'PATCH').length;
       await controller.reconcile();
-      await new Promise((r) => setTimeout(r, 300));
       await controller.idle();
       expect(api.requests.filter((r) => r.method === 'PATCH').length).toBe(writes);
     });

@@ -13,6 +13,7 @@ import { EventEmitter } from 'node:events';
 import { stringify } from 'yaml';
 import { KubeApiServerDouble, eventually, kubeconfigFor } from '../support/kube-apiserver.js';
 import { KubeSource } from '../../control/sources/kube.js';
+import { sourceCaughtUp } from '../support/kube-caught-up.js';
 import { DirectorySource } from '../../control/sources/files.js';
 import { WaypointController } from '../../control/waypoints/controller.js';
 import { AlwaysLeader, type LeaderElection } from '../../control/leader.js';
@@ -102,8 +103,10 @@ describe('waypoint controller', () => {
       watch.start();
       controller = new WaypointController({ source, leader, controlAddress: '172.30.0.254:15012', debounceMs: 10, propagation: watch });
       controller.start();
-      await new Promise((r) => setTimeout(r, 300));
-      expect(api.requests.filter((r) => r.method !== 'GET')).toEqual([]); // not the leader: no writes
+      // Not the leader: a pass (what a change or leadership runs) writes nothing.
+      await controller.reconcile();
+      await controller.idle();
+      expect(api.requests.filter((r) => r.method !== 'GET')).toEqual([]);
 
       leader.lead();
       await expectGenerated(source);
@@ -124,8 +127,14 @@ describe('waypoint controller', () => {
       api.put({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'client', namespace: 'shop', uid: 'client-uid' }, spec: { nodeName: 'n1' }, status: { phase: 'Running', podIP: '10.244.1.5', conditions: [{ type: 'Ready', status: 'True' }] } });
       const replica = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'wp-abcde', namespace: 'shop', uid: 'wp-uid-1', labels: { 'gateway.networking.k8s.io/gateway-name': 'wp', 'weft.dev/dataplane-mode': 'none' } }, spec: { nodeName: 'n2' } };
       api.put({ ...replica, status: { phase: 'Running', podIP: '10.244.2.7', conditions: [{ type: 'Ready', status: 'False' }] } });
-      await new Promise((r) => setTimeout(r, 300));
-      expect(programmed()?.status).toBe('False'); // started but not Ready
+      // Once the controller has seen the replica (its pass is over and the source has its status write):
+      // started but not Ready is still pending.
+      await eventually(() => source.get({ kind: 'Pod', namespace: 'shop', name: 'wp-abcde' }) !== undefined, 15_000, 'replica seen');
+      await new Promise((r) => setImmediate(r)); // the source hands a change over one tick after it stores it
+      await controller.idle();
+      await eventually(() => sourceCaughtUp(api, source, ['Gateway']), 15_000, 'source saw the Gateway status');
+      expect(programmed()).toMatchObject({ status: 'False', reason: 'Pending' });
+      expect(programmed()?.message).toContain('0 of 2 ready');
       api.put({ ...replica, status: { phase: 'Running', podIP: '10.244.2.7', conditions: [{ type: 'Ready', status: 'True' }] } });
       await eventually(() => programmed()?.message?.includes('node agent of node n1 is not watching discovery'), 15_000, 'waiting for the node agents');
       expect(programmed()).toMatchObject({ status: 'False', reason: 'Pending' });
