@@ -66,6 +66,16 @@ export class NetnsSandbox {
     return stdout;
   }
 
+  /**
+   * Runs TCP_CLIENT from `ns` to host:port sending `msg` (half-closed after): what it received, or how the
+   * connection failed: `ERR <code>` (ECONNRESET, ECONNREFUSED, ...) or `ERR timeout` after `timeoutMs`.
+   */
+  talk(ns: string, host: string, port: number, msg = 'hello', timeoutMs = 10_000): Promise<string> {
+    return this.run(ns, 'env', [`CLIENT_TIMEOUT_MS=${timeoutMs}`, process.execPath, '--input-type=module', '-e', TCP_CLIENT, host, String(port), msg]).catch(
+      (e: { code?: number; stderr?: string }) => (e.code === 4 ? 'ERR timeout' : `ERR ${String(e.stderr ?? '').trim().split('\n').at(-1) ?? ''}`),
+    );
+  }
+
   /** Starts a long-running process in a namespace; killed by destroy(). */
   spawn(ns: string, cmd: string, args: string[]): ChildProcess {
     const child = spawn('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
