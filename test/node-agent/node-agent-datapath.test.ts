@@ -92,8 +92,8 @@ describeRoot('node-agent data path (needs root: network namespaces, nftables)', 
     const refused = await eventually(() => access.find((l) => l.direction === 'outbound'), 10_000, 'source access line of the refusal');
     expect(refused).toMatchObject({ outcome: 'DENY' });
     // The source learns that a policy refused it, not which (issue 12 item 5); B's agent logged the policy above.
-    expect(String(refused!.reason)).toContain('DENY: policy_denied');
-    expect(String(refused!.reason)).not.toContain('deny-a');
+    expect(String(refused.reason)).toContain('DENY: policy_denied');
+    expect(String(refused.reason)).not.toContain('deny-a');
     // C (plaintext) is not matched by the principal rule.
     expect(await talkHalfClose(c, b.ip, 8080)).toBe(`peer=${c.ip}\nhello`);
     setPolicies([]);
