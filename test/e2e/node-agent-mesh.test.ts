@@ -220,8 +220,9 @@ describeRoot('node agent in the lab: L4 mTLS mesh across two nodes (needs root: 
         throw new Error(`${e.message}\n${await agentLog('n2')}`);
       });
       const refused = await eventually(async () => { const x = await curl('mesh/a', `http://${ip.b}:8080/denied`); return x.code !== 0 && x; }, 30_000, 'A refused', 500);
-      // Reset by A's agent once B's refused the tunnel: curl's "Recv failure: Connection reset by peer".
-      expect(refused.code, refused.stderr).toBe(56);
+      // Refused at the connection level, never a timeout or an HTTP answer: curl 7 "Couldn't connect to
+      // server" (seen in this lab) or 56 "Connection reset by peer" (the component test's ECONNRESET).
+      expect([7, 56], refused.stderr).toContain(refused.code);
       const fromC = await curl('mesh/c', `http://${ip.b}:8080/from-c`);
       expect(fromC.code, fromC.stderr).toBe(0);
       expect(fromC.body?.peer.address).toBe(ip.c);
