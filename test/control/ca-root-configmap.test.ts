@@ -3,12 +3,12 @@
 // in its own namespace and in every namespace that runs a waypoint, keeps it up to date (new waypoint
 // namespaces, root rotation, a ConfigMap edited or deleted by hand) and writes only while it leads.
 // Against the Kubernetes API double with the real client.
-import { EventEmitter } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KubeApiServerDouble, eventually, kubeconfigFor } from '../support/kube-apiserver.js';
 import { KubeSource } from '../../control/sources/kube.js';
 import { CA_ROOT_CONFIGMAP, CA_ROOT_KEY, CaRootPublisher } from '../../control/ca-root-configmap.js';
-import { AlwaysLeader, type LeaderElection } from '../../control/leader.js';
+import { AlwaysLeader } from '../../control/leader.js';
+import { ManualLeader } from '../support/manual-leader.js';
 import { DEFAULT_CA_ROOT_PATH } from '../../control/waypoints/objects.js';
 
 const ROOT_A = '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n';
@@ -20,23 +20,6 @@ const gateway = (ns: string, name: string, className = 'weft-waypoint') => ({
   metadata: { name, namespace: ns },
   spec: { gatewayClassName: className, listeners: [{ name: 'mesh', port: 15008, protocol: 'HBONE' }] },
 });
-
-/** A replica that is not (yet) the leader; counts how often a pass asked whether it leads. */
-class Follower extends EventEmitter implements LeaderElection {
-  private leading = false;
-  asked = 0;
-  readonly identity = 'follower';
-  get isLeader(): boolean {
-    this.asked++;
-    return this.leading;
-  }
-  start(): void {}
-  async stop(): Promise<void> {}
-  lead(): void {
-    this.leading = true;
-    this.emit('leader');
-  }
-}
 
 describe('trust root ConfigMap (cluster mode)', () => {
   let api: KubeApiServerDouble;
@@ -99,7 +82,7 @@ describe('trust root ConfigMap (cluster mode)', () => {
   });
 
   it('writes only while leading', async () => {
-    const follower = new Follower();
+    const follower = new ManualLeader('follower');
     publisher = new CaRootPublisher({ api: source.api, source, leader: follower, namespace: 'weft-system', rootsPem: [ROOT_A], debounceMs: 10, resyncMs: 200 });
     publisher.start();
     // Several resync passes came and were refused by the gate (each asks the leader first).

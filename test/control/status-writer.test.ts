@@ -6,26 +6,15 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { EventEmitter } from 'node:events';
 import { parse, stringify } from 'yaml';
 import { KubeApiServerDouble, eventually, kubeconfigFor } from '../support/kube-apiserver.js';
 import { KubeSource } from '../../control/sources/kube.js';
 import { sourceCaughtUp } from '../support/kube-caught-up.js';
 import { DirectorySource } from '../../control/sources/files.js';
 import { StatusController } from '../../control/status/controller.js';
-import { AlwaysLeader, type LeaderElection } from '../../control/leader.js';
+import { AlwaysLeader } from '../../control/leader.js';
+import { ManualLeader } from '../support/manual-leader.js';
 import { asKind } from '../../control/sources/schemas.js';
-
-class ManualLeader extends EventEmitter implements LeaderElection {
-  isLeader = false;
-  readonly identity = 'manual';
-  start(): void {}
-  async stop(): Promise<void> {}
-  lead(): void {
-    this.isLeader = true;
-    this.emit('leader');
-  }
-}
 
 const NS = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop', labels: { 'weft.dev/use-waypoint': 'wp' } } };
 const GW = { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: 'wp', namespace: 'shop' }, spec: { gatewayClassName: 'weft-waypoint', listeners: [{ name: 'mesh', port: 15008, protocol: 'HBONE' }] } };

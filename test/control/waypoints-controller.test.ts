@@ -9,14 +9,14 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mkdtemp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { EventEmitter } from 'node:events';
 import { stringify } from 'yaml';
 import { KubeApiServerDouble, eventually, kubeconfigFor } from '../support/kube-apiserver.js';
 import { KubeSource } from '../../control/sources/kube.js';
 import { sourceCaughtUp } from '../support/kube-caught-up.js';
 import { DirectorySource } from '../../control/sources/files.js';
 import { WaypointController } from '../../control/waypoints/controller.js';
-import { AlwaysLeader, type LeaderElection } from '../../control/leader.js';
+import { AlwaysLeader } from '../../control/leader.js';
+import { ManualLeader } from '../support/manual-leader.js';
 import { asKind } from '../../control/sources/schemas.js';
 import { Compiler } from '../../control/discovery/compile.js';
 import { WatchService } from '../../control/discovery/watch-service.js';
@@ -34,18 +34,6 @@ const GATEWAY_CLASS = {
   metadata: { name: 'weft-waypoint' },
   spec: { controllerName: 'weft.dev/waypoint-controller' },
 };
-
-/** A switchable leader, to check that followers write nothing. */
-class ManualLeader extends EventEmitter implements LeaderElection {
-  isLeader = false;
-  readonly identity = 'manual';
-  start(): void {}
-  async stop(): Promise<void> {}
-  lead(): void {
-    this.isLeader = true;
-    this.emit('leader');
-  }
-}
 
 async function expectGenerated(source: ClusterSource): Promise<void> {
   const ref = { namespace: 'shop', name: 'wp' };
