@@ -3,18 +3,18 @@
 // sees no writes), follows changes (a Service appearing flips NoMatchingParent to Accepted), and marks an
 // object that failed validation.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parse, stringify } from 'yaml';
+import { parse } from 'yaml';
 import { KubeApiServerDouble, eventually, kubeconfigFor } from '../support/kube-apiserver.js';
 import { KubeSource } from '../../control/sources/kube.js';
 import { sourceCaughtUp } from '../support/kube-caught-up.js';
-import { DirectorySource } from '../../control/sources/files.js';
+import type { DirectorySource } from '../../control/sources/files.js';
 import { StatusController } from '../../control/status/controller.js';
 import { AlwaysLeader } from '../../control/leader.js';
 import { ManualLeader } from '../support/manual-leader.js';
 import { asKind } from '../../control/sources/schemas.js';
+import { manifestDirectory, type ManifestDirectory } from '../support/manifest-directory.js';
 
 const NS = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop', labels: { 'weft.dev/use-waypoint': 'wp' } } };
 const GW = { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: 'wp', namespace: 'shop' }, spec: { gatewayClassName: 'weft-waypoint', listeners: [{ name: 'mesh', port: 15008, protocol: 'HBONE' }] } };
@@ -85,18 +85,15 @@ describe('status controller', () => {
   describe('in a directory', () => {
     let dir: string;
     let source: DirectorySource;
+    let cluster: ManifestDirectory;
     let controller: StatusController;
     beforeEach(async () => {
-      dir = await mkdtemp(path.join(tmpdir(), 'weft-t-status-'));
-      await mkdir(path.join(dir, 'manifests'));
-      await writeFile(path.join(dir, 'manifests', 'all.yaml'), [NS, GW, SVC, ROUTE, POLICY].map((o) => stringify(o)).join('---\n'));
-      source = new DirectorySource({ dir, rescanIntervalMs: 0 });
-      await source.start();
+      cluster = await manifestDirectory('weft-t-status-', { 'all.yaml': [NS, GW, SVC, ROUTE, POLICY] });
+      ({ dir, source } = cluster);
     });
     afterEach(async () => {
       await controller.stop();
-      await source.stop();
-      await rm(dir, { recursive: true, force: true });
+      await cluster.remove();
     });
 
     it('writes status files that merge back into the objects', async () => {

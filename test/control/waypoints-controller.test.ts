@@ -6,14 +6,12 @@
 // when the Gateway is deleted, does nothing while not the leader, and behaves the same on Kubernetes and in
 // a directory.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtemp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { stringify } from 'yaml';
 import { KubeApiServerDouble, eventually, kubeconfigFor } from '../support/kube-apiserver.js';
 import { KubeSource } from '../../control/sources/kube.js';
 import { sourceCaughtUp } from '../support/kube-caught-up.js';
-import { DirectorySource } from '../../control/sources/files.js';
+import type { DirectorySource } from '../../control/sources/files.js';
 import { WaypointController } from '../../control/waypoints/controller.js';
 import { AlwaysLeader } from '../../control/leader.js';
 import { ManualLeader } from '../support/manual-leader.js';
@@ -21,6 +19,7 @@ import { asKind } from '../../control/sources/schemas.js';
 import { Compiler } from '../../control/discovery/compile.js';
 import { WatchService } from '../../control/discovery/watch-service.js';
 import type { ClusterSource } from '../../control/sources/source.js';
+import { manifestDirectory, type ManifestDirectory } from '../support/manifest-directory.js';
 
 const GATEWAY = {
   apiVersion: 'gateway.networking.k8s.io/v1',
@@ -157,19 +156,15 @@ describe('waypoint controller', () => {
   describe('in a directory', () => {
     let dir: string;
     let source: DirectorySource;
+    let cluster: ManifestDirectory;
     let controller: WaypointController;
     beforeEach(async () => {
-      dir = await mkdtemp(path.join(tmpdir(), 'weft-t-waypoints-'));
-      await mkdir(path.join(dir, 'manifests'));
-      await writeFile(path.join(dir, 'manifests', 'Gateway.shop.wp.yaml'), stringify(GATEWAY));
-      await writeFile(path.join(dir, 'manifests', 'GatewayClass.weft-waypoint.yaml'), stringify(GATEWAY_CLASS));
-      source = new DirectorySource({ dir, rescanIntervalMs: 0 });
-      await source.start();
+      cluster = await manifestDirectory('weft-t-waypoints-', { 'Gateway.shop.wp.yaml': [GATEWAY], 'GatewayClass.weft-waypoint.yaml': [GATEWAY_CLASS] });
+      ({ dir, source } = cluster);
     });
     afterEach(async () => {
       await controller.stop();
-      await source.stop();
-      await rm(dir, { recursive: true, force: true });
+      await cluster.remove();
     });
 
     it('writes the waypoint objects into generated/ and removes them with the Gateway', async () => {
