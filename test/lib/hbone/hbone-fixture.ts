@@ -2,6 +2,7 @@
 // open aware), and an HBONE server in front of it. Real TLS on loopback, nothing mocked.
 import { once } from 'node:events';
 import { createServer, connect, type Server, type AddressInfo, type Socket } from 'node:net';
+import { afterAll, beforeAll } from 'vitest';
 import type { Duplex } from 'node:stream';
 import { mintCa, mintWorkloadCert } from '../../support/pki.js';
 import type { CertificateAuthority, WorkloadCertificate } from '../../../lib/identity/index.js';
@@ -88,4 +89,32 @@ export async function readAll(stream: Duplex): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of stream) chunks.push(c as Buffer);
   return Buffer.concat(chunks);
+}
+
+export type Echo = Awaited<ReturnType<typeof startEcho>>;
+
+/** What hboneSuite() sets up: read its fields inside tests (they are filled by beforeAll). */
+export interface HboneSuite {
+  pki: Pki;
+  echo: Echo;
+  hbone: HboneServer;
+  port: number;
+}
+
+/**
+ * Registers, in the calling describe, one HBONE server on loopback in front of a TCP echo backend with a
+ * fresh PKI (beforeAll), closed afterwards (afterAll). `options` is read when the server starts.
+ */
+export function hboneSuite(options: () => Partial<HboneServerOptions> = () => ({})): HboneSuite {
+  const suite = {} as HboneSuite;
+  beforeAll(async () => {
+    suite.pki = await mintPki();
+    suite.echo = await startEcho();
+    Object.assign(suite, await startHbone(suite.pki, options()));
+  });
+  afterAll(async () => {
+    await suite.hbone?.close({ graceMs: 100 });
+    suite.echo?.server.close();
+  });
+  return suite;
 }
