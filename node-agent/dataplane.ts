@@ -1,6 +1,6 @@
 import { WeftError } from '../lib/errors/index.js';
 import type { Registry } from 'prom-client';
-import { AuthzPolicies } from '../lib/authz/index.js';
+import { AuthzPolicies, DryRunRecorder } from '../lib/authz/index.js';
 import { CertificateManager, followTrustBundle, type Certifier } from '../lib/identity/index.js';
 import type { StateView, ResourceKind } from '../lib/model/index.js';
 import type { Logger } from '../lib/telemetry/log.js';
@@ -63,6 +63,7 @@ export function createDataplane(o: DataplaneOptions): Dataplane {
     pool: new HbonePools(log.child({ component: 'proxy.pool' })),
     balancer: new PeakEwmaBalancer(),
     authz: new AuthzPolicies(o.view, () => o.trustDomain),
+    dryRun: new DryRunRecorder(o.registry, o.accessLog, 'destination'),
     connections: new Connections(o.registry, o.accessLog),
     limits: new ConnectionLimits({
       perPod: o.limits?.perPod ?? DEFAULTS.maxConnectionsPerPod,

@@ -5,7 +5,7 @@ import type { Logger } from '../lib/telemetry/log.js';
 import { WeftError } from '../lib/errors/index.js';
 import { splitHostPort } from '../lib/host-port.js';
 import type { Connector } from './transport/connector.js';
-import { namespaceOfPrincipal } from '../lib/authz/index.js';
+import { DryRunRecorder, namespaceOfPrincipal } from '../lib/authz/index.js';
 import { realClock, type Clock } from '../lib/clock.js';
 import { Balancer } from './balance/balancer.js';
 import { Forwarder, type ConnectionInfo } from './forward/forwarder.js';
@@ -73,7 +73,8 @@ export class Waypoint {
     const balancer = new Balancer(clock, random, metrics, this.log);
     const retrier = new Retrier({ clients: this.clients, balancer, budgets: new RetryBudgets(() => clock.now()), metrics, clock, random });
     const mirrors = new Mirrors(this.index, this.clients, clock, random);
-    this.forwarder = new Forwarder({ index: this.index, retrier, mirrors, metrics, log: this.log, accessLog: o.accessLog, identity: o.identity, clock, random });
+    const dryRun = new DryRunRecorder(o.registry, this.log.child({ component: 'authz' }), 'waypoint');
+    this.forwarder = new Forwarder({ index: this.index, retrier, mirrors, metrics, dryRun, log: this.log, accessLog: o.accessLog, identity: o.identity, clock, random });
     const idle = o.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     this.h1 = new Http1Server({ handler: this.forwarder, log: this.log, metrics, idleTimeoutMs: idle });
     this.h2 = new H2Server({ handler: this.forwarder, log: this.log, idleTimeoutMs: idle });

@@ -7,6 +7,7 @@ import { identityOf, type PodContext, type ProxyInputs } from './inputs.js';
 import { selfCall } from './self-call.js';
 import { pipeTunnel } from '../../lib/hbone/index.js';
 import { workloadLabelOf } from '../../lib/model/index.js';
+import { dryRunContext } from './dry-run-context.js';
 
 /**
  * Plaintext inbound (15006): a peer outside the mesh reached a captured pod. Refused when the pod is
@@ -60,7 +61,10 @@ export function handleInboundPlain(inputs: ProxyInputs, pod: PodContext, down: S
     down.resetAndDestroy();
     return;
   }
-  const decision = inputs.authz.forWorkload(dstW).authorizeL4({ principal: undefined, sourceIp: srcIp, port: original.port });
+  const policies = inputs.authz.forWorkload(dstW);
+  const req = { principal: undefined, sourceIp: srcIp, port: original.port };
+  const decision = policies.authorizeL4(req);
+  if (policies.dryRun !== undefined) inputs.dryRun.l4(policies, req, decision, dryRunContext(info));
   if (!decision.allowed) {
     const err = new WeftError('ERR_WEFT_AGENT_DENIED', { source: `${srcIp} (plaintext peer)`, destination: info.dstIdentity, policy: decision.policy ?? decision.reason });
     inputs.connections.refusedWith(info, err, decision.policy);

@@ -9,6 +9,7 @@ import { connectFailed, workloadUnknown } from './refusals.js';
 import { identityOf, type PodContext, type ProxyInputs } from './inputs.js';
 import { AGENT_POD_PORTS } from './self-call.js';
 import { workloadLabelOf } from '../../lib/model/index.js';
+import { dryRunContext } from './dry-run-context.js';
 
 /**
  * The pod's HBONE server on 15008: lib/hbone's server (mutual TLS 1.3 with the pod's certificate, peer
@@ -125,7 +126,10 @@ export class InboundHbone {
     if (!dstW) {
       return this.refuse(info, workloadUnknown(this.pod));
     }
-    const decision = this.inputs.authz.forWorkload(dstW).authorizeL4({ principal: srcIdentity, sourceIp: srcIp, port: target.port });
+    const policies = this.inputs.authz.forWorkload(dstW);
+    const req = { principal: srcIdentity, sourceIp: srcIp, port: target.port };
+    const decision = policies.authorizeL4(req);
+    if (policies.dryRun !== undefined) this.inputs.dryRun.l4(policies, req, decision, dryRunContext(info));
     if (!decision.allowed) {
       const err = new WeftError('ERR_WEFT_AGENT_DENIED', { source: info.srcIdentity, destination: info.dstIdentity, policy: decision.policy ?? decision.reason });
       return this.refuse(info, err, decision.policy);

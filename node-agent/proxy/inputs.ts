@@ -1,4 +1,4 @@
-import type { AuthzPolicies } from '../../lib/authz/index.js';
+import type { AuthzPolicies, DryRunRecorder } from '../../lib/authz/index.js';
 import type { Registry } from 'prom-client';
 import type { StateView, Workload } from '../../lib/model/index.js';
 import type { Logger } from '../../lib/telemetry/log.js';
@@ -19,6 +19,8 @@ export interface ProxyInputs {
   readonly balancer: PeakEwmaBalancer;
   /** Compiled AuthorizationPolicies, selected per destination workload (L4). */
   readonly authz: AuthzPolicies;
+  /** Logs and counts the would-be verdict of dry-run AuthorizationPolicies (never enforced). */
+  readonly dryRun: DryRunRecorder;
   readonly connections: Connections;
   /** Bounds the connections held per pod and per source (counted from accept). */
   readonly limits: ConnectionLimits;

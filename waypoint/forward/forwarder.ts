@@ -1,5 +1,5 @@
 import type { Clock } from '../../lib/clock.js';
-import { POLICY_DENIED_REASON } from '../../lib/authz/index.js';
+import { POLICY_DENIED_REASON, type DryRunRecorder } from '../../lib/authz/index.js';
 import { WeftError } from '../../lib/errors/index.js';
 import type { HttpRouteRule } from '../../lib/model/index.js';
 import type { Logger } from '../../lib/telemetry/log.js';
@@ -32,6 +32,8 @@ export interface ForwarderOptions {
   readonly retrier: Retrier;
   readonly mirrors: Mirrors;
   readonly metrics: WaypointMetrics;
+  /** Logs and counts the would-be verdict of dry-run AuthorizationPolicies. */
+  readonly dryRun: DryRunRecorder;
   readonly log: Logger;
   /** Access log (its own logger name); null disables it. */
   readonly accessLog: Logger | null;
@@ -90,7 +92,7 @@ export class Forwarder implements RequestHandler<ConnectionInfo> {
     const call = new Call(conn, req, res, this.o.clock.now(), req.method, path, query, authority, grpc);
 
     // 1. Policy: L7 authorization, before routing (as Istio does).
-    const d = denial(conn, call.method, path);
+    const d = denial(conn, call.method, path, this.o.dryRun);
     if (d !== undefined) {
       // The client learns only that a policy denied it (issue 12 item 5): which policy and rule is internal
       // detail, kept for the access log and weft_waypoint_denied_total.
