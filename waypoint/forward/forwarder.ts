@@ -4,7 +4,7 @@ import { WeftError } from '../../lib/errors/index.js';
 import type { HttpRouteRule } from '../../lib/model/index.js';
 import type { Logger } from '../../lib/telemetry/log.js';
 import type { DownRequest, DownResponse, OutHeaders, RequestHandler } from '../downstream/exchange.js';
-import type { WaypointMetrics } from '../metrics.js';
+import { NO_DESTINATION, type WaypointMetrics } from '../metrics.js';
 import { denial } from '../policy/authorize.js';
 import { ReplayableBody } from '../retry/replay-body.js';
 import type { Retrier } from '../retry/retrier.js';
@@ -233,13 +233,17 @@ export class Forwarder implements RequestHandler<ConnectionInfo> {
     call.req.body?.resume();
     if (call.grpc) call.grpcStatus = String(err.grpc ?? 13);
     replyLocal(call.res, call.grpc, status, err.flag ?? err.code, err.message, extra);
+    call.error = err;
     this.done(call, status);
   }
 
   /** Metrics and the access log line of a finished request. */
   private done(call: Call, status: number): void {
     const ms = this.o.clock.now() - call.start;
-    call.conn.metrics.request(status, call.grpcStatus, call.routeLabel, call.backendLabel, ms);
+    // The flag of the error that answered (local reply or failed upstream), `-` when upstream answered.
+    const err = call.error;
+    const flag = err === undefined ? '-' : (err.flag ?? 'UPSTREAM');
+    call.conn.metrics.request(status, call.grpcStatus, flag, call.routeLabel, call.backendLabel, call.entry?.labels ?? NO_DESTINATION, ms);
     if (this.o.accessLog) {
       const line = { method: call.method, path: call.clientPath, authority: call.clientAuthority, status, grpc_status: call.grpcStatus || undefined, duration_ms: Math.round(ms * 100) / 100 };
       const d = call.denial;
