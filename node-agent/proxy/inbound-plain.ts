@@ -8,6 +8,7 @@ import { selfCall } from './self-call.js';
 import { pipeTunnel } from '../../lib/hbone/index.js';
 import { workloadLabelOf } from '../../lib/model/index.js';
 import { dryRunContext } from './dry-run-context.js';
+import { serviceLabelsOf } from '../../lib/telemetry/istio-labels.js';
 
 /**
  * Plaintext inbound (15006): a peer outside the mesh reached a captured pod. Refused when the pod is
@@ -25,15 +26,16 @@ export function handleInboundPlain(inputs: ProxyInputs, pod: PodContext, down: S
     return;
   }
   const srcIp = down.remoteAddress ?? '';
-  const srcW = inputs.view.workloadByIp(srcIp);
+  // A plaintext peer proves no identity: its IP alone names its workload, if it is a known pod.
+  const src = inputs.peers.resolve(undefined, srcIp);
   const dstW = pod.workload();
   const info: ConnectionInfo = {
     reporter: 'destination',
     direction: 'inbound-plain',
     podUid: pod.uid,
     srcIp,
-    srcWorkload: srcW ? workloadLabelOf(srcW) : 'unknown',
-    srcNamespace: srcW?.namespace ?? 'unknown',
+    srcWorkload: src.workload,
+    srcNamespace: src.namespace,
     srcIdentity: 'unknown',
     dst: `${original.address}:${original.port}`,
     dstWorkload: dstW ? workloadLabelOf(dstW) : 'unknown',
@@ -41,6 +43,8 @@ export function handleInboundPlain(inputs: ProxyInputs, pod: PodContext, down: S
     dstIdentity: dstW ? identityOf(inputs.tls.trustDomain, dstW) : 'unknown',
     path: 'plaintext',
     dstPort: original.port,
+    service: serviceLabelsOf(dstW ? inputs.endpointServices.of(dstW.uid, original.port) : undefined),
+    security: 'none',
   };
   // Checked before policy: the default policy allows a peer outside the mesh, and it must not be able
   // to make the agent connect to its own listeners.
