@@ -32,6 +32,27 @@ export function destinationLabels(peer: PeerWorkload, principal: string | undefi
 
 type Labels = Record<string, string>;
 
+/** The labels of every request cell, in the order RequestScope builds them. */
+export const REQUEST_LABELS = [
+  'reporter',
+  'source_workload',
+  'source_workload_namespace',
+  'source_principal',
+  'destination_service',
+  'destination_service_name',
+  'destination_service_namespace',
+  'connection_security_policy',
+  'destination_workload',
+  'destination_workload_namespace',
+  'destination_principal',
+  'request_protocol',
+  'response_code',
+  'grpc_response_status',
+  'response_flags',
+  'route',
+  'backend',
+] as const;
+
 /** Istio's histogram buckets in milliseconds (p50/p95/p99 from 0.5 ms to 10 min). */
 const BUCKETS = [0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000, 300_000, 600_000];
 
@@ -97,6 +118,8 @@ interface MetricValue {
 /** A metric the prom-client registry renders from our cells (the registry only needs name, help, type, get). */
 class CellMetric {
   readonly aggregator = 'sum';
+  /** As on prom-client's metrics (docs/metrics.md is checked against them). */
+  readonly labelNames = REQUEST_LABELS;
 
   constructor(
     readonly name: string,
