@@ -13,34 +13,11 @@ import { run } from '../../lab/command.js';
 import { METRICS_PORT } from '../../lib/names.js';
 import { eventually } from '../support/eventually.js';
 import { startLab, type Lab } from '../support/lab.js';
+import { ambientNamespace, echoDeployment, httpService } from '../support/mesh-load.js';
 import { describeRoot } from '../support/root.js';
 
-/** `restartedAt` changes the pod template, as `kubectl rollout restart` does: every pod is replaced. */
-const deployment = (name: string, ns: string, node: string, restartedAt = '0') => `
-apiVersion: apps/v1
-kind: Deployment
-metadata: { name: ${name}, namespace: ${ns} }
-spec:
-  replicas: 1
-  selector: { matchLabels: { app: ${name} } }
-  template:
-    metadata: { labels: { app: ${name} }, annotations: { restartedAt: "${restartedAt}" } }
-    spec:
-      nodeName: ${node}
-      serviceAccountName: ${name}
-      containers:
-        - name: app
-          image: weft/http-echo
-          ports: [{ containerPort: 8080 }]
-          readinessProbe: { httpGet: { path: /healthz, port: 8080 }, periodSeconds: 1 }
----
-apiVersion: v1
-kind: Service
-metadata: { name: ${name}, namespace: ${ns} }
-spec:
-  selector: { app: ${name} }
-  ports: [{ name: http, port: 80, targetPort: 8080 }]
----`;
+/** A Deployment and its Service (port 80 → 8080), named alike. */
+const deployment = (name: string, ns: string, node: string, restartedAt = '0'): string => `${echoDeployment(name, ns, node, restartedAt)}\n${httpService(name, ns, name)}---`;
 
 const MANIFESTS = `
 apiVersion: v1
@@ -56,10 +33,7 @@ spec:
 ---
 ${deployment('client', 'gm', 'n1')}
 ${deployment('web', 'gm', 'n2')}
-apiVersion: v1
-kind: Namespace
-metadata: { name: l4, labels: { weft.dev/dataplane-mode: ambient } }
----
+${ambientNamespace('l4')}
 ${deployment('client', 'l4', 'n1')}
 ${deployment('echo', 'l4', 'n2')}
 `;

@@ -5,21 +5,20 @@
 // on policy change enforces only the enforced set); a peer the policy does not name counts would_allow.
 import 'reflect-metadata';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { Writable } from 'node:stream';
 import type { Server, Socket } from 'node:net';
-import { pino } from 'pino';
 import { LocalCertifier } from '../../lib/identity/index.js';
 import { AuthorizationPolicySchema, StateStore, WorkloadSchema } from '../../lib/model/index.js';
 import { createRegistry, type Registry } from '../../lib/telemetry/metrics.js';
 import { silentLogger } from '../../lib/telemetry/log.js';
 import { createDataplane, type Dataplane } from '../../node-agent/dataplane.js';
-import { installCapture } from '../../node-agent/enroll/capture.js';
 import { NetnsSocketFactory } from '../../node-agent/netns/socket-factory.js';
-import { PodProxy } from '../../node-agent/proxy/pod-proxy.js';
+import type { PodProxy } from '../../node-agent/proxy/pod-proxy.js';
 import { eventually } from '../support/eventually.js';
 import { mintCa } from '../support/pki.js';
 import { NetnsSandbox, TCP_CLIENT, type PodNet } from '../support/netns.js';
 import { describeRoot } from '../support/root.js';
+import { jsonLinesLogger } from '../support/json-lines.js';
+import { enrollPod } from '../support/pod-proxies.js';
 
 describeRoot('node-agent L4 authorization dry-run (needs root: network namespaces, nftables)', () => {
   const sb = new NetnsSandbox();
@@ -29,13 +28,7 @@ describeRoot('node-agent L4 authorization dry-run (needs root: network namespace
   const store = new StateStore();
   const proxies: PodProxy[] = [];
   const servers: Server[] = [];
-  const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _e, cb) {
-      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-      cb();
-    },
-  });
+  const { lines, log: accessLog } = jsonLinesLogger();
   const wl = (p: PodNet, name: string, captured: boolean) =>
     WorkloadSchema.parse({ uid: `uid-${name}`, name, namespace: 'shop', serviceAccount: `sa-${name}`, ips: [p.ip], captured, netns: p.path });
   const setPolicies = (upserts: unknown[]): void => {
@@ -53,19 +46,14 @@ describeRoot('node-agent L4 authorization dry-run (needs root: network namespace
       { kind: 'Authorization', version: '1', upserts: [], removes: [], snapshotDone: true },
     ]);
     registry = createRegistry({ defaultMetrics: false });
-    dp = createDataplane({ view: store, certifier: new LocalCertifier(ca), trustDomain: 'cluster.local', fallbackRoots: ca.rootsPem, registry, log: silentLogger, accessLog: pino(sink) });
+    dp = createDataplane({ view: store, certifier: new LocalCertifier(ca), trustDomain: 'cluster.local', fallbackRoots: ca.rootsPem, registry, log: silentLogger, accessLog });
     const app = await new NetnsSocketFactory(b.path, 0).listen('0.0.0.0', 8080);
     app.on('connection', (s: Socket) => {
       s.write('hi\n');
       s.pipe(s);
     });
     servers.push(app);
-    for (const [p, name] of [[a, 'a'], [b, 'b'], [c, 'c']] as const) {
-      const proxy = new PodProxy(dp.inputs, { uid: `uid-${name}`, namespace: 'shop', name, ips: [p.ip] }, new NetnsSocketFactory(p.path));
-      await proxy.start();
-      proxies.push(proxy);
-      await installCapture({ netns: p.path, probeSources: [sb.gateway] }, name);
-    }
+    for (const [p, name] of [[a, 'a'], [b, 'b'], [c, 'c']] as const) proxies.push(await enrollPod(dp.inputs, sb, p, name));
   });
   afterAll(async () => {
     for (const p of proxies) p.stop();

@@ -13,13 +13,13 @@ import { AuthorizationPolicySchema, ServiceSchema, StateStore, WorkloadSchema } 
 import { createRegistry, type Registry } from '../../lib/telemetry/metrics.js';
 import { silentLogger } from '../../lib/telemetry/log.js';
 import { createDataplane, type Dataplane } from '../../node-agent/dataplane.js';
-import { installCapture } from '../../node-agent/enroll/capture.js';
 import { NetnsSocketFactory } from '../../node-agent/netns/socket-factory.js';
-import { PodProxy } from '../../node-agent/proxy/pod-proxy.js';
+import type { PodProxy } from '../../node-agent/proxy/pod-proxy.js';
 import { eventually } from '../support/eventually.js';
 import { mintCa } from '../support/pki.js';
 import { NetnsSandbox, TCP_CLIENT, type PodNet } from '../support/netns.js';
 import { describeRoot } from '../support/root.js';
+import { enrollPod } from '../support/pod-proxies.js';
 
 type Series = { labels: Record<string, string | number>; value: number };
 const A_ID = 'spiffe://cluster.local/ns/shop/sa/sa-a';
@@ -42,10 +42,7 @@ describeRoot('node-agent TCP metrics (needs root: network namespaces, nftables)'
   const talk = (from: PodNet, ip: string, port: number): Promise<string> =>
     sb.run(from.ns, process.execPath, ['--input-type=module', '-e', TCP_CLIENT, ip, String(port), 'hello']).catch((e: Error) => `ERR ${e.message}`);
   const enroll = async (p: PodNet, pod: string): Promise<void> => {
-    const proxy = new PodProxy(dp.inputs, { uid: `uid-${pod}`, namespace: 'shop', name: pod, ips: [p.ip] }, new NetnsSocketFactory(p.path));
-    await proxy.start();
-    proxies.push(proxy);
-    await installCapture({ netns: p.path, probeSources: [sb.gateway] }, pod);
+    proxies.push(await enrollPod(dp.inputs, sb, p, pod));
   };
   const workloads = (aPod: { net: PodNet; name: string }) => [wl(aPod.net, aPod.name, 'a', 'sa-a', true), wl(b, 'b-5f7-x1', 'b', 'sa-b', true), wl(c, 'c-1', 'c', 'sa-c', false)];
 

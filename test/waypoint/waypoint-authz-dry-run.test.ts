@@ -2,29 +2,19 @@
 // is evaluated per request, logged ("policy dry-run: would_deny", naming the policy and rule) and counted
 // in weft_authz_dry_run_total{reporter="waypoint"}, but not enforced: the request reaches the backend and
 // weft_waypoint_denied_total stays empty. Enforced policies beside it still deny.
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jsonLinesLogger } from '../support/json-lines.js';
 import { httpBackend, policy, route, service, startLab, type Backend, type Lab } from './harness.js';
 
 describe('waypoint L7 authorization dry-run', () => {
   let lab: Lab;
   let web: Backend;
   let port: number;
-  const lines: Record<string, unknown>[] = [];
+  const { lines, log } = jsonLinesLogger();
 
   beforeAll(async () => {
     web = await httpBackend((_req, res) => res.end('ok'));
-    const log = pino(
-      { level: 'info' },
-      new Writable({
-        write(chunk: Buffer, _enc, cb) {
-          for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
-          cb();
-        },
-      }),
-    );
     lab = await startLab({ log });
     const s = service('web', '10.96.0.60', 80, [web]);
     lab.setState({

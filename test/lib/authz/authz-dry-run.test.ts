@@ -3,8 +3,6 @@
 // the dry-run ones as if enforced) gives would-allow / would-deny, at L4 and L7, which the recorder counts
 // in weft_authz_dry_run_total and logs; where none applies there is no would-be set and nothing is recorded.
 // The annotation survives the control plane's compilation and the wire.
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { Resource } from '../../../api/gen/weft/v1/resources.js';
@@ -14,6 +12,7 @@ import { DryRunRecorder, PolicySet, compilePolicy } from '../../../lib/authz/ind
 import { resourceFromProto, resourceToProto } from '../../../lib/control-client/convert.js';
 import { AuthorizationPolicySchema, type AuthorizationPolicy } from '../../../lib/model/index.js';
 import { createRegistry } from '../../../lib/telemetry/metrics.js';
+import { jsonLinesLogger } from '../../support/json-lines.js';
 
 const A = 'spiffe://cluster.local/ns/shop/sa/a';
 const C = 'spiffe://cluster.local/ns/shop/sa/c';
@@ -27,15 +26,7 @@ const denyPostDry = pol({ name: 'deny-post', action: 'DENY', dryRun: true, rules
 
 function recorder() {
   const registry = createRegistry({ defaultMetrics: false });
-  const lines: Record<string, unknown>[] = [];
-  const log = pino(
-    new Writable({
-      write(chunk: Buffer, _e, cb) {
-        lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-        cb();
-      },
-    }),
-  );
+  const { lines, log } = jsonLinesLogger();
   return { registry, lines, rec: new DryRunRecorder(registry, log, 'destination') };
 }
 
