@@ -46,7 +46,7 @@ export function nodeUnderlayIp(index: number): string {
 }
 
 /** The namespace the lab's weft-control and node agents stand for (the chart's default release namespace). */
-export const CONTROL_NAMESPACE = 'weft-system';
+export { CONTROL_NAMESPACE } from '../lib/names.js';
 /** The pod a lab node agent stands for (its token names it; metrics label it so). */
 export const agentPodName = (node: string): string => `weft-node-agent-${node}`;
 

@@ -14,6 +14,9 @@ export const LABEL_WAYPOINT_FOR = 'weft.dev/waypoint-for';
 /** Pod annotation: the path of the pod's network namespace, when the runtime records it (the lab does). */
 export const ANNOTATION_NETNS = 'weft.dev/netns';
 
+/** The control plane's namespace unless told otherwise (chart, CLI, weft-control's --namespace). */
+export const CONTROL_NAMESPACE = 'weft-system';
+
 /**
  * Pod annotations of the common `kubernetes-pods` Prometheus scrape job (not weft's own): the chart puts
  * them on the control plane and the node agents, the waypoint controller on waypoints, the lab's
