@@ -79,7 +79,7 @@ describeRoot('node-agent process with --local-config (needs root: network namesp
     expect((await call(sock, 'POST', '/v1/cni/check', { command: 'CHECK', containerId: 'c-b', netns: b.path, podNamespace: 'shop', podName: 'b', config: {} })).body).toMatchObject({ captured: true });
     expect(await talk(a, b.ip, 8080)).toBe(`peer=${a.ip}\nhello`);
     const metrics = await sb.run(sb.nodeNs, 'curl', ['-s', 'http://127.0.0.1:15020/metrics']);
-    expect(metrics).toMatch(/weft_tcp_connections_opened_total\{reporter="destination",source_workload="a".*destination_principal="spiffe:\/\/cluster.local\/ns\/shop\/sa\/sa-b"\} 1/);
+    expect(metrics).toMatch(/weft_tcp_connections_opened_total\{reporter="destination",source_workload="a".*destination_principal="spiffe:\/\/cluster.local\/ns\/shop\/sa\/sa-b"[^}]*connection_security_policy="mutual_tls"\} 1/);
     expect(metrics).toMatch(/weft_agent_enrolled_pods 2/);
     const pods = JSON.parse(await sb.run(sb.nodeNs, 'curl', ['-s', 'http://127.0.0.1:15000/debug/pods'])) as { pods: unknown[] };
     expect(pods.pods).toHaveLength(2);

@@ -19,6 +19,29 @@ spec:
       readinessProbe: { httpGet: { path: /healthz, port: 8080 }, periodSeconds: 1 }
 ---`;
 
+/**
+ * A one-replica Deployment of weft/http-echo on `node`, service account `name`. A new `restartedAt` changes
+ * the pod template, as `kubectl rollout restart` does: every pod is replaced. Ends with `---`.
+ */
+export const echoDeployment = (name: string, namespace: string, node: string, restartedAt = '0'): string => `
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: ${name}, namespace: ${namespace} }
+spec:
+  replicas: 1
+  selector: { matchLabels: { app: ${name} } }
+  template:
+    metadata: { labels: { app: ${name} }, annotations: { restartedAt: "${restartedAt}" } }
+    spec:
+      nodeName: ${node}
+      serviceAccountName: ${name}
+      containers:
+        - name: app
+          image: weft/http-echo
+          ports: [{ containerPort: 8080 }]
+          readinessProbe: { httpGet: { path: /healthz, port: 8080 }, periodSeconds: 1 }
+---`;
+
 /** A Namespace whose pods are captured (ambient). Ends with `---`. */
 export const ambientNamespace = (name: string): string => `
 apiVersion: v1
