@@ -8,6 +8,8 @@
 //   alike, with destination_service, connection_security_policy="mutual_tls" and the bytes each way;
 // - a rollout restart of both client Deployments (new pods with new names) and sending the same
 //   traffic again adds no series at any agent or the waypoint (bounded cardinality), while the counters grow.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { run } from '../../lab/command.js';
 import { METRICS_PORT } from '../../lib/names.js';
@@ -189,4 +191,42 @@ describeRoot('golden metrics in the lab: waypoint (L7) and both node agents (L4)
     await eventually(async () => sum(await agentMetrics('n2'), 'weft_tcp_connections_closed_total', { ...l4, reporter: 'destination', response_flags: '-' }) === before.dst + 11 || undefined, 10_000, 'destination counted the new pod');
     expect(await seriesCount()).toBe(before.series);
   }, 200_000);
+
+  // Issue 12 item 2: the Grafana dashboards the chart ships read these metrics through a Prometheus. Every
+  // PromQL expression in them (variables set to "all", the rate interval to 1m) returns data from the lab's
+  // real Prometheus after the traffic above: a renamed metric or label leaves a panel empty and fails here.
+  it('every query of the shipped Grafana dashboards returns data from the lab Prometheus', async () => {
+    const url = (await lab.cli(['prometheus'])).stdout.trim();
+    const queries = dashboardQueries();
+    expect(queries.length).toBeGreaterThanOrEqual(25);
+    const empty = await eventually(
+      async () => {
+        const missing: string[] = [];
+        for (const q of queries) {
+          const res = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(q.expr)}`);
+          const body = (await res.json()) as { status: string; error?: string; data?: { result: unknown[] } };
+          expect(body.status, `${q.where}: ${body.error ?? ''}`).toBe('success');
+          if ((body.data?.result.length ?? 0) === 0) missing.push(`${q.where}: ${q.expr}`);
+        }
+        return missing.length === 0 ? missing : undefined;
+      },
+      90_000,
+      'data for every dashboard query',
+      2000,
+    ).catch((err: Error) => err);
+    expect(empty, empty instanceof Error ? `${empty.message}\n${queries.map((q) => q.where).join('\n')}` : '').toEqual([]);
+  }, 150_000);
 });
+
+/** Every panel query of helm/weft/dashboards/*.json, with template variables as Grafana's "All" would set them. */
+function dashboardQueries(): { where: string; expr: string }[] {
+  const dir = join(import.meta.dirname, '..', '..', 'helm', 'weft', 'dashboards');
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .flatMap((f) => {
+      const d = JSON.parse(readFileSync(join(dir, f), 'utf8')) as { panels: { title: string; targets: { expr: string }[] }[] };
+      return d.panels.flatMap((p) =>
+        p.targets.map((t) => ({ where: `${f} "${p.title}"`, expr: t.expr.replaceAll('$__rate_interval', '1m').replace(/\$[a-z_]+/g, '.*') })),
+      );
+    });
+}
