@@ -31,9 +31,13 @@ export interface ContainerState {
   error?: string;
 }
 
+/** Where a pod came from: the lab's file store (`weft lab apply`) or the real API server. */
+export type PodSource = 'file' | 'api';
+
 export interface PodState {
   readonly key: string;
   readonly obj: KubeObject;
+  readonly source: PodSource;
   readonly rec: RuntimeRecord;
   containers: ContainerState[];
   phase: 'Pending' | 'Running' | 'Succeeded' | 'Failed';

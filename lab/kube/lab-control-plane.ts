@@ -13,6 +13,7 @@ import {
   type Placement,
 } from './components.js';
 import { startLoopbackForward } from './loopback-forward.js';
+import { ensureNodeCredentials, nodeCredentialFiles, type NodeCredentialFiles } from './node-credentials.js';
 import { controlPlanePkiFiles, writeControlPlanePki, writeKubeconfig, type ControlPlanePki } from './pki.js';
 
 /**
@@ -37,6 +38,8 @@ export interface LabKubePaths {
   readonly inLabAdminKubeconfig: string;
   readonly controllerManagerKubeconfig: string;
   readonly schedulerKubeconfig: string;
+  /** A lab node's client certificate and kubeconfig (node-credentials.ts). */
+  node(node: string): NodeCredentialFiles;
 }
 
 export function labKubePaths(paths: LabPaths): LabKubePaths {
@@ -48,6 +51,7 @@ export function labKubePaths(paths: LabPaths): LabKubePaths {
     inLabAdminKubeconfig: join(dir, 'admin-in-lab.kubeconfig'),
     controllerManagerKubeconfig: join(dir, 'kube-controller-manager.kubeconfig'),
     schedulerKubeconfig: join(dir, 'kube-scheduler.kubeconfig'),
+    node: (node) => nodeCredentialFiles(dir, join(dir, 'pki'), node),
   };
 }
 
@@ -69,6 +73,8 @@ export interface EnsureLabKubeOptions {
   readonly paths: LabPaths;
   /** The host port of an earlier run, reused when the forward has to be started again. */
   readonly previous?: LabKubeInfo;
+  /** The lab's node names: each gets its kubelet's credentials (before the API server starts). */
+  readonly nodes?: readonly string[];
   readonly readyTimeoutMs?: number;
   readonly log?: Logger;
 }
@@ -97,6 +103,8 @@ export async function ensureLabKube(o: EnsureLabKubeOptions): Promise<LabKubeInf
   };
 
   const pki = await ensurePki(k.pki);
+  // Before anything starts: the kubelets, started beside the control plane, wait for these files.
+  for (const node of o.nodes ?? []) await ensureNodeCredentials(pki, k.node(node), node, LAB_APISERVER_URL);
   if (!(await running('etcd'))) await timed('etcd', () => startEtcd({ ...place, id: 'etcd' }));
   if (!(await running('kube-apiserver'))) {
     await timed('kube-apiserver', () =>
