@@ -51,6 +51,12 @@ export interface PodState {
   lastStatus?: string;
 }
 
+/** Why a container is not running yet; the message is its own error, else the pod's (an image the lab cannot run). */
+function waitingState(st: PodState, c: ContainerState): { reason: string; message?: string } {
+  const message = c.error ?? st.message;
+  return { reason: c.restartTimer ? 'CrashLoopBackOff' : (st.reason ?? 'ContainerCreating'), ...(message !== undefined ? { message } : {}) };
+}
+
 /** The Pod's `status` as a kubelet reports it: phase, conditions, container states, IPs. */
 export function podStatus(st: PodState, hostIp: string, now: string): Record<string, unknown> {
   const containersReady = st.sandboxReady && st.containers.every((c) => c.running && c.ready);
@@ -76,7 +82,7 @@ export function podStatus(st: PodState, hostIp: string, now: string): Record<str
         ? { running: { startedAt: c.startedAt } }
         : c.lastExit && !c.restartTimer
           ? { terminated: { exitCode: c.lastExit.code ?? 137, finishedAt: c.lastExit.at } }
-          : { waiting: { reason: c.restartTimer ? 'CrashLoopBackOff' : (st.reason ?? 'ContainerCreating'), ...(c.error ? { message: c.error } : {}) } },
+          : { waiting: waitingState(st, c) },
     })),
   };
   if (st.rec.ip) {
