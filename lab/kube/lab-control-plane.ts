@@ -18,11 +18,12 @@ import { controlPlanePkiFiles, writeControlPlanePki, writeKubeconfig, type Contr
 
 /**
  * The lab's Kubernetes control plane: etcd, kube-apiserver, kube-controller-manager and kube-scheduler in
- * the lab's root namespace (next to the file store the kubelets still read), and a loopback forward
+ * the lab's root namespace (beside the file store `weft lab apply` still writes), and a loopback forward
  * that gives the host an admin kubeconfig. The API server authorizes with Node,RBAC, signs
  * service-account tokens with the lab's own key (so projected tokens, TokenRequest and TokenReview are
  * real), allocates Service ClusterIPs from the lab's VIP range and runs the default admission plugins
- * plus NodeRestriction. Every part is a recorded lab process: `up` run again starts only what is not
+ * plus NodeRestriction. Each lab node gets its kubelet's credentials here (node-credentials.ts), before
+ * anything starts. Every part is a recorded lab process: `up` run again starts only what is not
  * running, `down` stops them all.
  */
 export const APISERVER_PORT = 6443;
