@@ -181,13 +181,13 @@ export class Kubelet {
     const uid = p.metadata.uid ?? '';
     if (this.finalizing.has(uid) || !this.apiPods) return;
     this.finalizing.add(uid);
-    this.apiPods.finalize(p.metadata.namespace ?? 'default', p.metadata.name, uid).then(
-      () => this.o.log.info({ pod: key }, 'pod deleted'),
-      (err: unknown) => {
-        this.finalizing.delete(uid); // retried on a later sync
-        this.o.log.error({ err, pod: key }, 'deleting the terminated pod failed');
-      },
-    );
+    this.apiPods
+      .finalize(p.metadata.namespace ?? 'default', p.metadata.name, uid)
+      .then(
+        () => this.o.log.info({ pod: key }, 'pod deleted'),
+        (err: unknown) => this.o.log.error({ err, pod: key }, 'deleting the terminated pod failed'), // retried on a later sync
+      )
+      .finally(() => this.finalizing.delete(uid));
   }
 
   /** kube-proxy rules for this node and every local pod's hosts file, from all pods' status. */

@@ -3,7 +3,8 @@
 // pod CIDR, Ready conditions and running container statuses in the API server; a container that dies is
 // restarted and counted; an image the lab cannot run is reported as ErrImagePull; and `kubectl delete pod`
 // completes because the kubelet stops the processes, runs CNI DEL (the pod's IP goes back to the node's
-// IPAM) and removes the namespace before it deletes the pod for good. `down` leaves nothing.
+// IPAM) and removes the namespace before it deletes the pod for good. `weft lab exec/logs` reach these
+// pods too, and `down` leaves nothing.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -65,6 +66,10 @@ describeRootKube('lab kubelets run the pods the API server binds to them (root)'
     const replicas = (await k(['get', 'pods', '-l', 'app=echo', '-o', 'jsonpath={.items[*].metadata.name}'])).stdout.split(' ');
     expect(replicas).toHaveLength(2);
     for (const name of replicas) await checkRunsOnItsNode(await pod(name));
+    // `weft lab exec` and `weft lab logs` reach it as they reach a file-store pod.
+    const exec = await lab!.cli(['exec', 'default/web', '--', 'curl', '-s', 'http://127.0.0.1:8080/']);
+    expect(exec.stdout).toContain('web');
+    expect((await lab!.cli(['logs', 'default/web'])).stdout).toContain('http-echo listening');
   }, 300_000);
 
   it('restarts a container that dies and counts it', async () => {
