@@ -22,7 +22,4 @@ int agent_enroll(const char *command, const char *pod, const char *payload, size
 /* GET /v1/healthz: 0 when the agent answers 200 (and not `ok: false`), else -1 with NOT_READY. */
 int agent_health(const call_opts_t *opts, werr_t *err);
 
-/* The answer so far: 1 complete (status, body set), 0 incomplete, -1 malformed (why in reason). */
-int http_parse_answer(const char *buf, size_t len, int eof, int *status, buf_t *body, buf_t *reason);
-
 #endif

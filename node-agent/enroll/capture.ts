@@ -2,12 +2,15 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { WeftError } from '../../lib/errors/index.js';
 import { HBONE_PORT, INBOUND_PLAIN_PORT, OUTBOUND_PORT } from '../../lib/names.js';
+import { nativeNetns } from '../netns/native.js';
 import { AGENT_MARK } from '../netns/socket-factory.js';
 
 /** Connmark/fwmark that routes replies to a spoofed client IP back to the agent's socket. */
 export const CONNMARK = 0x111;
 export const ROUTE_TABLE = 100;
 export const TABLE_NAME = 'weft';
+/** The bits of the packet and conntrack marks weft owns (the rest stay the node's). */
+export const MARK_MASK = 0xfff;
 
 export interface CaptureSpec {
   /** Path of the pod's network namespace. */
@@ -27,7 +30,7 @@ const hex = (n: number): string => `0x${n.toString(16)}`;
  * Written as one `nft -f` transaction that first drops any previous table: idempotent and atomic.
  */
 export function captureRules(spec: CaptureSpec): string {
-  const mark = `meta mark & 0xfff == ${hex(AGENT_MARK)}`;
+  const mark = `meta mark & ${hex(MARK_MASK)} == ${hex(AGENT_MARK)}`;
   const probes4 = spec.probeSources.filter((a) => !a.includes(':'));
   const probes6 = spec.probeSources.filter((a) => a.includes(':'));
   return [
@@ -41,7 +44,7 @@ export function captureRules(spec: CaptureSpec): string {
     `  chain output_mangle {`,
     `    type route hook output priority mangle; policy accept;`,
     `    ${mark} return`,
-    `    ct mark & 0xfff == ${hex(CONNMARK)} meta mark set ${hex(CONNMARK)}`,
+    `    ct mark & ${hex(MARK_MASK)} == ${hex(CONNMARK)} meta mark set ${hex(CONNMARK)}`,
     `  }`,
     `  chain prerouting_nat {`,
     `    type nat hook prerouting priority dstnat; policy accept;`,
@@ -73,7 +76,7 @@ export function captureRules(spec: CaptureSpec): string {
   ].join('\n');
 }
 
-const RULE = `fwmark ${hex(CONNMARK)}/0xfff lookup ${ROUTE_TABLE}`;
+const RULE = `fwmark ${hex(CONNMARK)}/${hex(MARK_MASK)} lookup ${ROUTE_TABLE}`;
 /**
  * An explicit priority makes `ip rule add` of the same rule fail with EEXIST instead of adding a
  * duplicate, so the add is idempotent without a `show | grep` round trip (and never deletes first, so
@@ -82,40 +85,34 @@ const RULE = `fwmark ${hex(CONNMARK)}/0xfff lookup ${ROUTE_TABLE}`;
  */
 export const RULE_PREF = 32764;
 
-/** The policy routing of the source-IP preservation, as one `ip -batch` script. */
-export function routingBatch(): string {
-  return `rule add ${RULE} pref ${RULE_PREF}\nroute replace local 0.0.0.0/0 dev lo table ${ROUTE_TABLE}\n`;
-}
-
 /**
- * Installs (or refreshes) the capture rules and routing in the pod's netns. Idempotent.
- * Two processes at once, no shell: `nft -f -` (the whole table in one transaction) and `ip -batch -`
- * (rule + route): this is what CNI ADD waits for. Measured A/B on a loaded 2-core VM against the old
- * sequence (nft, then sh + ip rule show | grep + ip rule add + ip route replace): wall p50 569 → 398 ms,
- * CPU of the children 108 → 74 ms per install; nft alone is most of what remains.
+ * Installs (or refreshes) the capture rules and routing in the pod's netns. Idempotent. This is what CNI
+ * ADD waits for, so it starts no process: the native module sends the table (one nf_tables transaction,
+ * the rules of captureRules()) and the rule + route (rtnetlink) itself. Before, `nsenter nft -f -` and
+ * `nsenter ip -batch -` (two process pairs) were most of the agent's ~17 ms of ADD work in bench/cni-add;
+ * the netlink round trips take a fraction of a millisecond. captureRules() stays the readable form (what
+ * a person runs by hand with `nft -f`; the routing is RULE at RULE_PREF plus `route replace local
+ * 0.0.0.0/0 dev lo table 100`). The native side writes each small anonymous set as one rule per element
+ * and `socket transparent {0, 1}` as `<= 1`: the same verdicts.
  */
-export async function installCapture(spec: CaptureSpec, pod: string): Promise<void> {
+export function installCapture(spec: CaptureSpec, pod: string): Promise<void> {
   try {
-    await Promise.all([
-      inNetns(spec.netns, ['nft', '-f', '-'], captureRules(spec)),
-      // -force: keep going after an error, so the route is replaced even when the rule exists (EEXIST).
-      inNetns(spec.netns, ['ip', '-force', '-batch', '-'], routingBatch()).catch((err: unknown) => {
-        if (!onlyAlreadyExists((err as Error).message)) throw err;
-      }),
-    ]);
+    nativeNetns().installCapture(spec.netns, {
+      table: TABLE_NAME,
+      agentMark: AGENT_MARK,
+      markMask: MARK_MASK,
+      connmark: CONNMARK,
+      routeTable: ROUTE_TABLE,
+      rulePref: RULE_PREF,
+      outboundPort: OUTBOUND_PORT,
+      inboundPort: INBOUND_PLAIN_PORT,
+      hbonePort: HBONE_PORT,
+      probeSources: spec.probeSources,
+    });
+    return Promise.resolve();
   } catch (err) {
-    throw new WeftError('ERR_WEFT_AGENT_CAPTURE_FAILED', { netns: spec.netns, pod, reason: (err as Error).message }, { cause: err });
+    return Promise.reject(new WeftError('ERR_WEFT_AGENT_CAPTURE_FAILED', { netns: spec.netns, pod, reason: (err as Error).message }, { cause: err }));
   }
-}
-
-/** True when every error `ip -batch` reported is the rule being there already. */
-function onlyAlreadyExists(message: string): boolean {
-  // e.g. "ip exited 1: RTNETLINK answers: File exists\nCommand failed -:1"
-  const errors = message
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l !== '' && !l.startsWith('Command failed'));
-  return errors.length > 0 && errors.every((l) => l.includes('File exists'));
 }
 
 /** Removes everything installCapture added; a namespace that is already gone counts as removed. */
@@ -148,14 +145,16 @@ export async function captureInstalled(netns: string): Promise<boolean> {
   }
 }
 
-/** The default gateway of the pod (the node's bridge address, where kubelet probes come from). */
-export async function defaultGateway(netns: string): Promise<string | undefined> {
+/**
+ * The IPv4 default gateway of the pod (the node's bridge address, where kubelet probes come from), by a
+ * netlink route dump in its netns: ADD asks when the previous CNI result names no gateway, and ADD
+ * starts no process. undefined when there is none or the netns cannot be read.
+ */
+export function defaultGateway(netns: string): Promise<string | undefined> {
   try {
-    const out = await inNetns(netns, ['ip', '-j', 'route', 'show', 'default']);
-    const routes = JSON.parse(out) as { gateway?: string }[];
-    return routes.find((r) => r.gateway)?.gateway;
+    return Promise.resolve(nativeNetns().defaultGateway(netns));
   } catch {
-    return undefined;
+    return Promise.resolve(undefined);
   }
 }
 

@@ -1,24 +1,24 @@
-// weft node agent: the only native code. Creates sockets inside another network namespace (setns on the
-// calling thread, then back), sets SO_MARK / IP_TRANSPARENT, and reads SO_ORIGINAL_DST. Everything else
-// (accept, connect, I/O) is Node's, on the returned fd.
+// weft node agent's native code. Creates sockets inside another network namespace (setns on the calling
+// thread, then back), sets SO_MARK / IP_TRANSPARENT, reads SO_ORIGINAL_DST, and installs a pod's capture
+// over netlink (capture.c). Everything else (accept, connect, I/O) is Node's, on the returned fd.
 #include <node_api.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/netfilter_ipv4.h>
 #include <netinet/in.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "capture.h"
+#include "netns_enter.h"
+
 #ifndef IP6T_SO_ORIGINAL_DST
 #define IP6T_SO_ORIGINAL_DST 80
 #endif
-
-static int home_ns = -1; // the thread's own netns, opened once
 
 static napi_value throw_errno(napi_env env, int err, const char *syscall, const char *what) {
   const char *name = strerrorname_np(err);
@@ -36,34 +36,13 @@ static napi_value throw_errno(napi_env env, int err, const char *syscall, const 
   return NULL;
 }
 
-// Enters `path` (empty: stay). Returns 0, or -errno. The caller must call leave_ns when entered == 1.
-static int enter_ns(const char *path, int *entered) {
-  *entered = 0;
-  if (path[0] == '\0') return 0;
-  if (home_ns < 0) {
-    home_ns = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-    if (home_ns < 0) return -errno;
-  }
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -errno;
-  int rc = setns(fd, CLONE_NEWNET);
-  int err = errno;
-  close(fd);
-  if (rc < 0) return -err;
-  *entered = 1;
-  return 0;
-}
-
-static void leave_ns(int entered) {
-  // Going home cannot fail unless the kernel is broken; abort rather than run the event loop elsewhere.
-  if (entered && setns(home_ns, CLONE_NEWNET) < 0) abort();
-}
-
 static int get_string(napi_env env, napi_value v, char *buf, size_t len) {
   napi_valuetype t;
   napi_typeof(env, v, &t);
   if (t == napi_undefined || t == napi_null) { buf[0] = '\0'; return 0; }
-  size_t n;
+  // A string that does not fit is refused, not cut: a truncated netns path would name another file.
+  size_t need, n;
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &need) != napi_ok || need >= len) return -1;
   return napi_get_value_string_utf8(env, v, buf, len, &n) == napi_ok ? 0 : -1;
 }
 
@@ -83,6 +62,28 @@ static int opt_bool(napi_env env, napi_value obj, const char *name) {
   bool b = false;
   if (opt_prop(env, obj, name, &v)) napi_get_value_bool(env, v, &b);
   return b;
+}
+
+// Reads up to `max` arguments, the first a netns path; 0, or -1 after throwing a TypeError with `usage`.
+static int path_args(napi_env env, napi_callback_info info, size_t max, napi_value *argv, size_t *argc, char *path, size_t len, const char *usage) {
+  *argc = max;
+  napi_get_cb_info(env, info, argc, argv, NULL, NULL);
+  if (*argc < 1 || get_string(env, argv[0], path, len)) {
+    napi_throw_type_error(env, "EINVAL", usage);
+    return -1;
+  }
+  return 0;
+}
+
+// The new socket as a number, or (rc < 0) the socket closed and the error thrown.
+static napi_value fd_result(napi_env env, int rc, int fd, const char *step, const char *what) {
+  if (rc < 0) {
+    if (fd >= 0) close(fd);
+    return throw_errno(env, -rc, step, what);
+  }
+  napi_value out;
+  napi_create_int32(env, fd, &out);
+  return out;
 }
 
 // Parses host into a sockaddr; returns the family or -1.
@@ -110,16 +111,28 @@ static int set_common(int fd, int family, int transparent, int mark) {
   return 0;
 }
 
+// Enters the netns at `path` and opens a non-blocking TCP socket there: 0 with *fd, or -errno with *step
+// saying what failed. The caller leaves the netns (leave_ns(*entered)) in both cases.
+static int tcp_socket_in(const char *path, int family, int *entered, int *fd, const char **step) {
+  *fd = -1;
+  *step = "setns";
+  int rc = enter_ns(path, entered);
+  if (rc < 0) return rc;
+  *step = "socket";
+  *fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  return *fd < 0 ? -errno : 0;
+}
+
 // listenInNetns(netnsPath, host, port, {reusePort, transparent, backlog}) -> fd
 static napi_value ListenInNetns(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
+  static const char usage[] = "listenInNetns(netnsPath, host, port, options?)";
+  size_t argc;
   napi_value argv[4];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   char path[4096], host[64];
   int32_t port = 0, backlog = 511;
-  if (argc < 3 || get_string(env, argv[0], path, sizeof path) || get_string(env, argv[1], host, sizeof host) ||
-      napi_get_value_int32(env, argv[2], &port) != napi_ok) {
-    napi_throw_type_error(env, "EINVAL", "listenInNetns(netnsPath, host, port, options?)");
+  if (path_args(env, info, 4, argv, &argc, path, sizeof path, usage) < 0) return NULL;
+  if (argc < 3 || get_string(env, argv[1], host, sizeof host) || napi_get_value_int32(env, argv[2], &port) != napi_ok) {
+    napi_throw_type_error(env, "EINVAL", usage);
     return NULL;
   }
   napi_value opts = argc > 3 ? argv[3] : NULL, v;
@@ -131,11 +144,9 @@ static napi_value ListenInNetns(napi_env env, napi_callback_info info) {
   int family = parse_addr(host, port, &ss, &slen);
   if (family < 0) return throw_errno(env, EINVAL, "inet_pton", host);
 
-  int entered, rc = enter_ns(path, &entered);
-  if (rc < 0) return throw_errno(env, -rc, "setns", path);
-  const char *step = "socket";
-  int one = 1, fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  rc = fd < 0 ? -errno : 0;
+  const char *step;
+  int entered, fd, one = 1, rc = tcp_socket_in(path, family, &entered, &fd, &step);
+  if (rc < 0 && !entered) return throw_errno(env, -rc, step, path);
   if (!rc && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0) { rc = -errno; step = "setsockopt"; }
   // SO_REUSEPORT, before bind: a successor agent (rolling update with maxSurge, or a restart) binds the
   // same pod ports while this one still runs; both serve until the old one drains and closes its
@@ -148,27 +159,17 @@ static napi_value ListenInNetns(napi_env env, napi_callback_info info) {
   if (!rc && bind(fd, (struct sockaddr *)&ss, slen) < 0) { rc = -errno; step = "bind"; }
   if (!rc && listen(fd, backlog) < 0) { rc = -errno; step = "listen"; }
   leave_ns(entered);
-  if (rc < 0) {
-    if (fd >= 0) close(fd);
-    char what[4200];
-    snprintf(what, sizeof what, "%s:%d in %s", host, port, path[0] ? path : "own netns");
-    return throw_errno(env, -rc, step, what);
-  }
-  napi_value out;
-  napi_create_int32(env, fd, &out);
-  return out;
+  char what[4200];
+  snprintf(what, sizeof what, "%s:%d in %s", host, port, path[0] ? path : "own netns");
+  return fd_result(env, rc, fd, step, what);
 }
 
 // connectSocketInNetns(netnsPath, {mark, transparent, bindAddress, bindPort, family}) -> fd (unconnected)
 static napi_value ConnectSocketInNetns(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
+  size_t argc;
   napi_value argv[2];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   char path[4096], bind_addr[64] = "";
-  if (argc < 1 || get_string(env, argv[0], path, sizeof path)) {
-    napi_throw_type_error(env, "EINVAL", "connectSocketInNetns(netnsPath, options?)");
-    return NULL;
-  }
+  if (path_args(env, info, 2, argv, &argc, path, sizeof path, "connectSocketInNetns(netnsPath, options?)") < 0) return NULL;
   napi_value opts = argc > 1 ? argv[1] : NULL, v;
   int32_t mark = -1, bind_port = 0, family6 = 0;
   if (opts && opt_prop(env, opts, "mark", &v)) napi_get_value_int32(env, v, &mark);
@@ -184,23 +185,15 @@ static napi_value ConnectSocketInNetns(napi_env env, napi_callback_info info) {
     if (family < 0) return throw_errno(env, EINVAL, "inet_pton", bind_addr);
   }
 
-  int entered, rc = enter_ns(path, &entered);
-  if (rc < 0) return throw_errno(env, -rc, "setns", path);
-  const char *step = "socket";
-  int one = 1, fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  rc = fd < 0 ? -errno : 0;
+  const char *step;
+  int entered, fd, one = 1, rc = tcp_socket_in(path, family, &entered, &fd, &step);
+  if (rc < 0 && !entered) return throw_errno(env, -rc, step, path);
   if (!rc && (rc = set_common(fd, family, transparent, mark)) < 0) step = "setsockopt";
   // Many sockets may share one spoofed source IP toward the same app: let the kernel pick ports freely.
   if (!rc && slen && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0) { rc = -errno; step = "setsockopt"; }
   if (!rc && slen && bind(fd, (struct sockaddr *)&ss, slen) < 0) { rc = -errno; step = "bind"; }
   leave_ns(entered);
-  if (rc < 0) {
-    if (fd >= 0) close(fd);
-    return throw_errno(env, -rc, step, path[0] ? path : "own netns");
-  }
-  napi_value out;
-  napi_create_int32(env, fd, &out);
-  return out;
+  return fd_result(env, rc, fd, step, path[0] ? path : "own netns");
 }
 
 // enableListenerMigration(netnsPath): net.ipv4.tcp_migrate_req = 1 in that netns (Linux 5.14+).
@@ -210,14 +203,10 @@ static napi_value ConnectSocketInNetns(napi_env env, napi_callback_info info) {
 // successor's listener in the same group. The sysctl is per netns, so this touches only the pod's.
 // Throws with the errno name: ENOENT (older kernel), EROFS/EACCES (a read-only /proc/sys).
 static napi_value EnableListenerMigration(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
+  size_t argc;
   napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   char path[4096];
-  if (argc < 1 || get_string(env, argv[0], path, sizeof path)) {
-    napi_throw_type_error(env, "EINVAL", "enableListenerMigration(netnsPath)");
-    return NULL;
-  }
+  if (path_args(env, info, 1, argv, &argc, path, sizeof path, "enableListenerMigration(netnsPath)") < 0) return NULL;
   int entered, rc = enter_ns(path, &entered);
   if (rc < 0) return throw_errno(env, -rc, "setns", path);
   // /proc/sys/net resolves to the netns of the opening thread: open and write it while inside the pod's.
@@ -234,6 +223,69 @@ static napi_value EnableListenerMigration(napi_env env, napi_callback_info info)
   if (rc < 0) return throw_errno(env, -rc, step, "/proc/sys/net/ipv4/tcp_migrate_req");
   napi_value out;
   napi_get_undefined(env, &out);
+  return out;
+}
+
+static uint32_t opt_u32(napi_env env, napi_value obj, const char *name, int *bad) {
+  napi_value v;
+  uint32_t n = 0;
+  if (!opt_prop(env, obj, name, &v) || napi_get_value_uint32(env, v, &n) != napi_ok) *bad = 1;
+  return n;
+}
+
+// installCapture(netnsPath, {table, agentMark, markMask, connmark, routeTable, rulePref, outboundPort,
+// inboundPort, hbonePort, probeSources}): the pod's nftables table and policy routing, over netlink
+// (capture.c), synchronously: ~0.2 ms of netlink round trips, less than handing it to a worker thread.
+static napi_value InstallCapture(napi_env env, napi_callback_info info) {
+  static const char usage[] = "installCapture(netnsPath, spec)";
+  size_t argc;
+  napi_value argv[2], v;
+  char path[4096];
+  if (path_args(env, info, 2, argv, &argc, path, sizeof path, usage) < 0) return NULL;
+  capture_spec_t spec;
+  memset(&spec, 0, sizeof spec);
+  int bad = argc < 2 || !opt_prop(env, argv[1], "table", &v) || get_string(env, v, spec.table, sizeof spec.table);
+  spec.agent_mark = opt_u32(env, argv[1], "agentMark", &bad);
+  spec.mark_mask = opt_u32(env, argv[1], "markMask", &bad);
+  spec.connmark = opt_u32(env, argv[1], "connmark", &bad);
+  spec.route_table = opt_u32(env, argv[1], "routeTable", &bad);
+  spec.rule_pref = opt_u32(env, argv[1], "rulePref", &bad);
+  uint32_t ports[3] = {opt_u32(env, argv[1], "outboundPort", &bad), opt_u32(env, argv[1], "inboundPort", &bad), opt_u32(env, argv[1], "hbonePort", &bad)};
+  for (size_t k = 0; k < 3; k++) bad |= ports[k] == 0 || ports[k] > 65535;
+  spec.outbound_port = (uint16_t)ports[0];
+  spec.inbound_port = (uint16_t)ports[1];
+  spec.hbone_port = (uint16_t)ports[2];
+  bool is_array = false;
+  uint32_t n = 0;
+  if (!bad && opt_prop(env, argv[1], "probeSources", &v) && napi_is_array(env, v, &is_array) == napi_ok && is_array) napi_get_array_length(env, v, &n);
+  if (bad || !is_array) {
+    napi_throw_type_error(env, "EINVAL", usage);
+    return NULL;
+  }
+  capture_err_t err = {0, ""};
+  for (uint32_t k = 0; k < n; k++) {
+    napi_value item;
+    char addr[64];
+    if (napi_get_element(env, v, k, &item) != napi_ok || get_string(env, item, addr, sizeof addr)) return throw_errno(env, EINVAL, "probeSources", "");
+    if (capture_add_probe(&spec, addr, &err) < 0) return throw_errno(env, err.err, err.step, addr);
+  }
+  if (capture_install(path, &spec, &err) < 0) return throw_errno(env, err.err, err.step, path);
+  napi_value out;
+  napi_get_undefined(env, &out);
+  return out;
+}
+
+// defaultGateway(netnsPath) -> string | undefined: the netns' IPv4 default gateway (capture_gateway.c).
+static napi_value DefaultGateway(napi_env env, napi_callback_info info) {
+  size_t argc;
+  napi_value argv[1], out;
+  char path[4096], gw[INET6_ADDRSTRLEN];
+  if (path_args(env, info, 1, argv, &argc, path, sizeof path, "defaultGateway(netnsPath)") < 0) return NULL;
+  capture_err_t err;
+  int found = capture_default_gateway(path, gw, sizeof gw, &err);
+  if (found < 0) return throw_errno(env, err.err, err.step, path);
+  if (found == 0) napi_get_undefined(env, &out);
+  else napi_create_string_utf8(env, gw, NAPI_AUTO_LENGTH, &out);
   return out;
 }
 
@@ -281,6 +333,8 @@ static napi_value Init(napi_env env, napi_value exports) {
     {"connectSocketInNetns", NULL, ConnectSocketInNetns, NULL, NULL, NULL, napi_default, NULL},
     {"originalDst", NULL, OriginalDst, NULL, NULL, NULL, napi_default, NULL},
     {"enableListenerMigration", NULL, EnableListenerMigration, NULL, NULL, NULL, napi_default, NULL},
+    {"installCapture", NULL, InstallCapture, NULL, NULL, NULL, napi_default, NULL},
+    {"defaultGateway", NULL, DefaultGateway, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

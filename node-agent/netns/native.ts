@@ -34,6 +34,29 @@ export interface NativeNetns {
    * move to another listener of its group (the successor agent's) instead of being reset.
    */
   enableListenerMigration(netnsPath: string): void;
+  /**
+   * Installs or refreshes a pod's capture over netlink (node-agent/native/capture.c): the nftables table
+   * captureRules() describes, in one transaction, and the fwmark policy rule + local route. No process
+   * is started. Throws with the errno name and the step (`nftables`, `rtnetlink`, `setns`, ...).
+   */
+  installCapture(netnsPath: string, spec: NativeCaptureSpec): void;
+  /** The netns' IPv4 default gateway (main table) by a netlink route dump; undefined when there is none. */
+  defaultGateway(netnsPath: string): string | undefined;
+}
+
+/** Everything installCapture writes comes from here (node-agent/enroll/capture.ts owns the numbers). */
+export interface NativeCaptureSpec {
+  readonly table: string;
+  readonly agentMark: number;
+  readonly markMask: number;
+  readonly connmark: number;
+  readonly routeTable: number;
+  readonly rulePref: number;
+  readonly outboundPort: number;
+  readonly inboundPort: number;
+  readonly hbonePort: number;
+  /** At most 8 IPv4 and 8 IPv6 addresses. */
+  readonly probeSources: readonly string[];
 }
 
 let loaded: NativeNetns | undefined;

@@ -5,20 +5,14 @@
 // and the state file already lists the pod (restart safety), while DEL removes all three.
 import 'reflect-metadata';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LocalCertifier } from '../../lib/identity/index.js';
 import type { EnrollmentRequest } from '../../lib/enrollment.js';
-import { StateStore, WorkloadSchema } from '../../lib/model/index.js';
-import { createRegistry } from '../../lib/telemetry/metrics.js';
-import { silentLogger } from '../../lib/telemetry/log.js';
-import { createDataplane, type Dataplane } from '../../node-agent/dataplane.js';
+import { StateStore } from '../../lib/model/index.js';
 import { captureInstalled } from '../../node-agent/enroll/capture.js';
-import { Enrollments } from '../../node-agent/enroll/enrollments.js';
-import { StateFile } from '../../node-agent/enroll/state-file.js';
+import type { Enrollments } from '../../node-agent/enroll/enrollments.js';
 import { NetnsSocketFactory } from '../../node-agent/netns/socket-factory.js';
-import { mintCa } from '../support/pki.js';
+import { podRequest, podWorkload, startEnrollments, type EnrollmentsFixture } from '../support/enrollments.js';
 import { NetnsSandbox, type PodNet } from '../support/netns.js';
 import { describeRoot } from '../support/root.js';
 
@@ -29,23 +23,12 @@ describeRoot('node-agent enrollment scheduling (needs root: network namespaces, 
   const sb = new NetnsSandbox();
   const store = new StateStore();
   let pods: PodNet[];
-  let dp: Dataplane;
+  let fixture: EnrollmentsFixture;
   let enrollments: Enrollments;
   let stateDir: string;
 
-  const wl = (p: PodNet, name: string) =>
-    WorkloadSchema.parse({ uid: `uid-${name}`, name, namespace: 'shop', serviceAccount: 'sa', node: 'n1', ips: [p.ip], captured: true, labels: { app: name } });
-  const req = (command: 'ADD' | 'DEL', p: PodNet, name: string): EnrollmentRequest => ({
-    command,
-    containerId: `c-${name}`,
-    netns: p.path,
-    ifname: 'eth0',
-    podNamespace: 'shop',
-    podName: name,
-    podUid: `uid-${name}`,
-    config: { cniVersion: '1.0.0', name: 'weft', type: 'weft-cni' },
-    prevResult: { cniVersion: '1.0.0', ips: [{ address: `${p.ip}/24`, gateway: sb.gateway }] },
-  });
+  const wl = podWorkload;
+  const req = (command: 'ADD' | 'DEL', p: PodNet, name: string): EnrollmentRequest => podRequest(command, p, name, sb.gateway);
   const savedPods = async (): Promise<string[]> => {
     const saved = JSON.parse(await readFile(join(stateDir, 'enrollments.json'), 'utf8')) as { pods: { name: string }[] };
     return saved.pods.map((x) => x.name).sort();
@@ -68,19 +51,15 @@ describeRoot('node-agent enrollment scheduling (needs root: network namespaces, 
   beforeAll(async () => {
     await sb.up();
     pods = [await sb.pod('a'), await sb.pod('b'), await sb.pod('c')];
-    stateDir = await mkdtemp(join(tmpdir(), `${sb.prefix}state-`));
-    const ca = await mintCa();
     // Known at the start: b. Unknown: a (appears later), c (never appears: waits the whole WAIT_MS).
     store.apply([{ kind: 'Workload', version: '1', upserts: [wl(pods[1], 'b')], removes: [], snapshotDone: true }]);
-    dp = createDataplane({ view: store, certifier: new LocalCertifier(ca), trustDomain: 'cluster.local', fallbackRoots: ca.rootsPem, registry: createRegistry({ defaultMetrics: false }), log: silentLogger, accessLog: silentLogger });
-    enrollments = new Enrollments({ view: store, inputs: dp.inputs, stateFile: new StateFile(stateDir), nodeName: 'n1', factoryFor: (netns) => new NetnsSocketFactory(netns), log: silentLogger, waitMs: WAIT_MS });
+    fixture = await startEnrollments(store, sb.prefix, WAIT_MS);
+    ({ enrollments, stateDir } = fixture);
   }, 60_000);
 
   afterAll(async () => {
-    enrollments?.close();
-    dp?.close();
+    await fixture?.close();
     await sb.destroy();
-    if (stateDir) await rm(stateDir, { recursive: true, force: true });
   });
 
   it('an ADD waiting for cluster state holds up neither other pods nor itself once its Workload arrives', async () => {

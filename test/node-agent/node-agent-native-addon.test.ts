@@ -118,4 +118,17 @@ describeRoot('node-agent native addon (needs root: network namespaces)', () => {
     expect(() => n.originalDst(fd1)).toThrow(expect.objectContaining({ code: 'ENOENT' }));
     new Socket({ fd: fd1 }).destroy();
   });
+  it('refuses a string that does not fit instead of cutting it, and a malformed capture spec', () => {
+    const n = nativeNetns();
+    const refused = (fn: () => unknown): void => expect(fn).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+    const long = `${a.path}${'/x'.repeat(3000)}`; // a cut path would name another file
+    refused(() => n.listenInNetns(long, '0.0.0.0', 7007));
+    const spec = { table: 'weft', agentMark: 0x539, markMask: 0xfff, connmark: 0x111, routeTable: 100, rulePref: 32764, outboundPort: 15001, inboundPort: 15006, hbonePort: 15008, probeSources: [] };
+    refused(() => n.installCapture(long, spec));
+    refused(() => n.installCapture('', spec)); // never the agent's own namespace
+    refused(() => n.installCapture(a.path, { ...spec, hbonePort: 70_000 }));
+    refused(() => n.installCapture(a.path, { ...spec, table: 'x'.repeat(40) }));
+    refused(() => n.installCapture(a.path, { ...spec, probeSources: ['10.0.0.1'.repeat(20)] }));
+    refused(() => n.installCapture(a.path, { ...spec, probeSources: 'nope' } as never));
+  });
 });

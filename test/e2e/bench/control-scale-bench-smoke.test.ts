@@ -1,0 +1,18 @@
+// bench/control-scale still builds and runs at a small scale (200 pods, 5 watchers, 5 changes, 1 s of
+// Certify; no target enforced) and records push latency, memory and signing rate with the run record.
+import { expect, it, describe } from 'vitest';
+import { runBench } from '../../support/bench-run.js';
+
+describe('bench/control-scale smoke', () => {
+  it('pushes every change to every watcher and signs certificates', async () => {
+    const r = await runBench('control-scale', [], {
+      WEFT_BENCH_PODS: '200', WEFT_BENCH_SERVICES: '20', WEFT_BENCH_WATCHERS: '5', WEFT_BENCH_CHANGES: '5', WEFT_BENCH_CERTIFY_S: '1',
+    });
+    expect(r.pods).toBe(200);
+    expect(r.lostChanges).toBe(0);
+    expect((r.pushEndToEndMs as { p99: number }).p99).toBeGreaterThan(0);
+    expect((r.rssMb as { peak: number }).peak).toBeGreaterThan(0);
+    expect(r.certificatesPerSecond).toBeGreaterThan(0);
+    expect(r.certifyFailures).toBe(0);
+  });
+});
