@@ -15,7 +15,7 @@ import { inNetns, netnsExists } from '../../lab/netns.js';
 import { isAlive, listRecords } from '../../lab/processes.js';
 import { eventually } from '../support/eventually.js';
 import { describeRootKube, kubectlOn } from '../support/kube-tools.js';
-import { startLab, type Lab } from '../support/lab.js';
+import { CLI, startLab, type Lab } from '../support/lab.js';
 
 interface PodJson {
   metadata: { name: string; uid: string };
@@ -67,7 +67,8 @@ describeRootKube('lab kubelets run the pods the API server binds to them (root)'
     expect(replicas).toHaveLength(2);
     for (const name of replicas) await checkRunsOnItsNode(await pod(name));
     // `weft lab exec` and `weft lab logs` reach it as they reach a file-store pod.
-    const exec = await lab!.cli(['exec', 'default/web', '--', 'curl', '-s', 'http://127.0.0.1:8080/']);
+    // (`--lab` before `--`: after it, it would be curl's.)
+    const exec = await run([process.execPath, CLI, 'lab', 'exec', '--lab', lab!.name, 'default/web', '--', 'curl', '-s', 'http://127.0.0.1:8080/'], { timeoutMs: 30_000 });
     expect(exec.stdout).toContain('web');
     expect((await lab!.cli(['logs', 'default/web'])).stdout).toContain('http-echo listening');
   }, 300_000);
