@@ -15,6 +15,21 @@ const waypointLayerRules = WAYPOINT_LAYERS.slice(1).map((layer, i) => ({
   to: { path: [`^waypoint/(${WAYPOINT_LAYERS.slice(0, i + 1).join('|')})/`, '^waypoint/[^/]+$'], pathNot: '^waypoint/(config|metrics)\\.ts$' },
 }));
 
+// The layers themselves: [rule name, importing path, forbidden import, why]. A process part may import its own
+// folder ($1 is the part the importing path matched).
+const LAYER_RULES = [
+  ['lib-is-the-bottom-layer', '^lib/', { path: '^(control|node-agent|waypoint|cni|cli|lab|bench|test|scripts)/' }, 'lib/ is shared by every process: it may import only lib/ and the generated api/.'],
+  ['api-is-generated-leaf', '^api/', { path: '^(lib|control|node-agent|waypoint|cni|cli|lab|bench|test)/' }, 'api/ is generated from the .proto files and imports nothing of weft.'],
+  [
+    'process-parts-stand-on-lib-alone',
+    PARTS,
+    { path: [PARTS, '^(cli|lab|bench|test)/'], pathNot: '^$1/' },
+    'A process part may not import another (shared code belongs in lib/) nor the tools above it.',
+  ],
+  ['lab-is-below-the-cli', '^lab/', { path: '^cli/' }, 'The CLI drives the lab; the lab never reaches back up into the CLI.'],
+  ['product-never-imports-tests-or-benchmarks', '^(lib|control|node-agent|waypoint|cni|cli|lab)/', { path: '^(test|bench)/' }, 'Tests and benchmarks use the product, never the other way round.'],
+];
+
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
@@ -26,39 +41,7 @@ module.exports = {
       from: {},
       to: { circular: true },
     },
-    {
-      name: 'lib-is-the-bottom-layer',
-      severity: 'error',
-      comment: 'lib/ is shared by every process: it may import only lib/ and the generated api/.',
-      from: { path: '^lib/' },
-      to: { path: '^(control|node-agent|waypoint|cni|cli|lab|bench|test|scripts)/' },
-    },
-    {
-      name: 'api-is-generated-leaf',
-      severity: 'error',
-      from: { path: '^api/' },
-      to: { path: '^(lib|control|node-agent|waypoint|cni|cli|lab|bench|test)/' },
-    },
-    {
-      name: 'process-parts-stand-on-lib-alone',
-      severity: 'error',
-      comment: 'A process part may not import another (shared code belongs in lib/) nor the tools above it.',
-      from: { path: '^(control|node-agent|waypoint|cni)/' },
-      to: { path: [PARTS, '^(cli|lab|bench|test)/'], pathNot: '^$1/' },
-    },
-    {
-      name: 'lab-is-below-the-cli',
-      severity: 'error',
-      comment: 'The CLI drives the lab; the lab never reaches back up into the CLI.',
-      from: { path: '^lab/' },
-      to: { path: '^cli/' },
-    },
-    {
-      name: 'product-never-imports-tests-or-benchmarks',
-      severity: 'error',
-      from: { path: '^(lib|control|node-agent|waypoint|cni|cli|lab)/' },
-      to: { path: '^(test|bench)/' },
-    },
+    ...LAYER_RULES.map(([name, from, to, comment]) => ({ name, severity: 'error', comment, from: { path: from }, to })),
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

@@ -2,9 +2,11 @@
 // plugin's conflist entry, the CNI versions it speaks and its stdin bounds. scripts/build-cni.mjs
 // writes them, with the CNI codes of lib/errors, into the plugin's generated header, so the two sides
 // cannot drift apart.
+import { CONTROL_NAMESPACE } from '../lib/names.js';
+
 export { DEFAULT_CNI_SOCKET } from '../lib/enrollment.js';
 
-export const DEFAULT_EXCLUDE_NAMESPACES: readonly string[] = ['kube-system', 'weft-system'];
+export const DEFAULT_EXCLUDE_NAMESPACES: readonly string[] = ['kube-system', CONTROL_NAMESPACE];
 /** Total time one ADD/CHECK may spend reaching the agent, retries included. */
 export const DEFAULT_AGENT_TIMEOUT_MS = 5_000;
 export const MAX_AGENT_TIMEOUT_MS = 60_000;

@@ -1,7 +1,4 @@
-import type { Logger } from '../lib/telemetry/log.js';
-import { silentLogger } from '../lib/telemetry/log.js';
-import type { LeaderElection } from './leader.js';
-import { LeaderGatedController } from './leader-gated.js';
+import { LeaderGatedController, type LeaderGatedOptions } from './leader-gated.js';
 import { WAYPOINT_CLASS } from '../lib/names.js';
 import type { ConfigMapObject, KubeApi } from './sources/kube-api.js';
 import { listOf } from './sources/schemas.js';
@@ -15,16 +12,15 @@ const DEFAULT_RESYNC_MS = 60_000;
 const RETRY_MS = 5_000;
 const WATCHED_KINDS: ReadonlySet<ObjectKind> = new Set(['Gateway', 'Namespace']);
 
-export interface CaRootPublisherOptions {
+/** `debounceMs` defaults to 100 ms. */
+export interface CaRootPublisherOptions extends LeaderGatedOptions {
   readonly api: Pick<KubeApi, 'getConfigMap' | 'applyConfigMap'>;
   readonly source: Pick<ClusterSource, 'list' | 'on' | 'off'>;
-  readonly leader: LeaderElection;
   /** The control plane's namespace (always gets the ConfigMap). */
   readonly namespace: string;
   /** PEM roots of the trust bundle, the CA's own root first. */
   readonly rootsPem: readonly string[];
-  readonly logger?: Logger;
-  readonly debounceMs?: number;
+  /** How often every published ConfigMap is read back and repaired (default 60 s). */
   readonly resyncMs?: number;
 }
 
@@ -44,13 +40,11 @@ export class CaRootPublisher extends LeaderGatedController {
   private failed = new Set<string>();
 
   constructor(private readonly options: CaRootPublisherOptions) {
-    super({
-      source: options.source,
-      leader: options.leader,
+    super(options, {
+      component: 'ca-root',
       watches: WATCHED_KINDS,
-      debounceMs: options.debounceMs ?? 100,
+      debounceMs: 100,
       resyncMs: options.resyncMs ?? DEFAULT_RESYNC_MS,
-      log: (options.logger ?? silentLogger).child({ component: 'ca-root' }),
       failureMessage: 'publishing the trust root failed',
     });
     this.content = joinRoots(options.rootsPem);

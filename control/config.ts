@@ -1,8 +1,9 @@
+import path from 'node:path';
 import yargs from 'yargs';
 import { WeftError } from '../lib/errors/index.js';
 import { parseHostPort } from '../lib/host-port.js';
 import { DEFAULT_LEAF_LIFETIME_SECONDS, parseLeafLifetime } from '../lib/identity/leaf-lifetime.js';
-import { CONTROL_PORT, HEALTH_PORT, METRICS_PORT } from '../lib/names.js';
+import { CONTROL_NAMESPACE, CONTROL_PORT, HEALTH_PORT, METRICS_PORT } from '../lib/names.js';
 import { DEFAULT_CA_RELOAD_MS } from './ca-reload.js';
 import { DEFAULT_WAYPOINT_REPLICAS } from './waypoints/objects.js';
 
@@ -11,7 +12,6 @@ import { DEFAULT_WAYPOINT_REPLICAS } from './waypoints/objects.js';
 export const DEFAULT_LISTEN = `0.0.0.0:${CONTROL_PORT}`;
 export const DEFAULT_METRICS_ADDRESS = `0.0.0.0:${METRICS_PORT}`;
 export const DEFAULT_HEALTH_ADDRESS = `0.0.0.0:${HEALTH_PORT}`;
-export const DEFAULT_NAMESPACE = 'weft-system';
 export const DEFAULT_TRUST_DOMAIN = 'cluster.local';
 /** Discovery push debounce; the issue bounds it at 50 ms. */
 export const DEFAULT_DEBOUNCE_MS = 20;
@@ -71,6 +71,26 @@ export function parseSource(value: string): SourceSpec {
   throw new WeftError('ERR_WEFT_CONFIG_INVALID', { reason: `--source must be dir:<clusterDir> or kube, not ${JSON.stringify(value)}` });
 }
 
+/**
+ * weft-control in directory mode with its state under `root` (cluster/, ca/, token.pub) and every listener
+ * on an ephemeral loopback port: how tests and benchmarks run it inside their own process (startControl).
+ */
+export function loopbackDirectoryConfig(root: string, overrides: Partial<ControlConfig> = {}): ControlConfig {
+  return {
+    source: { type: 'dir', dir: path.join(root, 'cluster') },
+    listen: '127.0.0.1:0',
+    caDir: path.join(root, 'ca'),
+    tokenPublicKey: path.join(root, 'token.pub'),
+    trustDomain: DEFAULT_TRUST_DOMAIN,
+    metricsAddress: '127.0.0.1:0',
+    healthAddress: '127.0.0.1:0',
+    namespace: CONTROL_NAMESPACE,
+    servingSans: [],
+    debounceMs: DEFAULT_DEBOUNCE_MS,
+    ...overrides,
+  };
+}
+
 export async function parseControlArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<ControlConfig> {
   const args = await yargs(argv)
     .scriptName('weft-control')
@@ -86,7 +106,7 @@ export async function parseControlArgs(argv: string[], env: NodeJS.ProcessEnv = 
     .option('trust-domain', { type: 'string', default: DEFAULT_TRUST_DOMAIN })
     .option('metrics-address', { type: 'string', default: DEFAULT_METRICS_ADDRESS })
     .option('health-address', { type: 'string', default: DEFAULT_HEALTH_ADDRESS, describe: 'serves /healthz/ready' })
-    .option('namespace', { type: 'string', default: DEFAULT_NAMESPACE, describe: 'the control plane namespace' })
+    .option('namespace', { type: 'string', default: CONTROL_NAMESPACE, describe: 'the control plane namespace' })
     .option('serving-san', { type: 'string', array: true, default: [] as string[], describe: 'extra DNS names or IPs for the gRPC serving certificate' })
     .option('debounce-ms', { type: 'number', default: DEFAULT_DEBOUNCE_MS, describe: 'discovery push debounce (≤ 50)' })
     .option('certify-burst', { type: 'number', default: DEFAULT_CERTIFY_BURST, describe: 'IdentityService.Certify calls one caller may make at once (>= 1)' })

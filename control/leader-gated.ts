@@ -1,20 +1,29 @@
-import type { Logger } from '../lib/telemetry/log.js';
+import { silentLogger, type Logger } from '../lib/telemetry/log.js';
 import type { LeaderElection } from './leader.js';
 import { ReconcileLoop } from './reconcile-loop.js';
 import type { ClusterSource, InvalidInfo, ObjectKind, SourceChange } from './sources/source.js';
 
+/** What every leader-gated controller is given (its options interface extends this). */
 export interface LeaderGatedOptions {
   readonly source: Pick<ClusterSource, 'on' | 'off'>;
   readonly leader: LeaderElection;
+  readonly logger?: Logger;
+  /** Quiet time after a change before the pass (each controller has its default). */
+  readonly debounceMs?: number;
+}
+
+/** What each controller says about itself. */
+export interface LeaderGatedSpec {
+  /** The `component` of its log lines. */
+  readonly component: string;
   /** Kinds whose changes schedule a pass. */
   readonly watches: ReadonlySet<ObjectKind>;
   /** Kinds whose objects failing validation schedule a pass (controllers that report on them). */
   readonly watchesInvalid?: ReadonlySet<ObjectKind>;
-  /** Quiet time after a change before the pass. */
+  /** Quiet time after a change before the pass, unless the options say otherwise. */
   readonly debounceMs: number;
   /** A pass this often besides the changes, to repair what someone else edited; none when absent. */
   readonly resyncMs?: number;
-  readonly log: Logger;
   /** Logged when a pass throws, e.g. "status pass failed". */
   readonly failureMessage: string;
 }
@@ -30,27 +39,30 @@ export abstract class LeaderGatedController {
   private readonly loop: ReconcileLoop;
   private resyncTimer: NodeJS.Timeout | undefined;
   private readonly onChange = (changes: readonly SourceChange[]): void => {
-    if (changes.some((c) => this.gate.watches.has(c.object.kind))) this.schedule();
+    if (changes.some((c) => this.spec.watches.has(c.object.kind))) this.schedule();
   };
   private readonly onInvalid = (info: InvalidInfo): void => {
-    if (info.ref.kind !== undefined && this.gate.watchesInvalid?.has(info.ref.kind)) this.schedule();
+    if (info.ref.kind !== undefined && this.spec.watchesInvalid?.has(info.ref.kind)) this.schedule();
   };
   private readonly onLeader = (): void => this.schedule(0);
 
-  protected constructor(private readonly gate: LeaderGatedOptions) {
-    this.log = gate.log;
+  protected constructor(
+    private readonly gate: LeaderGatedOptions,
+    private readonly spec: LeaderGatedSpec,
+  ) {
+    this.log = (gate.logger ?? silentLogger).child({ component: spec.component });
     this.loop = new ReconcileLoop(() => this.reconcile(), {
-      debounceMs: gate.debounceMs,
-      onError: (err) => this.log.error({ err }, gate.failureMessage),
+      debounceMs: gate.debounceMs ?? spec.debounceMs,
+      onError: (err) => this.log.error({ err }, spec.failureMessage),
     });
   }
 
   start(): void {
     this.gate.source.on('change', this.onChange);
-    if (this.gate.watchesInvalid !== undefined) this.gate.source.on('invalid', this.onInvalid);
+    if (this.spec.watchesInvalid !== undefined) this.gate.source.on('invalid', this.onInvalid);
     this.gate.leader.on('leader', this.onLeader);
-    if (this.gate.resyncMs !== undefined) {
-      this.resyncTimer = setInterval(() => this.schedule(0), this.gate.resyncMs);
+    if (this.spec.resyncMs !== undefined) {
+      this.resyncTimer = setInterval(() => this.schedule(0), this.spec.resyncMs);
       this.resyncTimer.unref();
     }
     if (this.gate.leader.isLeader) this.schedule(0);
@@ -58,7 +70,7 @@ export abstract class LeaderGatedController {
 
   async stop(): Promise<void> {
     this.gate.source.off('change', this.onChange);
-    if (this.gate.watchesInvalid !== undefined) this.gate.source.off('invalid', this.onInvalid);
+    if (this.spec.watchesInvalid !== undefined) this.gate.source.off('invalid', this.onInvalid);
     this.gate.leader.off('leader', this.onLeader);
     if (this.resyncTimer !== undefined) clearInterval(this.resyncTimer);
     await this.loop.stop();

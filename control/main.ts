@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
-import { createServer, type Server } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -9,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { WeftError, isWeftError } from '../lib/errors/index.js';
 import { createLogger, type Logger } from '../lib/telemetry/log.js';
 import { createRegistry, serveMetrics } from '../lib/telemetry/metrics.js';
+import { boundPort, serveHealth } from '../lib/telemetry/http-endpoints.js';
 import type { CertificateAuthority } from '../lib/identity/index.js';
 import { DirectorySource } from './sources/files.js';
 import type { ClusterSource } from './sources/source.js';
@@ -63,19 +63,6 @@ async function loadJwtVerifier(file: string): Promise<TokenVerifier> {
   return new JwtTokenVerifier({ publicKeys, audience: 'weft' });
 }
 
-async function listenHttp(server: Server, address: string, flag: string): Promise<number> {
-  const { host, port } = parseHostPort(address, flag);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const a = server.address();
-  return typeof a === 'object' && a ? a.port : port;
-}
-
 export async function startControl(config: ControlConfig, log: Logger): Promise<ControlProcess> {
   const registry = createRegistry();
   const cleanups: (() => Promise<void> | void)[] = [];
@@ -90,17 +77,12 @@ export async function startControl(config: ControlConfig, log: Logger): Promise<
   };
   let ready = false;
   try {
-    const health = createServer((req, res) => {
-      if (req.url === '/healthz/ready') res.writeHead(ready ? 200 : 503).end(ready ? 'ready\n' : 'not ready\n');
-      else res.writeHead(404).end();
-    });
-    const healthPort = await listenHttp(health, config.healthAddress, '--health-address');
+    const health = await serveHealth(parseHostPort(config.healthAddress, '--health-address'), () => (ready ? undefined : ''));
     cleanups.push(() => new Promise<void>((r) => health.close(() => r())));
-    const m = parseHostPort(config.metricsAddress, '--metrics-address');
-    const metrics = await serveMetrics(registry, m.host, m.port);
+    const healthPort = boundPort(health);
+    const metrics = await serveMetrics(registry, parseHostPort(config.metricsAddress, '--metrics-address'));
     cleanups.push(() => new Promise<void>((r) => metrics.close(() => r())));
-    const metricsAddr = metrics.address();
-    const metricsPort = typeof metricsAddr === 'object' && metricsAddr ? metricsAddr.port : m.port;
+    const metricsPort = boundPort(metrics);
 
     // Source, CA backend, token verifier and leader election per mode.
     let source: ClusterSource;

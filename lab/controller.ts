@@ -8,6 +8,7 @@ import type { KubeObject, PodSpec } from './manifests.js';
 import { manifestFileName } from './manifests.js';
 import { allocateGeneratedVips } from './apiserver.js';
 import type { LabPaths } from './names.js';
+import { writePodTargets } from './prometheus/write-pod-targets.js';
 
 /**
  * The lab's controller manager and scheduler, one process per lab in the host namespace: it creates and
@@ -102,6 +103,8 @@ export class Controller {
         this.log.info({ pod: `${pod.metadata.namespace}/${name}`, node: spec.nodeName }, 'created pod');
       }
     }
+
+    await writePodTargets(this.paths);
 
     // Bind Pods applied directly without spec.nodeName.
     for (const s of manifests) {

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { generateTokenKeyPair, mintToken, type MintClaims } from '../control/identity/tokens.js';
 import { WeftError } from '../lib/errors/index.js';
 import { ADMIN_PORT, CONTROL_PORT, HEALTH_PORT, METRICS_PORT } from '../lib/names.js';
-import { type LabPaths, ROOT_UNDERLAY_IP, rootNetns } from './names.js';
+import { agentPodName, CONTROL_NAMESPACE, type LabPaths, ROOT_UNDERLAY_IP, rootNetns } from './names.js';
 import { netnsPath } from './netns.js';
 import type { LabInfo } from './state.js';
 import type { NodeInfo } from './topology.js';
@@ -20,7 +20,6 @@ import { ensureProcess, isAlive, readRecord, startProcess, stopProcess } from '.
 export const CONTROL_ADDRESS = `${ROOT_UNDERLAY_IP}:${CONTROL_PORT}`;
 /** The in-cluster names of the control plane, resolved in every pod's hosts file to the root namespace. */
 export const CONTROL_NAMES = ['weft-control', 'weft-control.weft-system', 'weft-control.weft-system.svc', 'weft-control.weft-system.svc.cluster.local'];
-const CONTROL_NAMESPACE = 'weft-system';
 
 export function meshPaths(paths: LabPaths): { caDir: string; caRoot: string; tokenKey: string; tokenPub: string } {
   return {
@@ -141,7 +140,7 @@ async function agentReadyAt(log: string, pid: number): Promise<number | undefine
 async function nodeAgentArgv(paths: LabPaths, info: LabInfo, node: NodeInfo): Promise<string[]> {
   const np = paths.node(node.name);
   const tokenFile = join(np.agentDir, 'token');
-  await writeToken(paths, { namespace: CONTROL_NAMESPACE, serviceAccount: 'weft-node-agent', pod: { name: `weft-node-agent-${node.name}`, uid: `${info.name}-${node.name}-agent` }, node: { name: node.name, uid: `${info.name}-${node.name}` } }, tokenFile);
+  await writeToken(paths, { namespace: CONTROL_NAMESPACE, serviceAccount: 'weft-node-agent', pod: { name: agentPodName(node.name), uid: `${info.name}-${node.name}-agent` }, node: { name: node.name, uid: `${info.name}-${node.name}` } }, tokenFile);
   return [
     'nsenter',
     `--net=${netnsPath(node.netns)}`,

@@ -45,6 +45,11 @@ export function nodeUnderlayIp(index: number): string {
   return `172.30.0.${index}`;
 }
 
+/** The namespace the lab's weft-control and node agents stand for (the chart's default release namespace). */
+export { CONTROL_NAMESPACE } from '../lib/names.js';
+/** The pod a lab node agent stands for (its token names it; metrics label it so). */
+export const agentPodName = (node: string): string => `weft-node-agent-${node}`;
+
 export const ROOT_UNDERLAY_IP = '172.30.0.254';
 export const UNDERLAY_PREFIX_LEN = 24;
 

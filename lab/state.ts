@@ -5,6 +5,7 @@ import { WeftError } from '../lib/errors/index.js';
 import { writeAtomic } from './cluster-store.js';
 import type { LabPaths } from './names.js';
 import type { LabKubeInfo } from './kube/lab-control-plane.js';
+import type { LabPrometheusInfo } from './prometheus/lab-prometheus.js';
 import type { NodeInfo } from './topology.js';
 
 /** `<state>/lab.json`: what `up` decided, read by every other command and by the lab's processes. */
@@ -19,6 +20,8 @@ export interface LabInfo {
   readonly control: boolean;
   /** The Kubernetes API server of the lab (absent in a lab made before it had one). */
   readonly kube?: LabKubeInfo;
+  /** The lab's Prometheus (absent without the mesh, or in a lab made before it had one). */
+  readonly prometheus?: LabPrometheusInfo;
 }
 
 /** dist/ of this build (this file is dist/lab/state.js when run; lab/state.ts under vitest). */

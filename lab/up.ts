@@ -13,6 +13,7 @@ import { defaultDistDir, type LabInfo, tryReadLabInfo, writeLabInfo } from './st
 import { ensureTopology, labNodes, type NodeInfo } from './topology.js';
 import { ensureLabKube } from './kube/lab-control-plane.js';
 import { waitNodesReady } from './kube/nodes-ready.js';
+import { ensureLabPrometheus, type LabPrometheusInfo, PROMETHEUS_BINARY } from './prometheus/lab-prometheus.js';
 
 /**
  * `weft lab up`: state directories, the underlay, each node's CNI conf/bin/IPAM dirs, then the lab's
@@ -39,6 +40,7 @@ export interface UpOptions {
 export function checkTools(): void {
   for (const [tool, path] of [
     ['iproute2', '/usr/sbin/ip'],
+    ['prometheus', PROMETHEUS_BINARY],
     ['nftables', '/usr/sbin/nft'],
     ['containernetworking-plugins', `${DEBIAN_CNI_DIR}/bridge`],
     ['util-linux nsenter', '/usr/bin/nsenter'],
@@ -71,6 +73,7 @@ export async function labUp(o: UpOptions): Promise<LabInfo> {
     control: existing ? existing.control : control,
     // Kept while `up` runs again: `weft lab kubeconfig` keeps working meanwhile.
     ...(existing?.kube ? { kube: existing.kube } : {}),
+    ...(existing?.prometheus ? { prometheus: existing.prometheus } : {}),
   };
   for (const d of [paths.manifests, paths.pods, paths.generated, paths.status, paths.procs, paths.logs, paths.runtime, paths.secrets]) {
     await mkdir(d, { recursive: true });
@@ -80,12 +83,18 @@ export async function labUp(o: UpOptions): Promise<LabInfo> {
   // The Kubernetes control plane starts beside the rest (its API server's bootstrap is the slowest step
   // of `up`); a failure of either side is thrown only once both have settled, so nothing is left starting.
   const kube = ensureLabKube({ lab: o.name, paths, previous: existing?.kube, nodes: nodes.map((n) => n.name), log: o.log });
-  const rest = startLabProcesses(o, paths, info).then(() => o.whileKubeStarts?.(info));
+  let prometheus: LabPrometheusInfo | undefined;
+  const rest = startLabProcesses(o, paths, info)
+    .then(async () => {
+      // Scrapes the mesh's components: started with them, not in a lab without the mesh.
+      if (info.control) prometheus = await ensureLabPrometheus({ lab: o.name, paths, nodes, previous: existing?.prometheus, log: o.log });
+    })
+    .then(() => o.whileKubeStarts?.(info));
   const [k, r] = await Promise.allSettled([kube, rest]);
   if (k.status === 'rejected') throw k.reason;
   if (r.status === 'rejected') throw r.reason;
   await waitNodesReady({ kubeconfig: k.value.kubeconfig, nodes: nodes.map((n) => n.name), logs: paths.logs });
-  const done: LabInfo = { ...info, kube: k.value };
+  const done: LabInfo = { ...info, kube: k.value, ...(prometheus ? { prometheus } : {}) };
   await writeLabInfo(paths, done);
   return done;
 }

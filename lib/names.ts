@@ -14,6 +14,18 @@ export const LABEL_WAYPOINT_FOR = 'weft.dev/waypoint-for';
 /** Pod annotation: the path of the pod's network namespace, when the runtime records it (the lab does). */
 export const ANNOTATION_NETNS = 'weft.dev/netns';
 
+/** The control plane's namespace unless told otherwise (chart, CLI, weft-control's --namespace). */
+export const CONTROL_NAMESPACE = 'weft-system';
+
+/**
+ * Pod annotations of the common `kubernetes-pods` Prometheus scrape job (not weft's own): the chart puts
+ * them on the control plane and the node agents, the waypoint controller on waypoints, the lab's
+ * Prometheus reads them.
+ */
+export const ANNOTATION_PROMETHEUS_SCRAPE = 'prometheus.io/scrape';
+export const ANNOTATION_PROMETHEUS_PORT = 'prometheus.io/port';
+export const ANNOTATION_PROMETHEUS_PATH = 'prometheus.io/path';
+
 /** `gatewayClassName` of the Gateways weft runs as waypoints. */
 export const WAYPOINT_CLASS = 'weft-waypoint';
 

@@ -1,6 +1,6 @@
 // The node agent proper; loaded by main.ts once the early pod listeners are open.
 import 'reflect-metadata';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { Gauge } from 'prom-client';
@@ -8,11 +8,12 @@ import { isWeftError } from '../lib/errors/index.js';
 import { CertificateAuthority, LocalCertifier, SpiffeId, type Certifier } from '../lib/identity/index.js';
 import { StateStore } from '../lib/model/index.js';
 import { createLogger } from '../lib/telemetry/log.js';
-import { createRegistry } from '../lib/telemetry/metrics.js';
+import { createRegistry, serveMetrics } from '../lib/telemetry/metrics.js';
 import { ControlCertifier } from '../lib/control-client/certifier.js';
 import { DiscoveryClient } from '../lib/control-client/discovery-client.js';
 import { ControlRoots } from '../lib/control-client/control-roots.js';
-import { serveAdmin, serveHealth } from './admin/admin.js';
+import { serveAdmin } from './admin/admin.js';
+import { serveHealth } from '../lib/telemetry/http-endpoints.js';
 import { DEFAULTS, ENV_DRAIN_MS, ENV_HBONE_SESSION_IDLE_MS, ENV_HOST_PROC, connectionLimitsFrom, splitAddress, type AgentConfig } from './config.js';
 import { createDataplane } from './dataplane.js';
 import { Drain } from './drain.js';
@@ -210,19 +211,9 @@ async function run(): Promise<void> {
     // SO_REUSEPORT so that a restarted agent binds while the old one is still exiting.
     return nativeNetns().listenInNetns('', host, port, { reusePort: true });
   };
-  const metricsServer = createServer((req, res) => {
-    if (req.url !== '/metrics' && req.url !== '/stats/prometheus') return void res.writeHead(404).end();
-    registry.metrics().then(
-      (t) => res.writeHead(200, { 'content-type': registry.contentType }).end(t),
-      (e: unknown) => res.writeHead(500).end(String(e)),
-    );
-  });
-  metricsServer.listen({ fd: shared(config.metricsAddress) });
-  servers.push(metricsServer);
-  const adminAddr = splitAddress(config.adminAddress);
-  const healthAddr = splitAddress(config.healthAddress);
-  servers.push(await serveAdmin(adminAddr.host, adminAddr.port, { store, enrollments, connections: dp.inputs.connections, pool: dp.inputs.pool, certs: dp.certs, config }, shared(config.adminAddress)));
-  servers.push(await serveHealth(healthAddr.host, healthAddr.port, readyReason, shared(config.healthAddress)));
+  servers.push(await serveMetrics(registry, { fd: shared(config.metricsAddress) }));
+  servers.push(await serveAdmin({ fd: shared(config.adminAddress) }, { store, enrollments, connections: dp.inputs.connections, pool: dp.inputs.pool, certs: dp.certs, config }));
+  servers.push(await serveHealth({ fd: shared(config.healthAddress) }, readyReason));
   log.info({ node: config.node, cniSocket: config.cniSocket, mode: config.localConfig ? 'local' : 'control' }, 'node agent started');
 
   // SIGTERM (pod deletion, rolling update): stop accepting, let live connections finish, then exit.

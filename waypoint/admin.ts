@@ -1,26 +1,16 @@
 import { createServer, type Server } from 'node:http';
 import { parseHostPort } from '../lib/host-port.js';
+import { listenHttp } from '../lib/telemetry/http-endpoints.js';
 
-// Admin (15000, loopback by default): /config_dump; health (15021): /healthz/ready. Both tiny node:http
-// servers; neither is on the request path.
+// Admin (15000, loopback by default): /config_dump and /healthz/ready. A tiny node:http server, not on the
+// request path; health (15021) is lib/telemetry's.
 
 export interface AdminSources {
   dump(): unknown;
   ready(): boolean;
 }
 
-function listen(server: Server, address: string): Promise<Server> {
-  const { host, port } = parseHostPort(address, 'admin/health address');
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve(server);
-    });
-  });
-}
-
-export function serveAdmin(address: string, src: AdminSources): Promise<Server> {
+export async function serveAdmin(address: string, src: AdminSources): Promise<Server> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && path === '/config_dump') {
@@ -34,19 +24,6 @@ export function serveAdmin(address: string, src: AdminSources): Promise<Server> 
     }
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try GET /config_dump\n');
   });
-  return listen(server, address);
+  await listenHttp(server, parseHostPort(address, '--admin-address'));
+  return server;
 }
-
-export function serveHealth(address: string, src: Pick<AdminSources, 'ready'>): Promise<Server> {
-  const server = createServer((req, res) => {
-    if (req.method === 'GET' && (req.url ?? '').split('?')[0] === '/healthz/ready') {
-      const ok = src.ready();
-      res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ready\n' : 'not ready\n');
-      return;
-    }
-    res.writeHead(404).end();
-  });
-  return listen(server, address);
-}
-
-export { listen as listenOn };

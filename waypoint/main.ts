@@ -10,7 +10,8 @@ import { HBONE_PORT } from '../lib/names.js';
 import { StateStore } from '../lib/model/index.js';
 import { createLogger } from '../lib/telemetry/log.js';
 import { createRegistry, serveMetrics } from '../lib/telemetry/metrics.js';
-import { serveAdmin, serveHealth, listenOn } from './admin.js';
+import { serveAdmin } from './admin.js';
+import { serveHealth } from '../lib/telemetry/http-endpoints.js';
 import { DEFAULT_ADMIN_ADDRESS, DEFAULT_HBONE_SESSION_IDLE_MS, DEFAULT_HEALTH_ADDRESS, DEFAULT_METRICS_ADDRESS, ENV_HBONE_SESSION_IDLE_MS } from './config.js';
 import { TcpConnector, type Connector } from './transport/connector.js';
 import { loadWaypointConfig, waypointConfigDeltas } from './local-config.js';
@@ -112,11 +113,9 @@ async function main(): Promise<void> {
 
   const ready = (): boolean => store.synced('Service') && store.synced('RouteTable');
   const servers: Server[] = [];
-  const m = parseHostPort(args['metrics-address'], '--metrics-address');
-  servers.push(await serveMetrics(registry, m.host, m.port));
+  servers.push(await serveMetrics(registry, parseHostPort(args['metrics-address'], '--metrics-address')));
   servers.push(await serveAdmin(args['admin-address'], { dump: () => ({ identity, ...(waypoint.dump() as object) }), ready }));
-  servers.push(await serveHealth(args['health-address'], { ready }));
-  void listenOn;
+  servers.push(await serveHealth(parseHostPort(args['health-address'], '--health-address'), () => (ready() ? undefined : '')));
   log.info({ gateway: args.gateway, identity, hbone: mesh ? args['hbone-address'] : null, plain: args['plain-listen'] }, 'weft-waypoint started');
 
   const shutdown = (): void => {

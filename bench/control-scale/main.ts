@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { writeHeapSnapshot } from 'node:v8';
 import { stringify } from 'yaml';
+import { loopbackDirectoryConfig } from '../../control/config.js';
 import { startControl, type ControlProcess } from '../../control/main.js';
 import { generateTokenKeyPair, mintToken } from '../../control/identity/tokens.js';
 import type { SourceChange } from '../../control/sources/source.js';
@@ -138,20 +139,8 @@ async function main(): Promise<void> {
     // ---- control plane -------------------------------------------------------------------------
     const tStart = Date.now();
     control = await startControl(
-      {
-        source: { type: 'dir', dir: cluster },
-        listen: '127.0.0.1:0',
-        caDir: path.join(root, 'ca'),
-        tokenPublicKey: path.join(root, 'token.pub'),
-        trustDomain: 'cluster.local',
-        metricsAddress: '127.0.0.1:0',
-        healthAddress: '127.0.0.1:0',
-        namespace: 'weft-system',
-        servingSans: [],
-        debounceMs: 20,
-        // This measures signing capacity with a few callers at full speed: the per-caller limit is lifted.
-        certifyRateLimit: { burst: 1_000_000, ratePerSecond: 1_000_000 },
-      },
+      // This measures signing capacity with a few callers at full speed: the per-caller limit is lifted.
+      loopbackDirectoryConfig(root, { certifyRateLimit: { burst: 1_000_000, ratePerSecond: 1_000_000 } }),
       silentLogger,
     );
     const startupMs = Date.now() - tStart;

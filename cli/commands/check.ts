@@ -3,9 +3,8 @@ import type { CheckResult } from '../kube/check-result.js';
 import { renderCheck } from '../kube/check-result.js';
 import type { ClusterClient } from '../kube/cluster-client.js';
 import { describeTarget } from '../kube/cluster-client.js';
-import { namespaceArg } from '../arg-names.js';
-import { connectCluster, withClusterOptions, type ClusterArgs } from '../kube/connect.js';
-import { consolePrinter, printData, runCommand, withOutputOption, type OutputFormat, type Printer } from '../output.js';
+import { connectCluster, withControlPlaneOptions, type ControlPlaneArgs } from '../kube/connect.js';
+import { consolePrinter, printData, runCommand, type OutputFormat, type Printer } from '../output.js';
 
 /**
  * `weft check [--pre]`: one line per check (✔ passed, ! warning, ✖ failed with the fix, - skipped);
@@ -32,15 +31,14 @@ export async function checkCommand(client: ClusterClient, options: { pre: boolea
   return failed === 0 ? 0 : 1;
 }
 
-type Args = ClusterArgs & { pre: boolean; namespace: string; output: OutputFormat };
+type Args = ControlPlaneArgs & { pre: boolean };
 
 export const checkModule: CommandModule<object, Args> = {
   command: 'check',
   describe: 'Check that weft is installed and healthy (or, with --pre, that the cluster is ready for it); exit 1 on any failure',
   builder: (y: Argv) =>
-    withOutputOption(withClusterOptions(y))
+    withControlPlaneOptions(y, 'Namespace weft is (to be) installed in')
       .option('pre', { type: 'boolean', default: false, describe: 'Check the prerequisites of an install instead' })
-      .option('namespace', { alias: 'n', type: 'string', default: 'weft-system', coerce: namespaceArg('--namespace'), describe: 'Namespace weft is (to be) installed in' })
       .example('weft check --pre', 'before installing: permissions, other meshes, kernels, Gateway API CRDs')
       .example('weft check -o json', 'machine-readable results'),
   handler: (args) => runCommand(async () => checkCommand(await connectCluster(args), { pre: args.pre, namespace: args.namespace, output: args.output }, consolePrinter)),

@@ -2,8 +2,7 @@ import { existsSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
 import { WeftError } from '../../lib/errors/index.js';
 import type { ClusterClient } from '../kube/cluster-client.js';
-import { namespaceArg } from '../arg-names.js';
-import { connectCluster, withClusterOptions, type ClusterArgs } from '../kube/connect.js';
+import { connectCluster, withClusterOptions, withControlNamespaceOption, type ClusterArgs } from '../kube/connect.js';
 import { checkChartDir, defaultChartDir, findHelm, runHelm } from '../kube/helm.js';
 import { consolePrinter, runCommand, type Printer } from '../output.js';
 import { startProgress } from '../progress.js';
@@ -79,8 +78,7 @@ export const installModule: CommandModule<object, Args> = {
   command: 'install',
   describe: 'Install or upgrade weft on the current cluster with Helm (--dry-run prints the manifests)',
   builder: (y: Argv) =>
-    withClusterOptions(y)
-      .option('namespace', { alias: 'n', type: 'string', default: 'weft-system', coerce: namespaceArg('--namespace'), describe: 'Namespace of the control plane and node agents' })
+    withControlNamespaceOption(withClusterOptions(y), 'Namespace of the control plane and node agents')
       .option('release', { type: 'string', default: 'weft', describe: 'Helm release name' })
       .option('chart', { type: 'string', describe: 'Chart directory (default: the chart shipped with this CLI)' })
       .option('set', { type: 'string', array: true, default: [] as string[], describe: 'Chart value key=value (repeatable), e.g. control.replicaCount=3' })

@@ -115,6 +115,7 @@ const up: CommandModule<object, LabArgs & { nodes: number; demo: boolean; wait: 
       console.log(`  kubernetes: etcd, kube-apiserver, kube-controller-manager, kube-scheduler in the root namespace (${info.kube.server}; on this host https://127.0.0.1:${info.kube.hostPort})`);
       console.log(`  kubectl and helm: \`kubectl --kubeconfig ${info.kube.kubeconfig} get namespaces\`, or as your own user: \`sudo weft lab kubeconfig --raw --lab ${lab} > weft-${lab}.kubeconfig\``);
     }
+    if (info.prometheus) console.log(`  prometheus: scraping weft-control, the node agents and the waypoints (on this host http://127.0.0.1:${info.prometheus.hostPort}; \`sudo weft lab prometheus --lab ${lab}\`)`);
     demo?.();
   },
 };
@@ -184,6 +185,22 @@ const kubeconfig: CommandModule<object, LabArgs & { raw: boolean }> = {
     const { labKubeconfig } = await import('../../lab/kube/lab-kubeconfig.js');
     const k = await labKubeconfig(info, a['state-root']);
     process.stdout.write(a.raw ? k.content : `${k.path}\n`);
+  },
+};
+
+const prometheus: CommandModule<object, LabArgs> = {
+  command: 'prometheus',
+  describe: "the address on this host of the lab's Prometheus (it scrapes weft-control, the node agents and the waypoints)",
+  builder: (y) =>
+    withLab(y).example('curl -s "$(sudo weft lab prometheus)/api/v1/query?query=up"', 'is every weft component scraped?'),
+  handler: async (a) => {
+    requireRoot('weft lab prometheus');
+    const { info, paths } = await context(a);
+    const { readRecord, isAlive } = await import('../../lab/processes.js');
+    if (!info.prometheus) throw new WeftError('ERR_WEFT_LAB_PROMETHEUS_NOT_RUNNING', { lab: a.lab, what: 'none recorded in lab.json' });
+    const forward = await readRecord(paths.procs, 'prometheus-forward');
+    if (forward === undefined || !isAlive(forward)) throw new WeftError('ERR_WEFT_LAB_PROMETHEUS_NOT_RUNNING', { lab: a.lab, what: `no prometheus-forward on 127.0.0.1:${info.prometheus.hostPort}` });
+    console.log(`http://127.0.0.1:${info.prometheus.hostPort}`);
   },
 };
 
@@ -268,8 +285,9 @@ export const labCommand: CommandModule<object, object> = {
       .command(apply)
       .command(del)
       .command(kubeconfig)
+      .command(prometheus)
       .command(exec)
       .command(logs)
-      .demandCommand(1, 'Name a lab command: up, down, status, kubeconfig, apply, delete, exec, logs.'),
+      .demandCommand(1, 'Name a lab command: up, down, status, kubeconfig, prometheus, apply, delete, exec, logs.'),
   handler: () => {},
 };

@@ -1,11 +1,10 @@
 import type { Argv, CommandModule } from 'yargs';
 import type { ClusterClient } from '../kube/cluster-client.js';
-import { namespaceArg } from '../arg-names.js';
-import { connectCluster, withClusterOptions, type ClusterArgs } from '../kube/connect.js';
+import { connectCluster, withControlPlaneOptions, type ControlPlaneArgs } from '../kube/connect.js';
 import { clientVersion } from '../../lib/package-root.js';
 import { hasCode } from '../../lib/errors/index.js';
 import { Pod } from '../kube/resources.js';
-import { consolePrinter, printData, reportError, runCommand, withOutputOption, type OutputFormat, type Printer } from '../output.js';
+import { consolePrinter, printData, reportError, runCommand, type OutputFormat, type Printer } from '../output.js';
 
 /**
  * `weft version`: the client's version and, when a cluster is reachable, the control plane's. The control
@@ -49,14 +48,13 @@ export function printVersion(printer: Printer, info: VersionInfo, output: Output
   else printer.out(`control plane: unknown — ${info.note ?? 'not reachable'}`);
 }
 
-type Args = ClusterArgs & { namespace: string; client: boolean; output: OutputFormat };
+type Args = ControlPlaneArgs & { client: boolean };
 
 export const versionModule: CommandModule<object, Args> = {
   command: 'version',
   describe: 'Print the version of this client and, when reachable, of the control plane',
   builder: (y: Argv) =>
-    withOutputOption(withClusterOptions(y))
-      .option('namespace', { alias: 'n', type: 'string', default: 'weft-system', coerce: namespaceArg('--namespace'), describe: 'Namespace of the control plane' })
+    withControlPlaneOptions(y, 'Namespace of the control plane')
       .option('client', { type: 'boolean', default: false, describe: 'Only the client version (no cluster access)' }),
   handler: (args) =>
     runCommand(async () => {

@@ -5,7 +5,9 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Argv } from 'yargs';
 import { WeftError } from '../../lib/errors/index.js';
 import { LAB_STATE_ROOT } from '../../lab/names.js';
-import { labNameArg } from '../arg-names.js';
+import { CONTROL_NAMESPACE } from '../../lib/names.js';
+import { labNameArg, namespaceArg } from '../arg-names.js';
+import { withOutputOption, type OutputFormat } from '../output.js';
 import type { ClusterClient } from './cluster-client.js';
 
 /**
@@ -25,6 +27,18 @@ export function withClusterOptions<T>(y: Argv<T>): Argv<T & ClusterArgs> {
     .option('lab', { type: 'string', coerce: labNameArg, describe: 'Talk to the weft lab with this name instead of a Kubernetes cluster' })
     .option('kubeconfig', { type: 'string', describe: 'Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' })
     .option('context', { type: 'string', describe: 'Kubeconfig context (default: the current one)' });
+}
+
+/** `-n/--namespace`: where weft's control plane is (or is to be) installed, `weft-system` unless told. */
+export function withControlNamespaceOption<T>(y: Argv<T>, describe: string): Argv<T & { namespace: string }> {
+  return y.option('namespace', { alias: 'n', type: 'string', default: CONTROL_NAMESPACE, coerce: namespaceArg('--namespace'), describe });
+}
+
+/** A command that reads weft's control plane on a cluster or lab and prints what it found (-o). */
+export type ControlPlaneArgs = ClusterArgs & { namespace: string; output: OutputFormat };
+
+export function withControlPlaneOptions<T>(y: Argv<T>, describeNamespace: string): Argv<T & ControlPlaneArgs> {
+  return withControlNamespaceOption(withOutputOption(withClusterOptions(y)), describeNamespace);
 }
 
 /** Where labs keep their state; WEFT_LAB_ROOT overrides it (tests use a temp dir). */

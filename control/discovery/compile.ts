@@ -8,11 +8,13 @@ import {
   type WaypointRef,
   type Workload,
 } from '../../lib/model/index.js';
-import { LABEL_USE_WAYPOINT, LABEL_USE_WAYPOINT_NAMESPACE, LABEL_WAYPOINT_FOR } from '../../lib/names.js';
+import { LABEL_USE_WAYPOINT, LABEL_USE_WAYPOINT_NAMESPACE, LABEL_WAYPOINT_FOR, WAYPOINT_CLASS } from '../../lib/names.js';
 import type { ClusterSource, KubeObject, SourceChange } from '../sources/source.js';
 import { authorizationPolicyOf } from './compile-policy.js';
-import { podIps, podReady, podUid, workloadOf } from './compile-workload.js';
-import { compileRouteTables, WAYPOINT_CLASS } from './routes/compile-routes.js';
+import { podUid, workloadOf } from './compile-workload.js';
+import { PodServiceIndex } from './pod-service-index.js';
+import { SelectorEndpoints } from './selector-endpoints.js';
+import { compileRouteTables } from './routes/compile-routes.js';
 import {
   asKind,
   listOf,
@@ -21,8 +23,6 @@ import {
   type PodObject,
   type ServiceObject,
 } from '../sources/schemas.js';
-
-export { durationToMs, WAYPOINT_CLASS } from './routes/compile-routes.js';
 
 // Compiles the cluster source's typed objects into lib/model resources (issue 6, "Destination and
 // policy"). Incremental: a change marks only what it can affect dirty (a pod: its workload and the
@@ -62,18 +62,6 @@ export function emptyChangeSet(): ChangeSet {
   ]);
 }
 
-function labelsMatch(selector: Record<string, string> | undefined, labels: Record<string, string> | undefined): boolean {
-  if (!selector || Object.keys(selector).length === 0) return false; // no selector: endpoints are managed by hand
-  const l = labels ?? {};
-  for (const k in selector) if (l[k] !== selector[k]) return false;
-  return true;
-}
-
-function firstPair(selector: Record<string, string> | undefined): string | undefined {
-  if (!selector) return undefined;
-  const k = Object.keys(selector).sort()[0];
-  return k === undefined ? undefined : `${k}=${selector[k]}`;
-}
 
 function protocolFromName(name: string | undefined): string | undefined {
   if (!name) return undefined;
@@ -87,12 +75,9 @@ export class Compiler {
   readonly policies = new Map<string, Entry<AuthorizationPolicy>>();
   readonly routeTables = new Map<string, Entry<RouteTable>>();
 
-  private readonly podsByNs = new Map<string, Map<string, PodObject>>();
-  private readonly servicesByNs = new Map<string, Map<string, ServiceObject>>();
-  /** Per namespace: a Service's first selector pair `k=v` → names of Services with that pair. */
-  private readonly selectorIndex = new Map<string, Map<string, Set<string>>>();
-  /** Selector mode: service key → pod uid → endpoint. */
-  private readonly endpointsOf = new Map<string, Map<string, Endpoint>>();
+  private readonly index = new PodServiceIndex();
+  /** Selector mode's endpoints. */
+  private readonly endpoints = new SelectorEndpoints(this.index);
   /** Waypoint refs resolved during one rebuild/update (Gateways and their objects do not change mid-batch). */
   private waypointMemo = new Map<string, WaypointRef | undefined>();
 
@@ -118,30 +103,16 @@ export class Compiler {
   /** Compiles everything from the source (first sync, or after the source relisted). */
   rebuild(): ChangeSet {
     this.waypointMemo = new Map();
-    this.podsByNs.clear();
-    this.servicesByNs.clear();
-    this.selectorIndex.clear();
-    this.endpointsOf.clear();
-    for (const p of listOf(this.source, 'Pod')) this.indexPod(p);
-    for (const s of listOf(this.source, 'Service')) this.indexService(s);
-    if (this.options.endpoints === 'selectors') {
-      // Pod-driven: each pod looks up the Services whose first selector pair it carries, instead of
-      // every Service scanning every pod of its namespace.
-      for (const [ns, svcs] of this.servicesByNs) for (const name of svcs.keys()) this.endpointsOf.set(`${ns}/${name}`, new Map());
-      for (const [ns, pods] of this.podsByNs) {
-        for (const p of pods.values()) {
-          const ep = this.endpointOf(p);
-          if (!ep) continue;
-          for (const name of this.servicesSelecting(ns, p.metadata.labels)) this.endpointsOf.get(`${ns}/${name}`)!.set(ep.workloadUid, ep);
-        }
-      }
-    }
+    this.index.clear();
+    for (const p of listOf(this.source, 'Pod')) this.index.indexPod(p);
+    for (const s of listOf(this.source, 'Service')) this.index.indexService(s);
+    if (this.options.endpoints === 'selectors') this.endpoints.rebuild();
     const changes = emptyChangeSet();
     const seenW = new Set<string>();
-    for (const pods of this.podsByNs.values()) for (const p of pods.values()) seenW.add(this.compileWorkload(p, changes));
+    for (const p of this.index.allPods()) seenW.add(this.compileWorkload(p, changes));
     for (const k of [...this.workloads.keys()]) if (!seenW.has(k)) this.remove(this.workloads, k, 'Workload', changes);
     const seenS = new Set<string>();
-    for (const svcs of this.servicesByNs.values()) for (const s of svcs.values()) seenS.add(this.compileService(s, changes, false));
+    for (const s of this.index.allServices()) seenS.add(this.compileService(s, changes));
     for (const k of [...this.services.keys()]) if (!seenS.has(k)) this.remove(this.services, k, 'Service', changes);
     const seenP = new Set<string>();
     for (const p of listOf(this.source, 'AuthorizationPolicy')) seenP.add(this.compilePolicy(p, changes));
@@ -169,20 +140,20 @@ export class Compiler {
         case 'Pod': {
           const pod = object as unknown as PodObject;
           const uid = podUid(pod);
-          const old = this.podsByNs.get(ns)?.get(uid);
-          if (type === 'delete') this.podsByNs.get(ns)?.delete(uid);
-          else this.indexPod(pod);
+          const old = this.index.pod(ns, uid);
+          if (type === 'delete') this.index.deletePod(ns, uid);
+          else this.index.indexPod(pod);
           dirtyPods.set(uid, type === 'delete' ? undefined : pod);
           if (this.options.endpoints === 'selectors') {
-            for (const name of this.servicesSelecting(ns, old?.metadata.labels)) dirtyPodEndpoints.push([`${ns}/${name}`, uid]);
-            for (const name of this.servicesSelecting(ns, pod.metadata.labels)) dirtyPodEndpoints.push([`${ns}/${name}`, uid]);
+            for (const name of this.index.servicesSelecting(ns, old?.metadata.labels)) dirtyPodEndpoints.push([`${ns}/${name}`, uid]);
+            for (const name of this.index.servicesSelecting(ns, pod.metadata.labels)) dirtyPodEndpoints.push([`${ns}/${name}`, uid]);
           }
           break;
         }
         case 'Service': {
           const svc = object as unknown as ServiceObject;
-          this.unindexService(ns, svc.metadata.name);
-          if (type !== 'delete') this.indexService(svc);
+          this.index.unindexService(ns, svc.metadata.name);
+          if (type !== 'delete') this.index.indexService(svc);
           dirtyServices.add(`${ns}/${svc.metadata.name}`);
           dirtyEndpoints.add(`${ns}/${svc.metadata.name}`);
           routesDirty = true;
@@ -224,12 +195,12 @@ export class Compiler {
 
     // Namespaces and waypoint bindings affect many objects: recompute those wholesale (rare events).
     for (const ns of dirtyNamespaces) {
-      for (const p of this.podsByNs.get(ns)?.values() ?? []) dirtyPods.set(podUid(p), p);
-      for (const s of this.servicesByNs.get(ns)?.values() ?? []) dirtyServices.add(`${ns}/${s.metadata.name}`);
+      for (const p of this.index.podsIn(ns)?.values() ?? []) dirtyPods.set(podUid(p), p);
+      for (const s of this.index.servicesIn(ns)?.values() ?? []) dirtyServices.add(`${ns}/${s.metadata.name}`);
     }
     if (bindingsChanged) {
-      for (const pods of this.podsByNs.values()) for (const p of pods.values()) dirtyPods.set(podUid(p), p);
-      for (const [ns, svcs] of this.servicesByNs) for (const name of svcs.keys()) dirtyServices.add(`${ns}/${name}`);
+      for (const p of this.index.allPods()) dirtyPods.set(podUid(p), p);
+      for (const s of this.index.allServices()) dirtyServices.add(`${s.metadata.namespace ?? ''}/${s.metadata.name}`);
     }
 
     for (const [uid, pod] of dirtyPods) {
@@ -239,17 +210,17 @@ export class Compiler {
       }
     }
     for (const key of dirtyEndpoints) {
-      if (this.refreshEndpoints(key)) dirtyServices.add(key);
+      if (this.options.endpoints === 'selectors' && this.endpoints.refresh(key)) dirtyServices.add(key);
     }
     for (const [key, uid] of dirtyPodEndpoints) {
-      if (!dirtyEndpoints.has(key) && this.refreshPodEndpoint(key, uid)) dirtyServices.add(key);
+      if (!dirtyEndpoints.has(key) && this.endpoints.refreshPod(key, uid)) dirtyServices.add(key);
     }
     for (const key of dirtyServices) {
       const [ns, name] = key.split('/') as [string, string];
-      const svc = this.servicesByNs.get(ns)?.get(name);
-      if (svc) this.compileService(svc, changes, false);
+      const svc = this.index.service(ns, name);
+      if (svc) this.compileService(svc, changes);
       else {
-        this.endpointsOf.delete(key);
+        this.endpoints.delete(key);
         this.remove(this.services, key, 'Service', changes);
       }
     }
@@ -263,71 +234,7 @@ export class Compiler {
     return changes;
   }
 
-  // ---- indexes -----------------------------------------------------------------------------------
-
-  private indexPod(p: PodObject): void {
-    const ns = p.metadata.namespace ?? '';
-    let m = this.podsByNs.get(ns);
-    if (!m) this.podsByNs.set(ns, (m = new Map<string, PodObject>()));
-    m.set(podUid(p), p);
-  }
-
-  private indexService(s: ServiceObject): void {
-    const ns = s.metadata.namespace ?? '';
-    let m = this.servicesByNs.get(ns);
-    if (!m) this.servicesByNs.set(ns, (m = new Map<string, ServiceObject>()));
-    m.set(s.metadata.name, s);
-    const pair = firstPair(s.spec?.selector);
-    if (pair === undefined) return;
-    let idx = this.selectorIndex.get(ns);
-    if (!idx) this.selectorIndex.set(ns, (idx = new Map<string, Set<string>>()));
-    let names = idx.get(pair);
-    if (!names) idx.set(pair, (names = new Set()));
-    names.add(s.metadata.name);
-  }
-
-  private unindexService(ns: string, name: string): void {
-    const old = this.servicesByNs.get(ns)?.get(name);
-    if (!old) return;
-    this.servicesByNs.get(ns)!.delete(name);
-    const pair = firstPair(old.spec?.selector);
-    if (pair !== undefined) this.selectorIndex.get(ns)?.get(pair)?.delete(name);
-  }
-
-  /** Names of the Services in `ns` whose selector matches `labels`. */
-  private servicesSelecting(ns: string, labels: Record<string, string> | undefined): string[] {
-    const idx = this.selectorIndex.get(ns);
-    if (!idx || !labels) return [];
-    const out: string[] = [];
-    for (const k in labels) {
-      for (const name of idx.get(`${k}=${labels[k]}`) ?? []) {
-        if (labelsMatch(this.servicesByNs.get(ns)?.get(name)?.spec?.selector, labels)) out.push(name);
-      }
-    }
-    return out;
-  }
-
-  private endpointOf(p: PodObject): Endpoint | undefined {
-    const ip = podIps(p)[0];
-    if (!ip || p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed') return undefined;
-    return { workloadUid: podUid(p), address: ip, ready: podReady(p) };
-  }
-
-  /** Selector mode: rechecks one pod against one Service; true when that Service's endpoints changed. */
-  private refreshPodEndpoint(key: string, uid: string): boolean {
-    const [ns, name] = key.split('/') as [string, string];
-    const svc = this.servicesByNs.get(ns)?.get(name);
-    if (!svc) return false;
-    let eps = this.endpointsOf.get(key);
-    if (!eps) this.endpointsOf.set(key, (eps = new Map<string, Endpoint>()));
-    const pod = this.podsByNs.get(ns)?.get(uid);
-    const next = pod && labelsMatch(svc.spec?.selector, pod.metadata.labels) ? this.endpointOf(pod) : undefined;
-    const before = eps.get(uid);
-    if (!next) return eps.delete(uid);
-    if (before && before.address === next.address && before.ready === next.ready) return false;
-    eps.set(uid, next);
-    return true;
-  }
+  // ---- change tracking ---------------------------------------------------------------------------
 
   private set<T>(map: Map<string, Entry<T>>, key: string, value: T, kind: CompiledKind, changes: ChangeSet): void {
     const old = map.get(key);
@@ -373,7 +280,7 @@ export class Compiler {
     const ns = gw.metadata.namespace ?? '';
     const name = gw.metadata.name;
     const owned = (o: KubeObject): boolean => o.metadata.namespace === ns && (o.metadata.ownerReferences?.some((r) => r.kind === 'Gateway' && r.name === name) ?? false);
-    const svcs = this.servicesByNs.get(ns);
+    const svcs = this.index.servicesIn(ns);
     let svc = svcs ? [...svcs.values()].find((s) => owned(s as unknown as KubeObject)) : undefined;
     svc ??= svcs?.get(name) ?? svcs?.get(`${name}-waypoint`);
     const vip = svc?.spec?.clusterIP && svc.spec.clusterIP !== 'None' ? svc.spec.clusterIP : gw.status?.addresses?.[0]?.value;
@@ -398,29 +305,6 @@ export class Compiler {
 
   // ---- services ----------------------------------------------------------------------------------
 
-  /** Selector mode: recomputes one Service's endpoints; true when they changed. */
-  private refreshEndpoints(key: string): boolean {
-    if (this.options.endpoints !== 'selectors') return false;
-    const [ns, name] = key.split('/') as [string, string];
-    const svc = this.servicesByNs.get(ns)?.get(name);
-    const before = this.endpointsOf.get(key);
-    if (!svc) return this.endpointsOf.delete(key);
-    const next = new Map<string, Endpoint>();
-    const selector = svc.spec?.selector;
-    for (const p of this.podsByNs.get(ns)?.values() ?? []) {
-      if (!labelsMatch(selector, p.metadata.labels)) continue;
-      const ep = this.endpointOf(p);
-      if (ep) next.set(ep.workloadUid, ep);
-    }
-    this.endpointsOf.set(key, next);
-    if (!before || before.size !== next.size) return true;
-    for (const [uid, e] of next) {
-      const b = before.get(uid);
-      if (!b || b.address !== e.address || b.ready !== e.ready) return true;
-    }
-    return false;
-  }
-
   private sliceEndpoints(ns: string, name: string): Endpoint[] {
     const out: Endpoint[] = [];
     for (const slice of listOf(this.source, 'EndpointSlice')) {
@@ -428,25 +312,19 @@ export class Compiler {
       for (const e of slice.endpoints ?? []) {
         const address = e.addresses[0];
         if (!address) continue;
-        const uid = e.targetRef?.uid ?? (e.targetRef?.name ? this.podByName(ns, e.targetRef.name)?.metadata.uid : undefined) ?? `${ns}/${address}`;
+        const uid = e.targetRef?.uid ?? (e.targetRef?.name ? this.index.podByName(ns, e.targetRef.name)?.metadata.uid : undefined) ?? `${ns}/${address}`;
         out.push({ workloadUid: uid, address, ready: e.conditions?.ready ?? true });
       }
     }
     return out;
   }
 
-  private podByName(ns: string, name: string): PodObject | undefined {
-    for (const p of this.podsByNs.get(ns)?.values() ?? []) if (p.metadata.name === name) return p;
-    return undefined;
-  }
-
-  private compileService(s: ServiceObject, changes: ChangeSet, refresh: boolean): string {
+  private compileService(s: ServiceObject, changes: ChangeSet): string {
     const ns = s.metadata.namespace ?? '';
     const key = `${ns}/${s.metadata.name}`;
-    if (refresh) this.refreshEndpoints(key);
     const endpoints =
       this.options.endpoints === 'selectors'
-        ? [...(this.endpointsOf.get(key)?.values() ?? [])].sort((a, b) => (a.workloadUid < b.workloadUid ? -1 : 1))
+        ? this.endpoints.list(key)
         : this.sliceEndpoints(ns, s.metadata.name);
     const vips = (s.spec?.clusterIPs ?? (s.spec?.clusterIP ? [s.spec.clusterIP] : [])).filter((ip) => ip && ip !== 'None');
     const ports: ServicePort[] = (s.spec?.ports ?? []).map((p) => ({
@@ -474,7 +352,7 @@ export class Compiler {
     if (typeof target === 'number') return target;
     if (target === undefined || target === '') return port;
     if (/^[0-9]+$/.test(target)) return Number(target);
-    const pods = this.podsByNs.get(ns);
+    const pods = this.index.podsIn(ns);
     for (const e of endpoints) {
       const pod = pods?.get(e.workloadUid);
       for (const c of pod?.spec?.containers ?? []) for (const cp of c.ports ?? []) if (cp.name === target) return cp.containerPort;
@@ -497,7 +375,7 @@ export class Compiler {
     const tables = compileRouteTables({
       source: this.source,
       waypointOfService: (ns, name) => this.services.get(`${ns}/${name}`)?.value.waypoint,
-      serviceExists: (ns, name) => this.servicesByNs.get(ns)?.has(name) ?? false,
+      serviceExists: (ns, name) => this.index.service(ns, name) !== undefined,
     });
     for (const [key, t] of tables) this.set(this.routeTables, key, t, 'RouteTable', changes);
     for (const key of [...this.routeTables.keys()]) if (!tables.has(key)) this.remove(this.routeTables, key, 'RouteTable', changes);

@@ -6,6 +6,8 @@
 //   retry.weft.dev/backoff:    "25ms"                               (Gateway API duration)
 // A bad value is left out and reported in the route's status (PartiallyInvalid), never fails the route.
 
+import { gatewayDurationMs } from '../../lib/gateway-duration.js';
+
 export const RETRY_GRPC_CODES_ANNOTATION = 'retry.weft.dev/grpc-codes';
 export const RETRY_ATTEMPTS_ANNOTATION = 'retry.weft.dev/attempts';
 export const RETRY_BACKOFF_ANNOTATION = 'retry.weft.dev/backoff';
@@ -30,8 +32,6 @@ const GRPC_CODES: Readonly<Record<string, number>> = {
 };
 
 /** Gateway API Duration (GEP-2257): up to 4 units of h/m/s/ms, e.g. `1s`, `250ms`, `1m30s`. */
-const DURATION = /^(?:\d{1,5}(?:h|m|s|ms)){1,4}$/;
-const UNIT_MS: Readonly<Record<string, number>> = { h: 3_600_000, m: 60_000, s: 1_000, ms: 1 };
 const MAX_ATTEMPTS = 20;
 
 export interface RetryAnnotations {
@@ -74,11 +74,8 @@ export function parseRetryAnnotations(annotations: Readonly<Record<string, strin
   }
   const b = annotations?.[RETRY_BACKOFF_ANNOTATION];
   if (b !== undefined) {
-    const v = b.trim();
-    if (DURATION.test(v)) {
-      backoffMs = 0;
-      for (const m of v.matchAll(/(\d+)(ms|h|m|s)/g)) backoffMs += Number(m[1]) * UNIT_MS[m[2]];
-    } else problems.push(`${RETRY_BACKOFF_ANNOTATION}: "${b}" is not a Gateway API duration such as "25ms" or "1s"`);
+    backoffMs = gatewayDurationMs(b.trim());
+    if (backoffMs === undefined) problems.push(`${RETRY_BACKOFF_ANNOTATION}: "${b}" is not a Gateway API duration such as "25ms" or "1s"`);
   }
   return { grpcCodes, attempts, backoffMs, problems };
 }

@@ -4,16 +4,16 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { WeftError, isWeftError } from '../../lib/errors/index.js';
 import { RESOURCE_KINDS, type ResourceKind, type Service, type TrustBundleData, type Workload } from '../../lib/model/index.js';
 import { silentLogger, type Logger } from '../../lib/telemetry/log.js';
-import { resourceToProto, isResourceKind } from '../../lib/control-client/convert.js';
+import { resourceToProto } from '../../lib/control-client/convert.js';
 import type { Resource } from '../../api/gen/weft/v1/resources.js';
-import { DiscoveryServiceService, WatchResponse as WatchResponseCodec, type DiscoveryServiceServer, type WatchRequest, type WatchResponse } from '../../api/gen/weft/v1/discovery.js';
-import type { ClusterSource, SourceChange } from '../sources/source.js';
-import { bearerToken, toGrpcError } from '../identity/certify-service.js';
-import { roleOf } from '../identity/callers.js';
-import type { TokenVerifier } from '../identity/tokens.js';
-import type { Compiler} from './compile.js';
-import { type ChangeSet, type CompiledKind } from './compile.js';
+import type { DiscoveryServiceServer, WatchRequest, WatchResponse } from '../../api/gen/weft/v1/discovery.js';
+import type { SourceChange } from '../sources/source.js';
+import { toGrpcError } from '../identity/certify-service.js';
+import type { ChangeSet, CompiledKind, Compiler } from './compile.js';
 import { inScope, scopeDependsOnServices, type ScopeContext, type WatchScope } from './watch-scope.js';
+import { authorizeWatch, type WatchAuthorizeOptions } from './watch-authorize.js';
+
+export { DiscoveryServiceDefinition } from './watch-encoding.js';
 
 export type { WatchScope } from './watch-scope.js';
 
@@ -34,30 +34,8 @@ const SNAPSHOT_CHUNK = 1000;
 /** Removed keys remembered for resuming; older resumes get a snapshot. */
 const MAX_TOMBSTONES = 50_000;
 
-/**
- * Watchers with the same scope get the very same message objects within a flush (and the same snapshot
- * chunks within a version), so each is serialised once however many watchers receive it: the service
- * definition registered with the gRPC server serialises through this cache.
- */
-const encoded = new WeakMap<WatchResponse, Buffer>();
-export const DiscoveryServiceDefinition = {
-  ...DiscoveryServiceService,
-  watch: {
-    ...DiscoveryServiceService.watch,
-    responseSerialize: (value: WatchResponse): Buffer => {
-      let b = encoded.get(value);
-      if (!b) encoded.set(value, (b = Buffer.from(WatchResponseCodec.encode(value).finish())));
-      return b;
-    },
-  },
-} as const;
-
-export interface WatchServiceOptions {
-  source: ClusterSource;
+export interface WatchServiceOptions extends WatchAuthorizeOptions {
   compiler: Compiler;
-  /** Verifies callers when set (the process always sets it; some tests leave it out). */
-  verifier?: TokenVerifier;
-  controlNamespace?: string;
   debounceMs?: number;
   logger?: Logger;
   registry?: Registry;
@@ -399,38 +377,11 @@ export class WatchService {
 
   // ---- the RPC -----------------------------------------------------------------------------------
 
-  private async authorize(call: ServerWritableStream<WatchRequest, WatchResponse>): Promise<WatchScope> {
-    const req = call.request;
-    let scope: WatchScope;
-    if (req.waypoint) {
-      const [namespace, name, extra] = req.waypoint.split('/');
-      if (!namespace || !name || extra !== undefined) throw new WeftError('ERR_WEFT_CONTROL_BAD_REQUEST', { reason: 'waypoint must be <namespace>/<name>' });
-      scope = { type: 'waypoint', namespace, name };
-    } else if (req.node) {
-      scope = { type: 'node', node: req.node };
-    } else {
-      throw new WeftError('ERR_WEFT_CONTROL_BAD_REQUEST', { reason: 'a watch names its node or its waypoint' });
-    }
-    for (const k of req.kinds) if (!isResourceKind(k)) throw new WeftError('ERR_WEFT_CONTROL_BAD_REQUEST', { reason: `unknown kind ${k}` });
-    const verifier = this.options.verifier;
-    if (!verifier) return scope;
-    const caller = await verifier.verify(bearerToken(call.metadata, 'DiscoveryService.Watch'));
-    const role = roleOf(caller, this.options.source, this.options.controlNamespace ?? 'weft-system');
-    const who = `system:serviceaccount:${caller.namespace}:${caller.serviceAccount}`;
-    if (scope.type === 'node' && !(role.role === 'node-agent' && role.node === scope.node)) {
-      throw new WeftError('ERR_WEFT_CONTROL_PERMISSION_DENIED', { caller: who, identity: `the state of node ${scope.node}`, reason: role.role === 'other' ? role.reason : 'it is not that node\'s agent' });
-    }
-    if (scope.type === 'waypoint' && !(role.role === 'waypoint' && role.namespace === scope.namespace && role.gateway === scope.name)) {
-      throw new WeftError('ERR_WEFT_CONTROL_PERMISSION_DENIED', { caller: who, identity: `the state of waypoint ${req.waypoint}`, reason: role.role === 'other' ? role.reason : 'it is not that waypoint' });
-    }
-    return scope;
-  }
-
   private async watch(call: ServerWritableStream<WatchRequest, WatchResponse>): Promise<void> {
     let scope: WatchScope;
     try {
       if (!this.started) throw new WeftError('ERR_WEFT_CONTROL_NOT_READY', { reason: 'the cluster-state source has not synced' });
-      scope = await this.authorize(call);
+      scope = await authorizeWatch(call, this.options);
     } catch (err) {
       const e = toGrpcError(err);
       this.log.warn({ code: isWeftError(err) ? err.code : undefined, reason: e.details }, 'watch refused');

@@ -1,17 +1,18 @@
 import { EventEmitter } from 'node:events';
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { watch as fsWatch, type FSWatcher, type Stats } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseAllDocuments, stringify as toYaml } from 'yaml';
+import { stringify as toYaml } from 'yaml';
 import type { Logger } from '../../lib/telemetry/log.js';
 import { silentLogger } from '../../lib/telemetry/log.js';
 import { WeftError } from '../../lib/errors/index.js';
 import { joinInside } from '../../lib/path-inside.js';
-import { KIND_INFO, isObjectKind, objectKey, refOf, validateObject, validateStatus } from './schemas.js';
-import { failClosedPolicy } from './authz-fail-closed.js';
-import type { ClusterSource, InvalidInfo, KubeObject, ObjectKind, ObjectRef, SourceChange } from './source.js';
 import { objectFileName } from '../../lib/object-file-name.js';
+import { KIND_INFO } from './schemas.js';
+import { FileObjectTable, STATUS_DIR } from './file-objects.js';
+import { isManifestName, readPrevious, stampOf } from './manifest-files.js';
+import type { ClusterSource, InvalidInfo, KubeObject, ObjectKind, ObjectRef, SourceChange } from './source.js';
 
 export interface DirectorySourceOptions {
   /** The cluster-state directory (manifests/, pods/, generated/, status/). Created if missing. */
@@ -42,11 +43,7 @@ export interface DirectorySourceCounters {
   incrementalScans: number;
 }
 
-export const STATUS_DIR = 'status';
 export const GENERATED_DIR = 'generated';
-/** Files larger than this are reported and skipped rather than parsed. */
-const MAX_FILE_BYTES = 4 * 1024 * 1024;
-const MAX_REPORTED = 20_000;
 /** Safety-net period while every directory has a watcher. */
 const WATCHED_RESCAN_MS = 30_000;
 /** Safety-net period while some directory has none (watch off, inotify limit reached). */
@@ -55,44 +52,6 @@ const UNWATCHED_RESCAN_MS = 2_000;
 const MAX_INCREMENTAL_PATHS = 1_000;
 /** stat() calls in flight during a full walk: fast enough, without crowding libuv's pool (Certify uses it). */
 const WALK_CONCURRENCY = 8;
-
-/**
- * One document that defines an object, as kept between scans. Valid documents keep only their validated
- * object — the same instance the state serves when no status file applies — not the raw parse or the
- * text (bench/control-scale: three copies of 10 000 pods cost ~30 MB of heap).
- */
-type Doc =
-  | { readonly ok: true; readonly where: string; readonly hash: string; readonly object: KubeObject }
-  | {
-      readonly ok: false;
-      readonly where: string;
-      readonly hash: string;
-      readonly ref: Partial<ObjectRef>;
-      readonly reason: string;
-      readonly raw: unknown;
-      /** An AuthorizationPolicy's fail-closed stand-in (authz-fail-closed.ts), served in its place. */
-      readonly substitute?: KubeObject;
-    };
-
-interface StatusDoc {
-  readonly status: unknown;
-  readonly hash: string;
-}
-
-interface FileEntry {
-  /** `mtimeMs:size:ino`, to skip rereading unchanged files. */
-  readonly stamp: string;
-  /** Objects this file defines, by object key (`Kind/ns/name`). */
-  readonly objects: Map<string, Doc>;
-  /** Status documents this file carries (only under status/), by object key. */
-  readonly statuses: Map<string, StatusDoc>;
-}
-
-interface Current {
-  readonly object: KubeObject;
-  /** Hashes of the inputs (object document + status document) it was built from. */
-  readonly fingerprint: string;
-}
 
 /** Typed `on` overloads of ClusterSource (the class inherits EventEmitter's untyped ones). */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
@@ -129,18 +88,11 @@ export class DirectorySource extends EventEmitter implements ClusterSource {
   private readonly rescanIntervalMs: number | undefined;
   private readonly defaultNamespace: string;
   private readonly watchEnabled: boolean;
-  private readonly files = new Map<string, FileEntry>();
-  private readonly current = new Map<string, Current>(); // object key → object
-  /** Object key → files defining it / carrying its status (duplicates: the last path in sort order wins). */
-  private readonly objectFiles = new Map<string, Set<string>>();
-  private readonly statusFiles = new Map<string, Set<string>>();
-  private readonly byKind = new Map<ObjectKind, Map<string, KubeObject>>();
+  /** What the files define, and the objects served from them. */
+  private readonly table: FileObjectTable;
   private readonly watchers = new Map<string, FSWatcher>();
   /** Directories seen whose watch failed (inotify limit, permissions): the fast safety net covers them. */
   private readonly unwatched = new Set<string>();
-  private readonly reported = new Set<string>();
-  /** Object key → why it is skipped (objects that parsed and have a kind and name). */
-  private readonly invalid = new Map<string, InvalidInfo>();
   private debounceTimer: NodeJS.Timeout | undefined;
   private rescanTimer: NodeJS.Timeout | undefined;
   private lastFullScan = 0;
@@ -162,7 +114,14 @@ export class DirectorySource extends EventEmitter implements ClusterSource {
     this.rescanIntervalMs = options.rescanIntervalMs;
     this.defaultNamespace = options.defaultNamespace ?? 'default';
     this.watchEnabled = options.watch ?? true;
-    for (const kind of Object.keys(KIND_INFO) as ObjectKind[]) this.byKind.set(kind, new Map());
+    this.table = new FileObjectTable({
+      dir: this.dir,
+      defaultNamespace: this.defaultNamespace,
+      log: this.log,
+      statOf: (p) => this.statOf(p),
+      onRead: () => this.counters.fileReads++,
+      onInvalid: (info) => this.emit('invalid', info),
+    });
   }
 
   async start(): Promise<void> {
@@ -176,7 +135,7 @@ export class DirectorySource extends EventEmitter implements ClusterSource {
       this.rescanTimer = setInterval(() => this.safetyNet(), tick);
       this.rescanTimer.unref();
     }
-    this.log.info({ dir: this.dir, objects: this.current.size, files: this.files.size }, 'directory source loaded');
+    this.log.info({ dir: this.dir, objects: this.table.objectCount, files: this.table.fileCount }, 'directory source loaded');
   }
 
   async stop(): Promise<void> {
@@ -190,15 +149,15 @@ export class DirectorySource extends EventEmitter implements ClusterSource {
   }
 
   list(kind: ObjectKind): readonly KubeObject[] {
-    return [...(this.byKind.get(kind)?.values() ?? [])];
+    return this.table.list(kind);
   }
 
   invalidObjects(): readonly InvalidInfo[] {
-    return [...this.invalid.values()];
+    return this.table.invalidObjects();
   }
 
   get(ref: ObjectRef): KubeObject | undefined {
-    return this.current.get(this.keyOf(ref.kind, ref.namespace, ref.name))?.object;
+    return this.table.get(ref);
   }
 
   /** Resolves after a full rescan that started after this call (tests; writers wanting read-your-writes). */
@@ -253,11 +212,6 @@ export class DirectorySource extends EventEmitter implements ClusterSource {
   }
 
   // -------------------------------------------------------------------------------------------------
-
-  private keyOf(kind: string, namespace: string | undefined, name: string): string {
-    const namespaced = isObjectKind(kind) ? KIND_INFO[kind].namespaced : true;
-    return `${kind}/${objectKey(namespaced ? (namespace ?? this.defaultNamespace) : undefined, name)}`;
-  }
 
   private async writeAtomic(file: string, content: string): Promise<void> {
     try {
@@ -341,7 +295,7 @@ export class DirectorySource extends EventEmitter implements ClusterSource {
   private async applyWalk(found: Map<string, string>, seenDirs: Set<string>): Promise<void> {
     // Entries the walk did not see may have appeared after it listed their directory: check them again.
     const gone = new Set<string>();
-    for (const file of this.files.keys()) {
+    for (const file of this.table.filePaths()) {
       if (found.has(file)) continue;
       const s = await this.statOf(file);
       if (s?.isFile() === true) found.set(file, stampOf(s));
@@ -370,13 +324,13 @@ export class DirectorySource extends EventEmitter implements ClusterSource {
     const under = (f: string): boolean => f === p || f.startsWith(p + path.sep);
     const s = await this.statOf(p);
     if (s === undefined) {
-      if (this.files.has(p)) {
+      if (this.table.hasFile(p)) {
         gone.add(p);
         return;
       }
       // Neither a file nor a directory we know (e.g. the temp file of an atomic write, renamed away).
       if (!this.watchers.has(p) && !this.unwatched.has(p)) return;
-      for (const file of this.files.keys()) if (under(file)) gone.add(file);
+      for (const file of this.table.filePaths()) if (under(file)) gone.add(file);
       for (const [dir, w] of this.watchers) {
         if (under(dir)) {
           w.close();
@@ -387,65 +341,19 @@ export class DirectorySource extends EventEmitter implements ClusterSource {
       const found = new Map<string, string>();
       await this.walk(p, new Set(), found);
       for (const [f, stamp] of found) seenFiles.set(f, stamp);
-      for (const file of this.files.keys()) if (file.startsWith(p + path.sep) && !found.has(file)) gone.add(file);
+      for (const file of this.table.filePaths()) if (file.startsWith(p + path.sep) && !found.has(file)) gone.add(file);
     } else if (s.isFile() && isManifestName(path.basename(p))) {
       seenFiles.set(p, stampOf(s));
-    } else if (this.files.has(p)) {
+    } else if (this.table.hasFile(p)) {
       gone.add(p); // replaced by something that is not a file
     }
   }
 
   /** Rereads changed files, recomputes the objects they touch and emits the changes. Under the state lock. */
+  /** Rereads changed files and emits the changes of the objects they define. Under the state lock. */
   private async applyFiles(seenFiles: Map<string, string>, gone: Set<string>): Promise<void> {
-    const touched = new Set<string>();
-    for (const file of gone) {
-      const entry = this.files.get(file);
-      if (entry === undefined) continue;
-      this.unindex(file, entry, touched);
-      this.files.delete(file);
-    }
-    for (const [file, stamp] of seenFiles) {
-      const old = this.files.get(file);
-      if (old?.stamp === stamp) continue;
-      const entry = await this.load(file, old);
-      if (entry === undefined) {
-        // Vanished since it was listed: drop what it defined (an event for it may also be on its way).
-        if (old !== undefined) {
-          this.unindex(file, old, touched);
-          this.files.delete(file);
-        }
-        continue;
-      }
-      if (entry === old) continue;
-      if (old !== undefined) this.unindex(file, old, touched);
-      this.files.set(file, entry);
-      this.index(file, entry, touched);
-    }
-    if (touched.size === 0) return;
-    const changes = this.recompute(touched);
+    const changes = await this.table.apply(seenFiles, gone);
     if (this.started && changes.length > 0 && !this.stopped) this.emit('change', changes);
-  }
-
-  private index(file: string, entry: FileEntry, touched: Set<string>): void {
-    for (const k of entry.objects.keys()) {
-      touched.add(k);
-      addTo(this.objectFiles, k, file);
-    }
-    for (const k of entry.statuses.keys()) {
-      touched.add(k);
-      addTo(this.statusFiles, k, file);
-    }
-  }
-
-  private unindex(file: string, entry: FileEntry, touched: Set<string>): void {
-    for (const k of entry.objects.keys()) {
-      touched.add(k);
-      removeFrom(this.objectFiles, k, file);
-    }
-    for (const k of entry.statuses.keys()) {
-      touched.add(k);
-      removeFrom(this.statusFiles, k, file);
-    }
   }
 
   private async statOf(p: string): Promise<Stats | undefined> {
@@ -506,240 +414,5 @@ export class DirectorySource extends EventEmitter implements ClusterSource {
       this.unwatched.add(dir);
       this.log.debug({ dir, err }, 'cannot watch directory; the periodic rescan covers it');
     }
-  }
-
-  /**
-   * Reads and parses one file; `old` is its previous entry, whose documents are reused when their text is
-   * unchanged (no revalidation, one object instance). Undefined when the file is gone.
-   */
-  private async load(file: string, old: FileEntry | undefined): Promise<FileEntry | undefined> {
-    const rel = path.relative(this.dir, file);
-    const isStatus = rel.split(path.sep)[0] === STATUS_DIR;
-    let text: string;
-    const s = await this.statOf(file);
-    if (s?.isFile() !== true) return undefined;
-    const stamp = stampOf(s);
-    if (old?.stamp === stamp) return old;
-    const entry: FileEntry = { stamp, objects: new Map(), statuses: new Map() };
-    if (s.size > MAX_FILE_BYTES) {
-      this.report(rel, `size:${stamp}`, {}, `file is ${s.size} bytes, larger than the ${MAX_FILE_BYTES}-byte limit`);
-      return entry;
-    }
-    try {
-      this.counters.fileReads++;
-      text = await readFile(file, 'utf8');
-    } catch {
-      return undefined;
-    }
-    for (const { index, value, error, source } of parseDocuments(file, text)) {
-      const where = `${rel}#${index}`;
-      if (error !== undefined) {
-        this.report(where, source, {}, error);
-        continue;
-      }
-      if (value === null || value === undefined) continue; // empty document (`---` at the end)
-      const hash = hashOf(source);
-      for (const item of expandList(value)) {
-        const raw = item as Record<string, unknown>;
-        if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-          this.report(where, source, {}, 'document is not an object');
-          continue;
-        }
-        const kind = raw.kind;
-        if (typeof kind === 'string' && typeof raw.apiVersion === 'string' && !isObjectKind(kind)) continue; // a kind weft does not read
-        const meta = raw.metadata as { name?: unknown; namespace?: unknown } | undefined;
-        if (!isObjectKind(kind) || typeof meta?.name !== 'string' || meta.name === '') {
-          const v = validateObject(raw);
-          this.report(where, source, v.ok ? {} : v.ref, v.ok ? 'metadata.name: required' : v.reason, raw);
-          continue;
-        }
-        const key = this.keyOf(kind, typeof meta.namespace === 'string' ? meta.namespace : undefined, meta.name);
-        // A List's items share their document's text: the key tells them apart.
-        const itemHash = value === item ? hash : `${hash}:${key}`;
-        if (isStatus) {
-          const previous = old?.statuses.get(key);
-          entry.statuses.set(key, previous?.hash === itemHash ? previous : { status: raw.status, hash: itemHash });
-          continue;
-        }
-        const previous = old?.objects.get(key);
-        if (previous?.hash === itemHash && previous.where === where) {
-          entry.objects.set(key, previous);
-          continue;
-        }
-        const v = validateObject(raw, { defaultNamespace: this.defaultNamespace });
-        if (v.ok) entry.objects.set(key, { ok: true, where, hash: itemHash, object: v.object });
-        else {
-          const substitute = kind === 'AuthorizationPolicy' ? failClosedPolicy(raw, v.reason, this.defaultNamespace) : undefined;
-          entry.objects.set(key, { ok: false, where, hash: itemHash, ref: v.ref, reason: v.reason, raw, ...(substitute ? { substitute } : {}) });
-        }
-      }
-    }
-    return entry;
-  }
-
-  /** Rebuilds the objects behind `keys` from the file table and returns the resulting changes. */
-  private recompute(keys: Set<string>): SourceChange[] {
-    const changes: SourceChange[] = [];
-    for (const key of keys) {
-      const objectFile = lastOf(this.objectFiles.get(key));
-      const doc = objectFile === undefined ? undefined : this.files.get(objectFile)?.objects.get(key);
-      const statusFile = lastOf(this.statusFiles.get(key));
-      const status = statusFile === undefined ? undefined : this.files.get(statusFile)?.statuses.get(key);
-      const before = this.current.get(key);
-      const next = doc === undefined ? undefined : this.build(key, doc, status);
-      if (doc === undefined || doc.ok) this.invalid.delete(key);
-      if (next === undefined) {
-        if (before !== undefined) {
-          this.remove(key, before.object);
-          changes.push({ type: 'delete', object: before.object });
-        }
-        continue;
-      }
-      if (before?.fingerprint === next.fingerprint) continue;
-      this.current.set(key, next);
-      this.byKind.get(next.object.kind)?.set(key, next.object);
-      changes.push({ type: 'upsert', object: next.object });
-    }
-    return changes;
-  }
-
-  private build(key: string, doc: Doc, status: StatusDoc | undefined): Current | undefined {
-    const fingerprint = status === undefined ? doc.hash : `${doc.hash}\u0000${status.hash}`;
-    const before = this.current.get(key);
-    if (before?.fingerprint === fingerprint) return before;
-    let object: KubeObject;
-    if (doc.ok) object = doc.object;
-    else {
-      this.invalid.set(key, { ref: doc.ref, file: path.join(this.dir, doc.where.split('#')[0] ?? ''), reason: doc.reason, object: doc.raw });
-      this.report(doc.where, doc.hash, doc.ref, doc.reason, doc.raw);
-      if (doc.substitute === undefined) return undefined;
-      object = doc.substitute;
-    }
-    if (status === undefined) return { object, fingerprint };
-    // The status file replaces the object's status; metadata and spec stay shared with the document's object.
-    const checked = validateStatus(object.kind, status.status);
-    if (checked.ok) return { object: { ...object, status: checked.status }, fingerprint };
-    this.report(`${STATUS_DIR}/${key}`, status.hash, refOf(object), `status does not validate (${checked.reason}); using the object without it`);
-    return { object, fingerprint };
-  }
-
-  private remove(key: string, object: KubeObject): void {
-    this.current.delete(key);
-    this.byKind.get(object.kind)?.delete(key);
-  }
-
-  private report(where: string, content: string, ref: Partial<ObjectRef>, reason: string, object?: unknown): void {
-    const id = `${where}\u0000${hashOf(content)}`;
-    if (this.reported.has(id)) return;
-    if (this.reported.size >= MAX_REPORTED) this.reported.clear();
-    this.reported.add(id);
-    const err = new WeftError('ERR_WEFT_SOURCE_INVALID_OBJECT', {
-      kind: ref.kind ?? 'object',
-      name: ref.name === undefined ? '(unnamed)' : objectKey(ref.namespace, ref.name),
-      origin: where,
-      reason,
-    });
-    this.log.warn({ code: err.code, file: where }, err.message);
-    const file = where.split('#')[0];
-    const info: InvalidInfo = { ref, file: path.join(this.dir, file), reason };
-    if (object !== undefined) info.object = object;
-    this.emit('invalid', info);
-  }
-}
-
-function stampOf(s: Stats): string {
-  return `${s.mtimeMs}:${s.size}:${s.ino}`;
-}
-
-/** Dotfiles are temp files of atomic writes and editor swap files. */
-function isManifestName(name: string): boolean {
-  return !name.startsWith('.') && /\.(ya?ml|json)$/i.test(name);
-}
-
-function addTo(index: Map<string, Set<string>>, key: string, file: string): void {
-  let set = index.get(key);
-  if (set === undefined) index.set(key, (set = new Set()));
-  set.add(file);
-}
-
-function removeFrom(index: Map<string, Set<string>>, key: string, file: string): void {
-  const set = index.get(key);
-  if (set === undefined) return;
-  set.delete(file);
-  if (set.size === 0) index.delete(key);
-}
-
-/** The greatest path of a set (deterministic winner among duplicate definitions). */
-function lastOf(files: Set<string> | undefined): string | undefined {
-  let best: string | undefined;
-  for (const f of files ?? []) if (best === undefined || f > best) best = f;
-  return best;
-}
-
-function hashOf(text: string): string {
-  return createHash('sha1').update(text).digest('base64url');
-}
-
-interface ParsedDoc {
-  index: number;
-  value?: unknown;
-  error?: string;
-  /** The document's own text, for once-per-content reporting. */
-  source: string;
-}
-
-function parseDocuments(file: string, text: string): ParsedDoc[] {
-  if (file.toLowerCase().endsWith('.json')) {
-    try {
-      return [{ index: 0, value: JSON.parse(text) as unknown, source: text }];
-    } catch (err) {
-      return [{ index: 0, error: `invalid JSON: ${(err as Error).message}`, source: text }];
-    }
-  }
-  let docs;
-  try {
-    docs = parseAllDocuments(text, { prettyErrors: false });
-  } catch (err) {
-    return [{ index: 0, error: `invalid YAML: ${(err as Error).message}`, source: text }];
-  }
-  const list = Array.isArray(docs) ? docs : [docs];
-  const out: ParsedDoc[] = [];
-  list.forEach((doc, index) => {
-    const range = (doc as { range?: [number, number, number] }).range;
-    const source = range === undefined ? text : text.slice(range[0], range[2]);
-    const errors = (doc as { errors?: { message: string }[] }).errors ?? [];
-    if (errors.length > 0) {
-      out.push({ index, error: `invalid YAML: ${errors[0]?.message.split('\n')[0] ?? 'parse error'}`, source });
-      return;
-    }
-    try {
-      out.push({ index, value: (doc as { toJS(o?: object): unknown }).toJS({ maxAliasCount: 100 }), source });
-    } catch (err) {
-      out.push({ index, error: `invalid YAML: ${(err as Error).message}`, source });
-    }
-  });
-  return out;
-}
-
-/** `kind: List` (and `*List`) documents carry their objects in `items`. */
-function expandList(value: unknown): unknown[] {
-  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
-    const v = value as { kind?: unknown; items?: unknown };
-    if (typeof v.kind === 'string' && v.kind.endsWith('List') && Array.isArray(v.items)) return v.items as unknown[];
-  }
-  return [value];
-}
-
-async function readPrevious(file: string): Promise<{ uid?: string; creationTimestamp?: string } | undefined> {
-  try {
-    const docs = parseAllDocuments(await readFile(file, 'utf8'));
-    const first = (Array.isArray(docs) ? docs[0] : docs) as { toJS(): unknown } | undefined;
-    const meta = (first?.toJS() as { metadata?: { uid?: unknown; creationTimestamp?: unknown } } | undefined)?.metadata;
-    return {
-      ...(typeof meta?.uid === 'string' ? { uid: meta.uid } : {}),
-      ...(typeof meta?.creationTimestamp === 'string' ? { creationTimestamp: meta.creationTimestamp } : {}),
-    };
-  } catch {
-    return undefined;
   }
 }

@@ -133,6 +133,7 @@ export const HTTPRouteSpecSchema = z.looseObject({
   rules: z.array(HTTPRouteRuleSchema).max(16).optional(), // default: one rule matching PathPrefix "/"
 });
 export const HTTPRouteSchema = objectSchema(gatewayApiVersion, 'HTTPRoute', HTTPRouteSpecSchema, RouteStatusSchema.optional());
+export type HTTPRouteObject = z.infer<typeof HTTPRouteSchema>;
 
 export const GRPCMethodMatchSchema = z.looseObject({
   type: z.enum(['Exact', 'RegularExpression']).optional(), // default Exact
@@ -171,6 +172,7 @@ export const GRPCRouteSpecSchema = z.looseObject({
   rules: z.array(GRPCRouteRuleSchema).max(16).optional(),
 });
 export const GRPCRouteSchema = objectSchema(gatewayApiVersion, 'GRPCRoute', GRPCRouteSpecSchema, RouteStatusSchema.optional());
+export type GRPCRouteObject = z.infer<typeof GRPCRouteSchema>;
 
 /**
  * ReferenceGrant (gateway.networking.k8s.io/v1beta1, referencegrant_types.go): lives in the namespace of
@@ -223,6 +225,7 @@ export const GatewayStatusSchema = z.looseObject({
 });
 export type GatewayStatus = z.infer<typeof GatewayStatusSchema>;
 export const GatewaySchema = objectSchema(gatewayApiVersion, 'Gateway', GatewaySpecSchema, GatewayStatusSchema.optional());
+export type GatewayObject = z.infer<typeof GatewaySchema>;
 
 export const GatewayClassSpecSchema = z.looseObject({
   controllerName: z.string().min(1),
@@ -232,3 +235,4 @@ export const GatewayClassSpecSchema = z.looseObject({
 export const GatewayClassStatusSchema = z.looseObject({ conditions: z.array(ConditionSchema).optional() });
 export type GatewayClassStatus = z.infer<typeof GatewayClassStatusSchema>;
 export const GatewayClassSchema = objectSchema(gatewayApiVersion, 'GatewayClass', GatewayClassSpecSchema, GatewayClassStatusSchema.optional());
+export type GatewayClassObject = z.infer<typeof GatewayClassSchema>;

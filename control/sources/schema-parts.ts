@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { GATEWAY_DURATION } from '../../lib/gateway-duration.js';
 import type { ObjectKind } from './source.js';
 
 // The pieces every per-kind schema is made of (schemas.ts, gateway-schemas.ts): names as Kubernetes allows
@@ -22,7 +23,7 @@ export const dnsLabel = z
 export const port = z.number().int().min(1).max(65535);
 export const stringMap = z.record(z.string(), z.string());
 /** Gateway API Duration (GEP-2257): e.g. `10s`, `1h30m`, `500ms`. */
-export const GatewayDurationSchema = z.string().regex(/^([0-9]{1,5}(h|m|s|ms)){1,4}$/, 'must be a Gateway API duration like 10s or 500ms');
+export const GatewayDurationSchema = z.string().regex(GATEWAY_DURATION, 'must be a Gateway API duration like 10s or 500ms');
 
 export const OwnerReferenceSchema = z.looseObject({
   apiVersion: z.string().min(1),

@@ -47,6 +47,7 @@ export const PodStatusSchema = z.looseObject({
   conditions: z.array(z.looseObject({ type: z.string(), status: z.string() })).optional(),
 });
 export const PodSchema = objectSchema(z.literal('v1'), 'Pod', PodSpecSchema.optional(), PodStatusSchema.optional());
+export type PodObject = z.infer<typeof PodSchema>;
 
 export const ServicePortSchema = z.looseObject({
   name: z.string().optional(),
@@ -64,6 +65,7 @@ export const ServiceSpecSchema = z.looseObject({
   ports: z.array(ServicePortSchema).optional(),
 });
 export const ServiceSchema = objectSchema(z.literal('v1'), 'Service', ServiceSpecSchema.optional(), z.looseObject({}).optional());
+export type ServiceObject = z.infer<typeof ServiceSchema>;
 
 export const EndpointSchema = z.looseObject({
   addresses: z.array(z.string()).min(1),
@@ -156,41 +158,13 @@ export const AuthorizationPolicySchema = objectSchema(
   AuthorizationPolicySpecSchema,
   AuthorizationPolicyStatusSchema.optional(),
 );
+export type AuthorizationPolicyObject = z.infer<typeof AuthorizationPolicySchema>;
 
 // ---------------------------------------------------------------------------------------------------
 // Types per kind, and the table of kinds
 
-export type NamespaceObject = z.infer<typeof NamespaceSchema>;
-export type PodObject = z.infer<typeof PodSchema>;
-export type ServiceObject = z.infer<typeof ServiceSchema>;
-export type EndpointSliceObject = z.infer<typeof EndpointSliceSchema>;
-export type ServiceAccountObject = z.infer<typeof ServiceAccountSchema>;
-export type DeploymentObject = z.infer<typeof DeploymentSchema>;
-export type PodDisruptionBudgetObject = z.infer<typeof PodDisruptionBudgetSchema>;
-export type GatewayObject = z.infer<typeof GatewaySchema>;
-export type GatewayClassObject = z.infer<typeof GatewayClassSchema>;
-export type HTTPRouteObject = z.infer<typeof HTTPRouteSchema>;
-export type GRPCRouteObject = z.infer<typeof GRPCRouteSchema>;
-export type ReferenceGrantObject = z.infer<typeof ReferenceGrantSchema>;
-export type AuthorizationPolicyObject = z.infer<typeof AuthorizationPolicySchema>;
-
-export interface ObjectByKind {
-  Namespace: NamespaceObject;
-  Pod: PodObject;
-  Service: ServiceObject;
-  EndpointSlice: EndpointSliceObject;
-  ServiceAccount: ServiceAccountObject;
-  Deployment: DeploymentObject;
-  PodDisruptionBudget: PodDisruptionBudgetObject;
-  Gateway: GatewayObject;
-  GatewayClass: GatewayClassObject;
-  HTTPRoute: HTTPRouteObject;
-  GRPCRoute: GRPCRouteObject;
-  ReferenceGrant: ReferenceGrantObject;
-  AuthorizationPolicy: AuthorizationPolicyObject;
-}
-
-export const schemaByObjectKind: { readonly [K in ObjectKind]: z.ZodType<ObjectByKind[K]> } = {
+/** The schema of every kind weft reads; the typed object of each kind is what its schema infers. */
+const SCHEMAS = {
   Namespace: NamespaceSchema,
   Pod: PodSchema,
   Service: ServiceSchema,
@@ -204,7 +178,10 @@ export const schemaByObjectKind: { readonly [K in ObjectKind]: z.ZodType<ObjectB
   GRPCRoute: GRPCRouteSchema,
   ReferenceGrant: ReferenceGrantSchema,
   AuthorizationPolicy: AuthorizationPolicySchema,
-};
+} as const satisfies { readonly [K in ObjectKind]: z.ZodType };
+
+export type ObjectByKind = { [K in ObjectKind]: z.infer<(typeof SCHEMAS)[K]> };
+export const schemaByObjectKind: { readonly [K in ObjectKind]: z.ZodType<ObjectByKind[K]> } = SCHEMAS;
 
 /** Where each kind lives in the Kubernetes API (for the informers, the API double and the CLI). */
 export interface KindInfo {

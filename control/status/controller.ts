@@ -1,19 +1,13 @@
-import { LeaderGatedController } from '../leader-gated.js';
-import type { Logger } from '../../lib/telemetry/log.js';
-import { silentLogger } from '../../lib/telemetry/log.js';
-import type { LeaderElection } from '../leader.js';
+import { LeaderGatedController, type LeaderGatedOptions } from '../leader-gated.js';
 import { listOf, refOf, type AuthorizationPolicyStatus, type RouteStatus } from '../sources/schemas.js';
 import type { ClusterSource, ObjectKind, ObjectRef } from '../sources/source.js';
 import { authorizationPolicyStatus, invalidPolicyStatus } from './authz.js';
 import { sameJson } from './conditions.js';
 import { allRoutes, invalidRouteStatus, routeStatus } from './routes.js';
 
-export interface StatusControllerOptions {
+/** `debounceMs`: quiet time after a change before recomputing (default 100 ms). */
+export interface StatusControllerOptions extends LeaderGatedOptions {
   readonly source: ClusterSource;
-  readonly leader: LeaderElection;
-  readonly logger?: Logger;
-  /** Quiet time after a change before recomputing (default 100 ms). */
-  readonly debounceMs?: number;
 }
 
 /** Kinds whose changes can change a route's or a policy's status. */
@@ -38,15 +32,7 @@ export class StatusController extends LeaderGatedController {
   private readonly writtenInvalid = new Map<string, unknown>();
 
   constructor(private readonly options: StatusControllerOptions) {
-    super({
-      source: options.source,
-      leader: options.leader,
-      watches: INPUT_KINDS,
-      watchesInvalid: STATUS_KINDS,
-      debounceMs: options.debounceMs ?? 100,
-      log: (options.logger ?? silentLogger).child({ component: 'status' }),
-      failureMessage: 'status pass failed',
-    });
+    super(options, { component: 'status', watches: INPUT_KINDS, watchesInvalid: STATUS_KINDS, debounceMs: 100, failureMessage: 'status pass failed' });
   }
 
   protected async pass(): Promise<void> {

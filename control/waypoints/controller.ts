@@ -1,8 +1,5 @@
-import { LeaderGatedController } from '../leader-gated.js';
+import { LeaderGatedController, type LeaderGatedOptions } from '../leader-gated.js';
 import { WAYPOINT_CLASS } from '../../lib/names.js';
-import type { Logger } from '../../lib/telemetry/log.js';
-import { silentLogger } from '../../lib/telemetry/log.js';
-import type { LeaderElection } from '../leader.js';
 import { asKind, listOf, refOf, type GatewayObject } from '../sources/schemas.js';
 import type { ClusterSource, KubeObject, ObjectKind, ObjectRef } from '../sources/source.js';
 import { sameJson } from '../status/conditions.js';
@@ -16,12 +13,9 @@ import {
   type WaypointTemplateOptions,
 } from './objects.js';
 
-export interface WaypointControllerOptions extends WaypointTemplateOptions {
+/** `debounceMs`: quiet time after a change before reconciling (default 50 ms). */
+export interface WaypointControllerOptions extends WaypointTemplateOptions, LeaderGatedOptions {
   readonly source: ClusterSource;
-  readonly leader: LeaderElection;
-  readonly logger?: Logger;
-  /** Quiet time after a change before reconciling (default 50 ms). */
-  readonly debounceMs?: number;
   /** Discovery (control/discovery/watch-service.ts): whether node agents know a ready waypoint replica.
    *  Without it, Programmed stops at a ready replica. */
   readonly propagation?: { waypointPropagation(namespace: string, name: string): string | undefined };
@@ -43,14 +37,7 @@ export class WaypointController extends LeaderGatedController {
   private readonly errors = new Map<string, string>(); // gateway key → last apply error
 
   constructor(private readonly options: WaypointControllerOptions) {
-    super({
-      source: options.source,
-      leader: options.leader,
-      watches: WATCHED_KINDS,
-      debounceMs: options.debounceMs ?? 50,
-      log: (options.logger ?? silentLogger).child({ component: 'waypoints' }),
-      failureMessage: 'waypoint reconcile failed',
-    });
+    super(options, { component: 'waypoints', watches: WATCHED_KINDS, debounceMs: 50, failureMessage: 'waypoint reconcile failed' });
   }
 
   /** One full pass; idempotent, so a pass with nothing to do writes nothing. */

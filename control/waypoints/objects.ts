@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { GatewayObject } from '../sources/schemas.js';
 import type { KubeObject } from '../sources/source.js';
-import { CONTROL_PORT, HBONE_PORT, HEALTH_PORT, LABEL_DATAPLANE_MODE, METRICS_PORT } from '../../lib/names.js';
+import { ANNOTATION_PROMETHEUS_PORT, ANNOTATION_PROMETHEUS_SCRAPE, CONTROL_PORT, HBONE_PORT, HEALTH_PORT, LABEL_DATAPLANE_MODE, METRICS_PORT } from '../../lib/names.js';
 
 /** Field manager of every server-side apply the controller makes. */
 export const WAYPOINT_FIELD_MANAGER = 'weft-waypoint-controller';
@@ -63,7 +63,8 @@ export function waypointObjects(gw: GatewayObject, options: WaypointTemplateOpti
         replicas: replicasOf(gw, options),
         selector: { matchLabels: { [GATEWAY_LABEL]: name } },
         template: {
-          metadata: { labels: podLabels },
+          // Scraped by the kubernetes-pods job of a Prometheus (and the lab's), as the chart's own pods are.
+          metadata: { labels: podLabels, annotations: { [ANNOTATION_PROMETHEUS_SCRAPE]: 'true', [ANNOTATION_PROMETHEUS_PORT]: String(METRICS_PORT) } },
           spec: {
             serviceAccountName: name,
             topologySpreadConstraints: [

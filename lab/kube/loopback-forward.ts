@@ -39,7 +39,8 @@ export async function startLoopbackForward(o: LoopbackForwardOptions): Promise<L
   try {
     if (fd === undefined || fd < 0) throw new Error('the listening socket has no file descriptor to pass on');
     const health: Health = { ...(o.health?.(port) ?? { url: `http://127.0.0.1:${port}/` }), fromHost: true };
-    const running = await startComponent({ ...o, id: o.id ?? 'kube-forward' }, 'kube-forward', [process.execPath, '-e', FORWARD, o.target.host, String(o.target.port)], health, [fd]);
+    const id = o.id ?? 'kube-forward';
+    const running = await startComponent({ ...o, id }, id, [process.execPath, '-e', FORWARD, o.target.host, String(o.target.port)], health, [fd]);
     return { ...running, port };
   } finally {
     server.close();

@@ -1,9 +1,10 @@
 import type { ClientHttp2Stream } from 'node:http2';
-import { Gauge, type Registry } from 'prom-client';
+import type { Gauge, Registry } from 'prom-client';
 import { Backoff } from '../backoff.js';
 import { WeftError, isWeftError } from '../errors/index.js';
 import type { SpiffeId, WorkloadCertificate } from '../identity/index.js';
 import { silentLogger, type Logger } from '../telemetry/log.js';
+import { sharedGauge } from '../telemetry/metrics.js';
 import { HboneSession, type TunnelRequest } from './client.js';
 import { closeUntrustedPeers } from './peer-trust.js';
 import { CONNECT_TIMEOUT_MS, IDLE_TIMEOUT_MS, MAX_STREAMS_PER_SESSION, PING_INTERVAL_MS, PING_TIMEOUT_MS } from './protocol.js';
@@ -84,8 +85,8 @@ export class HbonePool {
     this.maxStreams = options.maxStreamsPerSession ?? MAX_STREAMS_PER_SESSION;
     this.maxAttempts = options.maxConnectAttempts ?? 3;
     if (options.registry) {
-      this.sessionGauge = gauge(options.registry, 'weft_hbone_client_sessions', 'HBONE client sessions open');
-      this.streamGauge = gauge(options.registry, 'weft_hbone_client_streams', 'HBONE client tunnels (streams) open');
+      this.sessionGauge = sharedGauge(options.registry, 'weft_hbone_client_sessions', 'HBONE client sessions open');
+      this.streamGauge = sharedGauge(options.registry, 'weft_hbone_client_streams', 'HBONE client tunnels (streams) open');
     }
   }
 
@@ -269,10 +270,4 @@ function sameKey(entry: PoolEntry, request: HboneConnectRequest): boolean {
 // Transport failures may be transient (a restarting peer); identity and policy answers are not.
 function retryable(err: unknown): boolean {
   return isWeftError(err) && (err.code === 'ERR_WEFT_HBONE_CONNECT_FAILED' || err.code === 'ERR_WEFT_HBONE_TIMEOUT');
-}
-
-function gauge(registry: Registry, name: string, help: string): Gauge {
-  const existing = registry.getSingleMetric(name);
-  if (existing instanceof Gauge) return existing;
-  return new Gauge({ name, help, registers: [registry] });
 }

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { listenHttp, type ListenAt } from './http-endpoints.js';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 
 export { Registry } from 'prom-client';
 
@@ -11,9 +12,24 @@ export function createRegistry(options: { defaultMetrics?: boolean } = {}): Regi
 }
 
 /**
+ * The registry's gauge `name`, made on first use: several instances in one process (servers, pools, a test's
+ * agents) share one registry, where a second registration of a name would throw.
+ */
+export function sharedGauge(registry: Registry, name: string, help: string): Gauge {
+  const existing = registry.getSingleMetric(name);
+  return existing instanceof Gauge ? existing : new Gauge({ name, help, registers: [registry] });
+}
+
+/** The registry's counter `name` with these labels, made on first use (see sharedGauge). */
+export function sharedCounter<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[]): Counter<L> {
+  const existing = registry.getSingleMetric(name);
+  return existing instanceof Counter ? existing : new Counter<L>({ name, help, labelNames, registers: [registry] });
+}
+
+/**
  * Serves `GET /metrics` in the Prometheus text format (port 15020 by convention). Resolves once listening.
  */
-export async function serveMetrics(registry: Registry, host: string, port: number): Promise<Server> {
+export async function serveMetrics(registry: Registry, at: ListenAt): Promise<Server> {
   const server = createServer((req, res) => {
     if (req.method !== 'GET' || (req.url !== '/metrics' && req.url !== '/stats/prometheus')) {
       res.writeHead(404).end('not found: try GET /metrics\n');
@@ -28,12 +44,6 @@ export async function serveMetrics(registry: Registry, host: string, port: numbe
       },
     );
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listenHttp(server, at);
   return server;
 }

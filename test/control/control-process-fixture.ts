@@ -4,7 +4,7 @@ import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import type { ControlConfig } from '../../control/config.js';
+import { loopbackDirectoryConfig, type ControlConfig } from '../../control/config.js';
 import { startControl, type ControlProcess } from '../../control/main.js';
 import { generateTokenKeyPair, mintToken } from '../../control/identity/tokens.js';
 import { objectFileName } from '../../lib/object-file-name.js';
@@ -34,21 +34,6 @@ export async function startDirControl(prefix: string, objects: readonly Record<s
   const agentToken = path.join(root, 'agent.token');
   await writeFile(agentToken, await mintToken(keys.privateKeyPem, { namespace: 'weft-system', serviceAccount: 'weft-node-agent', pod: { name: 'agent-n1', uid: 'a1' }, node: { name: 'n1' } }));
   const caDir = path.join(root, 'ca');
-  const proc = await startControl(
-    {
-      source: { type: 'dir', dir: path.join(root, 'cluster') },
-      listen: '127.0.0.1:0',
-      caDir,
-      tokenPublicKey: path.join(root, 'token.pub'),
-      trustDomain: 'cluster.local',
-      metricsAddress: '127.0.0.1:0',
-      healthAddress: '127.0.0.1:0',
-      namespace: 'weft-system',
-      servingSans: [],
-      debounceMs: 20,
-      ...config,
-    },
-    silentLogger,
-  );
+  const proc = await startControl(loopbackDirectoryConfig(root, config), silentLogger);
   return { root, proc, caDir, agentToken, put };
 }

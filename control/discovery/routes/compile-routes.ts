@@ -2,6 +2,7 @@ import { RouteSchema, type BackendRef, type BackendTarget, type HttpFilter, type
 import { listOf, type GRPCRouteObject, type HTTPRouteFilter, type HTTPRouteObject } from '../../sources/schemas.js';
 import type { ClusterSource } from '../../sources/source.js';
 import { WAYPOINT_CLASS } from '../../../lib/names.js';
+import { gatewayDurationMs } from '../../../lib/gateway-duration.js';
 import { parseRetryAnnotations } from '../retry-annotations.js';
 import { backendRefPermitted, parentVerdict, unsupportedFilters, type RouteObject } from './acceptance.js';
 
@@ -9,8 +10,6 @@ import { backendRefPermitted, parentVerdict, unsupportedFilters, type RouteObjec
 // of its parent Service's waypoint for exactly the parents acceptance.ts accepts, the decision its status
 // is written from: a route whose status is not Accepted has no effect anywhere. The route keeps its own
 // namespace, which tells the waypoint whether it is a producer or a consumer route.
-
-export { WAYPOINT_CLASS };
 
 export interface RouteInputs {
   readonly source: Pick<ClusterSource, 'list' | 'get'>;
@@ -22,14 +21,8 @@ export interface RouteInputs {
 /** Gateway API Duration (GEP-2257) → ms; `0s` (any zero) → null, meaning disabled. */
 export function durationToMs(d: string | undefined): number | null | undefined {
   if (d === undefined) return undefined;
-  const re = /([0-9]+)(ms|h|m|s)/g;
-  let ms = 0;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(d)) !== null) {
-    const n = Number(m[1]);
-    ms += m[2] === 'h' ? n * 3_600_000 : m[2] === 'm' ? n * 60_000 : m[2] === 's' ? n * 1000 : n;
-  }
-  return ms === 0 ? null : ms;
+  // Validated by GatewayDurationSchema; zero means no timeout.
+  return gatewayDurationMs(d) || null;
 }
 
 /** Every waypoint Gateway's route table, by `namespace/name`, routes in a stable order. */

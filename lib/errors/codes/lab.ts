@@ -16,7 +16,7 @@ export const labCodes = defineCodes({
   },
   ERR_WEFT_LAB_TOOL_MISSING: {
     message: '{tool} is not installed ({path} not found)',
-    hint: 'Run `./scripts/setup` (it installs iproute2, nftables and containernetworking-plugins).',
+    hint: 'Run `./scripts/setup` (it installs iproute2, nftables, containernetworking-plugins and prometheus).',
   },
   ERR_WEFT_LAB_MANIFEST_INVALID: {
     message: 'manifest {source} is not valid: {reason}',
@@ -58,6 +58,10 @@ export const labCodes = defineCodes({
   ERR_WEFT_LAB_KUBE_START_FAILED: {
     message: '{component} did not start: {reason} (log: {log}; it ends: {tail})',
     hint: 'Read the end of the log file named in the message. Usual causes: the port is taken, a data directory left by an earlier run, a missing certificate or key file. In a lab, `sudo weft lab down` (with the same --lab) removes everything the failed start left.',
+  },
+  ERR_WEFT_LAB_PROMETHEUS_NOT_RUNNING: {
+    message: 'lab {lab} has no running Prometheus ({what})',
+    hint: 'A lab runs Prometheus with its mesh (not with --no-mesh). Run `sudo weft lab up --lab {lab}` again: it starts what is missing, and says why if Prometheus cannot start.',
   },
   ERR_WEFT_LAB_KUBE_NOT_RUNNING: {
     message: 'lab {lab} has no Kubernetes API server ({path} not found)',
