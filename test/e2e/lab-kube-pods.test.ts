@@ -45,7 +45,8 @@ describeRootKube('lab kubelets run the pods the API server binds to them (root)'
     expect(p.status.phase).toBe('Running');
     expect(p.status.containerStatuses?.[0].ready).toBe(true);
     expect(p.status.containerStatuses?.[0].state.running).toBeDefined();
-    expect((await curl(p.status.podIP!)).stdout).toContain(p.metadata.name);
+    // Ready without a readiness probe means started, not yet listening (as in a cluster): poll the answer.
+    await eventually(async () => (await curl(p.status.podIP!)).stdout.includes(p.metadata.name), 20_000, `${p.metadata.name} answers`, 250);
   };
 
   beforeAll(async () => {
