@@ -57,8 +57,10 @@ export interface ControlConfig {
    */
   leafLifetimeSeconds?: number;
   logLevel?: string;
-  /** `--control` the generated waypoint Deployments pass to weft-waypoint (default weft-control.weft-system.svc:15012). */
+  /** `--control` the generated waypoint Deployments pass to weft-waypoint (default weft-control.<namespace>.svc:15012). */
   waypointControlAddress?: string;
+  /** Image of generated waypoints when the GatewayClass parameters name none (default the chart's image). */
+  waypointImage?: string;
   /** Replicas of each generated waypoint Deployment (default 2; a Gateway's weft.dev/waypoint-replicas overrides it). */
   waypointReplicas?: number;
   /** Mesh-wide `weft.dev/mtls-mode` for workloads whose pod and namespace set none (default permissive). */
@@ -114,7 +116,8 @@ export async function parseControlArgs(argv: string[], env: NodeJS.ProcessEnv = 
     .option('leaf-lifetime', { type: 'string', describe: `lifetime of issued workload certificates, 10m to 7d: e.g. 24h, 90m, 3600 (seconds); env ${ENV_LEAF_LIFETIME}; default 24h` })
     .option('log-level', { type: 'string' })
     .option('mtls-mode-default', { choices: ['permissive', 'strict'] as const, default: 'permissive' as const, describe: 'mesh-wide mTLS mode where neither pod nor namespace sets weft.dev/mtls-mode' })
-    .option('waypoint-control-address', { type: 'string', describe: 'the --control address written into generated waypoint Deployments' })
+    .option('waypoint-control-address', { type: 'string', describe: 'the --control address written into generated waypoint Deployments (default weft-control.<namespace>.svc:15012; the GatewayClass parameters\' controlAddress wins)' })
+    .option('waypoint-image', { type: 'string', describe: 'image of generated waypoints when the GatewayClass parameters name none (default the chart\'s image)' })
     .option('waypoint-replicas', { type: 'number', default: DEFAULT_WAYPOINT_REPLICAS, describe: 'replicas of each generated waypoint Deployment (1-100)' })
     .check((a) => {
       if ((a['ca-cert'] === undefined) !== (a['ca-key'] === undefined)) throw new Error('--ca-cert and --ca-key go together');
@@ -161,6 +164,7 @@ export async function parseControlArgs(argv: string[], env: NodeJS.ProcessEnv = 
     leafLifetimeSeconds,
     logLevel: args['log-level'],
     waypointControlAddress: args['waypoint-control-address'],
+    waypointImage: args['waypoint-image'],
     waypointReplicas: replicas,
     mtlsModeDefault: args['mtls-mode-default'],
   };

@@ -25,6 +25,7 @@ import { JwtTokenVerifier, TokenReviewVerifier, type Jwks, type TokenVerifier } 
 import { startControlServer, type ControlServer } from './grpc-server.js';
 import { StatusController } from './status/controller.js';
 import { WaypointController } from './waypoints/controller.js';
+import { controlAddressIn } from './waypoints/objects.js';
 import { parseControlArgs, type ControlConfig } from './config.js';
 import { parseHostPort } from '../lib/host-port.js';
 
@@ -101,7 +102,8 @@ export async function startControl(config: ControlConfig, log: Logger): Promise<
       // Loaded only here: @kubernetes/client-node is ~25 MB of heap (sources and code) that directory mode
       // (the lab, bench/control-scale) does not need.
       const { KubeSource } = await import('./sources/kube.js');
-      const kube = new KubeSource({ logger: log });
+      // ConfigMaps only in its own namespace: the waypoint GatewayClass's parameters are there.
+      const kube = new KubeSource({ logger: log, namespaces: { ConfigMap: config.namespace } });
       source = kube;
       kubeApi = kube.api;
       backend = new SecretCaBackend(kube.api, config.namespace);
@@ -136,7 +138,16 @@ export async function startControl(config: ControlConfig, log: Logger): Promise<
 
     // Controllers that write cluster state act only while this replica leads; every replica serves gRPC.
     const status = new StatusController({ source, leader, logger: log });
-    const waypoints = new WaypointController({ source, leader, logger: log, controlAddress: config.waypointControlAddress, replicas: config.waypointReplicas, propagation: watch });
+    const waypoints = new WaypointController({
+      source,
+      leader,
+      logger: log,
+      controlNamespace: config.namespace,
+      controlAddress: config.waypointControlAddress ?? controlAddressIn(config.namespace),
+      image: config.waypointImage,
+      replicas: config.waypointReplicas,
+      propagation: watch,
+    });
     status.start();
     waypoints.start();
     let caRoot: CaRootPublisher | undefined;

@@ -65,6 +65,9 @@ export async function startControlPlane(paths: LabPaths, info: LabInfo): Promise
     m.tokenPub,
     '--namespace',
     CONTROL_NAMESPACE,
+    // The lab runs repository programs by image name (lab/images.ts), not the chart's image.
+    '--waypoint-image',
+    'weft/waypoint',
     '--metrics-address',
     `${ROOT_UNDERLAY_IP}:${METRICS_PORT}`,
     '--health-address',

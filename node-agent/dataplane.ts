@@ -1,12 +1,13 @@
 import { WeftError } from '../lib/errors/index.js';
 import type { Registry } from 'prom-client';
-import { AuthzPolicies } from '../lib/authz/index.js';
+import { AuthzPolicies, DryRunRecorder } from '../lib/authz/index.js';
 import { CertificateManager, followTrustBundle, type Certifier } from '../lib/identity/index.js';
-import type { StateView, ResourceKind } from '../lib/model/index.js';
+import { PeerWorkloads, type StateView, type ResourceKind } from '../lib/model/index.js';
 import type { Logger } from '../lib/telemetry/log.js';
 import { DEFAULTS } from './config.js';
 import { ConnectionLimits } from './proxy/connection-limits.js';
 import { Connections } from './proxy/connections.js';
+import { EndpointServices } from './proxy/endpoint-services.js';
 import { WaypointReplicaEviction } from './proxy/waypoint-hops.js';
 import { HbonePools } from './proxy/hbone-pools.js';
 import type { ProxyInputs } from './proxy/inputs.js';
@@ -63,7 +64,10 @@ export function createDataplane(o: DataplaneOptions): Dataplane {
     pool: new HbonePools(log.child({ component: 'proxy.pool' })),
     balancer: new PeakEwmaBalancer(),
     authz: new AuthzPolicies(o.view, () => o.trustDomain),
+    dryRun: new DryRunRecorder(o.registry, o.accessLog, 'destination'),
     connections: new Connections(o.registry, o.accessLog),
+    peers: new PeerWorkloads(o.view),
+    endpointServices: new EndpointServices(o.view),
     limits: new ConnectionLimits({
       perPod: o.limits?.perPod ?? DEFAULTS.maxConnectionsPerPod,
       perSource: o.limits?.perSource ?? DEFAULTS.maxConnectionsPerSource,

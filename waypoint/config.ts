@@ -17,4 +17,4 @@ export const DEFAULT_HBONE_SESSION_IDLE_MS = 300_000;
 /** Environment variable for `--hbone-session-idle-ms`. */
 export const ENV_HBONE_SESSION_IDLE_MS = 'WEFT_HBONE_SESSION_IDLE_MS';
 /** Kubernetes cluster DNS domain: `<svc>.<ns>.svc.<domain>` is the name a route hostname gives a Service. */
-export const CLUSTER_DOMAIN = 'cluster.local';
+export { CLUSTER_DOMAIN } from '../lib/telemetry/istio-labels.js';

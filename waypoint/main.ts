@@ -17,6 +17,8 @@ import { TcpConnector, type Connector } from './transport/connector.js';
 import { loadWaypointConfig, waypointConfigDeltas } from './local-config.js';
 import { Waypoint } from './waypoint.js';
 import { startMeshTransport, type MeshTransport } from './mesh.js';
+import { explainRequest } from './explain.js';
+import { policyRows, workloadRows, type ReadOnlyRoutes } from '../lib/admin/index.js';
 
 // weft-waypoint: one per Gateway of class weft-waypoint. State from the control plane (--control) or a
 // file (--local-config); inbound HBONE on 15008; admin, metrics and health on their usual ports.
@@ -114,7 +116,28 @@ async function main(): Promise<void> {
   const ready = (): boolean => store.synced('Service') && store.synced('RouteTable');
   const servers: Server[] = [];
   servers.push(await serveMetrics(registry, parseHostPort(args['metrics-address'], '--metrics-address')));
-  servers.push(await serveAdmin(args['admin-address'], { dump: () => ({ identity, ...(waypoint.dump() as object) }), ready }));
+  const component = `waypoint ${args.gateway}`;
+  const config = {
+    gateway: args.gateway,
+    identity,
+    trustDomain: args['trust-domain'],
+    mode: args.control ? 'control' : 'local',
+    control: args.control,
+    hboneAddress: args['hbone-address'],
+    adminAddress: args['admin-address'],
+    metricsAddress: args['metrics-address'],
+    healthAddress: args['health-address'],
+    hboneSessionIdleMs: sessionIdleMs,
+    accessLog: args['access-log'],
+  };
+  const routes: ReadOnlyRoutes = {
+    '/config_dump': () => ({ config, identity, ...(waypoint.dump() as object) }),
+    '/debug/workloads': () => ({ component, workloads: workloadRows(store.workloads(), waypoint.index.trustDomain) }),
+    '/debug/policies': () => ({ component, policies: policyRows(store.all('Authorization')) }),
+    '/debug/certificates': () => ({ component, certificates: mesh?.certificates() ?? [] }),
+    '/debug/explain': (q) => explainRequest(waypoint.index, store, identity, q),
+  };
+  servers.push(await serveAdmin(args['admin-address'], { routes, ready }));
   servers.push(await serveHealth(parseHostPort(args['health-address'], '--health-address'), () => (ready() ? undefined : '')));
   log.info({ gateway: args.gateway, identity, hbone: mesh ? args['hbone-address'] : null, plain: args['plain-listen'] }, 'weft-waypoint started');
 

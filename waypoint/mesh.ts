@@ -1,7 +1,7 @@
 import type { Registry } from 'prom-client';
 import type { Logger } from '../lib/telemetry/log.js';
 import { HbonePool } from '../lib/hbone/index.js';
-import { CertificateAuthority, CertificateManager, LocalCertifier, SpiffeId, followTrustBundle, type Certifier, type WorkloadCertificate } from '../lib/identity/index.js';
+import { CertificateAuthority, CertificateManager, LocalCertifier, SpiffeId, followTrustBundle, summarizeCertificate, type CertificateSummary, type Certifier, type WorkloadCertificate } from '../lib/identity/index.js';
 import type { StateView } from '../lib/model/index.js';
 import type { ControlRoots } from '../lib/control-client/control-roots.js';
 import type { Connector } from './transport/connector.js';
@@ -27,6 +27,8 @@ export type MeshOptions = {
 
 export interface MeshTransport {
   readonly connector: Connector;
+  /** The certificates the waypoint holds, summarised for the admin endpoint (no key material). */
+  certificates(): CertificateSummary[];
   /** Starts the HBONE listener; returns its closer. */
   serveInbound(address: string, waypoint: Waypoint): Promise<() => void>;
 }
@@ -66,6 +68,7 @@ export async function startMeshTransport(o: MeshOptions): Promise<MeshTransport>
   });
   return {
     connector,
+    certificates: () => certs.held().map((c) => summarizeCertificate(c, trustRoots())),
     async serveInbound(address, waypoint) {
       const colon = address.lastIndexOf(':');
       const port = Number(address.slice(colon + 1));

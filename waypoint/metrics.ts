@@ -1,23 +1,60 @@
 import { Counter, type Registry } from 'prom-client';
+import type { PeerWorkload } from '../lib/model/index.js';
+import { UNKNOWN, serviceLabelsOf, type ServiceLabels } from '../lib/telemetry/istio-labels.js';
 
-// Golden metrics of the waypoint. weft_requests_total and weft_request_duration_milliseconds are kept in
-// our own cells, one per label combination, and rendered by the registry at scrape time: prom-client's
-// labelled inc()/observe() re-validate and re-hash all seven labels and allocate on every call (a few µs
-// per request in bench/waypoint); here a request costs one Map lookup by a short key within its
-// connection's scope, and three number updates. Retries, budget exhaustion and ejections are rare and
-// stay plain prom-client counters.
+// Golden metrics of the waypoint, with Istio's standard labels (docs/metrics.md). weft_requests_total and
+// weft_request_duration_milliseconds are kept in our own cells, one per label combination, and rendered
+// by the registry at scrape time: prom-client's labelled inc()/observe() re-validate and re-hash all the
+// labels and allocate on every call (a few µs per request in bench/waypoint). Here the labels of a
+// connection (source, Service) are built once per tunnel and those of an endpoint (destination workload)
+// once per state change; a request costs one short key string, one Map lookup within its connection's
+// scope and three number updates. Retries, budget exhaustion and ejections are rare and stay plain
+// prom-client counters. Every label is bounded: workloads are owners (never pods), routes and backends
+// come from configuration, codes and flags from fixed tables.
 
-export interface RequestLabels {
-  readonly response_code: string;
-  readonly grpc_status: string;
-  readonly source_workload: string;
-  readonly source_principal: string;
-  readonly destination_service: string;
-  readonly route: string;
-  readonly backend: string;
+/** The endpoint a request went to, as its labels; built when the waypoint's state index is. */
+export interface DestinationLabels {
+  readonly workload: string;
+  readonly namespace: string;
+  readonly principal: string;
+  /** Short key among a connection's cells. */
+  readonly key: string;
 }
 
-const BUCKETS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000];
+/** No endpoint was reached (a local answer: denied, no route, no endpoint). */
+export const NO_DESTINATION: DestinationLabels = Object.freeze({ workload: UNKNOWN, namespace: UNKNOWN, principal: UNKNOWN, key: '-' });
+
+/** The labels of an endpoint's workload. */
+export function destinationLabels(peer: PeerWorkload, principal: string | undefined): DestinationLabels {
+  const p = principal ?? UNKNOWN;
+  return Object.freeze({ workload: peer.workload, namespace: peer.namespace, principal: p, key: `${peer.namespace}/${peer.workload}/${p}` });
+}
+
+type Labels = Record<string, string>;
+
+/** The labels of every request cell, in the order RequestScope builds them. */
+export const REQUEST_LABELS = [
+  'reporter',
+  'source_workload',
+  'source_workload_namespace',
+  'source_principal',
+  'destination_service',
+  'destination_service_name',
+  'destination_service_namespace',
+  'connection_security_policy',
+  'destination_workload',
+  'destination_workload_namespace',
+  'destination_principal',
+  'request_protocol',
+  'response_code',
+  'grpc_response_status',
+  'response_flags',
+  'route',
+  'backend',
+] as const;
+
+/** Istio's histogram buckets in milliseconds (p50/p95/p99 from 0.5 ms to 10 min). */
+const BUCKETS = [0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000, 300_000, 600_000];
 
 /** Counts and latency histogram of one label combination. */
 class RequestCell {
@@ -26,7 +63,7 @@ class RequestCell {
   /** Per bucket (not cumulative), plus one for +Inf. */
   readonly buckets = new Float64Array(BUCKETS.length + 1);
 
-  constructor(readonly labels: RequestLabels) {}
+  constructor(readonly labels: Readonly<Labels>) {}
 
   observe(ms: number): void {
     this.count++;
@@ -43,22 +80,25 @@ export class RequestScope {
 
   constructor(
     private readonly all: RequestCell[],
-    private readonly sourceWorkload: string,
-    private readonly sourcePrincipal: string,
-    private readonly destinationService: string,
+    /** reporter, source_*, destination_service*, connection_security_policy. */
+    private readonly base: Readonly<Labels>,
   ) {}
 
-  /** Counts one request and observes its duration. */
-  request(status: number, grpcStatus: string, route: string, backend: string, ms: number): void {
-    const key = `${status}|${grpcStatus}|${route}|${backend}`;
+  /** Counts one request and observes its duration. `flag`: `-` for an answer from upstream. */
+  request(status: number, grpcStatus: string, flag: string, route: string, backend: string, dst: DestinationLabels, ms: number): void {
+    const key = `${status}|${grpcStatus}|${flag}|${route}|${backend}|${dst.key}`;
     let c = this.cells.get(key);
     if (!c) {
       c = new RequestCell({
+        ...this.base,
+        destination_workload: dst.workload,
+        destination_workload_namespace: dst.namespace,
+        destination_principal: dst.principal,
+        // A gRPC answer always carries a status; plain HTTP has none.
+        request_protocol: grpcStatus === '' ? 'http' : 'grpc',
         response_code: String(status),
-        grpc_status: grpcStatus,
-        source_workload: this.sourceWorkload,
-        source_principal: this.sourcePrincipal,
-        destination_service: this.destinationService,
+        grpc_response_status: grpcStatus,
+        response_flags: flag,
         route,
         backend,
       });
@@ -78,6 +118,8 @@ interface MetricValue {
 /** A metric the prom-client registry renders from our cells (the registry only needs name, help, type, get). */
 class CellMetric {
   readonly aggregator = 'sum';
+  /** As on prom-client's metrics (docs/metrics.md is checked against them). */
+  readonly labelNames = REQUEST_LABELS;
 
   constructor(
     readonly name: string,
@@ -159,25 +201,32 @@ export class WaypointMetrics {
     });
   }
 
-  /** The scope for a connection's labels; shared by every connection with the same ones. */
-  scope(sourceWorkload: string, sourcePrincipal: string, destinationService: string): RequestScope {
-    const key = `${sourceWorkload}|${sourcePrincipal}|${destinationService}`;
+  /** The scope for a connection's labels (once per tunnel); shared by every connection with the same ones. */
+  scope(source: PeerWorkload, sourcePrincipal: string | undefined, service: ServiceLabels): RequestScope {
+    const principal = sourcePrincipal ?? UNKNOWN;
+    const key = `${source.namespace}|${source.workload}|${principal}|${service.destination_service}`;
     let s = this.scopes.get(key);
-    if (!s) this.scopes.set(key, (s = new RequestScope(this.cells, sourceWorkload, sourcePrincipal, destinationService)));
+    if (!s) {
+      const base: Labels = {
+        reporter: 'waypoint',
+        source_workload: source.workload,
+        source_workload_namespace: source.namespace,
+        source_principal: principal,
+        ...service,
+        // The waypoint is reached only over HBONE: the client's hop is mutual TLS.
+        connection_security_policy: 'mutual_tls',
+      };
+      this.scopes.set(key, (s = new RequestScope(this.cells, Object.freeze(base))));
+    }
     return s;
   }
 
-  /** Counts a request given all its labels (callers without a scope). */
-  request(l: RequestLabels, durationMs: number): void {
-    this.scope(l.source_workload, l.source_principal, l.destination_service).request(Number(l.response_code), l.grpc_status, l.route, l.backend, durationMs);
-  }
-
   retry(route: string, service: string): void {
-    this.retries.inc({ route, destination_service: service });
+    this.retries.inc({ route, destination_service: fqdnOf(service) });
   }
 
   budgetExhaustion(route: string, service: string): void {
-    this.budgetExhausted.inc({ route, destination_service: service });
+    this.budgetExhausted.inc({ route, destination_service: fqdnOf(service) });
   }
 
   ejection(backend: string): void {
@@ -185,10 +234,23 @@ export class WaypointMetrics {
   }
 
   denied(service: string, policy: string | undefined, rule: number | undefined): void {
-    this.denials.inc({ destination_service: service, policy: policy ?? 'none', rule: rule === undefined ? 'none' : String(rule) });
+    this.denials.inc({ destination_service: fqdnOf(service), policy: policy ?? 'none', rule: rule === undefined ? 'none' : String(rule) });
   }
 
   badRequest(service: string): void {
-    this.badRequests.inc({ destination_service: service });
+    this.badRequests.inc({ destination_service: fqdnOf(service) });
   }
+}
+
+// The rare counters above are called with the Service as `namespace/name` (the form logs use); their
+// destination_service label is the FQDN, as on the request metrics. Bounded by the Services.
+const fqdns = new Map<string, string>();
+function fqdnOf(serviceLabel: string): string {
+  let f = fqdns.get(serviceLabel);
+  if (f === undefined) {
+    const slash = serviceLabel.indexOf('/');
+    f = slash < 0 ? serviceLabel : serviceLabelsOf({ namespace: serviceLabel.slice(0, slash), name: serviceLabel.slice(slash + 1) }).destination_service;
+    fqdns.set(serviceLabel, f);
+  }
+  return f;
 }

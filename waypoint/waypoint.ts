@@ -1,11 +1,12 @@
 import type { Duplex } from 'node:stream';
 import type { Registry } from 'prom-client';
-import { workloadLabelOf, type StateView } from '../lib/model/index.js';
+import { PeerWorkloads, type StateView } from '../lib/model/index.js';
+import { serviceLabelsOf } from '../lib/telemetry/istio-labels.js';
 import type { Logger } from '../lib/telemetry/log.js';
 import { WeftError } from '../lib/errors/index.js';
 import { splitHostPort } from '../lib/host-port.js';
 import type { Connector } from './transport/connector.js';
-import { namespaceOfPrincipal } from '../lib/authz/index.js';
+import { DryRunRecorder, namespaceOfPrincipal } from '../lib/authz/index.js';
 import { realClock, type Clock } from '../lib/clock.js';
 import { Balancer } from './balance/balancer.js';
 import { Forwarder, type ConnectionInfo } from './forward/forwarder.js';
@@ -61,19 +62,22 @@ export class Waypoint {
   private readonly sniffMs: number;
   private readonly onChange: () => void;
   private readonly metrics: WaypointMetrics;
+  private readonly peers: PeerWorkloads;
 
   constructor(private readonly o: WaypointOptions) {
     this.log = o.log.child({ component: 'waypoint' });
     const clock = o.clock ?? realClock;
     const random = o.random ?? Math.random;
-    this.index = new StateIndex(o.view, o.gateway, clock);
+    this.peers = new PeerWorkloads(o.view);
+    this.index = new StateIndex(o.view, o.gateway, clock, this.peers);
     this.clients = new UpstreamClients(o.connector);
     const metrics = (this.metrics = new WaypointMetrics(o.registry));
     // The request path, bottom up: upstream clients ← balance ← retry (with timeouts) ← forward.
     const balancer = new Balancer(clock, random, metrics, this.log);
     const retrier = new Retrier({ clients: this.clients, balancer, budgets: new RetryBudgets(() => clock.now()), metrics, clock, random });
     const mirrors = new Mirrors(this.index, this.clients, clock, random);
-    this.forwarder = new Forwarder({ index: this.index, retrier, mirrors, metrics, log: this.log, accessLog: o.accessLog, identity: o.identity, clock, random });
+    const dryRun = new DryRunRecorder(o.registry, this.log.child({ component: 'authz' }), 'waypoint');
+    this.forwarder = new Forwarder({ index: this.index, retrier, mirrors, metrics, dryRun, log: this.log, accessLog: o.accessLog, identity: o.identity, clock, random });
     const idle = o.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     this.h1 = new Http1Server({ handler: this.forwarder, log: this.log, metrics, idleTimeoutMs: idle });
     this.h2 = new H2Server({ handler: this.forwarder, log: this.log, idleTimeoutMs: idle });
@@ -123,8 +127,9 @@ export class Waypoint {
     const found = a && this.index.serviceFor(a.host, a.port);
     if (!found) return new WeftError('ERR_WEFT_WAYPOINT_NO_SERVICE', { destination: t.authority });
     const { service, port } = found;
-    const src = t.sourceIp ? this.o.view.workloadByIp(t.sourceIp) : undefined;
-    const sourceWorkload = src ? `${src.namespace}/${workloadLabelOf(src)}` : 'unknown';
+    // The client's owning workload from its verified identity and forwarded IP (never a pod name).
+    const src = this.peers.resolve(t.principal, t.sourceIp);
+    const sourceWorkload = `${src.namespace}/${src.workload}`;
     const serviceLabel = `${service.namespace}/${service.name}`;
     return {
       service,
@@ -136,7 +141,7 @@ export class Waypoint {
       serviceLabel,
       upstream: declaredProtocol(port) === 'h2' ? 'h2' : 'http1',
       policies: this.index.policies(service),
-      metrics: this.metrics.scope(sourceWorkload, t.principal ?? 'unknown', serviceLabel),
+      metrics: this.metrics.scope(src, t.principal, serviceLabelsOf(service)),
     };
   }
 

@@ -6,7 +6,9 @@ import { namespaceModule } from './namespace.js';
 import { waypointModule } from './waypoint.js';
 import { versionModule } from './version.js';
 import { hboneDemoModule } from './hbone-demo.js';
+import { getModule } from './get.js';
+import { explainModule } from './explain.js';
 
 // One file per subcommand under cli/commands/; register each here, one line each.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [labCommand, installModule, checkModule, namespaceModule, waypointModule, versionModule, hboneDemoModule];
+export const commands: CommandModule<any, any>[] = [labCommand, installModule, checkModule, namespaceModule, waypointModule, versionModule, hboneDemoModule, getModule, explainModule];

@@ -9,8 +9,9 @@ import { startProgress } from '../progress.js';
 
 /**
  * `weft install`: renders (--dry-run) or installs/upgrades the weft chart through Helm. The chart's values
- * schema checks every --set; Helm's message is passed through when it refuses one. Helm never upgrades a
- * chart's crds/, so the CRDs are applied server-side first and Helm skips them (kube/chart-crds.ts).
+ * schema checks every --set; Helm's message is passed through when it refuses one. The chart's CRDs are
+ * templates, so Helm installs and upgrades them; CRDs that exist outside any release (an install from
+ * before) are taken over once with --take-ownership (kube/chart-crds.ts).
  */
 export interface InstallOptions {
   namespace: string;
@@ -20,6 +21,8 @@ export interface InstallOptions {
   values: readonly string[];
   dryRun: boolean;
   wait: boolean;
+  /** Adopt existing objects Helm did not create (the chart's CRDs from an older install). */
+  takeOwnership?: boolean;
   timeout: number;
   kubeconfig?: string;
   context?: string;
@@ -27,20 +30,21 @@ export interface InstallOptions {
 
 export function helmArgs(o: InstallOptions): string[] {
   const common = [o.release, o.chart, '--namespace', o.namespace, ...o.values.flatMap((f) => ['--values', f]), ...o.set.flatMap((s) => ['--set', s])];
-  if (o.dryRun) return ['template', ...common, '--include-crds'];
+  if (o.dryRun) return ['template', ...common];
   return [
     'upgrade',
     '--install',
     ...common,
     '--create-namespace',
-    '--skip-crds',
+    // A CRD conflicts with the field manager that created it: Helm's chart is the truth for it now.
+    ...(o.takeOwnership === true ? ['--take-ownership', '--force-conflicts'] : []),
     ...(o.wait ? ['--wait', '--timeout', `${o.timeout}s`] : []),
     ...(o.kubeconfig === undefined ? [] : ['--kubeconfig', o.kubeconfig]),
     ...(o.context === undefined ? [] : ['--kube-context', o.context]),
   ];
 }
 
-/** `cluster` receives the CRDs before Helm runs; a dry run needs none. */
+/** `cluster` is asked which of the chart's CRDs Helm must take over; a dry run needs none. */
 export async function installCommand(o: InstallOptions, printer: Printer, helm = findHelm(), cluster?: ClusterClient): Promise<number> {
   checkChartDir(o.chart);
   for (const s of o.set) {
@@ -54,14 +58,14 @@ export async function installCommand(o: InstallOptions, printer: Printer, helm =
     printer.out(stdout.trimEnd());
     return 0;
   }
-  if (cluster === undefined) throw new WeftError('ERR_WEFT_CORE_INTERNAL', { reason: 'weft install without a cluster to apply the CRDs to' });
+  if (cluster === undefined) throw new WeftError('ERR_WEFT_CORE_INTERNAL', { reason: 'weft install without a cluster to look at the CRDs in' });
   const progress = startProgress(`installing weft into namespace ${o.namespace}${o.wait ? ' and waiting for it to be ready' : ''}`);
   try {
     // Loaded here: it parses YAML, which `weft --help` must not pay for.
-    const { applyChartCrds } = await import('../kube/chart-crds.js');
-    const crds = await applyChartCrds(cluster, o.chart);
-    progress.update(`CRDs applied (${crds.join(', ')}); running helm`);
-    const { stdout } = await runHelm(helm, helmArgs(o));
+    const { unownedChartCrds } = await import('../kube/chart-crds.js');
+    const unowned = await unownedChartCrds(cluster, o.chart);
+    if (unowned.length > 0) progress.update(`Helm takes over ${unowned.join(', ')} (installed outside any release); running helm`);
+    const { stdout } = await runHelm(helm, helmArgs({ ...o, takeOwnership: unowned.length > 0 }));
     progress.done(`weft installed in namespace ${o.namespace} (release ${o.release})`);
     printer.out(stdout.trimEnd());
   } catch (err) {

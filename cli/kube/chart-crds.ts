@@ -3,15 +3,14 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { WeftError } from '../../lib/errors/index.js';
 import type { ClusterClient, KubeObject } from './cluster-client.js';
+import { CustomResourceDefinition } from './resources.js';
 
-/**
- * The chart's CRDs (helm/weft/crds/). Helm installs that directory on first install and never again, so
- * an upgrade that changes a CRD's schema would leave the old one serving. `weft install` applies them
- * itself, server-side, before every `helm upgrade --install` (which then skips them); Helm users run
- * `kubectl apply --server-side -f helm/weft/crds/` (docs/install.md).
- */
+/** Where the chart keeps its CRDs: rendered by templates/crds.yaml, so that `helm upgrade` upgrades them. */
+export const CHART_CRD_DIR = join('files', 'crds');
+
+/** The chart's CustomResourceDefinitions (helm/weft/files/crds/). */
 export async function readChartCrds(chartDir: string): Promise<KubeObject[]> {
-  const dir = join(chartDir, 'crds');
+  const dir = join(chartDir, CHART_CRD_DIR);
   const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => /\.ya?ml$/.test(f)).sort();
   const crds: KubeObject[] = [];
   for (const f of files) {
@@ -27,12 +26,16 @@ export async function readChartCrds(chartDir: string): Promise<KubeObject[]> {
   return crds;
 }
 
-/** Applies every CRD of the chart (server-side apply, field manager weft); returns their names. */
-export async function applyChartCrds(client: ClusterClient, chartDir: string): Promise<string[]> {
+/**
+ * The chart's CRDs that exist in the cluster but belong to no Helm release: installed from the chart's
+ * former crds/ directory (which Helm never tracks) or applied by an older `weft install` or by hand.
+ * Helm refuses to adopt them unless told to (`--take-ownership`), once.
+ */
+export async function unownedChartCrds(client: ClusterClient, chartDir: string): Promise<string[]> {
   const names: string[] = [];
   for (const crd of await readChartCrds(chartDir)) {
-    await client.apply(crd);
-    names.push(crd.metadata.name);
+    const live = await client.get({ type: CustomResourceDefinition, name: crd.metadata.name });
+    if (live !== undefined && live.metadata.annotations?.['meta.helm.sh/release-name'] === undefined) names.push(crd.metadata.name);
   }
   return names;
 }

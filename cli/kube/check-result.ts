@@ -34,7 +34,8 @@ export async function guarded(check: string, body: () => Promise<CheckResult>): 
   try {
     return await body();
   } catch (err) {
-    if (isWeftError(err)) return fail(check, err.message, err.hint);
+    // The code first: what scripts and the docs key on, and what the control plane logs for the same fault.
+    if (isWeftError(err)) return fail(check, `${err.code}: ${err.message}`, err.hint);
     return fail(check, err instanceof Error ? err.message : String(err), 'This looks like a bug in weft check; please report it.');
   }
 }

@@ -1,4 +1,6 @@
 import { WAYPOINT_CLASS } from '../../lib/names.js';
+import { GATEWAY_API_GROUP, GATEWAY_API_INSTALL } from '../../lib/crd-install.js';
+import { WeftError } from '../../lib/errors/index.js';
 import { DEFAULT_LEAF_LIFETIME_SECONDS, parseLeafLifetime } from '../../lib/identity/leaf-lifetime.js';
 import { CHECK_CODES } from './check-codes.js';
 import type { ClusterClient, KubeObject } from './cluster-client.js';
@@ -24,7 +26,9 @@ import { ConfigMap, CustomResourceDefinition, DaemonSet, Deployment, Event, Gate
  */
 export const MIN_KUBERNETES = [1, 29];
 export const MIN_GATEWAY_API = [1, 2, 0];
-export const GATEWAY_CRDS = ['gatewayclasses', 'gateways', 'httproutes', 'grpcroutes'];
+/** The Gateway API CRDs weft reads (plural → kind; all gateway.networking.k8s.io/v1). */
+const GATEWAY_KINDS: Readonly<Record<string, string>> = { gatewayclasses: 'GatewayClass', gateways: 'Gateway', httproutes: 'HTTPRoute', grpcroutes: 'GRPCRoute' };
+export const GATEWAY_CRDS = Object.keys(GATEWAY_KINDS);
 export const WEFT_CRD = 'authorizationpolicies.security.weft.dev';
 export const CA_MIN_DAYS = 30;
 
@@ -46,7 +50,7 @@ export async function apiCheck(client: ClusterClient): Promise<CheckResult> {
 
 export async function gatewayApiCheck(client: ClusterClient): Promise<CheckResult> {
   const name = 'Gateway API CRDs';
-  const install = 'kubectl apply --server-side -f https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.7.0/experimental-install.yaml';
+  const install = GATEWAY_API_INSTALL;
   return guarded(name, async () => {
     const found: KubeObject[] = [];
     const missing: string[] = [];
@@ -55,7 +59,15 @@ export async function gatewayApiCheck(client: ClusterClient): Promise<CheckResul
       if (crd === undefined) missing.push(plural);
       else found.push(crd);
     }
-    if (missing.length > 0) return fail(name, `missing: ${missing.join(', ')}`, `Install them (docs/install.md): ${install}`);
+    if (missing.length > 0) {
+      // Word for word what weft-control logs for a missing CRD (control/sources/kube-reach.ts).
+      const err = new WeftError('ERR_WEFT_SOURCE_CRD_MISSING', {
+        kinds: missing.map((p) => `${GATEWAY_API_GROUP}/v1 ${GATEWAY_KINDS[p] ?? p}`).join(', '),
+        crds: missing.map((p) => `${p}.${GATEWAY_API_GROUP}`).join(', '),
+        command: install,
+      });
+      return fail(name, `${err.code}: ${err.message}`, err.hint);
+    }
     const versions = found.map((c) => c.metadata.annotations?.['gateway.networking.k8s.io/bundle-version']);
     const old = found.filter((_, i) => {
       const v = parseVersion(versions[i]);
@@ -77,9 +89,9 @@ export async function weftCrdCheck(client: ClusterClient): Promise<CheckResult> 
   const name = 'weft CRDs';
   return guarded(name, async () => {
     const crd = await client.get({ type: CustomResourceDefinition, name: WEFT_CRD });
-    if (crd === undefined) return fail(name, `${WEFT_CRD} is missing`, 'Install or upgrade weft (`weft install`), which applies the chart\'s CRDs server-side; with Helm alone, `kubectl apply --server-side -f helm/weft/crds/` first.');
+    if (crd === undefined) return fail(name, `${WEFT_CRD} is missing`, 'Install or upgrade weft (`weft install`, or `helm upgrade --install`): the chart installs it, unless crds.install=false, where `kubectl apply --server-side -f helm/weft/files/crds/` does.');
     const versions = (crd.spec?.versions ?? []) as { name: string; served?: boolean }[];
-    if (!versions.some((v) => v.name === 'v1alpha1' && v.served === true)) return fail(name, `${WEFT_CRD} does not serve v1alpha1`, 'Re-apply the CRD from helm/weft/crds/ (Helm does not upgrade CRDs).');
+    if (!versions.some((v) => v.name === 'v1alpha1' && v.served === true)) return fail(name, `${WEFT_CRD} does not serve v1alpha1`, 'Upgrade weft (`weft install`, or `helm upgrade`), which upgrades the chart\'s CRDs.');
     const established = conditionOf(crd, 'Established');
     if (established !== undefined && established.status !== 'True') return fail(name, `${WEFT_CRD} is not Established: ${established.message ?? ''}`, '`kubectl describe crd ' + WEFT_CRD + '` says why.');
     return ok(name, `${WEFT_CRD} (v1alpha1, ${crd.metadata.annotations?.['weft.dev/bundle-version'] ?? 'unversioned'})`);
@@ -324,7 +336,7 @@ export async function clusterChecks(client: ClusterClient, options: CheckOptions
     ['CNI chained', () => cniCheck(client, options.namespace)],
     ['CA certificates', () => caCheck(client, options.namespace, now)],
   ];
-  if (api.status === 'fail' && !/older than/.test(api.message)) return [api, ...rest.map(([n]) => skip(n, 'the API server is not reachable'))];
+  if (api.status === 'fail' && !/older than/.test(api.message)) return [api, ...rest.map(([n]) => skip(n, 'not checked: the Kubernetes API check above failed'))];
   const out = [api];
   for (const [, run] of rest) out.push(await run());
   return out;

@@ -112,7 +112,9 @@ export class KubeClusterClient implements ClusterClient {
       const status = statusBody(err);
       const reason = status?.message ?? (typeof err.body === 'string' ? err.body.slice(0, 200) : err.message);
       if (err.code === 404 && type !== undefined) return new WeftError('ERR_WEFT_CLI_API_NOT_INSTALLED', { apiVersion: type.apiVersion, kind: type.kind }, { cause: err });
-      if (err.code === 401 || err.code === 403) return new WeftError('ERR_WEFT_CLI_FORBIDDEN', { verb, resource, reason }, { cause: err });
+      // 401: who you are was not accepted (bad or expired credentials); 403: you are not allowed.
+      if (err.code === 401) return new WeftError('ERR_WEFT_CLI_UNAUTHENTICATED', { server: this.target.kind === 'kubernetes' ? this.target.server : '', reason: status?.message ?? 'Unauthorized' }, { cause: err });
+      if (err.code === 403) return new WeftError('ERR_WEFT_CLI_FORBIDDEN', { verb, resource, reason }, { cause: err });
       return new WeftError('ERR_WEFT_CLI_API_ERROR', { verb, resource, status: err.code, reason }, { cause: err });
     }
     return new WeftError('ERR_WEFT_CLI_API_UNREACHABLE', { server: this.target.kind === 'kubernetes' ? this.target.server : '', reason: networkReason(err) }, { cause: err });

@@ -82,6 +82,6 @@ export async function kernelCheck(client: ClusterClient): Promise<CheckResult> {
 export async function preChecks(client: ClusterClient, options: { namespace: string }): Promise<CheckResult[]> {
   const api = await apiCheck(client);
   const names = ['permissions', 'no other mesh CNI', 'node kernels', 'Gateway API CRDs'];
-  if (api.status === 'fail' && !/older than/.test(api.message)) return [api, ...names.map((n) => skip(n, 'the API server is not reachable'))];
+  if (api.status === 'fail' && !/older than/.test(api.message)) return [api, ...names.map((n) => skip(n, 'not checked: the Kubernetes API check above failed'))];
   return [api, await permissionsCheck(client, options.namespace), await otherMeshCheck(client), await kernelCheck(client), await gatewayApiCheck(client)];
 }

@@ -3,6 +3,9 @@ import { normalisePrincipal } from '../../lib/authz/principal.js';
 import type { AuthorizationPolicyObject } from '../sources/schemas.js';
 import { enforceableRules } from './authz-unsupported.js';
 
+/** Marks a policy to be evaluated, logged and counted but not enforced (Istio's `istio.io/dry-run`). */
+export const DRY_RUN_ANNOTATION = 'weft.dev/dry-run';
+
 /**
  * An AuthorizationPolicy object → the policy the data planes enforce: targets (Services, Gateways, a pod
  * selector, or the whole namespace), principals as full SPIFFE IDs, ports as numbers. Unsupported fields
@@ -39,6 +42,7 @@ export function authorizationPolicyOf(p: AuthorizationPolicyObject, trustDomain:
       notPaths: o.notPaths,
     })),
   }));
+  const dryRun = p.metadata.annotations?.[DRY_RUN_ANNOTATION] === 'true';
   // JSON round trip drops the undefined fields so fingerprints and the wire agree.
-  return JSON.parse(JSON.stringify({ namespace: ns, name: p.metadata.name, targets, action, rules })) as AuthorizationPolicy;
+  return JSON.parse(JSON.stringify({ namespace: ns, name: p.metadata.name, targets, action, rules, dryRun: dryRun || undefined })) as AuthorizationPolicy;
 }

@@ -8,7 +8,8 @@ import type { WatchResponse } from '../../api/gen/weft/v1/discovery.js';
 //   agent must know every destination's identity and node to tunnel to it. This is the simplest correct
 //   scope; per-node slimming is a later optimisation.
 // - waypoint (`waypoint` = ns/name): its own RouteTable; every Service (route backends may name any);
-//   the Workloads that are endpoints of some Service; the Authorization policies that target its
+//   the Workloads that are endpoints of some Service, and every captured Workload (any of them may be a
+//   client: the waypoint names its source_workload in metrics from the peer's IP and identity); the Authorization policies that target its
 //   Gateway, a Service bound to it, or a namespace holding such a Service; the TrustBundle.
 
 export type WatchScope = { type: 'node'; node: string } | { type: 'waypoint'; namespace: string; name: string };
@@ -46,7 +47,8 @@ export function inScope(scope: WatchScope, kind: ResourceKind, value: Value, ctx
         ctx.endpointUids = new Set();
         for (const e of services.values()) for (const ep of e.value.endpoints) ctx.endpointUids.add(ep.workloadUid);
       }
-      return ctx.endpointUids.has((value as { uid: string }).uid);
+      const w = value as { uid: string; captured?: boolean };
+      return w.captured === true || ctx.endpointUids.has(w.uid);
     }
     case 'Authorization': {
       const b = boundTo(`${namespace}/${name}`, ctx, services);

@@ -9,6 +9,7 @@ import { KIND_INFO, OBJECT_KINDS, objectKey, validateObject } from './schemas.js
 import { failClosedPolicy } from './authz-fail-closed.js';
 import type { ClusterSource, InvalidInfo, KubeObject, ObjectKind, ObjectRef, SourceChange } from './source.js';
 import { ChangeBatcher } from './change-batcher.js';
+import { crdMissing, kubeconfigPath, reachApiServer } from './kube-reach.js';
 
 export interface KubeSourceOptions {
   /** Default: in-cluster config when running in a pod, else the default kubeconfig (`KUBECONFIG`, ~/.kube/config). */
@@ -18,10 +19,14 @@ export interface KubeSourceOptions {
   readonly kinds?: readonly ObjectKind[];
   /** Per-kind label selectors applied to list and watch. */
   readonly labelSelectors?: Partial<Record<ObjectKind, string>>;
+  /** Kinds watched in one namespace only (e.g. ConfigMaps: only the control plane's own are read). */
+  readonly namespaces?: Partial<Record<ObjectKind, string>>;
   /** Backoff for restarting an informer after a watch/list error (default 500 ms → 30 s). */
   readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
   /** Server-side watch timeout; the informer re-watches from its resourceVersion after it (default 300 s). */
   readonly watchTimeoutSeconds?: number;
+  /** How long start() retries an API server that does not answer before it gives up (default 30 s). */
+  readonly reachTimeoutMs?: number;
 }
 
 /**
@@ -58,6 +63,8 @@ interface KindState {
   markSynced: () => void;
   isSynced: boolean;
   restartTimer: NodeJS.Timeout | undefined;
+  /** Whether the last list found the kind's CRD missing (reported once until it is served). */
+  crdMissing: boolean;
   /** `kind/ns/name@rv` of the last invalid version reported, so each is logged once. */
   readonly reportedInvalid: Set<string>;
 }
@@ -93,7 +100,11 @@ export class KubeSource extends EventEmitter implements ClusterSource {
   constructor(private readonly options: KubeSourceOptions = {}) {
     super();
     this.kubeConfig = options.kubeConfig ?? defaultKubeConfig();
-    this.api = new KubeApi(this.kubeConfig);
+    try {
+      this.api = new KubeApi(this.kubeConfig);
+    } catch (err) {
+      throw new WeftError('ERR_WEFT_SOURCE_KUBECONFIG_INVALID', { path: kubeconfigPath(), reason: (err as Error).message }, { cause: err });
+    }
     this.log = (options.logger ?? silentLogger).child({ component: 'sources.kube' });
     this.batcher = new ChangeBatcher((changes) => this.emit('change', changes));
   }
@@ -111,6 +122,7 @@ export class KubeSource extends EventEmitter implements ClusterSource {
   async start(): Promise<void> {
     if (this.started) throw new WeftError('ERR_WEFT_CORE_INTERNAL', { reason: 'KubeSource.start called twice' });
     this.started = true;
+    await reachApiServer(this.api, this.kubeConfig, this.options.reachTimeoutMs ?? 30_000, this.log);
     const watch = new BookmarkingWatch(this.kubeConfig, this.options.watchTimeoutSeconds ?? 300);
     for (const kind of this.options.kinds ?? OBJECT_KINDS) this.kinds.set(kind, this.makeKind(kind, watch));
     for (const state of this.kinds.values()) this.startInformer(state);
@@ -163,12 +175,18 @@ export class KubeSource extends EventEmitter implements ClusterSource {
 
   private makeKind(kind: ObjectKind, watch: Watch): KindState {
     const info = KIND_INFO[kind];
-    const path = collectionPath(info);
+    const path = collectionPath(info, this.options.namespaces?.[kind]);
     const labelSelector = this.options.labelSelectors?.[kind];
     let markSynced = (): void => undefined;
     const synced = new Promise<void>((resolve) => (markSynced = resolve));
     const listFn = async (): Promise<KubernetesListObject<KubernetesObject>> => {
-      const res = await this.api.rest.expect<KubernetesListObject<KubernetesObject>>('GET', path, { query: { labelSelector } });
+      const res = await this.api.rest.expect<KubernetesListObject<KubernetesObject>>('GET', path, { query: { labelSelector }, allow: [404] });
+      // A kind of a CRD group answers 404 while its CRD is not installed.
+      if (res.status === 404) throw crdMissing(kind) ?? new WeftError('ERR_WEFT_SOURCE_KUBE_REQUEST', { method: 'GET', path, status: 404, reason: 'not found' });
+      if (state.crdMissing) {
+        state.crdMissing = false;
+        this.log.info({ kind }, '%s is served now: its CustomResourceDefinition was installed', kind);
+      }
       return res.body ?? { apiVersion: info.apiVersion, kind: `${kind}List`, items: [], metadata: {} };
     };
     const informer = new ListWatch<KubernetesObject>(path, watch, listFn, false, labelSelector);
@@ -182,6 +200,7 @@ export class KubeSource extends EventEmitter implements ClusterSource {
       markSynced: () => markSynced(),
       isSynced: false,
       restartTimer: undefined,
+      crdMissing: false,
       reportedInvalid: new Set(),
     };
     informer.on('add', (o) => this.onUpsert(state, o));
@@ -214,6 +233,12 @@ export class KubeSource extends EventEmitter implements ClusterSource {
   private onError(state: KindState, err: unknown): void {
     if (this.stopped || state.restartTimer !== undefined) return;
     const delay = state.backoff.next();
+    if (err instanceof WeftError && err.code === 'ERR_WEFT_SOURCE_CRD_MISSING') {
+      this.onCrdMissing(state, err);
+      state.restartTimer = setTimeout(() => this.startInformer(state), delay);
+      state.restartTimer.unref?.();
+      return;
+    }
     const e = err as { statusCode?: number; code?: unknown; message?: string } | undefined;
     this.log.warn(
       { kind: state.kind, status: e?.statusCode ?? e?.code, err: e?.message ?? String(err), retryInMs: delay, attempt: state.backoff.attempts },
@@ -222,6 +247,24 @@ export class KubeSource extends EventEmitter implements ClusterSource {
     );
     state.restartTimer = setTimeout(() => this.startInformer(state), delay);
     state.restartTimer.unref?.();
+  }
+
+  /**
+   * No CRD, no objects of its kind: said once (with the command that installs it), the kind counts as
+   * synced and empty so that the rest of the mesh is served, and the informer keeps retrying (backoff up
+   * to 30 s) to pick the kind up once the CRD is installed.
+   */
+  private onCrdMissing(state: KindState, err: WeftError): void {
+    if (!state.crdMissing) {
+      state.crdMissing = true;
+      this.log.error({ code: err.code, kind: state.kind, hint: err.hint }, err.message);
+    }
+    for (const previous of state.objects.values()) this.batcher.push({ type: 'delete', object: previous });
+    state.objects.clear();
+    if (!state.isSynced) {
+      state.isSynced = true;
+      state.markSynced();
+    }
   }
 
   private onUpsert(state: KindState, raw: KubernetesObject): void {
@@ -280,7 +323,11 @@ export class KubeSource extends EventEmitter implements ClusterSource {
 
 function defaultKubeConfig(): KubeConfig {
   const kc = new KubeConfig();
-  kc.loadFromDefault(); // in-cluster when KUBERNETES_SERVICE_HOST and the SA token are present
+  try {
+    kc.loadFromDefault(); // in-cluster when KUBERNETES_SERVICE_HOST and the SA token are present
+  } catch (err) {
+    throw new WeftError('ERR_WEFT_SOURCE_KUBECONFIG_INVALID', { path: kubeconfigPath(), reason: (err as Error).message }, { cause: err });
+  }
   return kc;
 }
 

@@ -114,6 +114,17 @@ export const DeploymentSchema = objectSchema(z.literal('apps/v1'), 'Deployment',
 /** Only the waypoint controller writes these (one per waypoint); nothing reads their fields. */
 export const PodDisruptionBudgetSchema = objectSchema(z.literal('policy/v1'), 'PodDisruptionBudget', z.looseObject({}), z.looseObject({}).optional());
 
+/**
+ * Read for the waypoint GatewayClass's parameters only (control/waypoints/parameters.ts), and in
+ * Kubernetes mode watched only in the control plane's namespace. `data` is validated by its reader.
+ */
+export const ConfigMapSchema = z.looseObject({
+  apiVersion: z.literal('v1'),
+  kind: z.literal('ConfigMap'),
+  metadata: ObjectMetaSchema,
+  data: stringMap.optional(),
+});
+
 // ---------------------------------------------------------------------------------------------------
 // AuthorizationPolicy (security.weft.dev/v1alpha1, Istio's shape)
 
@@ -172,6 +183,7 @@ const SCHEMAS = {
   ServiceAccount: ServiceAccountSchema,
   Deployment: DeploymentSchema,
   PodDisruptionBudget: PodDisruptionBudgetSchema,
+  ConfigMap: ConfigMapSchema,
   Gateway: GatewaySchema,
   GatewayClass: GatewayClassSchema,
   HTTPRoute: HTTPRouteSchema,
@@ -210,6 +222,7 @@ export const KIND_INFO: { readonly [K in ObjectKind]: KindInfo } = {
   ServiceAccount: info('ServiceAccount', '', 'v1', 'serviceaccounts', true),
   Deployment: info('Deployment', 'apps', 'v1', 'deployments', true),
   PodDisruptionBudget: info('PodDisruptionBudget', 'policy', 'v1', 'poddisruptionbudgets', true),
+  ConfigMap: info('ConfigMap', '', 'v1', 'configmaps', true),
   Gateway: info('Gateway', 'gateway.networking.k8s.io', 'v1', 'gateways', true, true),
   GatewayClass: info('GatewayClass', 'gateway.networking.k8s.io', 'v1', 'gatewayclasses', false, true),
   HTTPRoute: info('HTTPRoute', 'gateway.networking.k8s.io', 'v1', 'httproutes', true, true),

@@ -16,6 +16,7 @@ export type ObjectKind =
   | 'ServiceAccount'
   | 'Deployment'
   | 'PodDisruptionBudget'
+  | 'ConfigMap'
   | 'Gateway'
   | 'GatewayClass'
   | 'HTTPRoute'

@@ -6,13 +6,15 @@ import { HBONE_PORT } from '../../lib/names.js';
 export const WAYPOINT_LISTENER = { name: 'mesh', port: HBONE_PORT, protocol: 'HBONE' } as const;
 
 /** GatewayClass `Accepted` (gateway-api GatewayClassConditionReason: Accepted / InvalidParameters / Unsupported). */
-export function gatewayClassStatus(gc: GatewayClassObject, now?: Date): GatewayClassStatus {
+export function gatewayClassStatus(gc: GatewayClassObject, now?: Date, invalidParameters?: string): GatewayClassStatus {
   const prev = gc.status?.conditions;
   const gen = gc.metadata.generation;
   const ours = gc.spec.controllerName === WEFT_CONTROLLER_NAME;
-  const accepted = ours
-    ? condition('Accepted', true, 'Accepted', 'Handled by the weft waypoint controller', gen, prev, now)
-    : condition('Accepted', false, 'Unsupported', `controllerName must be ${WEFT_CONTROLLER_NAME}`, gen, prev, now);
+  const accepted = !ours
+    ? condition('Accepted', false, 'Unsupported', `controllerName must be ${WEFT_CONTROLLER_NAME}`, gen, prev, now)
+    : invalidParameters !== undefined
+      ? condition('Accepted', false, 'InvalidParameters', invalidParameters, gen, prev, now)
+      : condition('Accepted', true, 'Accepted', 'Handled by the weft waypoint controller', gen, prev, now);
   return { ...gc.status, conditions: [accepted] };
 }
 

@@ -12,10 +12,14 @@ import {
   waypointObjects,
   type WaypointTemplateOptions,
 } from './objects.js';
+import { waypointParameters } from './parameters.js';
+import { WeftError } from '../../lib/errors/index.js';
 
 /** `debounceMs`: quiet time after a change before reconciling (default 50 ms). */
 export interface WaypointControllerOptions extends WaypointTemplateOptions, LeaderGatedOptions {
   readonly source: ClusterSource;
+  /** The control plane's namespace: where the GatewayClass's parametersRef ConfigMap must be (default weft-system). */
+  readonly controlNamespace?: string;
   /** Discovery (control/discovery/watch-service.ts): whether node agents know a ready waypoint replica.
    *  Without it, Programmed stops at a ready replica. */
   readonly propagation?: { waypointPropagation(namespace: string, name: string): string | undefined };
@@ -24,8 +28,8 @@ export interface WaypointControllerOptions extends WaypointTemplateOptions, Lead
 }
 
 const GENERATED_KINDS: readonly ObjectKind[] = ['ServiceAccount', 'Deployment', 'Service', 'PodDisruptionBudget'];
-// Pods: a waypoint replica turning Ready (or not) changes Programmed.
-const WATCHED_KINDS: ReadonlySet<ObjectKind> = new Set(['Gateway', 'GatewayClass', 'Pod', ...GENERATED_KINDS]);
+// Pods: a waypoint replica turning Ready (or not) changes Programmed. ConfigMaps: the class's parameters.
+const WATCHED_KINDS: ReadonlySet<ObjectKind> = new Set(['Gateway', 'GatewayClass', 'Pod', 'ConfigMap', ...GENERATED_KINDS]);
 
 /**
  * For every Gateway of class `weft-waypoint`: apply its ServiceAccount, Deployment and Service (owned by
@@ -35,6 +39,7 @@ const WATCHED_KINDS: ReadonlySet<ObjectKind> = new Set(['Gateway', 'GatewayClass
  */
 export class WaypointController extends LeaderGatedController {
   private readonly errors = new Map<string, string>(); // gateway key → last apply error
+  private parametersError: string | undefined; // the last one logged, so that each is logged once
 
   constructor(private readonly options: WaypointControllerOptions) {
     super(options, { component: 'waypoints', watches: WATCHED_KINDS, debounceMs: 50, failureMessage: 'waypoint reconcile failed' });
@@ -47,9 +52,17 @@ export class WaypointController extends LeaderGatedController {
     const wanted = new Set<string>();
     let propagating = false;
     const ready = gateways.length > 0 ? readyReplicas(source) : new Map<string, number>();
+    const params = waypointParameters(source, this.options.controlNamespace ?? 'weft-system');
+    this.reportParameters(params.ok ? undefined : params.reason);
     for (const gw of gateways) {
       const gwKey = `${gw.metadata.namespace ?? ''}/${gw.metadata.name}`;
-      const objects = waypointObjects(gw, this.options);
+      if (!params.ok) {
+        // Keep what runs; a fixed GatewayClass or ConfigMap schedules the next pass.
+        for (const kind of GENERATED_KINDS) wanted.add(`${kind}/${gw.metadata.namespace ?? ''}/${gw.metadata.name}`);
+        await this.writeGatewayStatus(gw, `the parameters of GatewayClass ${WAYPOINT_CLASS} are invalid: ${params.reason}`, ready.get(gwKey) ?? 0);
+        continue;
+      }
+      const objects = waypointObjects(gw, this.options, params.parameters);
       let failed: string | undefined;
       for (const desired of objects) {
         wanted.add(keyOf(desired));
@@ -71,7 +84,15 @@ export class WaypointController extends LeaderGatedController {
     // Discovery reaching the node agents is no source change: look again until it has.
     else if (propagating) this.schedule(this.options.propagationRecheckMs ?? 250);
     await this.deleteOrphans(wanted);
-    await this.writeClassStatus();
+    await this.writeClassStatus(params.ok ? undefined : params.reason);
+  }
+
+  private reportParameters(reason: string | undefined): void {
+    if (reason !== undefined && reason !== this.parametersError) {
+      const err = new WeftError('ERR_WEFT_CONTROL_WAYPOINT_PARAMETERS', { gatewayClass: WAYPOINT_CLASS, reason });
+      this.log.error({ code: err.code, hint: err.hint }, err.message);
+    }
+    this.parametersError = reason;
   }
 
   /** Writes the Gateway's status; says 'propagating' when only node agents' knowledge is missing. */
@@ -95,10 +116,10 @@ export class WaypointController extends LeaderGatedController {
     return notPropagated !== undefined && applied && error === undefined ? 'propagating' : undefined;
   }
 
-  private async writeClassStatus(): Promise<void> {
+  private async writeClassStatus(invalidParameters: string | undefined): Promise<void> {
     const gc = asKind(this.options.source.get({ kind: 'GatewayClass', name: WAYPOINT_CLASS }), 'GatewayClass');
     if (gc === undefined) return;
-    await this.writeStatusIfChanged(refOf(gc), gc.status, gatewayClassStatus(gc));
+    await this.writeStatusIfChanged(refOf(gc), gc.status, gatewayClassStatus(gc, undefined, invalidParameters));
   }
 
   private async writeStatusIfChanged(ref: ObjectRef, current: unknown, next: unknown): Promise<void> {

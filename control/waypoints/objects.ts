@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import type { GatewayObject } from '../sources/schemas.js';
 import type { KubeObject } from '../sources/source.js';
 import { ANNOTATION_PROMETHEUS_PORT, ANNOTATION_PROMETHEUS_SCRAPE, CONTROL_PORT, HBONE_PORT, HEALTH_PORT, LABEL_DATAPLANE_MODE, METRICS_PORT } from '../../lib/names.js';
+import { clientVersion } from '../../lib/package-root.js';
+import type { WaypointParameters } from './parameters.js';
 
 /** Field manager of every server-side apply the controller makes. */
 export const WAYPOINT_FIELD_MANAGER = 'weft-waypoint-controller';
@@ -12,9 +14,10 @@ export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const CONFIG_HASH_ANNOTATION = 'weft.dev/config-hash';
 
 export interface WaypointTemplateOptions {
-  /** Default `weft/waypoint`. */
+  /** `--waypoint-image`; default DEFAULT_WAYPOINT_IMAGE. The GatewayClass parameters' `image` wins. */
   readonly image?: string;
-  /** `--control` of the waypoint (default `weft-control.weft-system.svc:15012`). */
+  /** `--control` of the waypoint: `--waypoint-control-address`, else the Service of the control plane's
+   *  own namespace (controlAddressIn). The GatewayClass parameters' `controlAddress` wins. */
   readonly controlAddress?: string;
   /** Where the pod finds its projected ServiceAccount token (audience weft). */
   readonly tokenPath?: string;
@@ -30,7 +33,19 @@ export const DEFAULT_WAYPOINT_REPLICAS = 2;
 export const REPLICAS_ANNOTATION = 'weft.dev/waypoint-replicas';
 const HOSTNAME_TOPOLOGY_KEY = 'kubernetes.io/hostname';
 
-export const DEFAULT_CONTROL_ADDRESS = `weft-control.weft-system.svc:${CONTROL_PORT}`;
+/** The chart's default image (one image holds every weft process; its entrypoint is the waypoint). */
+export const DEFAULT_WAYPOINT_IMAGE = `ghcr.io/weft-mesh/weft:${clientVersion()}`;
+/** Requests and limits of a waypoint container when the GatewayClass parameters set none (the chart's defaults). */
+export const DEFAULT_WAYPOINT_RESOURCES = { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } };
+/** Pod and container securityContext when the parameters set none: the waypoint needs no privilege at all. */
+export const DEFAULT_WAYPOINT_POD_SECURITY_CONTEXT = { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } };
+export const DEFAULT_WAYPOINT_SECURITY_CONTEXT = { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } };
+
+/** The control plane's Service in its namespace, as the chart names it (weft.controlAddress in _helpers.tpl). */
+export function controlAddressIn(namespace: string): string {
+  return `weft-control.${namespace}.svc:${CONTROL_PORT}`;
+}
+export const DEFAULT_CONTROL_ADDRESS = controlAddressIn('weft-system');
 export const DEFAULT_TOKEN_PATH = '/var/run/secrets/tokens/weft-token';
 export const DEFAULT_CA_ROOT_PATH = '/var/run/weft/ca/root-cert.pem';
 
@@ -42,7 +57,7 @@ export const DEFAULT_CA_ROOT_PATH = '/var/run/weft/ca/root-cert.pem';
  * `weft-waypoint --gateway <ns>/<name> --control <addr> --token-file <f> --ca-root <f>` (waypoint/main.ts) and is
  * labelled `weft.dev/dataplane-mode: none`: a waypoint terminates HBONE itself and is never captured.
  */
-export function waypointObjects(gw: GatewayObject, options: WaypointTemplateOptions = {}): KubeObject[] {
+export function waypointObjects(gw: GatewayObject, options: WaypointTemplateOptions = {}, params: WaypointParameters = {}): KubeObject[] {
   const name = gw.metadata.name;
   const namespace = gw.metadata.namespace ?? 'default';
   const labels = { [GATEWAY_LABEL]: name, [MANAGED_BY_LABEL]: WAYPOINT_FIELD_MANAGER };
@@ -60,13 +75,14 @@ export function waypointObjects(gw: GatewayObject, options: WaypointTemplateOpti
       kind: 'Deployment',
       metadata: meta,
       spec: {
-        replicas: replicasOf(gw, options),
+        replicas: replicasOf(gw, params.replicas ?? options.replicas),
         selector: { matchLabels: { [GATEWAY_LABEL]: name } },
         template: {
           // Scraped by the kubernetes-pods job of a Prometheus (and the lab's), as the chart's own pods are.
           metadata: { labels: podLabels, annotations: { [ANNOTATION_PROMETHEUS_SCRAPE]: 'true', [ANNOTATION_PROMETHEUS_PORT]: String(METRICS_PORT) } },
           spec: {
             serviceAccountName: name,
+            securityContext: params.podSecurityContext ?? DEFAULT_WAYPOINT_POD_SECURITY_CONTEXT,
             topologySpreadConstraints: [
               { maxSkew: 1, topologyKey: HOSTNAME_TOPOLOGY_KEY, whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: { [GATEWAY_LABEL]: name } } },
             ],
@@ -80,8 +96,17 @@ export function waypointObjects(gw: GatewayObject, options: WaypointTemplateOpti
             containers: [
               {
                 name: 'waypoint',
-                image: options.image ?? 'weft/waypoint',
-                args: ['--gateway', `${namespace}/${name}`, '--control', options.controlAddress ?? DEFAULT_CONTROL_ADDRESS, '--token-file', tokenPath, '--ca-root', caRootPath],
+                image: params.image ?? options.image ?? DEFAULT_WAYPOINT_IMAGE,
+                ...(params.imagePullPolicy === undefined ? {} : { imagePullPolicy: params.imagePullPolicy }),
+                args: [
+                  '--gateway', `${namespace}/${name}`,
+                  '--control', params.controlAddress ?? options.controlAddress ?? DEFAULT_CONTROL_ADDRESS,
+                  '--token-file', tokenPath,
+                  '--ca-root', caRootPath,
+                  ...(params.logLevel === undefined ? [] : ['--log-level', params.logLevel]),
+                ],
+                resources: params.resources ?? DEFAULT_WAYPOINT_RESOURCES,
+                securityContext: params.securityContext ?? DEFAULT_WAYPOINT_SECURITY_CONTEXT,
                 ports: [
                   { name: 'hbone', containerPort: HBONE_PORT, protocol: 'TCP' },
                   { name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' },
@@ -93,6 +118,8 @@ export function waypointObjects(gw: GatewayObject, options: WaypointTemplateOpti
                 volumeMounts: [
                   { name: 'weft-token', mountPath: dirOf(tokenPath), readOnly: true },
                   { name: 'weft-ca-root', mountPath: dirOf(caRootPath), readOnly: true },
+                  // A writable /tmp under a read-only root filesystem (Node's os.tmpdir()).
+                  { name: 'tmp', mountPath: '/tmp' },
                 ],
               },
             ],
@@ -102,6 +129,7 @@ export function waypointObjects(gw: GatewayObject, options: WaypointTemplateOpti
                 projected: { sources: [{ serviceAccountToken: { audience: 'weft', expirationSeconds: 3600, path: baseOf(tokenPath) } }] },
               },
               { name: 'weft-ca-root', configMap: { name: 'weft-ca-root', optional: true } },
+              { name: 'tmp', emptyDir: {} },
             ],
           },
         },
@@ -120,8 +148,8 @@ export function waypointObjects(gw: GatewayObject, options: WaypointTemplateOpti
       apiVersion: 'policy/v1',
       kind: 'PodDisruptionBudget',
       metadata: meta,
-      // maxUnavailable (not minAvailable 1): with one replica a drain may still evict it.
-      spec: { maxUnavailable: 1, selector: { matchLabels: { [GATEWAY_LABEL]: name } } },
+      // maxUnavailable (not minAvailable 1) by default: with one replica a drain may still evict it.
+      spec: { ...(params.podDisruptionBudget ?? { maxUnavailable: 1 }), selector: { matchLabels: { [GATEWAY_LABEL]: name } } },
     },
   ];
   for (const o of objects) {
@@ -130,11 +158,12 @@ export function waypointObjects(gw: GatewayObject, options: WaypointTemplateOpti
   return objects;
 }
 
-function replicasOf(gw: GatewayObject, options: WaypointTemplateOptions): number {
+/** The Gateway's annotation, else the class parameters' or the flag's count, else the default. */
+function replicasOf(gw: GatewayObject, configured: number | undefined): number {
   const raw = gw.metadata.annotations?.[REPLICAS_ANNOTATION];
   const n = raw !== undefined && /^\d{1,3}$/.test(raw) ? Number(raw) : undefined;
   if (n !== undefined && n >= 1 && n <= 100) return n;
-  return options.replicas ?? DEFAULT_WAYPOINT_REPLICAS;
+  return configured ?? DEFAULT_WAYPOINT_REPLICAS;
 }
 
 function hashOf(o: KubeObject): string {

@@ -45,6 +45,8 @@ export interface CompiledPolicy {
   readonly id: string;
   readonly action: 'ALLOW' | 'DENY';
   readonly rules: readonly CompiledRule[];
+  /** Evaluated for the would-be verdict only (PolicySet.dryRun), never enforced. */
+  readonly dryRun: boolean;
   /** The policy as the store holds it (targets decide where it applies: select.ts). */
   readonly source: AuthorizationPolicy;
 }
@@ -78,6 +80,7 @@ export function compilePolicy(policy: AuthorizationPolicy, trustDomain: string):
   return {
     id,
     action: policy.action,
+    dryRun: policy.dryRun === true,
     rules: policy.rules.map((r, i) => compileRule(r, trustDomain, !allowed, Object.freeze({ allowed, policy: id, rule: i, reason }))),
     source: policy,
   };

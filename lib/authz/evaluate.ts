@@ -11,8 +11,10 @@ import { namespaceOfPrincipal } from './principal.js';
 // checks every field.
 //
 // Evaluation is a pure function of a PolicySet and the request and allocates nothing: decisions are
-// built when the set is. A later dry-run mode is a second PolicySet evaluated the same way, logged and
-// counted, its decision not enforced.
+// built when the set is. Dry-run policies (`weft.dev/dry-run: "true"`) are left out of the enforced set;
+// where any apply, `dryRun` is a second set holding every policy as if the dry-run ones were enforced
+// too, evaluated the same way by the caller, its verdict logged and counted (dry-run.ts), never enforced.
+// Where none apply it is undefined and costs nothing.
 
 /** What the destination knows about a connection (L4) or request (L7) when it decides. */
 export interface AuthzRequest {
@@ -33,15 +35,23 @@ const NO_POLICY: AuthzDecision = Object.freeze({ allowed: true, policy: undefine
 
 /** The policies that apply at one place (a workload at L4, a Service at a waypoint), compiled. */
 export class PolicySet {
+  /** The policies this set enforces. */
+  readonly policies: readonly CompiledPolicy[];
   readonly denies: readonly CompiledPolicy[];
   readonly allows: readonly CompiledPolicy[];
+  /** When dry-run policies apply: every policy, the dry-run ones as if enforced (the would-be verdict). */
+  readonly dryRun: PolicySet | undefined;
   /** The decision when ALLOW policies apply and none matches. */
   private readonly noAllowMatched: AuthzDecision;
 
-  constructor(readonly policies: readonly CompiledPolicy[]) {
+  /** `all`: the policies that apply here, dry-run ones included; `enforceDryRun` builds the would-be set. */
+  constructor(all: readonly CompiledPolicy[], enforceDryRun = false) {
+    const policies = enforceDryRun ? all : all.filter((p) => !p.dryRun);
+    this.policies = policies;
     this.denies = policies.filter((p) => p.action === 'DENY');
     this.allows = policies.filter((p) => p.action === 'ALLOW');
     this.noAllowMatched = Object.freeze({ allowed: false, policy: this.allows.map((p) => p.id).join(','), rule: undefined, reason: 'no ALLOW policy matched' });
+    this.dryRun = !enforceDryRun && policies.length < all.length ? new PolicySet(all, true) : undefined;
   }
 
   get size(): number {

@@ -3,3 +3,4 @@ export { PolicySet, EMPTY_POLICY_SET, type AuthzRequest, type L7AuthzRequest } f
 export { compilePolicy, POLICY_DENIED_REASON, type AuthzDecision, type CompiledPolicy } from './compile.js';
 export { appliesAtWaypoint, appliesToWorkload } from './select.js';
 export { normalisePrincipal, namespaceOfPrincipal } from './principal.js';
+export { DryRunRecorder, type DryRunReporter, type DryRunVerdict } from './dry-run.js';

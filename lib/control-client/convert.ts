@@ -69,6 +69,7 @@ export function authorizationToProto(p: AuthorizationPolicy): pb.Authorization {
     namespace: p.namespace,
     name: p.name,
     action: p.action,
+    dryRun: p.dryRun === true,
     targets: p.targets.map((t) => ({
       kind: t.kind,
       matchLabels: t.kind === 'selector' ? t.matchLabels : {},
@@ -209,6 +210,7 @@ function rawFromProto(kind: ResourceKind, r: pb.Resource): unknown {
         namespace: p.namespace,
         name: p.name,
         action: p.action,
+        ...(p.dryRun ? { dryRun: true } : {}),
         targets: p.targets.map((t) =>
           t.kind === 'selector' ? { kind: t.kind, matchLabels: t.matchLabels } : t.kind === 'namespace' ? { kind: t.kind } : { kind: t.kind, name: t.name },
         ),

@@ -8,6 +8,7 @@ import { labCodes } from './codes/lab.js';
 import { agentCodes } from './codes/agent.js';
 import { cliCodes } from './codes/cli.js';
 import { hboneCodes } from './codes/hbone.js';
+import { adminCodes } from './codes/admin.js';
 
 /**
  * The one table of weft's error codes. Add an area by creating `codes/<area>.ts` and spreading it here;
@@ -24,6 +25,7 @@ export const codes = {
   ...agentCodes,
   ...cliCodes,
   ...hboneCodes,
+  ...adminCodes,
 } as const;
 
 export type WeftErrorCode = keyof typeof codes;

@@ -5,10 +5,21 @@ import { constants as h2c } from 'node:http2';
 export { HBONE_PORT } from '../names.js';
 export const ALPN_H2 = ['h2'];
 
-/** Per-stream flow-control window (ztunnel uses the same). */
+/**
+ * Per-stream flow-control window (ztunnel uses the same). Sized above the bandwidth-delay product of a
+ * node-to-node hop (10 Gbit/s × 1 ms RTT = 1.25 MB), so one stream is never window-bound; it is also
+ * the most a peer can make us buffer for one stream whose destination does not read. Advertised by both
+ * client and server (H2_SETTINGS.initialWindowSize).
+ */
 export const STREAM_WINDOW_BYTES = 4 * 1024 * 1024;
-/** Per-session (connection) flow-control window. */
+/** Per-session (connection) flow-control window: four streams at full window; both sides set it with
+ *  `session.setLocalWindowSize` once the session is up (the HTTP/2 default is 64 KiB). */
 export const CONNECTION_WINDOW_BYTES = 16 * 1024 * 1024;
+// SETTINGS_MAX_FRAME_SIZE stays at the 16 KiB default on purpose: Node's nghttp2 binding never sends a
+// DATA frame above 16 KiB whatever the peer allows (measured on Node 20.20: a 256 KiB max frame size
+// advertised by the receiver left every frame at ≤ 16 384 bytes), so a larger value changes nothing
+// between weft peers. What the per-frame cost was, one write syscall per frame on the receiving side, is
+// batched away in pipe.ts (burst-cork.ts) instead.
 /** The client opens a new session once one carries this many streams. */
 export const MAX_STREAMS_PER_SESSION = 100;
 /** What the server allows per session; above the client's limit so a stream that closed on the client but

@@ -155,6 +155,13 @@ export class CertificateManager extends EventEmitter {
     return [...this.entries.keys()];
   }
 
+  /** The certificates currently held (for the admin endpoint's summary; never sent with their keys). */
+  held(): WorkloadCertificate[] {
+    const out: WorkloadCertificate[] = [];
+    for (const e of this.entries.values()) if (e.cert) out.push(e.cert);
+    return out;
+  }
+
   close(): void {
     this.closed = true;
     for (const e of this.entries.values()) if (e.timer) clearTimeout(e.timer);

@@ -3,3 +3,4 @@ export * from './policy.js';
 export * from './routes.js';
 export * from './resources.js';
 export * from './store.js';
+export * from './peer-workload.js';

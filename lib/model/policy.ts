@@ -52,5 +52,8 @@ export const AuthorizationPolicySchema = z.object({
   action: z.enum(['ALLOW', 'DENY']).default('ALLOW'),
   /** ALLOW with no rules allows nothing; DENY with no rules denies nothing (Istio semantics). */
   rules: z.array(AuthzRuleSchema).default([]),
+  /** `weft.dev/dry-run: "true"` (as Istio's `istio.io/dry-run`): evaluated, logged and counted as
+   *  would-allow / would-deny, never enforced. */
+  dryRun: z.boolean().optional(),
 });
 export type AuthorizationPolicy = z.infer<typeof AuthorizationPolicySchema>;

@@ -4,10 +4,13 @@ import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 
 export { Registry } from 'prom-client';
 
-/** A registry per process (or per test), with Node's process metrics under the `weft_` prefix. */
+/**
+ * A registry per process (or per test), with Node's process metrics under the `weft_` prefix: prom-client
+ * names them `process_*` and `nodejs_*` itself, so they read `weft_process_*` and `weft_nodejs_*`.
+ */
 export function createRegistry(options: { defaultMetrics?: boolean } = {}): Registry {
   const registry = new Registry();
-  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'weft_process_' });
+  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'weft_' });
   return registry;
 }
 

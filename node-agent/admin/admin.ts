@@ -1,50 +1,63 @@
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
+import { answerReadOnly, notFound, policyRows, workloadRows, type ReadOnlyRoutes } from '../../lib/admin/index.js';
 import { listenHttp, type ListenAt } from '../../lib/telemetry/http-endpoints.js';
 import type { StateStore } from '../../lib/model/index.js';
 import type { Enrollments } from '../enroll/enrollments.js';
-import type { Connections } from '../proxy/connections.js';
-import type { HbonePools } from '../proxy/hbone-pools.js';
-import type { CertificateManager } from '../../lib/identity/index.js';
+import type { ProxyInputs } from '../proxy/inputs.js';
+import { summarizeCertificate, type CertificateManager } from '../../lib/identity/index.js';
+import { explainInbound, explainOutbound, type ExplainSources } from './explain.js';
 
 export interface AdminSources {
   readonly store: StateStore;
   readonly enrollments: Enrollments;
-  readonly connections: Connections;
-  readonly pool: HbonePools;
+  readonly inputs: ProxyInputs;
   readonly certs: CertificateManager;
+  /** This agent's node (answers name it). */
+  readonly node: string;
+  /** The roots the agent's certificates chain to (the pushed trust bundle, else the local CA's). */
+  roots(): readonly string[];
   readonly config: unknown;
 }
 
-/** Admin endpoints (15000, loopback by default): what the agent believes and what it is doing. */
+/**
+ * Admin endpoints (15000, loopback by default): what the agent believes and what it is doing, read-only.
+ * `weft get` and `weft explain` read /debug/workloads, /debug/policies, /debug/certificates, /config_dump
+ * and /debug/explain/{outbound,inbound}.
+ */
+export function adminRoutes(s: AdminSources): ReadOnlyRoutes {
+  const explain: ExplainSources = {
+    inputs: s.inputs,
+    node: s.node,
+    enrolled: () => new Set(s.enrollments.list().map((p) => `${p.namespace}/${p.name}`)),
+  };
+  return {
+    '/config_dump': () => ({
+      config: s.config,
+      generation: s.store.generation,
+      workloads: [...s.store.workloads()],
+      services: [...s.store.services()],
+      policies: [...s.store.all('Authorization')],
+      trustBundle: s.store.trustBundle() ? { trustDomain: s.store.trustBundle()!.trustDomain, roots: s.store.trustBundle()!.roots.length } : undefined,
+      certificates: s.certs.identities(),
+    }),
+    '/debug/pods': () => ({ pods: s.enrollments.list() }),
+    '/debug/connections': () => ({
+      pool: s.inputs.pool.stats(),
+      connections: s.inputs.connections.list().map((c) => ({ id: c.id, startedAt: new Date(c.startedAt).toISOString(), ...c.info })),
+    }),
+    '/debug/workloads': () => ({ component: `node agent ${s.node}`, workloads: workloadRows(s.store.workloads(), s.inputs.tls.trustDomain) }),
+    '/debug/policies': () => ({ component: `node agent ${s.node}`, policies: policyRows(s.store.all('Authorization')) }),
+    '/debug/certificates': () => ({ component: `node agent ${s.node}`, certificates: s.certs.held().map((c) => summarizeCertificate(c, s.roots())) }),
+    '/debug/explain/outbound': (q) => explainOutbound(explain, q),
+    '/debug/explain/inbound': (q) => explainInbound(explain, q),
+  };
+}
+
 export async function serveAdmin(at: ListenAt, s: AdminSources): Promise<Server> {
+  const routes = adminRoutes(s);
   const server = createServer((req, res) => {
-    const url = (req.url ?? '/').split('?')[0];
-    switch (url) {
-      case '/config_dump':
-        return json(res, {
-          config: s.config,
-          generation: s.store.generation,
-          workloads: [...s.store.workloads()],
-          services: [...s.store.services()],
-          policies: [...s.store.all('Authorization')],
-          trustBundle: s.store.trustBundle() ? { trustDomain: s.store.trustBundle()!.trustDomain, roots: s.store.trustBundle()!.roots.length } : undefined,
-          certificates: s.certs.identities(),
-        });
-      case '/debug/pods':
-        return json(res, { pods: s.enrollments.list() });
-      case '/debug/connections':
-        return json(res, {
-          pool: s.pool.stats(),
-          connections: s.connections.list().map((c) => ({ id: c.id, startedAt: new Date(c.startedAt).toISOString(), ...c.info })),
-        });
-      default:
-        res.writeHead(404, { 'content-type': 'text/plain' }).end('try /config_dump, /debug/pods, /debug/connections\n');
-    }
+    if (!answerReadOnly(req, res, routes)) notFound(res, routes);
   });
   await listenHttp(server, at);
   return server;
-}
-
-function json(res: ServerResponse, body: unknown): void {
-  res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body, null, 1));
 }

@@ -1,14 +1,15 @@
-import { Counter, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { Duplex } from 'node:stream';
 import type { RefusalFlag, WeftError } from '../../lib/errors/index.js';
 import { resetTunnel } from '../../lib/hbone/index.js';
 import type { Logger } from '../../lib/telemetry/log.js';
+import { TcpMetrics, type TcpLabels } from './tcp-metrics.js';
 
 export type Reporter = 'source' | 'destination';
 export type Direction = 'outbound' | 'inbound' | 'inbound-plain';
 
-/** Who talks to whom; built once at connection setup (labels and log fields come from it). */
-export interface ConnectionInfo {
+/** Who talks to whom; built once at connection setup (metric labels and log fields come from it). */
+export interface ConnectionInfo extends TcpLabels {
   readonly reporter: Reporter;
   readonly direction: Direction;
   /** Enrolled pod that owns this connection (its uid). */
@@ -45,16 +46,6 @@ export interface TrackedConnection {
 /** The access log's `outcome` and the `response_flags` label: `-` (logged `ok`) for a normal end. */
 type Outcome = RefusalFlag | '-';
 
-const LABELS = [
-  'reporter',
-  'source_workload',
-  'source_workload_namespace',
-  'source_principal',
-  'destination_workload',
-  'destination_workload_namespace',
-  'destination_principal',
-] as const;
-
 /**
  * Registry of live proxied connections (ztunnel's connection manager): feeds /debug/connections, closes
  * connections when policy turns against them, and writes one access-log line and the TCP metrics per
@@ -63,24 +54,13 @@ const LABELS = [
 export class Connections {
   private readonly live = new Map<number, TrackedConnection>();
   private nextId = 1;
-  private readonly opened: Counter<string>;
-  private readonly closed: Counter<string>;
-  private readonly sent: Counter<string>;
-  private readonly received: Counter<string>;
+  private readonly metrics: TcpMetrics;
 
   constructor(
     registry: Registry,
     private readonly accessLog: Logger,
   ) {
-    this.opened = new Counter({ name: 'weft_tcp_connections_opened_total', help: 'TCP connections opened through the mesh', labelNames: LABELS, registers: [registry] });
-    this.closed = new Counter({
-      name: 'weft_tcp_connections_closed_total',
-      help: 'TCP connections closed (response_flags: "-" for normal close, else DENY, CONNECT, NO_ENDPOINT, ...)',
-      labelNames: [...LABELS, 'response_flags'],
-      registers: [registry],
-    });
-    this.sent = new Counter({ name: 'weft_tcp_sent_bytes_total', help: 'Bytes sent to the client (response direction)', labelNames: LABELS, registers: [registry] });
-    this.received = new Counter({ name: 'weft_tcp_received_bytes_total', help: 'Bytes received from the client (request direction)', labelNames: LABELS, registers: [registry] });
+    this.metrics = new TcpMetrics(registry);
   }
 
   /**
@@ -89,8 +69,8 @@ export class Connections {
    */
   track(info: ConnectionInfo, down: Duplex, up: Duplex, bytes: () => [number, number], endedBy?: () => Refusal | undefined): TrackedConnection {
     const id = this.nextId++;
-    const labels = labelValues(info);
-    this.opened.labels(...labels).inc();
+    const series = this.metrics.seriesOf(info);
+    series.opened.inc();
     const startedAt = Date.now();
     let outcome: Refusal | undefined;
     let finished = false;
@@ -115,9 +95,7 @@ export class Connections {
       outcome ??= endedBy?.();
       const [req, resp] = bytes();
       const flag = flagOf(outcome);
-      this.received.labels(...labels).inc(req);
-      this.sent.labels(...labels).inc(resp);
-      this.closed.labels(...labels, flag).inc();
+      series.closed(flag, req, resp);
       this.log(info, flag, outcome, { bytesSent: req, bytesReceived: resp, durationMs: Date.now() - startedAt });
     };
     onceClosed(down, onClose);
@@ -127,11 +105,11 @@ export class Connections {
 
   /** A connection refused before any byte flowed: one access-log line (the error's flag, and its message with the ERR_WEFT_* code as the reason) and a closed metric. */
   refusedWith(info: ConnectionInfo, err: WeftError, policy?: string): void {
-    const labels = labelValues(info);
+    const series = this.metrics.seriesOf(info);
     const why = { err, policy };
     const flag = flagOf(why);
-    this.opened.labels(...labels).inc();
-    this.closed.labels(...labels, flag).inc();
+    series.opened.inc();
+    series.closed(flag, 0, 0);
     this.log(info, flag, why, { bytesSent: 0, bytesReceived: 0, durationMs: 0 });
   }
 
@@ -182,8 +160,4 @@ function onceClosed(stream: Duplex, fn: () => void): void {
   const state = stream as Duplex & { _readableState?: { closeEmitted?: boolean }; _writableState?: { closeEmitted?: boolean } };
   if (state._readableState?.closeEmitted === true || state._writableState?.closeEmitted === true) queueMicrotask(fn);
   else stream.once('close', fn);
-}
-
-function labelValues(i: ConnectionInfo): string[] {
-  return [i.reporter, i.srcWorkload, i.srcNamespace, i.srcIdentity, i.dstWorkload, i.dstNamespace, i.dstIdentity];
 }

@@ -7,6 +7,8 @@ import { identityOf, type PodContext, type ProxyInputs } from './inputs.js';
 import { selfCall } from './self-call.js';
 import { pipeTunnel } from '../../lib/hbone/index.js';
 import { workloadLabelOf } from '../../lib/model/index.js';
+import { dryRunContext } from './dry-run-context.js';
+import { serviceLabelsOf } from '../../lib/telemetry/istio-labels.js';
 
 /**
  * Plaintext inbound (15006): a peer outside the mesh reached a captured pod. Refused when the pod is
@@ -24,15 +26,16 @@ export function handleInboundPlain(inputs: ProxyInputs, pod: PodContext, down: S
     return;
   }
   const srcIp = down.remoteAddress ?? '';
-  const srcW = inputs.view.workloadByIp(srcIp);
+  // A plaintext peer proves no identity: its IP alone names its workload, if it is a known pod.
+  const src = inputs.peers.resolve(undefined, srcIp);
   const dstW = pod.workload();
   const info: ConnectionInfo = {
     reporter: 'destination',
     direction: 'inbound-plain',
     podUid: pod.uid,
     srcIp,
-    srcWorkload: srcW ? workloadLabelOf(srcW) : 'unknown',
-    srcNamespace: srcW?.namespace ?? 'unknown',
+    srcWorkload: src.workload,
+    srcNamespace: src.namespace,
     srcIdentity: 'unknown',
     dst: `${original.address}:${original.port}`,
     dstWorkload: dstW ? workloadLabelOf(dstW) : 'unknown',
@@ -40,6 +43,8 @@ export function handleInboundPlain(inputs: ProxyInputs, pod: PodContext, down: S
     dstIdentity: dstW ? identityOf(inputs.tls.trustDomain, dstW) : 'unknown',
     path: 'plaintext',
     dstPort: original.port,
+    service: serviceLabelsOf(dstW ? inputs.endpointServices.of(dstW.uid, original.port) : undefined),
+    security: 'none',
   };
   // Checked before policy: the default policy allows a peer outside the mesh, and it must not be able
   // to make the agent connect to its own listeners.
@@ -60,7 +65,10 @@ export function handleInboundPlain(inputs: ProxyInputs, pod: PodContext, down: S
     down.resetAndDestroy();
     return;
   }
-  const decision = inputs.authz.forWorkload(dstW).authorizeL4({ principal: undefined, sourceIp: srcIp, port: original.port });
+  const policies = inputs.authz.forWorkload(dstW);
+  const req = { principal: undefined, sourceIp: srcIp, port: original.port };
+  const decision = policies.authorizeL4(req);
+  if (policies.dryRun !== undefined) inputs.dryRun.l4(policies, req, decision, dryRunContext(info));
   if (!decision.allowed) {
     const err = new WeftError('ERR_WEFT_AGENT_DENIED', { source: `${srcIp} (plaintext peer)`, destination: info.dstIdentity, policy: decision.policy ?? decision.reason });
     inputs.connections.refusedWith(info, err, decision.policy);

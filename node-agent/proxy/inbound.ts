@@ -9,6 +9,8 @@ import { connectFailed, workloadUnknown } from './refusals.js';
 import { identityOf, type PodContext, type ProxyInputs } from './inputs.js';
 import { AGENT_POD_PORTS } from './self-call.js';
 import { workloadLabelOf } from '../../lib/model/index.js';
+import { dryRunContext } from './dry-run-context.js';
+import { serviceLabelsOf } from '../../lib/telemetry/istio-labels.js';
 
 /**
  * The pod's HBONE server on 15008: lib/hbone's server (mutual TLS 1.3 with the pod's certificate, peer
@@ -125,7 +127,10 @@ export class InboundHbone {
     if (!dstW) {
       return this.refuse(info, workloadUnknown(this.pod));
     }
-    const decision = this.inputs.authz.forWorkload(dstW).authorizeL4({ principal: srcIdentity, sourceIp: srcIp, port: target.port });
+    const policies = this.inputs.authz.forWorkload(dstW);
+    const req = { principal: srcIdentity, sourceIp: srcIp, port: target.port };
+    const decision = policies.authorizeL4(req);
+    if (policies.dryRun !== undefined) this.inputs.dryRun.l4(policies, req, decision, dryRunContext(info));
     if (!decision.allowed) {
       const err = new WeftError('ERR_WEFT_AGENT_DENIED', { source: info.srcIdentity, destination: info.dstIdentity, policy: decision.policy ?? decision.reason });
       return this.refuse(info, err, decision.policy);
@@ -181,15 +186,16 @@ export class InboundHbone {
   };
 
   private connectionInfo(srcIp: string, srcIdentity: string, dst: string, dstPort: number): ConnectionInfo {
-    const srcW = srcIp ? this.inputs.view.workloadByIp(srcIp) : undefined;
+    // The peer's owning workload: its verified identity, and its IP when that agrees (lib/model/peer-workload.ts).
+    const src = this.inputs.peers.resolve(srcIdentity === 'unknown' ? undefined : srcIdentity, srcIp);
     const dstW = this.pod.workload();
     return {
       reporter: 'destination',
       direction: 'inbound',
       podUid: this.pod.uid,
       srcIp,
-      srcWorkload: srcW ? workloadLabelOf(srcW) : 'unknown',
-      srcNamespace: srcW?.namespace ?? 'unknown',
+      srcWorkload: src.workload,
+      srcNamespace: src.namespace,
       srcIdentity,
       dst,
       dstWorkload: dstW ? workloadLabelOf(dstW) : 'unknown',
@@ -197,6 +203,8 @@ export class InboundHbone {
       dstIdentity: dstW ? identityOf(this.inputs.tls.trustDomain, dstW) : 'unknown',
       path: 'hbone',
       dstPort,
+      service: serviceLabelsOf(dstW ? this.inputs.endpointServices.of(dstW.uid, dstPort) : undefined),
+      security: 'mutual_tls',
     };
   }
 

@@ -1,6 +1,7 @@
-import type { AuthzPolicies } from '../../lib/authz/index.js';
+import type { AuthzPolicies, DryRunRecorder } from '../../lib/authz/index.js';
 import type { Registry } from 'prom-client';
-import type { StateView, Workload } from '../../lib/model/index.js';
+import type { PeerWorkloads, StateView, Workload } from '../../lib/model/index.js';
+import type { EndpointServices } from './endpoint-services.js';
 import type { Logger } from '../../lib/telemetry/log.js';
 import type { SocketFactory } from '../netns/socket-factory.js';
 import type { ConnectionLimits } from './connection-limits.js';
@@ -19,7 +20,13 @@ export interface ProxyInputs {
   readonly balancer: PeakEwmaBalancer;
   /** Compiled AuthorizationPolicies, selected per destination workload (L4). */
   readonly authz: AuthzPolicies;
+  /** Logs and counts the would-be verdict of dry-run AuthorizationPolicies (never enforced). */
+  readonly dryRun: DryRunRecorder;
   readonly connections: Connections;
+  /** A peer's owning workload from its identity and IP (metric labels: never a pod name). */
+  readonly peers: PeerWorkloads;
+  /** The Service a local destination pod serves on a port (destination_service at the destination). */
+  readonly endpointServices: EndpointServices;
   /** Bounds the connections held per pod and per source (counted from accept). */
   readonly limits: ConnectionLimits;
   readonly log: Logger;

@@ -5,6 +5,7 @@ import { HBONE_PORT } from '../../lib/hbone/index.js';
 import { SpiffeId } from '../../lib/identity/index.js';
 import type { Service, Workload } from '../../lib/model/index.js';
 import { workloadLabelOf } from '../../lib/model/index.js';
+import { UNKNOWN, serviceLabelsOf } from '../../lib/telemetry/istio-labels.js';
 import { nativeNetns } from '../netns/native.js';
 import type { ConnectionInfo, Refusal, TrackedConnection } from './connections.js';
 import { identityOf, type PodContext, type ProxyInputs } from './inputs.js';
@@ -91,11 +92,14 @@ export function handleOutbound(inputs: ProxyInputs, pod: PodContext, down: Socke
     srcNamespace: pod.namespace,
     srcIdentity: src ? identityOf(inputs.tls.trustDomain, src) : 'unknown',
     dst: `${original.address}:${original.port}`,
-    dstWorkload: route.kind !== 'refuse' && route.dst ? workloadLabelOf(route.dst) : route.service?.name ?? 'unknown',
-    dstNamespace: route.kind !== 'refuse' && route.dst ? route.dst.namespace : route.service?.namespace ?? 'unknown',
-    dstIdentity: route.kind === 'hbone' ? route.identity : 'unknown',
+    // A workload label is an owner's name or `unknown`, never a Service's or a pod's.
+    dstWorkload: route.kind !== 'refuse' && route.dst ? workloadLabelOf(route.dst) : UNKNOWN,
+    dstNamespace: route.kind !== 'refuse' && route.dst ? route.dst.namespace : route.service?.namespace ?? UNKNOWN,
+    dstIdentity: route.kind === 'hbone' ? route.identity : UNKNOWN,
     path: route.kind === 'hbone' && (route.service?.waypoint ?? route.dst?.waypoint) ? 'waypoint' : route.kind,
     dstPort: original.port,
+    service: serviceLabelsOf(route.service),
+    security: route.kind === 'hbone' ? 'mutual_tls' : route.kind === 'passthrough' ? 'none' : UNKNOWN,
   };
   const self = selfCall(pod, down, original.address, original.port) ?? (route.kind === 'passthrough' ? selfCall(pod, down, route.address, route.port) : undefined);
   if (self !== undefined) {

@@ -55,8 +55,9 @@ describe('weft check (Kubernetes API)', () => {
     const code = await checkCommand(kubeClient(api), { pre: false, namespace: NS, output: 'table' }, c.printer);
     expect(code).toBe(1);
     const i = c.out.findIndex((l) => l.startsWith('✖ Gateway API CRDs'));
-    expect(c.out[i]).toContain('grpcroutes');
-    expect(c.out[i + 1]).toMatch(/fix: .*kubectl apply --server-side -f .*gateway-api\/releases\/download\/v1\.7\.0/);
+    // The control plane's error word for word: the code, the CRD and the command that installs it.
+    expect(c.out[i]).toMatch(/ERR_WEFT_SOURCE_CRD_MISSING: .*CustomResourceDefinition grpcroutes\.gateway\.networking\.k8s\.io is not installed; install it with: kubectl apply --server-side -f .*gateway-api\/releases\/download\/v1\.7\.0/);
+    expect(c.out[i + 1]).toMatch(/fix: Run the command in the message/);
   });
 
   it('Gateway API CRDs older than v1.2.0 fail; the standard channel only warns (no retries)', async () => {
@@ -193,7 +194,7 @@ describe('weft check (Kubernetes API)', () => {
     const c = capture();
     const code = await checkCommand(client, { pre: false, namespace: NS, output: 'table' }, c.printer);
     expect(code).toBe(1);
-    expect(c.out[1]).toMatch(/^✖ Kubernetes API: the Kubernetes API server at http:\/\/127\.0\.0\.1:\d+ is not reachable/);
+    expect(c.out[1]).toMatch(/^✖ Kubernetes API: ERR_WEFT_CLI_API_UNREACHABLE: the Kubernetes API server at http:\/\/127\.0\.0\.1:\d+ is not reachable/);
     expect(c.out.filter((l) => l.startsWith('- '))).toHaveLength(7);
     api = await KubeApiServerDouble.start(); // afterEach closes it
   });

@@ -42,8 +42,10 @@ describeHelm('weft install', () => {
   });
 });
 
-it('install runs helm upgrade --install into a created namespace, waiting, with the kube context, skipping the CRDs it applied itself', () => {
+it('install runs helm upgrade --install into a created namespace, waiting, with the kube context; Helm installs and upgrades the CRDs (templates)', () => {
   expect(helmArgs({ ...base, dryRun: false, set: ['a=b'], kubeconfig: '/k', context: 'ctx' })).toEqual([
-    'upgrade', '--install', 'weft', CHART, '--namespace', 'weft-system', '--set', 'a=b', '--create-namespace', '--skip-crds', '--wait', '--timeout', '300s', '--kubeconfig', '/k', '--kube-context', 'ctx',
+    'upgrade', '--install', 'weft', CHART, '--namespace', 'weft-system', '--set', 'a=b', '--create-namespace', '--wait', '--timeout', '300s', '--kubeconfig', '/k', '--kube-context', 'ctx',
   ]);
+  // CRDs from an install made before they were templates belong to no release: Helm takes them over once.
+  expect(helmArgs({ ...base, dryRun: false, takeOwnership: true })).toEqual(expect.arrayContaining(['--take-ownership', '--force-conflicts']));
 });

@@ -47,7 +47,9 @@ describe('weft-cni with the node agent unavailable', () => {
   it('an agent that starts during the retry window is reached and ADD succeeds', async () => {
     const socket = join(dir, 'late.sock');
     const pending = runPlugin(podEnv('ADD'), JSON.stringify(weftConfig({ cni_socket: socket, agent_timeout_ms: 10_000 })));
-    await new Promise((r) => setTimeout(r, 1_500)); // long enough that the plugin is already retrying
+    // Long enough that the plugin is already retrying: its attempts on a missing socket leave no trace to
+    // wait for (the native plugin logs only its result), so elapsed time is the condition here.
+    await new Promise((r) => setTimeout(r, 1_500));
     const agent = await startAgentDouble(socket);
     try {
       const run = await pending;

@@ -60,6 +60,7 @@ describe('install-cni against a writer that keeps reverting the conflist', () =>
           renameSync(join(d.confDir, '.cilium-tmp'), conf);
           reverted++;
         }
+        // The competing writer's own poll period: the behaviour under test, not a synchronisation.
         await new Promise((r) => setTimeout(r, 10));
       }
 

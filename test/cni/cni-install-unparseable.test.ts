@@ -40,7 +40,8 @@ describe('install-cni and configs it does not understand', () => {
     const proc = startInstall(installArgs(d, ['--poll-ms', '200']));
     try {
       await waitFor('the report', () => proc.output().includes('ERR_WEFT_CNI_INSTALL_UNPARSEABLE'));
-      // Several polls later: still untouched and reported only once.
+      // Several polls later: still untouched and reported only once. install-cni is a separate process whose
+      // polls leave no trace to wait for, so the elapsed time (5 polls of 200 ms) is the condition here.
       await new Promise((r) => setTimeout(r, 1_000));
       expect(readFileSync(path, 'utf8')).toBe(torn);
       expect(proc.output().split('ERR_WEFT_CNI_INSTALL_UNPARSEABLE').length - 1).toBe(1);

@@ -3,12 +3,12 @@
 // in its own namespace and in every namespace that runs a waypoint, keeps it up to date (new waypoint
 // namespaces, root rotation, a ConfigMap edited or deleted by hand) and writes only while it leads.
 // Against the Kubernetes API double with the real client.
-import { EventEmitter } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KubeApiServerDouble, eventually, kubeconfigFor } from '../support/kube-apiserver.js';
 import { KubeSource } from '../../control/sources/kube.js';
 import { CA_ROOT_CONFIGMAP, CA_ROOT_KEY, CaRootPublisher } from '../../control/ca-root-configmap.js';
-import { AlwaysLeader, type LeaderElection } from '../../control/leader.js';
+import { AlwaysLeader } from '../../control/leader.js';
+import { ManualLeader } from '../support/manual-leader.js';
 import { DEFAULT_CA_ROOT_PATH } from '../../control/waypoints/objects.js';
 
 const ROOT_A = '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n';
@@ -20,18 +20,6 @@ const gateway = (ns: string, name: string, className = 'weft-waypoint') => ({
   metadata: { name, namespace: ns },
   spec: { gatewayClassName: className, listeners: [{ name: 'mesh', port: 15008, protocol: 'HBONE' }] },
 });
-
-/** A replica that is not (yet) the leader. */
-class Follower extends EventEmitter implements LeaderElection {
-  isLeader = false;
-  readonly identity = 'follower';
-  start(): void {}
-  async stop(): Promise<void> {}
-  lead(): void {
-    this.isLeader = true;
-    this.emit('leader');
-  }
-}
 
 describe('trust root ConfigMap (cluster mode)', () => {
   let api: KubeApiServerDouble;
@@ -82,18 +70,24 @@ describe('trust root ConfigMap (cluster mode)', () => {
     publisher.setRoots([ROOT_A, ROOT_B]);
     await eventually(() => ['weft-system', 'shop', 'payments'].every((ns) => rootIn(ns) === ROOT_A + ROOT_B), 15_000, 'rotated');
 
-    // Nothing to do: a pass only reads.
+    // Nothing to do: a pass only reads. Two more resync passes (each reads all three ConfigMaps), then idle.
     await publisher.idle();
-    const writes = api.requests.filter((r) => r.method === 'PATCH').length;
-    await new Promise((r) => setTimeout(r, 800)); // two resync passes
-    expect(api.requests.filter((r) => r.method === 'PATCH').length).toBe(writes);
+    const patches = () => api.requests.filter((r) => r.method === 'PATCH').length;
+    const reads = () => api.requests.filter((r) => r.method === 'GET' && r.path.endsWith(`/configmaps/${CA_ROOT_CONFIGMAP}`)).length;
+    const writes = patches();
+    const readsBefore = reads();
+    await eventually(() => reads() >= readsBefore + 2 * 3, 15_000, 'two resync passes');
+    await publisher.idle();
+    expect(patches()).toBe(writes);
   });
 
   it('writes only while leading', async () => {
-    const follower = new Follower();
+    const follower = new ManualLeader('follower');
     publisher = new CaRootPublisher({ api: source.api, source, leader: follower, namespace: 'weft-system', rootsPem: [ROOT_A], debounceMs: 10, resyncMs: 200 });
     publisher.start();
-    await new Promise((r) => setTimeout(r, 600));
+    // Several resync passes came and were refused by the gate (each asks the leader first).
+    const asked = follower.asked;
+    await eventually(() => follower.asked >= asked + 2, 15_000, 'resync passes while following');
     await publisher.idle();
     expect(api.objects('configmaps')).toEqual([]);
     follower.lead();

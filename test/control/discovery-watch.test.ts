@@ -79,7 +79,7 @@ describe('DiscoveryService.Watch', () => {
     expect(names(w3.of('Workload')).sort()).toEqual(['a', 'agent-n1', 'c']);
   });
 
-  it('scopes a waypoint to its route table, the workloads behind services and the policies aimed at it', async () => {
+  it('scopes a waypoint to its route table, the workloads behind services and captured ones, and the policies aimed at it', async () => {
     ctl = await startTestControl([
       namespace('shop', { 'weft.dev/use-waypoint': 'wp' }),
       namespace('other'),
@@ -90,6 +90,8 @@ describe('DiscoveryService.Watch', () => {
       service('cart', { ns: 'shop' }),
       pod('cart-1', { ns: 'shop', uid: 'c1', labels: { app: 'cart' } }),
       pod('lonely', { ns: 'other', uid: 'l1', labels: { app: 'nobody' } }),
+      // A captured pod behind no Service: a possible client, so the waypoint knows it (its source_workload).
+      pod('client', { ns: 'other', uid: 'cl', labels: { app: 'client', 'weft.dev/dataplane-mode': 'ambient' } }),
       { apiVersion: 'security.weft.dev/v1alpha1', kind: 'AuthorizationPolicy', metadata: { name: 'in-shop', namespace: 'shop' }, spec: { action: 'ALLOW', rules: [{}] } },
       { apiVersion: 'security.weft.dev/v1alpha1', kind: 'AuthorizationPolicy', metadata: { name: 'in-other', namespace: 'other' }, spec: { action: 'ALLOW', rules: [{}] } },
     ]);
@@ -97,7 +99,7 @@ describe('DiscoveryService.Watch', () => {
     const w = await watch(ctl, { waypoint: 'shop/wp' }, token);
     await until(() => w.messages.filter((m) => m.snapshotDone).length === 5, 'snapshots');
     expect(names(w.of('RouteTable'))).toEqual(['wp']);
-    expect(names(w.of('Workload'))).toEqual(['cart-1']);
+    expect(names(w.of('Workload')).sort()).toEqual(['cart-1', 'client']);
     expect(names(w.of('Authorization'))).toEqual(['in-shop']);
     expect(names(w.of('Service')).sort()).toEqual(['cart', 'wp']);
     // A new endpoint pod enters the waypoint's scope.

@@ -10,9 +10,11 @@ const TIMING = { leaseDurationMs: 1500, renewDeadlineMs: 800, retryPeriodMs: 200
 
 /** The real API client, with a switch that makes every call fail (a partitioned replica). */
 function flakyApi(api: KubeApi) {
-  const state = { broken: false, hang: false };
+  // `calls` counts the calls that reached the API (renewals, or a follower's polls).
+  const state = { broken: false, hang: false, calls: 0 };
+  // A hanging request is the behaviour under test (it outlasts the lease), not a synchronisation.
   const guard = <T>(fn: () => Promise<T>): Promise<T> =>
-    state.hang ? new Promise<T>((_, reject) => setTimeout(() => reject(new Error('timed out')), 3000)) : state.broken ? Promise.reject(new Error('partitioned')) : fn();
+    state.hang ? new Promise<T>((_, reject) => setTimeout(() => reject(new Error('timed out')), 3000)) : state.broken ? Promise.reject(new Error('partitioned')) : (state.calls++, fn());
   return {
     state,
     api: {
@@ -55,7 +57,8 @@ describe('Lease leader election', () => {
     const replicas = spawn(3);
     for (const r of replicas) r.e.start();
     const first = await eventually(() => replicas.find((r) => r.e.isLeader), 15_000, 'a leader');
-    await new Promise((r) => setTimeout(r, 1500)); // several renew rounds
+    const renewals = first.flaky.state.calls;
+    await eventually(() => first.flaky.state.calls >= renewals + 6, 15_000, 'several renew rounds (a get and an update each)');
     expect(replicas.filter((r) => r.e.isLeader)).toHaveLength(1);
     expect(first.e.isLeader).toBe(true); // renewals keep it
 
@@ -71,7 +74,8 @@ describe('Lease leader election', () => {
 
     // The partitioned replica comes back as a follower.
     first.flaky.state.broken = false;
-    await new Promise((r) => setTimeout(r, 1000));
+    const polls = first.flaky.state.calls;
+    await eventually(() => first.flaky.state.calls >= polls + 3, 15_000, 'the returned replica polling the lease');
     expect(first.e.isLeader).toBe(false);
     expect(overlap).toBe(false);
   });

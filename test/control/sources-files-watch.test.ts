@@ -36,8 +36,11 @@ describe('DirectorySource watching and writing', () => {
   it('picks up new files, new directories, edits and deletions', async () => {
     await writeFile(path.join(dir, 'manifests', 'b.yaml'), pod('b'));
     await eventually(() => names().includes('b'), 10_000, 'b added');
+    // A new directory is walked (which finds s) and watched from before its listing: once s is seen, c can
+    // only arrive through the new directory's own watcher.
     await mkdir(path.join(dir, 'pods', 'more'), { recursive: true });
-    await new Promise((r) => setTimeout(r, 100)); // let the watcher of the new directory attach
+    await writeFile(path.join(dir, 'pods', 'more', 's.yaml'), pod('s'));
+    await eventually(() => names().includes('s'), 10_000, 's found in a new directory');
     await writeFile(path.join(dir, 'pods', 'more', 'c.yaml'), pod('c'));
     await eventually(() => names().includes('c'), 10_000, 'c added in a new directory');
     // atomic replace, as the lab writes
@@ -47,7 +50,7 @@ describe('DirectorySource watching and writing', () => {
     await rm(path.join(dir, 'manifests', 'b.yaml'));
     await eventually(() => !names().includes('b'), 10_000, 'b deleted');
     const flat = batches.flat().map((c) => `${c.type}:${c.object.metadata.name}`);
-    expect(flat).toEqual(['upsert:b', 'upsert:c', 'upsert:a', 'delete:b']);
+    expect(flat).toEqual(['upsert:b', 'upsert:s', 'upsert:c', 'upsert:a', 'delete:b']);
   });
 
   it('writes status files and merges them back', async () => {

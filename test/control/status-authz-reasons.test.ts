@@ -2,19 +2,11 @@
 // (wrong target kind), and NoWaypoint for L7 rules (methods/paths) on targets without a waypoint, which
 // are enforced as DENY (fail closed) — and that invalid policies are marked as not enforced.
 import { describe, expect, it } from 'vitest';
-import { validateObject, asKind, objectKey } from '../../control/sources/schemas.js';
-import type { KubeObject, ObjectRef } from '../../control/sources/source.js';
+import { asKind, validateObject } from '../../control/sources/schemas.js';
+import { validatedState } from '../support/validated-state.js';
 import { authorizationPolicyStatus, invalidPolicyStatus } from '../../control/status/authz.js';
 
-function state(raw: unknown[]) {
-  const objects = new Map<string, KubeObject>();
-  for (const r of raw) {
-    const v = validateObject(r);
-    if (!v.ok) throw new Error(`fixture invalid: ${v.reason}`);
-    objects.set(`${v.object.kind}/${objectKey(v.object.metadata.namespace, v.object.metadata.name)}`, v.object);
-  }
-  return { get: (ref: ObjectRef) => objects.get(`${ref.kind}/${objectKey(ref.namespace, ref.name)}`) };
-}
+const state = validatedState;
 
 const s = state([
   { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } },

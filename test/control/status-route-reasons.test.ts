@@ -3,20 +3,12 @@
 // missing Service) / NotAllowedByListeners (a waypoint Gateway as parent); ResolvedRefs / BackendNotFound /
 // InvalidKind / RefNotPermitted — leaves other controllers' entries alone and keeps lastTransitionTime.
 import { describe, expect, it } from 'vitest';
-import { validateObject, asKind, objectKey } from '../../control/sources/schemas.js';
-import type { KubeObject, ObjectKind, ObjectRef } from '../../control/sources/source.js';
+import { asKind, validateObject } from '../../control/sources/schemas.js';
+import { validatedState } from '../support/validated-state.js';
 import { routeStatus, invalidRouteStatus } from '../../control/status/routes.js';
 import { WEFT_CONTROLLER_NAME } from '../../control/status/conditions.js';
 
-function state(raw: unknown[]) {
-  const objects = new Map<string, KubeObject>();
-  for (const r of raw) {
-    const v = validateObject(r);
-    if (!v.ok) throw new Error(`fixture invalid: ${v.reason}`);
-    objects.set(`${v.object.kind}/${objectKey(v.object.metadata.namespace, v.object.metadata.name)}`, v.object);
-  }
-  return { get: (ref: ObjectRef) => objects.get(`${ref.kind}/${objectKey(ref.namespace, ref.name)}`), list: (kind: ObjectKind) => [...objects.values()].filter((o) => o.kind === kind) };
-}
+const state = validatedState;
 
 const base = [
   { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } },

@@ -3,28 +3,18 @@
 // sees no writes), follows changes (a Service appearing flips NoMatchingParent to Accepted), and marks an
 // object that failed validation.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { EventEmitter } from 'node:events';
-import { parse, stringify } from 'yaml';
+import { parse } from 'yaml';
 import { KubeApiServerDouble, eventually, kubeconfigFor } from '../support/kube-apiserver.js';
 import { KubeSource } from '../../control/sources/kube.js';
-import { DirectorySource } from '../../control/sources/files.js';
+import { sourceCaughtUp } from '../support/kube-caught-up.js';
+import type { DirectorySource } from '../../control/sources/files.js';
 import { StatusController } from '../../control/status/controller.js';
-import { AlwaysLeader, type LeaderElection } from '../../control/leader.js';
+import { AlwaysLeader } from '../../control/leader.js';
+import { ManualLeader } from '../support/manual-leader.js';
 import { asKind } from '../../control/sources/schemas.js';
-
-class ManualLeader extends EventEmitter implements LeaderElection {
-  isLeader = false;
-  readonly identity = 'manual';
-  start(): void {}
-  async stop(): Promise<void> {}
-  lead(): void {
-    this.isLeader = true;
-    this.emit('leader');
-  }
-}
+import { manifestDirectory, type ManifestDirectory } from '../support/manifest-directory.js';
 
 const NS = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop', labels: { 'weft.dev/use-waypoint': 'wp' } } };
 const GW = { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: 'wp', namespace: 'shop' }, spec: { gatewayClassName: 'weft-waypoint', listeners: [{ name: 'mesh', port: 15008, protocol: 'HBONE' }] } };
@@ -64,7 +54,9 @@ describe('status controller', () => {
       const leader = new ManualLeader();
       controller = new StatusController({ source, leader, debounceMs: 10 });
       controller.start();
-      await new Promise((r) => setTimeout(r, 300));
+      // A pass as a follower (what a change or a resync runs) writes nothing.
+      await controller.reconcile();
+      await controller.idle();
       expect(api.requests.filter((r) => r.method === 'PATCH')).toEqual([]);
       leader.lead();
 
@@ -78,11 +70,13 @@ describe('status controller', () => {
       await eventually(() => reason() === 'Accepted', 15_000, 'route accepted once the Service exists');
       await eventually(() => asKind(source.get({ kind: 'AuthorizationPolicy', namespace: 'shop', name: 'p' }), 'AuthorizationPolicy')?.status?.conditions?.[0]?.reason === 'Accepted', 15_000, 'policy accepted');
 
-      await new Promise((r) => setTimeout(r, 300));
+      // Steady state: the source has seen every status written (their change events scheduled their passes),
+      // those passes are over, and one more full pass writes nothing.
+      await eventually(() => sourceCaughtUp(api, source, ['HTTPRoute', 'AuthorizationPolicy']), 15_000, 'source saw every status write');
+      await new Promise((r) => setImmediate(r)); // the source hands a change over one tick after it stores it
       await controller.idle();
       const writes = api.requests.filter((r) => r.method === 'PATCH').length;
       await controller.reconcile();
-      await new Promise((r) => setTimeout(r, 300));
       await controller.idle();
       expect(api.requests.filter((r) => r.method === 'PATCH').length).toBe(writes);
     });
@@ -91,18 +85,15 @@ describe('status controller', () => {
   describe('in a directory', () => {
     let dir: string;
     let source: DirectorySource;
+    let cluster: ManifestDirectory;
     let controller: StatusController;
     beforeEach(async () => {
-      dir = await mkdtemp(path.join(tmpdir(), 'weft-t-status-'));
-      await mkdir(path.join(dir, 'manifests'));
-      await writeFile(path.join(dir, 'manifests', 'all.yaml'), [NS, GW, SVC, ROUTE, POLICY].map((o) => stringify(o)).join('---\n'));
-      source = new DirectorySource({ dir, rescanIntervalMs: 0 });
-      await source.start();
+      cluster = await manifestDirectory('weft-t-status-', { 'all.yaml': [NS, GW, SVC, ROUTE, POLICY] });
+      ({ dir, source } = cluster);
     });
     afterEach(async () => {
       await controller.stop();
-      await source.stop();
-      await rm(dir, { recursive: true, force: true });
+      await cluster.remove();
     });
 
     it('writes status files that merge back into the objects', async () => {

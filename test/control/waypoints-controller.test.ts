@@ -1,25 +1,27 @@
 // Pins: for a Gateway of class weft-waypoint the controller applies a ServiceAccount, a Deployment running
-// weft/waypoint with the args of waypoint/main.ts, two replicas spread over nodes (preferred), a Service
+// the chart's default image (no parametersRef: defaults, with resources and a non-root securityContext)
+// with the args of waypoint/main.ts, two replicas spread over nodes (preferred), a Service
 // exposing 15008 and a PodDisruptionBudget (maxUnavailable 1) — all owned by the Gateway, with field manager
 // weft-waypoint-controller — writes Gateway/GatewayClass status, where Programmed waits for a Ready replica
 // that discovery has delivered to the node agents of the namespace's nodes (issue 13 items 4, 5), cleans up
 // when the Gateway is deleted, does nothing while not the leader, and behaves the same on Kubernetes and in
 // a directory.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtemp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { EventEmitter } from 'node:events';
-import { stringify } from 'yaml';
 import { KubeApiServerDouble, eventually, kubeconfigFor } from '../support/kube-apiserver.js';
 import { KubeSource } from '../../control/sources/kube.js';
-import { DirectorySource } from '../../control/sources/files.js';
+import { sourceCaughtUp } from '../support/kube-caught-up.js';
+import type { DirectorySource } from '../../control/sources/files.js';
 import { WaypointController } from '../../control/waypoints/controller.js';
-import { AlwaysLeader, type LeaderElection } from '../../control/leader.js';
+import { AlwaysLeader } from '../../control/leader.js';
+import { ManualLeader } from '../support/manual-leader.js';
 import { asKind } from '../../control/sources/schemas.js';
+import { DEFAULT_WAYPOINT_IMAGE } from '../../control/waypoints/objects.js';
 import { Compiler } from '../../control/discovery/compile.js';
 import { WatchService } from '../../control/discovery/watch-service.js';
 import type { ClusterSource } from '../../control/sources/source.js';
+import { manifestDirectory, type ManifestDirectory } from '../support/manifest-directory.js';
 
 const GATEWAY = {
   apiVersion: 'gateway.networking.k8s.io/v1',
@@ -33,18 +35,6 @@ const GATEWAY_CLASS = {
   metadata: { name: 'weft-waypoint' },
   spec: { controllerName: 'weft.dev/waypoint-controller' },
 };
-
-/** A switchable leader, to check that followers write nothing. */
-class ManualLeader extends EventEmitter implements LeaderElection {
-  isLeader = false;
-  readonly identity = 'manual';
-  start(): void {}
-  async stop(): Promise<void> {}
-  lead(): void {
-    this.isLeader = true;
-    this.emit('leader');
-  }
-}
 
 async function expectGenerated(source: ClusterSource): Promise<void> {
   const ref = { namespace: 'shop', name: 'wp' };
@@ -67,7 +57,12 @@ async function expectGenerated(source: ClusterSource): Promise<void> {
   expect(pdb.apiVersion).toBe('policy/v1');
   expect(pdb.spec).toEqual({ maxUnavailable: 1, selector });
   const container = deploy.spec.template.spec.containers?.[0];
-  expect(container?.image).toBe('weft/waypoint');
+  // No parametersRef on the class: the chart's defaults, never an image nobody publishes (weft/waypoint).
+  expect(container?.image).toBe(DEFAULT_WAYPOINT_IMAGE);
+  expect(DEFAULT_WAYPOINT_IMAGE).toMatch(/^ghcr\.io\/weft-mesh\/weft:\d+\.\d+\.\d+/);
+  expect((container as { resources?: unknown }).resources).toEqual({ requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } });
+  expect((container as { securityContext?: unknown }).securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+  expect(podSpec.securityContext).toMatchObject({ runAsNonRoot: true });
   expect(container?.args?.slice(0, 4)).toEqual(['--gateway', 'shop/wp', '--control', '172.30.0.254:15012']);
   expect(container?.args).toContain('--token-file');
   expect(container?.args).toContain('--ca-root');
@@ -102,8 +97,10 @@ describe('waypoint controller', () => {
       watch.start();
       controller = new WaypointController({ source, leader, controlAddress: '172.30.0.254:15012', debounceMs: 10, propagation: watch });
       controller.start();
-      await new Promise((r) => setTimeout(r, 300));
-      expect(api.requests.filter((r) => r.method !== 'GET')).toEqual([]); // not the leader: no writes
+      // Not the leader: a pass (what a change or leadership runs) writes nothing.
+      await controller.reconcile();
+      await controller.idle();
+      expect(api.requests.filter((r) => r.method !== 'GET')).toEqual([]);
 
       leader.lead();
       await expectGenerated(source);
@@ -124,8 +121,14 @@ describe('waypoint controller', () => {
       api.put({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'client', namespace: 'shop', uid: 'client-uid' }, spec: { nodeName: 'n1' }, status: { phase: 'Running', podIP: '10.244.1.5', conditions: [{ type: 'Ready', status: 'True' }] } });
       const replica = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'wp-abcde', namespace: 'shop', uid: 'wp-uid-1', labels: { 'gateway.networking.k8s.io/gateway-name': 'wp', 'weft.dev/dataplane-mode': 'none' } }, spec: { nodeName: 'n2' } };
       api.put({ ...replica, status: { phase: 'Running', podIP: '10.244.2.7', conditions: [{ type: 'Ready', status: 'False' }] } });
-      await new Promise((r) => setTimeout(r, 300));
-      expect(programmed()?.status).toBe('False'); // started but not Ready
+      // Once the controller has seen the replica (its pass is over and the source has its status write):
+      // started but not Ready is still pending.
+      await eventually(() => source.get({ kind: 'Pod', namespace: 'shop', name: 'wp-abcde' }) !== undefined, 15_000, 'replica seen');
+      await new Promise((r) => setImmediate(r)); // the source hands a change over one tick after it stores it
+      await controller.idle();
+      await eventually(() => sourceCaughtUp(api, source, ['Gateway']), 15_000, 'source saw the Gateway status');
+      expect(programmed()).toMatchObject({ status: 'False', reason: 'Pending' });
+      expect(programmed()?.message).toContain('0 of 2 ready');
       api.put({ ...replica, status: { phase: 'Running', podIP: '10.244.2.7', conditions: [{ type: 'Ready', status: 'True' }] } });
       await eventually(() => programmed()?.message?.includes('node agent of node n1 is not watching discovery'), 15_000, 'waiting for the node agents');
       expect(programmed()).toMatchObject({ status: 'False', reason: 'Pending' });
@@ -160,19 +163,15 @@ describe('waypoint controller', () => {
   describe('in a directory', () => {
     let dir: string;
     let source: DirectorySource;
+    let cluster: ManifestDirectory;
     let controller: WaypointController;
     beforeEach(async () => {
-      dir = await mkdtemp(path.join(tmpdir(), 'weft-t-waypoints-'));
-      await mkdir(path.join(dir, 'manifests'));
-      await writeFile(path.join(dir, 'manifests', 'Gateway.shop.wp.yaml'), stringify(GATEWAY));
-      await writeFile(path.join(dir, 'manifests', 'GatewayClass.weft-waypoint.yaml'), stringify(GATEWAY_CLASS));
-      source = new DirectorySource({ dir, rescanIntervalMs: 0 });
-      await source.start();
+      cluster = await manifestDirectory('weft-t-waypoints-', { 'Gateway.shop.wp.yaml': [GATEWAY], 'GatewayClass.weft-waypoint.yaml': [GATEWAY_CLASS] });
+      ({ dir, source } = cluster);
     });
     afterEach(async () => {
       await controller.stop();
-      await source.stop();
-      await rm(dir, { recursive: true, force: true });
+      await cluster.remove();
     });
 
     it('writes the waypoint objects into generated/ and removes them with the Gateway', async () => {

@@ -196,12 +196,15 @@ describeRoot('node agent in the lab: L4 mTLS mesh across two nodes (needs root: 
   }, 180_000);
 
   it('uncaptured → captured is allowed without policy; uncaptured → uncaptured is untouched', async () => {
-    const toMesh = await curl('plain/p', `http://${ip.b}:8080/from-plain`);
-    expect(toMesh.code, toMesh.stderr).toBe(0);
-    expect(toMesh.body?.peer.address).toBe(ip.p);
     const plain = await curl('plain/p', `http://${ip.q}:8080/plain`);
     expect(plain.code, plain.stderr).toBe(0);
     expect(plain.body?.peer.address).toBe(ip.p);
+    const toMesh = await curl('plain/p', `http://${ip.b}:8080/from-plain`);
+    expect(toMesh.code, toMesh.stderr).toBe(0);
+    expect(toMesh.body?.peer.address).toBe(ip.p);
+    // n2's agent logs a connection when it closes. P → Q closed before P → B opened: once P → B's line is
+    // there, a line for P → Q (had the agent touched it) would be there too.
+    await eventually(async () => (await agentLog('n2')).split('\n').some((l) => l.includes(`"addr":"${ip.b}:8080"`) && l.includes(`"${ip.p}"`)), 10_000, 'access-log line for P → B');
     expect(await agentLog('n2')).not.toContain(`"addr":"${ip.q}:8080"`);
   });
 
@@ -216,7 +219,10 @@ describeRoot('node agent in the lab: L4 mTLS mesh across two nodes (needs root: 
       await eventually(() => held.includes('closed'), 60_000, 'held connection closed by the DENY policy').catch(async (e: Error) => {
         throw new Error(`${e.message}\n${await agentLog('n2')}`);
       });
-      await eventually(async () => (await curl('mesh/a', `http://${ip.b}:8080/denied`)).code !== 0, 30_000, 'A refused', 500);
+      const refused = await eventually(async () => { const x = await curl('mesh/a', `http://${ip.b}:8080/denied`); return x.code !== 0 && x; }, 30_000, 'A refused', 500);
+      // Refused at the connection level, never a timeout or an HTTP answer: curl 7 "Couldn't connect to
+      // server" (seen in this lab) or 56 "Connection reset by peer" (the component test's ECONNRESET).
+      expect([7, 56], refused.stderr).toContain(refused.code);
       const fromC = await curl('mesh/c', `http://${ip.b}:8080/from-c`);
       expect(fromC.code, fromC.stderr).toBe(0);
       expect(fromC.body?.peer.address).toBe(ip.c);
@@ -237,6 +243,9 @@ describeRoot('node agent in the lab: L4 mTLS mesh across two nodes (needs root: 
     // the reason in its log and GOAWAY) and then has its connection closed without a tunnel.
     expect(out.plain).toBe('closed');
     expect(out.tls).toBe('closed');
+    // B's agent logged the TLS refusal once, naming the code and P as the peer.
+    const refusal = await eventually(async () => (await agentLog('n2')).split('\n').find((l) => l.includes('"outcome":"TLS"') && l.includes(`"${ip.p}"`)), 10_000, 'TLS refusal in the access log');
+    expect(refusal).toContain('ERR_WEFT_HBONE_TLS_NO_CLIENT_CERT');
     const ok = await curl('mesh/a', `http://${ip.b}:8080/after-garbage`);
     expect(ok.code, ok.stderr).toBe(0);
   });

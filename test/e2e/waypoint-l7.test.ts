@@ -14,6 +14,7 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startLab, type Lab } from '../support/lab.js';
+import { l7DenyPolicy, singleBackendRoute, waypointGateway } from '../support/mesh-load.js';
 import { describeRoot } from '../support/root.js';
 
 const pod = (name: string, app: string, sa: string, env: Record<string, string> = {}, node = 'n1', ns = 'l7') => `
@@ -85,13 +86,7 @@ metadata: { name: l7, labels: { weft.dev/dataplane-mode: ambient, weft.dev/use-w
 ---
 # One replica: the retry budget and the metrics read below are one waypoint's (waypoint-ha.test.ts pins
 # the default of two).
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: { name: waypoint, namespace: l7, annotations: { weft.dev/waypoint-replicas: "1" } }
-spec:
-  gatewayClassName: weft-waypoint
-  listeners: [{ name: mesh, port: 15008, protocol: HBONE }]
----
+${waypointGateway('l7', 1)}
 ${pod('client', 'client', 'client')}
 ${pod('v1', 'web-v1', 'web', { VERSION: 'v1' }, 'n2')}
 ${pod('v2', 'web-v2', 'web', { VERSION: 'v2' }, 'n2')}
@@ -111,14 +106,7 @@ metadata: { name: consumer, labels: { weft.dev/dataplane-mode: ambient } }
 ${pod('client', 'client', 'client', {}, 'n1', 'consumer')}
 ${pod('canary', 'canary', 'canary', { VERSION: 'canary' }, 'n2', 'consumer')}
 ${svc('canary', 'canary', 'consumer')}
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: { name: web-for-me, namespace: consumer }
-spec:
-  parentRefs: [{ group: "", kind: Service, name: web, namespace: l7, port: 80 }]
-  rules:
-    - backendRefs: [{ name: canary, port: 80 }]
----
+${singleBackendRoute('consumer', 'web-for-me', 'web', 'canary', 'l7')}
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: { name: web, namespace: l7 }
@@ -152,13 +140,7 @@ spec:
     - retry: { codes: [503], attempts: 8 }
       backendRefs: [{ name: broken, port: 80 }]
 ---
-apiVersion: security.weft.dev/v1alpha1
-kind: AuthorizationPolicy
-metadata: { name: deny-admin, namespace: l7 }
-spec:
-  targetRefs: [{ kind: Service, group: "", name: web }]
-  action: DENY
-  rules: [{ to: [{ operation: { methods: ["POST"], paths: ["/admin*"] } }] }]
+${l7DenyPolicy('l7', 'deny-admin', 'web', 'POST', '/admin*')}
 `;
 
 /** Runs in the client pod: `n` requests (concurrency `c`, or paced at `rps`), prints a histogram of answers. */

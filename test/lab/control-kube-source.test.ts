@@ -21,7 +21,7 @@ import { describeRootKube, kubectlOn } from '../support/kube-tools.js';
 import { startLab, type Lab } from '../support/lab.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const CRDS = [join(ROOT, 'third_party', 'gateway-api', 'v1.7.0', 'standard'), join(ROOT, 'helm', 'weft', 'crds')];
+const CRDS = [join(ROOT, 'third_party', 'gateway-api', 'v1.7.0', 'standard'), join(ROOT, 'helm', 'weft', 'files', 'crds')];
 
 const pod = (namespace: string, name: string, node: string, sa: string, labels: Record<string, string> = {}) => ({
   apiVersion: 'v1',

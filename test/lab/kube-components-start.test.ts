@@ -25,6 +25,7 @@ import { listRecords, pidAlive } from '../../lab/processes.js';
 import { hasCode, isWeftError } from '../../lib/errors/index.js';
 import { describeRootKube } from '../support/kube-tools.js';
 import { NetnsSandbox } from '../support/netns.js';
+import { eventually } from '../support/eventually.js';
 
 describe('kube components: missing binary', () => {
   it('names the component and install-tools', async () => {
@@ -101,13 +102,12 @@ describeRootKube('kube components: a control plane in a network namespace (root)
     started.push(await startKubeControllerManager({ ...p, pki, kubeconfig: kcmConfig }));
     started.push(await startKubeScheduler({ ...p, kubeconfig: schedConfig }));
     // The root-CA publisher, one of the default controllers, writes the cluster CA into every namespace.
-    const deadline = Date.now() + 60_000;
-    let caData = '';
-    while (Date.now() < deadline && !caData) {
-      const r = await kubectl(p, admin, ['get', 'configmap', 'kube-root-ca.crt', '-n', 'default', '-o', 'jsonpath={.data.ca\\.crt}']).catch(() => undefined);
-      caData = r?.stdout ?? '';
-      if (!caData) await new Promise((resolve) => setTimeout(resolve, 500));
-    }
+    const caData = await eventually(
+      async () => (await kubectl(p, admin, ['get', 'configmap', 'kube-root-ca.crt', '-n', 'default', '-o', 'jsonpath={.data.ca\\.crt}']).catch(() => undefined))?.stdout || undefined,
+      60_000,
+      'kube-root-ca.crt in namespace default',
+      500,
+    );
     expect(caData.trim()).toBe(readFileSync(pki.caCert, 'utf8').trim());
   }, 240_000);
 

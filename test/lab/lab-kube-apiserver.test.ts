@@ -13,10 +13,11 @@ import { KUBE_PROCESS_IDS } from '../../lab/kube/lab-control-plane.js';
 import { isAlive, listRecords, type ProcRecord } from '../../lab/processes.js';
 import { describeRootKube, kubectlOn } from '../support/kube-tools.js';
 import { startLab, type Lab } from '../support/lab.js';
+import { eventually } from '../support/eventually.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const GATEWAY_CRDS = join(ROOT, 'third_party', 'gateway-api', 'v1.7.0', 'standard');
-const CHART_CRDS = join(ROOT, 'helm', 'weft', 'crds');
+const CHART_CRDS = join(ROOT, 'helm', 'weft', 'files', 'crds');
 
 describeRootKube('weft lab up: a real Kubernetes API server, and its kubeconfig on the host (root)', () => {
   let lab: Lab | undefined;
@@ -59,12 +60,12 @@ describeRootKube('weft lab up: a real Kubernetes API server, and its kubeconfig 
     expect(outside.code).not.toBe(0);
     expect(outside.stderr).toMatch(/not in the valid range|range/);
     // The root-CA publisher (a default controller) fills new namespaces: the controller manager works.
-    const deadline = Date.now() + 120_000;
-    let ca = '';
-    while (!ca && Date.now() < deadline) {
-      ca = (await kubectlOn(kubeconfig, ['get', 'configmap', 'kube-root-ca.crt', '-n', 'tk', '-o', 'jsonpath={.data.ca\\.crt}'], { allowFailure: true })).stdout;
-      if (!ca) await new Promise((r) => setTimeout(r, 500));
-    }
+    const ca = await eventually(
+      async () => (await kubectlOn(kubeconfig, ['get', 'configmap', 'kube-root-ca.crt', '-n', 'tk', '-o', 'jsonpath={.data.ca\\.crt}'], { allowFailure: true })).stdout || undefined,
+      120_000,
+      'kube-root-ca.crt in namespace tk',
+      500,
+    );
     expect(ca).toContain('BEGIN CERTIFICATE');
   }, 180_000);
 

@@ -104,7 +104,7 @@ describeRoot('lab loopback forward into a network namespace (root)', () => {
     );
     expect(hasCode(err, 'ERR_WEFT_LAB_KUBE_START_FAILED')).toBe(true);
     if (!isWeftError(err)) throw err;
-    expect(err.message).toMatch(/^kube-forward did not start: /);
+    expect(err.message).toMatch(/^fwd-bad did not start: /); // named by its process id (kube-forward, prometheus-forward, …)
     expect(err.message).toContain(`log: ${join(p.logs, 'fwd-bad.log')}`);
     expect(await listRecords(p.procs)).toEqual([]);
   }, 60_000);

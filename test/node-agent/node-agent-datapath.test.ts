@@ -3,40 +3,18 @@
 // A's IP; a Service VIP is resolved to an endpoint; a DENY policy refuses with a reason and closes a
 // live connection when it appears (the source logs that reset tunnel as CONNECT, not ok); an uncaptured
 // peer is allowed or refused by policy.
-import 'reflect-metadata';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { Writable } from 'node:stream';
-import type { Server, Socket } from 'node:net';
-import { pino } from 'pino';
-import { LocalCertifier, type CertificateAuthority } from '../../lib/identity/index.js';
-import { AuthorizationPolicySchema, ServiceSchema, StateStore, WorkloadSchema } from '../../lib/model/index.js';
-import { createRegistry } from '../../lib/telemetry/metrics.js';
-import { silentLogger } from '../../lib/telemetry/log.js';
-import { createDataplane, type Dataplane } from '../../node-agent/dataplane.js';
-import { installCapture } from '../../node-agent/enroll/capture.js';
-import { NetnsSocketFactory } from '../../node-agent/netns/socket-factory.js';
-import { PodProxy } from '../../node-agent/proxy/pod-proxy.js';
+import { AuthorizationPolicySchema, ServiceSchema, WorkloadSchema } from '../../lib/model/index.js';
+import { AgentMesh } from '../support/agent-mesh.js';
 import { eventually } from '../support/eventually.js';
-import { mintCa } from '../support/pki.js';
-import { NetnsSandbox, TCP_CLIENT, type PodNet } from '../support/netns.js';
+import { TCP_CLIENT, type PodNet } from '../support/netns.js';
 import { describeRoot } from '../support/root.js';
 
-
 describeRoot('node-agent data path (needs root: network namespaces, nftables)', () => {
-  const sb = new NetnsSandbox();
+  const mesh = new AgentMesh();
+  const { sb, store } = mesh;
+  const access = mesh.access.lines;
   let a: PodNet, b: PodNet, c: PodNet;
-  let ca: CertificateAuthority;
-  let dp: Dataplane;
-  const store = new StateStore();
-  const proxies: PodProxy[] = [];
-  const servers: Server[] = [];
-  const access: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _e, cb) {
-      access.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-      cb();
-    },
-  });
 
   const wl = (p: PodNet, name: string, sa: string, captured: boolean) =>
     WorkloadSchema.parse({ uid: `uid-${name}`, name, namespace: 'shop', serviceAccount: sa, ips: [p.ip], captured, netns: p.path, labels: { app: name } });
@@ -45,55 +23,32 @@ describeRoot('node-agent data path (needs root: network namespaces, nftables)', 
   };
 
   beforeAll(async () => {
-    await sb.up();
-    [a, b, c] = [await sb.pod('a'), await sb.pod('b'), await sb.pod('c')];
-    ca = await mintCa();
+    [a, b, c] = await mesh.up('a', 'b', 'c');
     store.apply([
       { kind: 'Workload', version: '1', upserts: [wl(a, 'a', 'sa-a', true), wl(b, 'b', 'sa-b', true), wl(c, 'c', 'sa-c', false)], removes: [], snapshotDone: true },
       { kind: 'Service', version: '1', upserts: [ServiceSchema.parse({ namespace: 'shop', name: 'b', vips: ['10.96.0.10'], ports: [{ port: 80, targetPort: 8080 }], endpoints: [{ workloadUid: 'uid-b', address: b.ip }] })], removes: [], snapshotDone: true },
       { kind: 'Authorization', version: '1', upserts: [], removes: [], snapshotDone: true },
     ]);
-    dp = createDataplane({
-      view: store,
-      certifier: new LocalCertifier(ca),
-      trustDomain: 'cluster.local',
-      fallbackRoots: ca.rootsPem,
-      registry: createRegistry({ defaultMetrics: false }),
-      log: silentLogger,
-      accessLog: pino(sink),
-    });
+    mesh.startDataplane();
     // B's app: echoes the peer address, then everything it reads (half-close aware).
-    const app = await new NetnsSocketFactory(b.path, 0).listen('0.0.0.0', 8080);
-    app.on('connection', (s: Socket) => {
-      s.write(`peer=${s.remoteAddress}\n`);
-      s.pipe(s);
-    });
-    servers.push(app);
-    for (const [p, name] of [[a, 'a'], [b, 'b']] as const) {
-      const proxy = new PodProxy(dp.inputs, { uid: `uid-${name}`, namespace: 'shop', name, ips: [p.ip] }, new NetnsSocketFactory(p.path));
-      await proxy.start();
-      proxies.push(proxy);
-      await installCapture({ netns: p.path, probeSources: [sb.gateway] }, name);
-    }
+    await mesh.app(b);
+    for (const [p, name] of [[a, 'a'], [b, 'b']] as const) await mesh.enroll(p, name);
   });
   afterAll(async () => {
-    for (const p of proxies) p.stop();
-    for (const s of servers) s.close();
-    dp?.close();
-    await sb.destroy();
+    await mesh.close();
   });
 
-  /** Connects from a pod, sends `hello`, half-closes, returns everything received (or ERR ...). */
+  /** Connects from a pod, sends `hello`, half-closes, returns everything received (or `ERR <code>`). */
   const talkHalfClose = (from: PodNet, ip: string, port: number): Promise<string> =>
-    sb.run(from.ns, process.execPath, ['--input-type=module', '-e', TCP_CLIENT, ip, String(port), 'hello']).catch((e: Error) => `ERR ${e.message}`);
+    sb.talk(from.ns, ip, port);
 
   it('A → B over HBONE: app sees A, access log has both SPIFFE IDs', async () => {
     access.length = 0;
     const out = await talkHalfClose(a, b.ip, 8080);
     expect(out).toBe(`peer=${a.ip}\nhello`);
-    await new Promise((r) => setTimeout(r, 300));
-    const inbound = access.find((l) => l.direction === 'inbound');
-    const outbound = access.find((l) => l.direction === 'outbound');
+    // Each side logs its connection when it closes, which can be after the client saw its end.
+    const inbound = await eventually(() => access.find((l) => l.direction === 'inbound'), 10_000, 'inbound access line');
+    const outbound = await eventually(() => access.find((l) => l.direction === 'outbound'), 10_000, 'outbound access line');
     expect(outbound).toMatchObject({ path: 'hbone', src: { identity: 'spiffe://cluster.local/ns/shop/sa/sa-a' }, dst: { identity: 'spiffe://cluster.local/ns/shop/sa/sa-b' }, outcome: 'ok' });
     expect(inbound).toMatchObject({ src: { identity: 'spiffe://cluster.local/ns/shop/sa/sa-a', ip: a.ip }, dst: { identity: 'spiffe://cluster.local/ns/shop/sa/sa-b' }, outcome: 'ok', bytes_sent: 5 });
   });
@@ -106,8 +61,8 @@ describeRoot('node-agent data path (needs root: network namespaces, nftables)', 
     expect(await talkHalfClose(c, b.ip, 8080)).toBe(`peer=${c.ip}\nhello`);
     setPolicies([{ namespace: 'shop', name: 'mesh-only', action: 'ALLOW', rules: [{ from: [{ namespaces: ['shop'] }] }] }]);
     access.length = 0;
-    expect(await talkHalfClose(c, b.ip, 8080)).not.toContain('peer=');
-    expect(access.find((l) => l.direction === 'inbound-plain')).toMatchObject({ outcome: 'DENY', policy: 'shop/mesh-only' });
+    expect(await talkHalfClose(c, b.ip, 8080)).toBe('ERR ECONNRESET');
+    expect(await eventually(() => access.find((l) => l.direction === 'inbound-plain'), 10_000, 'inbound-plain access line')).toMatchObject({ outcome: 'DENY', policy: 'shop/mesh-only' });
     expect(await talkHalfClose(a, b.ip, 8080)).toBe(`peer=${a.ip}\nhello`);
     setPolicies([]);
   });
@@ -117,7 +72,7 @@ describeRoot('node-agent data path (needs root: network namespaces, nftables)', 
     const long = sb.spawn(a.ns, process.execPath, ['--input-type=module', '-e', TCP_CLIENT, b.ip, '8080', '', 'hold']);
     let got = '';
     long.stdout!.on('data', (d: Buffer) => (got += d.toString()));
-    for (let i = 0; i < 100 && got === ''; i++) await new Promise((r) => setTimeout(r, 100));
+    await eventually(() => got !== '', 10_000, 'the held connection answered');
     expect(got).toBe(`peer=${a.ip}\n`);
     access.length = 0;
     const closed = new Promise((r) => long.once('exit', r));
@@ -133,13 +88,12 @@ describeRoot('node-agent data path (needs root: network namespaces, nftables)', 
     expect(String(source.reason)).toMatch(/reset by the far end after it opened \(RST_STREAM CONNECT_ERROR 10\).*ERR_WEFT_HBONE_TUNNEL_RESET/);
     expect(access.filter((l) => l.direction === 'outbound')).toHaveLength(1);
     access.length = 0;
-    expect(await talkHalfClose(a, b.ip, 8080)).not.toContain('peer=');
-    await new Promise((r) => setTimeout(r, 300));
-    const refused = access.find((l) => l.direction === 'outbound');
+    expect(await talkHalfClose(a, b.ip, 8080)).toBe('ERR ECONNRESET');
+    const refused = await eventually(() => access.find((l) => l.direction === 'outbound'), 10_000, 'source access line of the refusal');
     expect(refused).toMatchObject({ outcome: 'DENY' });
     // The source learns that a policy refused it, not which (issue 12 item 5); B's agent logged the policy above.
-    expect(String(refused!.reason)).toContain('DENY: policy_denied');
-    expect(String(refused!.reason)).not.toContain('deny-a');
+    expect(String(refused.reason)).toContain('DENY: policy_denied');
+    expect(String(refused.reason)).not.toContain('deny-a');
     // C (plaintext) is not matched by the principal rule.
     expect(await talkHalfClose(c, b.ip, 8080)).toBe(`peer=${c.ip}\nhello`);
     setPolicies([]);

@@ -10,6 +10,7 @@ import type { Socket } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { EarlyListeners } from '../../node-agent/enroll/early-listeners.js';
 import { NetnsSocketFactory } from '../../node-agent/netns/socket-factory.js';
+import { eventually } from '../support/eventually.js';
 import { NetnsSandbox, TCP_CLIENT, type PodNet } from '../support/netns.js';
 import { describeRoot } from '../support/root.js';
 
@@ -39,7 +40,8 @@ describeRoot('node-agent early listeners (needs root: network namespaces)', () =
     try {
       // Nobody accepts yet: the client still connects and sends; its answer comes once the socket is adopted.
       const pending = sb.run(client.ns, process.execPath, ['--input-type=module', '-e', TCP_CLIENT, pod.ip, '15008', 'queued']);
-      await new Promise((r) => setTimeout(r, 500));
+      // The connection waits in the listening socket's accept queue (Recv-Q of a listener in `ss`).
+      await eventually(async () => Number((await sb.run(pod.ns, 'ss', ['-Hltn', 'sport = :15008'])).trim().split(/\s+/)[1]) >= 1, 10_000, 'the connection queued on 15008');
       const server = await early.factory(pod.path, new NetnsSocketFactory(pod.path)).listen('0.0.0.0', 15008, { reusePort: true });
       const got = await new Promise<string>((resolve) => server.once('connection', (s: Socket) => s.once('data', (d: Buffer) => {
         s.end(`hello ${d.toString()}`);
@@ -54,7 +56,7 @@ describeRoot('node-agent early listeners (needs root: network namespaces)', () =
     }
     expect(early.size).toBe(0);
     // Closed: nothing listens on 15001 any more.
-    await expect(sb.run(client.ns, process.execPath, ['--input-type=module', '-e', TCP_CLIENT, pod.ip, '15001', 'x'])).rejects.toThrow();
+    expect(await sb.talk(client.ns, pod.ip, 15001, 'x')).toBe('ERR ECONNREFUSED');
   });
 
   it('opens nothing without a state file', async () => {

@@ -6,10 +6,7 @@ import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect as h2connect, constants, type ClientHttp2Session } from 'node:http2';
 import { createServer, type AddressInfo, type Server } from 'node:net';
-import { Writable } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { pino } from 'pino';
 import type { Registry } from 'prom-client';
 import { LocalCertifier, type CertificateAuthority, type WorkloadCertificate } from '../../lib/identity/index.js';
 import { StateStore, WorkloadSchema, type Workload } from '../../lib/model/index.js';
@@ -19,6 +16,8 @@ import { createDataplane, type Dataplane } from '../../node-agent/dataplane.js';
 import { PlainSocketFactory } from '../../node-agent/netns/socket-factory.js';
 import { InboundHbone } from '../../node-agent/proxy/inbound.js';
 import type { PodContext } from '../../node-agent/proxy/inputs.js';
+import { AccessLines } from '../support/agent-mesh.js';
+import { eventually } from '../support/eventually.js';
 import { mintCa, mintWorkloadCert } from '../support/pki.js';
 
 interface AccessLine {
@@ -30,13 +29,8 @@ interface AccessLine {
 }
 
 describe('node-agent HBONE: lib/hbone refusals in the access log and metrics', () => {
-  const lines: AccessLine[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString().split('\n')) if (l.trim()) lines.push(JSON.parse(l) as AccessLine);
-      cb();
-    },
-  });
+  const access = new AccessLines();
+  const lines = access.lines as unknown as AccessLine[];
   const store = new StateStore();
   let registry: Registry;
   let ca: CertificateAuthority;
@@ -52,7 +46,7 @@ describe('node-agent HBONE: lib/hbone refusals in the access log and metrics', (
     const w = WorkloadSchema.parse({ uid: 'uid-b', name: 'b', namespace: 'shop', serviceAccount: 'sa-b', ips: ['127.0.0.1'], captured: true });
     store.apply([{ kind: 'Workload', version: '1', upserts: [w], removes: [], snapshotDone: true }]);
     registry = createRegistry({ defaultMetrics: false });
-    dp = createDataplane({ view: store, certifier: new LocalCertifier(ca), trustDomain: 'cluster.local', fallbackRoots: ca.rootsPem, registry, log: silentLogger, accessLog: pino(sink) });
+    dp = createDataplane({ view: store, certifier: new LocalCertifier(ca), trustDomain: 'cluster.local', fallbackRoots: ca.rootsPem, registry, log: silentLogger, accessLog: access.logger });
     const pod: PodContext = { uid: 'uid-b', namespace: 'shop', name: 'b', ips: ['127.0.0.1'], factory: new PlainSocketFactory(), workload: (): Workload | undefined => store.workloadByUid('uid-b') };
     hbone = new InboundHbone(dp.inputs, pod);
     listener = createServer();
@@ -94,52 +88,72 @@ describe('node-agent HBONE: lib/hbone refusals in the access log and metrics', (
     const m = await registry.getSingleMetric('weft_tcp_connections_closed_total')!.get();
     return m.values.filter((v) => v.labels.response_flags === flag).reduce((n, v) => n + v.value, 0);
   };
-  const waitLines = async (n: number): Promise<void> => {
-    for (let i = 0; i < 100 && lines.length < n; i++) await sleep(20);
+  /**
+   * The access-log lines a refusal made, exactly: waits for the first, then makes a marker refusal (a
+   * malformed authority naming itself) and waits for its line, so that a second line for the same refusal
+   * (logged twice) would be in between.
+   */
+  let markers = 0;
+  const linesOf = async (before: number): Promise<AccessLine[]> => {
+    await eventually(() => lines.length > before, 10_000, 'the refusal in the access log');
+    const marker = `marker-${++markers}`;
+    const s = session(true);
+    await request(s, { [constants.HTTP2_HEADER_METHOD]: 'CONNECT', [constants.HTTP2_HEADER_AUTHORITY]: marker });
+    s.destroy();
+    const at = await eventually(() => { const i = lines.findIndex((l, k) => k >= before && l.dst.addr === marker); return i >= 0 && i; }, 10_000, 'the marker refusal in the access log');
+    return lines.slice(before, at);
   };
 
   it('a non-CONNECT request: one access-log line BAD_REQUEST naming the code, and a closed metric', async () => {
     const before = lines.length;
+    const closed = await closedTotal('BAD_REQUEST');
     const s = session(true);
     const status = await request(s, { [constants.HTTP2_HEADER_METHOD]: 'GET', [constants.HTTP2_HEADER_PATH]: '/', [constants.HTTP2_HEADER_SCHEME]: 'https', [constants.HTTP2_HEADER_AUTHORITY]: 'x' });
     s.destroy();
     expect(status).toBe(405);
-    await waitLines(before + 1);
-    expect(lines.slice(before)).toHaveLength(1);
-    const line = lines[before];
-    expect(line).toMatchObject({ outcome: 'BAD_REQUEST', direction: 'inbound', src: { ip: '127.0.0.1' }, dst: { workload: 'b', identity: 'spiffe://cluster.local/ns/shop/sa/sa-b' } });
-    expect(line.reason).toContain('ERR_WEFT_HBONE_METHOD_NOT_ALLOWED');
-    expect(await closedTotal('BAD_REQUEST')).toBe(1);
+    await eventually(() => lines.length > before, 10_000, 'the refusal in the access log');
+    expect(await closedTotal('BAD_REQUEST')).toBe(closed + 1);
+    const got = await linesOf(before);
+    expect(got).toHaveLength(1);
+    expect(got[0]).toMatchObject({ outcome: 'BAD_REQUEST', direction: 'inbound', src: { ip: '127.0.0.1' }, dst: { workload: 'b', identity: 'spiffe://cluster.local/ns/shop/sa/sa-b' } });
+    expect(got[0].reason).toContain('ERR_WEFT_HBONE_METHOD_NOT_ALLOWED');
   });
 
   it('a malformed :authority: BAD_REQUEST with the authority as destination', async () => {
     const before = lines.length;
+    const closed = await closedTotal('BAD_REQUEST');
     const s = session(true);
     const status = await request(s, { [constants.HTTP2_HEADER_METHOD]: 'CONNECT', [constants.HTTP2_HEADER_AUTHORITY]: 'not-an-address' });
     s.destroy();
     expect(status).toBe(400);
-    await waitLines(before + 1);
-    expect(lines.slice(before)).toHaveLength(1);
-    expect(lines[before].outcome).toBe('BAD_REQUEST');
-    expect(lines[before].reason).toContain('ERR_WEFT_HBONE_BAD_AUTHORITY');
-    expect(lines[before].dst.addr).toBe('not-an-address');
-    expect(await closedTotal('BAD_REQUEST')).toBe(2);
+    await eventually(() => lines.length > before, 10_000, 'the refusal in the access log');
+    expect(await closedTotal('BAD_REQUEST')).toBe(closed + 1);
+    const got = await linesOf(before);
+    expect(got).toHaveLength(1);
+    expect(got[0].outcome).toBe('BAD_REQUEST');
+    expect(got[0].reason).toContain('ERR_WEFT_HBONE_BAD_AUTHORITY');
+    expect(got[0].dst.addr).toBe('not-an-address');
   });
 
   it('TLS without a client certificate: one TLS line with the peer IP (no port) and no identity', async () => {
     const before = lines.length;
+    const closed = await closedTotal('TLS');
     const s = session(false);
+    const goaway = new Promise<number>((resolve) => s.once('goaway', (code: number) => resolve(code)));
     const err = await request(s, { [constants.HTTP2_HEADER_METHOD]: 'CONNECT', [constants.HTTP2_HEADER_AUTHORITY]: '127.0.0.1:9' }).then(
       () => undefined,
-      (e: Error) => e,
+      (e: NodeJS.ErrnoException) => e,
     );
     s.destroy();
-    expect(err).toBeInstanceOf(Error);
-    await waitLines(before + 1);
-    expect(lines.slice(before)).toHaveLength(1);
-    expect(lines[before]).toMatchObject({ outcome: 'TLS', src: { ip: '127.0.0.1', identity: 'unknown' } });
-    expect(lines[before].reason).toContain('ERR_WEFT_HBONE_TLS_NO_CLIENT_CERT');
-    expect(await closedTotal('TLS')).toBe(1);
+    // The session is refused as a whole: GOAWAY INADEQUATE_SECURITY, the pending stream fails with it.
+    expect(err?.code).toBe('ERR_HTTP2_SESSION_ERROR');
+    expect(await goaway).toBe(constants.NGHTTP2_INADEQUATE_SECURITY);
+    await eventually(() => lines.length > before, 10_000, 'the refusal in the access log');
+    expect(await closedTotal('TLS')).toBe(closed + 1);
+    const got = await linesOf(before);
+    expect(got).toHaveLength(1);
+    expect(got[0]).toMatchObject({ outcome: 'TLS', src: { ip: '127.0.0.1', identity: 'unknown' } });
+    expect(got[0].reason).toContain('ERR_WEFT_HBONE_TLS_NO_CLIENT_CERT');
   });
 
   it('a refusal the agent decides (CONNECT to an address that is not the pod) is logged once, by the agent', async () => {
@@ -148,9 +162,8 @@ describe('node-agent HBONE: lib/hbone refusals in the access log and metrics', (
     const status = await request(s, { [constants.HTTP2_HEADER_METHOD]: 'CONNECT', [constants.HTTP2_HEADER_AUTHORITY]: '10.1.2.3:80' });
     s.destroy();
     expect(status).toBe(403);
-    await waitLines(before + 1);
-    await sleep(200);
-    expect(lines.slice(before).map((l) => l.outcome)).toEqual(['UNKNOWN_DST']);
-    expect(lines[before].src.identity).toBe('spiffe://cluster.local/ns/shop/sa/sa-a');
+    const got = await linesOf(before);
+    expect(got.map((l) => l.outcome)).toEqual(['UNKNOWN_DST']);
+    expect(got[0].src.identity).toBe('spiffe://cluster.local/ns/shop/sa/sa-a');
   });
 });

@@ -3,7 +3,6 @@
 // (fib_trie / if_inet6), entered through /proc/<pid>/ns/net of the namespace's oldest process. A wrong
 // parse, a wrong process or a wrong namespace would capture the wrong pod or none.
 import { stat } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isWeftError } from '../../lib/errors/index.js';
 import { NetnsFinder, normalise, parseFibTrieLocal, parseIfInet6 } from '../../node-agent/enroll/netns-finder.js';
@@ -70,11 +69,12 @@ describeRoot('netns finder over the real procfs (needs root: network namespaces)
     await sb.run(pod.ns, 'ip', ['-6', 'addr', 'add', 'fd00:77::5/64', 'dev', 'eth0', 'nodad']);
     // The pod's "app" first, then a later exec into the same pod: the app is the path to keep.
     const app = sb.spawn(pod.ns, 'sleep', ['120']);
-    await sleep(300);
-    sb.spawn(pod.ns, 'sleep', ['120']);
-    sb.spawn(other.ns, 'sleep', ['120']);
+    await sb.running(app, pod.path, 'sleep');
+    const exec = sb.spawn(pod.ns, 'sleep', ['120']);
+    const elsewhere = sb.spawn(other.ns, 'sleep', ['120']);
     firstPid = app.pid!;
-    await sleep(300);
+    await sb.running(exec, pod.path, 'sleep');
+    await sb.running(elsewhere, other.path, 'sleep');
   });
   afterAll(async () => {
     await sb.destroy();
@@ -83,7 +83,6 @@ describeRoot('netns finder over the real procfs (needs root: network namespaces)
   it('finds the pod netns by its IPv4 address, through its oldest process', async () => {
     const finder = new NetnsFinder({ hostProc: '/proc' });
     const found = await finder.find([pod.ip]);
-    expect(found).toBeDefined();
     expect(found!.inode).toBe((await stat(pod.path)).ino);
     expect((await stat(found!.path)).ino).toBe((await stat(pod.path)).ino);
     // `ip netns exec` execs the command in place, so the spawned pid is the sleeping process.
@@ -111,8 +110,7 @@ describeRoot('netns finder over the real procfs (needs root: network namespaces)
     expect(a?.inode).not.toBe(b?.inode);
     // A namespace made after the cached scan is not seen until the cache expires.
     const late = await sb.pod('late');
-    sb.spawn(late.ns, 'sleep', ['120']);
-    await sleep(300);
+    await sb.running(sb.spawn(late.ns, 'sleep', ['120']), late.path, 'sleep');
     expect(await finder.find([late.ip])).toBeUndefined();
     const fresh = new NetnsFinder({ hostProc: '/proc', cacheMs: 0 });
     expect((await fresh.find([late.ip]))?.inode).toBe((await stat(late.path)).ino);

@@ -7,7 +7,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect as h2connect, constants } from 'node:http2';
 import { connect as netConnect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { LocalCertifier, type CertificateAuthority, type WorkloadCertificate } from '../../lib/identity/index.js';
 import { StateStore, WorkloadSchema, type Workload } from '../../lib/model/index.js';
 import { createRegistry } from '../../lib/telemetry/metrics.js';
@@ -17,6 +16,7 @@ import { PlainSocketFactory, type SocketFactory } from '../../node-agent/netns/s
 import { InboundHbone } from '../../node-agent/proxy/inbound.js';
 import type { PodContext } from '../../node-agent/proxy/inputs.js';
 import { ReadyGate } from '../../node-agent/proxy/ready-gate.js';
+import { eventually } from '../support/eventually.js';
 import { mintCa, mintWorkloadCert } from '../support/pki.js';
 
 const POD_IP = '10.88.77.1';
@@ -56,8 +56,7 @@ describe('node-agent ready gate', () => {
     const gate = new ReadyGate({ holdMs: 10_000, maxHeld: 10, log: silentLogger });
     const port = await gated(gate);
     const pending = talk(port, 'early');
-    await sleep(300);
-    expect(gate.heldCount).toBe(1);
+    await eventually(() => gate.heldCount === 1, 10_000, 'the connection held');
     gate.open();
     expect(await pending).toEqual({ data: 'echo:early', how: 'closed' });
     expect(gate.heldCount).toBe(0);
@@ -80,7 +79,7 @@ describe('node-agent ready gate', () => {
     const gate = new ReadyGate({ holdMs: 10_000, maxHeld: 2, log: silentLogger });
     const port = await gated(gate);
     const held = [talk(port, 'a'), talk(port, 'b')];
-    await sleep(300);
+    await eventually(() => gate.heldCount === 2, 10_000, 'two connections held');
     expect(await talk(port, 'c')).toEqual({ data: '', how: 'ECONNRESET' });
     gate.open();
     expect((await Promise.all(held)).map((r) => r.data).sort()).toEqual(['echo:a', 'echo:b']);
@@ -90,9 +89,11 @@ describe('node-agent ready gate', () => {
     const gate = new ReadyGate({ holdMs: 10_000, maxHeld: 10, log: silentLogger });
     const port = await gated(gate);
     const pending = talk(port, 'x');
-    await sleep(300);
+    await eventually(() => gate.heldCount === 1, 10_000, 'the connection held');
     gate.close();
-    expect((await pending).data).toBe('');
+    // Ended without a byte of the app. ReadyGate.close() documents a reset but destroys (FIN), unlike the
+    // holdMs/maxHeld drops: pinned as it is (reported, not a test change to make here).
+    expect(await pending).toEqual({ data: '', how: 'closed' });
   });
 });
 
@@ -155,13 +156,13 @@ describe('node-agent ready gate on the HBONE port', () => {
       st.on('data', (d: Buffer) => (body += d.toString()));
       st.on('error', () => undefined);
       st.write('hello');
-      await sleep(500);
+      // Held by the gate (the TLS connection is what waits): no answer to the CONNECT yet.
+      await eventually(() => gate.heldCount === 1, 10_000, 'the connection held');
       expect(status).toBe(0);
-      expect(gate.heldCount).toBe(1);
       const w = WorkloadSchema.parse({ uid: 'uid-b', name: 'b', namespace: 'shop', serviceAccount: 'sa-b', ips: [POD_IP], captured: true });
       store.apply([{ kind: 'Workload', version: '1', upserts: [w], removes: [], snapshotDone: true }]);
       gate.open();
-      for (let i = 0; i < 100 && body === ''; i++) await sleep(50);
+      await eventually(() => body !== '', 10_000, 'the app answered through the tunnel');
       expect(status).toBe(200);
       expect(body).toBe('app:hello');
     } finally {

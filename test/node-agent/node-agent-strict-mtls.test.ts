@@ -5,40 +5,18 @@
 // pod still reaches the strict one; kubelet probes from the node address still pass; and a live plaintext
 // connection is closed when its destination turns strict. Before, plaintext was accepted everywhere and
 // ERR_WEFT_AGENT_UNAUTHENTICATED was never raised.
-import 'reflect-metadata';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { Writable } from 'node:stream';
-import type { Server, Socket } from 'node:net';
-import { pino } from 'pino';
-import type { Registry } from 'prom-client';
-import { LocalCertifier } from '../../lib/identity/index.js';
-import { AuthorizationPolicySchema, StateStore, WorkloadSchema } from '../../lib/model/index.js';
-import { createRegistry } from '../../lib/telemetry/metrics.js';
-import { silentLogger } from '../../lib/telemetry/log.js';
-import { createDataplane, type Dataplane } from '../../node-agent/dataplane.js';
-import { installCapture } from '../../node-agent/enroll/capture.js';
-import { NetnsSocketFactory } from '../../node-agent/netns/socket-factory.js';
-import { PodProxy } from '../../node-agent/proxy/pod-proxy.js';
+import { AuthorizationPolicySchema, WorkloadSchema } from '../../lib/model/index.js';
+import { AgentMesh } from '../support/agent-mesh.js';
 import { eventually } from '../support/eventually.js';
-import { mintCa } from '../support/pki.js';
-import { NetnsSandbox, TCP_CLIENT, type PodNet } from '../support/netns.js';
+import { TCP_CLIENT, type PodNet } from '../support/netns.js';
 import { describeRoot } from '../support/root.js';
 
 describeRoot('node-agent strict mTLS (needs root: network namespaces, nftables)', () => {
-  const sb = new NetnsSandbox();
+  const mesh = new AgentMesh();
+  const { sb, store, registry } = mesh;
+  const access = mesh.access.lines;
   let a: PodNet, s: PodNet, p: PodNet, c: PodNet;
-  let dp: Dataplane;
-  let registry: Registry;
-  const store = new StateStore();
-  const proxies: PodProxy[] = [];
-  const servers: Server[] = [];
-  const access: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _e, cb) {
-      access.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-      cb();
-    },
-  });
 
   const wl = (net: PodNet, name: string, captured: boolean, mtlsMode: 'strict' | 'permissive') =>
     WorkloadSchema.parse({ uid: `uid-${name}`, name, namespace: 'shop', serviceAccount: `sa-${name}`, ips: [net.ip], captured, netns: net.path, mtlsMode });
@@ -53,41 +31,22 @@ describeRoot('node-agent strict mTLS (needs root: network namespaces, nftables)'
   };
 
   beforeAll(async () => {
-    await sb.up();
-    [a, s, p, c] = [await sb.pod('a'), await sb.pod('s'), await sb.pod('p'), await sb.pod('c')];
-    const ca = await mintCa();
+    [a, s, p, c] = await mesh.up('a', 's', 'p', 'c');
     setWorkloads(true);
     store.apply([{ kind: 'Authorization', version: '1', upserts: [], removes: [], snapshotDone: true }]);
-    registry = createRegistry({ defaultMetrics: false });
-    dp = createDataplane({ view: store, certifier: new LocalCertifier(ca), trustDomain: 'cluster.local', fallbackRoots: ca.rootsPem, registry, log: silentLogger, accessLog: pino(sink) });
-    for (const net of [s, p]) {
-      const app = await new NetnsSocketFactory(net.path, 0).listen('0.0.0.0', 8080);
-      app.on('connection', (sock: Socket) => {
-        sock.write(`peer=${sock.remoteAddress}\n`);
-        sock.pipe(sock);
-      });
-      servers.push(app);
-    }
-    for (const [net, name] of [[a, 'a'], [s, 's'], [p, 'p']] as const) {
-      const proxy = new PodProxy(dp.inputs, { uid: `uid-${name}`, namespace: 'shop', name, ips: [net.ip] }, new NetnsSocketFactory(net.path));
-      await proxy.start();
-      proxies.push(proxy);
-      await installCapture({ netns: net.path, probeSources: [sb.gateway] }, name);
-    }
+    mesh.startDataplane();
+    for (const net of [s, p]) await mesh.app(net);
+    for (const [net, name] of [[a, 'a'], [s, 's'], [p, 'p']] as const) await mesh.enroll(net, name);
   });
   afterAll(async () => {
-    for (const x of proxies) x.stop();
-    for (const x of servers) x.close();
-    dp?.close();
-    await sb.destroy();
+    await mesh.close();
   });
 
-  const talk = (ns: string, ip: string): Promise<string> =>
-    sb.run(ns, process.execPath, ['--input-type=module', '-e', TCP_CLIENT, ip, '8080', 'hello']).catch((e: Error) => `ERR ${e.message}`);
+  const talk = (ns: string, ip: string): Promise<string> => sb.talk(ns, ip, 8080);
 
   it('plaintext from an uncaptured pod to a strict workload is refused, logged once and counted', async () => {
     access.length = 0;
-    expect(await talk(c.ns, s.ip)).not.toContain('peer=');
+    expect(await talk(c.ns, s.ip)).toBe('ERR ECONNRESET');
     const line = await eventually(() => access.find((l) => l.direction === 'inbound-plain'), 5_000, 'inbound-plain access line');
     expect(line).toMatchObject({ outcome: 'DENY', reporter: 'destination', src: { ip: c.ip }, dst: { workload: 's' }, bytes_received: 0 });
     expect(String(line.reason)).toContain('ERR_WEFT_AGENT_UNAUTHENTICATED');
@@ -98,7 +57,7 @@ describeRoot('node-agent strict mTLS (needs root: network namespaces, nftables)'
   it('an ALLOW policy naming the client IP does not reopen plaintext to a strict workload', async () => {
     store.apply([{ kind: 'Authorization', version: '2', replace: true, removes: [], upserts: [AuthorizationPolicySchema.parse({ namespace: 'shop', name: 'allow-c', action: 'ALLOW', rules: [{ from: [{ ipBlocks: [`${c.ip}/32`] }] }] })] }]);
     try {
-      expect(await talk(c.ns, s.ip)).not.toContain('peer=');
+      expect(await talk(c.ns, s.ip)).toBe('ERR ECONNRESET');
       expect(await refusedTotal('s')).toBe(2);
     } finally {
       store.apply([{ kind: 'Authorization', version: '3', replace: true, removes: [], upserts: [] }]);
@@ -130,7 +89,7 @@ describeRoot('node-agent strict mTLS (needs root: network namespaces, nftables)'
     access.length = 0;
     setWorkloads(false);
     try {
-      await closed;
+      expect(await closed).toBe(0); // the agent closes it (FIN): TCP_CLIENT's clean end
       const line = await eventually(() => access.find((l) => l.direction === 'inbound-plain'), 5_000, 'closed connection access line');
       expect(line).toMatchObject({ outcome: 'DENY', dst: { workload: 'p' } });
       expect(String(line.reason)).toContain('ERR_WEFT_AGENT_UNAUTHENTICATED');

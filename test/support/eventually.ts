@@ -18,3 +18,16 @@ export async function eventually<T>(
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
+
+/**
+ * `eventually` for tests on vitest fake timers (which leave setImmediate and performance.now real): polls
+ * `cond` between turns of the event loop, so real I/O progresses while fake time stands still; throws after
+ * `timeoutMs` of real time.
+ */
+export async function eventuallyOnFakeTime(cond: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const end = performance.now() + timeoutMs;
+  while (!cond()) {
+    if (performance.now() > end) throw new Error(`${what} not met within ${timeoutMs} ms`);
+    await new Promise((r) => setImmediate(r));
+  }
+}

@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Lab } from './lab.js';
+import { eventually } from './eventually.js';
 
 export interface AgentLogLine {
   pid: number;
@@ -21,9 +22,5 @@ export async function agentLog(lab: Lab, node: string): Promise<AgentLogLine[]> 
 
 /** Requests `url` from the pod until one answers 200 (certificates, pools), so that a run measures what it changes, not the first request. */
 export async function warmUp(lab: Lab, pod: string, url: string): Promise<void> {
-  for (let i = 0; i < 30; i++) {
-    const r = await lab.exec(pod, ['curl', '-sS', '-m', '5', '-o', '/dev/null', '-w', '%{http_code}', url]);
-    if (r.stdout === '200') return;
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
+  await eventually(async () => (await lab.exec(pod, ['curl', '-sS', '-m', '5', '-o', '/dev/null', '-w', '%{http_code}', url])).stdout === '200', 30_000, `${url} answering 200 from ${pod}`, 500);
 }

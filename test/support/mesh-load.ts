@@ -19,6 +19,29 @@ spec:
       readinessProbe: { httpGet: { path: /healthz, port: 8080 }, periodSeconds: 1 }
 ---`;
 
+/**
+ * A one-replica Deployment of weft/http-echo on `node`, service account `name`. A new `restartedAt` changes
+ * the pod template, as `kubectl rollout restart` does: every pod is replaced. Ends with `---`.
+ */
+export const echoDeployment = (name: string, namespace: string, node: string, restartedAt = '0'): string => `
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: ${name}, namespace: ${namespace} }
+spec:
+  replicas: 1
+  selector: { matchLabels: { app: ${name} } }
+  template:
+    metadata: { labels: { app: ${name} }, annotations: { restartedAt: "${restartedAt}" } }
+    spec:
+      nodeName: ${node}
+      serviceAccountName: ${name}
+      containers:
+        - name: app
+          image: weft/http-echo
+          ports: [{ containerPort: 8080 }]
+          readinessProbe: { httpGet: { path: /healthz, port: 8080 }, periodSeconds: 1 }
+---`;
+
 /** A Namespace whose pods are captured (ambient). Ends with `---`. */
 export const ambientNamespace = (name: string): string => `
 apiVersion: v1
@@ -26,11 +49,43 @@ kind: Namespace
 metadata: { name: ${name}, labels: { weft.dev/dataplane-mode: ambient } }
 ---`;
 
-/** A Service `name` on port 80 selecting app=<app>, to port 8080. */
-export const httpService = (name: string, namespace: string, app: string): string => `
+/** A waypoint: a Gateway of class weft-waypoint named `name` with `replicas` replicas. Ends with `---`. */
+export const waypointGateway = (namespace: string, replicas: number, name = 'waypoint'): string => `
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: { name: ${name}, namespace: ${namespace}, annotations: { weft.dev/waypoint-replicas: "${replicas}" } }
+spec:
+  gatewayClassName: weft-waypoint
+  listeners: [{ name: mesh, port: 15008, protocol: HBONE }]
+---`;
+
+/** An HTTPRoute `name` in `namespace` attached to port 80 of Service `parent` (in `parentNamespace`), all to `backend`:80. Ends with `---`. */
+export const singleBackendRoute = (namespace: string, name: string, parent: string, backend: string, parentNamespace = namespace): string => `
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: ${name}, namespace: ${namespace} }
+spec:
+  parentRefs: [{ group: "", kind: Service, name: ${parent}, namespace: ${parentNamespace}, port: 80 }]
+  rules:
+    - backendRefs: [{ name: ${backend}, port: 80 }]
+---`;
+
+/** An L7 DENY AuthorizationPolicy on Service `service`: `method` requests to paths matching `path` (Istio glob). Ends with `---`. */
+export const l7DenyPolicy = (namespace: string, name: string, service: string, method: string, path: string): string => `
+apiVersion: security.weft.dev/v1alpha1
+kind: AuthorizationPolicy
+metadata: { name: ${name}, namespace: ${namespace} }
+spec:
+  targetRefs: [{ kind: Service, group: "", name: ${service} }]
+  action: DENY
+  rules: [{ to: [{ operation: { methods: ["${method}"], paths: ["${path}"] } }] }]
+---`;
+
+/** A Service `name` on port 80 selecting app=<app>, to port 8080 (with `labels`, e.g. weft.dev/use-waypoint). */
+export const httpService = (name: string, namespace: string, app: string, labels: Readonly<Record<string, string>> = {}): string => `
 apiVersion: v1
 kind: Service
-metadata: { name: ${name}, namespace: ${namespace} }
+metadata: { name: ${name}, namespace: ${namespace}, labels: ${JSON.stringify(labels)} }
 spec:
   selector: { app: ${app} }
   ports: [{ name: http, port: 80, targetPort: 8080 }]

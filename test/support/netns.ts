@@ -1,6 +1,8 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFile, readlink, stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
+import { eventually } from './eventually.js';
 
 const exec = promisify(execFile);
 
@@ -64,6 +66,30 @@ export class NetnsSandbox {
     }
     const { stdout } = await p;
     return stdout;
+  }
+
+  /**
+   * Runs TCP_CLIENT from `ns` to host:port sending `msg` (half-closed after): what it received, or how the
+   * connection failed: `ERR <code>` (ECONNRESET, ECONNREFUSED, ...) or `ERR timeout` after `timeoutMs`.
+   */
+  talk(ns: string, host: string, port: number, msg = 'hello', timeoutMs = 10_000): Promise<string> {
+    return this.run(ns, 'env', [`CLIENT_TIMEOUT_MS=${timeoutMs}`, process.execPath, '--input-type=module', '-e', TCP_CLIENT, host, String(port), msg]).catch(
+      (e: { code?: number; stderr?: string }) => (e.code === 4 ? 'ERR timeout' : `ERR ${String(e.stderr ?? '').trim().split('\n').at(-1) ?? ''}`),
+    );
+  }
+
+  /**
+   * Waits until a process started with spawn() runs `comm` inside the namespace at `nsPath` (`ip netns
+   * exec` has entered the namespace and exec'd the command): the real condition behind "give it a moment".
+   */
+  async running(child: ChildProcess, nsPath: string, comm: string): Promise<void> {
+    const want = `net:[${(await stat(nsPath)).ino}]`;
+    const where = `/proc/${child.pid ?? 0}`;
+    await eventually(
+      async () => (await readlink(`${where}/ns/net`).catch(() => '')) === want && (await readFile(`${where}/comm`, 'utf8').catch(() => '')).trim() === comm,
+      10_000,
+      `${comm} (pid ${child.pid}) running in ${nsPath}`,
+    );
   }
 
   /** Starts a long-running process in a namespace; killed by destroy(). */

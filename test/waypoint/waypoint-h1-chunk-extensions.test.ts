@@ -63,7 +63,7 @@ describe('waypoint HTTP/1.1 chunk extension, chunk-size line and trailer caps', 
   const refusals = (): number => logLines.filter((l) => l.code === 'ERR_WEFT_WAYPOINT_BAD_REQUEST').length;
   const counted = async (): Promise<number> => {
     const m = await lab.registry.getSingleMetric('weft_waypoint_bad_requests_total')!.get();
-    return m.values.filter((v) => v.labels.destination_service === 'demo/web').reduce((a, v) => a + v.value, 0);
+    return m.values.filter((v) => v.labels.destination_service === 'web.demo.svc.cluster.local').reduce((a, v) => a + v.value, 0);
   };
 
   beforeAll(async () => {

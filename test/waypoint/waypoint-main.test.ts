@@ -17,6 +17,7 @@ import { silentLogger } from '../../lib/telemetry/log.js';
 import { mintCa, mintWorkloadCert } from '../support/pki.js';
 import { httpBackend, type Backend } from './harness.js';
 import { freePort } from '../support/free-port.js';
+import { eventually } from '../support/eventually.js';
 
 const MAIN = join(import.meta.dirname, '..', '..', 'dist', 'waypoint', 'main.js');
 
@@ -73,16 +74,14 @@ describe('weft-waypoint process', () => {
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     proc.stderr!.on('data', (c: Buffer) => process.stderr.write(c));
-    const until = Date.now() + 20_000;
-    for (;;) {
+    await eventually(async () => {
+      if (proc.exitCode !== null) throw new Error(`weft-waypoint exited (${proc.exitCode}) before it was ready`);
       const status = await request(`http://127.0.0.1:${ports.health}/healthz/ready`).then(
         (r) => r.body.text().then(() => r.statusCode),
         () => 0,
       );
-      if (status === 200) break;
-      if (Date.now() > until || proc.exitCode !== null) throw new Error('weft-waypoint did not become ready');
-      await new Promise((r) => setTimeout(r, 200));
-    }
+      return status === 200;
+    }, 20_000, 'weft-waypoint ready', 200);
   });
   afterAll(async () => {
     if (proc.exitCode === null) {
@@ -118,7 +117,7 @@ describe('weft-waypoint process', () => {
     expect(dump.identity).toBe('spiffe://cluster.local/ns/demo/sa/waypoint');
     expect(dump.routes).toHaveLength(1);
     const metrics = await (await request(`http://127.0.0.1:${ports.metrics}/metrics`)).body.text();
-    expect(metrics).toContain('weft_requests_total{response_code="200"');
+    expect(metrics).toMatch(/weft_requests_total\{[^}]*response_code="200"/);
   });
 
   it('exits on SIGTERM', async () => {

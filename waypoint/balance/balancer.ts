@@ -2,6 +2,7 @@ import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/telemetry/log.js';
 import type { UpstreamEndpoint } from '../transport/connector.js';
 import { pickP2C, type EndpointStats } from './p2c-ewma.js';
+import type { DestinationLabels } from '../metrics.js';
 
 // The balance layer of the request path: picks the endpoint for each try (P2C over peak-EWMA, skipping
 // ejected endpoints) and feeds each try's outcome back into that endpoint's latency estimate and failure
@@ -12,6 +13,8 @@ export interface EndpointEntry {
   readonly key: string;
   readonly endpoint: UpstreamEndpoint;
   readonly stats: EndpointStats;
+  /** The endpoint's destination_* metric labels, built with the entry (once per state change). */
+  readonly labels: DestinationLabels;
 }
 
 /** Counts ejections (weft_waypoint_outlier_ejections_total). */

@@ -1,10 +1,10 @@
 import type { Clock } from '../../lib/clock.js';
-import { POLICY_DENIED_REASON } from '../../lib/authz/index.js';
+import { POLICY_DENIED_REASON, type DryRunRecorder } from '../../lib/authz/index.js';
 import { WeftError } from '../../lib/errors/index.js';
 import type { HttpRouteRule } from '../../lib/model/index.js';
 import type { Logger } from '../../lib/telemetry/log.js';
 import type { DownRequest, DownResponse, OutHeaders, RequestHandler } from '../downstream/exchange.js';
-import type { WaypointMetrics } from '../metrics.js';
+import { NO_DESTINATION, type WaypointMetrics } from '../metrics.js';
 import { denial } from '../policy/authorize.js';
 import { ReplayableBody } from '../retry/replay-body.js';
 import type { Retrier } from '../retry/retrier.js';
@@ -32,6 +32,8 @@ export interface ForwarderOptions {
   readonly retrier: Retrier;
   readonly mirrors: Mirrors;
   readonly metrics: WaypointMetrics;
+  /** Logs and counts the would-be verdict of dry-run AuthorizationPolicies. */
+  readonly dryRun: DryRunRecorder;
   readonly log: Logger;
   /** Access log (its own logger name); null disables it. */
   readonly accessLog: Logger | null;
@@ -90,7 +92,7 @@ export class Forwarder implements RequestHandler<ConnectionInfo> {
     const call = new Call(conn, req, res, this.o.clock.now(), req.method, path, query, authority, grpc);
 
     // 1. Policy: L7 authorization, before routing (as Istio does).
-    const d = denial(conn, call.method, path);
+    const d = denial(conn, call.method, path, this.o.dryRun);
     if (d !== undefined) {
       // The client learns only that a policy denied it (issue 12 item 5): which policy and rule is internal
       // detail, kept for the access log and weft_waypoint_denied_total.
@@ -231,13 +233,17 @@ export class Forwarder implements RequestHandler<ConnectionInfo> {
     call.req.body?.resume();
     if (call.grpc) call.grpcStatus = String(err.grpc ?? 13);
     replyLocal(call.res, call.grpc, status, err.flag ?? err.code, err.message, extra);
+    call.error = err;
     this.done(call, status);
   }
 
   /** Metrics and the access log line of a finished request. */
   private done(call: Call, status: number): void {
     const ms = this.o.clock.now() - call.start;
-    call.conn.metrics.request(status, call.grpcStatus, call.routeLabel, call.backendLabel, ms);
+    // The flag of the error that answered (local reply or failed upstream), `-` when upstream answered.
+    const err = call.error;
+    const flag = err === undefined ? '-' : (err.flag ?? 'UPSTREAM');
+    call.conn.metrics.request(status, call.grpcStatus, flag, call.routeLabel, call.backendLabel, call.entry?.labels ?? NO_DESTINATION, ms);
     if (this.o.accessLog) {
       const line = { method: call.method, path: call.clientPath, authority: call.clientAuthority, status, grpc_status: call.grpcStatus || undefined, duration_ms: Math.round(ms * 100) / 100 };
       const d = call.denial;

@@ -1,4 +1,5 @@
-import type { Service, ServicePort, StateView } from '../../lib/model/index.js';
+import { PeerWorkloads, type Service, type ServicePort, type StateView } from '../../lib/model/index.js';
+import { NO_DESTINATION, destinationLabels } from '../metrics.js';
 import { EndpointStats } from '../balance/p2c-ewma.js';
 import type { EndpointEntry } from '../balance/balancer.js';
 import { portRoutes, type PortRoutes } from './route-set.js';
@@ -38,6 +39,8 @@ export class StateIndex {
     private readonly view: StateView,
     readonly gateway: Gateway,
     private readonly clock: Clock = realClock,
+    /** Names each endpoint's owning workload for the request metrics' destination labels. */
+    private readonly peers: PeerWorkloads = new PeerWorkloads(view),
   ) {
     this.authz = new AuthzPolicies(view, () => this.trustDomain);
     view.on('change', this.onChange);
@@ -104,7 +107,8 @@ export class StateIndex {
       const ekey = `${ep.address}:${sp.targetPort}`;
       let stats = this.stats.get(ekey);
       if (!stats) this.stats.set(ekey, (stats = new EndpointStats(ekey, undefined, undefined, this.clock.now())));
-      endpoints.push({ key: ekey, endpoint: { address: ep.address, port: sp.targetPort, identity }, stats });
+      const labels = w ? destinationLabels(this.peers.of(w), identity) : NO_DESTINATION;
+      endpoints.push({ key: ekey, endpoint: { address: ep.address, port: sp.targetPort, identity }, stats, labels });
     }
     const b: Backend = { label: `${namespace}/${name}:${sp.port}`, service, port: sp, endpoints };
     this.backends.set(key, b);

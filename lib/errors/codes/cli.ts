@@ -24,6 +24,10 @@ export const cliCodes = defineCodes({
     message: 'the Kubernetes API server at {server} is not reachable: {reason}',
     hint: 'Check the current context (`kubectl config current-context`), your network/VPN, and that the cluster is running.',
   },
+  ERR_WEFT_CLI_UNAUTHENTICATED: {
+    message: 'the Kubernetes API server at {server} refused the credentials of the kubeconfig\'s user: HTTP 401 {reason}',
+    hint: 'The token or client certificate is wrong or expired: renew it (`kubectl config view --minify` shows which user the current context uses), or pass another kubeconfig with --kubeconfig / --context.',
+  },
   ERR_WEFT_CLI_API_ERROR: {
     message: '{verb} {resource} failed: HTTP {status} {reason}',
     hint: 'The API server refused the request; its message above says why. `kubectl` with -v=6 shows the same request.',
@@ -67,5 +71,17 @@ export const cliCodes = defineCodes({
   ERR_WEFT_CLI_LAB_UNSUPPORTED: {
     message: '{what} is not available against a lab',
     hint: 'The lab is one machine: use `weft lab up` / `weft lab down` to install or remove it, and `weft lab status` to inspect it.',
+  },
+  ERR_WEFT_CLI_ADMIN_UNREACHABLE: {
+    message: 'cannot reach the admin endpoint of {target} at {address}: {reason}',
+    hint: 'The component may not run or may be restarting: `weft lab status` (in a lab) or `kubectl get pods -A -o wide` shows it; its admin port (15000) listens on loopback only.',
+  },
+  ERR_WEFT_CLI_ADMIN_FORWARD_NEEDED: {
+    message: 'the admin endpoint of {target} listens on the loopback of pod {namespace}/{pod}, which weft reaches directly only in a lab',
+    hint: 'Forward it first, e.g. `kubectl port-forward -n {namespace} pod/{pod} 15000:15000`, then run the same weft get again with `--admin 127.0.0.1:15000` (weft explain asks several components: run it against a lab).',
+  },
+  ERR_WEFT_CLI_ADMIN_BAD_ANSWER: {
+    message: '{target} answered {path} with HTTP {status}: {reason}',
+    hint: 'The CLI and the component disagree on the admin API: use a `weft` CLI of the same release as the node agents and waypoints (`weft version`).',
   },
 });

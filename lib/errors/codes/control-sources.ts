@@ -13,6 +13,25 @@ export const controlSourcesCodes = defineCodes({
     hint: 'Check that the API server is reachable from the control plane and that its ServiceAccount has the RBAC the Helm chart grants.',
     grpc: 14,
   },
+  ERR_WEFT_SOURCE_CRD_MISSING: {
+    message: 'the Kubernetes API does not serve {kinds}: CustomResourceDefinition {crds} is not installed; install it with: {command}',
+    hint: 'Run the command in the message against the cluster. weft keeps running without these kinds and picks them up once they are served.',
+    grpc: 9,
+  },
+  ERR_WEFT_SOURCE_KUBECONFIG_INVALID: {
+    message: 'cannot load the kubeconfig {path}: {reason}',
+    hint: 'Point KUBECONFIG at a readable kubeconfig with a current context (`kubectl config view` shows what it holds); in a pod, weft-control uses its ServiceAccount instead.',
+  },
+  ERR_WEFT_SOURCE_KUBE_UNREACHABLE: {
+    message: 'the Kubernetes API server {server} (kubeconfig {path}) did not answer: {reason}',
+    hint: 'Check the server address and CA of the kubeconfig\'s current cluster, and that the API server runs and is reachable from here (`kubectl cluster-info` with the same kubeconfig).',
+    grpc: 14,
+  },
+  ERR_WEFT_SOURCE_KUBE_UNAUTHORIZED: {
+    message: 'the Kubernetes API server {server} refused the credentials of user {user} (kubeconfig {path}): HTTP 401 {reason}',
+    hint: 'The token or client certificate is wrong or expired: renew it in the kubeconfig (`kubectl config view --minify` shows which user the current context uses), or use another kubeconfig.',
+    grpc: 16,
+  },
   ERR_WEFT_SOURCE_WRITE: {
     message: 'could not write {what}: {reason}',
     hint: 'Check permissions on the state directory (directory mode) or RBAC for the status subresource (Kubernetes).',

@@ -2,6 +2,10 @@ import { defineCodes } from '../spec.js';
 
 // Control plane services (identity, discovery) and their clients in the data planes.
 export const controlCodes = defineCodes({
+  ERR_WEFT_CONTROL_WAYPOINT_PARAMETERS: {
+    message: 'the parameters of GatewayClass {gatewayClass} cannot be used: {reason}',
+    hint: 'Fix the GatewayClass\'s spec.parametersRef or the ConfigMap it names (the chart renders ConfigMap weft-waypoint in its namespace; `helm upgrade` restores it). Until then no waypoint Deployment is changed or created.',
+  },
   ERR_WEFT_CONTROL_TOKEN_MISSING: {
     message: 'no bearer token in the `authorization` metadata of {method}',
     hint: 'The caller must send `authorization: Bearer <token>`; check --token-file on the node agent or waypoint.',

@@ -1,6 +1,8 @@
 // Shared setup for the HBONE tests: a CA with a client and a server identity, a TCP echo backend (half-
 // open aware), and an HBONE server in front of it. Real TLS on loopback, nothing mocked.
+import { once } from 'node:events';
 import { createServer, connect, type Server, type AddressInfo, type Socket } from 'node:net';
+import { afterAll, beforeAll } from 'vitest';
 import type { Duplex } from 'node:stream';
 import { mintCa, mintWorkloadCert } from '../../support/pki.js';
 import type { CertificateAuthority, WorkloadCertificate } from '../../../lib/identity/index.js';
@@ -71,9 +73,48 @@ export function request(pki: Pki, hbonePort: number, backendPort: number, extra:
   };
 }
 
+/** Two connected loopback TCP sockets, both allowing half-open: [client side, accepted side]. */
+export async function socketPair(): Promise<[Socket, Socket]> {
+  const server = createServer({ allowHalfOpen: true });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const accepted = once(server, 'connection') as Promise<[Socket]>;
+  const client = connect({ port: (server.address() as AddressInfo).port, host: '127.0.0.1', allowHalfOpen: true });
+  const [s] = await accepted;
+  server.close();
+  return [client, s];
+}
+
 /** Reads a stream to its end. */
 export async function readAll(stream: Duplex): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of stream) chunks.push(c as Buffer);
   return Buffer.concat(chunks);
+}
+
+export type Echo = Awaited<ReturnType<typeof startEcho>>;
+
+/** What hboneSuite() sets up: read its fields inside tests (they are filled by beforeAll). */
+export interface HboneSuite {
+  pki: Pki;
+  echo: Echo;
+  hbone: HboneServer;
+  port: number;
+}
+
+/**
+ * Registers, in the calling describe, one HBONE server on loopback in front of a TCP echo backend with a
+ * fresh PKI (beforeAll), closed afterwards (afterAll). `options` is read when the server starts.
+ */
+export function hboneSuite(options: () => Partial<HboneServerOptions> = () => ({})): HboneSuite {
+  const suite = {} as HboneSuite;
+  beforeAll(async () => {
+    suite.pki = await mintPki();
+    suite.echo = await startEcho();
+    Object.assign(suite, await startHbone(suite.pki, options()));
+  });
+  afterAll(async () => {
+    await suite.hbone?.close({ graceMs: 100 });
+    suite.echo?.server.close();
+  });
+  return suite;
 }

@@ -5,6 +5,7 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HboneServer } from '../../../lib/hbone/index.js';
+import { eventually } from '../../support/eventually.js';
 import { mintPki, newPool, readAll, request, startEcho, startHbone, type Pki } from './hbone-fixture.js';
 
 describe('hbone client across a server GOAWAY', () => {
@@ -66,12 +67,14 @@ describe('hbone client across a server GOAWAY', () => {
       let failed: Error | undefined;
       tunnel.on('error', (err: Error) => (failed = err));
       void hbone.close({ graceMs: 30_000 });
-      // Well past several keep-alive timeouts, the tunnel still carries bytes both ways.
+      // Well past several keep-alive timeouts, the tunnel still carries bytes both ways. The elapsed time is
+      // the behaviour under test (the pool's keep-alive runs on real timers over a real TLS session, which
+      // fake timers would stall), so this waits 100 ms per message instead of for a condition.
       for (let i = 0; i < 10; i++) {
         tunnel.write(`m${i};`);
         await new Promise((r) => setTimeout(r, 100));
       }
-      await until(() => got.includes('m9;') || failed !== undefined);
+      await eventually(() => got.includes('m9;') || failed !== undefined, 10_000, 'the last message echoed');
       expect(failed).toBeUndefined();
       expect(got).toBe('m0;m1;m2;m3;m4;m5;m6;m7;m8;m9;');
       tunnel.end();
@@ -80,8 +83,3 @@ describe('hbone client across a server GOAWAY', () => {
     }
   });
 });
-
-/** Waits (real timers, generous) until `cond` holds. */
-async function until(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 1000 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
-}

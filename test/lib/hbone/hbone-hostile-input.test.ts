@@ -5,9 +5,9 @@ import { randomBytes } from 'node:crypto';
 import { connect as h2connect, type IncomingHttpHeaders } from 'node:http2';
 import { connect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REASON_HEADER, type HboneServer } from '../../../lib/hbone/index.js';
-import { mintPki, newPool, readAll, request, startEcho, startHbone, type Pki } from './hbone-fixture.js';
+import { describe, expect, it } from 'vitest';
+import { REASON_HEADER } from '../../../lib/hbone/index.js';
+import { hboneSuite, newPool, readAll, request, } from './hbone-fixture.js';
 
 function sendRaw(port: number, payload: Buffer): Promise<void> {
   return new Promise((resolve) => {
@@ -20,34 +20,21 @@ function sendRaw(port: number, payload: Buffer): Promise<void> {
 }
 
 describe('hbone hostile input', () => {
-  let pki: Pki;
-  let hbone: HboneServer;
-  let port: number;
-  let echo: Awaited<ReturnType<typeof startEcho>>;
-
-  beforeAll(async () => {
-    pki = await mintPki();
-    echo = await startEcho();
-    ({ hbone, port } = await startHbone(pki));
-  });
-  afterAll(async () => {
-    await hbone.close({ graceMs: 100 });
-    echo.server.close();
-  });
+  const srv = hboneSuite();
 
   it('survives garbage, plain HTTP and TLS without h2', async () => {
-    for (let i = 0; i < 20; i++) await sendRaw(port, randomBytes(1 + Math.floor(Math.random() * 4096)));
-    await sendRaw(port, Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
-    await sendRaw(port, Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'));
+    for (let i = 0; i < 20; i++) await sendRaw(srv.port, randomBytes(1 + Math.floor(Math.random() * 4096)));
+    await sendRaw(srv.port, Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
+    await sendRaw(srv.port, Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'));
     await new Promise<void>((resolve) => {
-      const t = tlsConnect({ host: '127.0.0.1', port, ca: pki.ca.rootsPem, cert: pki.client.certChainPem.join('\n'), key: pki.client.keyPem, ALPNProtocols: ['http/1.1'], servername: '', checkServerIdentity: () => undefined });
+      const t = tlsConnect({ host: '127.0.0.1', port: srv.port, ca: srv.pki.ca.rootsPem, cert: srv.pki.client.certChainPem.join('\n'), key: srv.pki.client.keyPem, ALPNProtocols: ['http/1.1'], servername: '', checkServerIdentity: () => undefined });
       t.on('error', () => resolve());
       t.on('close', () => resolve());
       t.on('secureConnect', () => t.write('GET / HTTP/1.1\r\n\r\n'));
     });
     const pool = newPool();
     try {
-      const t = await pool.connect(request(pki, port, echo.port));
+      const t = await pool.connect(request(srv.pki, srv.port, srv.echo.port));
       t.end('alive');
       expect((await readAll(t)).toString()).toBe('alive');
     } finally {
@@ -56,13 +43,13 @@ describe('hbone hostile input', () => {
   });
 
   it('answers 405 to HTTP/2 requests other than CONNECT', async () => {
-    const session = h2connect(`https://127.0.0.1:${port}`, {
+    const session = h2connect(`https://127.0.0.1:${srv.port}`, {
       createConnection: () =>
-        tlsConnect({ host: '127.0.0.1', port, ca: pki.ca.rootsPem, cert: pki.client.certChainPem.join('\n'), key: pki.client.keyPem, ALPNProtocols: ['h2'], servername: '', checkServerIdentity: () => undefined }),
+        tlsConnect({ host: '127.0.0.1', port: srv.port, ca: srv.pki.ca.rootsPem, cert: srv.pki.client.certChainPem.join('\n'), key: srv.pki.client.keyPem, ALPNProtocols: ['h2'], servername: '', checkServerIdentity: () => undefined }),
     });
     try {
       for (const method of ['GET', 'POST', 'DELETE']) {
-        const req = session.request({ ':method': method, ':path': '/', ':authority': `127.0.0.1:${echo.port}` }, { endStream: method === 'GET' });
+        const req = session.request({ ':method': method, ':path': '/', ':authority': `127.0.0.1:${srv.echo.port}` }, { endStream: method === 'GET' });
         if (method !== 'GET') req.end('body');
         const headers = await new Promise<IncomingHttpHeaders>((resolve, reject) => {
           req.once('response', resolve);
@@ -75,6 +62,6 @@ describe('hbone hostile input', () => {
     } finally {
       session.destroy();
     }
-    expect(hbone.stats().tunnels).toBe(0);
+    expect(srv.hbone.stats().tunnels).toBe(0);
   });
 });

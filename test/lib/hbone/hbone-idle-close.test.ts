@@ -2,9 +2,8 @@
 // timeout (5 min by default) and closes after it; keep-alive PINGs do not count as use; a later tunnel
 // opens a new session.
 import { once } from 'node:events';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { HboneServer } from '../../../lib/hbone/index.js';
-import { mintPki, newPool, readAll, request, startEcho, startHbone, type Pki } from './hbone-fixture.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { hboneSuite, newPool, readAll, request, } from './hbone-fixture.js';
 
 /** Lets real I/O run (fake timers only replace setTimeout/setInterval; setImmediate stays real). */
 async function until(cond: () => boolean, turns = 2000): Promise<void> {
@@ -13,20 +12,7 @@ async function until(cond: () => boolean, turns = 2000): Promise<void> {
 }
 
 describe('hbone idle session close', () => {
-  let pki: Pki;
-  let hbone: HboneServer;
-  let port: number;
-  let echo: Awaited<ReturnType<typeof startEcho>>;
-
-  beforeAll(async () => {
-    pki = await mintPki();
-    echo = await startEcho();
-    ({ hbone, port } = await startHbone(pki));
-  });
-  afterAll(async () => {
-    await hbone.close({ graceMs: 100 });
-    echo.server.close();
-  });
+  const srv = hboneSuite();
   afterEach(() => {
     vi.useRealTimers();
   });
@@ -34,7 +20,7 @@ describe('hbone idle session close', () => {
   it('closes a session 5 minutes after its last stream, not before', async () => {
     const pool = newPool();
     try {
-      const tunnel = await pool.connect(request(pki, port, echo.port));
+      const tunnel = await pool.connect(request(srv.pki, srv.port, srv.echo.port));
       vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
       tunnel.end('x');
       await readAll(tunnel);
@@ -49,13 +35,13 @@ describe('hbone idle session close', () => {
       vi.advanceTimersByTime(9_000); // 299 s
       await until(() => true);
       expect(pool.stats().sessions).toBe(1);
-      expect(hbone.stats().sessions).toBe(1);
+      expect(srv.hbone.stats().sessions).toBe(1);
 
       vi.advanceTimersByTime(2_000); // 301 s
-      await until(() => pool.stats().sessions === 0 && hbone.stats().sessions === 0);
+      await until(() => pool.stats().sessions === 0 && srv.hbone.stats().sessions === 0);
 
       vi.useRealTimers();
-      const again = await pool.connect(request(pki, port, echo.port));
+      const again = await pool.connect(request(srv.pki, srv.port, srv.echo.port));
       expect(pool.stats().sessions).toBe(1);
       again.destroy();
     } finally {
@@ -66,7 +52,7 @@ describe('hbone idle session close', () => {
   it('honours a configured idle timeout', async () => {
     const pool = newPool({ idleTimeoutMs: 30_000 });
     try {
-      const tunnel = await pool.connect(request(pki, port, echo.port));
+      const tunnel = await pool.connect(request(srv.pki, srv.port, srv.echo.port));
       vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
       tunnel.destroy();
       await until(() => pool.stats().streams === 0);

@@ -3,19 +3,9 @@
 // resetAndDestroy, which libuv refuses on a shut-down socket (EINVAL); Node then emits 'error' and never
 // 'close', so the node agent never wrote the connection's access-log line nor freed its table entry.
 import { once } from 'node:events';
-import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { pipeTunnel } from '../../../lib/hbone/index.js';
-
-async function socketPair(): Promise<[Socket, Socket]> {
-  const server = createServer({ allowHalfOpen: true });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const accepted = once(server, 'connection') as Promise<[Socket]>;
-  const client = connect({ port: (server.address() as AddressInfo).port, host: '127.0.0.1', allowHalfOpen: true });
-  const [s] = await accepted;
-  server.close();
-  return [client, s];
-}
+import { socketPair } from './hbone-fixture.js';
 
 describe('pipeTunnel: abort after end', () => {
   it('a side whose shutdown is still pending is closed (not left open) when the other side resets', async () => {

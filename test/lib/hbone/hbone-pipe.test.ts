@@ -1,19 +1,9 @@
 // Pins pipeTunnel's contract on plain sockets: half-close travels each way with exact byte counts, and an
 // abort on one side (RST) resets the other instead of leaving it open or ending it cleanly.
 import { once } from 'node:events';
-import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { pipeTunnel } from '../../../lib/hbone/index.js';
-
-async function socketPair(): Promise<[Socket, Socket]> {
-  const server = createServer({ allowHalfOpen: true });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const accepted = once(server, 'connection') as Promise<[Socket]>;
-  const client = connect({ port: (server.address() as AddressInfo).port, host: '127.0.0.1', allowHalfOpen: true });
-  const [s] = await accepted;
-  server.close();
-  return [client, s];
-}
+import { socketPair } from './hbone-fixture.js';
 
 describe('pipeTunnel', () => {
   it('copies both ways, propagates FIN each way and counts bytes', async () => {

@@ -14,6 +14,9 @@ describe('hbone reset isolation', () => {
   let port: number;
   let echo: Awaited<ReturnType<typeof startEcho>>;
   let authorizing: () => void = () => undefined;
+  // The slow authorize is held until the test has reset the tunnel, then answers; `authorized` tells when.
+  let release: () => void = () => undefined;
+  let authorized: () => void = () => undefined;
 
   beforeAll(async () => {
     pki = await mintPki();
@@ -21,8 +24,10 @@ describe('hbone reset isolation', () => {
     ({ hbone, port } = await startHbone(pki, {
       authorize: async (_peer, target) => {
         if (target.port === SLOW_PORT) {
+          const held = new Promise<void>((r) => (release = r));
           authorizing();
-          await new Promise((r) => setTimeout(r, 300));
+          await held;
+          setImmediate(authorized); // after the server's continuation (respond or not) has run
         }
         return { allow: true };
       },
@@ -43,8 +48,9 @@ describe('hbone reset isolation', () => {
       for (let i = 0; i < 5; i++) {
         const raw: Socket = connect({ host: '127.0.0.1', port });
         await new Promise<void>((r) => raw.once('connect', () => r()));
-        raw.write(Buffer.from('16030100c8010000c40303', 'hex'));
-        await new Promise((r) => setTimeout(r, 10));
+        // Let the bytes leave before the RST (ordering on one socket, not a wait for the server): the server
+        // may or may not have read them yet, both are resets "mid-handshake".
+        await new Promise<void>((r) => raw.write(Buffer.from('16030100c8010000c40303', 'hex'), () => r()));
         raw.resetAndDestroy();
       }
 
@@ -55,7 +61,10 @@ describe('hbone reset isolation', () => {
       await started;
       slowPool.close({ force: true });
       await slow;
-      await new Promise((r) => setTimeout(r, 400)); // past the slow authorize: respond() must not throw
+      // The stream is gone; now authorize answers allow: respond() on the reset stream must not throw.
+      const answered = new Promise<void>((r) => (authorized = r));
+      release();
+      await answered;
 
       const answers = await Promise.all(
         tunnels.map((t, i) => {

@@ -15,18 +15,13 @@ import type { HboneServer } from '../../../lib/hbone/index.js';
 import { DRAIN_MS } from '../../../lib/hbone/session-idle.js';
 import { eventually } from '../../support/eventually.js';
 import { mintPki, startEcho, startHbone, type Pki } from './hbone-fixture.js';
+import { eventuallyOnFakeTime } from '../../support/eventually.js';
 
 const IDLE_MS = 60_000;
 const HANDSHAKE_MS = 10_000;
 
-/** Lets real I/O run while fake timers stand still; gives up after `ms` of real time. */
-async function until(cond: () => boolean, ms = 10_000): Promise<void> {
-  const end = performance.now() + ms;
-  while (!cond()) {
-    if (performance.now() > end) throw new Error('condition not reached');
-    await new Promise((r) => setImmediate(r));
-  }
-}
+/** Lets real I/O run while fake timers stand still. */
+const until = (cond: () => boolean): Promise<void> => eventuallyOnFakeTime(cond);
 
 /** A few event-loop turns, for asserting that something did NOT happen. */
 async function turns(n = 50): Promise<void> {

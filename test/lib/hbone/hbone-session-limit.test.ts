@@ -1,35 +1,21 @@
 // Pins the pool's session accounting: 101 tunnels opened at once to the same key share two sessions (at
 // most 100 streams each, one connect in flight per key), all of them work, and a different source
 // identity never rides on another identity's session.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { mintWorkloadCert } from '../../support/pki.js';
-import type { HboneServer } from '../../../lib/hbone/index.js';
 import { createRegistry } from '../../../lib/telemetry/metrics.js';
-import { mintPki, newPool, readAll, request, startEcho, startHbone, type Pki } from './hbone-fixture.js';
+import { hboneSuite, newPool, readAll, request, } from './hbone-fixture.js';
 
 describe('hbone session limit', () => {
-  let pki: Pki;
-  let hbone: HboneServer;
-  let port: number;
-  let echo: Awaited<ReturnType<typeof startEcho>>;
-
-  beforeAll(async () => {
-    pki = await mintPki();
-    echo = await startEcho();
-    ({ hbone, port } = await startHbone(pki));
-  });
-  afterAll(async () => {
-    await hbone.close({ graceMs: 100 });
-    echo.server.close();
-  });
+  const srv = hboneSuite();
 
   it('101 concurrent tunnels open exactly two sessions', { timeout: 60_000 }, async () => {
     const registry = createRegistry({ defaultMetrics: false });
     const pool = newPool({ registry });
     try {
-      const tunnels = await Promise.all(Array.from({ length: 101 }, () => pool.connect(request(pki, port, echo.port))));
+      const tunnels = await Promise.all(Array.from({ length: 101 }, () => pool.connect(request(srv.pki, srv.port, srv.echo.port))));
       expect(pool.stats()).toEqual({ sessions: 2, streams: 101 });
-      expect(hbone.stats().sessions).toBe(2);
+      expect(srv.hbone.stats().sessions).toBe(2);
       expect(await registry.getSingleMetricAsString('weft_hbone_client_sessions')).toMatch(/weft_hbone_client_sessions 2$/m);
       const answers = await Promise.all(
         tunnels.map((t, i) => {
@@ -39,7 +25,7 @@ describe('hbone session limit', () => {
       );
       expect(answers).toEqual(tunnels.map((_t, i) => `tunnel ${i}`));
       // Once those closed, new tunnels reuse the existing sessions instead of opening more.
-      const again = await Promise.all(Array.from({ length: 10 }, () => pool.connect(request(pki, port, echo.port))));
+      const again = await Promise.all(Array.from({ length: 10 }, () => pool.connect(request(srv.pki, srv.port, srv.echo.port))));
       expect(pool.stats().sessions).toBe(2);
       for (const t of again) t.destroy();
     } finally {
@@ -48,11 +34,11 @@ describe('hbone session limit', () => {
   });
 
   it('another source identity gets its own session', async () => {
-    const other = await mintWorkloadCert(pki.ca, 'src', 'other');
+    const other = await mintWorkloadCert(srv.pki.ca, 'src', 'other');
     const pool = newPool();
     try {
-      const a = await pool.connect(request(pki, port, echo.port));
-      const b = await pool.connect(request(pki, port, echo.port, { source: other.identity, certificate: other }));
+      const a = await pool.connect(request(srv.pki, srv.port, srv.echo.port));
+      const b = await pool.connect(request(srv.pki, srv.port, srv.echo.port, { source: other.identity, certificate: other }));
       expect(pool.stats().sessions).toBe(2);
       a.destroy();
       b.destroy();

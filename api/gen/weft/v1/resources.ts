@@ -128,6 +128,8 @@ export interface Authorization {
   /** ALLOW or DENY. */
   action: string;
   rules: AuthzRule[];
+  /** Annotation weft.dev/dry-run "true": evaluated, logged and counted, not enforced. */
+  dryRun: boolean;
 }
 
 export interface StringMatch {
@@ -1590,7 +1592,7 @@ export const AuthzTarget_MatchLabelsEntry: MessageFns<AuthzTarget_MatchLabelsEnt
 };
 
 function createBaseAuthorization(): Authorization {
-  return { namespace: "", name: "", targets: [], action: "", rules: [] };
+  return { namespace: "", name: "", targets: [], action: "", rules: [], dryRun: false };
 }
 
 export const Authorization: MessageFns<Authorization> = {
@@ -1609,6 +1611,9 @@ export const Authorization: MessageFns<Authorization> = {
     }
     for (const v of message.rules) {
       AuthzRule.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.dryRun !== false) {
+      writer.uint32(48).bool(message.dryRun);
     }
     return writer;
   },
@@ -1666,6 +1671,14 @@ export const Authorization: MessageFns<Authorization> = {
             message.rules.push(AuthzRule.decode(reader, reader.uint32()));
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.dryRun = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1688,6 +1701,7 @@ export const Authorization: MessageFns<Authorization> = {
     message.targets = object.targets?.map((e) => AuthzTarget.fromPartial(e)) || [];
     message.action = object.action ?? "";
     message.rules = object.rules?.map((e) => AuthzRule.fromPartial(e)) || [];
+    message.dryRun = object.dryRun ?? false;
     return message;
   },
 };

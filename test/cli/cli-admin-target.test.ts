@@ -1,0 +1,99 @@
+// Pins how `weft get` and `weft explain` choose the component they ask (cli/admin/target-options.ts,
+// admin-target.ts): `--node` names a node agent, `-n <ns> --waypoint <name>` a waypoint, both at once or
+// neither is a usage error (exit 2) saying which flags to give; `--admin host:port` is used as is; in a lab,
+// a node that does not exist or a waypoint with no pod is ERR_WEFT_CLI_NOT_FOUND naming it, not a socket
+// error; in Kubernetes, where the CLI cannot reach a pod's loopback, it names the pod and the port-forward
+// to run (ERR_WEFT_CLI_ADMIN_FORWARD_NEEDED); the source and destination of `weft explain` parse as people write them.
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { directEndpoint, findEndpoint } from '../../cli/admin/admin-target.js';
+import { componentOf } from '../../cli/admin/target-options.js';
+import { buildCli } from '../../cli/cli.js';
+import { parseDestination, parseSource } from '../../cli/commands/explain.js';
+import { LabClusterClient } from '../../cli/kube/lab-cluster.js';
+import type { WeftError } from '../../lib/errors/index.js';
+import { KubeApiServerDouble } from '../support/kube-apiserver.js';
+import { kubeClient, seedHealthyInstall } from './cluster-fixture.js';
+
+/** Parses argv with the CLI's yargs definition; resolves with the usage error, if any (handlers never run). */
+async function usageError(argv: string[]): Promise<WeftError | undefined> {
+  let err: WeftError | undefined;
+  const cli = buildCli(argv, (e) => {
+    err = e;
+    throw e;
+  });
+  try {
+    await cli.parseAsync(argv, {}, () => undefined);
+  } catch {
+    // the usage error, thrown by onError above
+  }
+  return err;
+}
+
+describe('weft get/explain: which component to ask', () => {
+  let root: string;
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'weft-t-admin-target-'));
+    await mkdir(join(root, 'z', 'cluster', 'manifests'), { recursive: true });
+    await mkdir(join(root, 'z', 'cluster', 'pods'), { recursive: true });
+  });
+  afterAll(() => rm(root, { recursive: true, force: true }));
+
+  it('--node is a node agent, -n/--waypoint a waypoint, neither a usage error naming both', () => {
+    expect(componentOf({ node: 'n1', namespace: 'default' })).toEqual({ kind: 'agent', node: 'n1' });
+    expect(componentOf({ waypoint: 'waypoint', namespace: 'ex' })).toEqual({ kind: 'waypoint', namespace: 'ex', name: 'waypoint' });
+    let err: unknown;
+    try {
+      componentOf({ namespace: 'ex' });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toMatchObject({ code: 'ERR_WEFT_CLI_USAGE' });
+    expect((err as Error).message).toContain('--node <node>');
+    expect((err as Error).message).toContain('--waypoint <name>');
+  });
+
+  it('--node and --waypoint together, an unknown kind, or a bad name are refused by the parser', async () => {
+    expect(await usageError(['get', 'workloads', '--node', 'n1', '--waypoint', 'w'])).toMatchObject({ code: 'ERR_WEFT_CLI_USAGE' });
+    expect(await usageError(['get', 'routes', '--node', 'n1'])).toMatchObject({ code: 'ERR_WEFT_CLI_USAGE' });
+    expect(await usageError(['get', 'workloads', '--waypoint', 'Bad_Name'])).toMatchObject({ code: 'ERR_WEFT_CLI_USAGE' });
+    expect(await usageError(['explain', 'client'])).toMatchObject({ code: 'ERR_WEFT_CLI_USAGE' });
+  });
+
+  it('--admin is used as is', () => {
+    const ep = directEndpoint({ kind: 'waypoint', namespace: 'ex', name: 'w' }, '127.0.0.1:15000');
+    expect(ep).toMatchObject({ label: 'waypoint ex/w', host: '127.0.0.1', port: 15000 });
+  });
+
+  it('in a lab, a missing node or a waypoint without pods is named as not found', async () => {
+    const client = await new LabClusterClient('z', root).ensureExists();
+    await expect(findEndpoint(client, { kind: 'agent', node: 'n9' }, 'weft-system')).rejects.toMatchObject({ code: 'ERR_WEFT_CLI_NOT_FOUND', message: 'node n9 of lab z not found' });
+    await expect(findEndpoint(client, { kind: 'waypoint', namespace: 'ex', name: 'w' }, 'weft-system')).rejects.toMatchObject({ code: 'ERR_WEFT_CLI_NOT_FOUND', message: 'pod of waypoint ex/w not found' });
+  });
+
+  it('in Kubernetes, names the node agent pod and the port-forward to run', async () => {
+    const api = await KubeApiServerDouble.start();
+    try {
+      await seedHealthyInstall(api, { nodes: ['node-a', 'node-b'] });
+      const err = await findEndpoint(kubeClient(api), { kind: 'agent', node: 'node-b' }, 'weft-system').catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'ERR_WEFT_CLI_ADMIN_FORWARD_NEEDED' });
+      expect((err as WeftError).hint).toContain('`kubectl port-forward -n weft-system pod/weft-node-agent-node-b 15000:15000`');
+      await expect(findEndpoint(kubeClient(api), { kind: 'agent', node: 'node-z' }, 'weft-system')).rejects.toMatchObject({ code: 'ERR_WEFT_CLI_NOT_FOUND' });
+    } finally {
+      await api.close();
+    }
+  });
+
+  it('explain: <pod> or <ns>/<pod>; host, host:port or [v6]:port with 80 by default', () => {
+    expect(parseSource('client', 'ex')).toEqual({ namespace: 'ex', name: 'client' });
+    expect(parseSource('demo/client', 'ex')).toEqual({ namespace: 'demo', name: 'client' });
+    for (const bad of ['', '/client', 'a/b/c']) expect(() => parseSource(bad, 'ex')).toThrow(/not <pod> or <namespace>\/<pod>/);
+    expect(parseDestination('web.demo')).toEqual({ host: 'web.demo', port: 80 });
+    expect(parseDestination('10.96.0.10:8080')).toEqual({ host: '10.96.0.10', port: 8080 });
+    expect(parseDestination('[fd00::1]:443')).toEqual({ host: 'fd00::1', port: 443 });
+    for (const bad of ['web:0', 'web:99999', 'web:', ':80']) expect(() => parseDestination(bad)).toThrow(/is not host\[:port\]/);
+  });
+});
