@@ -4,6 +4,10 @@
 import { parseArgs } from 'node:util';
 import { createLogger } from '../lib/telemetry/log.js';
 import { Kubelet } from './kubelet.js';
+import { labKubePaths } from './kube/lab-control-plane.js';
+import { NodeApi } from './kube/node-api.js';
+import { NodeHeartbeat } from './kube/node-heartbeat.js';
+import { NodePods } from './kube/node-pods.js';
 import { labPaths } from './names.js';
 import { readLabInfo } from './state.js';
 
@@ -23,9 +27,24 @@ const log = createLogger({ name: 'weft-lab-kubelet' }).child({ component: 'kubel
 const kubelet = new Kubelet({ info, node, paths, log });
 await kubelet.start();
 log.info('kubelet running');
+let closed = false;
+let heartbeat: NodeHeartbeat | undefined;
+let pods: NodePods | undefined;
 for (const sig of ['SIGTERM', 'SIGINT'] as const) {
   process.once(sig, () => {
+    closed = true;
     kubelet.close();
+    heartbeat?.close();
+    void pods?.stop();
     process.exit(0);
   });
+}
+// The node in the API server: its credentials appear while `up` starts the control plane beside this.
+const api = await NodeApi.connect(node.name, labKubePaths(paths).node(node.name).kubeconfig, log, () => closed);
+if (api) {
+  heartbeat = new NodeHeartbeat({ api, node, lab: info.name });
+  heartbeat.start();
+  pods = new NodePods(api, () => kubelet.kick(), log);
+  pods.start();
+  kubelet.watchApi(pods);
 }

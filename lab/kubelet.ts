@@ -1,34 +1,37 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../lib/telemetry/log.js';
-import { chainAdd, chainDel, resultIPv4, type CniRuntimeArgs, type PluginInvoker } from './cni-chain.js';
-import { type Conflist, LOOPBACK_CONF } from './cni-conflist.js';
-import { readObjects, readStatus, removeFile, writeAtomic, writeObject } from './cluster-store.js';
+import type { PluginInvoker } from './cni-chain.js';
+import { readObjects, readStatus, removeFile, writeObject } from './cluster-store.js';
 import { run } from './command.js';
 import { programFor } from './images.js';
 import type { KubeObject, PodSpec } from './manifests.js';
 import { type LabPaths, podNetns, ROOT_UNDERLAY_IP } from './names.js';
-import { deleteNetns, ensureNetns, inNetns, netnsPath } from './netns.js';
+import { inNetns } from './netns.js';
 import { ProbeLoop } from './probes.js';
 import { CONTROL_NAMES } from './mesh.js';
-import { inPod, preparePodEtc, removePodEtc, writePodHosts } from './pod-etc.js';
+import { inPod, writePodHosts } from './pod-etc.js';
+import { PodSandbox } from './pod-sandbox.js';
+import type { NodePods } from './kube/node-pods.js';
 import { rewritePath } from './volumes.js';
 import { forgetRecord, listRecords, startProcess, stopProcess } from './processes.js';
 import { type Endpoint, renderHosts, renderProxyRules, serviceView, type ServiceView } from './services.js';
 import type { LabInfo } from './state.js';
 import type { NodeInfo } from './topology.js';
 import { containerArgv, containerEnv, containerVolumes } from './container-launch.js';
-import { podStatus, type ContainerState, type PodState, type RuntimeRecord } from './pod-state.js';
+import { podStatus, type ContainerState, type PodSource, type PodState, type RuntimeRecord } from './pod-state.js';
 
 /**
  * The lab's kubelet and container runtime for one node. It runs inside the node's network namespace
  * (so that probes leave from the node, as a kubelet's do) and, for each Pod bound to its node: creates
- * the pod namespace, runs the node's conflist chain (CNI 1.0: ADD in order, DEL in reverse), starts each
- * container's program in the pod namespace, restarts it per restartPolicy, probes it, and writes the
- * Pod's status into the cluster-state directory. It is also the node's kube-proxy (nftables DNAT for
- * Service VIPs) and writes each pod's hosts file (pod-etc.ts: replaced atomically, as the pod sees it).
+ * the pod's sandbox (pod-sandbox.ts: namespace and CNI chain), starts each container's program in it,
+ * restarts it per restartPolicy, probes it, and reports the Pod's status. Pods come from two places: the
+ * lab's file store (`weft lab apply`; status written into the cluster-state directory) and, once
+ * `watchApi` gave it the node's pod watch, the real API server (pods its scheduler bound to this node; status written to the Pod's
+ * status subresource, and a terminating Pod deleted for good once its processes and network are gone).
+ * It is also the node's kube-proxy (nftables DNAT for Service VIPs) and writes each pod's hosts file
+ * (pod-etc.ts: replaced atomically, as the pod sees it).
  */
 const SYNC_INTERVAL_MS = 1000;
 const MAX_BACKOFF_MS = 30_000;
@@ -65,16 +68,27 @@ export class Kubelet {
   private lastRules = '';
   private lastRulesError = '';
   private readonly hostsWritten = new Map<string, string>();
+  private readonly sandbox: PodSandbox;
+  /** uids of terminating API pods whose final delete is in flight. */
+  private readonly finalizing = new Set<string>();
+  private apiPods: NodePods | undefined;
 
   constructor(private readonly o: KubeletOptions) {
     this.invoke = o.invoke ?? defaultInvoker(o.node.netns);
     this.runtimeDir = join(o.paths.runtime, o.node.name);
+    this.sandbox = new PodSandbox({ paths: o.paths, node: o.node.name, runtimeDir: this.runtimeDir, invoke: this.invoke, log: o.log, extraHosts: () => this.extraHosts() });
   }
 
   async start(): Promise<void> {
     await mkdir(this.runtimeDir, { recursive: true });
     await this.cleanupStale();
     this.timer = setInterval(() => this.kick(), SYNC_INTERVAL_MS);
+    this.kick();
+  }
+
+  /** From now on also runs the pods the API server bound to this node (kubelet-main connects it). */
+  watchApi(pods: NodePods): void {
+    this.apiPods = pods;
     this.kick();
   }
 
@@ -118,7 +132,7 @@ export class Kubelet {
         const rec = JSON.parse(await readFile(join(this.runtimeDir, name), 'utf8')) as RuntimeRecord;
         this.o.log.info({ pod: `${rec.namespace}/${rec.name}` }, 'cleaning up a pod of a previous kubelet');
         await this.killPodProcesses(rec);
-        await this.teardownSandbox(rec);
+        await this.sandbox.teardown(rec);
       } catch (err) {
         this.o.log.warn({ err, file: name }, 'stale runtime record');
       }
@@ -132,28 +146,60 @@ export class Kubelet {
     const podObjs = (await readObjects(paths.pods)).map((s) => s.object);
     const generated = (await readObjects(paths.generated)).map((s) => s.object);
     const allPods = [...manifests, ...podObjs, ...generated].filter((o) => o.kind === 'Pod');
-    const mine = new Map<string, KubeObject>();
-    for (const p of allPods) if ((p.spec as PodSpec | undefined)?.nodeName === node.name) mine.set(podKey(p), p);
+    const mine = new Map<string, { obj: KubeObject; source: PodSource }>();
+    for (const p of allPods) if ((p.spec as PodSpec | undefined)?.nodeName === node.name) mine.set(podKey(p), { obj: p, source: 'file' });
+    const api = this.apiPods;
+    const apiObjs = api?.list() ?? [];
+    for (const p of apiObjs) {
+      const key = podKey(p);
+      if (mine.has(key)) continue; // a file-store pod of that name runs here: it keeps its namespace
+      if (p.metadata.deletionTimestamp !== undefined) {
+        if (!this.pods.has(key)) this.finalize(key, p);
+        continue;
+      }
+      const phase = p.status?.phase;
+      if ((phase === 'Succeeded' || phase === 'Failed') && !this.pods.has(key)) continue; // finished: never started again
+      mine.set(key, { obj: p, source: 'api' });
+    }
 
     for (const [key, st] of this.pods) {
+      // Before the first list, "no pods" means "not known yet".
+      if (st.source === 'api' && api?.isSynced !== true) continue;
       const want = mine.get(key);
-      if (!want || want.metadata.uid !== st.obj.metadata.uid) {
+      if (!want || want.obj.metadata.uid !== st.obj.metadata.uid) {
         if (!st.stopping) void this.stopPod(st);
-      }
+      } else if (!st.stopping) void this.writeStatus(st); // retries a status write that failed
     }
-    for (const [key, obj] of mine) {
-      if (!this.pods.has(key)) this.startPod(obj);
+    for (const [key, want] of mine) {
+      if (!this.pods.has(key)) this.startPod(want.obj, want.source);
     }
-    await this.syncNetwork(allPods, [...manifests, ...generated].filter((o) => o.kind === 'Service'));
+    await this.syncNetwork(allPods, apiObjs, [...manifests, ...generated].filter((o) => o.kind === 'Service'));
+  }
+
+  /** The final delete of a terminating API pod that runs nothing here (any more). */
+  private finalize(key: string, p: KubeObject): void {
+    const uid = p.metadata.uid ?? '';
+    if (this.finalizing.has(uid) || !this.apiPods) return;
+    this.finalizing.add(uid);
+    this.apiPods
+      .finalize(p.metadata.namespace ?? 'default', p.metadata.name, uid)
+      .then(
+        () => this.o.log.info({ pod: key }, 'pod deleted'),
+        (err: unknown) => this.o.log.error({ err, pod: key }, 'deleting the terminated pod failed'), // retried on a later sync
+      )
+      .finally(() => this.finalizing.delete(uid));
   }
 
   /** kube-proxy rules for this node and every local pod's hosts file, from all pods' status. */
-  private async syncNetwork(allPods: readonly KubeObject[], serviceObjs: readonly KubeObject[]): Promise<void> {
+  private async syncNetwork(allPods: readonly KubeObject[], apiPods: readonly KubeObject[], serviceObjs: readonly KubeObject[]): Promise<void> {
     const services = serviceObjs.map(serviceView).filter((s): s is ServiceView => s !== undefined);
     const ready: Endpoint[] = [];
-    for (const p of allPods) {
+    const withStatus = [
+      ...(await Promise.all(allPods.map(async (p) => ({ p, status: await readStatus(this.o.paths.status, `Pod.${p.metadata.namespace ?? 'default'}.${p.metadata.name}.yaml`) })))),
+      ...apiPods.map((p) => ({ p, status: p.status })),
+    ];
+    for (const { p, status } of withStatus) {
       const ns = p.metadata.namespace ?? 'default';
-      const status = await readStatus(this.o.paths.status, `Pod.${ns}.${p.metadata.name}.yaml`);
       const ip = status?.podIP;
       if (typeof ip !== 'string') continue;
       const conds = (status?.conditions as { type: string; status: string }[] | undefined) ?? [];
@@ -187,7 +233,7 @@ export class Kubelet {
     return this.o.info.control ? [{ ip: ROOT_UNDERLAY_IP, names: CONTROL_NAMES }] : [];
   }
 
-  private startPod(obj: KubeObject): void {
+  private startPod(obj: KubeObject, source: PodSource): void {
     const namespace = obj.metadata.namespace ?? 'default';
     const key = podKey(obj);
     const rec: RuntimeRecord = {
@@ -201,6 +247,7 @@ export class Kubelet {
     const st: PodState = {
       key,
       obj,
+      source,
       rec,
       containers: spec.containers.map((c) => ({
         spec: c,
@@ -244,7 +291,7 @@ export class Kubelet {
       log.error({ err }, 'pod sandbox failed; retrying');
       st.reason = 'FailedCreatePodSandBox';
       st.message = (err as Error).message;
-      await this.teardownSandbox(st.rec).catch(() => undefined);
+      await this.sandbox.teardown(st.rec).catch(() => undefined);
       await this.writeStatus(st);
       if (!st.stopping && !this.closed) {
         st.retryTimer = setTimeout(() => void this.runSandbox(st), st.sandboxBackoffMs);
@@ -257,55 +304,9 @@ export class Kubelet {
     await this.writeStatus(st);
   }
 
-  private async readConflist(): Promise<Conflist> {
-    const dir = this.o.paths.node(this.o.node.name).confDir;
-    const files = (await readdir(dir)).filter((f) => f.endsWith('.conflist')).sort();
-    if (files.length === 0) throw new Error(`no .conflist in ${dir}`);
-    return JSON.parse(await readFile(join(dir, files[0]), 'utf8')) as Conflist;
-  }
-
-  private runtimeArgs(rec: RuntimeRecord, ifname: string): CniRuntimeArgs {
-    return {
-      containerId: rec.containerId,
-      netns: netnsPath(rec.netns),
-      ifname,
-      args: { IgnoreUnknown: '1', K8S_POD_NAMESPACE: rec.namespace, K8S_POD_NAME: rec.name, K8S_POD_INFRA_CONTAINER_ID: rec.containerId, K8S_POD_UID: rec.uid },
-      binDirs: [this.o.paths.node(this.o.node.name).binDir],
-      capabilityArgs: { portMappings: [] },
-    };
-  }
-
-  private chainDeps(rec: RuntimeRecord): { invoke: PluginInvoker; exists: (p: string) => boolean; podRef: string } {
-    return { invoke: this.invoke, exists: existsSync, podRef: `${rec.namespace}/${rec.name}` };
-  }
-
   private async setupSandbox(st: PodState): Promise<void> {
-    const rec = st.rec;
-    await deleteNetns(rec.netns); // a leftover of the same name would carry stale addresses
-    await ensureNetns(rec.netns);
-    await preparePodEtc(this.o.paths, rec.netns, renderHosts({ namespace: rec.namespace, name: rec.name, ip: '127.0.0.1' }, []));
-    await writeAtomic(join(this.runtimeDir, `${rec.namespace}.${rec.name}.json`), JSON.stringify(rec));
-    await chainAdd(LOOPBACK_CONF, this.runtimeArgs(rec, 'lo'), this.chainDeps(rec));
-    const list = await this.readConflist();
-    const result = await chainAdd(list, this.runtimeArgs(rec, 'eth0'), this.chainDeps(rec));
-    rec.result = result;
-    rec.ip = resultIPv4(result);
-    if (!rec.ip) throw new Error('the CNI result has no IPv4 address');
-    await writeAtomic(join(this.runtimeDir, `${rec.namespace}.${rec.name}.json`), JSON.stringify(rec));
+    await this.sandbox.setup(st.rec);
     this.hostsWritten.delete(st.key);
-    await writePodHosts(this.o.paths, rec.netns, renderHosts({ namespace: rec.namespace, name: rec.name, ip: rec.ip }, [], this.extraHosts()));
-  }
-
-  private async teardownSandbox(rec: RuntimeRecord): Promise<void> {
-    try {
-      const list = await this.readConflist();
-      await chainDel(list, this.runtimeArgs(rec, 'eth0'), rec.result, this.chainDeps(rec));
-    } catch (err) {
-      this.o.log.warn({ err, pod: `${rec.namespace}/${rec.name}` }, 'CNI DEL failed');
-    }
-    await chainDel(LOOPBACK_CONF, this.runtimeArgs(rec, 'lo'), undefined, this.chainDeps(rec)).catch(() => undefined);
-    await deleteNetns(rec.netns);
-    await removePodEtc(this.o.paths, rec.netns);
   }
 
   private async killPodProcesses(rec: RuntimeRecord): Promise<void> {
@@ -406,9 +407,11 @@ export class Kubelet {
       c.liveness?.stop();
     }
     await this.killPodProcesses(st.rec);
-    await this.teardownSandbox(st.rec);
-    await rm(join(this.runtimeDir, `${st.rec.namespace}.${st.rec.name}.json`), { force: true });
-    await removeFile(join(this.o.paths.status, `Pod.${st.rec.namespace}.${st.rec.name}.yaml`));
+    await this.sandbox.teardown(st.rec);
+    await rm(this.sandbox.recordFile(st.rec), { force: true });
+    if (st.source === 'file') await removeFile(join(this.o.paths.status, `Pod.${st.rec.namespace}.${st.rec.name}.yaml`));
+    // Gone from this node: the API pod (this uid only) can go, as a kubelet's status manager deletes it.
+    else await this.apiPods?.finalize(st.rec.namespace, st.rec.name, st.rec.uid).catch((err: unknown) => this.o.log.error({ err, pod: st.key }, 'deleting the terminated pod failed'));
     this.hostsWritten.delete(st.key);
     if (this.pods.get(st.key) === st) this.pods.delete(st.key);
     this.o.log.info({ pod: st.key }, 'pod removed');
@@ -422,6 +425,15 @@ export class Kubelet {
     const fingerprint = JSON.stringify({ ...status, conditions: (status.conditions as { type: string; status: string }[]).map((c) => [c.type, c.status]) });
     if (fingerprint === st.lastStatus) return;
     st.lastStatus = fingerprint;
+    if (st.source === 'api') {
+      try {
+        await this.apiPods?.writeStatus(st.rec.namespace, st.rec.name, status);
+      } catch (err) {
+        st.lastStatus = undefined; // the next sync writes it again
+        this.o.log.error({ err, pod: st.key }, 'writing the pod status failed');
+      }
+      return; // the watch brings it back, and with it the endpoints' change
+    }
     await writeObject(this.o.paths.status, `Pod.${st.rec.namespace}.${st.rec.name}.yaml`, {
       apiVersion: 'v1',
       kind: 'Pod',

@@ -31,9 +31,13 @@ export interface ContainerState {
   error?: string;
 }
 
+/** Where a pod came from: the lab's file store (`weft lab apply`) or the real API server. */
+export type PodSource = 'file' | 'api';
+
 export interface PodState {
   readonly key: string;
   readonly obj: KubeObject;
+  readonly source: PodSource;
   readonly rec: RuntimeRecord;
   containers: ContainerState[];
   phase: 'Pending' | 'Running' | 'Succeeded' | 'Failed';
@@ -45,6 +49,12 @@ export interface PodState {
   retryTimer?: NodeJS.Timeout;
   sandboxBackoffMs: number;
   lastStatus?: string;
+}
+
+/** Why a container is not running yet; the message is its own error, else the pod's (an image the lab cannot run). */
+function waitingState(st: PodState, c: ContainerState): { reason: string; message?: string } {
+  const message = c.error ?? st.message;
+  return { reason: c.restartTimer ? 'CrashLoopBackOff' : (st.reason ?? 'ContainerCreating'), ...(message !== undefined ? { message } : {}) };
 }
 
 /** The Pod's `status` as a kubelet reports it: phase, conditions, container states, IPs. */
@@ -72,7 +82,7 @@ export function podStatus(st: PodState, hostIp: string, now: string): Record<str
         ? { running: { startedAt: c.startedAt } }
         : c.lastExit && !c.restartTimer
           ? { terminated: { exitCode: c.lastExit.code ?? 137, finishedAt: c.lastExit.at } }
-          : { waiting: { reason: c.restartTimer ? 'CrashLoopBackOff' : (st.reason ?? 'ContainerCreating'), ...(c.error ? { message: c.error } : {}) } },
+          : { waiting: waitingState(st, c) },
     })),
   };
   if (st.rec.ip) {

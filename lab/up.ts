@@ -12,6 +12,7 @@ import { ensureProcess } from './processes.js';
 import { defaultDistDir, type LabInfo, tryReadLabInfo, writeLabInfo } from './state.js';
 import { ensureTopology, labNodes, type NodeInfo } from './topology.js';
 import { ensureLabKube } from './kube/lab-control-plane.js';
+import { waitNodesReady } from './kube/nodes-ready.js';
 import { ensureLabPrometheus, type LabPrometheusInfo, PROMETHEUS_BINARY } from './prometheus/lab-prometheus.js';
 
 /**
@@ -81,7 +82,7 @@ export async function labUp(o: UpOptions): Promise<LabInfo> {
   await ensureTopology(o.name, nodes);
   // The Kubernetes control plane starts beside the rest (its API server's bootstrap is the slowest step
   // of `up`); a failure of either side is thrown only once both have settled, so nothing is left starting.
-  const kube = ensureLabKube({ lab: o.name, paths, previous: existing?.kube, log: o.log });
+  const kube = ensureLabKube({ lab: o.name, paths, previous: existing?.kube, nodes: nodes.map((n) => n.name), log: o.log });
   let prometheus: LabPrometheusInfo | undefined;
   const rest = startLabProcesses(o, paths, info)
     .then(async () => {
@@ -92,6 +93,7 @@ export async function labUp(o: UpOptions): Promise<LabInfo> {
   const [k, r] = await Promise.allSettled([kube, rest]);
   if (k.status === 'rejected') throw k.reason;
   if (r.status === 'rejected') throw r.reason;
+  await waitNodesReady({ kubeconfig: k.value.kubeconfig, nodes: nodes.map((n) => n.name), logs: paths.logs });
   const done: LabInfo = { ...info, kube: k.value, ...(prometheus ? { prometheus } : {}) };
   await writeLabInfo(paths, done);
   return done;

@@ -249,7 +249,7 @@ async function waitHealthy(o: Placement, component: string, started: Started, he
 }
 
 /** The last lines of a log, for the error: whoever reads it may not have the file any more (a test's temp dir). */
-function logTail(path: string, lines = 4, maxChars = 800): string {
+export function logTail(path: string, lines = 4, maxChars = 800): string {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');

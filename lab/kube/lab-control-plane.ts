@@ -13,15 +13,17 @@ import {
   type Placement,
 } from './components.js';
 import { startLoopbackForward } from './loopback-forward.js';
+import { ensureNodeCredentials, nodeCredentialFiles, type NodeCredentialFiles } from './node-credentials.js';
 import { controlPlanePkiFiles, writeControlPlanePki, writeKubeconfig, type ControlPlanePki } from './pki.js';
 
 /**
  * The lab's Kubernetes control plane: etcd, kube-apiserver, kube-controller-manager and kube-scheduler in
- * the lab's root namespace (next to the file store the kubelets still read), and a loopback forward
+ * the lab's root namespace (beside the file store `weft lab apply` still writes), and a loopback forward
  * that gives the host an admin kubeconfig. The API server authorizes with Node,RBAC, signs
  * service-account tokens with the lab's own key (so projected tokens, TokenRequest and TokenReview are
  * real), allocates Service ClusterIPs from the lab's VIP range and runs the default admission plugins
- * plus NodeRestriction. Every part is a recorded lab process: `up` run again starts only what is not
+ * plus NodeRestriction. Each lab node gets its kubelet's credentials here (node-credentials.ts), before
+ * anything starts. Every part is a recorded lab process: `up` run again starts only what is not
  * running, `down` stops them all.
  */
 export const APISERVER_PORT = 6443;
@@ -37,6 +39,8 @@ export interface LabKubePaths {
   readonly inLabAdminKubeconfig: string;
   readonly controllerManagerKubeconfig: string;
   readonly schedulerKubeconfig: string;
+  /** A lab node's client certificate and kubeconfig (node-credentials.ts). */
+  node(node: string): NodeCredentialFiles;
 }
 
 export function labKubePaths(paths: LabPaths): LabKubePaths {
@@ -48,6 +52,7 @@ export function labKubePaths(paths: LabPaths): LabKubePaths {
     inLabAdminKubeconfig: join(dir, 'admin-in-lab.kubeconfig'),
     controllerManagerKubeconfig: join(dir, 'kube-controller-manager.kubeconfig'),
     schedulerKubeconfig: join(dir, 'kube-scheduler.kubeconfig'),
+    node: (node) => nodeCredentialFiles(dir, join(dir, 'pki'), node),
   };
 }
 
@@ -69,6 +74,8 @@ export interface EnsureLabKubeOptions {
   readonly paths: LabPaths;
   /** The host port of an earlier run, reused when the forward has to be started again. */
   readonly previous?: LabKubeInfo;
+  /** The lab's node names: each gets its kubelet's credentials (before the API server starts). */
+  readonly nodes?: readonly string[];
   readonly readyTimeoutMs?: number;
   readonly log?: Logger;
 }
@@ -97,6 +104,8 @@ export async function ensureLabKube(o: EnsureLabKubeOptions): Promise<LabKubeInf
   };
 
   const pki = await ensurePki(k.pki);
+  // Before anything starts: the kubelets, started beside the control plane, wait for these files.
+  for (const node of o.nodes ?? []) await ensureNodeCredentials(pki, k.node(node), node, LAB_APISERVER_URL);
   if (!(await running('etcd'))) await timed('etcd', () => startEtcd({ ...place, id: 'etcd' }));
   if (!(await running('kube-apiserver'))) {
     await timed('kube-apiserver', () =>

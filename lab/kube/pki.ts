@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { x509, subtle, EC_P256, ECDSA_SHA256 } from '../../lib/identity/crypto.js';
-import { exportPrivateKeyPem, toPem } from '../../lib/identity/keys.js';
+import { exportPrivateKeyPem, importPrivateKeyPem, toPem } from '../../lib/identity/keys.js';
 
 /**
  * The files a Kubernetes control plane needs to start, made fresh for one run: a cluster CA (self-signed,
@@ -13,6 +13,8 @@ import { exportPrivateKeyPem, toPem } from '../../lib/identity/keys.js';
 export interface ControlPlanePki {
   readonly dir: string;
   readonly caCert: string;
+  /** The cluster CA's private key (PKCS#8): signs node client certificates (issueClientCertificate). */
+  readonly caKey: string;
   readonly serverCert: string;
   readonly serverKey: string;
   /** Client certificates, one per identity that talks to the API server. */
@@ -65,28 +67,8 @@ export async function writeControlPlanePki(dir: string, o: PkiOptions = {}): Pro
       await x509.SubjectKeyIdentifierExtension.create(caKeys.publicKey),
     ],
   });
-  const leaf = async (subject: string, usage: string, sans: x509.JsonGeneralName[]): Promise<{ cert: string; key: string }> => {
-    const keys = await newKeys();
-    const extensions: x509.Extension[] = [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([usage]),
-      await x509.AuthorityKeyIdentifierExtension.create(ca),
-    ];
-    if (sans.length > 0) extensions.push(new x509.SubjectAlternativeNameExtension(sans));
-    const cert = await x509.X509CertificateGenerator.create({
-      serialNumber: serial(),
-      subject,
-      issuer: ca.subject,
-      notBefore,
-      notAfter,
-      publicKey: keys.publicKey,
-      signingKey: caKeys.privateKey,
-      signingAlgorithm: ECDSA_SHA256,
-      extensions,
-    });
-    return { cert: cert.toString('pem') + '\n', key: await exportPrivateKeyPem(keys.privateKey) };
-  };
+  const signer: CaSigner = { cert: ca, key: caKeys.privateKey, notBefore, notAfter };
+  const leaf = (subject: string, usage: string, sans: x509.JsonGeneralName[]): Promise<IssuedPem> => signLeaf(signer, subject, usage, sans);
   const server = await leaf('CN=kube-apiserver', x509.ExtendedKeyUsage.serverAuth, [
     ...['127.0.0.1', ...(o.ips ?? [])].map((value) => ({ type: 'ip' as const, value })),
     ...['localhost', ...SERVICE_DNS, ...(o.dnsNames ?? [])].map((value) => ({ type: 'dns' as const, value })),
@@ -95,6 +77,8 @@ export async function writeControlPlanePki(dir: string, o: PkiOptions = {}): Pro
 
   const pki = controlPlanePkiFiles(dir);
   await writeFile(pki.caCert, ca.toString('pem') + '\n', { mode: 0o644 });
+  // Kept (0600, as kubeadm keeps /etc/kubernetes/pki/ca.key) so that node credentials can be issued later.
+  await writeFile(pki.caKey, await exportPrivateKeyPem(caKeys.privateKey), { mode: 0o600 });
   await writeFile(pki.serverCert, server.cert, { mode: 0o644 });
   await writeFile(pki.serverKey, server.key, { mode: 0o600 });
   for (const [client, files] of Object.entries(pki.clients) as [KubeClient, { cert: string; key: string }][]) {
@@ -112,6 +96,7 @@ export function controlPlanePkiFiles(dir: string): ControlPlanePki {
   return {
     dir,
     caCert: join(dir, 'ca.crt'),
+    caKey: join(dir, 'ca.key'),
     serverCert: join(dir, 'apiserver.crt'),
     serverKey: join(dir, 'apiserver.key'),
     clients: {
@@ -135,8 +120,15 @@ export interface KubeconfigOptions {
 }
 
 /** A kubeconfig for one client identity, pointing at `server`. */
-export async function writeKubeconfig(path: string, pki: ControlPlanePki, client: KubeClient, server: string, o: KubeconfigOptions = {}): Promise<string> {
-  const { cert, key } = pki.clients[client];
+export async function writeKubeconfig(
+  path: string,
+  pki: ControlPlanePki,
+  client: KubeClient | { readonly user: string; readonly files: ClientCredentials },
+  server: string,
+  o: KubeconfigOptions = {},
+): Promise<string> {
+  const { cert, key } = typeof client === 'string' ? pki.clients[client] : client.files;
+  const userName = typeof client === 'string' ? client : client.user;
   const name = o.name ?? 'weft-lab';
   const b64 = async (file: string): Promise<string> => (await readFile(file)).toString('base64');
   const cluster = o.inline ? { server, 'certificate-authority-data': await b64(pki.caCert) } : { server, 'certificate-authority': pki.caCert };
@@ -145,13 +137,70 @@ export async function writeKubeconfig(path: string, pki: ControlPlanePki, client
     apiVersion: 'v1',
     kind: 'Config',
     clusters: [{ name, cluster }],
-    users: [{ name: client, user }],
-    contexts: [{ name, context: { cluster: name, user: client } }],
+    users: [{ name: userName, user }],
+    contexts: [{ name, context: { cluster: name, user: userName } }],
     'current-context': name,
   };
   // JSON is YAML: kubectl, helm and client-go read it as is.
   await writeFile(path, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
   return path;
+}
+
+interface CaSigner {
+  readonly cert: x509.X509Certificate;
+  readonly key: CryptoKey;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+}
+
+interface IssuedPem {
+  readonly cert: string;
+  readonly key: string;
+}
+
+/** A leaf certificate (new P-256 key) signed by the CA for one extended key usage. */
+async function signLeaf(ca: CaSigner, subject: string, usage: string, sans: x509.JsonGeneralName[]): Promise<IssuedPem> {
+  const keys = await newKeys();
+  const extensions: x509.Extension[] = [
+    new x509.BasicConstraintsExtension(false, undefined, true),
+    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+    new x509.ExtendedKeyUsageExtension([usage]),
+    await x509.AuthorityKeyIdentifierExtension.create(ca.cert),
+  ];
+  if (sans.length > 0) extensions.push(new x509.SubjectAlternativeNameExtension(sans));
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serial(),
+    subject,
+    issuer: ca.cert.subject,
+    notBefore: ca.notBefore,
+    notAfter: ca.notAfter,
+    publicKey: keys.publicKey,
+    signingKey: ca.key,
+    signingAlgorithm: ECDSA_SHA256,
+    extensions,
+  });
+  return { cert: cert.toString('pem') + '\n', key: await exportPrivateKeyPem(keys.privateKey) };
+}
+
+/** A client certificate file pair the API server authenticates by its CN (user) and O (groups). */
+export interface ClientCredentials {
+  readonly cert: string;
+  readonly key: string;
+}
+
+/**
+ * Issues a client certificate for `subject` (e.g. `CN=system:node:n1, O=system:nodes`) from the lab's
+ * saved cluster CA and writes it to `files` (key 0600): how a node's credentials are made after the
+ * control plane's own. Valid as long as the CA (and no longer).
+ */
+export async function issueClientCertificate(pki: ControlPlanePki, subject: string, files: ClientCredentials): Promise<ClientCredentials> {
+  const cert = new x509.X509Certificate(await readFile(pki.caCert, 'utf8'));
+  const key = await importPrivateKeyPem(await readFile(pki.caKey, 'utf8'));
+  const notBefore = new Date(Math.max(cert.notBefore.getTime(), Date.now() - 5 * 60_000));
+  const issued = await signLeaf({ cert, key, notBefore, notAfter: cert.notAfter }, subject, x509.ExtendedKeyUsage.clientAuth, []);
+  await writeFile(files.key, issued.key, { mode: 0o600 });
+  await writeFile(files.cert, issued.cert, { mode: 0o644 });
+  return files;
 }
 
 function newKeys(): Promise<CryptoKeyPair> {
