@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { GatewayObject } from '../sources/schemas.js';
 import type { KubeObject } from '../sources/source.js';
-import { ANNOTATION_PROMETHEUS_PORT, ANNOTATION_PROMETHEUS_SCRAPE, CONTROL_PORT, HBONE_PORT, HEALTH_PORT, LABEL_DATAPLANE_MODE, METRICS_PORT } from '../../lib/names.js';
+import { ANNOTATION_PROMETHEUS_PORT, ANNOTATION_PROMETHEUS_SCRAPE, CONTROL_PORT, HBONE_PORT, HEALTH_PORT, LABEL_DATAPLANE_MODE, METRICS_PORT, WAYPOINT_CLASS } from '../../lib/names.js';
 import { clientVersion } from '../../lib/package-root.js';
 import type { WaypointParameters } from './parameters.js';
 
@@ -9,6 +9,7 @@ import type { WaypointParameters } from './parameters.js';
 export const WAYPOINT_FIELD_MANAGER = 'weft-waypoint-controller';
 /** Labels on every generated object; `GATEWAY_LABEL` is the Gateway API's own. */
 export const GATEWAY_LABEL = 'gateway.networking.k8s.io/gateway-name';
+export const GATEWAY_CLASS_LABEL = 'gateway.networking.k8s.io/gateway-class-name';
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 /** Hash of the desired object, so an unchanged object is not re-applied. */
 export const CONFIG_HASH_ANNOTATION = 'weft.dev/config-hash';
@@ -67,7 +68,9 @@ export function waypointObjects(gw: GatewayObject, options: WaypointTemplateOpti
   const meta = { name, namespace, labels, ownerReferences };
   const tokenPath = options.tokenPath ?? DEFAULT_TOKEN_PATH;
   const caRootPath = options.caRootPath ?? DEFAULT_CA_ROOT_PATH;
-  const podLabels = { [GATEWAY_LABEL]: name, [LABEL_DATAPLANE_MODE]: 'none' };
+  // The class label as Gateway API implementations set it on what they deploy: the chart's waypoint
+  // PodMonitor selects waypoint pods in every namespace by it.
+  const podLabels = { [GATEWAY_LABEL]: name, [GATEWAY_CLASS_LABEL]: WAYPOINT_CLASS, [LABEL_DATAPLANE_MODE]: 'none' };
   const objects: KubeObject[] = [
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta },
     {
