@@ -102,6 +102,12 @@ export async function readRecord(procsDir: string, id: string): Promise<ProcReco
   }
 }
 
+/** Whether the recorded process `id` still runs (the same pid and start time). */
+export async function isRunning(procsDir: string, id: string): Promise<boolean> {
+  const rec = await readRecord(procsDir, id);
+  return rec !== undefined && isAlive(rec);
+}
+
 export async function listRecords(procsDir: string): Promise<ProcRecord[]> {
   let names: string[];
   try {

@@ -1,8 +1,9 @@
-import { readObjects, readStatus } from './cluster-store.js';
+import { readObjects } from './cluster-store.js';
 import { run } from './command.js';
 import type { PodSpec, ServicePort } from './manifests.js';
 import { type LabPaths, podNetns } from './names.js';
 import { inNetns, listNetns } from './netns.js';
+import { readLabPods } from './pod-records.js';
 import type { LabInfo } from './state.js';
 
 /** `weft lab status`: nodes, pods (with where they run and whether the mesh captured them), services. */
@@ -21,12 +22,10 @@ async function isCaptured(netns: string): Promise<boolean> {
 export async function labStatus(info: LabInfo, paths: LabPaths): Promise<LabStatus> {
   const manifests = (await readObjects(paths.manifests)).map((s) => s.object);
   const generated = (await readObjects(paths.generated)).map((s) => s.object);
-  const pods = [...manifests, ...(await readObjects(paths.pods)).map((s) => s.object), ...generated].filter((o) => o.kind === 'Pod');
   const existing = new Set(await listNetns(`weft-${info.name}-p-`));
   const out: LabStatus = { nodes: info.nodes.map((n) => ({ name: n.name, ip: n.ip, podCIDR: n.podCIDR })), pods: [], services: [] };
-  for (const p of pods) {
+  for (const { obj: p, status: st } of await readLabPods(paths)) {
     const ns = p.metadata.namespace ?? 'default';
-    const st = await readStatus(paths.status, `Pod.${ns}.${p.metadata.name}.yaml`);
     const conds = (st?.conditions as { type: string; status: string }[] | undefined) ?? [];
     const netns = podNetns(info.name, ns, p.metadata.name);
     const containers = (st?.containerStatuses as { restartCount?: number }[] | undefined) ?? [];

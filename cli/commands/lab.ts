@@ -196,10 +196,9 @@ const prometheus: CommandModule<object, LabArgs> = {
   handler: async (a) => {
     requireRoot('weft lab prometheus');
     const { info, paths } = await context(a);
-    const { readRecord, isAlive } = await import('../../lab/processes.js');
+    const { isRunning } = await import('../../lab/processes.js');
     if (!info.prometheus) throw new WeftError('ERR_WEFT_LAB_PROMETHEUS_NOT_RUNNING', { lab: a.lab, what: 'none recorded in lab.json' });
-    const forward = await readRecord(paths.procs, 'prometheus-forward');
-    if (forward === undefined || !isAlive(forward)) throw new WeftError('ERR_WEFT_LAB_PROMETHEUS_NOT_RUNNING', { lab: a.lab, what: `no prometheus-forward on 127.0.0.1:${info.prometheus.hostPort}` });
+    if (!(await isRunning(paths.procs, 'prometheus-forward'))) throw new WeftError('ERR_WEFT_LAB_PROMETHEUS_NOT_RUNNING', { lab: a.lab, what: `no prometheus-forward on 127.0.0.1:${info.prometheus.hostPort}` });
     console.log(`http://127.0.0.1:${info.prometheus.hostPort}`);
   },
 };

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Logger } from '../../lib/telemetry/log.js';
 import { silentLogger } from '../../lib/telemetry/log.js';
 import { type LabPaths, ROOT_UNDERLAY_IP, rootNetns } from '../names.js';
-import { isAlive, readRecord } from '../processes.js';
+import { isRunning } from '../processes.js';
 import { VIP_RANGE } from '../vip.js';
 import {
   startEtcd,
@@ -92,10 +92,7 @@ export async function ensureLabKube(o: EnsureLabKubeOptions): Promise<LabKubeInf
     detached: true,
     readyTimeoutMs: o.readyTimeoutMs ?? 120_000,
   };
-  const running = async (id: string): Promise<boolean> => {
-    const rec = await readRecord(o.paths.procs, id);
-    return rec !== undefined && isAlive(rec);
-  };
+  const running = (id: string): Promise<boolean> => isRunning(o.paths.procs, id);
   const timed = async <T>(what: string, f: () => Promise<T>): Promise<T> => {
     const t0 = Date.now();
     const r = await f();

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { WeftError } from '../../lib/errors/index.js';
 import type { LabInfo } from '../state.js';
-import { isAlive, readRecord } from '../processes.js';
+import { isRunning } from '../processes.js';
 import { labPaths } from '../names.js';
 
 /**
@@ -18,7 +18,6 @@ export async function labKubeconfig(info: LabInfo, stateRoot?: string): Promise<
   } catch {
     throw new WeftError('ERR_WEFT_LAB_KUBE_NOT_RUNNING', { lab: info.name, path });
   }
-  const forward = await readRecord(labPaths(info.name, stateRoot).procs, 'kube-forward');
-  if (forward === undefined || !isAlive(forward)) throw new WeftError('ERR_WEFT_LAB_KUBE_NOT_RUNNING', { lab: info.name, path: `a running kube-forward (127.0.0.1:${info.kube?.hostPort})` });
+  if (!(await isRunning(labPaths(info.name, stateRoot).procs, 'kube-forward'))) throw new WeftError('ERR_WEFT_LAB_KUBE_NOT_RUNNING', { lab: info.name, path: `a running kube-forward (127.0.0.1:${info.kube?.hostPort})` });
   return { path, content };
 }

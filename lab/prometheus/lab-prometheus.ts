@@ -6,7 +6,7 @@ import type { Logger } from '../../lib/telemetry/log.js';
 import { startComponent, type Placement } from '../kube/components.js';
 import { startLoopbackForward } from '../kube/loopback-forward.js';
 import { type LabPaths, ROOT_UNDERLAY_IP, rootNetns } from '../names.js';
-import { isAlive, readRecord } from '../processes.js';
+import { isRunning } from '../processes.js';
 import type { NodeInfo } from '../topology.js';
 import { scrapeConfig } from './scrape-config.js';
 
@@ -55,10 +55,7 @@ export async function ensureLabPrometheus(o: EnsureLabPrometheusOptions): Promis
   await mkdir(p.data, { recursive: true });
   await writeFile(p.config, scrapeConfig(o.nodes, p.targetsDir));
   const place: Placement = { procs: o.paths.procs, logs: o.paths.logs, dir: p.dir, netns: rootNetns(o.lab), detached: true, readyTimeoutMs: 60_000 };
-  const running = async (id: string): Promise<boolean> => {
-    const rec = await readRecord(o.paths.procs, id);
-    return rec !== undefined && isAlive(rec);
-  };
+  const running = (id: string): Promise<boolean> => isRunning(o.paths.procs, id);
   const listen = `${ROOT_UNDERLAY_IP}:${PROMETHEUS_PORT}`;
   if (!(await running('prometheus'))) {
     const t0 = Date.now();

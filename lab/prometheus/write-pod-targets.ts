@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readObjects, readStatus, writeAtomic } from '../cluster-store.js';
+import { writeAtomic } from '../cluster-store.js';
 import type { PodSpec } from '../manifests.js';
 import type { LabPaths } from '../names.js';
+import { readLabPods } from '../pod-records.js';
 import { podScrapeTargets } from './pod-targets.js';
 import { labPrometheusPaths } from './lab-prometheus.js';
 import { POD_TARGETS_FILE } from './scrape-config.js';
@@ -16,15 +17,11 @@ import { POD_TARGETS_FILE } from './scrape-config.js';
 export async function writePodTargets(paths: LabPaths): Promise<void> {
   const { targetsDir } = labPrometheusPaths(paths);
   if (!existsSync(targetsDir)) return;
-  const objects = [...(await readObjects(paths.manifests)), ...(await readObjects(paths.pods)), ...(await readObjects(paths.generated))]
-    .map((s) => s.object)
-    .filter((o) => o.kind === 'Pod');
-  const pods = await Promise.all(
-    objects.map(async (obj) => {
-      const status = await readStatus(paths.status, `Pod.${obj.metadata.namespace ?? 'default'}.${obj.metadata.name}.yaml`);
-      return { obj, ip: typeof status?.podIP === 'string' ? status.podIP : undefined, node: (obj.spec as PodSpec | undefined)?.nodeName };
-    }),
-  );
+  const pods = (await readLabPods(paths)).map(({ obj, status }) => ({
+    obj,
+    ip: typeof status?.podIP === 'string' ? status.podIP : undefined,
+    node: (obj.spec as PodSpec | undefined)?.nodeName,
+  }));
   const file = join(targetsDir, POD_TARGETS_FILE);
   const text = JSON.stringify(podScrapeTargets(pods), null, 2) + '\n';
   if ((await readFile(file, 'utf8').catch(() => '')) === text) return;

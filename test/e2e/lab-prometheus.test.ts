@@ -8,37 +8,10 @@ import { run } from '../../lab/command.js';
 import { isAlive, listRecords } from '../../lab/processes.js';
 import { eventually } from '../support/eventually.js';
 import { CLI, startLab, type Lab } from '../support/lab.js';
+import { ambientNamespace, echoPod } from '../support/mesh-load.js';
 import { describeRoot } from '../support/root.js';
 
-const MANIFESTS = `
-apiVersion: v1
-kind: Namespace
-metadata: { name: prom, labels: { weft.dev/dataplane-mode: ambient } }
----
-apiVersion: v1
-kind: Pod
-metadata: { name: client, namespace: prom, labels: { app: client } }
-spec:
-  nodeName: n1
-  serviceAccountName: client
-  containers:
-    - name: app
-      image: weft/http-echo
-      ports: [{ containerPort: 8080 }]
-      readinessProbe: { httpGet: { path: /healthz, port: 8080 }, periodSeconds: 1 }
----
-apiVersion: v1
-kind: Pod
-metadata: { name: echo, namespace: prom, labels: { app: echo } }
-spec:
-  nodeName: n2
-  serviceAccountName: echo
-  containers:
-    - name: app
-      image: weft/http-echo
-      ports: [{ containerPort: 8080 }]
-      readinessProbe: { httpGet: { path: /healthz, port: 8080 }, periodSeconds: 1 }
-`;
+const MANIFESTS = `${ambientNamespace('prom')}${echoPod('client', 'prom', 'n1', 'client')}${echoPod('echo', 'prom', 'n2', 'echo')}`;
 
 interface Target { labels: Record<string, string>; health: string; lastError: string }
 
