@@ -5,9 +5,16 @@ import { programFor } from './images.js';
 import type { Container, PodSpec } from './manifests.js';
 import { meshPaths, writeToken } from './mesh.js';
 import type { LabPaths } from './names.js';
-import type { PodState } from './pod-state.js';
+import { run } from './command.js';
+import { inPod } from './pod-etc.js';
+import { runNetns, type PodState, type RuntimeRecord } from './pod-state.js';
+import type { ProbeTarget } from './probes.js';
 import type { NodeInfo } from './topology.js';
-import { prepareVolumes, rewritePath, type VolumeMount } from './volumes.js';
+import { mapHostPath } from './host-paths.js';
+import { prepareVolumes, rewritePathsInText, type Volume, type VolumeMount } from './volumes.js';
+
+/** The `weft` image's ENTRYPOINT (Dockerfile); its working directory is the repository root, as the lab's. */
+const IMAGE_ENTRYPOINT = ['node', 'dist/waypoint/main.js'];
 
 // What the lab's kubelet starts a container with: its environment, command line and volumes, derived from
 // the pod spec the way a kubelet does (kubelet.ts runs and supervises the process).
@@ -44,20 +51,26 @@ export function containerEnv(st: PodState, c: Container, node: NodeInfo, labName
   return env;
 }
 
-/** The command line: a repo program for `weft/*` images, else the container's command and args (paths mapped into its mounts). */
+/** The command line: a repo program for `weft/*` images, the container's command from the repository root for `weft`, else the container's command and args (paths mapped into its mounts). */
 export function containerArgv(st: PodState, c: Container, mounts: ReadonlyMap<string, string>, distDir: string): string[] {
   const program = programFor(c.image, st.key);
-  const args = (c.args ?? []).map((a) => rewritePath(a, mounts));
+  // Whole values and `--flag=<path>` alike (the chart passes `--cni-conf-dir=/host/etc/cni/net.d`).
+  const args = (c.args ?? []).map((a) => rewritePathsInText(a, mounts));
   if (program.kind === 'node') return [process.execPath, join(distDir, program.entry), ...args];
-  const argv = [...(c.command ?? []).map((a) => rewritePath(a, mounts)), ...args];
+  if (program.kind === 'repo') {
+    // The image's ENTRYPOINT (Dockerfile) when the container names no command; `node` is this Node.
+    const [exe, ...rest] = (c.command ?? IMAGE_ENTRYPOINT).map((a) => rewritePathsInText(a, mounts));
+    return [exe === 'node' ? process.execPath : exe, ...rest, ...args];
+  }
+  const argv = [...(c.command ?? []).map((a) => rewritePathsInText(a, mounts)), ...args];
   return argv.length > 0 ? argv : ['sleep', 'infinity'];
 }
 
 /** Prepares the container's volumes (ConfigMaps, projected tokens, the CA root) and returns mount path → host path. */
 export async function containerVolumes(paths: LabPaths, node: NodeInfo, st: PodState, c: Container): Promise<Map<string, string>> {
-  const mounts = (c as Container & { volumeMounts?: VolumeMount[] }).volumeMounts ?? [];
+  const mounts = volumeMounts(c);
   if (mounts.length === 0) return new Map();
-  const spec = st.obj.spec as unknown as PodSpec & { volumes?: [] };
+  const spec = st.obj.spec as unknown as PodSpec & { volumes?: Volume[] };
   const manifests = (await readObjects(paths.manifests)).map((x) => x.object);
   const mesh = meshPaths(paths);
   const canMint = existsSync(mesh.tokenKey);
@@ -66,6 +79,7 @@ export async function containerVolumes(paths: LabPaths, node: NodeInfo, st: PodS
     configMaps: manifests,
     namespace: st.rec.namespace,
     caRoot: mesh.caRoot,
+    mapHostPath: (v, readOnly) => mapHostPath(v, readOnly, paths.node(node.name), st.key),
     ...(canMint
       ? {
           mintToken: (file: string, audience: string[]) =>
@@ -83,4 +97,34 @@ export async function containerVolumes(paths: LabPaths, node: NodeInfo, st: PodS
         }
       : {}),
   });
+}
+
+function volumeMounts(c: Container): VolumeMount[] {
+  return (c as Container & { volumeMounts?: VolumeMount[] }).volumeMounts ?? [];
+}
+
+/** Throws ERR_WEFT_LAB_HOSTPATH_UNSUPPORTED for the first hostPath a container mounts that the lab cannot map. */
+export function checkHostPaths(paths: LabPaths, node: NodeInfo, st: PodState): void {
+  const volumes = (st.obj.spec as unknown as { volumes?: Volume[] }).volumes ?? [];
+  for (const c of st.containers) {
+    for (const m of volumeMounts(c.spec)) {
+      const v = volumes.find((x) => x.name === m.name);
+      if (v?.hostPath) mapHostPath(v.hostPath, m.readOnly === true, paths.node(node.name), st.key);
+    }
+  }
+}
+
+/** Setting up the pod's namespaces for an exec probe (ip netns exec, the /etc mount) is not the command's time. */
+const EXEC_SETUP_ALLOWANCE_MS = 4000;
+
+/** What a container's probes reach: its IP, and its command line in the pod with the container's paths mapped. */
+export function probeTarget(paths: LabPaths, rec: RuntimeRecord, mounts: ReadonlyMap<string, string>): ProbeTarget {
+  return {
+    ip: rec.ip ?? '127.0.0.1',
+    exec: async (command, timeoutMs) => {
+      const argv = inPod(paths, runNetns(rec), command.map((a) => rewritePathsInText(a, mounts)), rec.netns);
+      const r = await run(argv, { allowFailure: true, timeoutMs: timeoutMs + EXEC_SETUP_ALLOWANCE_MS }).catch(() => undefined);
+      return r?.code === 0;
+    },
+  };
 }

@@ -8,19 +8,18 @@ import { run } from './command.js';
 import { programFor } from './images.js';
 import type { KubeObject, PodSpec } from './manifests.js';
 import { type LabPaths, podNetns, ROOT_UNDERLAY_IP } from './names.js';
-import { inNetns } from './netns.js';
 import { ProbeLoop } from './probes.js';
 import { CONTROL_NAMES } from './mesh.js';
 import { inPod, writePodHosts } from './pod-etc.js';
-import { PodSandbox } from './pod-sandbox.js';
+import { defaultInvoker, PodSandbox } from './pod-sandbox.js';
 import type { NodePods } from './kube/node-pods.js';
 import { rewritePath } from './volumes.js';
 import { forgetRecord, listRecords, startProcess, stopProcess } from './processes.js';
 import { type Endpoint, renderHosts, renderProxyRules, serviceView, type ServiceView } from './services.js';
 import type { LabInfo } from './state.js';
 import type { NodeInfo } from './topology.js';
-import { containerArgv, containerEnv, containerVolumes } from './container-launch.js';
-import { podStatus, type ContainerState, type PodSource, type PodState, type RuntimeRecord } from './pod-state.js';
+import { checkHostPaths, containerArgv, containerEnv, containerVolumes, probeTarget } from './container-launch.js';
+import { podStatus, runNetns, type ContainerState, type PodSource, type PodState, type RuntimeRecord } from './pod-state.js';
 
 /**
  * The lab's kubelet and container runtime for one node. It runs inside the node's network namespace
@@ -44,13 +43,6 @@ export interface KubeletOptions {
   readonly log: Logger;
   /** How CNI plugins run; default `ip netns exec <node-ns> <plugin>` with the CNI env. */
   readonly invoke?: PluginInvoker;
-}
-
-export function defaultInvoker(nodeNetnsName: string): PluginInvoker {
-  return async (call) => {
-    const r = await run(inNetns(nodeNetnsName, [call.path]), { env: call.env, input: call.stdin, allowFailure: true, timeoutMs: 60_000 });
-    return r;
-  };
 }
 
 export function podKey(obj: KubeObject): string {
@@ -244,6 +236,7 @@ export class Kubelet {
       containerId: randomBytes(16).toString('hex'),
     };
     const spec = obj.spec as unknown as PodSpec;
+    if (spec.hostNetwork === true) Object.assign(rec, { hostNetns: this.o.node.netns, ip: this.o.node.ip });
     const st: PodState = {
       key,
       obj,
@@ -279,6 +272,15 @@ export class Kubelet {
       await this.writeStatus(st);
       return;
     }
+    try {
+      checkHostPaths(this.o.paths, this.o.node, st); // a hostPath the lab cannot map: refused, as a mount failure
+    } catch (err) {
+      st.reason = 'CreateContainerConfigError';
+      st.message = (err as Error).message;
+      log.error({ err }, 'pod cannot start');
+      await this.writeStatus(st);
+      return;
+    }
     await this.writeStatus(st);
     try {
       const started = Date.now();
@@ -309,13 +311,14 @@ export class Kubelet {
     this.hostsWritten.delete(st.key);
   }
 
-  private async killPodProcesses(rec: RuntimeRecord): Promise<void> {
+  /** SIGTERM to every container at once, SIGKILL after the pod's grace period (a previous kubelet's: 2 s). */
+  private async killPodProcesses(rec: RuntimeRecord, graceMs = 2000): Promise<void> {
     const prefix = `pod-${rec.namespace}.${rec.name}-`;
-    for (const r of await listRecords(this.o.paths.procs)) {
-      if (!r.id.startsWith(prefix)) continue;
-      await stopProcess(r, 2000);
+    const mine = (await listRecords(this.o.paths.procs)).filter((r) => r.id.startsWith(prefix));
+    await Promise.all(mine.map(async (r) => {
+      await stopProcess(r, graceMs);
       await forgetRecord(this.o.paths.procs, r.id);
-    }
+    }));
   }
 
   private async startContainer(st: PodState, c: ContainerState): Promise<void> {
@@ -323,7 +326,7 @@ export class Kubelet {
     const log = this.o.log.child({ pod: st.key, container: c.spec.name });
     try {
       const mounts = await containerVolumes(this.o.paths, this.o.node, st, c.spec);
-      const argv = inPod(this.o.paths, st.rec.netns, containerArgv(st, c.spec, mounts, this.o.info.distDir));
+      const argv = inPod(this.o.paths, runNetns(st.rec), containerArgv(st, c.spec, mounts, this.o.info.distDir), st.rec.netns);
       const env = containerEnv(st, c.spec, this.o.node, this.o.info.name);
       for (const [k, v] of Object.entries(env)) if (v !== undefined) env[k] = rewritePath(v, mounts);
       const { child, exited } = await startProcess(this.o.paths.procs, this.o.paths.logs, c.procId, argv, {
@@ -335,7 +338,7 @@ export class Kubelet {
       c.error = undefined;
       c.startedAt = new Date().toISOString();
       void exited.then(({ code, signal }) => this.onExit(st, c, code, signal));
-      this.startProbes(st, c);
+      this.startProbes(st, c, mounts);
       if (st.phase === 'Pending') st.phase = 'Running';
       log.info({ pid: child.pid, restarts: c.restarts }, 'container started');
     } catch (err) {
@@ -345,18 +348,18 @@ export class Kubelet {
     }
   }
 
-  private startProbes(st: PodState, c: ContainerState): void {
-    const ip = st.rec.ip!;
+  private startProbes(st: PodState, c: ContainerState, mounts: ReadonlyMap<string, string>): void {
+    const target = probeTarget(this.o.paths, st.rec, mounts);
     c.ready = c.spec.readinessProbe === undefined;
     if (c.spec.readinessProbe) {
-      c.readiness = new ProbeLoop(ip, c.spec.readinessProbe, c.spec, (ok) => {
+      c.readiness = new ProbeLoop(target, c.spec.readinessProbe, c.spec, (ok) => {
         c.ready = ok;
         void this.writeStatus(st);
       });
       c.readiness.start();
     }
     if (c.spec.livenessProbe) {
-      c.liveness = new ProbeLoop(ip, c.spec.livenessProbe, c.spec, (ok) => {
+      c.liveness = new ProbeLoop(target, c.spec.livenessProbe, c.spec, (ok) => {
         if (ok || !c.child) return;
         this.o.log.warn({ pod: st.key, container: c.spec.name }, 'liveness probe failed; restarting the container');
         c.child.kill('SIGKILL');
@@ -406,7 +409,7 @@ export class Kubelet {
       c.readiness?.stop();
       c.liveness?.stop();
     }
-    await this.killPodProcesses(st.rec);
+    await this.killPodProcesses(st.rec, ((st.obj.spec as unknown as PodSpec).terminationGracePeriodSeconds ?? 30) * 1000);
     await this.sandbox.teardown(st.rec);
     await rm(this.sandbox.recordFile(st.rec), { force: true });
     if (st.source === 'file') await removeFile(join(this.o.paths.status, `Pod.${st.rec.namespace}.${st.rec.name}.yaml`));

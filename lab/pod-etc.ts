@@ -58,7 +58,10 @@ export async function removePodEtc(paths: LabPaths, netns: string): Promise<void
   await rm(podEtcDir(paths, netns), { recursive: true, force: true });
 }
 
-/** argv that runs `argv` in the pod: its network namespace, and its /etc (hosts file) over the host's. */
-export function inPod(paths: LabPaths, netns: string, argv: readonly string[]): string[] {
-  return inNetns(netns, ['sh', '-c', LAUNCH, 'weft-pod', hostRootMirror(paths), podEtcDir(paths, netns), ...argv]);
+/**
+ * argv that runs `argv` in the pod: its network namespace, and its /etc (hosts file) over the host's. A
+ * hostNetwork pod runs in its node's namespace (`netns`) with its own /etc (`etc`, its pod netns name).
+ */
+export function inPod(paths: LabPaths, netns: string, argv: readonly string[], etc = netns): string[] {
+  return inNetns(netns, ['sh', '-c', LAUNCH, 'weft-pod', hostRootMirror(paths), podEtcDir(paths, etc), ...argv]);
 }

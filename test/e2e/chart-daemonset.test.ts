@@ -1,0 +1,139 @@
+// Pins issue 11 steps 3 and 5 for the chart's DaemonSet, through the real helm and kubectl against the lab's
+// kubeconfig: `helm install` makes the real controller-manager create a weft-node-agent pod for every lab
+// node, and the lab kubelets run them as a kubelet does: on the node's network (hostNetwork: podIP = the
+// node's address, no CNI call), the chart's hostPaths mapped to each node's own directories (never the
+// machine's /etc/cni or /opt/cni), the chart's image `weft` running the repository's programs with the
+// chart's command and args, exec readiness probes run in the container. install-cni chains weft-cni into
+// each node's conflist and copies the plugin into its bin dir; the node agents start; the uninstall of
+// docs/install.md (keepOnExit off, then `helm uninstall --wait`) leaves every node's conflist byte-identical
+// to before. A pod asking for a hostPath the lab cannot map is refused with a clear reason.
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { CONFLIST_FILE } from '../../lab/cni-conflist.js';
+import { CHART, cleanupHelmHome, helm } from '../helm/chart.js';
+import { eventually } from '../support/eventually.js';
+import { describeRootKube, kubectlOn } from '../support/kube-tools.js';
+import { startLab, type Lab } from '../support/lab.js';
+
+const NS = 'weft-system';
+const GATEWAY_CRDS = join(import.meta.dirname, '..', '..', 'third_party', 'gateway-api', 'v1.7.0', 'standard');
+
+interface PodJson {
+  metadata: { name: string };
+  spec: { nodeName?: string; hostNetwork?: boolean };
+  status: {
+    phase?: string;
+    podIP?: string;
+    hostIP?: string;
+    reason?: string;
+    message?: string;
+    containerStatuses?: { name: string; ready: boolean; restartCount: number; state: { running?: unknown; waiting?: { reason: string; message?: string } } }[];
+  };
+}
+
+/** The machine's own CNI directories: the lab must never write there. */
+async function machineCni(): Promise<string> {
+  const list = async (d: string) => (existsSync(d) ? (await readdir(d)).sort().join(',') : '(none)');
+  return `${await list('/etc/cni/net.d')} | ${await list('/opt/cni/bin')}`;
+}
+
+describeRootKube('the chart\'s DaemonSet on the lab kubelets, through helm and kubectl (root)', () => {
+  let lab: Lab | undefined;
+  let kubeconfig: string;
+  const before = new Map<string, string>();
+  let machineBefore = '';
+  const k = (args: readonly string[], input?: string) => kubectlOn(kubeconfig, args, { input });
+  const helmOn = async (args: readonly string[]) => {
+    const r = await helm([...args, '--kubeconfig', kubeconfig]);
+    expect(r.code, r.stderr).toBe(0);
+    return r;
+  };
+  const agentPods = async (): Promise<PodJson[]> => (JSON.parse((await k(['get', 'pods', '-n', NS, '-l', 'app.kubernetes.io/name=weft-node-agent', '-o', 'json'])).stdout) as { items: PodJson[] }).items;
+  const conflist = (node: string) => readFile(join(lab!.paths.node(node).confDir, CONFLIST_FILE), 'utf8');
+  const containerReady = (p: PodJson, name: string) => p.status.containerStatuses?.find((c) => c.name === name)?.ready === true;
+
+  beforeAll(async () => {
+    machineBefore = await machineCni();
+    lab = await startLab({ nodes: 2, mesh: false });
+    kubeconfig = (await lab.cli(['kubeconfig'])).stdout.trim();
+    for (const n of lab.info.nodes) before.set(n.name, await conflist(n.name));
+    // The chart's GatewayClass needs the Gateway API CRDs first (docs/install.md).
+    await k(['apply', '--server-side', '-f', GATEWAY_CRDS]);
+    await k(['wait', '--for=condition=Established', '--timeout=120s', 'crd', '--all']);
+  }, 360_000);
+
+  afterAll(async () => {
+    await lab?.down();
+    await cleanupHelmHome();
+  }, 180_000);
+
+  it('helm install: a node agent pod per node, on the node\'s network, with install-cni chaining weft-cni into that node\'s conflist', async () => {
+    await helmOn(['install', 'weft', CHART, '-n', NS, '--create-namespace']);
+    const nodes = lab!.info.nodes;
+    const pods = await eventually(async () => {
+      const ps = await agentPods();
+      return ps.length === nodes.length && ps.every((p) => containerReady(p, 'install-cni')) ? ps : undefined;
+    }, 180_000, 'a weft-node-agent pod per node with install-cni ready');
+    expect(new Set(pods.map((p) => p.spec.nodeName))).toEqual(new Set(nodes.map((n) => n.name)));
+    for (const p of pods) {
+      const node = nodes.find((n) => n.name === p.spec.nodeName)!;
+      expect(p.spec.hostNetwork).toBe(true);
+      expect(p.status.podIP).toBe(node.ip);
+      expect(p.status.hostIP).toBe(node.ip);
+      expect(p.status.phase).toBe('Running');
+      const chained = JSON.parse(await conflist(node.name)) as { plugins: { type: string; cni_socket?: string }[] };
+      expect(chained.plugins.map((x) => x.type)).toEqual([...(JSON.parse(before.get(node.name)!) as { plugins: { type: string }[] }).plugins.map((x) => x.type), 'weft-cni']);
+      // The chart's /var/run/weft is the node's own directory: the socket the node's agent serves.
+      expect(chained.plugins.at(-1)?.cni_socket).toBe(join(lab!.paths.node(node.name).dir, 'run-weft', 'cni.sock'));
+      expect(existsSync(join(lab!.paths.node(node.name).binDir, 'weft-cni'))).toBe(true);
+    }
+    expect(await machineCni()).toBe(machineBefore);
+  }, 300_000);
+
+  it('the node agents run on every node with the chart\'s flags', async () => {
+    const pods = await agentPods();
+    for (const p of pods) {
+      const agent = p.status.containerStatuses?.find((c) => c.name === 'node-agent');
+      expect(agent?.state.running, JSON.stringify(agent)).toBeDefined();
+    }
+    const log = (await lab!.cli(['logs', `${NS}/${pods[0].metadata.name}`])).stdout;
+    expect(log).toContain('node agent');
+  }, 120_000);
+
+  it('a hostPath the lab cannot map is refused with the reason in the pod\'s status', async () => {
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'wants-etc', namespace: 'default' },
+      spec: {
+        containers: [{ name: 'c', image: 'debian', command: ['sleep', 'infinity'], volumeMounts: [{ name: 'etc', mountPath: '/host/etc' }] }],
+        volumes: [{ name: 'etc', hostPath: { path: '/etc' } }],
+      },
+    };
+    await k(['apply', '-f', '-'], JSON.stringify(pod));
+    const p = await eventually(async () => {
+      const x = JSON.parse((await k(['get', 'pod', 'wants-etc', '-o', 'json'])).stdout) as PodJson;
+      return x.status.containerStatuses?.[0]?.state.waiting?.reason === 'CreateContainerConfigError' ? x : undefined;
+    }, 60_000, 'the refusal in the pod status');
+    expect(p.status.containerStatuses?.[0]?.state.waiting?.message).toContain('hostPath /etc of default/wants-etc cannot be mounted in the lab');
+    await k(['delete', 'pod', 'wants-etc', '--wait=true']);
+  }, 120_000);
+
+  it('the uninstall of docs/install.md leaves every node\'s conflist byte-identical and weft-cni out of its bin dir', async () => {
+    await helmOn(['upgrade', 'weft', CHART, '-n', NS, '--reuse-values', '--set', 'cni.keepOnExit=false']);
+    await eventually(async () => {
+      const ps = await agentPods();
+      return ps.length === lab!.info.nodes.length && ps.every((p) => containerReady(p, 'install-cni') && !p.metadata.name.includes('-old')) ? ps : undefined;
+    }, 180_000, 'the rolled agents with cni.keepOnExit=false');
+    await k(['rollout', 'status', 'daemonset/weft-node-agent', '-n', NS, '--timeout=240s']);
+    await helmOn(['uninstall', 'weft', '-n', NS, '--wait', '--timeout', '5m']);
+    for (const n of lab!.info.nodes) {
+      await eventually(async () => (await conflist(n.name)) === before.get(n.name), 60_000, `${n.name}'s conflist as before`);
+      expect(existsSync(join(lab!.paths.node(n.name).binDir, 'weft-cni'))).toBe(false);
+    }
+    expect(await agentPods()).toEqual([]);
+    expect(await machineCni()).toBe(machineBefore);
+  }, 600_000);
+});
