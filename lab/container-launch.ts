@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readObjects } from './cluster-store.js';
 import { programFor } from './images.js';
@@ -10,7 +11,9 @@ import { inPod } from './pod-etc.js';
 import { runNetns, type PodState, type RuntimeRecord } from './pod-state.js';
 import type { ProbeTarget } from './probes.js';
 import type { NodeInfo } from './topology.js';
-import { mapHostPath } from './host-paths.js';
+import { WeftError } from '../lib/errors/index.js';
+import { mapHostPath, type HostPathVolume } from './host-paths.js';
+import type { NodePods } from './kube/node-pods.js';
 import { prepareVolumes, rewritePathsInText, type Volume, type VolumeMount } from './volumes.js';
 
 /** The `weft` image's ENTRYPOINT (Dockerfile); its working directory is the repository root, as the lab's. */
@@ -18,6 +21,21 @@ const IMAGE_ENTRYPOINT = ['node', 'dist/waypoint/main.js'];
 
 // What the lab's kubelet starts a container with: its environment, command line and volumes, derived from
 // the pod spec the way a kubelet does (kubelet.ts runs and supervises the process).
+
+/** The pod's fields a fieldRef (env) or downwardAPI item (volume) can name. */
+function podFields(st: PodState, node: NodeInfo): Record<string, string> {
+  const rec = st.rec;
+  const spec = st.obj.spec as unknown as PodSpec;
+  return {
+    'metadata.name': rec.name,
+    'metadata.namespace': rec.namespace,
+    'metadata.uid': rec.uid,
+    'status.podIP': rec.ip ?? '',
+    'status.hostIP': node.ip,
+    'spec.nodeName': node.name,
+    'spec.serviceAccountName': spec.serviceAccountName ?? 'default',
+  };
+}
 
 /** The environment of a container: the lab's own variables, then the container's `env` (values and fieldRefs). */
 export function containerEnv(st: PodState, c: Container, node: NodeInfo, labName: string): NodeJS.ProcessEnv {
@@ -35,15 +53,7 @@ export function containerEnv(st: PodState, c: Container, node: NodeInfo, labName
     SERVICE_ACCOUNT: spec.serviceAccountName ?? 'default',
     WEFT_LAB: labName,
   };
-  const fields: Record<string, string> = {
-    'metadata.name': rec.name,
-    'metadata.namespace': rec.namespace,
-    'metadata.uid': rec.uid,
-    'status.podIP': rec.ip ?? '',
-    'status.hostIP': node.ip,
-    'spec.nodeName': node.name,
-    'spec.serviceAccountName': spec.serviceAccountName ?? 'default',
-  };
+  const fields = podFields(st, node);
   for (const e of c.env ?? []) {
     if (e.value !== undefined) env[e.name] = e.value;
     else if (e.valueFrom?.fieldRef) env[e.name] = fields[e.valueFrom.fieldRef.fieldPath] ?? '';
@@ -66,34 +76,50 @@ export function containerArgv(st: PodState, c: Container, mounts: ReadonlyMap<st
   return argv.length > 0 ? argv : ['sleep', 'infinity'];
 }
 
-/** Prepares the container's volumes (ConfigMaps, projected tokens, the CA root) and returns mount path → host path. */
-export async function containerVolumes(paths: LabPaths, node: NodeInfo, st: PodState, c: Container): Promise<Map<string, string>> {
+/**
+ * Prepares the container's volumes and returns mount path → host path. An API pod's tokens come through
+ * TokenRequest and its ConfigMaps from the API server (a missing one fails the start, retried as a kubelet
+ * waits for it); a file-store pod's from the lab's token key and cluster state.
+ */
+export async function containerVolumes(paths: LabPaths, node: NodeInfo, st: PodState, c: Container, api: NodePods | undefined): Promise<Map<string, string>> {
   const mounts = volumeMounts(c);
   if (mounts.length === 0) return new Map();
   const spec = st.obj.spec as unknown as PodSpec & { volumes?: Volume[] };
-  const manifests = (await readObjects(paths.manifests)).map((x) => x.object);
   const mesh = meshPaths(paths);
+  const { namespace, name, uid } = st.rec;
+  const serviceAccount = spec.serviceAccountName ?? 'default';
+  const common = {
+    dir: join(paths.root, 'volumes', `${namespace}.${name}`),
+    fields: podFields(st, node),
+    caRoot: mesh.caRoot,
+    mapHostPath: (v: HostPathVolume, readOnly: boolean) => mapHostPath(v, readOnly, paths.node(node.name), st.key),
+  };
+  if (st.source === 'api' && api) {
+    return prepareVolumes(spec.volumes, mounts, {
+      ...common,
+      configMap: async (cm) => {
+        const data = await api.configMap(namespace, cm);
+        if (data === undefined) throw new WeftError('ERR_WEFT_SOURCE_KUBE_REQUEST', { method: 'GET', path: `configmaps/${namespace}/${cm}`, status: 404, reason: `ConfigMap ${cm} of volume of ${st.key} not found (yet)` });
+        return data;
+      },
+      mintToken: async (file, audiences, expirationSeconds) => {
+        const token = await api.requestToken({ namespace, serviceAccount, pod: { name, uid }, audiences: audiences ?? [], ...(expirationSeconds !== undefined ? { expirationSeconds } : {}) });
+        await writeFile(file, token, { mode: 0o600 });
+      },
+    });
+  }
+  const manifests = (await readObjects(paths.manifests)).map((x) => x.object);
   const canMint = existsSync(mesh.tokenKey);
   return prepareVolumes(spec.volumes, mounts, {
-    dir: join(paths.root, 'volumes', `${st.rec.namespace}.${st.rec.name}`),
-    configMaps: manifests,
-    namespace: st.rec.namespace,
-    caRoot: mesh.caRoot,
-    mapHostPath: (v, readOnly) => mapHostPath(v, readOnly, paths.node(node.name), st.key),
+    ...common,
+    configMap: (cm) => {
+      const obj = manifests.find((o) => o.kind === 'ConfigMap' && o.metadata.name === cm && (o.metadata.namespace ?? 'default') === namespace);
+      return Promise.resolve(obj ? ((obj.data ?? {}) as Record<string, string>) : undefined);
+    },
     ...(canMint
       ? {
-          mintToken: (file: string, audience: string[]) =>
-            writeToken(
-              paths,
-              {
-                namespace: st.rec.namespace,
-                serviceAccount: spec.serviceAccountName ?? 'default',
-                pod: { name: st.rec.name, uid: st.rec.uid },
-                node: { name: node.name },
-                audience,
-              },
-              file,
-            ),
+          mintToken: (file: string, audience: string[] | undefined) =>
+            writeToken(paths, { namespace, serviceAccount, pod: { name, uid }, node: { name: node.name }, audience: audience ?? ['weft'] }, file),
         }
       : {}),
   });

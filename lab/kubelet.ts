@@ -325,7 +325,7 @@ export class Kubelet {
     if (st.stopping || this.closed) return;
     const log = this.o.log.child({ pod: st.key, container: c.spec.name });
     try {
-      const mounts = await containerVolumes(this.o.paths, this.o.node, st, c.spec);
+      const mounts = await containerVolumes(this.o.paths, this.o.node, st, c.spec, this.apiPods);
       const argv = inPod(this.o.paths, runNetns(st.rec), containerArgv(st, c.spec, mounts, this.o.info.distDir), st.rec.netns);
       const env = containerEnv(st, c.spec, this.o.node, this.o.info.name);
       for (const [k, v] of Object.entries(env)) if (v !== undefined) env[k] = rewritePath(v, mounts);

@@ -1,5 +1,6 @@
 import { ListWatch, Watch, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import { Backoff } from '../../lib/backoff.js';
+import { WeftError } from '../../lib/errors/index.js';
 import type { Logger } from '../../lib/telemetry/log.js';
 import type { KubeObject } from '../manifests.js';
 import type { NodeApi } from './node-api.js';
@@ -8,7 +9,7 @@ import type { NodeApi } from './node-api.js';
  * The pods the API server's scheduler bound to one lab node, as a kubelet sees them: a list-watch of
  * `/api/v1/pods?fieldSelector=spec.nodeName=<node>` with the node's own credentials (so the Node
  * authorizer decides what it may read), restarted with backoff after an error. It also carries the
- * kubelet's two writes: the pod's status (serialised per pod, so an older status never lands after a
+ * kubelet's reads for its pods' volumes (bound ServiceAccount tokens through TokenRequest, ConfigMaps) and its two writes: the pod's status (serialised per pod, so an older status never lands after a
  * newer one) and, once a terminating pod's processes are gone, the final delete with grace period 0
  * guarded by the pod's uid (a pod of the same name made again meanwhile is left alone).
  */
@@ -70,6 +71,29 @@ export class NodePods {
     return this.serial(`${namespace}/${name}`, async () => {
       await this.api.call('PATCH', `/api/v1/namespaces/${namespace}/pods/${name}/status`, { body: { status }, contentType: 'application/merge-patch+json', allow: [404] });
     });
+  }
+
+  /**
+   * A bound token of the pod's ServiceAccount (TokenRequest, bound to the pod): what a kubelet writes into a
+   * projected serviceAccountToken volume. The Node authorizer lets a node ask only for pods bound to it.
+   */
+  async requestToken(o: { namespace: string; serviceAccount: string; pod: { name: string; uid: string }; audiences: readonly string[]; expirationSeconds?: number }): Promise<string> {
+    const res = await this.api.call<{ status?: { token?: string } }>('POST', `/api/v1/namespaces/${o.namespace}/serviceaccounts/${o.serviceAccount}/token`, {
+      body: {
+        apiVersion: 'authentication.k8s.io/v1',
+        kind: 'TokenRequest',
+        spec: { audiences: o.audiences, expirationSeconds: o.expirationSeconds ?? 3600, boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: o.pod.name, uid: o.pod.uid } },
+      },
+    });
+    const token = res.body?.status?.token;
+    if (token === undefined) throw new WeftError('ERR_WEFT_SOURCE_KUBE_REQUEST', { method: 'POST', path: `serviceaccounts/${o.serviceAccount}/token`, status: res.status, reason: 'the TokenRequest answer holds no token' });
+    return token;
+  }
+
+  /** A ConfigMap's data for a pod's volume (undefined: not there yet). */
+  async configMap(namespace: string, name: string): Promise<Record<string, string> | undefined> {
+    const res = await this.api.call<{ data?: Record<string, string> }>('GET', `/api/v1/namespaces/${namespace}/configmaps/${name}`, { allow: [404] });
+    return res.status === 404 ? undefined : (res.body?.data ?? {});
   }
 
   /** Removes a terminating pod whose processes and network are gone (404: already removed). */
