@@ -7,7 +7,7 @@ import type { Container, PodSpec } from './manifests.js';
 import { meshPaths, writeToken } from './mesh.js';
 import type { LabPaths } from './names.js';
 import { run } from './command.js';
-import { inPod } from './pod-etc.js';
+import { FIXED_RUN_PATHS, inPod } from './pod-etc.js';
 import { runNetns, type PodState, type RuntimeRecord } from './pod-state.js';
 import type { ProbeTarget } from './probes.js';
 import type { NodeInfo } from './topology.js';
@@ -37,8 +37,12 @@ function podFields(st: PodState, node: NodeInfo): Record<string, string> {
   };
 }
 
-/** The environment of a container: the lab's own variables, then the container's `env` (values and fieldRefs). */
-export function containerEnv(st: PodState, c: Container, node: NodeInfo, labName: string): NodeJS.ProcessEnv {
+/**
+ * The environment of a container: the lab's own variables, then the container's `env` (values and
+ * fieldRefs). An API pod also gets KUBERNETES_SERVICE_HOST/PORT, as from a kubelet: here the API server's
+ * own address (the `kubernetes` Service's only endpoint), which the lab's kube-proxy does not DNAT.
+ */
+export function containerEnv(st: PodState, c: Container, node: NodeInfo, labName: string, apiServer?: URL): NodeJS.ProcessEnv {
   const rec = st.rec;
   const spec = st.obj.spec as unknown as PodSpec;
   const env: NodeJS.ProcessEnv = {
@@ -53,6 +57,10 @@ export function containerEnv(st: PodState, c: Container, node: NodeInfo, labName
     SERVICE_ACCOUNT: spec.serviceAccountName ?? 'default',
     WEFT_LAB: labName,
   };
+  if (st.source === 'api' && apiServer) {
+    env.KUBERNETES_SERVICE_HOST = apiServer.hostname;
+    env.KUBERNETES_SERVICE_PORT = apiServer.port || '443';
+  }
   const fields = podFields(st, node);
   for (const e of c.env ?? []) {
     if (e.value !== undefined) env[e.name] = e.value;
@@ -153,4 +161,28 @@ export function probeTarget(paths: LabPaths, rec: RuntimeRecord, mounts: Readonl
       return r?.code === 0;
     },
   };
+}
+
+/** The container's mounts at FIXED_RUN_PATHS (`/var/run/...` as `/run/...`), which inPod binds in place. */
+export function fixedRunMounts(mounts: ReadonlyMap<string, string>): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [path, dir] of mounts) {
+    const run = path.replace(/^\/var\/run\//, '/run/');
+    if (FIXED_RUN_PATHS.includes(run)) out.set(run, dir);
+  }
+  return out;
+}
+
+/**
+ * `$(VAR)` in a container's command and args, expanded as a kubelet does: from the container's own `env`
+ * (the chart passes `--node=$(NODE_NAME)`); `$$` is a literal `$`, and a reference to an undefined
+ * variable stays as written.
+ */
+export function expandEnvRefs(argv: readonly string[], env: NodeJS.ProcessEnv, c: Container): string[] {
+  const declared = new Set((c.env ?? []).map((e) => e.name));
+  return argv.map((a) => a.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, name: string | undefined) => {
+    if (name === undefined) return '$';
+    const v = env[name];
+    return declared.has(name) && v !== undefined ? v : m;
+  }));
 }

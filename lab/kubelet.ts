@@ -13,12 +13,13 @@ import { CONTROL_NAMES } from './mesh.js';
 import { inPod, writePodHosts } from './pod-etc.js';
 import { defaultInvoker, PodSandbox } from './pod-sandbox.js';
 import type { NodePods } from './kube/node-pods.js';
+import type { NodeWatch } from './kube/node-watch.js';
 import { rewritePath } from './volumes.js';
 import { forgetRecord, listRecords, startProcess, stopProcess } from './processes.js';
 import { type Endpoint, renderHosts, renderProxyRules, serviceView, type ServiceView } from './services.js';
 import type { LabInfo } from './state.js';
 import type { NodeInfo } from './topology.js';
-import { checkHostPaths, containerArgv, containerEnv, containerVolumes, probeTarget } from './container-launch.js';
+import { checkHostPaths, containerArgv, containerEnv, containerVolumes, expandEnvRefs, fixedRunMounts, probeTarget } from './container-launch.js';
 import { podStatus, runNetns, type ContainerState, type PodSource, type PodState, type RuntimeRecord } from './pod-state.js';
 
 /**
@@ -27,7 +28,7 @@ import { podStatus, runNetns, type ContainerState, type PodSource, type PodState
  * the pod's sandbox (pod-sandbox.ts: namespace and CNI chain), starts each container's program in it,
  * restarts it per restartPolicy, probes it, and reports the Pod's status. Pods come from two places: the
  * lab's file store (`weft lab apply`; status written into the cluster-state directory) and, once
- * `watchApi` gave it the node's pod watch, the real API server (pods its scheduler bound to this node; status written to the Pod's
+ * `watchApi` gave it the node's pod (and Service) watch, the real API server (pods its scheduler bound to this node; status written to the Pod's
  * status subresource, and a terminating Pod deleted for good once its processes and network are gone).
  * It is also the node's kube-proxy (nftables DNAT for Service VIPs) and writes each pod's hosts file
  * (pod-etc.ts: replaced atomically, as the pod sees it).
@@ -64,6 +65,7 @@ export class Kubelet {
   /** uids of terminating API pods whose final delete is in flight. */
   private readonly finalizing = new Set<string>();
   private apiPods: NodePods | undefined;
+  private apiServices: NodeWatch | undefined;
 
   constructor(private readonly o: KubeletOptions) {
     this.invoke = o.invoke ?? defaultInvoker(o.node.netns);
@@ -79,8 +81,9 @@ export class Kubelet {
   }
 
   /** From now on also runs the pods the API server bound to this node (kubelet-main connects it). */
-  watchApi(pods: NodePods): void {
+  watchApi(pods: NodePods, services?: NodeWatch): void {
     this.apiPods = pods;
+    this.apiServices = services;
     this.kick();
   }
 
@@ -165,7 +168,7 @@ export class Kubelet {
     for (const [key, want] of mine) {
       if (!this.pods.has(key)) this.startPod(want.obj, want.source);
     }
-    await this.syncNetwork(allPods, apiObjs, [...manifests, ...generated].filter((o) => o.kind === 'Service'));
+    await this.syncNetwork(allPods, apiObjs, [...manifests, ...generated].filter((o) => o.kind === 'Service').concat(this.apiServices?.list() ?? []));
   }
 
   /** The final delete of a terminating API pod that runs nothing here (any more). */
@@ -284,7 +287,8 @@ export class Kubelet {
     await this.writeStatus(st);
     try {
       const started = Date.now();
-      await this.setupSandbox(st);
+      await this.sandbox.setup(st.rec);
+      this.hostsWritten.delete(st.key);
       log.info({ ip: st.rec.ip, ms: Date.now() - started }, 'pod sandbox ready');
       st.sandboxReady = true;
       st.reason = undefined;
@@ -306,11 +310,6 @@ export class Kubelet {
     await this.writeStatus(st);
   }
 
-  private async setupSandbox(st: PodState): Promise<void> {
-    await this.sandbox.setup(st.rec);
-    this.hostsWritten.delete(st.key);
-  }
-
   /** SIGTERM to every container at once, SIGKILL after the pod's grace period (a previous kubelet's: 2 s). */
   private async killPodProcesses(rec: RuntimeRecord, graceMs = 2000): Promise<void> {
     const prefix = `pod-${rec.namespace}.${rec.name}-`;
@@ -326,8 +325,8 @@ export class Kubelet {
     const log = this.o.log.child({ pod: st.key, container: c.spec.name });
     try {
       const mounts = await containerVolumes(this.o.paths, this.o.node, st, c.spec, this.apiPods);
-      const argv = inPod(this.o.paths, runNetns(st.rec), containerArgv(st, c.spec, mounts, this.o.info.distDir), st.rec.netns);
-      const env = containerEnv(st, c.spec, this.o.node, this.o.info.name);
+      const env = containerEnv(st, c.spec, this.o.node, this.o.info.name, this.apiPods?.server);
+      const argv = inPod(this.o.paths, runNetns(st.rec), expandEnvRefs(containerArgv(st, c.spec, mounts, this.o.info.distDir), env, c.spec), st.rec.netns, fixedRunMounts(mounts));
       for (const [k, v] of Object.entries(env)) if (v !== undefined) env[k] = rewritePath(v, mounts);
       const { child, exited } = await startProcess(this.o.paths.procs, this.o.paths.logs, c.procId, argv, {
         env,
