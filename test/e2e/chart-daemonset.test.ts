@@ -1,12 +1,16 @@
-// Pins issue 11 steps 3 and 5 for the chart's DaemonSet, through the real helm and kubectl against the lab's
-// kubeconfig: `helm install` makes the real controller-manager create a weft-node-agent pod for every lab
-// node, and the lab kubelets run them as a kubelet does: on the node's network (hostNetwork: podIP = the
+// Pins issue 11 steps 3 and 5 for the chart, through the real helm and kubectl against the lab's kubeconfig:
+// after `helm install weft ./helm/weft -n weft-system --create-namespace` the real controller-manager's
+// DaemonSet pods run on every lab node and weft-control runs Ready. The lab kubelets run them as a kubelet
+// does: the node agent pods on the node's network (hostNetwork: podIP = the
 // node's address, no CNI call), the chart's hostPaths mapped to each node's own directories (never the
 // machine's /etc/cni or /opt/cni), the chart's image `weft` running the repository's programs with the
-// chart's command and args, exec readiness probes run in the container. install-cni chains weft-cni into
-// each node's conflist and copies the plugin into its bin dir; the node agents get their bound token through
-// TokenRequest and wait for weft-control's CA root ConfigMap; `helm uninstall --wait` (with cni.keepOnExit
-// off) leaves every node's conflist byte-identical to before. A pod asking for a hostPath the lab cannot map is refused with a clear reason.
+// chart's command and args ($(NODE_NAME) expanded), exec readiness probes run in the container, projected
+// tokens through TokenRequest, weft-control with in-cluster API access. install-cni chains weft-cni into
+// each node's conflist and copies the plugin into its bin dir; the node agent beside weft-control gets its
+// certificates from it and turns ready (an agent on another node cannot reach it yet: a node's kube-proxy
+// knows only its own node's endpoints, the lab reads no EndpointSlices); `helm uninstall --wait` with
+// cni.keepOnExit off leaves every node's conflist byte-identical to before. A pod asking for a hostPath the lab cannot map is refused with a
+// clear reason.
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -71,7 +75,7 @@ describeRootKube('the chart\'s DaemonSet on the lab kubelets, through helm and k
 
   it('helm install: a node agent pod per node, on the node\'s network, with install-cni chaining weft-cni into that node\'s conflist', async () => {
     // cni.keepOnExit=false: docs/install.md's uninstall turns it off with `helm upgrade --wait`, which needs
-    // Ready node agents (they need weft-control's pod, not run by the lab yet); here it is off from the start.
+    // every node agent Ready (see above); here it is off from the start.
     await helmOn(['install', 'weft', CHART, '-n', NS, '--create-namespace', '--set', 'cni.keepOnExit=false']);
     const nodes = lab!.info.nodes;
     const pods = await eventually(async () => {
@@ -94,7 +98,17 @@ describeRootKube('the chart\'s DaemonSet on the lab kubelets, through helm and k
     expect(await machineCni()).toBe(machineBefore);
   }, 300_000);
 
-  it('the node agents get their bound token through TokenRequest and wait for the control plane\'s CA root ConfigMap', async () => {
+  it('weft-control runs in-cluster, Ready, and the node agent on its node gets its certificates and turns ready', async () => {
+    await k(['rollout', 'status', 'deployment/weft-control', '-n', NS, '--timeout=240s']);
+    const control = (JSON.parse((await k(['get', 'pods', '-n', NS, '-l', 'app.kubernetes.io/name=weft-control', '-o', 'json'])).stdout) as { items: PodJson[] }).items;
+    expect(control).toHaveLength(1);
+    await eventually(async () => {
+      const agent = (await agentPods()).find((p) => p.spec.nodeName === control[0].spec.nodeName);
+      return agent && containerReady(agent, 'node-agent') ? agent : undefined;
+    }, 240_000, `the node agent on ${control[0].spec.nodeName ?? '?'} ready`);
+  }, 600_000);
+
+  it('the node agents carry a token the API server bound to their pod and node', async () => {
     for (const p of await agentPods()) {
       // The projected weft-token volume: a token the API server issued for this pod on its node (audience weft).
       const token = await readFile(join(lab!.paths.root, 'volumes', `${NS}.${p.metadata.name}`, 'weft-token', 'token'), 'utf8');
@@ -105,16 +119,6 @@ describeRootKube('the chart\'s DaemonSet on the lab kubelets, through helm and k
       expect(claims['kubernetes.io'].node?.name).toBe(p.spec.nodeName);
     }
   }, 120_000);
-
-  it('weft-control runs in-cluster and the node agents become ready', async () => {
-    const diag = async () => `${(await k(['get', 'pods', '-A', '-o', 'wide'])).stdout}\n${(await lab!.cli(['logs', `${NS}/${(await k(['get', 'pods', '-n', NS, '-l', 'app.kubernetes.io/name=weft-control', '-o', 'jsonpath={.items[0].metadata.name}'])).stdout}`]).catch((e: Error) => ({ stdout: e.message }))).stdout.slice(-4000)}`;
-    const ok = await eventually(async () => {
-      const r = await kubectlOn(kubeconfig, ['rollout', 'status', 'deployment/weft-control', '-n', NS, '--timeout=5s'], { allowFailure: true });
-      return r.code === 0 ? true : undefined;
-    }, 180_000, 'weft-control ready').catch(async (e: Error) => { throw new Error(`${e.message}\n${await diag()}`); });
-    expect(ok).toBe(true);
-    await eventually(async () => ((await agentPods()).every((p) => containerReady(p, 'node-agent')) ? true : undefined), 180_000, 'node agents ready').catch(async (e: Error) => { throw new Error(`${e.message}\n${await diag()}`); });
-  }, 400_000);
 
   it('a hostPath the lab cannot map is refused with the reason in the pod\'s status', async () => {
     const pod = {
