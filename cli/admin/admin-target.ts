@@ -55,7 +55,8 @@ export async function findEndpoint(client: ClusterClient, c: AdminComponent, mes
   throw new WeftError('ERR_WEFT_CLI_ADMIN_FORWARD_NEEDED', { target: label, namespace: pod.metadata.namespace ?? meshNamespace, pod: pod.metadata.name });
 }
 
-function socketInNetns(path: string, label: string): Socket {
+/** A socket whose connections start in the network namespace at `path` (root only; a refusal names `label`). */
+export function socketInNetns(path: string, label: string): Socket {
   let fd: number;
   try {
     fd = nativeNetns().connectSocketInNetns(path);

@@ -64,6 +64,10 @@ export const cliCodes = defineCodes({
     message: 'waypoint {namespace}/{name} was not ready after {seconds} s: {state}; {enrollment}',
     hint: 'See what it waits for with `weft waypoint status -n {namespace} --name {name}` (replicas, node agents), then re-run the apply: it is idempotent, and enrolls the namespace once the waypoint is ready.',
   },
+  ERR_WEFT_CLI_WAYPOINT_NEEDED: {
+    message: 'waypoint {namespace}/{name} enforces the L7 rules of {policies}, and no other waypoint would: deleting it makes them fail closed, denying all the traffic they select. Nothing was deleted; to delete it anyway: {command}',
+    hint: 'First deploy another waypoint for them (`weft waypoint apply`) or remove their L7 fields (methods, paths); or delete it anyway with --force, and `weft check` then reports each as WEFT-C011.',
+  },
   ERR_WEFT_CLI_PERMISSION_DENIED: {
     message: '{what}: {path} is not permitted for uid {uid}',
     hint: 'A lab\'s state belongs to root, who started it: run the command with sudo. Elsewhere, fix the permissions of the path named above.',
