@@ -34,7 +34,7 @@ export interface Analysis {
 /** An analyzer and the name of its check line. */
 export interface Analyzer {
   readonly check: string;
-  run(ctx: AnalyzerContext): Promise<Analysis>;
+  readonly run: (ctx: AnalyzerContext) => Promise<Analysis>;
 }
 
 /** Objects of a type, or none when its API is not installed (GRPCRoute without the CRD). */

@@ -251,7 +251,7 @@ const deleteModule: CommandModule<object, NamedArgs & { force: boolean }> = {
   command: 'delete',
   describe: 'Delete a waypoint (and the namespace enrollment that names it); refused while L7 policies need it, unless --force',
   builder: (y: Argv) =>
-    withWaypointOptions(y).option('force', { type: 'boolean', default: false, describe: 'Delete it even when AuthorizationPolicies with L7 rules then fail closed (deny all the traffic they select)' }) as unknown as Argv<NamedArgs & { force: boolean }>,
+    withWaypointOptions(y).option('force', { type: 'boolean', default: false, describe: 'Delete it even when AuthorizationPolicies with L7 rules then fail closed (deny all the traffic they select)' }),
   handler: (args) => runCommand(async () => waypointDeleteCommand(await connectCluster(args), args, consolePrinter)),
 };
 

@@ -46,7 +46,7 @@ export type ControlPlaneModeArgs<K extends string> = ControlPlaneArgs & Record<K
 
 /** The builder of such a command: the control-plane options and its mode switch, off by default. */
 export function controlPlaneModeBuilder<K extends string>(describeNamespace: string, mode: K, describeMode: string): (y: Argv) => Argv<ControlPlaneModeArgs<K>> {
-  return (y) => withControlPlaneOptions(y, describeNamespace).option(mode, { type: 'boolean', default: false, describe: describeMode }) as unknown as Argv<ControlPlaneModeArgs<K>>;
+  return (y) => withControlPlaneOptions(y, describeNamespace).option(mode, { type: 'boolean', default: false, describe: describeMode });
 }
 
 /** Where labs keep their state; WEFT_LAB_ROOT overrides it (tests use a temp dir). */
