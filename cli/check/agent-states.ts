@@ -32,9 +32,9 @@ export async function agentStates(client: ClusterClient, meshNamespace: string, 
     const list = `\`kubectl -n ${meshNamespace} get pods -l ${NODE_AGENT_SELECTOR} -o wide\`, \`kubectl -n ${meshNamespace} describe daemonset weft-node-agent\``;
     if (pod === undefined) return { node, running: false, ready: false, detail: `no weft-node-agent pod on node ${node}`, fix: `See why the DaemonSet has none there (taints, resources): ${list}` };
     const logs = `\`kubectl -n ${meshNamespace} logs ${pod.metadata.name} -c node-agent\``;
-    const phase = typeof pod.status?.phase === 'string' ? pod.status.phase : 'Unknown';
+    const phase = typeof pod.status?.phase === 'string' ? pod.status.phase : undefined;
     const waiting = ((pod.status?.containerStatuses ?? []) as { name: string; state?: { waiting?: { reason?: string } } }[]).find((c) => c.name === 'node-agent')?.state?.waiting?.reason;
-    if (phase !== 'Running') return { node, running: false, ready: false, detail: `pod ${pod.metadata.name} is ${phase}${waiting ? ` (${waiting})` : ''}`, fix: `${logs}; \`kubectl -n ${meshNamespace} describe pod ${pod.metadata.name}\`` };
+    if (phase !== undefined && phase !== 'Running') return { node, running: false, ready: false, detail: `pod ${pod.metadata.name} is ${phase}${waiting ? ` (${waiting})` : ''}`, fix: `${logs}; \`kubectl -n ${meshNamespace} describe pod ${pod.metadata.name}\`` };
     const ready = conditionOf(pod, 'Ready');
     if (ready?.status !== 'True') return { node, running: true, ready: false, detail: `pod ${pod.metadata.name} is not Ready${waiting ? ` (${waiting})` : ready?.message ? ` (${ready.message})` : ''}`, fix: `Its log says what it waits for: ${logs}` };
     return { node, running: true, ready: true, detail: '', fix: '' };

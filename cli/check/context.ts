@@ -4,6 +4,9 @@ import type { ClusterClient, KubeObject, ListOptions } from '../kube/cluster-cli
 import type { ResourceType } from '../kube/resources.js';
 import type { Finding } from './findings.js';
 
+/** A CA certificate with less left than this fails `weft check` (`--ca-expiry-threshold`, WEFT-C030). */
+export const CA_MIN_SECONDS = 30 * 86_400;
+
 /**
  * What every analyzer of `weft check` reads from: the cluster (Kubernetes API or a lab's store), the
  * admin endpoints of the node agents and waypoints where the CLI reaches them (a lab; in Kubernetes they

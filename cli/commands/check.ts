@@ -6,7 +6,7 @@ import { renderCheck, skip } from '../kube/check-result.js';
 import type { ClusterClient } from '../kube/cluster-client.js';
 import { describeTarget } from '../kube/cluster-client.js';
 import { connectCluster, controlPlaneModeBuilder, type ControlPlaneModeArgs } from '../kube/connect.js';
-import { CA_MIN_SECONDS } from '../kube/ca-check.js';
+import { CA_MIN_SECONDS } from '../check/context.js';
 import { consolePrinter, formatTable, printData, runCommand, type OutputFormat, type Printer } from '../output.js';
 
 /**

@@ -1,9 +1,6 @@
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 
-/** A CA certificate with less left than this fails `weft check` (`--ca-expiry-threshold`, WEFT-C030). */
-export const CA_MIN_SECONDS = 30 * 86_400;
-
 /** Certificates found in PEM text (other blocks, e.g. keys, are ignored). */
 export function certificatesIn(pem: string): x509.X509Certificate[] {
   const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];

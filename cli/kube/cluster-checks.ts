@@ -3,7 +3,8 @@ import { GATEWAY_API_GROUP, GATEWAY_API_INSTALL } from '../../lib/crd-install.js
 import { WeftError } from '../../lib/errors/index.js';
 import { DEFAULT_LEAF_LIFETIME_SECONDS, parseLeafLifetime } from '../../lib/identity/leaf-lifetime.js';
 import type { ClusterClient, KubeObject } from './cluster-client.js';
-import { CA_MIN_SECONDS, certificatesIn, judgeCertificate, shorterThanLeafLifetime } from './ca-check.js';
+import { CA_MIN_SECONDS } from '../check/context.js';
+import { certificatesIn, judgeCertificate, shorterThanLeafLifetime } from './ca-check.js';
 import { fail, guarded, ok, parseVersion, skip, versionAtLeast, warn, type CheckResult } from './check-result.js';
 import { conditionOf } from './conditions.js';
 import { ConfigMap, CustomResourceDefinition, DaemonSet, Deployment, Event, GatewayClass, Node, Pod, Secret } from './resources.js';
