@@ -2,7 +2,7 @@ import { LABEL_USE_WAYPOINT } from '../../lib/names.js';
 import type { KubeObject } from '../kube/cluster-client.js';
 import { conditionOf } from '../kube/conditions.js';
 import { AuthorizationPolicy, Namespace, Service } from '../kube/resources.js';
-import { editAdvice, nameOf, weftCommand, type Analysis, type AnalyzerContext } from './context.js';
+import { editAdvice, listInstalled, nameOf, weftCommand, type Analysis, type AnalyzerContext } from './context.js';
 import { finding, type Finding } from './findings.js';
 
 /**
@@ -12,7 +12,7 @@ import { finding, type Finding } from './findings.js';
  */
 export async function policyFindings(ctx: AnalyzerContext): Promise<Analysis> {
   const { client } = ctx;
-  const policies = await client.list(AuthorizationPolicy);
+  const policies = await listInstalled(client, AuthorizationPolicy);
   const findings: Finding[] = [];
   for (const p of policies) {
     const ns = p.metadata.namespace ?? 'default';
