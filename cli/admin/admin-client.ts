@@ -48,7 +48,7 @@ export function adminGet<T>(ep: AdminEndpoint, path: string, query: Readonly<Rec
           body = undefined;
         }
         if (res.statusCode === 200 && body !== undefined) return resolve(body as T);
-        reject(refusal(ep, full, res.statusCode ?? 0, body, text));
+        reject(adminRefusal(ep, full, res.statusCode ?? 0, body, text));
       });
     });
     req.on('timeout', () => req.destroy(unreachable(`no answer within ${TIMEOUT_MS / 1000} s`)));
@@ -58,7 +58,7 @@ export function adminGet<T>(ep: AdminEndpoint, path: string, query: Readonly<Rec
 }
 
 /** The component's own error when it sent one this CLI knows; else what it answered. */
-function refusal(ep: AdminEndpoint, path: string, status: number, body: unknown, text: string): WeftError {
+export function adminRefusal(ep: AdminEndpoint, path: string, status: number, body: unknown, text: string): WeftError {
   const e = (body as { error?: { code?: unknown; params?: unknown; message?: unknown } } | undefined)?.error;
   if (e && typeof e.code === 'string' && Object.hasOwn(codes, e.code) && typeof e.params === 'object' && e.params !== null) {
     return new WeftError(e.code as WeftErrorCode, e.params as Record<string, string | number | boolean>);

@@ -5,7 +5,7 @@ import { resetTunnel } from '../../lib/hbone/index.js';
 import type { Logger } from '../../lib/telemetry/log.js';
 import type { AuthzDecision } from '../../lib/authz/index.js';
 import type { TapHub } from '../../lib/tap/index.js';
-import { connectionTapEvent } from './connection-tap.js';
+import { tapDryRun, tapVerdict, type ConnectionTapEvent } from '../../lib/tap/index.js';
 import { TcpMetrics, type TcpLabels } from './tcp-metrics.js';
 
 export type Reporter = 'source' | 'destination';
@@ -180,4 +180,39 @@ function onceClosed(stream: Duplex, fn: () => void): void {
   const state = stream as Duplex & { _readableState?: { closeEmitted?: boolean }; _writableState?: { closeEmitted?: boolean } };
   if (state._readableState?.closeEmitted === true || state._writableState?.closeEmitted === true) queueMicrotask(fn);
   else stream.once('close', fn);
+}
+
+// The tap event of a connection, built from the record its access log line comes from; called only while a
+// tap listener is attached (Connections checks TapHub.listening first).
+interface ConnectionEnd {
+  readonly outcome: string;
+  readonly bytesSent: number;
+  readonly bytesReceived: number;
+  readonly durationMs: number;
+}
+
+function connectionTapEvent(id: number, info: ConnectionInfo, end: ConnectionEnd | undefined): ConnectionTapEvent {
+  const colon = info.dst.lastIndexOf(':');
+  return {
+    type: 'connection',
+    event: end === undefined ? 'open' : 'close',
+    time: new Date().toISOString(),
+    id,
+    reporter: info.reporter,
+    direction: info.direction,
+    via: info.path,
+    source: { workload: info.srcWorkload, namespace: info.srcNamespace, identity: info.srcIdentity, ip: info.srcIp },
+    destination: {
+      workload: info.dstWorkload,
+      namespace: info.dstNamespace,
+      identity: info.dstIdentity,
+      address: colon < 0 ? info.dst : info.dst.slice(0, colon),
+      port: info.dstPort,
+      service: info.service.destination_service,
+    },
+    ...end,
+    // The source agent does not decide policy (the destination does): no verdict on its side.
+    ...(info.reporter === 'destination' ? { verdict: tapVerdict(info.authz) } : {}),
+    ...(info.wouldBe === undefined ? {} : { dryRun: tapDryRun(info.wouldBe) }),
+  };
 }
