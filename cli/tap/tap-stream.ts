@@ -55,14 +55,7 @@ export function openTap(ep: AdminEndpoint, filter: TapFilter, on: TapHandlers): 
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
           clearTimeout(timer);
-          const text = Buffer.concat(chunks).toString('utf8');
-          let body: unknown;
-          try {
-            body = JSON.parse(text);
-          } catch {
-            body = undefined;
-          }
-          reject(adminRefusal(ep, TAP_PATH, res.statusCode ?? 0, body, text));
+          reject(adminRefusal(ep, TAP_PATH, res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8')));
         });
         return;
       }
