@@ -101,6 +101,7 @@ export function createDataplane(o: DataplaneOptions): Dataplane {
         port: i.dstPort,
       });
       if (d.allowed) return undefined;
+      i.authz = d; // the close's tap event and log line name the policy that now denies it
       return { err: new WeftError('ERR_WEFT_AGENT_POLICY_CHANGED', { source: i.srcIdentity, destination: i.dstIdentity, reason: d.reason }), policy: d.policy };
     });
     if (n > 0) log.info({ closed: n }, 'closed connections denied by the new policy');

@@ -211,8 +211,9 @@ function connectionTapEvent(id: number, info: ConnectionInfo, end: ConnectionEnd
       service: info.service.destination_service,
     },
     ...end,
-    // The source agent does not decide policy (the destination does): no verdict on its side.
-    ...(info.reporter === 'destination' ? { verdict: tapVerdict(info.authz) } : {}),
+    // Only where policy was evaluated: the source agent never decides it, and a destination refusal that
+    // came first (unknown workload, strict mTLS) has none.
+    ...(info.authz === undefined ? {} : { verdict: tapVerdict(info.authz) }),
     ...(info.wouldBe === undefined ? {} : { dryRun: tapDryRun(info.wouldBe) }),
   };
 }
