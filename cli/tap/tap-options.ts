@@ -5,7 +5,6 @@ import { addressEndpoint } from '../admin/admin-target.js';
 import { withMeshNamespaceOption } from '../admin/target-options.js';
 import { kubeNameArg, namespaceArg } from '../arg-names.js';
 import { connectCluster, withClusterOptions, type ClusterArgs } from '../kube/connect.js';
-import { tapEndpoints } from './tap-targets.js';
 
 /** The options `weft tap` and `weft top` share: which components, and the server-side filter. */
 export type TapArgs = ClusterArgs & {
@@ -40,6 +39,8 @@ export function tapFilterOf(args: TapArgs): TapFilter {
 /** The components to tap: the `--admin` addresses, else every node agent and waypoint of the cluster. */
 export async function tapTargets(args: TapArgs): Promise<AdminEndpoint[]> {
   if (args.admin.length > 0) return args.admin.map((a) => addressEndpoint(`admin ${a}`, a));
+  // Loaded here, not at start: the lab's state reader pulls in YAML (`weft --help` stays light).
+  const { tapEndpoints } = await import('./tap-targets.js');
   return tapEndpoints(await connectCluster(args), args.meshNamespace);
 }
 
