@@ -3,7 +3,7 @@
 // shows up as a request event with the client's and the backend's SPIFFE IDs, the route and backend the
 // waypoint chose, and the would-be verdict of a dry-run DENY policy; a POST /admin answered 403 names the
 // DENY policy and rule (which the client never sees); the client's node agent shows its connection with
-// both identities. `weft top -o json` counts exactly the requests sent to a path while it listened.
+// both identities, and the db's agent names the L4 policy and rule that refused the client. `weft top -o json` counts exactly the requests sent to a path while it listened.
 // Failure it guards: a tap that streamed nothing from live components, lost identities or verdicts, or
 // a top whose counts drifted from the requests sent.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -18,7 +18,10 @@ ${ambientNamespace('tp')}
 ${waypointGateway('tp', 1)}
 ${echoPod('client', 'tp', 'n1', 'client')}
 ${echoPod('web', 'tp', 'n2', 'web')}
+${echoPod('db', 'tp', 'n2', 'db')}
 ${httpService('web', 'tp', 'web', { 'weft.dev/use-waypoint': 'waypoint' })}
+---
+${httpService('db', 'tp', 'db')}
 ---
 ${singleBackendRoute('tp', 'web', 'web', 'web')}
 ${l7DenyPolicy('tp', 'no-admin-posts', 'web', 'POST', '/admin*')}
@@ -29,6 +32,14 @@ spec:
   targetRefs: [{ kind: Service, group: "", name: web }]
   action: DENY
   rules: [{ to: [{ operation: { paths: ["/dry*"] } }] }]
+---
+apiVersion: security.weft.dev/v1alpha1
+kind: AuthorizationPolicy
+metadata: { name: client-not-to-db, namespace: tp }
+spec:
+  selector: { matchLabels: { app: db } }
+  action: DENY
+  rules: [{ from: [{ source: { principals: ["cluster.local/ns/tp/sa/client"] } }] }]
 `;
 
 const CLIENT_ID = 'spiffe://cluster.local/ns/tp/sa/client';
@@ -62,7 +73,7 @@ describeRoot('weft tap / weft top against a lab with traffic (needs root: networ
   beforeAll(async () => {
     lab = await startLab({ nodes: 2 });
     await lab.apply(MANIFESTS);
-    await lab.waitPodsReady({ minPods: 3, timeoutMs: 150_000 });
+    await lab.waitPodsReady({ minPods: 4, timeoutMs: 150_000 });
     await eventually(async () => (await curl(['http://web.tp/'])) === '200', 60_000, 'GET web.tp answered 200 through the waypoint');
     await eventually(async () => (await curl(['-X', 'POST', '--data', 'x', 'http://web.tp/admin/x'])) === '403', 60_000, 'POST /admin answered 403 by the waypoint');
   }, 420_000);
@@ -107,6 +118,18 @@ describeRoot('weft tap / weft top against a lab with traffic (needs root: networ
     const conn = events().find((e) => e.type === 'connection' && e.component === 'node agent n1' && e.event === 'close' && e.source.identity === CLIENT_ID)!;
     expect(conn).toMatchObject({ reporter: 'source', direction: 'outbound', via: 'waypoint', outcome: 'ok', destination: { identity: 'spiffe://cluster.local/ns/tp/sa/waypoint', port: 80, service: 'web.tp.svc.cluster.local' } });
     expect(conn.bytesSent as number).toBeGreaterThan(0);
+
+    // The db's agent refuses the client by an L4 policy: the tap names the policy and the rule.
+    expect(await curl(['http://db.tp/'])).not.toBe('200');
+    await eventually(() => events().some((e) => e.type === 'connection' && e.component === 'node agent n2' && e.outcome === 'DENY'), 30_000, 'the refused connection at node agent n2');
+    const refused = events().find((e) => e.type === 'connection' && e.component === 'node agent n2' && e.outcome === 'DENY')!;
+    expect(refused).toMatchObject({
+      event: 'close',
+      reporter: 'destination',
+      source: { identity: CLIENT_ID },
+      destination: { identity: 'spiffe://cluster.local/ns/tp/sa/db', port: 8080 },
+      verdict: { action: 'deny', policy: 'tp/client-not-to-db', rule: 0 },
+    });
 
     // The filter is applied by the components: a namespace with no traffic streams nothing.
     const none = start(['tap', '-n', 'nobody', '-o', 'json', '--seconds', '5']);
