@@ -82,7 +82,7 @@ export const cliCodes = defineCodes({
   },
   ERR_WEFT_CLI_ADMIN_FORWARD_NEEDED: {
     message: 'the admin endpoint of {target} listens on the loopback of pod {namespace}/{pod}, which weft reaches directly only in a lab',
-    hint: 'Forward it first, e.g. `kubectl port-forward -n {namespace} pod/{pod} 15000:15000`, then run the same weft get again with `--admin 127.0.0.1:15000` (weft explain asks several components: run it against a lab).',
+    hint: 'Forward it first, e.g. `kubectl port-forward -n {namespace} pod/{pod} 15000:15000`, then run the same weft get, tap or top again with `--admin 127.0.0.1:15000` (weft explain asks several components: run it against a lab).',
   },
   ERR_WEFT_CLI_ADMIN_BAD_ANSWER: {
     message: '{target} answered {path} with HTTP {status}: {reason}',
