@@ -7,9 +7,11 @@ import { eq, literalRegex, quantile, re, sumRate, type Matcher } from '../promet
  * docs/metrics.md, with Istio's label semantics:
  * - requests, success rate and latency from the waypoints (`weft_requests_total`,
  *   `weft_request_duration_milliseconds`, reporter="waypoint"): L7 is seen only where a waypoint is;
- * - connections and the share of them with mutual TLS from the destination's node agent
- *   (`weft_tcp_connections_opened_total`, reporter="destination"): every connection into a workload, a
- *   waypoint's included. A route is L7 alone: its share is that of its requests.
+ * - connections opened from the destination's node agent (`weft_tcp_connections_opened_total`,
+ *   reporter="destination"): every connection into a workload, a waypoint's included;
+ * - the share of mutual TLS over both: of the connections opened and the requests in the window (a
+ *   waypoint's pooled connection carries many requests and may open none in the window). A route is L7
+ *   alone: its share is that of its requests.
  * A success is a response that is not 5xx and, for gRPC, has status OK (Linkerd's and Kiali's reading).
  */
 export type StatKind = 'namespace' | 'workload' | 'route' | 'authority';
@@ -68,15 +70,14 @@ export interface StatQueries {
   readonly p50: string;
   readonly p95: string;
   readonly p99: string;
-  /** Connections opened per second (undefined for routes: L7 alone). */
+  /** Requests per second with mutual TLS. */
+  readonly mtlsRequests: string;
+  /** Connections opened per second, and those with mutual TLS (undefined for routes: L7 alone). */
   readonly connections?: string;
-  /** Per second, of connections (or, for routes, requests) with mutual TLS. */
-  readonly mtls: string;
-  /** What `mtls` is a share of. */
-  readonly mtlsOf: 'connections' | 'requests';
+  readonly mtlsConnections?: string;
 }
 
-export type StatAnswers = { readonly [K in Exclude<keyof StatQueries, 'mtlsOf'>]?: readonly VectorSample[] };
+export type StatAnswers = { readonly [K in keyof StatQueries]?: readonly VectorSample[] };
 
 const REQUESTS = 'weft_requests_total';
 const DURATION_BUCKETS = 'weft_request_duration_milliseconds_bucket';
@@ -130,9 +131,10 @@ export function statQueries(t: StatTarget, window: string): StatQueries {
     p50: quantile(0.5, DURATION_BUCKETS, l7, by, window),
     p95: quantile(0.95, DURATION_BUCKETS, l7, by, window),
     p99: quantile(0.99, DURATION_BUCKETS, l7, by, window),
+    mtlsRequests: sumRate(REQUESTS, [...l7, mtls], by, window),
   };
-  if (t.kind === 'route') return { ...base, mtls: sumRate(REQUESTS, [...l7, mtls], by, window), mtlsOf: 'requests' };
-  return { ...base, connections: sumRate(CONNECTIONS, l4, by, window), mtls: sumRate(CONNECTIONS, [...l4, mtls], by, window), mtlsOf: 'connections' };
+  if (t.kind === 'route') return base;
+  return { ...base, connections: sumRate(CONNECTIONS, l4, by, window), mtlsConnections: sumRate(CONNECTIONS, [...l4, mtls], by, window) };
 }
 
 /** One row of `weft stat`: rates per second over the window, shares 0..1, latencies in ms; null: no data. */
@@ -169,7 +171,7 @@ function rowKey(t: StatTarget, metric: Readonly<Record<string, string>>): { name
 const finite = (v: number | undefined): number | null => (v !== undefined && Number.isFinite(v) ? v : null);
 
 /** The rows the answers make, sorted by namespace and name: one per group any query answered for. */
-export function statRows(t: StatTarget, q: Pick<StatQueries, 'mtlsOf'>, a: StatAnswers): StatRow[] {
+export function statRows(t: StatTarget, a: StatAnswers): StatRow[] {
   const keys = new Map<string, { namespace: string | null; name: string }>();
   const values = new Map<string, Map<string, number>>();
   for (const [what, samples] of Object.entries(a) as [string, readonly VectorSample[] | undefined][]) {
@@ -186,14 +188,15 @@ export function statRows(t: StatTarget, q: Pick<StatQueries, 'mtlsOf'>, a: StatA
     const v = values.get(id) ?? new Map<string, number>();
     const requests = v.get('requests');
     const connections = v.get('connections');
-    const total = q.mtlsOf === 'requests' ? requests : connections;
+    const traffic = (requests ?? 0) + (connections ?? 0);
+    const secured = (v.get('mtlsRequests') ?? 0) + (v.get('mtlsConnections') ?? 0);
     return {
       ...k,
       requestsPerSecond: requests ?? null,
       successRate: requests !== undefined && requests > 0 ? (v.get('successes') ?? 0) / requests : null,
       latencyMs: { p50: finite(v.get('p50')), p95: finite(v.get('p95')), p99: finite(v.get('p99')) },
-      connectionsPerSecond: q.mtlsOf === 'connections' ? (connections ?? null) : null,
-      mtlsRate: total !== undefined && total > 0 ? Math.min(1, (v.get('mtls') ?? 0) / total) : null,
+      connectionsPerSecond: t.kind === 'route' ? null : (connections ?? null),
+      mtlsRate: traffic > 0 ? Math.min(1, secured / traffic) : null,
     };
   });
   return rows.sort((x, y) => (x.namespace ?? '').localeCompare(y.namespace ?? '') || x.name.localeCompare(y.name));

@@ -21,8 +21,10 @@ export async function collectStat(client: PrometheusClient, target: StatTarget, 
   const q = statQueries(target, window);
   const time = now / 1000;
   const ask = async (promql: string | undefined): Promise<readonly VectorSample[] | undefined> => (promql === undefined ? undefined : client.query(promql, time));
-  const [requests, successes, p50, p95, p99, connections, mtls] = await Promise.all([q.requests, q.successes, q.p50, q.p95, q.p99, q.connections, q.mtls].map(ask));
-  const answers: StatAnswers = { requests, successes, p50, p95, p99, connections, mtls };
+  const [requests, successes, p50, p95, p99, mtlsRequests, connections, mtlsConnections] = await Promise.all(
+    [q.requests, q.successes, q.p50, q.p95, q.p99, q.mtlsRequests, q.connections, q.mtlsConnections].map(ask),
+  );
+  const answers: StatAnswers = { requests, successes, p50, p95, p99, mtlsRequests, connections, mtlsConnections };
   return {
     prometheus: client.url,
     time: new Date(now).toISOString(),
@@ -30,7 +32,7 @@ export async function collectStat(client: PrometheusClient, target: StatTarget, 
     kind: target.kind,
     namespace: target.kind === 'namespace' ? null : (target.namespace ?? null),
     name: target.name ?? null,
-    rows: statRows(target, q, answers),
+    rows: statRows(target, answers),
   };
 }
 
