@@ -17,11 +17,11 @@ export function rateCell(perSecond: number | null): string {
   return perSecond.toFixed(perSecond < 10 ? 2 : perSecond < 100 ? 1 : 0);
 }
 
-/** 0.73 → 0.73ms, 12.4 → 12ms, 2500 → 2.50s. */
+/** 0.5 → 0.50ms, 12.4 → 12ms, 2500 → 2.50s. */
 export function millisCell(ms: number | null): string {
   if (ms === null) return NONE;
   if (ms >= 1000) return `${(ms / 1000).toFixed(2)}s`;
-  return ms < 10 ? `${Number(ms.toFixed(2))}ms` : `${Math.round(ms)}ms`;
+  return ms < 10 ? `${ms.toFixed(2)}ms` : `${Math.round(ms)}ms`;
 }
 
 export function countCell(n: number | null): string {
