@@ -38,12 +38,15 @@ interface Bucket {
   refused: number;
 }
 
-const DEFAULT_MAX_CALLERS = 10_000;
-/** How often full (idle) buckets are dropped when the map is not at its bound. */
-const SWEEP_INTERVAL_MS = 60_000;
-/** At the bound, a sweep is tried at most this often; in between the least recently used bucket goes. */
-const FULL_SWEEP_MIN_INTERVAL_MS = 1_000;
-const DEFAULT_REPORT_WINDOW_MS = 30_000;
+/** Bounds and timings of the limiter; `maxCallers` and `reportWindowMs` can be overridden per instance. */
+const DEFAULTS = {
+  maxCallers: 10_000,
+  /** How often full (idle) buckets are dropped when the map is not at its bound. */
+  sweepIntervalMs: 60_000,
+  /** At the bound, a sweep is tried at most this often; in between the least recently used bucket goes. */
+  fullSweepMinIntervalMs: 1_000,
+  reportWindowMs: 30_000,
+} as const;
 
 export class CallerRateLimiter {
   readonly burst: number;
@@ -59,8 +62,8 @@ export class CallerRateLimiter {
     if (!(options.burst >= 1) || !(options.ratePerSecond > 0)) throw new RangeError('burst must be >= 1 and ratePerSecond > 0');
     this.burst = options.burst;
     this.ratePerSecond = options.ratePerSecond;
-    this.maxCallers = Math.max(1, options.maxCallers ?? DEFAULT_MAX_CALLERS);
-    this.reportWindowMs = options.reportWindowMs ?? DEFAULT_REPORT_WINDOW_MS;
+    this.maxCallers = Math.max(1, options.maxCallers ?? DEFAULTS.maxCallers);
+    this.reportWindowMs = options.reportWindowMs ?? DEFAULTS.reportWindowMs;
     this.now = options.now ?? Date.now;
     this.lastSweepMs = this.now();
   }
@@ -73,7 +76,7 @@ export class CallerRateLimiter {
   /** Takes one token from `key`'s bucket, or says how long until one is there. */
   take(key: string): RateLimitDecision {
     const now = this.now();
-    if (now - this.lastSweepMs >= SWEEP_INTERVAL_MS) this.sweep(now);
+    if (now - this.lastSweepMs >= DEFAULTS.sweepIntervalMs) this.sweep(now);
     let b = this.buckets.get(key);
     if (b === undefined) {
       this.makeRoom(now);
@@ -108,7 +111,7 @@ export class CallerRateLimiter {
    */
   private makeRoom(now: number): void {
     if (this.buckets.size < this.maxCallers) return;
-    if (now - this.lastSweepMs >= FULL_SWEEP_MIN_INTERVAL_MS) this.sweep(now);
+    if (now - this.lastSweepMs >= DEFAULTS.fullSweepMinIntervalMs) this.sweep(now);
     if (this.buckets.size < this.maxCallers) return;
     const oldest = this.buckets.keys().next();
     if (oldest.done !== true) this.buckets.delete(oldest.value);

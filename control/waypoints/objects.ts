@@ -85,6 +85,7 @@ export function waypointObjects(gw: GatewayObject, options: WaypointTemplateOpti
           metadata: { labels: podLabels, annotations: { [ANNOTATION_PROMETHEUS_SCRAPE]: 'true', [ANNOTATION_PROMETHEUS_PORT]: String(METRICS_PORT) } },
           spec: {
             serviceAccountName: name,
+            ...(params.imagePullSecrets === undefined || params.imagePullSecrets.length === 0 ? {} : { imagePullSecrets: params.imagePullSecrets.map((s) => ({ name: s.name })) }),
             securityContext: params.podSecurityContext ?? DEFAULT_WAYPOINT_POD_SECURITY_CONTEXT,
             topologySpreadConstraints: [
               { maxSkew: 1, topologyKey: HOSTNAME_TOPOLOGY_KEY, whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: { [GATEWAY_LABEL]: name } } },

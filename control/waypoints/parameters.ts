@@ -20,6 +20,11 @@ export interface WaypointParameters {
   readonly securityContext?: Record<string, unknown>;
   /** `maxUnavailable` or `minAvailable` of each waypoint's PodDisruptionBudget. */
   readonly podDisruptionBudget?: { maxUnavailable?: number | string; minAvailable?: number | string };
+  /**
+   * Secrets the waypoint pods pull their image with (the chart's `imagePullSecrets`). Secrets are
+   * namespaced: each one must exist in every namespace that runs a waypoint, as with Istio's gateways.
+   */
+  readonly imagePullSecrets?: readonly { name: string }[];
 }
 
 export type ParametersResult =
@@ -29,10 +34,12 @@ export type ParametersResult =
 const intOrPercent = z.union([z.number().int().min(0), z.string().regex(/^\d{1,3}%$/, 'must be an integer or a percentage like 50%')]);
 const ResourcesSchema = z.looseObject({ requests: z.record(z.string(), z.union([z.string(), z.number()])).optional(), limits: z.record(z.string(), z.union([z.string(), z.number()])).optional() });
 const ObjectSchema = z.record(z.string(), z.unknown());
+// A DNS-1123 subdomain, as the API server requires of a Secret's name.
+const PullSecretsSchema = z.array(z.strictObject({ name: z.string().regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, 'must be a Secret name (lower-case DNS subdomain)') })).max(16);
 const PdbSchema = z.strictObject({ maxUnavailable: intOrPercent.optional(), minAvailable: intOrPercent.optional() }).refine((p) => p.maxUnavailable === undefined || p.minAvailable === undefined, 'set maxUnavailable or minAvailable, not both');
 
 const PLAIN_KEYS = ['image', 'imagePullPolicy', 'logLevel', 'controlAddress', 'replicas'] as const;
-const JSON_KEYS = { 'resources.json': ResourcesSchema, 'podSecurityContext.json': ObjectSchema, 'securityContext.json': ObjectSchema, 'podDisruptionBudget.json': PdbSchema } as const;
+const JSON_KEYS = { 'resources.json': ResourcesSchema, 'podSecurityContext.json': ObjectSchema, 'securityContext.json': ObjectSchema, 'podDisruptionBudget.json': PdbSchema, 'imagePullSecrets.json': PullSecretsSchema } as const;
 
 const RefSchema = z.looseObject({ group: z.string(), kind: z.string(), name: z.string().min(1), namespace: z.string().optional() });
 

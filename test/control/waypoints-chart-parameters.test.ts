@@ -2,7 +2,7 @@
 // and dialled weft-control.weft-system whatever the release namespace, because nothing read the chart's
 // ConfigMap weft-waypoint that GatewayClass weft-waypoint names as its parametersRef. Pins: the
 // GatewayClass and ConfigMap exactly as `helm template -n mesh` renders them drive the generated objects
-// (image and tag, pull policy, log level, control address, replicas, resources, securityContexts,
+// (image and tag, pull policy, pull secrets, log level, control address, replicas, resources, securityContexts,
 // disruption budget); a changed ConfigMap rolls them; a parametersRef that cannot be used leaves running
 // waypoints alone and says why in the GatewayClass's and the Gateway's status.
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
@@ -43,6 +43,8 @@ describeHelm('waypoint Deployments from the chart\'s GatewayClass parameters', (
       '--set', 'waypoint.replicas=3',
       '--set', 'waypoint.resources.limits.memory=1Gi',
       '--set', 'waypoint.podDisruptionBudget.maxUnavailable=50%',
+      '--set', 'imagePullSecrets[0]=regcred',
+      '--set', 'imagePullSecrets[1].name=mirror-cred',
     ]);
     configMap = find(objs, 'ConfigMap', 'weft-waypoint');
     gatewayClass = find(objs, 'GatewayClass', 'weft-waypoint');
@@ -77,6 +79,8 @@ describeHelm('waypoint Deployments from the chart\'s GatewayClass parameters', (
     expect(c.resources).toEqual({ requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '1Gi' } });
     expect(c.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
     const pod = deployment()!.spec.template.spec as Record<string, unknown>;
+    // The chart's pull secrets reach the waypoint pods too (plain names and {name} objects alike).
+    expect(pod.imagePullSecrets).toEqual([{ name: 'regcred' }, { name: 'mirror-cred' }]);
     expect(pod.securityContext).toEqual({ runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } });
     expect(deployment()!.spec.replicas).toBe(3);
     const pdb = await eventually(() => source.get({ kind: 'PodDisruptionBudget', namespace: 'shop', name: 'wp' }), 15_000, 'the PodDisruptionBudget');
@@ -107,5 +111,15 @@ describeHelm('waypoint Deployments from the chart\'s GatewayClass parameters', (
     await manifest('gc', { ...gatewayClass, spec: { ...spec, parametersRef: { ...spec.parametersRef, namespace: 'elsewhere' } } });
     await eventually(() => accepted()?.message?.includes("in the control plane's namespace mesh, not elsewhere"), 15_000, 'the namespace refused');
     expect(deployment()).toEqual(before);
+  });
+
+  it('refuses a pull secret that is not a Secret name, naming the key', async () => {
+    const spec = gatewayClass.spec as { parametersRef: Record<string, string> };
+    await manifest('gc', gatewayClass);
+    await manifest('cm', { ...configMap, data: { ...configMap.data, 'imagePullSecrets.json': '[{"name":"Not_A_Name"}]' } });
+    const accepted = () => asKind(source.get({ kind: 'GatewayClass', name: 'weft-waypoint' }), 'GatewayClass')?.status?.conditions?.find((x) => x.type === 'Accepted');
+    await eventually(() => accepted()?.message?.includes('imagePullSecrets'), 15_000, 'the pull secret refused');
+    expect(accepted()?.reason).toBe('InvalidParameters');
+    expect(accepted()?.message).toBe(`ConfigMap mesh/${spec.parametersRef.name}: data[imagePullSecrets.json]: 0.name: must be a Secret name (lower-case DNS subdomain)`);
   });
 });

@@ -22,10 +22,20 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 
 {{/* imagePullSecrets accept plain names or {name: ...} objects; call only when the list is not empty. */}}
 {{- define "weft.imagePullSecrets" -}}
-imagePullSecrets:
-{{- range .Values.imagePullSecrets }}
-  - name: {{ if kindIs "string" . }}{{ . }}{{ else }}{{ .name }}{{ end }}
-{{- end }}
+imagePullSecrets: {{ include "weft.imagePullSecretList" . }}
+{{- end -}}
+
+{{/* imagePullSecrets as a JSON list of {name: ...} objects (the waypoint parameters' imagePullSecrets.json). */}}
+{{- define "weft.imagePullSecretList" -}}
+{{- $out := list -}}
+{{- range .Values.imagePullSecrets -}}
+{{- if kindIs "string" . -}}
+{{- $out = append $out (dict "name" .) -}}
+{{- else -}}
+{{- $out = append $out (dict "name" .name) -}}
+{{- end -}}
+{{- end -}}
+{{- $out | toJson -}}
 {{- end -}}
 
 {{/* Address node agents and waypoints dial for the control plane (layout contract). */}}
