@@ -10,7 +10,9 @@ import { getModule } from './get.js';
 import { explainModule } from './explain.js';
 import { tapModule } from './tap.js';
 import { topModule } from './top.js';
+import { statModule } from './stat.js';
+import { edgesModule } from './edges.js';
 
 // One file per subcommand under cli/commands/; register each here, one line each.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [labCommand, installModule, checkModule, namespaceModule, waypointModule, versionModule, hboneDemoModule, getModule, explainModule, tapModule, topModule];
+export const commands: CommandModule<any, any>[] = [labCommand, installModule, checkModule, namespaceModule, waypointModule, versionModule, hboneDemoModule, getModule, explainModule, tapModule, topModule, statModule, edgesModule];

@@ -3,7 +3,9 @@
 // ERR_WEFT_CLI_LAB_AMBIGUOUS) and lists them with the flag to pick one; with none, what it did before.
 // The failure: `weft version` silently reported on whichever lab ran (and with several, said "unknown"
 // and exited 0); lab subcommands always meant the lab named `lab`, whichever one was running.
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+// `weft stat` and `weft edges` ask --prometheus, else the chosen lab's Prometheus; with neither,
+// ERR_WEFT_CLI_PROMETHEUS_NOT_FOUND says what to pass, and a lab without a running one is named.
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -31,6 +33,12 @@ beforeEach(async () => {
 
 const addLab = (name: string): Promise<string | undefined> => mkdir(join(labs, name, 'cluster', 'manifests'), { recursive: true });
 
+/** A lab as `weft lab up --no-mesh` leaves it: its lab.json records no Prometheus. */
+async function addLabWithoutPrometheus(name: string): Promise<void> {
+  await addLab(name);
+  await writeFile(join(labs, name, 'lab.json'), JSON.stringify({ name, nodes: [], createdAt: new Date().toISOString(), distDir: '/nonexistent', agent: false, control: false }));
+}
+
 describe('cluster commands choose a lab', () => {
   it('weft version: the one running lab, said on stderr', async () => {
     await addLab('a');
@@ -40,7 +48,7 @@ describe('cluster commands choose a lab', () => {
     expect(r.stderr).toContain('using lab a, the only one running');
   });
 
-  it.each([['version'], ['check'], ['version', '-o', 'json']])('weft %s with several labs refuses with exit 2 and lists them', async (...args) => {
+  it.each([['version'], ['check'], ['version', '-o', 'json'], ['stat', 'deployment'], ['edges', '-o', 'json']])('weft %s with several labs refuses with exit 2 and lists them', async (...args) => {
     await addLab('a');
     await addLab('b');
     const r = await runWeft(bundle, args, { env });
@@ -87,5 +95,41 @@ describeRoot('lab subcommands choose a lab', () => {
     const named = await status('--lab', 'b');
     expect(named.stderr).toContain(join(labs, 'b'));
     expect(named.stderr).not.toContain('AMBIGUOUS');
+  });
+});
+
+describe('weft stat / weft edges choose their Prometheus', () => {
+  it('no lab and no --prometheus: ERR_WEFT_CLI_PROMETHEUS_NOT_FOUND, exit 1, saying to pass --prometheus', async () => {
+    const r = await runWeft(bundle, ['stat', 'deployment'], { env });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`ERR_WEFT_CLI_PROMETHEUS_NOT_FOUND: no Prometheus to ask: no --prometheus given and no lab running under ${labs}`);
+    expect(r.stderr).toContain('--prometheus http://127.0.0.1:9090');
+    expect(r.stdout).toBe('');
+  });
+
+  it('the one running lab is used and said on stderr; one without Prometheus is refused by name', async () => {
+    await addLabWithoutPrometheus('a');
+    const r = await runWeft(bundle, ['edges'], { env });
+    expect(r.stderr).toContain('using the Prometheus of lab a, the only one running');
+    expect(r.stderr).toContain('ERR_WEFT_LAB_PROMETHEUS_NOT_RUNNING: lab a has no running Prometheus (none recorded in lab.json)');
+    expect(r.code).toBe(1);
+  });
+
+  it('--lab names one of several; a lab that does not exist is ERR_WEFT_LAB_NOT_FOUND', async () => {
+    await addLabWithoutPrometheus('a');
+    await addLabWithoutPrometheus('b');
+    const named = await runWeft(bundle, ['stat', 'ns', '--lab', 'b'], { env });
+    expect(named.stderr).toContain('ERR_WEFT_LAB_PROMETHEUS_NOT_RUNNING: lab b has no running Prometheus');
+    expect(named.stderr).not.toContain('AMBIGUOUS');
+    const missing = await runWeft(bundle, ['stat', 'ns', '--lab', 'zz'], { env });
+    expect(missing.stderr).toContain('ERR_WEFT_LAB_NOT_FOUND');
+  });
+
+  it('--prometheus must be an http(s) base URL and excludes --lab (usage errors, exit 2)', async () => {
+    for (const args of [['--prometheus', 'localhost:9090'], ['--prometheus', 'ftp://x/'], ['--prometheus', 'http://x/?q=1'], ['--prometheus', 'http://127.0.0.1:9090', '--lab', 'a']]) {
+      const r = await runWeft(bundle, ['stat', 'deployment', ...args], { env });
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toContain('ERR_WEFT_CLI_USAGE');
+    }
   });
 });

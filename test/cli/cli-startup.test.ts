@@ -70,7 +70,7 @@ describe('weft start-up', () => {
     expect(HEAVY.filter((p) => r.packages.has(p))).toEqual([]);
   }, 60_000);
 
-  it.each(['check', 'install', 'lab up', 'waypoint apply', 'namespace', 'version', 'hbone-demo'])('`weft %s --help` loads none of them either', async (cmd) => {
+  it.each(['check', 'install', 'lab up', 'waypoint apply', 'namespace', 'version', 'hbone-demo', 'stat', 'edges'])('`weft %s --help` loads none of them either', async (cmd) => {
     const r = await run([...cmd.split(' '), '--help']);
     expect(r.code, r.stdout).toBe(0);
     expect(HEAVY.filter((p) => r.packages.has(p))).toEqual([]);
