@@ -9,6 +9,7 @@ import { agentCodes } from './codes/agent.js';
 import { cliCodes } from './codes/cli.js';
 import { hboneCodes } from './codes/hbone.js';
 import { adminCodes } from './codes/admin.js';
+import { dashboardCodes } from './codes/dashboard.js';
 
 /**
  * The one table of weft's error codes. Add an area by creating `codes/<area>.ts` and spreading it here;
@@ -26,6 +27,7 @@ export const codes = {
   ...cliCodes,
   ...hboneCodes,
   ...adminCodes,
+  ...dashboardCodes,
 } as const;
 
 export type WeftErrorCode = keyof typeof codes;

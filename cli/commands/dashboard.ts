@@ -1,0 +1,65 @@
+import type { Argv, CommandModule } from 'yargs';
+import { labPaths } from '../../lab/names.js';
+import { findEndpoint, type AdminComponent } from '../admin/admin-target.js';
+import { withMeshNamespaceOption } from '../admin/target-options.js';
+import { readOverview, readTopology, readWorkload } from '../dashboard/golden-metrics.js';
+import { startDashboard, type DashboardData } from '../dashboard/dashboard-server.js';
+import { prometheusReader } from '../dashboard/prometheus-http.js';
+import { readWorkloadConfig } from '../dashboard/workload-config.js';
+import { connectCluster, labRoot, withClusterOptions, type ClusterArgs } from '../kube/connect.js';
+import { runCommand } from '../output.js';
+
+/**
+ * `weft dashboard`: a local web UI (cli/dashboard/) served by this process on 127.0.0.1 until Ctrl-C:
+ * every workload's golden metrics with sparklines, the topology of who talks to whom with mTLS, and a
+ * page per workload with its routes and policies. The numbers come from Prometheus, routes and policies
+ * from the components' admin endpoints (as `weft get` reads them); the page asks only this server.
+ */
+type Args = ClusterArgs & { port: number; prometheus?: string; meshNamespace: string };
+
+export const dashboardModule: CommandModule<object, Args> = {
+  command: 'dashboard',
+  describe: 'Serve a local web dashboard: golden metrics per workload, the topology with mTLS, routes and policies',
+  builder: (y: Argv) =>
+    withMeshNamespaceOption(withClusterOptions(y))
+      .option('port', { type: 'number', default: 7070, describe: 'Port on 127.0.0.1 to serve on (0: any free port)' })
+      .option('prometheus', { type: 'string', describe: "Prometheus's base URL (default: the lab's Prometheus)" })
+      .example('sudo weft dashboard --lab demo', "serve the dashboard of lab demo on http://127.0.0.1:7070/, from the lab's Prometheus")
+      .example('weft dashboard --prometheus http://127.0.0.1:9090 --port 8080', 'on Kubernetes, with a port-forward to Prometheus on 9090'),
+  handler: (args) =>
+    runCommand(async () => {
+      const client = await connectCluster(args);
+      let url = args.prometheus;
+      if (url === undefined && client.target.kind === 'lab') {
+        const { labPrometheusHostUrl } = await import('../dashboard/lab-prometheus-url.js');
+        url = await labPrometheusHostUrl(labPaths(client.target.name, labRoot()), client.target.name);
+      }
+      const prom = prometheusReader(url ?? 'http://127.0.0.1:9090');
+      const endpoints = new Map<string, ReturnType<typeof findEndpoint>>();
+      const endpointOf = (c: AdminComponent): ReturnType<typeof findEndpoint> => {
+        const key = JSON.stringify(c);
+        let ep = endpoints.get(key);
+        if (!ep) endpoints.set(key, (ep = findEndpoint(client, c, args.meshNamespace)));
+        // A failed lookup (a waypoint pod not yet there) is asked again next time.
+        ep.catch(() => endpoints.delete(key));
+        return ep;
+      };
+      const data: DashboardData = {
+        overview: () => readOverview(prom),
+        topology: () => readTopology(prom),
+        workload: async (w) => {
+          const m = await readWorkload(prom, w);
+          const config = await readWorkloadConfig(client, endpointOf, w, m.services);
+          return { at: Date.now(), window: '1m', ...m, ...config };
+        },
+      };
+      const dash = await startDashboard(data, args.port);
+      console.log(`weft dashboard: ${dash.url} (Ctrl-C to stop)`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await dash.close();
+      return 0;
+    }),
+};
