@@ -35,7 +35,7 @@ export function TopologyGraph(props: { topology: Topology }) {
         return (
           <g class={`edge ${e.mtls ? 'mtls' : 'plain'}`} data-testid={`edge-${id(e.source)}-${id(e.destination)}-${e.layer}`}>
             <path d={`M ${a.x} ${a.y} Q ${mx} ${my} ${end.x} ${end.y}`} fill="none" stroke={e.mtls ? '#2a9d4b' : '#d33'} stroke-width="2" stroke-dasharray={e.mtls ? undefined : '6 4'} marker-end="url(#arrow)" />
-            <text x={mx} y={my} class="edge-label">{`${e.layer} ${e.count}${e.mtls ? ' 🔒' : ' plaintext'}`}</text>
+            <text x={mx} y={my} class="edge-label">{`${e.layer} ${e.count} ${e.mtls ? 'mTLS' : 'plaintext'}`}</text>
           </g>
         );
       })}
