@@ -195,11 +195,9 @@ const prometheus: CommandModule<object, LabArgs> = {
     withLab(y).example('curl -s "$(sudo weft lab prometheus)/api/v1/query?query=up"', 'is every weft component scraped?'),
   handler: async (a) => {
     requireRoot('weft lab prometheus');
-    const { info, paths } = await context(a);
-    const { isRunning } = await import('../../lab/processes.js');
-    if (!info.prometheus) throw new WeftError('ERR_WEFT_LAB_PROMETHEUS_NOT_RUNNING', { lab: a.lab, what: 'none recorded in lab.json' });
-    if (!(await isRunning(paths.procs, 'prometheus-forward'))) throw new WeftError('ERR_WEFT_LAB_PROMETHEUS_NOT_RUNNING', { lab: a.lab, what: `no prometheus-forward on 127.0.0.1:${info.prometheus.hostPort}` });
-    console.log(`http://127.0.0.1:${info.prometheus.hostPort}`);
+    chooseLab(a);
+    const { labPrometheusHostUrl } = await import('../../lab/prometheus/host-url.js');
+    console.log(await labPrometheusHostUrl(labPaths(a.lab, a['state-root']), a.lab));
   },
 };
 

@@ -1,27 +1,17 @@
+import type { Edge } from '../traffic/edge-queries.js';
+import type { StatRow } from '../traffic/stat-queries.js';
+
 /**
  * The JSON the dashboard's server answers and its page reads (the page imports these types only, never the
- * server's code). Numbers are null where Prometheus has no sample: a workload with only L4 traffic has no
- * request rate or latency, one that has not been called has no success rate.
+ * server's code). The numbers are `weft stat`'s rows and `weft edges`' edges (cli/traffic/): null where
+ * Prometheus has no sample (a workload without a waypoint has no request rate or latency).
  */
+export type { Edge, EdgeEnd } from '../traffic/edge-queries.js';
+export type { StatRow } from '../traffic/stat-queries.js';
+
 export interface WorkloadKey {
   readonly namespace: string;
   readonly name: string;
-}
-
-export interface GoldenMetrics {
-  /** Requests per second at its waypoint (L7). */
-  readonly rps: number | null;
-  /** TCP connections per second to it, at its node agent (L4). */
-  readonly cps: number | null;
-  /** 0-1: requests not answered 5xx, else connections that ended without a refusal. */
-  readonly successRate: number | null;
-  /** Request latency in ms. */
-  readonly p50: number | null;
-  readonly p99: number | null;
-  /** 0-1: connections to it with mutual TLS. */
-  readonly mtls: number | null;
-  /** Connections per second it opened as a client. */
-  readonly outCps: number | null;
 }
 
 /** A time series for a sparkline: seconds since the epoch and values (null: no sample then). */
@@ -30,26 +20,17 @@ export interface Spark {
   readonly v: readonly (number | null)[];
 }
 
-export interface WorkloadSummary extends WorkloadKey, GoldenMetrics {
-  /** Requests per second (connections per second where it has no L7 traffic) over the last minutes. */
+export type WorkloadSummary = StatRow & {
+  readonly namespace: string;
+  /** Requests per second (connections per second where no waypoint counts requests) over the last minutes. */
   readonly spark: Spark;
-}
+};
 
 export interface Overview {
   /** When the numbers were read, ms since the epoch. */
   readonly at: number;
   readonly window: string;
   readonly namespaces: readonly { readonly name: string; readonly workloads: readonly WorkloadSummary[] }[];
-}
-
-export interface Edge {
-  readonly source: WorkloadKey;
-  readonly destination: WorkloadKey;
-  /** L4: connections seen by the destination's node agent; L7: requests through a waypoint. */
-  readonly layer: 'L4' | 'L7';
-  readonly mtls: boolean;
-  /** Connections or requests over the window. */
-  readonly count: number;
 }
 
 export interface Topology {
@@ -79,15 +60,21 @@ export interface PolicySummary {
   readonly heldBy: readonly string[];
 }
 
-export interface WorkloadDetail {
-  readonly at: number;
-  readonly window: string;
+export interface WorkloadMetrics {
   readonly workload: WorkloadSummary;
-  readonly series: { readonly rps: Spark; readonly successRate: Spark; readonly p99: Spark };
+  /** `rate`: requests per second, or connections per second without a waypoint. */
+  readonly series: { readonly rate: Spark; readonly successRate: Spark; readonly p99: Spark };
   /** The Services it was reached through, `namespace/name`. */
   readonly services: readonly string[];
   readonly inbound: readonly Edge[];
   readonly outbound: readonly Edge[];
+}
+
+export interface WorkloadDetail extends WorkloadMetrics {
+  readonly at: number;
+  readonly window: string;
+  /** The window of `inbound` and `outbound`. */
+  readonly edgeWindow: string;
   readonly routes: readonly RouteSummary[];
   readonly policies: readonly PolicySummary[];
   /** Components that could not be asked, with why: the page says so instead of showing less silently. */

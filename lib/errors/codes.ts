@@ -9,6 +9,7 @@ import { agentCodes } from './codes/agent.js';
 import { cliCodes } from './codes/cli.js';
 import { hboneCodes } from './codes/hbone.js';
 import { adminCodes } from './codes/admin.js';
+import { prometheusQueryCodes } from './codes/prometheus-query.js';
 import { dashboardCodes } from './codes/dashboard.js';
 
 /**
@@ -27,6 +28,7 @@ export const codes = {
   ...cliCodes,
   ...hboneCodes,
   ...adminCodes,
+  ...prometheusQueryCodes,
   ...dashboardCodes,
 } as const;
 

@@ -37,7 +37,7 @@ ${singleBackendRoute(NS, 'web-route', 'web', 'web')}
 ${l7DenyPolicy(NS, 'no-admin-posts', 'web', 'POST', '/admin*')}
 `;
 
-/** The number a metric cell shows (`12.3`, `80.1%`), NaN for the dash of "no data". */
+/** The number a metric cell shows (`12.3`, `80.10%`, `1.7ms`), NaN for the dash of "no data". */
 const numberIn = (text: string | null): number => Number.parseFloat((text ?? '').replace('%', ''));
 
 describeRoot('weft dashboard in headless Chromium against a lab with traffic (needs root: network namespaces)', () => {
@@ -100,11 +100,11 @@ describeRoot('weft dashboard in headless Chromium against a lab with traffic (ne
     // Prometheus scrapes every 5 s and rates are over 1 m: the numbers settle within a minute of traffic.
     await eventually(async () => {
       const cells = await row.locator('td').allTextContents().catch((): string[] => []);
-      if (cells.length < 8) return undefined;
-      const [, success, rps, , , p99, mtls] = cells;
-      return numberIn(rps) > 5 && Math.abs(numberIn(success) - 80) <= 5 && numberIn(mtls) === 100 && p99 !== '–' ? true : undefined;
+      if (cells.length < 9) return undefined;
+      const [, success, rps, , , p99, , mtls] = cells;
+      return numberIn(rps) > 5 && Math.abs(numberIn(success) - 80) <= 5 && numberIn(mtls) === 100 && Number.isFinite(numberIn(p99)) ? true : undefined;
     }, 120_000, 'web at ~10 req/s, ~80 % success, 100 % mTLS in the overview', 1000);
-    const edge = page.getByTestId(`edge-${NS}/client-${NS}/web-L7`);
+    const edge = page.getByTestId(`edge-${NS}/client-${NS}/web`);
     await eventually(async () => (await edge.count()) === 1 || undefined, 30_000, 'the client → web edge in the topology');
     expect(await edge.getAttribute('class')).toBe('edge mtls');
     await page.screenshot({ path: join(SHOTS, 'overview.png'), fullPage: true });
@@ -121,14 +121,14 @@ describeRoot('weft dashboard in headless Chromium against a lab with traffic (ne
 
     const before = await eventually(async () => {
       const v = numberIn(await page.getByTestId('metric-rps').textContent());
-      return v > 5 && v < 15 ? v : undefined;
-    }, 60_000, 'requests/s near 10', 1000);
+      return v > 8 && v < 12 ? v : undefined;
+    }, 90_000, 'requests/s near 10', 1000);
     await load('/', 20);
     const after = await eventually(async () => {
       const v = numberIn(await page.getByTestId('metric-rps').textContent());
-      return v > before * 2 ? v : undefined;
+      return v > 2 * before ? v : undefined;
     }, 120_000, `requests/s above twice ${before}`, 1000);
-    expect(after).toBeGreaterThan(20);
+    expect(after).toBeLessThan(36);
     await page.screenshot({ path: join(SHOTS, 'workload.png'), fullPage: true });
   });
 });

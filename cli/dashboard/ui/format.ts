@@ -1,19 +1,8 @@
-/** How the page writes numbers: a dash where Prometheus had none, never a made-up zero. */
-export const DASH = '–';
+import type { EdgeEnd } from '../dashboard-api.js';
 
-export function rate(v: number | null): string {
-  if (v === null) return DASH;
-  return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
-}
-
-export function percent(v: number | null): string {
-  return v === null ? DASH : `${(v * 100).toFixed(v >= 0.9995 || v === 0 ? 0 : 1)}%`;
-}
-
-export function ms(v: number | null): string {
-  if (v === null) return DASH;
-  return v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${v >= 10 ? v.toFixed(0) : v.toFixed(1)} ms`;
-}
+// Numbers are written as `weft stat` and `weft edges` write them (cli/traffic/number-cells.ts): a dash
+// where Prometheus had none, never a made-up zero.
+export { countCell, millisCell, percentCell, rateCell } from '../../traffic/number-cells.js';
 
 export function clock(at: number): string {
   return new Date(at).toLocaleTimeString();
@@ -21,4 +10,9 @@ export function clock(at: number): string {
 
 export function workloadHref(namespace: string, name: string): string {
   return `#/workload/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`;
+}
+
+/** An edge's end as the page names it: `demo/web`, or `demo/svc/web` for a Service no workload answered for. */
+export function endName(e: EdgeEnd): string {
+  return e.service !== undefined ? `${e.namespace}/svc/${e.service}` : `${e.namespace}/${e.workload}`;
 }

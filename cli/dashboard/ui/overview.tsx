@@ -1,6 +1,6 @@
 import type { Overview, Topology, WorkloadSummary } from '../dashboard-api.js';
 import { usePolling } from './api.js';
-import { clock, ms, percent, rate, workloadHref } from './format.js';
+import { clock, millisCell, percentCell, rateCell, workloadHref } from './format.js';
 import { Sparkline } from './sparkline.js';
 import { TopologyGraph } from './topology.js';
 
@@ -37,11 +37,11 @@ function WorkloadTable(props: { workloads: readonly WorkloadSummary[] }) {
           <th>workload</th>
           <th>success</th>
           <th>req/s</th>
-          <th>conn/s</th>
           <th>p50</th>
+          <th>p95</th>
           <th>p99</th>
+          <th>conn/s</th>
           <th>mTLS</th>
-          <th>out conn/s</th>
           <th>last 10 min</th>
         </tr>
       </thead>
@@ -51,13 +51,13 @@ function WorkloadTable(props: { workloads: readonly WorkloadSummary[] }) {
             <td>
               <a href={workloadHref(w.namespace, w.name)}>{w.name}</a>
             </td>
-            <td>{percent(w.successRate)}</td>
-            <td data-testid="rps">{rate(w.rps)}</td>
-            <td>{rate(w.cps)}</td>
-            <td>{ms(w.p50)}</td>
-            <td>{ms(w.p99)}</td>
-            <td>{percent(w.mtls)}</td>
-            <td>{rate(w.outCps)}</td>
+            <td>{percentCell(w.successRate)}</td>
+            <td data-testid="rps">{rateCell(w.requestsPerSecond)}</td>
+            <td>{millisCell(w.latencyMs.p50)}</td>
+            <td>{millisCell(w.latencyMs.p95)}</td>
+            <td>{millisCell(w.latencyMs.p99)}</td>
+            <td>{rateCell(w.connectionsPerSecond)}</td>
+            <td>{percentCell(w.mtlsRate)}</td>
             <td>
               <Sparkline spark={w.spark} />
             </td>

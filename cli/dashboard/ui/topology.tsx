@@ -1,22 +1,30 @@
 import type { Edge, Topology } from '../dashboard-api.js';
-import { workloadHref } from './format.js';
+import { countCell, endName, percentCell, workloadHref } from './format.js';
 
 /**
- * Who talks to whom, drawn in plain SVG: every workload an edge names on a circle (sorted, so the picture
- * stays put between refreshes), one arrow per source → destination and layer; green for mutual TLS, red
- * and dashed for plaintext.
+ * Who talks to whom (`weft edges`' edges), drawn in plain SVG: every end an edge names on a circle (sorted,
+ * so the picture stays put between refreshes), one arrow per source → destination; green for mutual TLS,
+ * red and dashed for plaintext, orange for a mix.
  */
-const SIZE = 520;
-const R = 190;
+const SIZE = 560;
+const R = 200;
+
+function security(e: Edge): 'mtls' | 'plain' | 'partial' {
+  return e.mtlsRate >= 1 ? 'mtls' : e.mtlsRate <= 0 ? 'plain' : 'partial';
+}
+const COLOR = { mtls: '#2a9d4b', plain: '#d33', partial: '#e08a00' } as const;
 
 export function TopologyGraph(props: { topology: Topology }) {
   const edges = props.topology.edges;
-  const names = [...new Set(edges.flatMap((e) => [id(e.source), id(e.destination)]))].sort();
+  const names = [...new Set(edges.flatMap((e) => [endName(e.source), endName(e.destination)]))].sort();
   if (names.length === 0) return <p class="empty">no traffic in the last {props.topology.window}</p>;
-  const pos = new Map(names.map((n, i) => {
-    const a = (2 * Math.PI * i) / names.length - Math.PI / 2;
-    return [n, { x: SIZE / 2 + R * Math.cos(a), y: SIZE / 2 + R * Math.sin(a) }] as const;
-  }));
+  const pos = new Map(
+    names.map((n, i) => {
+      const a = (2 * Math.PI * i) / names.length - Math.PI / 2;
+      return [n, { x: SIZE / 2 + R * Math.cos(a), y: SIZE / 2 + R * Math.sin(a) }] as const;
+    }),
+  );
+  const nodes = new Map(edges.flatMap((e) => [e.source, e.destination]).map((end) => [endName(end), end]));
   return (
     <svg class="topology" data-testid="topology" viewBox={`0 0 ${SIZE} ${SIZE}`} width={SIZE} height={SIZE}>
       <defs>
@@ -25,36 +33,34 @@ export function TopologyGraph(props: { topology: Topology }) {
         </marker>
       </defs>
       {edges.map((e) => {
-        const a = pos.get(id(e.source))!;
-        const b = pos.get(id(e.destination))!;
-        // L7 edges bend one way, L4 the other, so both layers of one pair stay visible.
-        const bend = e.layer === 'L7' ? 0.15 : -0.15;
-        const mx = (a.x + b.x) / 2 + bend * (b.y - a.y);
-        const my = (a.y + b.y) / 2 - bend * (b.x - a.x);
+        const a = pos.get(endName(e.source))!;
+        const b = pos.get(endName(e.destination))!;
+        // Bent, so that the two directions of one pair stay apart.
+        const mx = (a.x + b.x) / 2 + 0.15 * (b.y - a.y);
+        const my = (a.y + b.y) / 2 - 0.15 * (b.x - a.x);
         const end = shorten(mx, my, b.x, b.y, 26);
+        const sec = security(e);
+        const what = [e.requests > 0 ? `${countCell(e.requests)} req` : '', e.connections > 0 ? `${countCell(e.connections)} conn` : ''].filter((x) => x !== '').join(', ');
         return (
-          <g class={`edge ${e.mtls ? 'mtls' : 'plain'}`} data-testid={`edge-${id(e.source)}-${id(e.destination)}-${e.layer}`}>
-            <path d={`M ${a.x} ${a.y} Q ${mx} ${my} ${end.x} ${end.y}`} fill="none" stroke={e.mtls ? '#2a9d4b' : '#d33'} stroke-width="2" stroke-dasharray={e.mtls ? undefined : '6 4'} marker-end="url(#arrow)" />
-            <text x={mx} y={my} class="edge-label">{`${e.layer} ${e.count} ${e.mtls ? 'mTLS' : 'plaintext'}`}</text>
+          <g class={`edge ${sec}`} data-testid={`edge-${endName(e.source)}-${endName(e.destination)}`}>
+            <path d={`M ${a.x} ${a.y} Q ${mx} ${my} ${end.x} ${end.y}`} fill="none" stroke={COLOR[sec]} stroke-width="2" stroke-dasharray={sec === 'mtls' ? undefined : '6 4'} marker-end="url(#arrow)" />
+            <text x={mx} y={my} class="edge-label">{`${what}, mTLS ${percentCell(e.mtlsRate)}`}</text>
           </g>
         );
       })}
       {names.map((n) => {
         const p = pos.get(n)!;
-        const [ns, name] = n.split('/', 2) as [string, string];
-        return (
-          <a href={workloadHref(ns, name)}>
-            <circle cx={p.x} cy={p.y} r="22" class="node" />
+        const end = nodes.get(n)!;
+        const circle = (
+          <>
+            <circle cx={p.x} cy={p.y} r="22" class={end.service === undefined ? 'node' : 'node service'} />
             <text x={p.x} y={p.y + 36} class="node-label">{n}</text>
-          </a>
+          </>
         );
+        return end.service === undefined && end.workload !== 'unknown' ? <a href={workloadHref(end.namespace, end.workload)}>{circle}</a> : circle;
       })}
     </svg>
   );
-}
-
-function id(w: Edge['source']): string {
-  return `${w.namespace}/${w.name}`;
 }
 
 /** The point `by` before (x2, y2) on the way from (x1, y1): the arrow ends at the node's rim. */

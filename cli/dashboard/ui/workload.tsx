@@ -1,6 +1,6 @@
 import type { Edge, WorkloadDetail, WorkloadKey } from '../dashboard-api.js';
 import { usePolling } from './api.js';
-import { clock, ms, percent, rate, workloadHref } from './format.js';
+import { clock, countCell, endName, millisCell, percentCell, rateCell, workloadHref } from './format.js';
 import { Sparkline } from './sparkline.js';
 
 /** One workload: its numbers and their history, who calls it and whom it calls, its routes and policies. */
@@ -21,23 +21,24 @@ export function WorkloadPage(props: { workload: WorkloadKey }) {
       {w && data && (
         <>
           <div class="cards">
-            <Card label="success" value={percent(w.successRate)} id="success" />
-            <Card label="requests/s" value={rate(w.rps)} id="rps" />
-            <Card label="connections/s" value={rate(w.cps)} id="cps" />
-            <Card label="p50" value={ms(w.p50)} id="p50" />
-            <Card label="p99" value={ms(w.p99)} id="p99" />
-            <Card label="mTLS" value={percent(w.mtls)} id="mtls" />
+            <Card label="success" value={percentCell(w.successRate)} id="success" />
+            <Card label="requests/s" value={rateCell(w.requestsPerSecond)} id="rps" />
+            <Card label="p50" value={millisCell(w.latencyMs.p50)} id="p50" />
+            <Card label="p95" value={millisCell(w.latencyMs.p95)} id="p95" />
+            <Card label="p99" value={millisCell(w.latencyMs.p99)} id="p99" />
+            <Card label="connections/s" value={rateCell(w.connectionsPerSecond)} id="cps" />
+            <Card label="mTLS" value={percentCell(w.mtlsRate)} id="mtls" />
           </div>
           <div class="charts">
-            <Chart title={w.rps !== null ? 'requests/s' : 'connections/s'} spark={data.series.rps} />
+            <Chart title={w.requestsPerSecond !== null ? 'requests/s' : 'connections/s'} spark={data.series.rate} />
             <Chart title="success rate" spark={data.series.successRate} />
             <Chart title="p99 (ms)" spark={data.series.p99} />
           </div>
           <h2>services</h2>
           <p>{data.services.length > 0 ? data.services.join(', ') : 'none seen in the last hour'}</p>
-          <h2>inbound (last {'5m'})</h2>
+          <h2>inbound (last {data.edgeWindow})</h2>
           <Edges edges={data.inbound} side="source" />
-          <h2>outbound (last {'5m'})</h2>
+          <h2>outbound (last {data.edgeWindow})</h2>
           <Edges edges={data.outbound} side="destination" />
           <h2>routes</h2>
           {data.routes.length === 0 ? (
@@ -102,7 +103,7 @@ function Card(props: { label: string; value: string; id: string }) {
   );
 }
 
-function Chart(props: { title: string; spark: WorkloadDetail['series']['rps'] }) {
+function Chart(props: { title: string; spark: WorkloadDetail['series']['rate'] }) {
   return (
     <figure>
       <figcaption>{props.title}</figcaption>
@@ -116,17 +117,19 @@ function Edges(props: { edges: readonly Edge[]; side: 'source' | 'destination' }
   return (
     <table>
       <thead>
-        <tr><th>{props.side}</th><th>layer</th><th>count</th><th>mTLS</th></tr>
+        <tr><th>{props.side}</th><th>identity</th><th>requests</th><th>connections</th><th>denied</th><th>mTLS</th></tr>
       </thead>
       <tbody>
         {props.edges.map((e) => {
           const peer = e[props.side];
           return (
             <tr>
-              <td><a href={workloadHref(peer.namespace, peer.name)}>{`${peer.namespace}/${peer.name}`}</a></td>
-              <td>{e.layer}</td>
-              <td>{e.count}</td>
-              <td>{e.mtls ? 'mutual TLS' : 'plaintext'}</td>
+              <td>{peer.service === undefined ? <a href={workloadHref(peer.namespace, peer.workload)}>{endName(peer)}</a> : endName(peer)}</td>
+              <td>{peer.principal}</td>
+              <td>{countCell(e.requests)}</td>
+              <td>{countCell(e.connections)}</td>
+              <td>{countCell(e.denied.requests + e.denied.connections)}</td>
+              <td>{percentCell(e.mtlsRate)}</td>
             </tr>
           );
         })}
