@@ -1,6 +1,6 @@
 import type { PolicyRow } from '../../lib/admin/index.js';
 import { WAYPOINT_CLASS } from '../../lib/names.js';
-import type { Route } from '../../lib/model/index.js';
+import type { GrpcRouteMatch, HttpRouteMatch, Route } from '../../lib/model/index.js';
 import { adminGet, type AdminEndpoint } from '../admin/admin-client.js';
 import { componentLabel, type AdminComponent } from '../admin/admin-target.js';
 import type { ClusterClient } from '../kube/cluster-client.js';
@@ -74,8 +74,22 @@ function routeSummary(c: AdminComponent, r: Route): RouteSummary {
     name: r.name,
     parents: r.parents.map((p) => `${svc(p, r.namespace)}${p.port !== undefined ? `:${p.port}` : ''}`),
     rules: r.rules.map((rule) => ({
-      matches: rule.matches.length === 0 ? 'any' : rule.matches.map((m) => JSON.stringify(m)).join(' or '),
+      matches: rule.matches.length === 0 ? 'any' : rule.matches.map(matchText).join(' or '),
       backends: rule.backendRefs.map((b) => (b.service ? `${svc(b.service, r.namespace)}:${b.port ?? '?'} (weight ${b.weight})` : `unresolved (${b.invalidReason ?? 'no Service'})`)).join(', ') || 'none',
     })),
   };
+}
+
+/** `GET PathPrefix /api, header x-user=alice`, `grpc echo.Echo/Say`: a rule's match as people read it. */
+function matchText(m: HttpRouteMatch | GrpcRouteMatch): string {
+  const parts: string[] = [];
+  if ('path' in m) {
+    if (m.method !== undefined) parts.push(m.method);
+    parts.push(`${m.path.type} ${m.path.value}`);
+    for (const q of m.queryParams) parts.push(`query ${q.name}${q.type === 'Exact' ? '=' : '~'}${q.value}`);
+  } else {
+    parts.push(`grpc ${m.method?.service ?? '*'}/${m.method?.method ?? '*'}`);
+  }
+  for (const h of m.headers) parts.push(`header ${h.name}${h.type === 'Exact' ? '=' : '~'}${h.value}`);
+  return parts.join(', ');
 }
