@@ -1,7 +1,7 @@
 // `weft dashboard` in Debian's headless Chromium (playwright-core, /usr/bin/chromium) against a two-node
 // lab with real traffic through a waypoint: a client Deployment calls web at 8 req/s answered 200 and
 // 2 req/s answered 503. Pins:
-// - the overview lists web with its numbers read from the lab's Prometheus (success ≈ 80 %, mTLS 100 %)
+// - the overview lists web with its numbers read from the lab's Prometheus (~10 req/s, success ≈ 80 %)
 //   and draws the client → web edge as mutual TLS;
 // - clicking web opens its page, with the HTTPRoute and the AuthorizationPolicy its waypoint and node
 //   agents hold (read from their admin endpoints);
@@ -98,12 +98,19 @@ describeRoot('weft dashboard in headless Chromium against a lab with traffic (ne
     await page.goto(url);
     const row = page.getByTestId(`workload-${NS}-web`);
     // Prometheus scrapes every 5 s and rates are over 1 m: the numbers settle within a minute of traffic.
+    let seen = 'nothing';
     await eventually(async () => {
       const cells = await row.locator('td').allTextContents().catch((): string[] => []);
+      seen = `row [${cells.join(' | ')}], page errors [${(await page.getByRole('alert').allTextContents()).join('; ')}]`;
       if (cells.length < 9) return undefined;
-      const [, success, rps, , , p99, , mtls] = cells;
-      return numberIn(rps) > 5 && Math.abs(numberIn(success) - 80) <= 5 && numberIn(mtls) === 100 && Number.isFinite(numberIn(p99)) ? true : undefined;
-    }, 120_000, 'web at ~10 req/s, ~80 % success, 100 % mTLS in the overview', 1000);
+      const [, success, rps, , , p99] = cells;
+      return numberIn(rps) > 5 && Math.abs(numberIn(success) - 80) <= 5 && Number.isFinite(numberIn(p99)) ? true : undefined;
+    }, 120_000, 'web at ~10 req/s and ~80 % success in the overview', 1000).catch(async (err: Error) => {
+      await page.screenshot({ path: join(SHOTS, 'overview-failed.png'), fullPage: true });
+      throw new Error(`${err.message}; last seen: ${seen}`);
+    });
+    // mTLS is that of the edge's requests: the row's share is of connections opened in the last minute, and
+    // the waypoint keeps its few connections to web open (the row may well show none).
     const edge = page.getByTestId(`edge-${NS}/client-${NS}/web`);
     await eventually(async () => (await edge.count()) === 1 || undefined, 30_000, 'the client → web edge in the topology');
     expect(await edge.getAttribute('class')).toBe('edge mtls');
