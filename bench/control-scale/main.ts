@@ -8,12 +8,13 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { writeHeapSnapshot } from 'node:v8';
 import { stringify } from 'yaml';
-import { loopbackDirectoryConfig } from '../../control/config.js';
+import { loopbackDirectoryConfig, parseControlArgs } from '../../control/config.js';
 import { startControl, type ControlProcess } from '../../control/main.js';
 import { generateTokenKeyPair, mintToken } from '../../control/identity/tokens.js';
 import type { SourceChange } from '../../control/sources/source.js';
 import { silentLogger } from '../../lib/telemetry/log.js';
 import { writeBenchResult } from '../lib/results-file.js';
+import { startKubeCluster, type KubeCluster } from './kube-cluster.js';
 
 // libuv's pool (4 threads by default) runs WebCrypto (token checks; CSR checks and signing moved to
 // node:crypto on the calling thread) and the directory source's file I/O; with 10 000 manifests a rescan
@@ -25,16 +26,21 @@ process.env.UV_THREADPOOL_SIZE ??= '16';
 // bench/control-scale (issue 6): 10 000 pods, 1 000 services, 100 simulated node agents (Watch
 // streams in child processes, one TLS connection each, over real gRPC on loopback; see watchers.ts) against weft-control in this
 // process (directory source, as in the lab). Measures, over ≥ 50 single-pod changes:
-//   push: from the pod file's rename to the LAST watcher's store holding the change (end to end), and
+//   push: from the pod file's rename (kube: the pod patch request) to the LAST watcher's store holding the change (end to end), and
 //         from the source's change event to the last watcher (the control plane's own share);
 // RSS (peak and steady) and CPU of this process (the control plane; the driver is negligible), and
 // certificates issued per second by IdentityService.Certify under concurrent clients.
 // The baseline printed beside push latency is the loopback round trip of a Certify call (one RPC).
 // Targets (issue 6, 2 cores): push p99 ≤ 100 ms, RSS ≤ 300 MB, ≥ 200 certificates/s.
 
-// `--out FILE` writes the result there instead of bench/results/control-scale.json (trial and smoke runs).
-const { values: args } = parseArgs({ options: { out: { type: 'string' } } });
+// `--out FILE` writes the result there instead of bench/results/control-scale[-kube].json (trial and smoke
+// runs). `--source kube` runs the same measurement with weft-control's Kubernetes source against a real
+// etcd and kube-apiserver (kube-cluster.ts; needs the components scripts/install-tools builds) instead of
+// the directory source: objects made through the API, changes as pod patches, Certify through TokenReview.
+const { values: args } = parseArgs({ options: { out: { type: 'string' }, source: { type: 'string', default: 'dir' } } });
 const out = args.out;
+if (args.source !== 'dir' && args.source !== 'kube') throw new Error(`--source must be dir or kube, not ${args.source}`);
+const SOURCE = args.source;
 const PODS = Number(process.env.WEFT_BENCH_PODS ?? 10_000);
 const SERVICES = Number(process.env.WEFT_BENCH_SERVICES ?? 1_000);
 const WATCHERS = Number(process.env.WEFT_BENCH_WATCHERS ?? 100);
@@ -70,79 +76,101 @@ function podDoc(i: number, extraLabels: Record<string, string> = {}): Record<str
   };
 }
 
+/** The directory source's cluster (what the lab's file store holds): manifests, pods and minted tokens. Returns the pods directory. */
+async function writeDirCluster(root: string, tokenDir: string): Promise<string> {
+  const cluster = path.join(root, 'cluster');
+  const manifests = path.join(cluster, 'manifests');
+  const pods = path.join(cluster, 'pods');
+  await mkdir(manifests, { recursive: true });
+  await mkdir(pods, { recursive: true });
+  // Written in batches as they are generated: holding all 12 000 documents (and their YAML) at once left
+  // the driver's heap at ~145 MB RSS before weft-control even started, counted in the RSS measured here.
+  const docs: [string, unknown][] = [];
+  const flush = async (): Promise<void> => {
+    await Promise.all(docs.map(([f, d]) => writeFile(f, stringify(d))));
+    docs.length = 0;
+  };
+  docs.push([path.join(manifests, 'Namespace.weft-system.yaml'), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'weft-system' } }]);
+  for (let n = 0; n < NAMESPACES; n++) {
+    docs.push([path.join(manifests, `Namespace.ns-${n}.yaml`), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: `ns-${n}`, labels: { 'weft.dev/dataplane-mode': 'ambient' } } }]);
+  }
+  for (let s = 0; s < SERVICES; s++) {
+    const ns = `ns-${s % NAMESPACES}`;
+    const idx = Math.floor(s / NAMESPACES);
+    docs.push([
+      path.join(manifests, `Service.${ns}.svc-${idx}.yaml`),
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: `svc-${idx}`, namespace: ns },
+        spec: { selector: { app: `svc-${idx}` }, clusterIP: `10.96.${Math.floor(s / 250)}.${(s % 250) + 2}`, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
+      },
+    ]);
+  }
+  for (let i = 0; i < PODS; i++) {
+    docs.push([path.join(pods, `ns-${i % NAMESPACES}.pod-${i}.yaml`), podDoc(i)]);
+    if (docs.length >= 500) await flush();
+  }
+  const keys = await generateTokenKeyPair();
+  for (let k = 1; k <= WATCHERS; k++) {
+    const name = `agent-n${k}`;
+    docs.push([
+      path.join(pods, `weft-system.${name}.yaml`),
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name, namespace: 'weft-system', uid: `agent-uid-${k}` },
+        spec: { nodeName: `n${k}`, serviceAccountName: 'weft-node-agent', containers: [{ name: 'agent', image: 'weft/node-agent' }] },
+        status: { phase: 'Running', podIP: `172.30.0.${k}`, conditions: [{ type: 'Ready', status: 'True' }] },
+      },
+    ]);
+    await writeFile(
+      path.join(tokenDir, `n${k}.token`),
+      await mintToken(keys.privateKeyPem, { namespace: 'weft-system', serviceAccount: 'weft-node-agent', pod: { name, uid: `agent-uid-${k}` }, node: { name: `n${k}` } }),
+    );
+  }
+  await flush();
+  await writeFile(path.join(root, 'token.pub'), keys.publicKeyPem);
+  return pods;
+}
+
 async function main(): Promise<void> {
   const root = await mkdtemp(path.join(tmpdir(), 'weft-bctl-'));
   const children: ChildProcess[] = [];
   let control: ControlProcess | undefined;
+  let kube: KubeCluster | undefined;
   let peakRss = 0;
   const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 100);
   try {
     // ---- cluster state -------------------------------------------------------------------------
-    const cluster = path.join(root, 'cluster');
-    const manifests = path.join(cluster, 'manifests');
-    const pods = path.join(cluster, 'pods');
-    await mkdir(manifests, { recursive: true });
-    await mkdir(pods, { recursive: true });
-    const tGen = Date.now();
-    // Written in batches as they are generated: holding all 12 000 documents (and their YAML) at once left
-    // the driver's heap at ~145 MB RSS before weft-control even started, counted in the RSS measured here.
-    const docs: [string, unknown][] = [];
-    const flush = async (): Promise<void> => {
-      await Promise.all(docs.map(([f, d]) => writeFile(f, stringify(d))));
-      docs.length = 0;
-    };
-    docs.push([path.join(manifests, 'Namespace.weft-system.yaml'), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'weft-system' } }]);
-    for (let n = 0; n < NAMESPACES; n++) {
-      docs.push([path.join(manifests, `Namespace.ns-${n}.yaml`), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: `ns-${n}`, labels: { 'weft.dev/dataplane-mode': 'ambient' } } }]);
-    }
-    for (let s = 0; s < SERVICES; s++) {
-      const ns = `ns-${s % NAMESPACES}`;
-      const idx = Math.floor(s / NAMESPACES);
-      docs.push([
-        path.join(manifests, `Service.${ns}.svc-${idx}.yaml`),
-        {
-          apiVersion: 'v1',
-          kind: 'Service',
-          metadata: { name: `svc-${idx}`, namespace: ns },
-          spec: { selector: { app: `svc-${idx}` }, clusterIP: `10.96.${Math.floor(s / 250)}.${(s % 250) + 2}`, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
-        },
-      ]);
-    }
-    for (let i = 0; i < PODS; i++) {
-      docs.push([path.join(pods, `ns-${i % NAMESPACES}.pod-${i}.yaml`), podDoc(i)]);
-      if (docs.length >= 500) await flush();
-    }
-    const keys = await generateTokenKeyPair();
     const tokenDir = path.join(root, 'tokens');
     await mkdir(tokenDir);
-    for (let k = 1; k <= WATCHERS; k++) {
-      const name = `agent-n${k}`;
-      docs.push([
-        path.join(pods, `weft-system.${name}.yaml`),
-        {
-          apiVersion: 'v1',
-          kind: 'Pod',
-          metadata: { name, namespace: 'weft-system', uid: `agent-uid-${k}` },
-          spec: { nodeName: `n${k}`, serviceAccountName: 'weft-node-agent', containers: [{ name: 'agent', image: 'weft/node-agent' }] },
-          status: { phase: 'Running', podIP: `172.30.0.${k}`, conditions: [{ type: 'Ready', status: 'True' }] },
-        },
-      ]);
-      await writeFile(
-        path.join(tokenDir, `n${k}.token`),
-        await mintToken(keys.privateKeyPem, { namespace: 'weft-system', serviceAccount: 'weft-node-agent', pod: { name, uid: `agent-uid-${k}` }, node: { name: `n${k}` } }),
-      );
+    const tGen = Date.now();
+    let benchUid = 'uid-0';
+    let change: (seq: number) => Promise<void>;
+    let populateMs: number | undefined;
+    if (SOURCE === 'kube') {
+      kube = await startKubeCluster(root, { pods: PODS, services: SERVICES, watchers: WATCHERS, namespaces: NAMESPACES }, tokenDir);
+      benchUid = kube.populated.benchPod.uid;
+      populateMs = kube.populated.createMs;
+      change = kube.change;
+      console.log(`cluster state: ${PODS} pods, ${SERVICES} services, ${WATCHERS} node agents through the API server (${kube.populated.requests} requests in ${populateMs} ms; ${Date.now() - tGen} ms with its start)`);
+    } else {
+      const pods = await writeDirCluster(root, tokenDir);
+      change = (seq) => atomicWrite(path.join(pods, 'ns-0.pod-0.yaml'), stringify(podDoc(0, { 'bench-seq': String(seq) })));
+      console.log(`cluster state: ${PODS} pods, ${SERVICES} services, ${WATCHERS} node agents (${Date.now() - tGen} ms to write; driver RSS ${Math.round(process.memoryUsage.rss() / 1e6)} MB)`);
     }
-    await flush();
-    await writeFile(path.join(root, 'token.pub'), keys.publicKeyPem);
-    console.log(`cluster state: ${PODS} pods, ${SERVICES} services, ${WATCHERS} node agents (${Date.now() - tGen} ms to write; driver RSS ${Math.round(process.memoryUsage.rss() / 1e6)} MB)`);
 
     // ---- control plane -------------------------------------------------------------------------
     const tStart = Date.now();
-    control = await startControl(
-      // This measures signing capacity with a few callers at full speed: the per-caller limit is lifted.
-      loopbackDirectoryConfig(root, { certifyRateLimit: { burst: 1_000_000, ratePerSecond: 1_000_000 } }),
-      silentLogger,
-    );
+    // This measures signing capacity with a few callers at full speed: the per-caller limit is lifted.
+    const certifyRateLimit = { burst: 1_000_000, ratePerSecond: 1_000_000 };
+    // The Kubernetes source reads the default kubeconfig, as `weft-control --source kube` does outside a pod.
+    if (kube) process.env.KUBECONFIG = kube.kubeconfig;
+    const config = kube
+      ? { ...(await parseControlArgs(['--source', 'kube', '--listen', '127.0.0.1:0', '--metrics-address', '127.0.0.1:0', '--health-address', '127.0.0.1:0', '--namespace', 'weft-system'])), certifyRateLimit }
+      : loopbackDirectoryConfig(root, { certifyRateLimit });
+    control = await startControl(config, silentLogger);
     const startupMs = Date.now() - tStart;
     const mb = (): string => `RSS ${Math.round(process.memoryUsage.rss() / 1e6)} MB, peak so far ${Math.round(peakRss / 1e6)} MB`;
     console.log(`weft-control synced and serving in ${startupMs} ms (${mb()})`);
@@ -160,7 +188,7 @@ async function main(): Promise<void> {
       const nodes = Array.from({ length: perChild }, (_, i) => c * perChild + i + 1).filter((k) => k <= WATCHERS).map((k) => `n${k}`);
       // With few watchers (a smoke run) the last children get none: such a child would never report synced.
       if (nodes.length === 0) continue;
-      const child = fork(childScript, [JSON.stringify({ address, caRootFile, tokenDir, nodes, benchUid: 'uid-0' })], { cwd: repo, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const child = fork(childScript, [JSON.stringify({ address, caRootFile, tokenDir, nodes, benchUid })], { cwd: repo, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       children.push(child);
       child.on('message', (m: { type: string; seq?: number; t?: number; node?: string }) => {
         if (m.type === 'seen') {
@@ -180,7 +208,7 @@ async function main(): Promise<void> {
       const t = now();
       for (const c of changes) {
         const seq = c.object.metadata.labels?.['bench-seq'];
-        if (c.object.metadata.uid === 'uid-0' && seq !== undefined && !sourceAt.has(Number(seq))) sourceAt.set(Number(seq), t);
+        if (c.object.metadata.uid === benchUid && seq !== undefined && !sourceAt.has(Number(seq))) sourceAt.set(Number(seq), t);
       }
     });
     const endToEnd: number[] = [];
@@ -190,7 +218,7 @@ async function main(): Promise<void> {
     let lost = 0;
     for (let seq = 1; seq <= CHANGES; seq++) {
       const t0 = now();
-      await atomicWrite(path.join(pods, 'ns-0.pod-0.yaml'), stringify(podDoc(0, { 'bench-seq': String(seq) })));
+      await change(seq);
       const deadline = Date.now() + 5_000;
       while ((seen.get(seq)?.size ?? 0) < WATCHERS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
       const times = [...(seen.get(seq)?.values() ?? [])];
@@ -244,6 +272,8 @@ async function main(): Promise<void> {
     // ---- report --------------------------------------------------------------------------------
     const cpuPct = (u: NodeJS.CpuUsage, wallMs: number): number => Math.round(((u.user + u.system) / 1000 / wallMs) * 1000) / 10;
     const r = {
+      source: SOURCE,
+      ...(populateMs === undefined ? {} : { populateMs }),
       pods: PODS,
       services: SERVICES,
       watchers: WATCHERS,
@@ -267,14 +297,14 @@ async function main(): Promise<void> {
     };
     const verdict = (ok: boolean): string => (ok ? 'ok' : 'MISSED');
     console.log('');
-    console.log(`push, file write → last of ${WATCHERS} watchers: p50 ${r.pushEndToEndMs.p50.toFixed(1)} ms, p99 ${r.pushEndToEndMs.p99.toFixed(1)} ms  (target p99 ≤ 100 ms: ${verdict(r.pushEndToEndMs.p99 <= 100)})`);
+    console.log(`push, ${SOURCE === 'kube' ? 'pod patch' : 'file write'} → last of ${WATCHERS} watchers: p50 ${r.pushEndToEndMs.p50.toFixed(1)} ms, p99 ${r.pushEndToEndMs.p99.toFixed(1)} ms  (target p99 ≤ 100 ms: ${verdict(r.pushEndToEndMs.p99 <= 100)})`);
     console.log(`push, source event → last watcher:      p50 ${r.pushFromSourceEventMs.p50.toFixed(1)} ms, p99 ${r.pushFromSourceEventMs.p99.toFixed(1)} ms  (the control plane's share; includes the 20 ms debounce)`);
     console.log(`RSS: peak ${r.rssMb.peak} MB, steady ${r.rssMb.steady} MB, JS heap ${r.heapUsedMbSteady} MB  (target ≤ 300 MB: ${verdict(r.rssMb.peak <= 300)})`);
     console.log(`CPU: ${r.cpuPercentDuringPushes}% of one core during pushes, ${r.cpuPercentDuringCertify}% during certify`);
     console.log(`certificates: ${r.certificatesPerSecond}/s (${issued} in ${certWall.toFixed(1)} s, ${failed} failed, ${r.controlCpuMsPerCertificate} ms control CPU each)  (target ≥ 200/s: ${verdict(r.certificatesPerSecond >= 200)})`);
     console.log(`load average during the run: ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${availableParallelism()} cores (timings are only comparable on a quiet machine)`);
     if (lost > 0) console.log(`WARNING: ${lost} changes did not reach every watcher within 5 s`);
-    console.log(`wrote ${path.relative(repo, writeBenchResult('control-scale', r, out))}`);
+    console.log(`wrote ${path.relative(repo, writeBenchResult('control-scale', r, out ?? (SOURCE === 'kube' ? path.join(repo, 'bench', 'results', 'control-scale-kube.json') : undefined)))}`);
   } finally {
     clearInterval(rssTimer);
     for (const c of children) {
@@ -282,6 +312,7 @@ async function main(): Promise<void> {
       setTimeout(() => c.kill('SIGKILL'), 2_000).unref();
     }
     await control?.close();
+    await kube?.close();
     await rm(root, { recursive: true, force: true });
   }
 }

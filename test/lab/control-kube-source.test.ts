@@ -99,6 +99,19 @@ describeRootKube('weft-control --source kube against the lab API server (root)',
     await eventually(() => source.get({ kind: 'Service', namespace: 'shop', name: 'late' }) === undefined, 60_000, 'the deleted Service gone from the source');
   }, 180_000);
 
+  it('caches objects without their managedFields, listed or watched', async () => {
+    const source = proc!.source;
+    const listed = await getJson<{ metadata: { managedFields?: unknown[] } }>(['pod', 'cart-1', '-n', 'shop', '--show-managed-fields']);
+    expect(listed.metadata.managedFields?.length).toBeGreaterThan(0);
+    expect(source.get({ kind: 'Pod', namespace: 'shop', name: 'cart-1' })?.metadata).not.toHaveProperty('managedFields');
+    await k(['label', 'pod', 'cart-1', '-n', 'shop', 'weft-test/trim=watched', '--overwrite']);
+    const watched = await eventually(() => {
+      const p = source.get({ kind: 'Pod', namespace: 'shop', name: 'cart-1' });
+      return p?.metadata.labels?.['weft-test/trim'] === 'watched' ? p : undefined;
+    }, 60_000, 'the relabelled pod from the watch');
+    expect(watched.metadata).not.toHaveProperty('managedFields');
+  }, 120_000);
+
   it('takes the EndpointSlices of the real controller manager, and every object of the real server validates', async () => {
     // As a kubelet would report it: the pod runs, is ready and has an address.
     const status = { status: { phase: 'Running', podIP: '10.244.1.7', podIPs: [{ ip: '10.244.1.7' }], conditions: [{ type: 'Ready', status: 'True' }] } };

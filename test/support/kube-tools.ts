@@ -14,10 +14,13 @@ export const KUBECTL = join(TOOLS_BIN, 'kubectl');
 const KUBE_TOOLS = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubectl'];
 
 export function describeRootKube(title: string, body: () => void): void {
+  describeRoot(title, () => describeKubeTools('with the Kubernetes components', body));
+}
+
+/** `describe` that needs the Kubernetes components scripts/install-tools builds (not root: loopback only). */
+export function describeKubeTools(title: string, body: () => void): void {
   const missing = KUBE_TOOLS.filter((t) => !existsSync(join(TOOLS_BIN, t)));
-  describeRoot(title, () => {
-    describeRequiring(missing.length === 0, `${missing.map((t) => `${TOOLS_BIN}/${t}`).join(', ')} missing: run scripts/install-tools`, 'WEFT_TEST_SKIP_TOOLS', 'with the Kubernetes components', body);
-  });
+  describeRequiring(missing.length === 0, `${missing.map((t) => `${TOOLS_BIN}/${t}`).join(', ')} missing: run scripts/install-tools`, 'WEFT_TEST_SKIP_TOOLS', title, body);
 }
 
 /** The real kubectl on the host with a kubeconfig; `allowFailure` to look at a refusal. */
