@@ -26,16 +26,17 @@ export type WorkloadSummary = StatRow & {
   readonly spark: Spark;
 };
 
-export interface Overview {
-  /** When the numbers were read, ms since the epoch. */
+/** When the numbers were read (ms since the epoch), and the window of their rates or counts. */
+export interface Reading {
   readonly at: number;
   readonly window: string;
+}
+
+export interface Overview extends Reading {
   readonly namespaces: readonly { readonly name: string; readonly workloads: readonly WorkloadSummary[] }[];
 }
 
-export interface Topology {
-  readonly at: number;
-  readonly window: string;
+export interface Topology extends Reading {
   readonly edges: readonly Edge[];
 }
 
@@ -70,9 +71,7 @@ export interface WorkloadMetrics {
   readonly outbound: readonly Edge[];
 }
 
-export interface WorkloadDetail extends WorkloadMetrics {
-  readonly at: number;
-  readonly window: string;
+export interface WorkloadDetail extends WorkloadMetrics, Reading {
   /** The window of `inbound` and `outbound`. */
   readonly edgeWindow: string;
   readonly routes: readonly RouteSummary[];
