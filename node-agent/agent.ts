@@ -212,7 +212,7 @@ async function run(): Promise<void> {
     return nativeNetns().listenInNetns('', host, port, { reusePort: true });
   };
   servers.push(await serveMetrics(registry, { fd: shared(config.metricsAddress) }));
-  servers.push(await serveAdmin({ fd: shared(config.adminAddress) }, { store, enrollments, inputs: dp.inputs, certs: dp.certs, node: config.node, roots: () => dp.inputs.tls.roots(), config }));
+  servers.push(await serveAdmin({ fd: shared(config.adminAddress) }, { store, enrollments, inputs: dp.inputs, certs: dp.certs, tap: dp.tap, node: config.node, roots: () => dp.inputs.tls.roots(), config }));
   servers.push(await serveHealth({ fd: shared(config.healthAddress) }, readyReason));
   log.info({ node: config.node, cniSocket: config.cniSocket, mode: config.localConfig ? 'local' : 'control' }, 'node agent started');
 

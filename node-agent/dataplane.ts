@@ -4,6 +4,7 @@ import { AuthzPolicies, DryRunRecorder } from '../lib/authz/index.js';
 import { CertificateManager, followTrustBundle, type Certifier } from '../lib/identity/index.js';
 import { PeerWorkloads, type StateView, type ResourceKind } from '../lib/model/index.js';
 import type { Logger } from '../lib/telemetry/log.js';
+import { TapHub } from '../lib/tap/index.js';
 import { DEFAULTS } from './config.js';
 import { ConnectionLimits } from './proxy/connection-limits.js';
 import { Connections } from './proxy/connections.js';
@@ -38,6 +39,8 @@ export interface DataplaneOptions {
 export interface Dataplane {
   readonly inputs: ProxyInputs;
   readonly certs: CertificateManager;
+  /** The connections `weft tap` streams (admin /debug/tap). */
+  readonly tap: TapHub;
   close(): void;
 }
 
@@ -58,6 +61,7 @@ export function createDataplane(o: DataplaneOptions): Dataplane {
   };
   const tls = new WorkloadTls(certs, roots, o.trustDomain);
   const log = o.log.child({ component: 'proxy' });
+  const tap = new TapHub({ registry: o.registry });
   const inputs: ProxyInputs = {
     view: o.view,
     tls,
@@ -65,7 +69,7 @@ export function createDataplane(o: DataplaneOptions): Dataplane {
     balancer: new PeakEwmaBalancer(),
     authz: new AuthzPolicies(o.view, () => o.trustDomain),
     dryRun: new DryRunRecorder(o.registry, o.accessLog, 'destination'),
-    connections: new Connections(o.registry, o.accessLog),
+    connections: new Connections(o.registry, o.accessLog, tap),
     peers: new PeerWorkloads(o.view),
     endpointServices: new EndpointServices(o.view),
     limits: new ConnectionLimits({
@@ -97,6 +101,7 @@ export function createDataplane(o: DataplaneOptions): Dataplane {
         port: i.dstPort,
       });
       if (d.allowed) return undefined;
+      i.authz = d; // the close's tap event and log line name the policy that now denies it
       return { err: new WeftError('ERR_WEFT_AGENT_POLICY_CHANGED', { source: i.srcIdentity, destination: i.dstIdentity, reason: d.reason }), policy: d.policy };
     });
     if (n > 0) log.info({ closed: n }, 'closed connections denied by the new policy');
@@ -119,6 +124,7 @@ export function createDataplane(o: DataplaneOptions): Dataplane {
   return {
     inputs,
     certs,
+    tap,
     close: () => {
       o.view.off('change', onChange);
       unfollow();

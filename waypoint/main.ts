@@ -137,7 +137,7 @@ async function main(): Promise<void> {
     '/debug/certificates': () => ({ component, certificates: mesh?.certificates() ?? [] }),
     '/debug/explain': (q) => explainRequest(waypoint.index, store, identity, q),
   };
-  servers.push(await serveAdmin(args['admin-address'], { routes, ready }));
+  servers.push(await serveAdmin(args['admin-address'], { routes, tap: waypoint.tap, component, ready }));
   servers.push(await serveHealth(parseHostPort(args['health-address'], '--health-address'), () => (ready() ? undefined : '')));
   log.info({ gateway: args.gateway, identity, hbone: mesh ? args['hbone-address'] : null, plain: args['plain-listen'] }, 'weft-waypoint started');
 

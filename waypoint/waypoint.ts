@@ -8,6 +8,7 @@ import { splitHostPort } from '../lib/host-port.js';
 import type { Connector } from './transport/connector.js';
 import { DryRunRecorder, namespaceOfPrincipal } from '../lib/authz/index.js';
 import { realClock, type Clock } from '../lib/clock.js';
+import { TapHub } from '../lib/tap/index.js';
 import { Balancer } from './balance/balancer.js';
 import { Forwarder, type ConnectionInfo } from './forward/forwarder.js';
 import { Mirrors } from './forward/mirror.js';
@@ -54,6 +55,8 @@ export interface WaypointOptions {
 
 export class Waypoint {
   readonly index: StateIndex;
+  /** The requests `weft tap` streams (admin /debug/tap). */
+  readonly tap: TapHub;
   private readonly clients: UpstreamClients;
   private readonly forwarder: Forwarder;
   private readonly h1: Http1Server<ConnectionInfo>;
@@ -77,7 +80,8 @@ export class Waypoint {
     const retrier = new Retrier({ clients: this.clients, balancer, budgets: new RetryBudgets(() => clock.now()), metrics, clock, random });
     const mirrors = new Mirrors(this.index, this.clients, clock, random);
     const dryRun = new DryRunRecorder(o.registry, this.log.child({ component: 'authz' }), 'waypoint');
-    this.forwarder = new Forwarder({ index: this.index, retrier, mirrors, metrics, dryRun, log: this.log, accessLog: o.accessLog, identity: o.identity, clock, random });
+    this.tap = new TapHub({ registry: o.registry });
+    this.forwarder = new Forwarder({ index: this.index, retrier, mirrors, metrics, dryRun, log: this.log, accessLog: o.accessLog, tap: this.tap, identity: o.identity, clock, random });
     const idle = o.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     this.h1 = new Http1Server({ handler: this.forwarder, log: this.log, metrics, idleTimeoutMs: idle });
     this.h2 = new H2Server({ handler: this.forwarder, log: this.log, idleTimeoutMs: idle });

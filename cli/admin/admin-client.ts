@@ -41,14 +41,9 @@ export function adminGet<T>(ep: AdminEndpoint, path: string, query: Readonly<Rec
       res.on('error', (err) => reject(unreachable(err.message, err)));
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
-        let body: unknown;
-        try {
-          body = JSON.parse(text);
-        } catch {
-          body = undefined;
-        }
+        const body = parseJson(text);
         if (res.statusCode === 200 && body !== undefined) return resolve(body as T);
-        reject(refusal(ep, full, res.statusCode ?? 0, body, text));
+        reject(adminRefusal(ep, full, res.statusCode ?? 0, text));
       });
     });
     req.on('timeout', () => req.destroy(unreachable(`no answer within ${TIMEOUT_MS / 1000} s`)));
@@ -58,11 +53,20 @@ export function adminGet<T>(ep: AdminEndpoint, path: string, query: Readonly<Rec
 }
 
 /** The component's own error when it sent one this CLI knows; else what it answered. */
-function refusal(ep: AdminEndpoint, path: string, status: number, body: unknown, text: string): WeftError {
+export function adminRefusal(ep: AdminEndpoint, path: string, status: number, text: string): WeftError {
+  const body = parseJson(text);
   const e = (body as { error?: { code?: unknown; params?: unknown; message?: unknown } } | undefined)?.error;
   if (e && typeof e.code === 'string' && Object.hasOwn(codes, e.code) && typeof e.params === 'object' && e.params !== null) {
     return new WeftError(e.code as WeftErrorCode, e.params as Record<string, string | number | boolean>);
   }
   const reason = typeof e?.message === 'string' ? e.message : text.trim().slice(0, 200) || 'no body';
   return new WeftError('ERR_WEFT_CLI_ADMIN_BAD_ANSWER', { target: ep.label, path: path.split('?')[0], status, reason });
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
 }

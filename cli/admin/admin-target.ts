@@ -28,8 +28,13 @@ export function componentLabel(c: AdminComponent): string {
 
 /** The admin endpoint at an address the CLI reaches directly. */
 export function directEndpoint(c: AdminComponent, address: string): AdminEndpoint {
+  return addressEndpoint(componentLabel(c), address);
+}
+
+/** The admin endpoint at `address` (host:port of `--admin`), called `label` in messages. */
+export function addressEndpoint(label: string, address: string): AdminEndpoint {
   const { host, port } = parseHostPort(address, '--admin');
-  return { label: componentLabel(c), address, host, port, socket: () => new Socket() };
+  return { label, address, host, port, socket: () => new Socket() };
 }
 
 /**
@@ -38,7 +43,6 @@ export function directEndpoint(c: AdminComponent, address: string): AdminEndpoin
  */
 export async function findEndpoint(client: ClusterClient, c: AdminComponent, meshNamespace: string): Promise<AdminEndpoint> {
   const label = componentLabel(c);
-  const address = `127.0.0.1:${ADMIN_PORT}`;
   if (client.target.kind === 'lab') {
     const lab = client.target.name;
     let netns: string;
@@ -47,15 +51,21 @@ export async function findEndpoint(client: ClusterClient, c: AdminComponent, mes
       const pod = await waypointPod(client, c);
       netns = podNetns(lab, c.namespace, pod.metadata.name);
     }
-    const path = `/var/run/netns/${netns}`;
-    if (!existsSync(path)) throw new WeftError('ERR_WEFT_CLI_NOT_FOUND', { resource: c.kind === 'agent' ? `node ${c.node} of lab ${lab}` : `the network namespace of ${label} (${netns})` });
-    return { label, address: `${address} in netns ${netns}`, host: '127.0.0.1', port: ADMIN_PORT, socket: () => socketInNetns(path, label) };
+    return netnsEndpoint(label, netns, c.kind === 'agent' ? `node ${c.node} of lab ${lab}` : `the network namespace of ${label} (${netns})`);
   }
   const pod = c.kind === 'agent' ? await agentPod(client, c.node, meshNamespace) : await waypointPod(client, c);
   throw new WeftError('ERR_WEFT_CLI_ADMIN_FORWARD_NEEDED', { target: label, namespace: pod.metadata.namespace ?? meshNamespace, pod: pod.metadata.name });
 }
 
-function socketInNetns(path: string, label: string): Socket {
+/** The admin endpoint on the loopback of the lab network namespace `netns` (`missing`: what to call it when absent). */
+export function netnsEndpoint(label: string, netns: string, missing: string): AdminEndpoint {
+  const path = `/var/run/netns/${netns}`;
+  if (!existsSync(path)) throw new WeftError('ERR_WEFT_CLI_NOT_FOUND', { resource: missing });
+  return { label, address: `127.0.0.1:${ADMIN_PORT} in netns ${netns}`, host: '127.0.0.1', port: ADMIN_PORT, socket: () => socketInNetns(path, label) };
+}
+
+/** A socket whose connections start in the network namespace at `path` (root only; a refusal names `label`). */
+export function socketInNetns(path: string, label: string): Socket {
   let fd: number;
   try {
     fd = nativeNetns().connectSocketInNetns(path);
@@ -69,7 +79,7 @@ function socketInNetns(path: string, label: string): Socket {
   return new Socket({ fd });
 }
 
-async function agentPod(client: ClusterClient, node: string, namespace: string): Promise<KubeObject> {
+export async function agentPod(client: ClusterClient, node: string, namespace: string): Promise<KubeObject> {
   const pods = await client.list(Pod, { namespace, labelSelector: NODE_AGENT_SELECTOR });
   const pod = pods.find((p) => (p.spec as { nodeName?: string } | undefined)?.nodeName === node);
   if (!pod) throw new WeftError('ERR_WEFT_CLI_NOT_FOUND', { resource: `node agent pod on node ${node} (namespace ${namespace})` });

@@ -1,6 +1,6 @@
-import type { Argv, CommandModule } from 'yargs';
+import type { CommandModule } from 'yargs';
 import type { ClusterClient } from '../kube/cluster-client.js';
-import { connectCluster, withControlPlaneOptions, type ControlPlaneArgs } from '../kube/connect.js';
+import { connectCluster, controlPlaneModeBuilder, type ControlPlaneModeArgs } from '../kube/connect.js';
 import { clientVersion } from '../../lib/package-root.js';
 import { hasCode } from '../../lib/errors/index.js';
 import { Pod } from '../kube/resources.js';
@@ -48,14 +48,10 @@ export function printVersion(printer: Printer, info: VersionInfo, output: Output
   else printer.out(`control plane: unknown — ${info.note ?? 'not reachable'}`);
 }
 
-type Args = ControlPlaneArgs & { client: boolean };
-
-export const versionModule: CommandModule<object, Args> = {
+export const versionModule: CommandModule<object, ControlPlaneModeArgs<'client'>> = {
   command: 'version',
   describe: 'Print the version of this client and, when reachable, of the control plane',
-  builder: (y: Argv) =>
-    withControlPlaneOptions(y, 'Namespace of the control plane')
-      .option('client', { type: 'boolean', default: false, describe: 'Only the client version (no cluster access)' }),
+  builder: controlPlaneModeBuilder('Namespace of the control plane', 'client', 'Only the client version (no cluster access)'),
   handler: (args) =>
     runCommand(async () => {
       let client: ClusterClient | undefined;

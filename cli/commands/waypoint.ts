@@ -222,19 +222,37 @@ const applyModule: CommandModule<object, ApplyArgs> = {
   handler: (args) => runCommand(async () => waypointApplyCommand(await connectCluster(args), args, consolePrinter)),
 };
 
-const deleteModule: CommandModule<object, NamedArgs> = {
+/**
+ * Deletes the waypoint unless AuthorizationPolicies need it for their L7 rules (they would fail closed,
+ * WEFT-C011): those are named on stderr, and the delete is refused (ERR_WEFT_CLI_WAYPOINT_NEEDED) unless
+ * `force`. Exit status 1 when there was nothing to delete.
+ */
+export async function waypointDeleteCommand(client: ClusterClient, args: { namespace: string; name: string; force: boolean; output: OutputFormat }, printer: Printer): Promise<number> {
+  const { policiesFailingClosedWithout } = await import('../check/fail-closed-preview.js');
+  const failing = await policiesFailingClosedWithout(client, args.namespace, args.name);
+  for (const f of failing) printer.err(`warning WEFT-C011 PolicyFailClosed: AuthorizationPolicy ${f.policy} would be enforced as DENY for all the traffic it selects: ${f.why}`);
+  if (failing.length > 0 && !args.force) {
+    const lab = client.target.kind === 'lab' ? ` --lab ${client.target.name}` : '';
+    throw new WeftError('ERR_WEFT_CLI_WAYPOINT_NEEDED', {
+      namespace: args.namespace,
+      name: args.name,
+      policies: failing.map((f) => `AuthorizationPolicy ${f.policy}`).join(', '),
+      command: `weft waypoint delete -n ${args.namespace} --name ${args.name} --force${lab}`,
+    });
+  }
+  const r = await deleteWaypoint(client, args.namespace, args.name);
+  if (args.output !== 'table') printData(printer, args.output, { namespace: args.namespace, name: args.name, ...r, failClosed: failing.map((f) => f.policy) }, [], []);
+  else if (!r.deleted) printer.out(`waypoint ${args.namespace}/${args.name} did not exist`);
+  else printer.out(`waypoint ${args.namespace}/${args.name} deleted${r.unenrolled ? `; namespace ${args.namespace} no longer uses it` : ''}`);
+  return r.deleted ? 0 : 1;
+}
+
+const deleteModule: CommandModule<object, NamedArgs & { force: boolean }> = {
   command: 'delete',
-  describe: 'Delete a waypoint (and the namespace enrollment that names it)',
+  describe: 'Delete a waypoint (and the namespace enrollment that names it); refused while L7 policies need it, unless --force',
   builder: (y: Argv) =>
-    withWaypointOptions(y),
-  handler: (args) =>
-    runCommand(async () => {
-      const r = await deleteWaypoint(await connectCluster(args), args.namespace, args.name);
-      if (args.output !== 'table') printData(consolePrinter, args.output, { namespace: args.namespace, name: args.name, ...r }, [], []);
-      else if (!r.deleted) consolePrinter.out(`waypoint ${args.namespace}/${args.name} did not exist`);
-      else consolePrinter.out(`waypoint ${args.namespace}/${args.name} deleted${r.unenrolled ? `; namespace ${args.namespace} no longer uses it` : ''}`);
-      return r.deleted ? 0 : 1;
-    }),
+    withWaypointOptions(y).option('force', { type: 'boolean', default: false, describe: 'Delete it even when AuthorizationPolicies with L7 rules then fail closed (deny all the traffic they select)' }),
+  handler: (args) => runCommand(async () => waypointDeleteCommand(await connectCluster(args), args, consolePrinter)),
 };
 
 const listModule: CommandModule<object, ListArgs> = {

@@ -29,12 +29,12 @@ function duration(seconds: number): string {
   return seconds % 3600 === 0 ? `${seconds / 3600} h` : `${Math.round(seconds / 60)} min`;
 }
 
-/** Valid now and for at least `minDays` more; the problem says which it is not. */
-export function judgeCertificate(cert: x509.X509Certificate, now: Date, minDays: number): CertVerdict {
+/** Valid now and for at least `minSeconds` more; the problem says which it is not. */
+export function judgeCertificate(cert: x509.X509Certificate, now: Date, minSeconds: number): CertVerdict {
   const daysLeft = Math.floor((cert.notAfter.getTime() - now.getTime()) / 86_400_000);
   const v: CertVerdict = { subject: cert.subject || '(empty subject)', notAfter: cert.notAfter, daysLeft };
   if (cert.notBefore.getTime() > now.getTime()) v.problem = `not valid before ${cert.notBefore.toISOString()}`;
   else if (cert.notAfter.getTime() <= now.getTime()) v.problem = `expired on ${cert.notAfter.toISOString()}`;
-  else if (daysLeft < minDays) v.problem = `expires in ${daysLeft} days (${cert.notAfter.toISOString()})`;
+  else if (cert.notAfter.getTime() - now.getTime() < minSeconds * 1000) v.problem = `expires in ${daysLeft} days (${cert.notAfter.toISOString()})`;
   return v;
 }

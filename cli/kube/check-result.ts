@@ -1,5 +1,5 @@
 import { isWeftError } from '../../lib/errors/index.js';
-import type { CheckCode } from './check-codes.js';
+import type { FindingCode } from '../check/findings.js';
 
 /** One line of `weft check`: what was checked, how it went, and the fix when it did not pass. */
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
@@ -9,19 +9,19 @@ export interface CheckResult {
   status: CheckStatus;
   message: string;
   fix?: string;
-  /** A stable code for findings scripts key on (check-codes.ts). */
-  code?: CheckCode;
+  /** A stable code scripts key on (cli/check/findings.ts, docs/check.md). */
+  code?: FindingCode;
 }
 
 export function ok(check: string, message: string): CheckResult {
   return { check, status: 'ok', message };
 }
 
-export function warn(check: string, message: string, fix: string, code?: CheckCode): CheckResult {
+export function warn(check: string, message: string, fix: string, code?: FindingCode): CheckResult {
   return { check, status: 'warn', message, fix, ...(code === undefined ? {} : { code }) };
 }
 
-export function fail(check: string, message: string, fix: string, code?: CheckCode): CheckResult {
+export function fail(check: string, message: string, fix: string, code?: FindingCode): CheckResult {
   return { check, status: 'fail', message, fix, ...(code === undefined ? {} : { code }) };
 }
 

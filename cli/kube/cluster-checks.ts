@@ -2,8 +2,8 @@ import { WAYPOINT_CLASS } from '../../lib/names.js';
 import { GATEWAY_API_GROUP, GATEWAY_API_INSTALL } from '../../lib/crd-install.js';
 import { WeftError } from '../../lib/errors/index.js';
 import { DEFAULT_LEAF_LIFETIME_SECONDS, parseLeafLifetime } from '../../lib/identity/leaf-lifetime.js';
-import { CHECK_CODES } from './check-codes.js';
 import type { ClusterClient, KubeObject } from './cluster-client.js';
+import { CA_MIN_SECONDS } from '../check/context.js';
 import { certificatesIn, judgeCertificate, shorterThanLeafLifetime } from './ca-check.js';
 import { fail, guarded, ok, parseVersion, skip, versionAtLeast, warn, type CheckResult } from './check-result.js';
 import { conditionOf } from './conditions.js';
@@ -25,16 +25,19 @@ import { ConfigMap, CustomResourceDefinition, DaemonSet, Deployment, Event, Gate
  *   the trust root ConfigMap weft-ca-root the data plane mounts.
  */
 export const MIN_KUBERNETES = [1, 29];
+/** Why the checks after a failed Kubernetes API check (and the analyzers) did not run. */
+export const API_DOWN = 'not checked: the Kubernetes API check above failed';
 export const MIN_GATEWAY_API = [1, 2, 0];
 /** The Gateway API CRDs weft reads (plural → kind; all gateway.networking.k8s.io/v1). */
 const GATEWAY_KINDS: Readonly<Record<string, string>> = { gatewayclasses: 'GatewayClass', gateways: 'Gateway', httproutes: 'HTTPRoute', grpcroutes: 'GRPCRoute' };
 export const GATEWAY_CRDS = Object.keys(GATEWAY_KINDS);
 export const WEFT_CRD = 'authorizationpolicies.security.weft.dev';
-export const CA_MIN_DAYS = 30;
 
 export interface CheckOptions {
   namespace: string;
   now?: Date;
+  /** Default CA_MIN_SECONDS. */
+  caExpirySeconds?: number;
 }
 
 export async function apiCheck(client: ClusterClient): Promise<CheckResult> {
@@ -250,7 +253,7 @@ export async function cniCheck(client: ClusterClient, namespace: string): Promis
         name,
         `contested: another writer keeps removing weft-cni from the CNI config on ${contested.length}/${nodes.length} node(s): ${each.join('; ')}; pods created meanwhile start uncaptured${missing.length > 0 ? `; also not chained on ${missing.join(', ')}` : ''}`,
         contestFix(contested, namespace),
-        CHECK_CODES.CNI_CONTESTED,
+        'WEFT-C022',
       );
     }
     if (unchained.length > 0) {
@@ -283,7 +286,7 @@ export function leafLifetimeOf(control: KubeObject | undefined): number {
   return DEFAULT_LEAF_LIFETIME_SECONDS;
 }
 
-export async function caCheck(client: ClusterClient, namespace: string, now: Date): Promise<CheckResult> {
+export async function caCheck(client: ClusterClient, namespace: string, now: Date, minSeconds: number = CA_MIN_SECONDS): Promise<CheckResult> {
   const name = 'CA certificates';
   return guarded(name, async () => {
     // The control plane keeps its CA in weft-ca, also when it was given an external one (it copies it there).
@@ -307,13 +310,13 @@ export async function caCheck(client: ClusterClient, namespace: string, now: Dat
         name,
         short,
         `Rotate the CA now, without restarts: the old and new roots in roots.pem of Secret ${namespace}/weft-ca, then the new ca.crt/ca.key, then the old root removed (docs/rotation.md). Lowering control.leafCertLifetimeSeconds only hides this.`,
-        CHECK_CODES.CA_EXPIRES_BEFORE_LEAF_LIFETIME,
+        'WEFT-C031',
       );
     }
-    const verdicts = certs.map((c) => judgeCertificate(c, now, CA_MIN_DAYS));
+    const verdicts = certs.map((c) => judgeCertificate(c, now, minSeconds));
     const bad = verdicts.filter((v) => v.problem !== undefined);
     if (bad.length > 0) {
-      return fail(name, bad.map((v) => `${v.subject}: ${v.problem ?? ''}`).join('; '), 'Rotate the CA without restarts: put the old and new roots in roots.pem of Secret weft-ca, then switch ca.crt/ca.key, then remove the old root (docs/rotation.md).');
+      return fail(name, bad.map((v) => `${v.subject}: ${v.problem ?? ''}`).join('; '), 'Rotate the CA without restarts: put the old and new roots in roots.pem of Secret weft-ca, then switch ca.crt/ca.key, then remove the old root (docs/rotation.md).', 'WEFT-C030');
     }
     const soonest = verdicts.reduce((a, b) => (a.daysLeft <= b.daysLeft ? a : b));
     const root = await client.get({ type: ConfigMap, namespace, name: 'weft-ca-root' });
@@ -334,9 +337,9 @@ export async function clusterChecks(client: ClusterClient, options: CheckOptions
     ['waypoint GatewayClass', () => gatewayClassCheck(client, options.namespace)],
     ['node agents', () => nodeAgentCheck(client, options.namespace)],
     ['CNI chained', () => cniCheck(client, options.namespace)],
-    ['CA certificates', () => caCheck(client, options.namespace, now)],
+    ['CA certificates', () => caCheck(client, options.namespace, now, options.caExpirySeconds)],
   ];
-  if (api.status === 'fail' && !/older than/.test(api.message)) return [api, ...rest.map(([n]) => skip(n, 'not checked: the Kubernetes API check above failed'))];
+  if (api.status === 'fail' && !/older than/.test(api.message)) return [api, ...rest.map(([n]) => skip(n, API_DOWN))];
   const out = [api];
   for (const [, run] of rest) out.push(await run());
   return out;

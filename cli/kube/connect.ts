@@ -41,6 +41,14 @@ export function withControlPlaneOptions<T>(y: Argv<T>, describeNamespace: string
   return withControlNamespaceOption(withOutputOption(withClusterOptions(y)), describeNamespace);
 }
 
+/** ControlPlaneArgs plus the one boolean switch that picks the command's mode (`check --pre`, `version --client`). */
+export type ControlPlaneModeArgs<K extends string> = ControlPlaneArgs & Record<K, boolean>;
+
+/** The builder of such a command: the control-plane options and its mode switch, off by default. */
+export function controlPlaneModeBuilder<K extends string>(describeNamespace: string, mode: K, describeMode: string): (y: Argv) => Argv<ControlPlaneModeArgs<K>> {
+  return (y) => withControlPlaneOptions(y, describeNamespace).option(mode, { type: 'boolean', default: false, describe: describeMode });
+}
+
 /** Where labs keep their state; WEFT_LAB_ROOT overrides it (tests use a temp dir). */
 export function labRoot(env: NodeJS.ProcessEnv = process.env): string {
   return env.WEFT_LAB_ROOT ?? LAB_STATE_ROOT;

@@ -2,8 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { WAYPOINT_CLASS } from '../../lib/names.js';
 import { DEFAULT_LEAF_LIFETIME_SECONDS } from '../../lib/identity/leaf-lifetime.js';
+import { CA_MIN_SECONDS } from '../check/context.js';
 import { certificatesIn, judgeCertificate, shorterThanLeafLifetime } from './ca-check.js';
-import { CHECK_CODES } from './check-codes.js';
 import type { ClusterClient } from './cluster-client.js';
 import { fail, guarded, ok, skip, warn, type CheckResult } from './check-result.js';
 import { conditionOf } from './conditions.js';
@@ -16,7 +16,7 @@ import { AuthorizationPolicy, Gateway, HTTPRoute, Pod } from './resources.js';
  * are Programmed, and the lab control plane's CA (`<lab>/control-ca/ca.crt`, its --ca-dir; leaves of
  * the default 24 h).
  */
-export async function labChecks(client: ClusterClient): Promise<CheckResult[]> {
+export async function labChecks(client: ClusterClient, options: { now?: Date; caExpirySeconds?: number } = {}): Promise<CheckResult[]> {
   if (client.target.kind !== 'lab') return [];
   const lab = client.target;
   const out: CheckResult[] = [];
@@ -54,11 +54,11 @@ export async function labChecks(client: ClusterClient): Promise<CheckResult[]> {
       return ok('waypoints', `${gws.length} programmed`);
     }),
   );
-  out.push(await guarded('CA certificates', () => labCaCheck(lab.name, join(dirname(lab.dir), 'control-ca', 'ca.crt'), new Date())));
+  out.push(await guarded('CA certificates', () => labCaCheck(lab.name, join(dirname(lab.dir), 'control-ca', 'ca.crt'), options.now ?? new Date(), options.caExpirySeconds ?? CA_MIN_SECONDS)));
   return out;
 }
 
-async function labCaCheck(name: string, file: string, now: Date): Promise<CheckResult> {
+async function labCaCheck(name: string, file: string, now: Date, minSeconds: number): Promise<CheckResult> {
   const check = 'CA certificates';
   let pem: string;
   try {
@@ -70,9 +70,9 @@ async function labCaCheck(name: string, file: string, now: Date): Promise<CheckR
   if (issuing === undefined) return fail(check, `${file} holds no certificate`, `Recreate the lab: \`sudo weft lab down --lab ${name}\`, then \`sudo weft lab up --lab ${name}\`.`);
   const short = shorterThanLeafLifetime(issuing, DEFAULT_LEAF_LIFETIME_SECONDS, now);
   if (short !== undefined) {
-    return fail(check, short, `The lab's CA is generated: recreate the lab (\`sudo weft lab down --lab ${name}\`, then \`sudo weft lab up --lab ${name}\`).`, CHECK_CODES.CA_EXPIRES_BEFORE_LEAF_LIFETIME);
+    return fail(check, short, `The lab's CA is generated: recreate the lab (\`sudo weft lab down --lab ${name}\`, then \`sudo weft lab up --lab ${name}\`).`, 'WEFT-C031');
   }
-  const v = judgeCertificate(issuing, now, 0);
-  if (v.problem !== undefined) return fail(check, `${v.subject}: ${v.problem}`, `Recreate the lab: \`sudo weft lab down --lab ${name}\`, then \`sudo weft lab up --lab ${name}\`.`);
+  const v = judgeCertificate(issuing, now, minSeconds);
+  if (v.problem !== undefined) return fail(check, `${v.subject}: ${v.problem}`, `Recreate the lab: \`sudo weft lab down --lab ${name}\`, then \`sudo weft lab up --lab ${name}\`.`, 'WEFT-C030');
   return ok(check, `the lab's CA is valid until ${issuing.notAfter.toISOString().slice(0, 10)} (${v.daysLeft} days)`);
 }

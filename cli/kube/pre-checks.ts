@@ -1,5 +1,5 @@
 import type { ClusterClient } from './cluster-client.js';
-import { apiCheck, gatewayApiCheck } from './cluster-checks.js';
+import { API_DOWN, apiCheck, gatewayApiCheck } from './cluster-checks.js';
 import { fail, guarded, ok, parseVersion, skip, versionAtLeast, warn, type CheckResult } from './check-result.js';
 import { ClusterRole, CustomResourceDefinition, DaemonSet, Deployment, Namespace, Node, Secret, Service, type ResourceType } from './resources.js';
 
@@ -82,6 +82,6 @@ export async function kernelCheck(client: ClusterClient): Promise<CheckResult> {
 export async function preChecks(client: ClusterClient, options: { namespace: string }): Promise<CheckResult[]> {
   const api = await apiCheck(client);
   const names = ['permissions', 'no other mesh CNI', 'node kernels', 'Gateway API CRDs'];
-  if (api.status === 'fail' && !/older than/.test(api.message)) return [api, ...names.map((n) => skip(n, 'not checked: the Kubernetes API check above failed'))];
+  if (api.status === 'fail' && !/older than/.test(api.message)) return [api, ...names.map((n) => skip(n, API_DOWN))];
   return [api, await permissionsCheck(client, options.namespace), await otherMeshCheck(client), await kernelCheck(client), await gatewayApiCheck(client)];
 }

@@ -26,6 +26,7 @@ export const CustomResourceDefinition = type('apiextensions.k8s.io/v1', 'CustomR
 export const Gateway = type('gateway.networking.k8s.io/v1', 'Gateway', 'gateways', true);
 export const GatewayClass = type('gateway.networking.k8s.io/v1', 'GatewayClass', 'gatewayclasses', false);
 export const HTTPRoute = type('gateway.networking.k8s.io/v1', 'HTTPRoute', 'httproutes', true);
+export const GRPCRoute = type('gateway.networking.k8s.io/v1', 'GRPCRoute', 'grpcroutes', true);
 export const ClusterRole = type('rbac.authorization.k8s.io/v1', 'ClusterRole', 'clusterroles', false);
 export const AuthorizationPolicy = type('security.weft.dev/v1alpha1', 'AuthorizationPolicy', 'authorizationpolicies', true);
 
@@ -37,5 +38,5 @@ export function groupOf(t: Pick<ResourceType, 'apiVersion'>): string {
 
 export const ALL_TYPES: readonly ResourceType[] = [
   Namespace, Node, Pod, Service, Secret, ConfigMap, Event, Deployment, DaemonSet, CustomResourceDefinition,
-  Gateway, GatewayClass, HTTPRoute, AuthorizationPolicy, ClusterRole,
+  Gateway, GatewayClass, HTTPRoute, GRPCRoute, AuthorizationPolicy, ClusterRole,
 ];

@@ -1,5 +1,6 @@
 import type { WaypointRef, Workload } from '../../lib/model/index.js';
-import { ANNOTATION_NETNS, LABEL_DATAPLANE_MODE, LABEL_MTLS_MODE } from '../../lib/names.js';
+import { isCapturedPod } from '../../lib/capture-mode.js';
+import { ANNOTATION_NETNS, LABEL_MTLS_MODE } from '../../lib/names.js';
 import type { PodObject } from '../sources/schemas.js';
 import { workloadOwnerName } from './workload-owner.js';
 
@@ -36,8 +37,7 @@ function mtlsModeOf(value: string | undefined): Workload['mtlsMode'] | undefined
 
 export function workloadOf(p: PodObject, ctx: WorkloadContext): Workload {
   const labels = p.metadata.labels ?? {};
-  const podMode = labels[LABEL_DATAPLANE_MODE];
-  const captured = !p.spec?.hostNetwork && podMode !== 'none' && (podMode === 'ambient' || ctx.namespaceLabels[LABEL_DATAPLANE_MODE] === 'ambient');
+  const captured = isCapturedPod({ labels, hostNetwork: p.spec?.hostNetwork }, ctx.namespaceLabels);
   const phase = p.status?.phase && PHASES.has(p.status.phase) ? (p.status.phase as Workload['phase']) : 'Pending';
   const w: Workload = {
     uid: podUid(p),

@@ -22,16 +22,21 @@ export function answerReadOnly(req: IncomingMessage, res: ServerResponse, routes
     return true;
   }
   let body: unknown;
-  let status = 200;
   try {
     body = handler(url.searchParams);
   } catch (err) {
-    const e = isWeftError(err) ? err : new WeftError('ERR_WEFT_CORE_INTERNAL', { reason: String(err) }, { cause: err });
-    status = e.http ?? 500;
-    body = { error: { code: e.code, message: e.message, hint: e.hint, params: e.params } };
+    answerAdminError(res, err);
+    return true;
   }
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body, null, 1));
+  res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body, null, 1));
   return true;
+}
+
+/** A refusal as the CLI reads it: the error's HTTP status and `{error: {code, message, hint, params}}`. */
+export function answerAdminError(res: ServerResponse, err: unknown): void {
+  const e = isWeftError(err) ? err : new WeftError('ERR_WEFT_CORE_INTERNAL', { reason: String(err) }, { cause: err });
+  const body = { error: { code: e.code, message: e.message, hint: e.hint, params: e.params } };
+  res.writeHead(e.http ?? 500, { 'content-type': 'application/json' }).end(JSON.stringify(body, null, 1));
 }
 
 /** The 404 of an admin server: what there is to ask. */

@@ -13,11 +13,12 @@ export function renderErrorsDoc(): string {
     '| --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const [code, s] of Object.entries(codes) as [string, ErrorSpec][]) {
-    lines.push(`| \`${code}\` | ${cell(s.message)} | ${cell(s.hint)} | ${s.http ?? ''} | ${s.grpc ?? ''} | ${s.cni ?? ''} | ${s.flag ?? ''} |`);
+    lines.push(`| \`${code}\` | ${tableCell(s.message)} | ${tableCell(s.hint)} | ${s.http ?? ''} | ${s.grpc ?? ''} | ${s.cni ?? ''} | ${s.flag ?? ''} |`);
   }
   return lines.join('\n') + '\n';
 }
 
-function cell(text: string): string {
+/** Text as one cell of a Markdown table (also docs/check.md's). */
+export function tableCell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 }

@@ -4,6 +4,7 @@ import { listenHttp, type ListenAt } from '../../lib/telemetry/http-endpoints.js
 import type { StateStore } from '../../lib/model/index.js';
 import type { Enrollments } from '../enroll/enrollments.js';
 import type { ProxyInputs } from '../proxy/inputs.js';
+import { answerTap, type TapHub } from '../../lib/tap/index.js';
 import { summarizeCertificate, type CertificateManager } from '../../lib/identity/index.js';
 import { explainInbound, explainOutbound, type ExplainSources } from './explain.js';
 
@@ -12,6 +13,8 @@ export interface AdminSources {
   readonly enrollments: Enrollments;
   readonly inputs: ProxyInputs;
   readonly certs: CertificateManager;
+  /** The stream of /debug/tap (`weft tap`, `weft top`). */
+  readonly tap: TapHub;
   /** This agent's node (answers name it). */
   readonly node: string;
   /** The roots the agent's certificates chain to (the pushed trust bundle, else the local CA's). */
@@ -22,7 +25,7 @@ export interface AdminSources {
 /**
  * Admin endpoints (15000, loopback by default): what the agent believes and what it is doing, read-only.
  * `weft get` and `weft explain` read /debug/workloads, /debug/policies, /debug/certificates, /config_dump
- * and /debug/explain/{outbound,inbound}.
+ * and /debug/explain/{outbound,inbound}; `weft tap` streams /debug/tap (lib/tap/tap-endpoint.ts).
  */
 export function adminRoutes(s: AdminSources): ReadOnlyRoutes {
   const explain: ExplainSources = {
@@ -55,7 +58,9 @@ export function adminRoutes(s: AdminSources): ReadOnlyRoutes {
 
 export async function serveAdmin(at: ListenAt, s: AdminSources): Promise<Server> {
   const routes = adminRoutes(s);
+  const component = `node agent ${s.node}`;
   const server = createServer((req, res) => {
+    if (answerTap(req, res, s.tap, component)) return;
     if (!answerReadOnly(req, res, routes)) notFound(res, routes);
   });
   await listenHttp(server, at);

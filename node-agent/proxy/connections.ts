@@ -3,6 +3,9 @@ import type { Duplex } from 'node:stream';
 import type { RefusalFlag, WeftError } from '../../lib/errors/index.js';
 import { resetTunnel } from '../../lib/hbone/index.js';
 import type { Logger } from '../../lib/telemetry/log.js';
+import type { AuthzDecision } from '../../lib/authz/index.js';
+import type { TapHub } from '../../lib/tap/index.js';
+import { tapDryRun, tapVerdict, type ConnectionTapEvent } from '../../lib/tap/index.js';
 import { TcpMetrics, type TcpLabels } from './tcp-metrics.js';
 
 export type Reporter = 'source' | 'destination';
@@ -27,6 +30,10 @@ export interface ConnectionInfo extends TcpLabels {
   readonly path: string;
   /** Destination app port (for re-authorisation when policy changes). */
   readonly dstPort: number;
+  /** The enforced L4 decision, set by the destination agent when it authorises (access log, tap). */
+  authz?: AuthzDecision;
+  /** The dry-run policies' would-be decision, where such policies apply. */
+  wouldBe?: AuthzDecision;
 }
 
 /** Why a connection was refused or closed early: a coded error (its flag is the outcome) and the policy, if one decided. */
@@ -59,6 +66,8 @@ export class Connections {
   constructor(
     registry: Registry,
     private readonly accessLog: Logger,
+    /** Tap events (`weft tap`): built only while tap.listening. */
+    private readonly tap: TapHub,
   ) {
     this.metrics = new TcpMetrics(registry);
   }
@@ -86,6 +95,7 @@ export class Connections {
       },
     };
     this.live.set(id, conn);
+    if (this.tap.listening) this.tap.publish(connectionTapEvent(id, info, undefined));
     let closedSides = 0;
     const onClose = (): void => {
       if (++closedSides < 2 || finished) return;
@@ -96,7 +106,9 @@ export class Connections {
       const [req, resp] = bytes();
       const flag = flagOf(outcome);
       series.closed(flag, req, resp);
-      this.log(info, flag, outcome, { bytesSent: req, bytesReceived: resp, durationMs: Date.now() - startedAt });
+      const end = { bytesSent: req, bytesReceived: resp, durationMs: Date.now() - startedAt };
+      this.log(info, flag, outcome, end);
+      if (this.tap.listening) this.tap.publish(connectionTapEvent(id, info, { outcome: outcomeText(flag), ...end }));
     };
     onceClosed(down, onClose);
     onceClosed(up, onClose);
@@ -110,7 +122,9 @@ export class Connections {
     const flag = flagOf(why);
     series.opened.inc();
     series.closed(flag, 0, 0);
-    this.log(info, flag, why, { bytesSent: 0, bytesReceived: 0, durationMs: 0 });
+    const end = { bytesSent: 0, bytesReceived: 0, durationMs: 0 };
+    this.log(info, flag, why, end);
+    if (this.tap.listening) this.tap.publish(connectionTapEvent(0, info, { outcome: outcomeText(flag), ...end }));
   }
 
   list(): TrackedConnection[] {
@@ -141,13 +155,19 @@ export class Connections {
         bytes_sent: end.bytesSent,
         bytes_received: end.bytesReceived,
         duration_ms: end.durationMs,
-        outcome: flag === '-' ? 'ok' : flag,
+        outcome: outcomeText(flag),
         ...(why ? { reason: `${why.err.message} (${why.err.code})` } : {}),
         ...(why?.policy ? { policy: why.policy } : {}),
+        // The rule of the policy that denied (issue 12 item 5: the log names policy and rule).
+        ...(why?.policy !== undefined && info.authz?.policy === why.policy && info.authz.rule !== undefined ? { rule: info.authz.rule } : {}),
       },
       'connection complete',
     );
   }
+}
+
+function outcomeText(flag: Outcome): string {
+  return flag === '-' ? 'ok' : flag;
 }
 
 // Every error a connection ends with carries a flag; one without (a table entry for other uses) counts as CONNECT.
@@ -160,4 +180,40 @@ function onceClosed(stream: Duplex, fn: () => void): void {
   const state = stream as Duplex & { _readableState?: { closeEmitted?: boolean }; _writableState?: { closeEmitted?: boolean } };
   if (state._readableState?.closeEmitted === true || state._writableState?.closeEmitted === true) queueMicrotask(fn);
   else stream.once('close', fn);
+}
+
+// The tap event of a connection, built from the record its access log line comes from; called only while a
+// tap listener is attached (Connections checks TapHub.listening first).
+interface ConnectionEnd {
+  readonly outcome: string;
+  readonly bytesSent: number;
+  readonly bytesReceived: number;
+  readonly durationMs: number;
+}
+
+function connectionTapEvent(id: number, info: ConnectionInfo, end: ConnectionEnd | undefined): ConnectionTapEvent {
+  const colon = info.dst.lastIndexOf(':');
+  return {
+    type: 'connection',
+    event: end === undefined ? 'open' : 'close',
+    time: new Date().toISOString(),
+    id,
+    reporter: info.reporter,
+    direction: info.direction,
+    via: info.path,
+    source: { workload: info.srcWorkload, namespace: info.srcNamespace, identity: info.srcIdentity, ip: info.srcIp },
+    destination: {
+      workload: info.dstWorkload,
+      namespace: info.dstNamespace,
+      identity: info.dstIdentity,
+      address: colon < 0 ? info.dst : info.dst.slice(0, colon),
+      port: info.dstPort,
+      service: info.service.destination_service,
+    },
+    ...end,
+    // Only where policy was evaluated: the source agent never decides it, and a destination refusal that
+    // came first (unknown workload, strict mTLS) has none.
+    ...(info.authz === undefined ? {} : { verdict: tapVerdict(info.authz) }),
+    ...(info.wouldBe === undefined ? {} : { dryRun: tapDryRun(info.wouldBe) }),
+  };
 }

@@ -68,7 +68,8 @@ export function handleInboundPlain(inputs: ProxyInputs, pod: PodContext, down: S
   const policies = inputs.authz.forWorkload(dstW);
   const req = { principal: undefined, sourceIp: srcIp, port: original.port };
   const decision = policies.authorizeL4(req);
-  if (policies.dryRun !== undefined) inputs.dryRun.l4(policies, req, decision, dryRunContext(info));
+  info.authz = decision;
+  if (policies.dryRun !== undefined) info.wouldBe = inputs.dryRun.l4(policies, req, decision, dryRunContext(info));
   if (!decision.allowed) {
     const err = new WeftError('ERR_WEFT_AGENT_DENIED', { source: `${srcIp} (plaintext peer)`, destination: info.dstIdentity, policy: decision.policy ?? decision.reason });
     inputs.connections.refusedWith(info, err, decision.policy);

@@ -130,7 +130,8 @@ export class InboundHbone {
     const policies = this.inputs.authz.forWorkload(dstW);
     const req = { principal: srcIdentity, sourceIp: srcIp, port: target.port };
     const decision = policies.authorizeL4(req);
-    if (policies.dryRun !== undefined) this.inputs.dryRun.l4(policies, req, decision, dryRunContext(info));
+    info.authz = decision;
+    if (policies.dryRun !== undefined) info.wouldBe = this.inputs.dryRun.l4(policies, req, decision, dryRunContext(info));
     if (!decision.allowed) {
       const err = new WeftError('ERR_WEFT_AGENT_DENIED', { source: info.srcIdentity, destination: info.dstIdentity, policy: decision.policy ?? decision.reason });
       return this.refuse(info, err, decision.policy);

@@ -49,7 +49,7 @@ describe('weft check against a lab', () => {
     expect(await caCheck()).toMatchObject({ status: 'ok' });
     await writeFile(join(caDir, 'ca.crt'), (await CertificateAuthority.createRoot({ trustDomain: 'cluster.local', lifetimeDays: 0.25 })).certPem);
     const r = await caCheck();
-    expect(r).toMatchObject({ status: 'fail', code: 'WEFT_CHECK_CA_EXPIRES_BEFORE_LEAF_LIFETIME', message: expect.stringContaining('less than one leaf lifetime (24 h)') as string });
+    expect(r).toMatchObject({ status: 'fail', code: 'WEFT-C031', message: expect.stringContaining('less than one leaf lifetime (24 h)') as string });
     expect(r?.fix).toContain('sudo weft lab up --lab lab');
   });
 });

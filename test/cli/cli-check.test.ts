@@ -36,7 +36,9 @@ describe('weft check (Kubernetes API)', () => {
     const c = capture();
     const code = await checkCommand(kubeClient(api), { pre: false, namespace: NS, output: 'table' }, c.printer);
     expect(c.out.filter((l) => l.startsWith('✖') || l.startsWith('!'))).toEqual([]);
-    expect(c.out.filter((l) => l.startsWith('✔'))).toHaveLength(8);
+    expect(c.out.filter((l) => l.startsWith('✔'))).toHaveLength(11);
+    // The analyzers' lines: no finding; the certificates the data plane holds need its admin endpoints.
+    expect(c.out.filter((l) => l.startsWith('- '))).toEqual([expect.stringMatching(/^- workload certificates: the admin endpoints/)]);
     expect(c.out.at(-1)).toBe('all checks passed');
     expect(code).toBe(0);
   });
@@ -46,7 +48,10 @@ describe('weft check (Kubernetes API)', () => {
     await checkCommand(kubeClient(api), { pre: false, namespace: NS, output: 'json' }, c.printer);
     const doc = JSON.parse(c.out.join('\n')) as { passed: boolean; checks: { check: string; status: string }[] };
     expect(doc.passed).toBe(true);
-    expect(doc.checks.map((x) => x.check)).toEqual(['Kubernetes API', 'Gateway API CRDs', 'weft CRDs', 'control plane', 'waypoint GatewayClass', 'node agents', 'CNI chained', 'CA certificates']);
+    expect(doc.checks.map((x) => x.check)).toEqual([
+      'Kubernetes API', 'Gateway API CRDs', 'weft CRDs', 'control plane', 'waypoint GatewayClass', 'node agents', 'CNI chained', 'CA certificates',
+      'routes', 'authorization policies', 'node agents of captured pods', 'workload certificates',
+    ]);
   });
 
   it('a missing Gateway API CRD fails with the kubectl apply to run, and exits 1', async () => {
@@ -127,7 +132,7 @@ describe('weft check (Kubernetes API)', () => {
     event('e1', '2026-12-07T10:00:00Z', '');
     event('e2', '2026-12-07T10:05:00Z', JSON.stringify({ state: 'contested', file: '05-cilium.conflist', reverts: 5, code: 'ERR_WEFT_CNI_INSTALL_CONTESTED', writer: 'Cilium', setting: 'cni.exclusive=false (Cilium Helm value)', since: '2026-12-07T10:04:00Z' }));
     const r = await statusOf('CNI chained');
-    expect(r).toMatchObject({ status: 'fail', code: 'WEFT_CHECK_CNI_CONTESTED' });
+    expect(r).toMatchObject({ status: 'fail', code: 'WEFT-C022' });
     expect(r.message).toMatch(/^contested: /);
     expect(r.message).toContain('node-b (05-cilium.conflist, 5 removals, other writer: Cilium)');
     expect(r.message).not.toContain('node-a');
@@ -135,7 +140,7 @@ describe('weft check (Kubernetes API)', () => {
     // Without the writer known, the finding still names the node and the settings to look at.
     event('e3', '2026-12-07T10:06:00Z', JSON.stringify({ state: 'contested', file: '10-other.conflist', reverts: 3 }));
     const unknown = await statusOf('CNI chained');
-    expect(unknown).toMatchObject({ code: 'WEFT_CHECK_CNI_CONTESTED', message: expect.stringContaining('other writer: unknown') as string });
+    expect(unknown).toMatchObject({ code: 'WEFT-C022', message: expect.stringContaining('other writer: unknown') as string });
     expect(unknown.fix).toContain('cni.exclusive=false');
     // A probe failure that is not a contest stays the plain "not chained" line.
     event('e4', '2026-12-07T10:07:00Z', JSON.stringify({ state: 'no-config', since: '2026-12-07T10:07:00Z' }));
@@ -150,11 +155,14 @@ describe('weft check (Kubernetes API)', () => {
     const { x509 } = await import('../../lib/identity/crypto.js');
     const notAfter = new x509.X509Certificate(pem).notAfter;
     const r = await statusOf('CA certificates', new Date(notAfter.getTime() - 10 * 86_400_000));
-    expect(r).toMatchObject({ status: 'fail', message: expect.stringMatching(/expires in (9|10) days/) as string, fix: expect.stringContaining('Rotate') as string });
+    expect(r).toMatchObject({ status: 'fail', code: 'WEFT-C030', message: expect.stringMatching(/expires in (9|10) days/) as string, fix: expect.stringContaining('Rotate') as string });
     // The fix names the rotation procedure, and that document exists.
     expect(r.fix).toContain('docs/rotation.md');
     expect(existsSync(join(ROOT, 'docs/rotation.md'))).toBe(true);
     expect((await statusOf('CA certificates', new Date(notAfter.getTime() + 1000))).message).toContain('expired');
+    // --ca-expiry-threshold 5d: 10 days left passes.
+    const lenient = await runChecks(kubeClient(api), { pre: false, namespace: NS, now: new Date(notAfter.getTime() - 10 * 86_400_000), caExpirySeconds: 5 * 86_400 });
+    expect(lenient.find((x) => x.check === 'CA certificates')?.status).toBe('ok');
   });
 
   it('an issuing CA that expires before one leaf lifetime fails with its stable code; --leaf-lifetime on weft-control sets that lifetime', async () => {
@@ -163,17 +171,17 @@ describe('weft check (Kubernetes API)', () => {
     const b64 = (t: string): string => Buffer.from(t).toString('base64');
     api.put({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'weft-ca', namespace: NS }, type: 'weft.dev/ca', data: { 'ca.crt': b64(ca.certPem), 'ca.key': b64(ca.keyPem) } });
     const r = await statusOf('CA certificates');
-    expect(r).toMatchObject({ status: 'fail', code: 'WEFT_CHECK_CA_EXPIRES_BEFORE_LEAF_LIFETIME', message: expect.stringContaining('less than one leaf lifetime (24 h)') as string });
+    expect(r).toMatchObject({ status: 'fail', code: 'WEFT-C031', message: expect.stringContaining('less than one leaf lifetime (24 h)') as string });
     expect(r.fix).toContain('Rotate the CA');
     expect(r.fix).toContain('docs/rotation.md');
     const c = capture();
     await checkCommand(kubeClient(api), { pre: false, namespace: NS, output: 'table' }, c.printer);
-    expect(c.out.find((l) => l.startsWith('✖ CA certificates'))).toContain('[WEFT_CHECK_CA_EXPIRES_BEFORE_LEAF_LIFETIME]');
-    // Leaves of 1 h fit in the 12 h left: no leaf-lifetime finding (the 30-day rule still fails).
+    expect(c.out.find((l) => l.startsWith('✖ CA certificates'))).toContain('[WEFT-C031]');
+    // Leaves of 1 h fit in the 12 h left: no leaf-lifetime finding (the 30-day rule still fails, WEFT-C030).
     const d = api.getObject('deployments', NS, 'weft-control', 'apps')!;
     api.put({ ...d, spec: { ...(d.spec as object), template: { spec: { containers: [{ name: 'control', args: ['--source=kube', '--leaf-lifetime=3600'] }] } } } });
     const short = await statusOf('CA certificates');
-    expect(short.code).toBeUndefined();
+    expect(short.code).toBe('WEFT-C030');
     expect(short.message).toMatch(/expires in 0 days/);
   });
 
@@ -195,7 +203,7 @@ describe('weft check (Kubernetes API)', () => {
     const code = await checkCommand(client, { pre: false, namespace: NS, output: 'table' }, c.printer);
     expect(code).toBe(1);
     expect(c.out[1]).toMatch(/^✖ Kubernetes API: ERR_WEFT_CLI_API_UNREACHABLE: the Kubernetes API server at http:\/\/127\.0\.0\.1:\d+ is not reachable/);
-    expect(c.out.filter((l) => l.startsWith('- '))).toHaveLength(7);
+    expect(c.out.filter((l) => l.startsWith('- '))).toHaveLength(11); // 7 checks and the 4 analyzers
     api = await KubeApiServerDouble.start(); // afterEach closes it
   });
 });

@@ -10,6 +10,7 @@ import type { Deadline } from '../timeout/deadline.js';
 import type { UpstreamProtocol } from '../upstream/clients.js';
 import type { Headers, UpstreamResponse } from '../upstream/exchange.js';
 import type { ConnectionInfo } from './connection.js';
+import type { PolicyVerdict } from '../policy/authorize.js';
 
 // One request on the request path: the one object every layer reads and fills in, in place of the
 // closures and argument lists each step used to take. It is what the filters edit (UpstreamEdit), what
@@ -17,7 +18,7 @@ import type { ConnectionInfo } from './connection.js';
 
 const NO_TARGET: TryTarget = { label: 'none', endpoints: [] };
 
-export class Call implements TryRequest, UpstreamEdit {
+export class Call implements TryRequest, UpstreamEdit, PolicyVerdict {
   /** Labels of the request's metrics and access log line, set as the layers decide. */
   routeLabel = 'none';
   backendLabel = 'none';
@@ -25,6 +26,9 @@ export class Call implements TryRequest, UpstreamEdit {
   grpcStatus = '';
   /** The policy decision that refused the request: for the access log, never for the client. */
   denial: AuthzDecision | undefined = undefined;
+  /** Every policy decision, and the dry-run one (PolicyVerdict): for the tap. */
+  decision: AuthzDecision | undefined = undefined;
+  wouldBe: AuthzDecision | undefined = undefined;
 
   // UpstreamEdit: `path` is the path alone while the filters run, then path and query (sendable()).
   path: string;

@@ -3,6 +3,7 @@ import { POLICY_DENIED_REASON, type DryRunRecorder } from '../../lib/authz/index
 import { WeftError } from '../../lib/errors/index.js';
 import type { HttpRouteRule } from '../../lib/model/index.js';
 import type { Logger } from '../../lib/telemetry/log.js';
+import type { TapHub } from '../../lib/tap/index.js';
 import type { DownRequest, DownResponse, OutHeaders, RequestHandler } from '../downstream/exchange.js';
 import { NO_DESTINATION, type WaypointMetrics } from '../metrics.js';
 import { denial } from '../policy/authorize.js';
@@ -19,6 +20,7 @@ import { Call } from './call.js';
 import type { ConnectionInfo } from './connection.js';
 import type { Mirrors } from './mirror.js';
 import { replyLocal, replyRedirect, responseHeaders, writeResponse } from './write-response.js';
+import { requestTapEvent } from './request-tap.js';
 
 // The forward layer: the request path's one entry point, which the downstream servers call for every
 // request, and the order of the layers under it. Policy (L7 authorization) → route (match, filters,
@@ -37,6 +39,8 @@ export interface ForwarderOptions {
   readonly log: Logger;
   /** Access log (its own logger name); null disables it. */
   readonly accessLog: Logger | null;
+  /** Tap events (`weft tap`): built only while tap.listening. */
+  readonly tap: TapHub;
   /** This waypoint's SPIFFE ID, for x-forwarded-client-cert `By=`. */
   readonly identity: string | undefined;
   readonly clock: Clock;
@@ -92,7 +96,7 @@ export class Forwarder implements RequestHandler<ConnectionInfo> {
     const call = new Call(conn, req, res, this.o.clock.now(), req.method, path, query, authority, grpc);
 
     // 1. Policy: L7 authorization, before routing (as Istio does).
-    const d = denial(conn, call.method, path, this.o.dryRun);
+    const d = denial(conn, call.method, path, this.o.dryRun, call);
     if (d !== undefined) {
       // The client learns only that a policy denied it (issue 12 item 5): which policy and rule is internal
       // detail, kept for the access log and weft_waypoint_denied_total.
@@ -249,6 +253,7 @@ export class Forwarder implements RequestHandler<ConnectionInfo> {
       const d = call.denial;
       this.accessLog(call.routeLabel, call.backendLabel, call.conn.principal).info(d === undefined ? line : { ...line, policy: d.policy, rule: d.rule, reason: d.reason }, 'access');
     }
+    if (this.o.tap.listening) this.o.tap.publish(requestTapEvent(call, status, flag, ms));
   }
 
   /** Access-log child per route, backend and client: pino serialises those bindings once, not per line. */

@@ -24,4 +24,14 @@ export const adminCodes = defineCodes({
     hint: 'The destination pod may have moved or restarted; run the command again.',
     http: 404,
   },
+  ERR_WEFT_ADMIN_TAP_FORBIDDEN: {
+    message: 'the tap of {component} answers only on its loopback; this request came from {peer}',
+    hint: 'Tap shows request metadata: reach the admin port from the node (agent) or pod (waypoint) itself. In a lab `weft tap` does that; on Kubernetes forward the port first (kubectl port-forward to the pod) and pass --admin 127.0.0.1:15000.',
+    http: 403,
+  },
+  ERR_WEFT_ADMIN_TAP_BUSY: {
+    message: '{component} already streams its tap to {max} listeners',
+    hint: 'Stop another `weft tap` or `weft top` against this component (each holds one listener while it runs), then try again.',
+    http: 503,
+  },
 });

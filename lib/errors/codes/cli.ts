@@ -64,6 +64,10 @@ export const cliCodes = defineCodes({
     message: 'waypoint {namespace}/{name} was not ready after {seconds} s: {state}; {enrollment}',
     hint: 'See what it waits for with `weft waypoint status -n {namespace} --name {name}` (replicas, node agents), then re-run the apply: it is idempotent, and enrolls the namespace once the waypoint is ready.',
   },
+  ERR_WEFT_CLI_WAYPOINT_NEEDED: {
+    message: 'waypoint {namespace}/{name} enforces the L7 rules of {policies}, and no other waypoint would: deleting it makes them fail closed, denying all the traffic they select. Nothing was deleted; to delete it anyway: {command}',
+    hint: 'First deploy another waypoint for them (`weft waypoint apply`) or remove their L7 fields (methods, paths); or delete it anyway with --force, and `weft check` then reports each as WEFT-C011.',
+  },
   ERR_WEFT_CLI_PERMISSION_DENIED: {
     message: '{what}: {path} is not permitted for uid {uid}',
     hint: 'A lab\'s state belongs to root, who started it: run the command with sudo. Elsewhere, fix the permissions of the path named above.',
@@ -78,7 +82,7 @@ export const cliCodes = defineCodes({
   },
   ERR_WEFT_CLI_ADMIN_FORWARD_NEEDED: {
     message: 'the admin endpoint of {target} listens on the loopback of pod {namespace}/{pod}, which weft reaches directly only in a lab',
-    hint: 'Forward it first, e.g. `kubectl port-forward -n {namespace} pod/{pod} 15000:15000`, then run the same weft get again with `--admin 127.0.0.1:15000` (weft explain asks several components: run it against a lab).',
+    hint: 'Forward it first, e.g. `kubectl port-forward -n {namespace} pod/{pod} 15000:15000`, then run the same weft get, tap or top again with `--admin 127.0.0.1:15000` (weft explain asks several components: run it against a lab).',
   },
   ERR_WEFT_CLI_ADMIN_BAD_ANSWER: {
     message: '{target} answered {path} with HTTP {status}: {reason}',
