@@ -5,6 +5,7 @@ import { withMeshNamespaceOption } from '../admin/target-options.js';
 import { DEFAULT_METRICS, readOverview, readTopology, readWorkload } from '../dashboard/golden-metrics.js';
 import { startDashboard, type DashboardData } from '../dashboard/dashboard-server.js';
 import { readWorkloadConfig } from '../dashboard/workload-config.js';
+import { tapWorkload } from '../dashboard/workload-tap.js';
 import type { ClusterClient } from '../kube/cluster-client.js';
 import { connectCluster, withClusterOptions, type ClusterArgs } from '../kube/connect.js';
 import type { PrometheusClient } from '../prometheus/prometheus-client.js';
@@ -47,7 +48,7 @@ export const dashboardModule: CommandModule<object, Args> = {
         ep.catch(() => endpoints.delete(key));
         return ep;
       };
-      const data: DashboardData = {
+      const metricsAndConfig: Omit<DashboardData, 'tap'> = {
         overview: () => readOverview(prom),
         topology: () => readTopology(prom),
         workload: async (w) => {
@@ -56,6 +57,7 @@ export const dashboardModule: CommandModule<object, Args> = {
           return { at: Date.now(), window: DEFAULT_METRICS.window, edgeWindow: DEFAULT_METRICS.edgeWindow, ...m, ...config };
         },
       };
+      const data: DashboardData = { ...metricsAndConfig, tap: (w, send) => tapWorkload(client, args.meshNamespace, w, send) };
       const dash = await startDashboard(data, args.port);
       console.log(`weft dashboard: ${dash.url} (Ctrl-C to stop)`);
       await new Promise<void>((resolve) => {

@@ -79,3 +79,9 @@ export interface WorkloadDetail extends WorkloadMetrics, Reading {
   /** Components that could not be asked, with why: the page says so instead of showing less silently. */
   readonly unreachable: readonly string[];
 }
+
+/** One line of a workload's live tap (`weft tap`'s line), or a note about the tap itself (a component not tapped, dropped events). */
+export interface TapLine {
+  readonly kind: 'event' | 'note';
+  readonly text: string;
+}

@@ -5,11 +5,12 @@ import { join } from 'node:path';
 import { WeftError, isWeftError } from '../../lib/errors/index.js';
 import { packageRoot } from '../../lib/package-root.js';
 import { listenHttp } from '../../lib/telemetry/http-endpoints.js';
-import type { Overview, Topology, WorkloadDetail, WorkloadKey } from './dashboard-api.js';
+import type { Overview, TapLine, Topology, WorkloadDetail, WorkloadKey } from './dashboard-api.js';
 
 /**
  * The dashboard's HTTP server: the page esbuild bundled (dist/dashboard/) and the small JSON API it reads
- * (`/api/overview`, `/api/topology`, `/api/workload?namespace=&name=`). It listens on the loopback only:
+ * (`/api/overview`, `/api/topology`, `/api/workload?namespace=&name=`, and the live tap of a workload as
+ * server-sent events, `/api/tap?namespace=&name=`). It listens on the loopback only:
  * it answers with what the CLI's user may read (Prometheus, the components' admin endpoints), so nobody
  * else on the network should reach it. The browser never talks to Prometheus or a component itself.
  */
@@ -17,6 +18,8 @@ export interface DashboardData {
   overview(): Promise<Overview>;
   topology(): Promise<Topology>;
   workload(w: WorkloadKey): Promise<WorkloadDetail>;
+  /** Starts a live tap of the workload, each line handed to `send`; resolves with what stops it. */
+  tap(w: WorkloadKey, send: (line: TapLine) => void): Promise<() => void>;
 }
 
 /** Where `npm run build` puts the page (scripts/build-dashboard.mjs). */
@@ -77,9 +80,25 @@ async function answer(data: DashboardData, dir: string, req: IncomingMessage, re
       return sendJson(res, await data.topology());
     case '/api/workload':
       return sendJson(res, await data.workload({ namespace: param(url, 'namespace'), name: param(url, 'name') }));
+    case '/api/tap':
+      return streamTap(data, { namespace: param(url, 'namespace'), name: param(url, 'name') }, res);
     default:
       res.writeHead(404, { 'content-type': 'text/plain' }).end(`try / or ${['/api/overview', '/api/topology', '/api/workload'].join(', ')}\n`);
   }
+}
+
+/** Server-sent events, one per tap line, until the page goes away; a tap that cannot start is one error answer. */
+async function streamTap(data: DashboardData, w: WorkloadKey, res: ServerResponse): Promise<void> {
+  let open = true;
+  res.on('close', () => (open = false));
+  const send = (line: TapLine): void => {
+    if (!res.headersSent) res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' });
+    res.write(`data: ${JSON.stringify(line)}\n\n`);
+  };
+  const stop = await data.tap(w, (line) => open && send(line));
+  if (!open) return stop();
+  if (!res.headersSent) res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' }).flushHeaders();
+  res.on('close', stop);
 }
 
 function param(url: URL, key: string): string {

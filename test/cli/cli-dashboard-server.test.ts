@@ -22,6 +22,10 @@ describe('the dashboard server', () => {
   const data: DashboardData = {
     overview: () => Promise.resolve(overview),
     topology: () => Promise.resolve(topology),
+    tap: (w, send) => {
+      send({ kind: 'note', text: `tapping ${w.namespace}/${w.name}` });
+      return Promise.resolve(() => asked.push('tap closed'));
+    },
     workload: (w) => {
       asked.push(`${w.namespace}/${w.name}`);
       return Promise.reject(new WeftError('ERR_WEFT_LAB_PROMETHEUS_NOT_RUNNING', { lab: 'demo', what: 'none recorded in lab.json' }));
@@ -62,9 +66,20 @@ describe('the dashboard server', () => {
     const failed = await fetch(new URL('api/workload?namespace=demo&name=web', dash.url));
     expect(failed.status).toBe(502);
     expect(((await failed.json()) as { error: { code: string } }).error.code).toBe('ERR_WEFT_LAB_PROMETHEUS_NOT_RUNNING');
-    expect(asked).toEqual(['demo/web']);
+    expect(asked.filter((a) => a === 'demo/web')).toEqual(['demo/web']);
     expect((await fetch(new URL('api/overview', dash.url))).status).toBe(200);
     expect((await fetch(new URL('api/overview', dash.url), { method: 'POST' })).status).toBe(405);
+  });
+
+  it('streams a tap as server-sent events and stops it when the page goes away', async () => {
+    const ac = new AbortController();
+    const res = await fetch(new URL('api/tap?namespace=demo&name=web', dash.url), { signal: ac.signal });
+    expect(res.headers.get('content-type')).toBe('text/event-stream');
+    const reader = res.body!.getReader();
+    const first = new TextDecoder().decode((await reader.read()).value as Uint8Array);
+    expect(first).toBe(`data: ${JSON.stringify({ kind: 'note', text: 'tapping demo/web' })}\n\n`);
+    ac.abort();
+    await expect.poll(() => asked.includes('tap closed')).toBe(true);
   });
 
   it('refuses to start without the built page', async () => {

@@ -4,7 +4,7 @@
 // - the overview lists web with its numbers read from the lab's Prometheus (~10 req/s, success ≈ 80 %)
 //   and draws the client → web edge as mutual TLS;
 // - clicking web opens its page, with the HTTPRoute and the AuthorizationPolicy its waypoint and node
-//   agents hold (read from their admin endpoints);
+//   agents hold (read from their admin endpoints), and its live tap shows the requests with both identities;
 // - tripling the load makes the page's requests/s rise, while the page stays open (it polls its server);
 // - screenshots of both pages are kept under test-results/dashboard/ (docs/dashboard.md says where).
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -125,6 +125,11 @@ describeRoot('weft dashboard in headless Chromium against a lab with traffic (ne
     const policies = (await page.getByTestId('policies').textContent()) ?? '';
     expect(policies).toContain(`${NS}/no-admin-posts`);
     expect(policies).toMatch(/waypoint dash\/waypoint/);
+    // The live tap shows the requests being sent, with both identities.
+    await eventually(async () => {
+      const tap = (await page.getByTestId('tap').textContent()) ?? '';
+      return /GET web\.dash(:80)?\/.*src=dash\/client \(spiffe:\/\/cluster\.local\/ns\/dash\/sa\/client\).*dst=dash\/web \(spiffe:/.test(tap) || undefined;
+    }, 30_000, 'a request in the live tap', 500);
 
     const before = await eventually(async () => {
       const v = numberIn(await page.getByTestId('metric-rps').textContent());

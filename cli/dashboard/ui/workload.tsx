@@ -2,8 +2,9 @@ import type { Edge, WorkloadDetail, WorkloadKey } from '../dashboard-api.js';
 import { usePolling } from './api.js';
 import { clock, countCell, endName, millisCell, percentCell, rateCell, workloadHref } from './format.js';
 import { Sparkline } from './sparkline.js';
+import { TapPanel } from './tap-panel.js';
 
-/** One workload: its numbers and their history, who calls it and whom it calls, its routes and policies. */
+/** One workload: its numbers and their history, who calls it and whom it calls, its routes and policies, its live tap. */
 export function WorkloadPage(props: { workload: WorkloadKey }) {
   const { namespace, name } = props.workload;
   const { data, error } = usePolling<WorkloadDetail>(`/api/workload?namespace=${encodeURIComponent(namespace)}&name=${encodeURIComponent(name)}`);
@@ -82,6 +83,8 @@ export function WorkloadPage(props: { workload: WorkloadKey }) {
               </tbody>
             </table>
           )}
+          <h2>live tap</h2>
+          <TapPanel workload={props.workload} />
           {data.unreachable.length > 0 && (
             <div class="error">
               <h2>not asked</h2>
