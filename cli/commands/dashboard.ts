@@ -5,7 +5,6 @@ import { withMeshNamespaceOption } from '../admin/target-options.js';
 import { DEFAULT_METRICS, readOverview, readTopology, readWorkload } from '../dashboard/golden-metrics.js';
 import { startDashboard, type DashboardData } from '../dashboard/dashboard-server.js';
 import { readWorkloadConfig } from '../dashboard/workload-config.js';
-import { tapWorkload } from '../dashboard/workload-tap.js';
 import type { ClusterClient } from '../kube/cluster-client.js';
 import { connectCluster, withClusterOptions, type ClusterArgs } from '../kube/connect.js';
 import type { PrometheusClient } from '../prometheus/prometheus-client.js';
@@ -57,6 +56,8 @@ export const dashboardModule: CommandModule<object, Args> = {
           return { at: Date.now(), window: DEFAULT_METRICS.window, edgeWindow: DEFAULT_METRICS.edgeWindow, ...m, ...config };
         },
       };
+      // The tap's target discovery reads lab state (yaml): loaded only when the dashboard runs, as `weft tap` does.
+      const { tapWorkload } = await import('../dashboard/workload-tap.js');
       const data: DashboardData = { ...metricsAndConfig, tap: (w, send) => tapWorkload(client, args.meshNamespace, w, send) };
       const dash = await startDashboard(data, args.port);
       console.log(`weft dashboard: ${dash.url} (Ctrl-C to stop)`);
