@@ -1,19 +1,48 @@
 import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readObjects } from './cluster-store.js';
 import { programFor } from './images.js';
 import type { Container, PodSpec } from './manifests.js';
 import { meshPaths, writeToken } from './mesh.js';
 import type { LabPaths } from './names.js';
-import type { PodState } from './pod-state.js';
+import { run } from './command.js';
+import { FIXED_RUN_PATHS, inPod } from './pod-etc.js';
+import { runNetns, type PodState, type RuntimeRecord } from './pod-state.js';
+import type { ProbeTarget } from './probes.js';
 import type { NodeInfo } from './topology.js';
-import { prepareVolumes, rewritePath, type VolumeMount } from './volumes.js';
+import { WeftError } from '../lib/errors/index.js';
+import { mapHostPath, type HostPathVolume } from './host-paths.js';
+import type { NodePods } from './kube/node-pods.js';
+import { prepareVolumes, rewritePathsInText, type Volume, type VolumeMount } from './volumes.js';
+
+/** The `weft` image's ENTRYPOINT (Dockerfile); its working directory is the repository root, as the lab's. */
+const IMAGE_ENTRYPOINT = ['node', 'dist/waypoint/main.js'];
 
 // What the lab's kubelet starts a container with: its environment, command line and volumes, derived from
 // the pod spec the way a kubelet does (kubelet.ts runs and supervises the process).
 
-/** The environment of a container: the lab's own variables, then the container's `env` (values and fieldRefs). */
-export function containerEnv(st: PodState, c: Container, node: NodeInfo, labName: string): NodeJS.ProcessEnv {
+/** The pod's fields a fieldRef (env) or downwardAPI item (volume) can name. */
+function podFields(st: PodState, node: NodeInfo): Record<string, string> {
+  const rec = st.rec;
+  const spec = st.obj.spec as unknown as PodSpec;
+  return {
+    'metadata.name': rec.name,
+    'metadata.namespace': rec.namespace,
+    'metadata.uid': rec.uid,
+    'status.podIP': rec.ip ?? '',
+    'status.hostIP': node.ip,
+    'spec.nodeName': node.name,
+    'spec.serviceAccountName': spec.serviceAccountName ?? 'default',
+  };
+}
+
+/**
+ * The environment of a container: the lab's own variables, then the container's `env` (values and
+ * fieldRefs). An API pod also gets KUBERNETES_SERVICE_HOST/PORT, as from a kubelet: here the API server's
+ * own address (the `kubernetes` Service's only endpoint), which the lab's kube-proxy does not DNAT.
+ */
+export function containerEnv(st: PodState, c: Container, node: NodeInfo, labName: string, apiServer?: URL): NodeJS.ProcessEnv {
   const rec = st.rec;
   const spec = st.obj.spec as unknown as PodSpec;
   const env: NodeJS.ProcessEnv = {
@@ -28,15 +57,11 @@ export function containerEnv(st: PodState, c: Container, node: NodeInfo, labName
     SERVICE_ACCOUNT: spec.serviceAccountName ?? 'default',
     WEFT_LAB: labName,
   };
-  const fields: Record<string, string> = {
-    'metadata.name': rec.name,
-    'metadata.namespace': rec.namespace,
-    'metadata.uid': rec.uid,
-    'status.podIP': rec.ip ?? '',
-    'status.hostIP': node.ip,
-    'spec.nodeName': node.name,
-    'spec.serviceAccountName': spec.serviceAccountName ?? 'default',
-  };
+  if (st.source === 'api' && apiServer) {
+    env.KUBERNETES_SERVICE_HOST = apiServer.hostname;
+    env.KUBERNETES_SERVICE_PORT = apiServer.port || '443';
+  }
+  const fields = podFields(st, node);
   for (const e of c.env ?? []) {
     if (e.value !== undefined) env[e.name] = e.value;
     else if (e.valueFrom?.fieldRef) env[e.name] = fields[e.valueFrom.fieldRef.fieldPath] ?? '';
@@ -44,43 +69,120 @@ export function containerEnv(st: PodState, c: Container, node: NodeInfo, labName
   return env;
 }
 
-/** The command line: a repo program for `weft/*` images, else the container's command and args (paths mapped into its mounts). */
+/** The command line: a repo program for `weft/*` images, the container's command from the repository root for `weft`, else the container's command and args (paths mapped into its mounts). */
 export function containerArgv(st: PodState, c: Container, mounts: ReadonlyMap<string, string>, distDir: string): string[] {
   const program = programFor(c.image, st.key);
-  const args = (c.args ?? []).map((a) => rewritePath(a, mounts));
+  // Whole values and `--flag=<path>` alike (the chart passes `--cni-conf-dir=/host/etc/cni/net.d`).
+  const args = (c.args ?? []).map((a) => rewritePathsInText(a, mounts));
   if (program.kind === 'node') return [process.execPath, join(distDir, program.entry), ...args];
-  const argv = [...(c.command ?? []).map((a) => rewritePath(a, mounts)), ...args];
+  if (program.kind === 'repo') {
+    // The image's ENTRYPOINT (Dockerfile) when the container names no command; `node` is this Node.
+    const [exe, ...rest] = (c.command ?? IMAGE_ENTRYPOINT).map((a) => rewritePathsInText(a, mounts));
+    return [exe === 'node' ? process.execPath : exe, ...rest, ...args];
+  }
+  const argv = [...(c.command ?? []).map((a) => rewritePathsInText(a, mounts)), ...args];
   return argv.length > 0 ? argv : ['sleep', 'infinity'];
 }
 
-/** Prepares the container's volumes (ConfigMaps, projected tokens, the CA root) and returns mount path → host path. */
-export async function containerVolumes(paths: LabPaths, node: NodeInfo, st: PodState, c: Container): Promise<Map<string, string>> {
-  const mounts = (c as Container & { volumeMounts?: VolumeMount[] }).volumeMounts ?? [];
+/**
+ * Prepares the container's volumes and returns mount path → host path. An API pod's tokens come through
+ * TokenRequest and its ConfigMaps from the API server (a missing one fails the start, retried as a kubelet
+ * waits for it); a file-store pod's from the lab's token key and cluster state.
+ */
+export async function containerVolumes(paths: LabPaths, node: NodeInfo, st: PodState, c: Container, api: NodePods | undefined): Promise<Map<string, string>> {
+  const mounts = volumeMounts(c);
   if (mounts.length === 0) return new Map();
-  const spec = st.obj.spec as unknown as PodSpec & { volumes?: [] };
-  const manifests = (await readObjects(paths.manifests)).map((x) => x.object);
+  const spec = st.obj.spec as unknown as PodSpec & { volumes?: Volume[] };
   const mesh = meshPaths(paths);
+  const { namespace, name, uid } = st.rec;
+  const serviceAccount = spec.serviceAccountName ?? 'default';
+  const common = {
+    dir: join(paths.root, 'volumes', `${namespace}.${name}`),
+    fields: podFields(st, node),
+    caRoot: mesh.caRoot,
+    mapHostPath: (v: HostPathVolume, readOnly: boolean) => mapHostPath(v, readOnly, paths.node(node.name), st.key),
+  };
+  if (st.source === 'api' && api) {
+    return prepareVolumes(spec.volumes, mounts, {
+      ...common,
+      configMap: async (cm) => {
+        const data = await api.configMap(namespace, cm);
+        if (data === undefined) throw new WeftError('ERR_WEFT_SOURCE_KUBE_REQUEST', { method: 'GET', path: `configmaps/${namespace}/${cm}`, status: 404, reason: `ConfigMap ${cm} of volume of ${st.key} not found (yet)` });
+        return data;
+      },
+      mintToken: async (file, audiences, expirationSeconds) => {
+        const token = await api.requestToken({ namespace, serviceAccount, pod: { name, uid }, audiences: audiences ?? [], ...(expirationSeconds !== undefined ? { expirationSeconds } : {}) });
+        await writeFile(file, token, { mode: 0o600 });
+      },
+    });
+  }
+  const manifests = (await readObjects(paths.manifests)).map((x) => x.object);
   const canMint = existsSync(mesh.tokenKey);
   return prepareVolumes(spec.volumes, mounts, {
-    dir: join(paths.root, 'volumes', `${st.rec.namespace}.${st.rec.name}`),
-    configMaps: manifests,
-    namespace: st.rec.namespace,
-    caRoot: mesh.caRoot,
+    ...common,
+    configMap: (cm) => {
+      const obj = manifests.find((o) => o.kind === 'ConfigMap' && o.metadata.name === cm && (o.metadata.namespace ?? 'default') === namespace);
+      return Promise.resolve(obj ? ((obj.data ?? {}) as Record<string, string>) : undefined);
+    },
     ...(canMint
       ? {
-          mintToken: (file: string, audience: string[]) =>
-            writeToken(
-              paths,
-              {
-                namespace: st.rec.namespace,
-                serviceAccount: spec.serviceAccountName ?? 'default',
-                pod: { name: st.rec.name, uid: st.rec.uid },
-                node: { name: node.name },
-                audience,
-              },
-              file,
-            ),
+          mintToken: (file: string, audience: string[] | undefined) =>
+            writeToken(paths, { namespace, serviceAccount, pod: { name, uid }, node: { name: node.name }, audience: audience ?? ['weft'] }, file),
         }
       : {}),
   });
+}
+
+function volumeMounts(c: Container): VolumeMount[] {
+  return (c as Container & { volumeMounts?: VolumeMount[] }).volumeMounts ?? [];
+}
+
+/** Throws ERR_WEFT_LAB_HOSTPATH_UNSUPPORTED for the first hostPath a container mounts that the lab cannot map. */
+export function checkHostPaths(paths: LabPaths, node: NodeInfo, st: PodState): void {
+  const volumes = (st.obj.spec as unknown as { volumes?: Volume[] }).volumes ?? [];
+  for (const c of st.containers) {
+    for (const m of volumeMounts(c.spec)) {
+      const v = volumes.find((x) => x.name === m.name);
+      if (v?.hostPath) mapHostPath(v.hostPath, m.readOnly === true, paths.node(node.name), st.key);
+    }
+  }
+}
+
+/** Setting up the pod's namespaces for an exec probe (ip netns exec, the /etc mount) is not the command's time. */
+const EXEC_SETUP_ALLOWANCE_MS = 4000;
+
+/** What a container's probes reach: its IP, and its command line in the pod with the container's paths mapped. */
+export function probeTarget(paths: LabPaths, rec: RuntimeRecord, mounts: ReadonlyMap<string, string>): ProbeTarget {
+  return {
+    ip: rec.ip ?? '127.0.0.1',
+    exec: async (command, timeoutMs) => {
+      const argv = inPod(paths, runNetns(rec), command.map((a) => rewritePathsInText(a, mounts)), rec.netns);
+      const r = await run(argv, { allowFailure: true, timeoutMs: timeoutMs + EXEC_SETUP_ALLOWANCE_MS }).catch(() => undefined);
+      return r?.code === 0;
+    },
+  };
+}
+
+/** The container's mounts at FIXED_RUN_PATHS (`/var/run/...` as `/run/...`), which inPod binds in place. */
+export function fixedRunMounts(mounts: ReadonlyMap<string, string>): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [path, dir] of mounts) {
+    const run = path.replace(/^\/var\/run\//, '/run/');
+    if (FIXED_RUN_PATHS.includes(run)) out.set(run, dir);
+  }
+  return out;
+}
+
+/**
+ * `$(VAR)` in a container's command and args, expanded as a kubelet does: from the container's own `env`
+ * (the chart passes `--node=$(NODE_NAME)`); `$$` is a literal `$`, and a reference to an undefined
+ * variable stays as written.
+ */
+export function expandEnvRefs(argv: readonly string[], env: NodeJS.ProcessEnv, c: Container): string[] {
+  const declared = new Set((c.env ?? []).map((e) => e.name));
+  return argv.map((a) => a.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, name: string | undefined) => {
+    if (name === undefined) return '$';
+    const v = env[name];
+    return declared.has(name) && v !== undefined ? v : m;
+  }));
 }

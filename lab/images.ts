@@ -3,10 +3,13 @@ import { WeftError } from '../lib/errors/index.js';
 /**
  * The lab runs programs from this repository instead of container images. An image names one of them;
  * its registry and tag are ignored (`ghcr.io/x/weft-waypoint:0.1` is the waypoint). `debian` runs the
- * container's command with the host's Debian userland inside the pod's namespace (a client pod).
+ * container's command with the host's Debian userland inside the pod's namespace (a client pod). `weft`
+ * is the chart's one image (Dockerfile: the repository with its `dist/`, working directory at its root):
+ * its container's command (`node dist/cni/install.js`, ...) runs from the repository root with this Node.
  */
 export type Program =
   | { readonly kind: 'node'; readonly entry: string }
+  | { readonly kind: 'repo' }
   | { readonly kind: 'host' };
 
 const PROGRAMS: Readonly<Record<string, Program>> = {
@@ -18,6 +21,7 @@ const PROGRAMS: Readonly<Record<string, Program>> = {
   'tcp-echo': { kind: 'node', entry: 'lab/apps/tcp-echo.js' },
   loadgen: { kind: 'node', entry: 'lab/apps/loadgen.js' },
   debian: { kind: 'host' },
+  weft: { kind: 'repo' },
 };
 
 /** `ghcr.io/org/weft-waypoint:1.2@sha256:..` → `waypoint`. */

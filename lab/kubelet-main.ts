@@ -8,6 +8,7 @@ import { labKubePaths } from './kube/lab-control-plane.js';
 import { NodeApi } from './kube/node-api.js';
 import { NodeHeartbeat } from './kube/node-heartbeat.js';
 import { NodePods } from './kube/node-pods.js';
+import { NodeWatch } from './kube/node-watch.js';
 import { labPaths } from './names.js';
 import { readLabInfo } from './state.js';
 
@@ -30,12 +31,14 @@ log.info('kubelet running');
 let closed = false;
 let heartbeat: NodeHeartbeat | undefined;
 let pods: NodePods | undefined;
+let services: NodeWatch | undefined;
 for (const sig of ['SIGTERM', 'SIGINT'] as const) {
   process.once(sig, () => {
     closed = true;
     kubelet.close();
     heartbeat?.close();
     void pods?.stop();
+    void services?.stop();
     process.exit(0);
   });
 }
@@ -46,5 +49,8 @@ if (api) {
   heartbeat.start();
   pods = new NodePods(api, () => kubelet.kick(), log);
   pods.start();
-  kubelet.watchApi(pods);
+  // kube-proxy's part: the cluster's Services, their VIPs DNATed to the ready pods they select.
+  services = new NodeWatch(api, { path: '/api/v1/services', kind: 'Service', what: 'the Services', onChange: () => kubelet.kick(), log });
+  services.start();
+  kubelet.watchApi(pods, services);
 }

@@ -8,19 +8,19 @@ import { run } from './command.js';
 import { programFor } from './images.js';
 import type { KubeObject, PodSpec } from './manifests.js';
 import { type LabPaths, podNetns, ROOT_UNDERLAY_IP } from './names.js';
-import { inNetns } from './netns.js';
 import { ProbeLoop } from './probes.js';
 import { CONTROL_NAMES } from './mesh.js';
 import { inPod, writePodHosts } from './pod-etc.js';
-import { PodSandbox } from './pod-sandbox.js';
+import { defaultInvoker, PodSandbox } from './pod-sandbox.js';
 import type { NodePods } from './kube/node-pods.js';
+import type { NodeWatch } from './kube/node-watch.js';
 import { rewritePath } from './volumes.js';
 import { forgetRecord, listRecords, startProcess, stopProcess } from './processes.js';
 import { type Endpoint, renderHosts, renderProxyRules, serviceView, type ServiceView } from './services.js';
 import type { LabInfo } from './state.js';
 import type { NodeInfo } from './topology.js';
-import { containerArgv, containerEnv, containerVolumes } from './container-launch.js';
-import { podStatus, type ContainerState, type PodSource, type PodState, type RuntimeRecord } from './pod-state.js';
+import { checkHostPaths, containerArgv, containerEnv, containerVolumes, expandEnvRefs, fixedRunMounts, probeTarget } from './container-launch.js';
+import { podStatus, runNetns, type ContainerState, type PodSource, type PodState, type RuntimeRecord } from './pod-state.js';
 
 /**
  * The lab's kubelet and container runtime for one node. It runs inside the node's network namespace
@@ -28,7 +28,7 @@ import { podStatus, type ContainerState, type PodSource, type PodState, type Run
  * the pod's sandbox (pod-sandbox.ts: namespace and CNI chain), starts each container's program in it,
  * restarts it per restartPolicy, probes it, and reports the Pod's status. Pods come from two places: the
  * lab's file store (`weft lab apply`; status written into the cluster-state directory) and, once
- * `watchApi` gave it the node's pod watch, the real API server (pods its scheduler bound to this node; status written to the Pod's
+ * `watchApi` gave it the node's pod (and Service) watch, the real API server (pods its scheduler bound to this node; status written to the Pod's
  * status subresource, and a terminating Pod deleted for good once its processes and network are gone).
  * It is also the node's kube-proxy (nftables DNAT for Service VIPs) and writes each pod's hosts file
  * (pod-etc.ts: replaced atomically, as the pod sees it).
@@ -44,13 +44,6 @@ export interface KubeletOptions {
   readonly log: Logger;
   /** How CNI plugins run; default `ip netns exec <node-ns> <plugin>` with the CNI env. */
   readonly invoke?: PluginInvoker;
-}
-
-export function defaultInvoker(nodeNetnsName: string): PluginInvoker {
-  return async (call) => {
-    const r = await run(inNetns(nodeNetnsName, [call.path]), { env: call.env, input: call.stdin, allowFailure: true, timeoutMs: 60_000 });
-    return r;
-  };
 }
 
 export function podKey(obj: KubeObject): string {
@@ -72,6 +65,7 @@ export class Kubelet {
   /** uids of terminating API pods whose final delete is in flight. */
   private readonly finalizing = new Set<string>();
   private apiPods: NodePods | undefined;
+  private apiServices: NodeWatch | undefined;
 
   constructor(private readonly o: KubeletOptions) {
     this.invoke = o.invoke ?? defaultInvoker(o.node.netns);
@@ -87,8 +81,9 @@ export class Kubelet {
   }
 
   /** From now on also runs the pods the API server bound to this node (kubelet-main connects it). */
-  watchApi(pods: NodePods): void {
+  watchApi(pods: NodePods, services?: NodeWatch): void {
     this.apiPods = pods;
+    this.apiServices = services;
     this.kick();
   }
 
@@ -173,7 +168,7 @@ export class Kubelet {
     for (const [key, want] of mine) {
       if (!this.pods.has(key)) this.startPod(want.obj, want.source);
     }
-    await this.syncNetwork(allPods, apiObjs, [...manifests, ...generated].filter((o) => o.kind === 'Service'));
+    await this.syncNetwork(allPods, apiObjs, [...manifests, ...generated].filter((o) => o.kind === 'Service').concat(this.apiServices?.list() ?? []));
   }
 
   /** The final delete of a terminating API pod that runs nothing here (any more). */
@@ -244,6 +239,7 @@ export class Kubelet {
       containerId: randomBytes(16).toString('hex'),
     };
     const spec = obj.spec as unknown as PodSpec;
+    if (spec.hostNetwork === true) Object.assign(rec, { hostNetns: this.o.node.netns, ip: this.o.node.ip });
     const st: PodState = {
       key,
       obj,
@@ -279,10 +275,20 @@ export class Kubelet {
       await this.writeStatus(st);
       return;
     }
+    try {
+      checkHostPaths(this.o.paths, this.o.node, st); // a hostPath the lab cannot map: refused, as a mount failure
+    } catch (err) {
+      st.reason = 'CreateContainerConfigError';
+      st.message = (err as Error).message;
+      log.error({ err }, 'pod cannot start');
+      await this.writeStatus(st);
+      return;
+    }
     await this.writeStatus(st);
     try {
       const started = Date.now();
-      await this.setupSandbox(st);
+      await this.sandbox.setup(st.rec);
+      this.hostsWritten.delete(st.key);
       log.info({ ip: st.rec.ip, ms: Date.now() - started }, 'pod sandbox ready');
       st.sandboxReady = true;
       st.reason = undefined;
@@ -304,27 +310,23 @@ export class Kubelet {
     await this.writeStatus(st);
   }
 
-  private async setupSandbox(st: PodState): Promise<void> {
-    await this.sandbox.setup(st.rec);
-    this.hostsWritten.delete(st.key);
-  }
-
-  private async killPodProcesses(rec: RuntimeRecord): Promise<void> {
+  /** SIGTERM to every container at once, SIGKILL after the pod's grace period (a previous kubelet's: 2 s). */
+  private async killPodProcesses(rec: RuntimeRecord, graceMs = 2000): Promise<void> {
     const prefix = `pod-${rec.namespace}.${rec.name}-`;
-    for (const r of await listRecords(this.o.paths.procs)) {
-      if (!r.id.startsWith(prefix)) continue;
-      await stopProcess(r, 2000);
+    const mine = (await listRecords(this.o.paths.procs)).filter((r) => r.id.startsWith(prefix));
+    await Promise.all(mine.map(async (r) => {
+      await stopProcess(r, graceMs);
       await forgetRecord(this.o.paths.procs, r.id);
-    }
+    }));
   }
 
   private async startContainer(st: PodState, c: ContainerState): Promise<void> {
     if (st.stopping || this.closed) return;
     const log = this.o.log.child({ pod: st.key, container: c.spec.name });
     try {
-      const mounts = await containerVolumes(this.o.paths, this.o.node, st, c.spec);
-      const argv = inPod(this.o.paths, st.rec.netns, containerArgv(st, c.spec, mounts, this.o.info.distDir));
-      const env = containerEnv(st, c.spec, this.o.node, this.o.info.name);
+      const mounts = await containerVolumes(this.o.paths, this.o.node, st, c.spec, this.apiPods);
+      const env = containerEnv(st, c.spec, this.o.node, this.o.info.name, this.apiPods?.server);
+      const argv = inPod(this.o.paths, runNetns(st.rec), expandEnvRefs(containerArgv(st, c.spec, mounts, this.o.info.distDir), env, c.spec), st.rec.netns, fixedRunMounts(mounts));
       for (const [k, v] of Object.entries(env)) if (v !== undefined) env[k] = rewritePath(v, mounts);
       const { child, exited } = await startProcess(this.o.paths.procs, this.o.paths.logs, c.procId, argv, {
         env,
@@ -335,7 +337,7 @@ export class Kubelet {
       c.error = undefined;
       c.startedAt = new Date().toISOString();
       void exited.then(({ code, signal }) => this.onExit(st, c, code, signal));
-      this.startProbes(st, c);
+      this.startProbes(st, c, mounts);
       if (st.phase === 'Pending') st.phase = 'Running';
       log.info({ pid: child.pid, restarts: c.restarts }, 'container started');
     } catch (err) {
@@ -345,18 +347,18 @@ export class Kubelet {
     }
   }
 
-  private startProbes(st: PodState, c: ContainerState): void {
-    const ip = st.rec.ip!;
+  private startProbes(st: PodState, c: ContainerState, mounts: ReadonlyMap<string, string>): void {
+    const target = probeTarget(this.o.paths, st.rec, mounts);
     c.ready = c.spec.readinessProbe === undefined;
     if (c.spec.readinessProbe) {
-      c.readiness = new ProbeLoop(ip, c.spec.readinessProbe, c.spec, (ok) => {
+      c.readiness = new ProbeLoop(target, c.spec.readinessProbe, c.spec, (ok) => {
         c.ready = ok;
         void this.writeStatus(st);
       });
       c.readiness.start();
     }
     if (c.spec.livenessProbe) {
-      c.liveness = new ProbeLoop(ip, c.spec.livenessProbe, c.spec, (ok) => {
+      c.liveness = new ProbeLoop(target, c.spec.livenessProbe, c.spec, (ok) => {
         if (ok || !c.child) return;
         this.o.log.warn({ pod: st.key, container: c.spec.name }, 'liveness probe failed; restarting the container');
         c.child.kill('SIGKILL');
@@ -406,7 +408,7 @@ export class Kubelet {
       c.readiness?.stop();
       c.liveness?.stop();
     }
-    await this.killPodProcesses(st.rec);
+    await this.killPodProcesses(st.rec, ((st.obj.spec as unknown as PodSpec).terminationGracePeriodSeconds ?? 30) * 1000);
     await this.sandbox.teardown(st.rec);
     await rm(this.sandbox.recordFile(st.rec), { force: true });
     if (st.source === 'file') await removeFile(join(this.o.paths.status, `Pod.${st.rec.namespace}.${st.rec.name}.yaml`));

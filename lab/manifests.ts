@@ -28,6 +28,7 @@ export interface HttpGetAction {
 export interface Probe {
   httpGet?: HttpGetAction;
   tcpSocket?: { port: number | string };
+  exec?: { command?: string[] };
   initialDelaySeconds?: number;
   periodSeconds?: number;
   timeoutSeconds?: number;
@@ -56,6 +57,8 @@ export interface PodSpec {
   nodeName?: string;
   restartPolicy?: 'Always' | 'OnFailure' | 'Never';
   serviceAccountName?: string;
+  hostNetwork?: boolean;
+  terminationGracePeriodSeconds?: number;
   containers: Container[];
   [key: string]: unknown;
 }

@@ -2,7 +2,7 @@ import { readdir } from 'node:fs/promises';
 import { run } from './command.js';
 
 /** Network namespaces through iproute2: the names live in /run/netns, which is what `down` scans. */
-const NETNS_DIR = '/run/netns';
+export const NETNS_DIR = '/run/netns';
 
 export async function listNetns(prefix: string): Promise<string[]> {
   let names: string[];

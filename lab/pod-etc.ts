@@ -1,3 +1,4 @@
+import { realpathSync } from 'node:fs';
 import { mkdir, readdir, rm, symlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { joinInside } from '../lib/path-inside.js';
@@ -58,7 +59,35 @@ export async function removePodEtc(paths: LabPaths, netns: string): Promise<void
   await rm(podEtcDir(paths, netns), { recursive: true, force: true });
 }
 
-/** argv that runs `argv` in the pod: its network namespace, and its /etc (hosts file) over the host's. */
-export function inPod(paths: LabPaths, netns: string, argv: readonly string[]): string[] {
-  return inNetns(netns, ['sh', '-c', LAUNCH, 'weft-pod', hostRootMirror(paths), podEtcDir(paths, netns), ...argv]);
+/**
+ * With mounts at fixed paths under /run (the in-cluster ServiceAccount directory, which client libraries
+ * read without being told where): the pod gets a root of its own, the host's / seen through the mirror
+ * with a fresh tmpfs on its /run (so that mount points are made there, never on the host), the host's
+ * /run/netns and the lab's state root bound back into it, its /etc, and each `<dir> <path>` pair bound,
+ * then the command runs chrooted there in the same working directory.
+ */
+const LAUNCH_ROOTED = [
+  'set -e; m="$1"; keep="$3"; shift 3',
+  'mount --rbind / "$m"',
+  'mount -t tmpfs -o mode=0755 weft-pod-run "$m/run"',
+  'mkdir -p "$m/run/netns"; mount --rbind /run/netns "$m/run/netns"',
+  'if [ -n "$keep" ]; then mkdir -p "$m$keep"; mount --rbind "$keep" "$m$keep"; fi',
+  'while [ "$1" != -- ]; do mkdir -p "$m$2"; mount --bind "$1" "$m$2"; shift 2; done; shift',
+  `exec chroot "$m" sh -c 'cd "$0" && exec "$@"' "$PWD" "$@"`,
+].join('\n');
+
+/** Mount paths a pod's programs read without being told where (the in-cluster ServiceAccount directory). */
+export const FIXED_RUN_PATHS = ['/run/secrets/kubernetes.io/serviceaccount'];
+
+/**
+ * argv that runs `argv` in the pod: its network namespace, and its /etc (hosts file) over the host's. A
+ * hostNetwork pod runs in its node's namespace (`netns`) with its own /etc (`etc`, its pod netns name).
+ * `runMounts` (path under /run → directory) are bound at their paths in a root of the pod's own.
+ */
+export function inPod(paths: LabPaths, netns: string, argv: readonly string[], etc = netns, runMounts: ReadonlyMap<string, string> = new Map()): string[] {
+  if (runMounts.size === 0) return inNetns(netns, ['sh', '-c', LAUNCH, 'weft-pod', hostRootMirror(paths), podEtcDir(paths, etc), ...argv]);
+  const stateRoot = realpathSync(dirname(paths.root));
+  const keep = stateRoot.startsWith('/run/') ? stateRoot : '';
+  const binds = [...runMounts].flatMap(([path, dir]) => [dir, path]);
+  return inNetns(netns, ['sh', '-c', LAUNCH_ROOTED, 'weft-pod', hostRootMirror(paths), podEtcDir(paths, etc), keep, podEtcDir(paths, etc), '/etc', ...binds, '--', ...argv]);
 }

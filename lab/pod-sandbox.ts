@@ -6,7 +6,8 @@ import { chainAdd, chainDel, resultIPv4, type CniRuntimeArgs, type PluginInvoker
 import { type Conflist, LOOPBACK_CONF } from './cni-conflist.js';
 import { writeAtomic } from './cluster-store.js';
 import type { LabPaths } from './names.js';
-import { deleteNetns, ensureNetns, netnsPath } from './netns.js';
+import { run } from './command.js';
+import { deleteNetns, ensureNetns, inNetns, netnsPath } from './netns.js';
 import { preparePodEtc, removePodEtc, writePodHosts } from './pod-etc.js';
 import type { RuntimeRecord } from './pod-state.js';
 import { renderHosts } from './services.js';
@@ -14,7 +15,7 @@ import { renderHosts } from './services.js';
 /**
  * A pod's sandbox on a lab node, as a container runtime makes it for the kubelet: the pod's network
  * namespace and /etc, then the node's conflist chain (CNI 1.0: loopback first, then ADD in order; DEL in
- * reverse on teardown). Each step's progress is kept in the pod's runtime record (`<runtimeDir>/<ns>.<name>.json`),
+ * reverse on teardown; neither for a hostNetwork pod). Each step's progress is kept in the pod's runtime record (`<runtimeDir>/<ns>.<name>.json`),
  * so that a restarted kubelet can tear down what a previous one left.
  */
 export interface PodSandboxOptions {
@@ -27,6 +28,11 @@ export interface PodSandboxOptions {
   readonly extraHosts: () => { ip: string; names: readonly string[] }[];
 }
 
+/** How the lab runs a CNI plugin: in the node's namespace, with the CNI environment and config on stdin. */
+export function defaultInvoker(nodeNetnsName: string): PluginInvoker {
+  return (call) => run(inNetns(nodeNetnsName, [call.path]), { env: call.env, input: call.stdin, allowFailure: true, timeoutMs: 60_000 });
+}
+
 export class PodSandbox {
   constructor(private readonly o: PodSandboxOptions) {}
 
@@ -34,8 +40,17 @@ export class PodSandbox {
     return join(this.o.runtimeDir, `${rec.namespace}.${rec.name}.json`);
   }
 
-  /** Creates the namespace and runs ADD; fills `rec.ip` and `rec.result`. */
+  /**
+   * Creates the namespace and runs ADD; fills `rec.ip` and `rec.result`. A hostNetwork pod (`rec.hostNetns`,
+   * `rec.ip` the node's address) gets only its /etc: it shares the node's namespace, and CNI is never called
+   * for it, as a real kubelet's runtime does.
+   */
   async setup(rec: RuntimeRecord): Promise<void> {
+    if (rec.hostNetns !== undefined) {
+      await preparePodEtc(this.o.paths, rec.netns, renderHosts({ namespace: rec.namespace, name: rec.name, ip: rec.ip ?? '127.0.0.1' }, [], this.o.extraHosts()));
+      await writeAtomic(this.recordFile(rec), JSON.stringify(rec));
+      return;
+    }
     await deleteNetns(rec.netns); // a leftover of the same name would carry stale addresses
     await ensureNetns(rec.netns);
     await preparePodEtc(this.o.paths, rec.netns, renderHosts({ namespace: rec.namespace, name: rec.name, ip: '127.0.0.1' }, []));
@@ -52,6 +67,10 @@ export class PodSandbox {
 
   /** CNI DEL (a failure is logged: the namespace goes anyway), then the namespace and its /etc. */
   async teardown(rec: RuntimeRecord): Promise<void> {
+    if (rec.hostNetns !== undefined) {
+      await removePodEtc(this.o.paths, rec.netns); // the node's namespace stays
+      return;
+    }
     try {
       const list = await this.readConflist();
       await chainDel(list, this.runtimeArgs(rec, 'eth0'), rec.result, this.chainDeps(rec));

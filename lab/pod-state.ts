@@ -9,7 +9,10 @@ export interface RuntimeRecord {
   namespace: string;
   name: string;
   uid: string;
+  /** The pod's own network namespace; for a hostNetwork pod only the name of its /etc (pod-etc.ts). */
   netns: string;
+  /** hostNetwork: the node's namespace the pod runs in (no sandbox namespace, no CNI; podIP = node IP). */
+  hostNetns?: string;
   containerId: string;
   ip?: string;
   result?: CniResult;
@@ -92,4 +95,9 @@ export function podStatus(st: PodState, hostIp: string, now: string): Record<str
   if (st.reason) status.reason = st.reason;
   if (st.message) status.message = st.message;
   return status;
+}
+
+/** The namespace a pod's processes and probes run in. */
+export function runNetns(rec: RuntimeRecord): string {
+  return rec.hostNetns ?? rec.netns;
 }

@@ -3,17 +3,25 @@ import { connect } from 'node:net';
 import type { Container, Probe } from './manifests.js';
 
 /**
- * Kubelet-style HTTP and TCP probes. The kubelet process runs in the node's namespace, so a probe leaves
- * from the node (source: the node's pod-bridge gateway), as a real kubelet's does.
+ * Kubelet-style HTTP, TCP and exec probes. The kubelet process runs in the node's namespace, so a probe
+ * leaves from the node (source: the node's pod-bridge gateway), as a real kubelet's does; an exec probe's
+ * command runs in the container (the caller's `exec`: the pod's namespaces, its paths mapped).
  */
+export interface ProbeTarget {
+  readonly ip: string;
+  /** Runs the command in the container; true when it exits 0 within `timeoutMs`. */
+  readonly exec: (command: readonly string[], timeoutMs: number) => Promise<boolean>;
+}
+
 export function resolvePort(port: number | string, c: Container): number | undefined {
   if (typeof port === 'number') return port;
   if (/^\d+$/.test(port)) return Number(port);
   return c.ports?.find((p) => p.name === port)?.containerPort;
 }
 
-export function probeOnce(ip: string, probe: Probe, c: Container): Promise<boolean> {
+export function probeOnce(target: ProbeTarget, probe: Probe, c: Container): Promise<boolean> {
   const timeoutMs = (probe.timeoutSeconds ?? 1) * 1000;
+  const ip = target.ip;
   if (probe.httpGet) {
     const port = resolvePort(probe.httpGet.port, c);
     if (port === undefined) return Promise.resolve(false);
@@ -46,7 +54,8 @@ export function probeOnce(ip: string, probe: Probe, c: Container): Promise<boole
       s.once('error', () => resolve(false));
     });
   }
-  return Promise.resolve(true); // exec probes are not supported: treat as passing
+  if (probe.exec?.command !== undefined && probe.exec.command.length > 0) return target.exec(probe.exec.command, timeoutMs);
+  return Promise.resolve(true); // grpc probes are not run by the lab: treated as passing
 }
 
 /** Runs a probe on its period and reports the thresholded result (success/failureThreshold). */
@@ -58,7 +67,7 @@ export class ProbeLoop {
   result: boolean | undefined;
 
   constructor(
-    private readonly ip: string,
+    private readonly target: ProbeTarget,
     private readonly probe: Probe,
     private readonly container: Container,
     private readonly onChange: (ok: boolean) => void,
@@ -79,7 +88,7 @@ export class ProbeLoop {
   }
 
   private async tick(): Promise<void> {
-    const ok = await probeOnce(this.ip, this.probe, this.container);
+    const ok = await probeOnce(this.target, this.probe, this.container);
     if (this.stopped) return;
     if (ok) {
       this.failures = 0;

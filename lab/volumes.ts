@@ -1,36 +1,70 @@
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { joinInside } from '../lib/path-inside.js';
-import type { KubeObject } from './manifests.js';
+import type { HostPathVolume, MappedHostPath } from './host-paths.js';
 
 /**
  * The few volume kinds the lab's pods need, without mount namespaces: each volume becomes a directory
  * under the lab's state, and container args/env that name a path under a volumeMount are rewritten to
- * that directory. Supported: projected serviceAccountToken (a bound token the lab mints, audience weft),
- * configMap (from a ConfigMap in the cluster state; `weft-ca-root` falls back to the control plane's CA
- * root) and emptyDir. Volume names, item paths and ConfigMap keys are checked at apply
- * (object-fields.ts) and joined with joinInside here, so none can place a file outside the pod's directory.
+ * that directory. Supported: projected serviceAccountToken (a bound token: through TokenRequest for API
+ * pods, else minted by the lab, audience weft), configMap and projected configMap/downwardAPI sources
+ * (the ConfigMap from the API server or the cluster state; `weft-ca-root` falls back to the lab control
+ * plane's CA root), emptyDir, and hostPath (the node's own directory for the path, host-paths.ts). Volume
+ * names, item paths and ConfigMap keys are checked at apply (object-fields.ts, or the API server) and joined
+ * with joinInside here, so none can place a file outside the pod's directory.
  */
 export interface VolumeMount {
   name: string;
   mountPath: string;
+  readOnly?: boolean;
 }
 
-interface Volume {
+interface KeyPath {
+  key: string;
+  path: string;
+}
+
+interface ProjectedSource {
+  serviceAccountToken?: { path: string; audience?: string; expirationSeconds?: number };
+  configMap?: { name: string; items?: KeyPath[] };
+  downwardAPI?: { items?: { path: string; fieldRef?: { fieldPath: string } }[] };
+}
+
+export interface Volume {
   name: string;
-  projected?: { sources?: { serviceAccountToken?: { path: string; audience?: string } }[] };
-  configMap?: { name: string };
+  hostPath?: HostPathVolume;
+  projected?: { sources?: ProjectedSource[] };
+  configMap?: { name: string; items?: KeyPath[] };
   emptyDir?: unknown;
 }
 
 export interface VolumeContext {
   readonly dir: string;
-  readonly configMaps: readonly KubeObject[];
-  readonly namespace: string;
+  /** A ConfigMap's data in the pod's namespace; undefined when there is none. */
+  readonly configMap: (name: string) => Promise<Record<string, string> | undefined>;
+  /** Values of the pod's fields for downwardAPI items (`metadata.namespace`, ...). */
+  readonly fields: Readonly<Record<string, string>>;
   /** Writes a token for the pod's service account to `file`; undefined when the lab mints none. */
-  readonly mintToken?: (file: string, audience: string[]) => Promise<void>;
+  readonly mintToken?: (file: string, audience: string[] | undefined, expirationSeconds: number | undefined) => Promise<void>;
   readonly caRoot?: string;
+  /** The node's directory for a hostPath volume (throws for a path the lab cannot map). */
+  readonly mapHostPath: (volume: HostPathVolume, readOnly: boolean) => MappedHostPath;
+}
+
+/** Writes a ConfigMap's keys (or the listed items) into `dir`; false when the ConfigMap is missing. */
+async function writeConfigMap(dir: string, ref: { name: string; items?: KeyPath[] }, ctx: VolumeContext): Promise<boolean> {
+  const data = await ctx.configMap(ref.name);
+  if (data === undefined) return false;
+  const items = ref.items ?? Object.keys(data).map((key) => ({ key, path: key }));
+  for (const it of items) {
+    const value = data[it.key];
+    if (value === undefined) continue;
+    const file = joinInside(dir, it.path);
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(file, value);
+  }
+  return true;
 }
 
 /** Creates each volume's directory and content; returns mountPath → host directory. */
@@ -39,20 +73,26 @@ export async function prepareVolumes(volumes: readonly Volume[] | undefined, mou
   for (const m of mounts) {
     const v = volumes?.find((x) => x.name === m.name);
     if (!v) continue;
+    if (v.hostPath) {
+      const host = ctx.mapHostPath(v.hostPath, m.readOnly === true);
+      if (host.create) await mkdir(host.dir, { recursive: true });
+      out.set(m.mountPath.replace(/\/+$/, ''), host.dir);
+      continue;
+    }
     const dir = joinInside(ctx.dir, v.name);
     await mkdir(dir, { recursive: true });
     for (const src of v.projected?.sources ?? []) {
       const t = src.serviceAccountToken;
-      if (t && ctx.mintToken) await ctx.mintToken(joinInside(dir, t.path), t.audience ? [t.audience] : ['weft']);
-    }
-    if (v.configMap) {
-      const cm = ctx.configMaps.find((c) => c.kind === 'ConfigMap' && c.metadata.name === v.configMap!.name && (c.metadata.namespace ?? 'default') === ctx.namespace);
-      const data = (cm?.data ?? {}) as Record<string, string>;
-      for (const [k, value] of Object.entries(data)) await writeFile(joinInside(dir, k), value);
-      if (!cm && v.configMap.name === 'weft-ca-root' && ctx.caRoot && existsSync(ctx.caRoot)) {
-        await copyFile(ctx.caRoot, join(dir, 'root-cert.pem'));
-        await copyFile(ctx.caRoot, join(dir, 'ca.crt'));
+      if (t && ctx.mintToken) await ctx.mintToken(joinInside(dir, t.path), t.audience ? [t.audience] : undefined, t.expirationSeconds);
+      if (src.configMap) await writeConfigMap(dir, src.configMap, ctx);
+      for (const it of src.downwardAPI?.items ?? []) {
+        const value = it.fieldRef ? ctx.fields[it.fieldRef.fieldPath] : undefined;
+        if (value !== undefined) await writeFile(joinInside(dir, it.path), value);
       }
+    }
+    if (v.configMap && !(await writeConfigMap(dir, v.configMap, ctx)) && v.configMap.name === 'weft-ca-root' && ctx.caRoot && existsSync(ctx.caRoot)) {
+      await copyFile(ctx.caRoot, join(dir, 'root-cert.pem'));
+      await copyFile(ctx.caRoot, join(dir, 'ca.crt'));
     }
     out.set(m.mountPath.replace(/\/+$/, ''), dir);
   }
@@ -66,4 +106,18 @@ export function rewritePath(value: string, mounts: ReadonlyMap<string, string>):
     if (value.startsWith(`${mountPath}/`)) return dir + value.slice(mountPath.length);
   }
   return value;
+}
+
+/**
+ * Every mounted path inside a command's text mapped to its directory (an exec probe's `sh -c` script names
+ * `/host/etc/cni/net.d/*.conflist`): a mount path counts where it starts a word and ends at `/`, `*`, a
+ * quote, a space or the end.
+ */
+export function rewritePathsInText(text: string, mounts: ReadonlyMap<string, string>): string {
+  if (mounts.size === 0) return text;
+  // One pass, longest path first in the alternation: /var/run/weft/state is not /var/run/weft plus a rest,
+  // and a replaced directory is never matched again.
+  const paths = [...mounts.keys()].sort((a, b) => b.length - a.length).map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  const re = new RegExp(`(^|[\\s'"=:])(${paths.join('|')})(?=$|[/\\s'"*])`, 'g');
+  return text.replace(re, (_m, pre: string, path: string) => pre + (mounts.get(path) ?? path));
 }

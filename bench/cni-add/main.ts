@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { applyObjects } from '../../lab/apiserver.js';
 import { chainAdd, chainDel, type CniRuntimeArgs, type PluginInvoker } from '../../lab/cni-chain.js';
 import { CONFLIST_FILE, type Conflist } from '../../lab/cni-conflist.js';
-import { defaultInvoker } from '../../lab/kubelet.js';
+import { defaultInvoker } from '../../lab/pod-sandbox.js';
 import { parseManifests } from '../../lab/manifests.js';
 import { labPaths, podNetns } from '../../lab/names.js';
 import { deleteNetns, ensureNetns, netnsPath } from '../../lab/netns.js';

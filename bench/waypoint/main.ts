@@ -6,6 +6,8 @@
 // haproxy `http-request return` (cheap, shared by both); the client is h2load (HTTP/1.1).
 // `--baseline-dist DIR` adds a third contender in the same rounds: the waypoint of another build (DIR is
 // that checkout's dist/), for before/after comparisons of a change (ratios under `vsBaseline`).
+// Upstream connection reuse: each contender has its own backend frontend; the backend's stats socket says
+// how many connections it accepted for how many requests (`upstreamReuse` = 1 − connections/requests).
 // `--out FILE` writes the result there instead of bench/results/waypoint.json (trial and smoke runs).
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -119,47 +121,57 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'weft-bwp-'));
   const procs: ChildProcess[] = [];
   try {
-    const backendPort = await freePort();
+    // One backend frontend per contender, so that its connections and requests are counted apart
+    // (upstream connection reuse, read from the backend's stats socket at the end).
+    const contenders = ['haproxy', 'waypoint', ...(baselineMain ? ['baseline'] : [])];
+    const backendPorts = new Map<string, number>();
+    for (const name of contenders) backendPorts.set(name, await freePort());
     const haproxyPort = await freePort();
     const waypointPort = await freePort();
+    const statsSocket = join(dir, 'backend-stats.sock');
     // The backend: a haproxy answering 200 "ok" itself.
     writeFileSync(
       join(dir, 'backend.cfg'),
-      `global\n  nbthread 1\n  maxconn 4000\ndefaults\n  mode http\n  timeout connect 5s\n  timeout client 60s\n  timeout server 60s\nfrontend backend\n  bind 127.0.0.1:${backendPort}\n  http-request return status 200 content-type text/plain string ok\n`,
+      `global\n  nbthread 1\n  maxconn 4000\n  stats socket ${statsSocket}\ndefaults\n  mode http\n  timeout connect 5s\n  timeout client 60s\n  timeout server 60s\n` +
+        contenders.map((name) => `frontend backend-${name}\n  bind 127.0.0.1:${backendPorts.get(name)}\n  http-request return status 200 content-type text/plain string ok\n`).join(''),
     );
     // The baseline proxy: the same route in haproxy's words.
     writeFileSync(
       join(dir, 'proxy.cfg'),
-      `global\n  nbthread 1\n  maxconn 4000\ndefaults\n  mode http\n  option http-keep-alive\n  http-reuse always\n  timeout connect 5s\n  timeout client 60s\n  timeout server 60s\nfrontend web\n  bind 127.0.0.1:${haproxyPort}\n  acl bench path /bench\n  acl bench path_beg /bench/\n  use_backend web if bench\n  http-request return status 404 if !bench\nbackend web\n  server b1 127.0.0.1:${backendPort}\n`,
+      `global\n  nbthread 1\n  maxconn 4000\ndefaults\n  mode http\n  option http-keep-alive\n  http-reuse always\n  timeout connect 5s\n  timeout client 60s\n  timeout server 60s\nfrontend web\n  bind 127.0.0.1:${haproxyPort}\n  acl bench path /bench\n  acl bench path_beg /bench/\n  use_backend web if bench\n  http-request return status 404 if !bench\nbackend web\n  server b1 127.0.0.1:${backendPorts.get('haproxy')}\n`,
     );
-    writeFileSync(
-      join(dir, 'waypoint.yaml'),
-      stringify({
-        workloads: [{ uid: 'backend-1', name: 'backend-1', namespace: 'bench', serviceAccount: 'backend', ips: ['127.0.0.1'] }],
-        services: [
-          {
-            namespace: 'bench',
-            name: 'web',
-            vips: ['10.96.0.1'],
-            ports: [{ name: 'http', port: 80, targetPort: backendPort }],
-            endpoints: [{ workloadUid: 'backend-1', address: '127.0.0.1' }],
-            waypoint: { namespace: 'bench', name: 'waypoint', address: '127.0.0.1', identity: 'spiffe://cluster.local/ns/bench/sa/waypoint' },
-          },
-        ],
-        routes: [
-          {
-            kind: 'HTTPRoute',
-            namespace: 'bench',
-            name: 'web',
-            parents: [{ namespace: 'bench', name: 'web' }],
-            rules: [{ matches: [{ path: { type: 'PathPrefix', value: '/bench' } }], backendRefs: [{ service: { namespace: 'bench', name: 'web' }, port: 80 }] }],
-          },
-        ],
-      }),
-    );
+    const waypointConfig = (name: string): string => {
+      const file = join(dir, `${name}.yaml`);
+      writeFileSync(
+        file,
+        stringify({
+          workloads: [{ uid: 'backend-1', name: 'backend-1', namespace: 'bench', serviceAccount: 'backend', ips: ['127.0.0.1'] }],
+          services: [
+            {
+              namespace: 'bench',
+              name: 'web',
+              vips: ['10.96.0.1'],
+              ports: [{ name: 'http', port: 80, targetPort: backendPorts.get(name)! }],
+              endpoints: [{ workloadUid: 'backend-1', address: '127.0.0.1' }],
+              waypoint: { namespace: 'bench', name: 'waypoint', address: '127.0.0.1', identity: 'spiffe://cluster.local/ns/bench/sa/waypoint' },
+            },
+          ],
+          routes: [
+            {
+              kind: 'HTTPRoute',
+              namespace: 'bench',
+              name: 'web',
+              parents: [{ namespace: 'bench', name: 'web' }],
+              rules: [{ matches: [{ path: { type: 'PathPrefix', value: '/bench' } }], backendRefs: [{ service: { namespace: 'bench', name: 'web' }, port: 80 }] }],
+            },
+          ],
+        }),
+      );
+      return file;
+    };
     procs.push(spawn('haproxy', ['-f', join(dir, 'backend.cfg'), '-db'], { stdio: 'ignore' }));
     procs.push(spawn('haproxy', ['-f', join(dir, 'proxy.cfg'), '-db'], { stdio: 'ignore' }));
-    const startWaypoint = async (main: string, port: number): Promise<ChildProcess> => {
+    const startWaypoint = async (name: string, main: string, port: number): Promise<ChildProcess> => {
       const [admin, metrics, health] = [await freePort(), await freePort(), await freePort()];
       const child = spawn(
         process.execPath,
@@ -167,7 +179,7 @@ async function main(): Promise<void> {
           ...WAYPOINT_NODE_ARGS,
           main,
           '--gateway', 'bench/waypoint',
-          '--local-config', join(dir, 'waypoint.yaml'),
+          '--local-config', waypointConfig(name),
           '--plain-listen', `127.0.0.1:${port}=10.96.0.1:80`,
           '--access-log=false',
           '--log-level', 'warn',
@@ -180,35 +192,41 @@ async function main(): Promise<void> {
       procs.push(child);
       return child;
     };
-    const waypoint = await startWaypoint(waypointMain, waypointPort);
+    const waypoint = await startWaypoint('waypoint', waypointMain, waypointPort);
     const baselinePort = baselineMain ? await freePort() : 0;
-    const baseline = baselineMain ? await startWaypoint(baselineMain, baselinePort) : undefined;
-    await Promise.all([waitPort(backendPort), waitPort(haproxyPort), waitPort(waypointPort), ...(baseline ? [waitPort(baselinePort)] : [])]);
+    const baseline = baselineMain ? await startWaypoint('baseline', baselineMain, baselinePort) : undefined;
+    await Promise.all([...[...backendPorts.values()].map((p) => waitPort(p)), waitPort(haproxyPort), waitPort(waypointPort), ...(baseline ? [waitPort(baselinePort)] : [])]);
 
-    const results: Record<string, { rps: number; rpsRounds: number[]; cpuUsPerRequest: number; p50Ms: number; p99Ms: number; fixedRequests: number; non2xx: number }> = {};
+    const results: Record<string, { rps: number; rpsRounds: number[]; cpuUsPerRequest: number; p50Ms: number; p99Ms: number; p50MsRounds: number[]; fixedRequests: number; non2xx: number; upstreamConnections: number; upstreamRequests: number; upstreamReuse: number }> = {};
     const proxies: (readonly [string, number, number])[] = [
       ['haproxy', haproxyPort, procs[1].pid!],
       ['waypoint', waypointPort, waypoint.pid!],
       ...(baseline ? [['baseline', baselinePort, baseline.pid!] as const] : []),
     ];
-    const acc = new Map(proxies.map(([name]) => [name, { rps: [] as number[], cpu: [] as number[], lat: [] as number[], non2xx: 0 }]));
-    for (let round = 0; round < ROUNDS; round++) {
-      for (const [name, port, pid] of proxies) {
+    const acc = new Map(proxies.map(([name]) => [name, { rps: [] as number[], cpu: [] as number[], lat: [] as number[], p50: [] as number[], non2xx: 0 }]));
+    for (let i = 0; i < ROUNDS; i++) {
+      // Every other round in reverse order: no contender always runs right after the same one.
+      for (const [name, port, pid] of i % 2 === 0 ? proxies : [...proxies].reverse()) {
         const a = acc.get(name)!;
         const url = `http://127.0.0.1:${port}/bench/x`;
         const s = saturation(url, pid);
         a.rps.push(Math.round(s.rps));
         a.cpu.push(s.cpuUsPerRequest);
-        a.non2xx += fixedRate(url, join(dir, `${name}.log`), a.lat);
+        const lat: number[] = [];
+        a.non2xx += fixedRate(url, join(dir, `${name}.log`), lat);
+        a.p50.push(round(quantile(lat.sort((x, y) => x - y), 0.5)));
+        a.lat.push(...lat);
       }
     }
+    const upstream = await backendStats(statsSocket);
     for (const [name] of proxies) {
       const a = acc.get(name)!;
+      const u = upstream.get(`backend-${name}`) ?? { connections: NaN, requests: NaN };
       const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
       a.lat.sort((x, y) => x - y);
-      const r = { rps: median(a.rps), rpsRounds: a.rps, cpuUsPerRequest: round(median(a.cpu)), p50Ms: round(quantile(a.lat, 0.5)), p99Ms: round(quantile(a.lat, 0.99)), fixedRequests: a.lat.length, non2xx: a.non2xx };
+      const r = { rps: median(a.rps), rpsRounds: a.rps, cpuUsPerRequest: round(median(a.cpu)), p50Ms: round(quantile(a.lat, 0.5)), p99Ms: round(quantile(a.lat, 0.99)), p50MsRounds: a.p50, fixedRequests: a.lat.length, non2xx: a.non2xx, upstreamConnections: u.connections, upstreamRequests: u.requests, upstreamReuse: Math.round((1 - u.connections / u.requests) * 10_000) / 10_000 };
       results[name] = r;
-      console.log(`${name.padEnd(9)} saturation ${r.rps} req/s (rounds ${r.rpsRounds.join(', ')}; ${r.cpuUsPerRequest} µs CPU/request); at ${FIXED_CLIENTS * FIXED_RPS_PER_CLIENT} req/s p50 ${r.p50Ms} ms p99 ${r.p99Ms} ms (${r.fixedRequests} requests, ${r.non2xx} non-2xx)`);
+      console.log(`${name.padEnd(9)} saturation ${r.rps} req/s (rounds ${r.rpsRounds.join(', ')}; ${r.cpuUsPerRequest} µs CPU/request); at ${FIXED_CLIENTS * FIXED_RPS_PER_CLIENT} req/s p50 ${r.p50Ms} ms p99 ${r.p99Ms} ms (${r.fixedRequests} requests, ${r.non2xx} non-2xx; rounds p50 ${r.p50MsRounds.join(', ')}); upstream ${r.upstreamConnections} connections for ${r.upstreamRequests} requests (reuse ${r.upstreamReuse})`);
     }
     const w = results.waypoint;
     const h = results.haproxy;
@@ -235,6 +253,28 @@ async function main(): Promise<void> {
     await Promise.all(procs.map(stop));
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Connections accepted (stot) and HTTP requests (req_tot) per backend frontend, from haproxy's stats socket. */
+async function backendStats(socket: string): Promise<Map<string, { connections: number; requests: number }>> {
+  const { connect } = await import('node:net');
+  const csv = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const s = connect(socket, () => s.end('show stat\n'));
+    s.setEncoding('utf8');
+    s.on('data', (d: string) => (out += d));
+    s.once('end', () => resolve(out));
+    s.once('error', reject);
+  });
+  const [header, ...rows] = csv.split('\n').filter(Boolean);
+  const cols = header.replace(/^# /, '').split(',');
+  const at = (row: string[], col: string): string => row[cols.indexOf(col)];
+  const stats = new Map<string, { connections: number; requests: number }>();
+  for (const line of rows) {
+    const row = line.split(',');
+    if (at(row, 'svname') === 'FRONTEND') stats.set(at(row, 'pxname'), { connections: Number(at(row, 'stot')), requests: Number(at(row, 'req_tot')) });
+  }
+  return stats;
 }
 
 function round(x: number): number {

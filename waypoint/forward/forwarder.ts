@@ -83,7 +83,7 @@ export class Forwarder implements RequestHandler<ConnectionInfo> {
     replyLocal(res, false, 500, 'ERR_WEFT_CORE_INTERNAL', String(err));
   }
 
-  /** Policy, route and backend: decided synchronously; only a request that goes upstream goes async. */
+  /** Policy, route and backend: decided synchronously; only a request that goes upstream waits, on callbacks. */
   private serve(conn: ConnectionInfo, req: DownRequest, res: DownResponse): void {
     const url = req.url;
     const q = url.indexOf('?');
@@ -158,7 +158,7 @@ export class Forwarder implements RequestHandler<ConnectionInfo> {
     call.retry = rule.retry;
     const body = req.body;
     if (body) call.replay = new ReplayableBody(body);
-    void this.forward(call, rule.timeouts);
+    this.forward(call, rule.timeouts);
   }
 
   /** A matched rule's backend: weighted pick, then that backendRef's own filters. Null: answered already. */
@@ -188,20 +188,40 @@ export class Forwarder implements RequestHandler<ConnectionInfo> {
     return backend;
   }
 
-  /** The asynchronous part: body hold-back, mirrors, the tries, and the response written downstream. */
-  private async forward(call: Call, timeouts: HttpRouteRule['timeouts']): Promise<void> {
-    try {
-      const replay = call.replay;
-      if (replay && call.req.holdBackBody) {
-        await replay.holdBack();
+  /** The part that waits: body hold-back (only when the client's body must be checked first), then the tries. */
+  private forward(call: Call, timeouts: HttpRouteRule['timeouts']): void {
+    const replay = call.replay;
+    if (replay && call.req.holdBackBody) {
+      replay.holdBack().then(
         // The parser refused the chunk stream and answered 400 itself: nothing goes upstream.
-        if (replay.broken) return;
-      }
+        () => replay.broken || this.send(call, timeouts),
+        (err: unknown) => this.unexpected(call.res, err),
+      );
+      return;
+    }
+    this.send(call, timeouts);
+  }
+
+  /** Deadline, mirrors and the tries; the retry layer calls back `tried` (no promise per request). */
+  private send(call: Call, timeouts: HttpRouteRule['timeouts']): void {
+    try {
       if (timeouts && (timeouts.requestMs || timeouts.backendRequestMs)) {
         call.deadline = new Deadline(this.o.clock, call.res, call.routeLabel, timeouts.requestMs ?? null, timeouts.backendRequestMs ?? null);
       }
-      if (call.mirrors) this.o.mirrors.send(call.mirrors, replay, call);
-      await this.o.retrier.run(call);
+      if (call.mirrors) this.o.mirrors.send(call.mirrors, call.replay, call);
+      this.o.retrier.run(call, this.tried);
+    } catch (err) {
+      this.unexpected(call.res, err);
+    }
+  }
+
+  /** The tries are over: the response (or the local error) goes downstream. */
+  private readonly tried = (call: Call, unexpected?: unknown): void => {
+    if (unexpected !== undefined) {
+      this.unexpected(call.res, unexpected);
+      return;
+    }
+    try {
       const response = call.response;
       if (!response) {
         const err = call.error;
@@ -215,15 +235,28 @@ export class Forwarder implements RequestHandler<ConnectionInfo> {
       // The try and request timers keep running until the body has ended.
       const headers = responseHeaders(response);
       if (call.responseMods) for (const mod of call.responseMods) modifyHeaders(headers, mod);
-      let ok = true;
+      let streaming: Promise<void> | undefined;
       try {
-        const streaming = writeResponse(call.res, response, headers, call);
-        if (streaming) await streaming;
+        streaming = writeResponse(call.res, response, headers, call);
       } catch {
-        ok = false;
-        if (call.deadline && (call.deadline.requestTimedOut || call.deadline.tryTimedOut)) this.o.log.debug({ route: call.routeLabel }, 'timeout while streaming the response; stream reset');
-        call.res.abort();
+        this.streamFailed(call);
+        return;
       }
+      if (!streaming) this.responded(call, true);
+      else streaming.then(() => this.responded(call, true), () => this.streamFailed(call));
+    } catch (err) {
+      this.unexpected(call.res, err);
+    }
+  };
+
+  private streamFailed(call: Call): void {
+    if (call.deadline && (call.deadline.requestTimedOut || call.deadline.tryTimedOut)) this.o.log.debug({ route: call.routeLabel }, 'timeout while streaming the response; stream reset');
+    call.res.abort();
+    this.responded(call, false);
+  }
+
+  private responded(call: Call, ok: boolean): void {
+    try {
       this.o.retrier.finish(call, ok);
       this.done(call, call.status);
     } catch (err) {

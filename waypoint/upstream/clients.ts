@@ -1,13 +1,13 @@
 import { H1Pool } from './h1-pool.js';
 import { H2Client } from './h2-client.js';
 import type { Connector, UpstreamEndpoint } from '../transport/connector.js';
-import type { UpstreamRequest, UpstreamResponse } from './exchange.js';
+import type { UpstreamCallback, UpstreamRequest } from './exchange.js';
 
 // Connections to endpoints, one entry per endpoint: the waypoint's own HTTP/1.1 pool (h1-pool.ts, over
 // the connector's streams, i.e. HBONE tunnels) and one HTTP/2 session for h2/gRPC. Both are created
 // lazily and dropped when the endpoint leaves the Service.
 
-export type { UpstreamRequest, UpstreamResponse } from './exchange.js';
+export type { UpstreamCallback, UpstreamRequest, UpstreamResponse } from './exchange.js';
 export type UpstreamProtocol = 'http1' | 'h2';
 
 const H1_CONNECTIONS = 256;
@@ -29,16 +29,18 @@ export class UpstreamClients {
     this.sweeper.unref();
   }
 
-  request(protocol: UpstreamProtocol, endpoint: UpstreamEndpoint, req: UpstreamRequest): Promise<UpstreamResponse> {
+  /** Sends `req` to `endpoint`; `cb` gets the response head or the error, exactly once. */
+  request(protocol: UpstreamProtocol, endpoint: UpstreamEndpoint, req: UpstreamRequest, cb: UpstreamCallback): void {
     const key = `${endpoint.address}:${endpoint.port}`;
     if (protocol === 'h2') {
       let c = this.h2.get(key);
       if (!c) this.h2.set(key, (c = new H2Client(endpoint, this.connector)));
-      return c.request(req);
+      c.request(req, cb);
+      return;
     }
     let c = this.h1.get(key);
     if (!c) this.h1.set(key, (c = new H1Pool(endpoint, this.connector, { maxConnections: H1_CONNECTIONS, idleTimeoutMs: H1_IDLE_TIMEOUT_MS })));
-    return c.request(req);
+    c.request(req, cb);
   }
 
   /** Closes clients of endpoints not in `keep` (keys `address:port`). */

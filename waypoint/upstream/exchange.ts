@@ -4,6 +4,13 @@ import type { Readable } from 'node:stream';
 // one shape both protocols share, in its own module so that the clients and the table of clients
 // (clients.ts) do not import each other.
 
+/**
+ * Where an upstream client delivers a request's outcome, exactly once: the response (head received), or
+ * the error. A callback instead of a promise: the common request path allocates no promise and takes no
+ * microtask hop between the response's bytes and its write downstream.
+ */
+export type UpstreamCallback = (err: Error | null, res: UpstreamResponse | undefined) => void;
+
 /** Lower-case header names to values, as both upstream clients take and give them. */
 export type Headers = Record<string, string | string[] | undefined>;
 

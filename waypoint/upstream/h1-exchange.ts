@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import type { Headers, UpstreamRequest, UpstreamResponse } from './exchange.js';
+import type { Headers, UpstreamCallback, UpstreamRequest, UpstreamResponse } from './exchange.js';
 import { isFieldValue, isToken, TARGET } from '../h1/chars.js';
 
 // One request of the HTTP/1.1 client (h1-pool.ts, h1-connection.ts): the exchange a caller waits on, the
@@ -14,19 +14,18 @@ export class Exchange {
 
   constructor(
     readonly req: UpstreamRequest,
-    private readonly res: (r: UpstreamResponse) => void,
-    private readonly rej: (e: Error) => void,
+    private readonly cb: UpstreamCallback,
   ) {}
 
   resolve(r: H1UpstreamResponse): void {
     this.settled = true;
-    this.res(r);
+    this.cb(null, r);
   }
 
   reject(e: Error): void {
     if (this.settled) return;
     this.settled = true;
-    this.rej(e);
+    this.cb(e, undefined);
   }
 }
 

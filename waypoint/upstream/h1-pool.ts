@@ -1,5 +1,5 @@
 import type { Connector, UpstreamEndpoint } from '../transport/connector.js';
-import type { UpstreamRequest, UpstreamResponse } from './exchange.js';
+import type { UpstreamCallback, UpstreamRequest } from './exchange.js';
 import { H1Connection, type ConnectionOwner } from './h1-connection.js';
 import { abortError, Exchange } from './h1-exchange.js';
 
@@ -28,8 +28,9 @@ export class H1Pool implements ConnectionOwner {
     this.label = `${endpoint.address}:${endpoint.port}`;
   }
 
-  request(req: UpstreamRequest): Promise<UpstreamResponse> {
-    return new Promise((resolve, reject) => this.dispatch(new Exchange(req, resolve, reject)));
+  /** Sends `req`; `cb` gets the response head or the error (possibly before this returns). */
+  request(req: UpstreamRequest, cb: UpstreamCallback): void {
+    this.dispatch(new Exchange(req, cb));
   }
 
   dispatch(ex: Exchange): void {

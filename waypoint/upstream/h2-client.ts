@@ -1,6 +1,6 @@
 import { connect as h2connect, constants as h2c, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import type { Connector, UpstreamEndpoint } from '../transport/connector.js';
-import type { Headers, UpstreamRequest, UpstreamResponse } from './exchange.js';
+import type { Headers, UpstreamCallback, UpstreamRequest, UpstreamResponse } from './exchange.js';
 
 // One HTTP/2 session to an endpoint (h2c over the connector's stream) for h2 and gRPC upstreams, opened
 // on first use and dropped when it closes or goes away.
@@ -35,7 +35,15 @@ export class H2Client {
     return p;
   }
 
-  async request(req: UpstreamRequest): Promise<UpstreamResponse> {
+  /** Sends `req`; `cb` gets the response head or the error. */
+  request(req: UpstreamRequest, cb: UpstreamCallback): void {
+    this.exchange(req).then(
+      (r) => cb(null, r),
+      (err: unknown) => cb(err instanceof Error ? err : new Error(String(err)), undefined),
+    );
+  }
+
+  private async exchange(req: UpstreamRequest): Promise<UpstreamResponse> {
     const session = await this.get();
     req.signal?.throwIfAborted();
     const headers: Record<string, string | string[]> = {

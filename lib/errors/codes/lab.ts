@@ -28,7 +28,11 @@ export const labCodes = defineCodes({
   },
   ERR_WEFT_LAB_UNKNOWN_IMAGE: {
     message: 'image {image} of {pod} is not known to the lab',
-    hint: 'The lab runs programs from this repository, not container images: use weft/node-agent, weft/waypoint, weft/control, weft/http-echo, weft/grpc-echo, weft/tcp-echo, weft/loadgen, or debian (runs the command on the host\'s Debian inside the pod namespace).',
+    hint: 'The lab runs programs from this repository, not container images: use weft/node-agent, weft/waypoint, weft/control, weft/http-echo, weft/grpc-echo, weft/tcp-echo, weft/loadgen, the chart\'s image weft (runs the container\'s command, e.g. node dist/cni/install.js, from the repository root), or debian (runs the command on the host\'s Debian inside the pod namespace).',
+  },
+  ERR_WEFT_LAB_HOSTPATH_UNSUPPORTED: {
+    message: 'hostPath {path} of {pod} cannot be mounted in the lab: {reason}',
+    hint: 'A lab node is a network namespace on this machine: only the node directories the weft chart mounts are mapped (to the node\'s own directories under the lab\'s state). Use an emptyDir or ConfigMap volume instead, or run the pod on a real cluster.',
   },
   ERR_WEFT_LAB_VIP_EXHAUSTED: {
     message: 'no free Service VIP left in {range}',

@@ -3,7 +3,7 @@
 import { expect, it } from 'vitest';
 import { describeWithPrograms, runBench } from '../../support/bench-run.js';
 
-interface Contender { rps: number; cpuUsPerRequest: number; p99Ms: number; fixedRequests: number; non2xx: number }
+interface Contender { rps: number; cpuUsPerRequest: number; p99Ms: number; fixedRequests: number; non2xx: number; upstreamConnections: number; upstreamReuse: number }
 
 describeWithPrograms(['haproxy', 'h2load'], 'bench/waypoint smoke', () => {
   it('races the waypoint against haproxy and records both', async () => {
@@ -15,6 +15,9 @@ describeWithPrograms(['haproxy', 'h2load'], 'bench/waypoint smoke', () => {
       expect(c.p99Ms).toBeGreaterThan(0);
       expect(c.fixedRequests).toBeGreaterThan(0);
       expect(c.non2xx).toBe(0);
+      // Keep-alive upstream: far fewer backend connections than requests.
+      expect(c.upstreamConnections).toBeGreaterThan(0);
+      expect(c.upstreamReuse).toBeGreaterThan(0.9);
     }
     expect((r.ratios as { rps: number }).rps).toBeGreaterThan(0);
   });
