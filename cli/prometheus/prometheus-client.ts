@@ -1,9 +1,9 @@
 import { WeftError } from '../../lib/errors/index.js';
 
 /**
- * Instant queries against Prometheus's HTTP API (`GET <base>/api/v1/query`), the only API `weft stat` and
- * `weft edges` use. Every query of one refresh is evaluated at the same `time`, so that the numbers of a
- * table are of one instant. What Prometheus refuses, and an answer that is not its API's, is raised as
+ * Queries against Prometheus's HTTP API: instant ones (`GET <base>/api/v1/query`), all `weft stat` and
+ * `weft edges` use, and range ones (`/api/v1/query_range`) for `weft dashboard`'s sparklines. Every
+ * query of one refresh is evaluated at the same `time`, so that the numbers of a table are of one instant. What Prometheus refuses, and an answer that is not its API's, is raised as
  * ERR_WEFT_CLI_PROMETHEUS_QUERY_FAILED; no answer at all as ERR_WEFT_CLI_PROMETHEUS_UNREACHABLE.
  */
 
@@ -25,17 +25,30 @@ export class PrometheusClient {
 
   /** The instant vector `promql` evaluates to at `time` (seconds since the epoch). */
   async query(promql: string, time: number): Promise<VectorSample[]> {
-    const qs = new URLSearchParams({ query: promql, time: time.toFixed(3) });
-    let res: Response;
-    let text: string;
+    const { status, text } = await this.get('/api/v1/query', { query: promql, time: time.toFixed(3) });
+    return parseVectorAnswer(this.url, promql, status, text);
+  }
+
+  /** The series `promql` evaluates to from `start` to `end` (seconds since the epoch) every `stepS` seconds (`GET /api/v1/query_range`). */
+  async queryRange(promql: string, start: number, end: number, stepS: number): Promise<RangeSeries[]> {
+    const { status, text } = await this.get('/api/v1/query_range', { query: promql, start: start.toFixed(3), end: end.toFixed(3), step: String(stepS) });
+    return parseMatrixAnswer(this.url, promql, status, text);
+  }
+
+  private async get(path: string, params: Readonly<Record<string, string>>): Promise<{ status: number; text: string }> {
     try {
-      res = await fetch(`${this.url}/api/v1/query?${qs.toString()}`, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(TIMEOUT_MS) });
-      text = await res.text();
+      const res = await fetch(`${this.url}${path}?${new URLSearchParams(params).toString()}`, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(TIMEOUT_MS) });
+      return { status: res.status, text: await res.text() };
     } catch (err) {
       throw new WeftError('ERR_WEFT_CLI_PROMETHEUS_UNREACHABLE', { url: this.url, reason: fetchFailure(err) }, { cause: err });
     }
-    return parseVectorAnswer(this.url, promql, res.status, text);
   }
+}
+
+/** One series of a range query: its labels and its [seconds since the epoch, value] points. */
+export interface RangeSeries {
+  readonly metric: Readonly<Record<string, string>>;
+  readonly points: readonly (readonly [number, number])[];
 }
 
 /** Why fetch failed, in the words of the system call under it (`connect ECONNREFUSED 127.0.0.1:9090`). */
@@ -55,6 +68,22 @@ interface ApiAnswer {
 
 /** The vector of a `/api/v1/query` answer (HTTP status and body as received), or the refusal it carries. */
 export function parseVectorAnswer(url: string, promql: string, status: number, text: string): VectorSample[] {
+  return (resultOf(url, promql, status, text, 'vector') as { metric?: Record<string, string>; value?: [number, string] }[]).map((r) => ({
+    metric: r.metric ?? {},
+    value: sampleValue(r.value?.[1]),
+  }));
+}
+
+/** The series of a `/api/v1/query_range` answer, or the refusal it carries. */
+export function parseMatrixAnswer(url: string, promql: string, status: number, text: string): RangeSeries[] {
+  return (resultOf(url, promql, status, text, 'matrix') as { metric?: Record<string, string>; values?: [number, string][] }[]).map((r) => ({
+    metric: r.metric ?? {},
+    points: (r.values ?? []).map(([t, v]) => [t, sampleValue(v)] as const),
+  }));
+}
+
+/** The `data.result` of an answer of the expected type; else ERR_WEFT_CLI_PROMETHEUS_QUERY_FAILED with why. */
+function resultOf(url: string, promql: string, status: number, text: string, type: 'vector' | 'matrix'): unknown[] {
   const failed = (reason: string): WeftError => new WeftError('ERR_WEFT_CLI_PROMETHEUS_QUERY_FAILED', { url, query: promql, reason });
   let body: ApiAnswer;
   try {
@@ -66,13 +95,10 @@ export function parseVectorAnswer(url: string, promql: string, status: number, t
     const why = typeof body.error === 'string' ? body.error : 'no error message';
     throw failed(`HTTP ${status} ${typeof body.errorType === 'string' ? `${body.errorType}: ` : ''}${why}`);
   }
-  if (body.data?.resultType !== 'vector' || !Array.isArray(body.data.result)) {
-    throw failed(`HTTP ${status}: expected a vector, got ${JSON.stringify(body.data?.resultType ?? 'no data')}`);
+  if (body.data?.resultType !== type || !Array.isArray(body.data.result)) {
+    throw failed(`HTTP ${status}: expected a ${type}, got ${JSON.stringify(body.data?.resultType ?? 'no data')}`);
   }
-  return (body.data.result as { metric?: Record<string, string>; value?: [number, string] }[]).map((r) => ({
-    metric: r.metric ?? {},
-    value: sampleValue(r.value?.[1]),
-  }));
+  return body.data.result;
 }
 
 /** Prometheus writes sample values as strings, infinities as `+Inf` and `-Inf` (which Number() does not read). */

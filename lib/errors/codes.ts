@@ -10,6 +10,7 @@ import { cliCodes } from './codes/cli.js';
 import { hboneCodes } from './codes/hbone.js';
 import { adminCodes } from './codes/admin.js';
 import { prometheusQueryCodes } from './codes/prometheus-query.js';
+import { dashboardCodes } from './codes/dashboard.js';
 
 /**
  * The one table of weft's error codes. Add an area by creating `codes/<area>.ts` and spreading it here;
@@ -28,6 +29,7 @@ export const codes = {
   ...hboneCodes,
   ...adminCodes,
   ...prometheusQueryCodes,
+  ...dashboardCodes,
 } as const;
 
 export type WeftErrorCode = keyof typeof codes;

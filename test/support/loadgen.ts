@@ -19,9 +19,9 @@ export interface LoadgenResult {
 /**
  * Starts the lab's load generator in pod `namespace/pod` (its netns and its /etc, so Service names resolve
  * through the pod's hosts file) with `args`; resolves with its JSON report, rejects if it exits non-zero.
- * It is killed after `deadlineMs`.
+ * It is killed after `deadlineMs`, or when `signal` aborts (a test that needs load only while it runs).
  */
-export function startLoadgen(lab: Lab, namespace: string, pod: string, args: readonly string[], deadlineMs: number): Promise<LoadgenResult> {
+export function startLoadgen(lab: Lab, namespace: string, pod: string, args: readonly string[], deadlineMs: number, signal?: AbortSignal): Promise<LoadgenResult> {
   const argv = inPod(lab.paths, podNetns(lab.name, namespace, pod), [process.execPath, join(lab.info.distDir, 'lab/apps/loadgen.js'), ...args]);
   const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -29,6 +29,7 @@ export function startLoadgen(lab: Lab, namespace: string, pod: string, args: rea
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const timer = setTimeout(() => child.kill('SIGKILL'), deadlineMs);
+  signal?.addEventListener('abort', () => child.kill('SIGKILL'), { once: true });
   return new Promise((resolve, reject) => {
     child.on('close', (code) => {
       clearTimeout(timer);

@@ -104,6 +104,8 @@ export interface LoadOptions {
   readonly newConnections?: boolean;
   /** Request and connect timeout (s). */
   readonly timeoutS?: number;
+  /** Stops the load early (its promise then rejects). */
+  readonly signal?: AbortSignal;
 }
 
 /** Starts the load generator; resolves with its report (with the timeline) once it finished. */
@@ -114,5 +116,5 @@ export function startLoad(lab: Lab, o: LoadOptions): Promise<LoadResult> {
     '--target', o.target, '--rate', String(o.rate), '--duration', String(o.durationS),
     '--connections', '10', '--timeout', timeout, '--connect-timeout', timeout, '--timeline',
     ...(o.newConnections ? ['--new-connections'] : []),
-  ], (o.durationS + 120) * 1000);
+  ], (o.durationS + 120) * 1000, o.signal);
 }
