@@ -101,5 +101,6 @@ const server = createNet((socket: Socket) => {
   });
   socket.on('error', () => socket.destroy());
 });
-server.listen(PORT, '0.0.0.0', () => console.log(JSON.stringify({ msg: 'http-echo listening', port: PORT, pod: POD })));
+// The bound port, not PORT: with PORT=0 the kernel picks a free one and this line says which.
+server.listen(PORT, '0.0.0.0', () => console.log(JSON.stringify({ msg: 'http-echo listening', port: (server.address() as { port: number }).port, pod: POD })));
 process.on('SIGTERM', () => process.exit(0));

@@ -10,10 +10,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const APP = fileURLToPath(new URL('../../dist/lab/apps/http-echo.js', import.meta.url));
 
-function start(port: number, env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [APP], { env: { ...process.env, PORT: String(port), ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+/**
+ * Starts the echo on a port the kernel picks (PORT=0) and returns it from the app's first line. A port
+ * chosen at random here once collided with another test's ephemeral port (EADDRINUSE in a CI run).
+ */
+function start(env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, [APP], { env: { ...process.env, PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
-    child.stdout.once('data', () => resolve(child));
+    child.stdout.once('data', (line: Buffer) => resolve({ child, port: (JSON.parse(line.toString().split('\n')[0]) as { port: number }).port }));
     child.once('exit', (code) => reject(new Error(`http-echo exited with ${code}`)));
   });
 }
@@ -29,12 +33,17 @@ interface Echo {
 }
 
 describe('lab http-echo (needs `npm run build`: runs dist/lab/apps/http-echo.js)', () => {
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  let port: number;
+  let failingPort: number;
   const children: ChildProcess[] = [];
   beforeAll(async () => {
     if (!existsSync(APP)) throw new Error(`${APP} is missing: run \`npm run build\` first`);
-    children.push(await start(port, { POD_NAME: 'echo-a', POD_NAMESPACE: 't' }));
-    children.push(await start(port + 1, { POD_NAME: 'echo-b', FAIL_RATE: '1' }));
+    const a = await start({ POD_NAME: 'echo-a', POD_NAMESPACE: 't' });
+    children.push(a.child);
+    port = a.port;
+    const b = await start({ POD_NAME: 'echo-b', FAIL_RATE: '1' });
+    children.push(b.child);
+    failingPort = b.port;
   });
   afterAll(() => {
     for (const c of children) c.kill('SIGKILL');
@@ -73,8 +82,8 @@ describe('lab http-echo (needs `npm run build`: runs dist/lab/apps/http-echo.js)
   });
 
   it('FAIL_RATE=1 fails every request but not /healthz', async () => {
-    expect((await fetch(`http://127.0.0.1:${port + 1}/`)).status).toBe(503);
-    expect((await fetch(`http://127.0.0.1:${port + 1}/healthz`)).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${failingPort}/`)).status).toBe(503);
+    expect((await fetch(`http://127.0.0.1:${failingPort}/healthz`)).status).toBe(200);
   });
 
   it('/forward nests the upstream answer', async () => {
