@@ -8,7 +8,7 @@ import { labKubePaths } from './kube/lab-control-plane.js';
 import { NodeApi } from './kube/node-api.js';
 import { NodeHeartbeat } from './kube/node-heartbeat.js';
 import { NodePods } from './kube/node-pods.js';
-import { NodeWatch } from './kube/node-watch.js';
+import { ProxyWatch } from './kube/proxy-watch.js';
 import { labPaths } from './names.js';
 import { readLabInfo } from './state.js';
 
@@ -31,26 +31,29 @@ log.info('kubelet running');
 let closed = false;
 let heartbeat: NodeHeartbeat | undefined;
 let pods: NodePods | undefined;
-let services: NodeWatch | undefined;
+let proxy: ProxyWatch | undefined;
 for (const sig of ['SIGTERM', 'SIGINT'] as const) {
   process.once(sig, () => {
     closed = true;
     kubelet.close();
     heartbeat?.close();
     void pods?.stop();
-    void services?.stop();
+    void proxy?.stop();
     process.exit(0);
   });
 }
 // The node in the API server: its credentials appear while `up` starts the control plane beside this.
-const api = await NodeApi.connect(node.name, labKubePaths(paths).node(node.name).kubeconfig, log, () => closed);
-if (api) {
+const kube = labKubePaths(paths);
+const api = await NodeApi.connect(node.name, kube.node(node.name).kubeconfig, log, () => closed);
+// kube-proxy's part, with its own credentials (system:kube-proxy): every Service and EndpointSlice.
+const proxyLog = log.child({ component: 'kube-proxy' });
+const proxyApi = api && (await NodeApi.connect(node.name, kube.proxy.kubeconfig, proxyLog, () => closed, 'kube-proxy'));
+if (api && proxyApi) {
   heartbeat = new NodeHeartbeat({ api, node, lab: info.name });
   heartbeat.start();
   pods = new NodePods(api, () => kubelet.kick(), log);
   pods.start();
-  // kube-proxy's part: the cluster's Services, their VIPs DNATed to the ready pods they select.
-  services = new NodeWatch(api, { path: '/api/v1/services', kind: 'Service', what: 'the Services', onChange: () => kubelet.kick(), log });
-  services.start();
-  kubelet.watchApi(pods, services);
+  proxy = new ProxyWatch(proxyApi, () => kubelet.kick(), proxyLog);
+  proxy.start();
+  kubelet.watchApi(pods, proxy);
 }

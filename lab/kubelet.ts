@@ -3,20 +3,19 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../lib/telemetry/log.js';
 import type { PluginInvoker } from './cni-chain.js';
-import { readObjects, readStatus, removeFile, writeObject } from './cluster-store.js';
-import { run } from './command.js';
+import { readObjects, removeFile, writeObject } from './cluster-store.js';
 import { programFor } from './images.js';
 import type { KubeObject, PodSpec } from './manifests.js';
 import { type LabPaths, podNetns, ROOT_UNDERLAY_IP } from './names.js';
 import { ProbeLoop } from './probes.js';
 import { CONTROL_NAMES } from './mesh.js';
-import { inPod, writePodHosts } from './pod-etc.js';
+import { inPod } from './pod-etc.js';
 import { defaultInvoker, PodSandbox } from './pod-sandbox.js';
 import type { NodePods } from './kube/node-pods.js';
-import type { NodeWatch } from './kube/node-watch.js';
+import type { ProxyWatch } from './kube/proxy-watch.js';
 import { rewritePath } from './volumes.js';
 import { forgetRecord, listRecords, startProcess, stopProcess } from './processes.js';
-import { type Endpoint, renderHosts, renderProxyRules, serviceView, type ServiceView } from './services.js';
+import { NodeProxy } from './node-proxy.js';
 import type { LabInfo } from './state.js';
 import type { NodeInfo } from './topology.js';
 import { checkHostPaths, containerArgv, containerEnv, containerVolumes, expandEnvRefs, fixedRunMounts, probeTarget } from './container-launch.js';
@@ -28,10 +27,12 @@ import { podStatus, runNetns, type ContainerState, type PodSource, type PodState
  * the pod's sandbox (pod-sandbox.ts: namespace and CNI chain), starts each container's program in it,
  * restarts it per restartPolicy, probes it, and reports the Pod's status. Pods come from two places: the
  * lab's file store (`weft lab apply`; status written into the cluster-state directory) and, once
- * `watchApi` gave it the node's pod (and Service) watch, the real API server (pods its scheduler bound to this node; status written to the Pod's
- * status subresource, and a terminating Pod deleted for good once its processes and network are gone).
- * It is also the node's kube-proxy (nftables DNAT for Service VIPs) and writes each pod's hosts file
- * (pod-etc.ts: replaced atomically, as the pod sees it).
+ * `watchApi` gave it the node's pod watch, the real API server (pods its scheduler bound to this node;
+ * status written to the Pod's status subresource, and a terminating Pod deleted for good once its
+ * processes and network are gone). It is also the node's kube-proxy (nftables DNAT for Service VIPs,
+ * services.ts) and writes each pod's hosts file (pod-etc.ts: replaced atomically, as the pod sees it):
+ * the API server's Services and EndpointSlices as kube-proxy reads them (proxy-watch.ts), beside the
+ * file store's Services with the slices its pods make (endpoint-slices.ts).
  */
 const SYNC_INTERVAL_MS = 1000;
 const MAX_BACKOFF_MS = 30_000;
@@ -58,18 +59,16 @@ export class Kubelet {
   private again = false;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
-  private lastRules = '';
-  private lastRulesError = '';
-  private readonly hostsWritten = new Map<string, string>();
+  private readonly proxy: NodeProxy;
   private readonly sandbox: PodSandbox;
   /** uids of terminating API pods whose final delete is in flight. */
   private readonly finalizing = new Set<string>();
   private apiPods: NodePods | undefined;
-  private apiServices: NodeWatch | undefined;
 
   constructor(private readonly o: KubeletOptions) {
     this.invoke = o.invoke ?? defaultInvoker(o.node.netns);
     this.runtimeDir = join(o.paths.runtime, o.node.name);
+    this.proxy = new NodeProxy(o.paths, o.log, () => this.extraHosts());
     this.sandbox = new PodSandbox({ paths: o.paths, node: o.node.name, runtimeDir: this.runtimeDir, invoke: this.invoke, log: o.log, extraHosts: () => this.extraHosts() });
   }
 
@@ -80,10 +79,13 @@ export class Kubelet {
     this.kick();
   }
 
-  /** From now on also runs the pods the API server bound to this node (kubelet-main connects it). */
-  watchApi(pods: NodePods, services?: NodeWatch): void {
+  /**
+   * From now on also runs the pods the API server bound to this node and proxies the API server's
+   * Services (kubelet-main connects them).
+   */
+  watchApi(pods: NodePods, proxy?: ProxyWatch): void {
     this.apiPods = pods;
-    this.apiServices = services;
+    this.proxy.watch = proxy;
     this.kick();
   }
 
@@ -168,7 +170,7 @@ export class Kubelet {
     for (const [key, want] of mine) {
       if (!this.pods.has(key)) this.startPod(want.obj, want.source);
     }
-    await this.syncNetwork(allPods, apiObjs, [...manifests, ...generated].filter((o) => o.kind === 'Service').concat(this.apiServices?.list() ?? []));
+    await this.proxy.sync(allPods, [...manifests, ...generated].filter((o) => o.kind === 'Service'), this.pods.values());
   }
 
   /** The final delete of a terminating API pod that runs nothing here (any more). */
@@ -183,44 +185,6 @@ export class Kubelet {
         (err: unknown) => this.o.log.error({ err, pod: key }, 'deleting the terminated pod failed'), // retried on a later sync
       )
       .finally(() => this.finalizing.delete(uid));
-  }
-
-  /** kube-proxy rules for this node and every local pod's hosts file, from all pods' status. */
-  private async syncNetwork(allPods: readonly KubeObject[], apiPods: readonly KubeObject[], serviceObjs: readonly KubeObject[]): Promise<void> {
-    const services = serviceObjs.map(serviceView).filter((s): s is ServiceView => s !== undefined);
-    const ready: Endpoint[] = [];
-    const withStatus = [
-      ...(await Promise.all(allPods.map(async (p) => ({ p, status: await readStatus(this.o.paths.status, `Pod.${p.metadata.namespace ?? 'default'}.${p.metadata.name}.yaml`) })))),
-      ...apiPods.map((p) => ({ p, status: p.status })),
-    ];
-    for (const { p, status } of withStatus) {
-      const ns = p.metadata.namespace ?? 'default';
-      const ip = status?.podIP;
-      if (typeof ip !== 'string') continue;
-      const conds = (status?.conditions as { type: string; status: string }[] | undefined) ?? [];
-      if (!conds.some((c) => c.type === 'Ready' && c.status === 'True')) continue;
-      const spec = p.spec as PodSpec | undefined;
-      ready.push({ namespace: ns, name: p.metadata.name, ip, labels: p.metadata.labels ?? {}, ports: (spec?.containers ?? []).flatMap((c) => c.ports ?? []) });
-    }
-    const rules = renderProxyRules(services, ready);
-    if (rules !== this.lastRules) {
-      try {
-        await run(['nft', '-f', '-'], { input: rules });
-        this.lastRules = rules;
-        this.lastRulesError = '';
-      } catch (err) {
-        // Retried on every sync; logged once per distinct error.
-        if ((err as Error).message !== this.lastRulesError) this.o.log.error({ err }, 'loading the service rules failed');
-        this.lastRulesError = (err as Error).message;
-      }
-    }
-    for (const st of this.pods.values()) {
-      if (!st.rec.ip || st.stopping) continue;
-      const text = renderHosts({ namespace: st.rec.namespace, name: st.rec.name, ip: st.rec.ip }, services, this.extraHosts());
-      if (this.hostsWritten.get(st.key) === text) continue;
-      await writePodHosts(this.o.paths, st.rec.netns, text);
-      this.hostsWritten.set(st.key, text);
-    }
   }
 
   /** The control plane's in-cluster names resolve to the root namespace, where it runs. */
@@ -288,7 +252,7 @@ export class Kubelet {
     try {
       const started = Date.now();
       await this.sandbox.setup(st.rec);
-      this.hostsWritten.delete(st.key);
+      this.proxy.forgetHosts(st.key);
       log.info({ ip: st.rec.ip, ms: Date.now() - started }, 'pod sandbox ready');
       st.sandboxReady = true;
       st.reason = undefined;
@@ -414,7 +378,7 @@ export class Kubelet {
     if (st.source === 'file') await removeFile(join(this.o.paths.status, `Pod.${st.rec.namespace}.${st.rec.name}.yaml`));
     // Gone from this node: the API pod (this uid only) can go, as a kubelet's status manager deletes it.
     else await this.apiPods?.finalize(st.rec.namespace, st.rec.name, st.rec.uid).catch((err: unknown) => this.o.log.error({ err, pod: st.key }, 'deleting the terminated pod failed'));
-    this.hostsWritten.delete(st.key);
+    this.proxy.forgetHosts(st.key);
     if (this.pods.get(st.key) === st) this.pods.delete(st.key);
     this.o.log.info({ pod: st.key }, 'pod removed');
     this.kick();

@@ -1,23 +1,17 @@
-import type { ContainerPort, KubeObject, ServicePort } from './manifests.js';
-import { labelsMatch } from './deployments.js';
+import type { EndpointSliceView } from './endpoint-slices.js';
+import type { KubeObject, ServicePort } from './manifests.js';
 import { VIP_RANGE } from './vip.js';
 
 /**
  * kube-proxy for the lab: each node namespace gets one nftables table that DNATs a Service VIP:port to
- * a ready endpoint (random choice), for pods that the mesh does not capture. Rendered as a whole and
+ * a ready endpoint of its EndpointSlices (random choice), for pods that the mesh does not capture. A
+ * Service port maps to the slice port of the same name (the controller names slice ports after the
+ * Service's and numbers them with the resolved target port), as kube-proxy maps them. Rendered as a whole and
  * loaded in one `nft -f` transaction (delete + add), so a change never leaves half a table. Bridged
  * replies from a same-node endpoint pass the node's conntrack (bridge-nf-call-iptables), which reverses
  * the DNAT; a pod reaching itself through its own VIP (hairpin) is masqueraded, as kube-proxy does.
  */
 export const PROXY_TABLE = 'weftlab';
-
-export interface Endpoint {
-  readonly namespace: string;
-  readonly name: string;
-  readonly ip: string;
-  readonly labels: Readonly<Record<string, string>>;
-  readonly ports: readonly ContainerPort[];
-}
 
 export interface ServiceView {
   readonly namespace: string;
@@ -39,32 +33,27 @@ export function serviceView(obj: KubeObject): ServiceView | undefined {
   };
 }
 
-/** The endpoint's port for a Service port: targetPort by number, by container port name, or `port`. */
-export function targetPortOf(sp: ServicePort, ep: Endpoint): number | undefined {
-  const t = sp.targetPort ?? sp.port;
-  if (typeof t === 'number') return t;
-  if (/^\d+$/.test(t)) return Number(t);
-  return ep.ports.find((p) => p.name === t)?.containerPort;
+/** The ready `address . port` targets of one Service port, from the Service's slices (sorted, distinct). */
+export function targetsOf(svc: ServiceView, sp: ServicePort, slices: readonly EndpointSliceView[]): string[] {
+  const protocol = sp.protocol ?? 'TCP';
+  const targets = new Set<string>();
+  for (const slice of slices) {
+    if (slice.namespace !== svc.namespace || slice.service !== svc.name) continue;
+    const port = slice.ports.find((p) => p.name === (sp.name ?? '') && p.protocol === protocol)?.port;
+    if (port === undefined) continue;
+    for (const ip of slice.addresses) targets.add(`${ip} . ${port}`);
+  }
+  return [...targets].sort();
 }
 
-export function endpointsOf(svc: ServiceView, ready: readonly Endpoint[]): Endpoint[] {
-  return ready.filter((e) => e.namespace === svc.namespace && labelsMatch(svc.selector as Record<string, string>, e.labels as Record<string, string>));
-}
-
-export function renderProxyRules(services: readonly ServiceView[], ready: readonly Endpoint[]): string {
+export function renderProxyRules(services: readonly ServiceView[], slices: readonly EndpointSliceView[]): string {
   const rules: string[] = [];
   const hairpin = new Set<string>();
   for (const svc of [...services].sort((a, b) => a.vip.localeCompare(b.vip))) {
-    const eps = endpointsOf(svc, ready).sort((a, b) => a.ip.localeCompare(b.ip));
     for (const sp of svc.ports) {
       const proto = (sp.protocol ?? 'TCP').toLowerCase() === 'udp' ? 'udp' : 'tcp';
-      const targets: string[] = [];
-      for (const ep of eps) {
-        const port = targetPortOf(sp, ep);
-        if (port === undefined) continue;
-        targets.push(`${ep.ip} . ${port}`);
-        hairpin.add(ep.ip);
-      }
+      const targets = targetsOf(svc, sp, slices);
+      for (const t of targets) hairpin.add(t.split(' . ')[0]);
       if (targets.length === 0) continue;
       const map = targets.map((t, i) => `${i} : ${t}`).join(', ');
       rules.push(`    ip daddr ${svc.vip} ${proto} dport ${sp.port} dnat ip to numgen random mod ${targets.length} map { ${map} }`);

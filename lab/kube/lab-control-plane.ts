@@ -13,7 +13,7 @@ import {
   type Placement,
 } from './components.js';
 import { startLoopbackForward } from './loopback-forward.js';
-import { ensureNodeCredentials, nodeCredentialFiles, type NodeCredentialFiles } from './node-credentials.js';
+import { ensureNodeCredentials, ensureProxyCredentials, nodeCredentialFiles, proxyCredentialFiles, type NodeCredentialFiles } from './node-credentials.js';
 import { controlPlanePkiFiles, writeControlPlanePki, writeKubeconfig, type ControlPlanePki } from './pki.js';
 
 /**
@@ -22,7 +22,7 @@ import { controlPlanePkiFiles, writeControlPlanePki, writeKubeconfig, type Contr
  * that gives the host an admin kubeconfig. The API server authorizes with Node,RBAC, signs
  * service-account tokens with the lab's own key (so projected tokens, TokenRequest and TokenReview are
  * real), allocates Service ClusterIPs from the lab's VIP range and runs the default admission plugins
- * plus NodeRestriction. Each lab node gets its kubelet's credentials here (node-credentials.ts), before
+ * plus NodeRestriction. Each lab node gets its kubelet's and kube-proxy's credentials here (node-credentials.ts), before
  * anything starts. Every part is a recorded lab process: `up` run again starts only what is not
  * running, `down` stops them all.
  */
@@ -41,6 +41,8 @@ export interface LabKubePaths {
   readonly schedulerKubeconfig: string;
   /** A lab node's client certificate and kubeconfig (node-credentials.ts). */
   node(node: string): NodeCredentialFiles;
+  /** kube-proxy's (every node's) client certificate and kubeconfig. */
+  readonly proxy: NodeCredentialFiles;
 }
 
 export function labKubePaths(paths: LabPaths): LabKubePaths {
@@ -53,6 +55,7 @@ export function labKubePaths(paths: LabPaths): LabKubePaths {
     controllerManagerKubeconfig: join(dir, 'kube-controller-manager.kubeconfig'),
     schedulerKubeconfig: join(dir, 'kube-scheduler.kubeconfig'),
     node: (node) => nodeCredentialFiles(dir, join(dir, 'pki'), node),
+    proxy: proxyCredentialFiles(dir, join(dir, 'pki')),
   };
 }
 
@@ -103,6 +106,7 @@ export async function ensureLabKube(o: EnsureLabKubeOptions): Promise<LabKubeInf
   const pki = await ensurePki(k.pki);
   // Before anything starts: the kubelets, started beside the control plane, wait for these files.
   for (const node of o.nodes ?? []) await ensureNodeCredentials(pki, k.node(node), node, LAB_APISERVER_URL);
+  if ((o.nodes ?? []).length > 0) await ensureProxyCredentials(pki, k.proxy, LAB_APISERVER_URL);
   if (!(await running('etcd'))) await timed('etcd', () => startEtcd({ ...place, id: 'etcd' }));
   if (!(await running('kube-apiserver'))) {
     await timed('kube-apiserver', () =>

@@ -5,9 +5,10 @@ import type { KubeObject } from '../manifests.js';
 import type { NodeApi } from './node-api.js';
 
 /**
- * One list-watch a lab kubelet keeps with its node's credentials (so the Node authorizer decides what it
- * may read): the pods bound to the node, or the cluster's Services for its kube-proxy. Restarted with
- * backoff after an error; every change calls `onChange`.
+ * One list-watch a lab node agent keeps with its own credentials (so the API server's authorizers decide
+ * what it may read): the kubelet's pods bound to the node (Node authorizer), kube-proxy's Services and
+ * EndpointSlices (RBAC: system:node-proxier). Restarted with backoff after an error; every change calls
+ * `onChange`.
  */
 export class NodeWatch {
   private readonly informer: ListWatch<KubernetesObject>;
@@ -18,12 +19,12 @@ export class NodeWatch {
 
   constructor(
     private readonly api: NodeApi,
-    private readonly o: { path: string; kind: string; fieldSelector?: string; what: string; onChange: () => void; log: Logger },
+    private readonly o: { path: string; kind: string; apiVersion?: string; fieldSelector?: string; what: string; onChange: () => void; log: Logger },
   ) {
     const query = o.fieldSelector !== undefined ? { fieldSelector: o.fieldSelector } : undefined;
     const listFn = async (): Promise<KubernetesListObject<KubernetesObject>> => {
       const res = await api.call<KubernetesListObject<KubernetesObject>>('GET', o.path, query ? { query } : {});
-      return res.body ?? { apiVersion: 'v1', kind: `${o.kind}List`, items: [], metadata: {} };
+      return res.body ?? { apiVersion: o.apiVersion ?? 'v1', kind: `${o.kind}List`, items: [], metadata: {} };
     };
     this.informer = new ListWatch<KubernetesObject>(o.path, new Watch(api.kc), listFn, false, undefined, o.fieldSelector);
     for (const verb of ['add', 'update', 'delete'] as const) this.informer.on(verb, () => this.changed());
@@ -56,7 +57,7 @@ export class NodeWatch {
   }
 
   list(): KubeObject[] {
-    return this.informer.list().map((x) => ({ ...x, kind: this.o.kind, apiVersion: 'v1' }) as KubeObject);
+    return this.informer.list().map((x) => ({ ...x, kind: this.o.kind, apiVersion: this.o.apiVersion ?? 'v1' }) as KubeObject);
   }
 
   private changed(): void {

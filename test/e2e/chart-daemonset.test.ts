@@ -1,22 +1,24 @@
-// Pins issue 11 steps 3 and 5 for the chart, through the real helm and kubectl against the lab's kubeconfig:
-// after `helm install weft ./helm/weft -n weft-system --create-namespace` the real controller-manager's
-// DaemonSet pods run on every lab node and weft-control runs Ready. The lab kubelets run them as a kubelet
-// does: the node agent pods on the node's network (hostNetwork: podIP = the
-// node's address, no CNI call), the chart's hostPaths mapped to each node's own directories (never the
-// machine's /etc/cni or /opt/cni), the chart's image `weft` running the repository's programs with the
-// chart's command and args ($(NODE_NAME) expanded), exec readiness probes run in the container, projected
-// tokens through TokenRequest, weft-control with in-cluster API access. install-cni chains weft-cni into
-// each node's conflist and copies the plugin into its bin dir; the node agent beside weft-control gets its
-// certificates from it and turns ready (an agent on another node cannot reach it yet: a node's kube-proxy
-// knows only its own node's endpoints, the lab reads no EndpointSlices); `helm uninstall --wait` with
-// cni.keepOnExit off leaves every node's conflist byte-identical to before. A pod asking for a hostPath the lab cannot map is refused with a
-// clear reason.
+// Pins issue 11 steps 3 and 5 for the chart on a 2-node lab, through the real helm and kubectl against the
+// lab's kubeconfig, typed as docs/install.md prints them: `helm install weft ./helm/weft -n weft-system
+// --create-namespace --wait` returns only once the real controller-manager's DaemonSet pods run Ready on
+// every lab node and weft-control runs Ready. The lab kubelets run them as a kubelet does: the node agent
+// pods on the node's network (hostNetwork: podIP = the node's address, no CNI call), the chart's hostPaths
+// mapped to each node's own directories (never the machine's /etc/cni or /opt/cni), the chart's image
+// `weft` running the repository's programs with the chart's command and args ($(NODE_NAME) expanded), exec
+// readiness probes run in the container, projected tokens through TokenRequest, weft-control with
+// in-cluster API access. install-cni chains weft-cni into each node's conflist and copies the plugin into
+// its bin dir. The agent on the node without weft-control reaches it through the Service's VIP: each node's
+// kube-proxy DNATs it to the endpoints of the EndpointSlices the real controller keeps, read with
+// system:kube-proxy's credentials. The documented uninstall (`helm upgrade … cni.keepOnExit=false --wait`,
+// `helm uninstall --wait`) leaves every node's conflist byte-identical to before. A pod asking for a
+// hostPath the lab cannot map is refused with a clear reason.
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { CONFLIST_FILE } from '../../lab/cni-conflist.js';
-import { CHART, cleanupHelmHome, helm } from '../helm/chart.js';
+import { run } from '../../lab/command.js';
+import { cleanupHelmHome, helm, ROOT } from '../helm/chart.js';
 import { eventually } from '../support/eventually.js';
 import { describeRootKube, kubectlOn } from '../support/kube-tools.js';
 import { startLab, type Lab } from '../support/lab.js';
@@ -49,14 +51,16 @@ describeRootKube('the chart\'s DaemonSet on the lab kubelets, through helm and k
   const before = new Map<string, string>();
   let machineBefore = '';
   const k = (args: readonly string[], input?: string) => kubectlOn(kubeconfig, args, { input });
-  const helmOn = async (args: readonly string[]) => {
-    const r = await helm([...args, '--kubeconfig', kubeconfig]);
+  /** A helm command line as a user types it in the repository's root, with KUBECONFIG exported. */
+  const typed = async (line: string) => {
+    const r = await helm(line.split(' ').slice(1), { kubeconfig, cwd: ROOT });
     expect(r.code, r.stderr).toBe(0);
     return r;
   };
   const agentPods = async (): Promise<PodJson[]> => (JSON.parse((await k(['get', 'pods', '-n', NS, '-l', 'app.kubernetes.io/name=weft-node-agent', '-o', 'json'])).stdout) as { items: PodJson[] }).items;
   const conflist = (node: string) => readFile(join(lab!.paths.node(node).confDir, CONFLIST_FILE), 'utf8');
   const containerReady = (p: PodJson, name: string) => p.status.containerStatuses?.find((c) => c.name === name)?.ready === true;
+  const controlPods = async (): Promise<PodJson[]> => (JSON.parse((await k(['get', 'pods', '-n', NS, '-l', 'app.kubernetes.io/name=weft-control', '-o', 'json'])).stdout) as { items: PodJson[] }).items;
 
   beforeAll(async () => {
     machineBefore = await machineCni();
@@ -73,40 +77,50 @@ describeRootKube('the chart\'s DaemonSet on the lab kubelets, through helm and k
     await cleanupHelmHome();
   }, 180_000);
 
-  it('helm install: a node agent pod per node, on the node\'s network, with install-cni chaining weft-cni into that node\'s conflist', async () => {
-    // cni.keepOnExit=false: docs/install.md's uninstall turns it off with `helm upgrade --wait`, which needs
-    // every node agent Ready (see above); here it is off from the start.
-    await helmOn(['install', 'weft', CHART, '-n', NS, '--create-namespace', '--set', 'cni.keepOnExit=false']);
+  it('helm install --wait, as typed: returns with a Ready node agent on every node, on the node\'s network, with install-cni chaining weft-cni into that node\'s conflist', async () => {
+    await typed('helm install weft ./helm/weft -n weft-system --create-namespace --wait');
     const nodes = lab!.info.nodes;
-    const pods = await eventually(async () => {
-      const ps = await agentPods();
-      return ps.length === nodes.length && ps.every((p) => containerReady(p, 'install-cni')) ? ps : undefined;
-    }, 180_000, 'a weft-node-agent pod per node with install-cni ready');
+    // No waiting here: --wait returned, so everything it waits for is Ready now.
+    const pods = await agentPods();
     expect(new Set(pods.map((p) => p.spec.nodeName))).toEqual(new Set(nodes.map((n) => n.name)));
+    expect(pods).toHaveLength(nodes.length);
     for (const p of pods) {
       const node = nodes.find((n) => n.name === p.spec.nodeName)!;
       expect(p.spec.hostNetwork).toBe(true);
       expect(p.status.podIP).toBe(node.ip);
       expect(p.status.hostIP).toBe(node.ip);
       expect(p.status.phase).toBe('Running');
+      expect(containerReady(p, 'install-cni') && containerReady(p, 'node-agent'), JSON.stringify(p.status)).toBe(true);
       const chained = JSON.parse(await conflist(node.name)) as { plugins: { type: string; cni_socket?: string }[] };
       expect(chained.plugins.map((x) => x.type)).toEqual([...(JSON.parse(before.get(node.name)!) as { plugins: { type: string }[] }).plugins.map((x) => x.type), 'weft-cni']);
       // The chart's /var/run/weft is the node's own directory: the socket the node's agent serves.
       expect(chained.plugins.at(-1)?.cni_socket).toBe(join(lab!.paths.node(node.name).dir, 'run-weft', 'cni.sock'));
       expect(existsSync(join(lab!.paths.node(node.name).binDir, 'weft-cni'))).toBe(true);
     }
-    expect(await machineCni()).toBe(machineBefore);
-  }, 300_000);
-
-  it('weft-control runs in-cluster, Ready, and the node agent on its node gets its certificates and turns ready', async () => {
-    await k(['rollout', 'status', 'deployment/weft-control', '-n', NS, '--timeout=240s']);
-    const control = (JSON.parse((await k(['get', 'pods', '-n', NS, '-l', 'app.kubernetes.io/name=weft-control', '-o', 'json'])).stdout) as { items: PodJson[] }).items;
+    const control = await controlPods();
     expect(control).toHaveLength(1);
+    expect(containerReady(control[0], 'control')).toBe(true);
+    expect(await machineCni()).toBe(machineBefore);
+  }, 420_000);
+
+  it('the node without weft-control reaches it through the Service VIP, DNATed to the EndpointSlice\'s ready endpoint', async () => {
+    const [control] = await controlPods();
+    const other = lab!.info.nodes.find((n) => n.name !== control.spec.nodeName)!;
+    // The real EndpointSlice controller's slice names the control pod's address, ready, at the named ports.
+    const slices = JSON.parse((await k(['get', 'endpointslices', '-n', NS, '-l', 'kubernetes.io/service-name=weft-control', '-o', 'json'])).stdout) as {
+      items: { ports: { name: string; port: number }[]; endpoints: { addresses: string[]; conditions: { ready: boolean } }[] }[];
+    };
+    expect(slices.items.flatMap((x) => x.endpoints)).toEqual([expect.objectContaining({ addresses: [control.status.podIP], conditions: expect.objectContaining({ ready: true }) })]);
+    expect(slices.items[0].ports).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'http-metrics', port: 15020 })]));
+    // From the other node's network (where its agent runs), the VIP answers with weft-control's metrics:
+    // both nodes' agents hold a state stream to it (the other node's went through this same VIP).
+    const vip = (await k(['get', 'service', 'weft-control', '-n', NS, '-o', 'jsonpath={.spec.clusterIP}'])).stdout.trim();
     await eventually(async () => {
-      const agent = (await agentPods()).find((p) => p.spec.nodeName === control[0].spec.nodeName);
-      return agent && containerReady(agent, 'node-agent') ? agent : undefined;
-    }, 240_000, `the node agent on ${control[0].spec.nodeName ?? '?'} ready`);
-  }, 600_000);
+      const r = await run(['ip', 'netns', 'exec', other.netns, 'curl', '-sS', '--max-time', '5', `http://${vip}:15020/metrics`], { allowFailure: true, timeoutMs: 10_000 });
+      const watchers = /^weft_control_watchers (\d+)$/m.exec(r.stdout)?.[1];
+      return watchers === String(lab!.info.nodes.length) ? true : undefined;
+    }, 30_000, `weft_control_watchers ${lab!.info.nodes.length} at ${vip}:15020 from ${other.name}`);
+  }, 120_000);
 
   it('the node agents carry a token the API server bound to their pod and node', async () => {
     for (const p of await agentPods()) {
@@ -139,8 +153,9 @@ describeRootKube('the chart\'s DaemonSet on the lab kubelets, through helm and k
     await k(['delete', 'pod', 'wants-etc', '--wait=true']);
   }, 120_000);
 
-  it('helm uninstall: install-cni\'s cleanup leaves every node\'s conflist byte-identical and weft-cni out of its bin dir', async () => {
-    await helmOn(['uninstall', 'weft', '-n', NS, '--wait', '--timeout', '5m']);
+  it('the documented uninstall (keepOnExit off with helm upgrade --wait, then helm uninstall --wait) leaves every node\'s conflist byte-identical and weft-cni out of its bin dir', async () => {
+    await typed('helm upgrade weft ./helm/weft -n weft-system --reuse-values --set cni.keepOnExit=false --wait');
+    await typed('helm uninstall weft -n weft-system --wait');
     await eventually(async () => ((await agentPods()).length === 0 ? true : undefined), 120_000, 'the node agent pods gone');
     for (const n of lab!.info.nodes) {
       expect(await conflist(n.name)).toBe(before.get(n.name));

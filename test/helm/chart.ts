@@ -41,11 +41,16 @@ export async function cleanupHelmHome(): Promise<void> {
   home = undefined;
 }
 
-export async function helm(args: readonly string[]): Promise<HelmRun> {
+/**
+ * Runs the real helm. `kubeconfig` is what a user's `export KUBECONFIG=…` gives it (default: a file that
+ * does not exist, so that no test reaches the user's cluster); `cwd` where the user types it (relative
+ * chart paths such as `./helm/weft` from the repository's root).
+ */
+export async function helm(args: readonly string[], o: { kubeconfig?: string; cwd?: string } = {}): Promise<HelmRun> {
   const h = await helmHome();
-  const env = { ...process.env, HELM_CACHE_HOME: join(h, 'cache'), HELM_CONFIG_HOME: join(h, 'config'), HELM_DATA_HOME: join(h, 'data'), KUBECONFIG: join(h, 'no-kubeconfig') };
+  const env = { ...process.env, HELM_CACHE_HOME: join(h, 'cache'), HELM_CONFIG_HOME: join(h, 'config'), HELM_DATA_HOME: join(h, 'data'), KUBECONFIG: o.kubeconfig ?? join(h, 'no-kubeconfig') };
   return new Promise((resolve) => {
-    execFile(HELM, args, { env, maxBuffer: 32 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(HELM, args, { env, cwd: o.cwd, maxBuffer: 32 * 1024 * 1024 }, (err, stdout, stderr) => {
       const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : -1;
       resolve({ code, stdout, stderr: err !== null && stderr === '' ? err.message : stderr });
     });

@@ -1,22 +1,48 @@
-// Pins the lab's kube-proxy: each Service port DNATs to the ready endpoints selected in its own
-// namespace (named target ports resolved per endpoint), VIPs without endpoints are rejected, and the
-// table is replaced atomically. (Names in a pod's hosts file: lab-hosts-names.test.ts.)
+// Pins the lab's kube-proxy rules: each Service port DNATs to the ready addresses of its own
+// EndpointSlices, at the slice port named as the Service port (of the same protocol), VIPs without
+// endpoints are rejected, a pod reaching itself through its VIP is masqueraded, and the table is
+// replaced atomically. (Slices from API objects and from the file store's pods: lab-endpoint-slices.test.ts;
+// names in a pod's hosts file: lab-hosts-names.test.ts.)
 import { describe, expect, it } from 'vitest';
-import { renderProxyRules, targetPortOf, type Endpoint, type ServiceView } from '../../lab/services.js';
+import type { EndpointSliceView } from '../../lab/endpoint-slices.js';
+import { renderProxyRules, type ServiceView } from '../../lab/services.js';
 
-const eps: Endpoint[] = [
-  { namespace: 'demo', name: 'b1', ip: '10.244.1.5', labels: { app: 'b' }, ports: [{ name: 'http', containerPort: 8080 }] },
-  { namespace: 'demo', name: 'b2', ip: '10.244.2.5', labels: { app: 'b' }, ports: [{ name: 'http', containerPort: 8081 }] },
-  { namespace: 'other', name: 'b3', ip: '10.244.2.9', labels: { app: 'b' }, ports: [] },
+const svc: ServiceView = {
+  namespace: 'demo',
+  name: 'backend',
+  vip: '10.96.3.4',
+  selector: { app: 'b' },
+  ports: [
+    { name: 'http', port: 80, targetPort: 'http' },
+    { name: 'grpc', port: 9090, targetPort: 9090 },
+  ],
+};
+const slices: EndpointSliceView[] = [
+  // Two slices of the Service: pods resolving the named port to different numbers.
+  { namespace: 'demo', service: 'backend', ports: [{ name: 'http', port: 8080, protocol: 'TCP' }, { name: 'grpc', port: 9090, protocol: 'TCP' }], addresses: ['10.244.1.5'] },
+  { namespace: 'demo', service: 'backend', ports: [{ name: 'http', port: 8081, protocol: 'TCP' }], addresses: ['10.244.2.5'] },
+  // Same name, other namespace or other Service: never this Service's endpoints.
+  { namespace: 'other', service: 'backend', ports: [{ name: 'http', port: 8080, protocol: 'TCP' }], addresses: ['10.244.2.9'] },
+  { namespace: 'demo', service: 'frontend', ports: [{ name: 'http', port: 8080, protocol: 'TCP' }], addresses: ['10.244.2.10'] },
 ];
-const svc: ServiceView = { namespace: 'demo', name: 'backend', vip: '10.96.3.4', selector: { app: 'b' }, ports: [{ port: 80, targetPort: 'http' }] };
 
 describe('service rules', () => {
-  it('DNATs VIP:port to each ready endpoint of the same namespace, resolving named ports', () => {
-    const rules = renderProxyRules([svc], eps);
+  it('DNATs each Service port to the addresses of its slices, at the slice port of the same name', () => {
+    const rules = renderProxyRules([svc], slices);
     expect(rules).toContain('ip daddr 10.96.3.4 tcp dport 80 dnat ip to numgen random mod 2 map { 0 : 10.244.1.5 . 8080, 1 : 10.244.2.5 . 8081 }');
+    expect(rules).toContain('ip daddr 10.96.3.4 tcp dport 9090 dnat ip to numgen random mod 1 map { 0 : 10.244.1.5 . 9090 }');
     expect(rules).not.toContain('10.244.2.9');
+    expect(rules).not.toContain('10.244.2.10');
     expect(rules).toContain('ip saddr 10.244.1.5 ip daddr 10.244.1.5 ct status dnat masquerade');
+    expect(rules).toContain('ip saddr 10.244.2.5 ip daddr 10.244.2.5 ct status dnat masquerade');
+  });
+
+  it('an unnamed Service port matches the unnamed slice port, and only of its protocol', () => {
+    const dns: ServiceView = { namespace: 'demo', name: 'dns', vip: '10.96.0.10', selector: { app: 'dns' }, ports: [{ port: 53, protocol: 'UDP' }] };
+    const tcpOnly: EndpointSliceView = { namespace: 'demo', service: 'dns', ports: [{ name: '', port: 5353, protocol: 'TCP' }], addresses: ['10.244.1.7'] };
+    expect(renderProxyRules([dns], [tcpOnly])).not.toContain('dnat');
+    const udp: EndpointSliceView = { ...tcpOnly, ports: [{ name: '', port: 5353, protocol: 'UDP' }] };
+    expect(renderProxyRules([dns], [udp])).toContain('ip daddr 10.96.0.10 udp dport 53 dnat ip to numgen random mod 1 map { 0 : 10.244.1.7 . 5353 }');
   });
 
   it('replaces the table in one transaction and rejects VIPs with no endpoint', () => {
@@ -24,12 +50,5 @@ describe('service rules', () => {
     expect(rules.startsWith('table ip weftlab {}\ndelete table ip weftlab\ntable ip weftlab {')).toBe(true);
     expect(rules).not.toContain('dnat');
     expect(rules).toContain('ip daddr 10.96.0.0/16 meta l4proto tcp reject with tcp reset');
-  });
-
-  it('targetPort defaults to port and accepts numbers and numeric strings', () => {
-    expect(targetPortOf({ port: 80 }, eps[0])).toBe(80);
-    expect(targetPortOf({ port: 80, targetPort: 9000 }, eps[0])).toBe(9000);
-    expect(targetPortOf({ port: 80, targetPort: '9001' }, eps[0])).toBe(9001);
-    expect(targetPortOf({ port: 80, targetPort: 'nope' }, eps[0])).toBeUndefined();
   });
 });

@@ -72,7 +72,7 @@ export const labCodes = defineCodes({
     hint: 'The lab was made by an older weft or its start failed: run `sudo weft lab up --lab {lab}` again (it starts what is missing), or `sudo weft lab down --lab {lab}` and up again.',
   },
   ERR_WEFT_LAB_KUBELET_REFUSED: {
-    message: 'the API server refused the kubelet of node {node}: {method} {path} answered {status} ({reason}); its credentials: {kubeconfig}',
-    hint: 'The kubelet authenticates as system:node:{node} (group system:nodes) with a certificate from the lab\'s cluster CA. 401: the certificate is not from the CA the API server trusts (a lab made again over old files): `sudo weft lab down` and up again. 403: Node authorization or NodeRestriction refused the request; `weft lab logs kube-apiserver` names the rule.',
+    message: 'the API server refused the {agent} of node {node}: {method} {path} answered {status} ({reason}); its credentials: {kubeconfig}',
+    hint: 'The kubelet authenticates as system:node:{node} (group system:nodes), kube-proxy as system:kube-proxy, each with a certificate from the lab\'s cluster CA. 401: the certificate is not from the CA the API server trusts (a lab made again over old files): `sudo weft lab down` and up again. 403: Node authorization, NodeRestriction or RBAC (kube-proxy: the binding system:node-proxier) refused the request; `weft lab logs kube-apiserver` names the rule.',
   },
 });
