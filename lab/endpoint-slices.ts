@@ -1,6 +1,5 @@
 import type { ContainerPort, KubeObject, ServicePort } from './manifests.js';
 import { labelsMatch } from './deployments.js';
-import type { ServiceView } from './services.js';
 
 /**
  * What the lab's kube-proxy reads of an EndpointSlice (discovery.k8s.io/v1): the Service it belongs to
@@ -61,18 +60,26 @@ export function targetPortOf(sp: ServicePort, pod: ReadyPod): number | undefined
   return pod.ports.find((p) => p.name === t)?.containerPort;
 }
 
+/** What the stand-in controller reads of a Service (a ServiceView, services.ts). */
+export interface SelectingService {
+  readonly namespace: string;
+  readonly name: string;
+  readonly selector: Readonly<Record<string, string>> | undefined;
+  readonly ports: readonly ServicePort[];
+}
+
 /**
  * The file store's EndpointSlices, made as the controller makes them: per Service with a selector, the
  * ready pods of its namespace it selects, grouped by their resolved target ports (one slice per group;
  * a named port that a pod does not declare leaves that port out of the pod's slice).
  */
-export function podEndpointSlices(services: readonly ServiceView[], ready: readonly ReadyPod[]): EndpointSliceView[] {
+export function podEndpointSlices(services: readonly SelectingService[], ready: readonly ReadyPod[]): EndpointSliceView[] {
   const out: EndpointSliceView[] = [];
   for (const svc of services) {
     if (svc.selector === undefined) continue; // selectorless: its slices are made by hand (only through the API server)
     const groups = new Map<string, { ports: SlicePort[]; addresses: string[] }>();
     for (const pod of ready) {
-      if (pod.namespace !== svc.namespace || !labelsMatch(svc.selector as Record<string, string>, pod.labels as Record<string, string>)) continue;
+      if (pod.namespace !== svc.namespace || !labelsMatch(svc.selector, pod.labels)) continue;
       const ports = svc.ports.flatMap((sp) => {
         const port = targetPortOf(sp, pod);
         return port === undefined ? [] : [{ name: sp.name ?? '', port, protocol: sp.protocol ?? 'TCP' }];

@@ -20,7 +20,7 @@ function apiSlice(over: Record<string, unknown> = {}, labels: Record<string, str
       { addresses: ['10.244.2.6'], conditions: {} },
     ],
     ...over,
-  } as unknown as KubeObject;
+  };
 }
 
 describe('EndpointSlices for the lab kube-proxy', () => {
