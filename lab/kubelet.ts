@@ -170,7 +170,7 @@ export class Kubelet {
     for (const [key, want] of mine) {
       if (!this.pods.has(key)) this.startPod(want.obj, want.source);
     }
-    await this.proxy.sync(allPods, [...manifests, ...generated].filter((o) => o.kind === 'Service'), this.pods.values());
+    await this.proxy.sync(allPods, [...manifests, ...generated], this.pods.values());
   }
 
   /** The final delete of a terminating API pod that runs nothing here (any more). */

@@ -1,19 +1,19 @@
 import type { Logger } from '../lib/telemetry/log.js';
 import { readStatus } from './cluster-store.js';
 import { run } from './command.js';
-import { podEndpointSlices, type ReadyPod } from './endpoint-slices.js';
+import { endpointSliceView, podEndpointSlices, type ReadyPod } from './endpoint-slices.js';
 import type { ProxyWatch } from './kube/proxy-watch.js';
 import type { KubeObject, PodSpec } from './manifests.js';
 import type { LabPaths } from './names.js';
 import { writePodHosts } from './pod-etc.js';
 import type { PodState } from './pod-state.js';
-import { renderHosts, renderProxyRules, serviceView, type ServiceView } from './services.js';
+import { renderHosts, renderProxyRules, serviceView } from './services.js';
 
 /**
  * A lab node's kube-proxy, run by its kubelet on every sync: the node's Service rules (services.ts) and
  * each local pod's hosts file (pod-etc.ts), both from the same Services: the API server's with their
  * EndpointSlices, as kube-proxy reads them (`watch`, proxy-watch.ts), and the file store's with the
- * slices made from its ready pods (endpoint-slices.ts). Rules load only when they changed, hosts files
+ * slices made from its ready pods (endpoint-slices.ts) and those applied by hand (a selectorless Service's). Rules load only when they changed, hosts files
  * are written only when their text changed.
  */
 export class NodeProxy {
@@ -29,11 +29,13 @@ export class NodeProxy {
     private readonly extraHosts: () => { ip: string; names: readonly string[] }[],
   ) {}
 
-  async sync(filePods: readonly KubeObject[], fileServiceObjs: readonly KubeObject[], pods: Iterable<PodState>): Promise<void> {
-    const fileServices = fileServiceObjs.map(serviceView).filter((s): s is ServiceView => s !== undefined);
+  /** `fileObjects`: the file store's objects (its Services and EndpointSlices are read). */
+  async sync(filePods: readonly KubeObject[], fileObjects: readonly KubeObject[], pods: Iterable<PodState>): Promise<void> {
+    const fileServices = fileObjects.flatMap((o) => (o.kind === 'Service' ? (serviceView(o) ?? []) : []));
+    const fileSlices = fileObjects.flatMap((o) => (o.kind === 'EndpointSlice' ? (endpointSliceView(o) ?? []) : []));
     const watch = this.watch;
     const services = [...fileServices, ...(watch?.serviceViews() ?? [])];
-    const slices = [...podEndpointSlices(fileServices, await this.readyFilePods(filePods)), ...(watch?.sliceViews() ?? [])];
+    const slices = [...podEndpointSlices(fileServices, await this.readyFilePods(filePods)), ...fileSlices, ...(watch?.sliceViews() ?? [])];
     // Until kube-proxy's first lists arrive, the rules loaded before stay (no VIP refused for "not known yet").
     if (watch?.isSynced !== false) await this.loadRules(renderProxyRules(services, slices));
     for (const st of pods) {
