@@ -2,7 +2,9 @@
 // client certificate for system:node:<node> (group system:nodes) from the lab's cluster CA, registers a
 // Node with the node's pod CIDR and address, keeps its Ready condition's heartbeat and its Lease in
 // kube-node-lease fresh, and the Node authorizer and NodeRestriction treat it as that node (its own Node
-// yes, another node's no). Credentials the API server refuses are ERR_WEFT_LAB_KUBELET_REFUSED naming the
+// yes, another node's no). Each node's kube-proxy reads as system:kube-proxy (a certificate from the same
+// CA), which the default binding system:node-proxier lets list Services and EndpointSlices everywhere and
+// nothing of pods or secrets. Credentials the API server refuses are ERR_WEFT_LAB_KUBELET_REFUSED naming the
 // node, and a node that never gets Ready fails `up` with ERR_WEFT_LAB_KUBE_START_FAILED naming its kubelet
 // and log file.
 import { X509Certificate } from 'node:crypto';
@@ -109,6 +111,20 @@ describeRootKube('lab kubelets register real Nodes with node credentials (root)'
     const secrets = await asNode(['get', 'secrets', '-n', 'kube-system']);
     expect(secrets.code).not.toBe(0);
     expect(secrets.stderr).toMatch(/forbidden: User "system:node:n1" cannot list resource "secrets"/);
+  }, 60_000);
+
+  it('kube-proxy authenticates as system:kube-proxy; RBAC (system:node-proxier) lets it watch Services and EndpointSlices, not read pods or secrets nor change Services', async () => {
+    const files = labKubePaths(lab!.paths).proxy;
+    expect(new X509Certificate(readFileSync(files.cert)).subject).toBe('CN=system:kube-proxy');
+    const asProxy = (args: readonly string[]) =>
+      run(inNetns(lab!.info.nodes[1].netns, [KUBECTL, `--kubeconfig=${files.kubeconfig}`, ...args]), { allowFailure: true, timeoutMs: 60_000 });
+    expect((await asProxy(['auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}'])).stdout).toBe('system:kube-proxy');
+    const can = async (verb: string, resource: string) => (await asProxy(['auth', 'can-i', verb, resource, '-A'])).stdout.trim();
+    expect(await can('watch', 'services')).toBe('yes');
+    expect(await can('watch', 'endpointslices.discovery.k8s.io')).toBe('yes');
+    expect(await can('list', 'pods')).toBe('no');
+    expect(await can('list', 'secrets')).toBe('no');
+    expect(await can('update', 'services')).toBe('no');
   }, 60_000);
 
   it('names the node and its kubeconfig when the API server refuses the credentials', async () => {
