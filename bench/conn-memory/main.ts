@@ -1,4 +1,4 @@
-// `npm run bench -- conn-memory [--conns 1000,5000] [--settle 60] [--variant <name>=<dist dir>[,<node flag>|<ENV=value>...]]... [--out <file>]`
+// `npm run bench -- conn-memory [--conns 1000,5000] [--settle 60] [--load-seconds 10] [--variant <name>=<dist dir>[,<node flag>|<ENV=value>...]]... [--out <file>]`
 //
 // Memory of the HBONE data path per open idle connection and after load, on loopback, with the roles of
 // bench/hbone-loopback (weft-client: the source node agent's pool + pipe; weft-server: the destination
@@ -6,7 +6,7 @@
 //   1. idle: both roles started, one warm-up tunnel opened and closed;
 //   2. N idle connections (each sends 128 bytes and reads the echo, then stays open) for each N of --conns;
 //      per connection = slope from idle to the largest N;
-//   3. all closed, then load: 10 s at max rps over 32 connections and 5 s of one-stream bulk;
+//   3. all closed, then load: --load-seconds (10) at max rps over 32 connections, half that of one-stream bulk;
 //   4. --settle seconds (default 60) after the load stopped.
 // Each point: VmRSS as it is, then after a forced GC VmRSS, heapUsed, external, arrayBuffers (the roles
 // answer `mem` on stdin, bench/lib/memory-probe.ts). The "back after load" goal is read on VmRSS as it is
@@ -37,7 +37,7 @@ interface Variant {
   env: Record<string, string>;
 }
 
-const USAGE = 'usage: npm run bench -- conn-memory [--conns 1000,5000] [--settle 60] [--variant <name>=<dist dir>[,<node flag>|<ENV=value>...]]... [--out <file>]';
+const USAGE = 'usage: npm run bench -- conn-memory [--conns 1000,5000] [--settle 60] [--load-seconds 10] [--variant <name>=<dist dir>[,<node flag>|<ENV=value>...]]... [--out <file>]';
 
 function parseVariant(spec: string): Variant {
   const eq = spec.indexOf('=');
@@ -55,17 +55,19 @@ function parseVariant(spec: string): Variant {
 interface Options {
   conns: number[];
   settleSeconds: number;
+  loadSeconds: number;
   variants: Variant[];
   out: string | undefined;
 }
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { conns: [1000, 5000], settleSeconds: 60, variants: [], out: undefined };
+  const o: Options = { conns: [1000, 5000], settleSeconds: 60, loadSeconds: 10, variants: [], out: undefined };
   for (let i = 0; i < argv.length; i += 2) {
     const v = argv[i + 1];
     if (argv[i] === '--conns') o.conns = v.split(',').map(Number);
     else if (argv[i] === '--settle') o.settleSeconds = Number(v);
     else if (argv[i] === '--out') o.out = v;
+    else if (argv[i] === '--load-seconds') o.loadSeconds = Number(v);
     else if (argv[i] === '--variant') o.variants.push(parseVariant(v));
     else {
       console.error(USAGE);
@@ -230,8 +232,8 @@ async function scenario(build: Variant, pki: string, backend: { echo: number; si
     console.log(`   per connection (bytes, after GC): client ${JSON.stringify(perConnectionBytes.client)}  server ${JSON.stringify(perConnectionBytes.server)}`);
     await closeAll(sockets);
     await measure('connections closed', 0);
-    const maxrps = await loadgen('maxrps', echoPort, { seconds: 10, conns: 32 });
-    const bulk = await loadgen('bulk', sinkPort, { seconds: 5, unit: 'gbit' });
+    const maxrps = await loadgen('maxrps', echoPort, { seconds: options.loadSeconds, conns: 32 });
+    const bulk = await loadgen('bulk', sinkPort, { seconds: Math.max(1, Math.round(options.loadSeconds / 2)), unit: 'gbit' });
     const loadEnd = Date.now();
     // Right after the load, no settle wait; the GC'd values say how much of the RSS was garbage.
     const justAfter = { client: await memoryOf(client), server: await memoryOf(server) };
@@ -264,7 +266,7 @@ async function main(): Promise<void> {
     const file = writeBenchResult(
       'conn-memory',
       {
-        settings: { conns: options.conns, settleSeconds: options.settleSeconds, requestBytes: 128, load: 'maxrps 10 s over 32 connections, then bulk 5 s' },
+        settings: { conns: options.conns, settleSeconds: options.settleSeconds, requestBytes: 128, load: `maxrps ${options.loadSeconds} s over 32 connections, then bulk ${Math.max(1, Math.round(options.loadSeconds / 2))} s` },
         goals: { perConnectionBytes: '≤ 4096 per open connection (VmRSS slope after GC)', afterLoad: `VmRSS ${options.settleSeconds} s after load ≤ 1.2 × idle` },
         results,
       },
