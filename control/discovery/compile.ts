@@ -14,6 +14,7 @@ import { authorizationPolicyOf } from './compile-policy.js';
 import { podUid, workloadOf } from './compile-workload.js';
 import { PodServiceIndex } from './pod-service-index.js';
 import { SelectorEndpoints } from './selector-endpoints.js';
+import { EndpointSliceIndex } from './slice-index.js';
 import { compileRouteTables } from './routes/compile-routes.js';
 import {
   asKind,
@@ -31,7 +32,6 @@ import {
 // recomputes those and reports the keys whose output really changed, by comparing a serialised
 // fingerprint, so no-op updates never reach a watcher.
 
-const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
 export type CompiledKind = Exclude<ResourceKind, 'TrustBundle'>;
 /** Keys (lib/model keyOf) whose compiled output changed (upserted or removed), per kind. */
@@ -78,6 +78,8 @@ export class Compiler {
   private readonly index = new PodServiceIndex();
   /** Selector mode's endpoints. */
   private readonly endpoints = new SelectorEndpoints(this.index);
+  /** Cluster mode's endpoints: EndpointSlices by Service. */
+  private readonly slices = new EndpointSliceIndex();
   /** Waypoint refs resolved during one rebuild/update (Gateways and their objects do not change mid-batch). */
   private waypointMemo = new Map<string, WaypointRef | undefined>();
 
@@ -107,6 +109,8 @@ export class Compiler {
     for (const p of listOf(this.source, 'Pod')) this.index.indexPod(p);
     for (const s of listOf(this.source, 'Service')) this.index.indexService(s);
     if (this.options.endpoints === 'selectors') this.endpoints.rebuild();
+    this.slices.clear();
+    if (this.options.endpoints === 'endpointslices') for (const slice of listOf(this.source, 'EndpointSlice')) this.slices.apply(slice, false);
     const changes = emptyChangeSet();
     const seenW = new Set<string>();
     for (const p of this.index.allPods()) seenW.add(this.compileWorkload(p, changes));
@@ -161,8 +165,8 @@ export class Compiler {
           break;
         }
         case 'EndpointSlice': {
-          const name = object.metadata.labels?.[SERVICE_NAME_LABEL];
-          if (name) dirtyServices.add(`${ns}/${name}`);
+          const slice = asKind(object, 'EndpointSlice');
+          if (slice && this.options.endpoints === 'endpointslices') for (const key of this.slices.apply(slice, type === 'delete')) dirtyServices.add(key);
           break;
         }
         case 'Namespace':
@@ -307,8 +311,7 @@ export class Compiler {
 
   private sliceEndpoints(ns: string, name: string): Endpoint[] {
     const out: Endpoint[] = [];
-    for (const slice of listOf(this.source, 'EndpointSlice')) {
-      if (slice.metadata.namespace !== ns || slice.metadata.labels?.[SERVICE_NAME_LABEL] !== name) continue;
+    for (const slice of this.slices.slicesOf(ns, name)) {
       for (const e of slice.endpoints ?? []) {
         const address = e.addresses[0];
         if (!address) continue;

@@ -9,6 +9,7 @@ import { KIND_INFO, OBJECT_KINDS, objectKey, validateObject } from './schemas.js
 import { failClosedPolicy } from './authz-fail-closed.js';
 import type { ClusterSource, InvalidInfo, KubeObject, ObjectKind, ObjectRef, SourceChange } from './source.js';
 import { ChangeBatcher } from './change-batcher.js';
+import { trimForCache } from './kube-cache-trim.js';
 import { crdMissing, kubeconfigPath, reachApiServer } from './kube-reach.js';
 
 export interface KubeSourceOptions {
@@ -49,20 +50,9 @@ class BookmarkingWatch extends Watch {
   ): Promise<AbortController> {
     // Jitter the timeout so that informers do not all re-watch in the same second.
     const timeout = Math.round(this.timeoutSeconds * (1 + Math.random()));
-    const trimmed = (phase: string, apiObj: unknown, watchObj?: unknown): void => callback(phase, withoutManagedFields(apiObj), watchObj);
+    const trimmed = (phase: string, apiObj: unknown, watchObj?: unknown): void => callback(phase, trimForCache(apiObj), watchObj);
     return super.watch(path, { ...queryParams, allowWatchBookmarks: true, timeoutSeconds: timeout }, trimmed, done);
   }
-}
-
-/**
- * Drops `metadata.managedFields` (server-side apply bookkeeping, often the largest part of a small
- * object, and read by nothing here) before the informer caches an object, as client-go informers' usual
- * transform does. Both caches hold every pod of the cluster: bench/control-scale --source kube.
- */
-function withoutManagedFields<T>(obj: T): T {
-  const meta = (obj as { metadata?: { managedFields?: unknown } } | null)?.metadata;
-  if (meta?.managedFields !== undefined) delete meta.managedFields;
-  return obj;
 }
 
 interface KindState {
@@ -200,7 +190,7 @@ export class KubeSource extends EventEmitter implements ClusterSource {
         this.log.info({ kind }, '%s is served now: its CustomResourceDefinition was installed', kind);
       }
       if (res.body === undefined) return { apiVersion: info.apiVersion, kind: `${kind}List`, items: [], metadata: {} };
-      for (const item of res.body.items) withoutManagedFields(item);
+      for (const item of res.body.items) trimForCache(item, kind);
       return res.body;
     };
     const informer = new ListWatch<KubernetesObject>(path, watch, listFn, false, labelSelector);

@@ -198,4 +198,37 @@ describe('compile', () => {
     expect(c.services.get('shop/api')!.value.waypoint?.name).toBe('wp');
     expect(c.services.get('shop/api')!.value.endpoints).toEqual([{ workloadUid: 'ua', address: '10.244.1.10', ready: false }]);
   });
+
+  it('follows EndpointSlices incrementally in cluster mode: a new slice, a slice moved to another Service, a deleted one', async () => {
+    const slice = (name: string, service: string, address: string): Record<string, unknown> => ({
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { name, namespace: 'shop', labels: { 'kubernetes.io/service-name': service } },
+      addressType: 'IPv4',
+      endpoints: [{ addresses: [address], conditions: { ready: true } }],
+    });
+    cluster = await clusterDir([namespace('shop'), service('api', { ns: 'shop' }), service('web', { ns: 'shop' }), slice('api-1', 'api', '10.244.1.10')]);
+    const c = new Compiler(cluster.source, { trustDomain: TD, endpoints: 'endpointslices' });
+    c.rebuild();
+    const addresses = (svc: string): string[] => c.services.get(`shop/${svc}`)!.value.endpoints.map((e) => e.address).sort();
+    expect(addresses('api')).toEqual(['10.244.1.10']);
+    const step = async (change: () => Promise<void>): Promise<Set<string>> => {
+      const batches: SourceChange[] = [];
+      const listener = (b: readonly SourceChange[]): number => batches.push(...b);
+      cluster!.source.on('change', listener);
+      const changed = cluster!.nextChange();
+      await change();
+      await changed;
+      cluster!.source.off('change', listener);
+      return c.update(batches).get('Service')!;
+    };
+    expect([...(await step(() => cluster!.write(slice('api-2', 'api', '10.244.1.11'))))]).toEqual(['shop/api']);
+    expect(addresses('api')).toEqual(['10.244.1.10', '10.244.1.11']);
+    // Relabelled to web: both Services change.
+    expect([...(await step(() => cluster!.write(slice('api-2', 'web', '10.244.1.11'))))].sort()).toEqual(['shop/api', 'shop/web']);
+    expect(addresses('api')).toEqual(['10.244.1.10']);
+    expect(addresses('web')).toEqual(['10.244.1.11']);
+    expect([...(await step(() => cluster!.remove(slice('api-1', 'api', '10.244.1.10'))))]).toEqual(['shop/api']);
+    expect(addresses('api')).toEqual([]);
+  });
 });

@@ -99,11 +99,14 @@ describeRootKube('weft-control --source kube against the lab API server (root)',
     await eventually(() => source.get({ kind: 'Service', namespace: 'shop', name: 'late' }) === undefined, 60_000, 'the deleted Service gone from the source');
   }, 180_000);
 
-  it('caches objects without their managedFields, listed or watched', async () => {
+  it('caches objects without their managedFields, and pods with only the fields it reads, listed or watched', async () => {
     const source = proc!.source;
     const listed = await getJson<{ metadata: { managedFields?: unknown[] } }>(['pod', 'cart-1', '-n', 'shop', '--show-managed-fields']);
     expect(listed.metadata.managedFields?.length).toBeGreaterThan(0);
     expect(source.get({ kind: 'Pod', namespace: 'shop', name: 'cart-1' })?.metadata).not.toHaveProperty('managedFields');
+    // Pods keep only what the control plane reads (control/sources/kube-cache-trim.ts).
+    const cached = source.get({ kind: 'Pod', namespace: 'shop', name: 'cart-1' }) as { spec?: Record<string, unknown> } | undefined;
+    expect(cached?.spec).toEqual({ nodeName: 'tn1', serviceAccountName: 'cart', containers: [{ name: 'c' }] });
     await k(['label', 'pod', 'cart-1', '-n', 'shop', 'weft-test/trim=watched', '--overwrite']);
     const watched = await eventually(() => {
       const p = source.get({ kind: 'Pod', namespace: 'shop', name: 'cart-1' });
