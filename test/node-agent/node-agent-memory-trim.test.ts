@@ -1,5 +1,5 @@
-// Pins how the node agent gives memory back after load (node-agent/memory-trim.ts): it trims once malloc
-// holds enough free memory, not again while that stays put (an idle agent), again after the free amount
+// Pins how the node agent gives memory back after load (node-agent/memory-trim.ts): while it is quiet it
+// trims once malloc holds enough free memory, not again while that stays put (an idle agent), again after the free amount
 // moved (another burst came and went), never where the C library cannot say; and the addon's two calls.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MemoryTrimmer, MEMORY_TRIM_INTERVAL_MS, MEMORY_TRIM_THRESHOLD_BYTES, type MallocControl } from '../../node-agent/memory-trim.js';
@@ -37,7 +37,7 @@ describe('MemoryTrimmer', () => {
   it('trims once malloc holds the threshold free, and not again while an idle agent holds the same', () => {
     vi.useFakeTimers();
     const arena = new ArenaModel();
-    const trimmer = new MemoryTrimmer({ malloc: arena, logger: silentLogger });
+    const trimmer = new MemoryTrimmer({ malloc: arena, logger: silentLogger, utilization: () => 0 });
     trimmer.start();
     arena.free = MEMORY_TRIM_THRESHOLD_BYTES - 1;
     vi.advanceTimersByTime(3 * MEMORY_TRIM_INTERVAL_MS);
@@ -56,7 +56,7 @@ describe('MemoryTrimmer', () => {
   it('trims again after another burst moved the free amount by half the threshold, and stops when stopped', () => {
     vi.useFakeTimers();
     const arena = new ArenaModel();
-    const trimmer = new MemoryTrimmer({ malloc: arena, logger: silentLogger, intervalMs: 1000, thresholdBytes: 8 * MiB });
+    const trimmer = new MemoryTrimmer({ malloc: arena, logger: silentLogger, intervalMs: 1000, thresholdBytes: 8 * MiB, utilization: () => 0 });
     trimmer.start();
     arena.free = 20 * MiB;
     vi.advanceTimersByTime(1000);
@@ -76,10 +76,23 @@ describe('MemoryTrimmer', () => {
     expect(arena.trims).toBe(3);
   });
 
+  it('waits while the agent serves load (busy event loop), then trims once it is quiet', () => {
+    const arena = new ArenaModel();
+    let busy = 0.6;
+    const trimmer = new MemoryTrimmer({ malloc: arena, logger: silentLogger, utilization: () => busy });
+    arena.free = 50 * MiB;
+    expect(trimmer.check()).toBe(false);
+    expect(arena.trims + arena.v8Releases).toBe(0);
+    busy = 0.02;
+    expect(trimmer.check()).toBe(true);
+    expect(arena.trims).toBe(1);
+    expect(arena.v8Releases).toBe(1);
+  });
+
   it('never trims where the C library cannot say what it holds free', () => {
     const arena = new ArenaModel();
     arena.free = undefined;
-    const trimmer = new MemoryTrimmer({ malloc: arena, logger: silentLogger });
+    const trimmer = new MemoryTrimmer({ malloc: arena, logger: silentLogger, utilization: () => 0 });
     expect(trimmer.check()).toBe(false);
     expect(arena.trims).toBe(0);
     expect(arena.v8Releases).toBe(0);
