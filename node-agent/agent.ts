@@ -24,6 +24,7 @@ import { serveEnrollment } from './enroll/server.js';
 import { StateFile, type EnrolledPod } from './enroll/state-file.js';
 import { loadLocalConfig, localConfigDeltas, watchLocalConfig } from './local-config.js';
 import { nativeNetns } from './netns/native.js';
+import { MemoryTrimmer } from './memory-trim.js';
 import { NetnsSocketFactory } from './netns/socket-factory.js';
 import { ReadyGate } from './proxy/ready-gate.js';
 
@@ -129,6 +130,10 @@ async function run(): Promise<void> {
   }
 
   // Connections on pod listeners wait here until the agent is ready (restart: listeners come back first).
+  // Memory freed after load goes back to the kernel instead of staying in malloc (memory-trim.ts).
+  const trimmer = new MemoryTrimmer({ malloc: nativeNetns(), logger: log.child({ component: 'memory' }) });
+  trimmer.start();
+  closers.push(() => trimmer.stop());
   const gate = new ReadyGate({ holdMs: DEFAULTS.readyHoldMs, maxHeld: DEFAULTS.readyMaxHeld, log: log.child({ component: 'proxy.gate' }) });
   const dp = createDataplane({ view: store, certifier, trustDomain, fallbackRoots, registry, log, accessLog, gate, hboneSessionIdleMs: config.hboneSessionIdleMs, limits: connectionLimitsFrom(process.env) });
   const finder = new NetnsFinder({ hostProc: config.hostProc });

@@ -4,6 +4,8 @@
 import 'reflect-metadata';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { HbonePool, pipeTunnel, type HboneConnectRequest } from '../../lib/hbone/index.js';
+import { installMemoryProbe } from '../lib/memory-probe.js';
+import { startAgentMemoryTrim } from '../lib/agent-memory-trim.js';
 import { readCertificate, readRoots } from '../lib/pki-files.js';
 
 const [dir, hbonePortText, ...backendPorts] = process.argv.slice(2);
@@ -36,5 +38,7 @@ async function listenFor(backendPort: string): Promise<number> {
 
 const ports: number[] = [];
 for (const p of backendPorts) ports.push(await listenFor(p));
+installMemoryProbe();
+startAgentMemoryTrim();
 process.on('SIGTERM', () => process.exit(0));
 console.log(`READY ${JSON.stringify({ ports })}`);

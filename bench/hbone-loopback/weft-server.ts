@@ -4,6 +4,8 @@ import 'reflect-metadata';
 import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createHboneServer } from '../../lib/hbone/index.js';
+import { installMemoryProbe } from '../lib/memory-probe.js';
+import { startAgentMemoryTrim } from '../lib/agent-memory-trim.js';
 import { readCertificate, readRoots } from '../lib/pki-files.js';
 
 const dir = process.argv[2];
@@ -21,5 +23,7 @@ const server = createHboneServer({
 });
 const { port } = await server.listen(0, '127.0.0.1');
 // Exit on SIGTERM so that --cpu-prof writes its profile.
+installMemoryProbe();
+startAgentMemoryTrim();
 process.on('SIGTERM', () => process.exit(0));
 console.log(`READY ${JSON.stringify({ port })}`);

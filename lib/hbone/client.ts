@@ -189,22 +189,10 @@ export class HboneSession {
       }, this.options.connectTimeoutMs);
       // Errors after the tunnel opened belong to whoever reads the stream; this listener only keeps an
       // unhandled stream error from crashing the process.
-      stream.on('error', (err) => {
+      const onError = (err: unknown): void => {
         streamError = err;
-      });
-      stream.once('response', (headers: IncomingHttpHeaders) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        const status = Number(headers[':status']);
-        if (status === 200) {
-          resolve(stream);
-          return;
-        }
-        stream.close(h2c.NGHTTP2_CANCEL);
-        reject(refusal(status, headers, request.authority, this.peer));
-      });
-      stream.once('close', () => {
+      };
+      const onClose = (): void => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
@@ -220,7 +208,27 @@ export class HboneSession {
               ...(refused ? { refused: true, sessionRetired: this.retired } : {}),
             }),
         );
+      };
+      stream.on('error', onError);
+      stream.once('response', (headers: IncomingHttpHeaders) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        const status = Number(headers[':status']);
+        if (status === 200) {
+          // An open tunnel lives as long as its connection (thousands idle on a busy node): it keeps no
+          // listener that holds this setup's scope (request, timer, promise callbacks), only the shared
+          // no-op that still keeps a stream error unhandled by nobody from crashing the process.
+          stream.off('close', onClose);
+          stream.off('error', onError);
+          stream.on('error', ignoreStreamError);
+          resolve(stream);
+          return;
+        }
+        stream.close(h2c.NGHTTP2_CANCEL);
+        reject(refusal(status, headers, request.authority, this.peer));
       });
+      stream.once('close', onClose);
     });
   }
 
@@ -316,6 +324,9 @@ export class HboneSession {
     return new WeftError('ERR_WEFT_HBONE_SESSION_CLOSED', { peer: this.peer, detail: err instanceof Error ? err.message : String(err) }, { cause: err });
   }
 }
+
+/** The error listener an open tunnel keeps until its reader attaches its own (pipe.ts): one for all streams. */
+function ignoreStreamError(): void {}
 
 function refusal(status: number, headers: IncomingHttpHeaders, authority: string, peer: string): WeftError {
   const raw = headers[REASON_HEADER];

@@ -1,6 +1,6 @@
 // weft node agent's native code. Creates sockets inside another network namespace (setns on the calling
 // thread, then back), sets SO_MARK / IP_TRANSPARENT, reads SO_ORIGINAL_DST, and installs a pod's capture
-// over netlink (capture.c). Everything else (accept, connect, I/O) is Node's, on the returned fd.
+// over netlink (capture.c), and gives malloc's free memory back (memory_trim.c). Everything else (accept, connect, I/O) is Node's, on the returned fd.
 #include <node_api.h>
 #include <arpa/inet.h>
 #include <errno.h>
@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "capture.h"
+#include "memory_trim.h"
 #include "netns_enter.h"
 
 #ifndef IP6T_SO_ORIGINAL_DST
@@ -335,6 +336,9 @@ static napi_value Init(napi_env env, napi_value exports) {
     {"enableListenerMigration", NULL, EnableListenerMigration, NULL, NULL, NULL, napi_default, NULL},
     {"installCapture", NULL, InstallCapture, NULL, NULL, NULL, napi_default, NULL},
     {"defaultGateway", NULL, DefaultGateway, NULL, NULL, NULL, napi_default, NULL},
+    {"mallocFreeBytes", NULL, MallocFreeBytes, NULL, NULL, NULL, napi_default, NULL},
+    {"mallocTrim", NULL, MallocTrim, NULL, NULL, NULL, napi_default, NULL},
+    {"releaseV8Memory", NULL, ReleaseV8Memory, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -42,6 +42,12 @@ export interface NativeNetns {
   installCapture(netnsPath: string, spec: NativeCaptureSpec): void;
   /** The netns' IPv4 default gateway (main table) by a netlink route dump; undefined when there is none. */
   defaultGateway(netnsPath: string): string | undefined;
+  /** Bytes free inside glibc malloc's arenas (mallinfo2); undefined with another C library. */
+  mallocFreeBytes(): number | undefined;
+  /** malloc_trim(0): gives those free pages back to the kernel; true when any were released. */
+  mallocTrim(): boolean;
+  /** Critical memory-pressure notification to V8: a full GC that gives free heap pages back. */
+  releaseV8Memory(): void;
 }
 
 /** Everything installCapture writes comes from here (node-agent/enroll/capture.ts owns the numbers). */

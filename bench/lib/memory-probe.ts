@@ -1,0 +1,39 @@
+import { readFileSync } from 'node:fs';
+import { writeHeapSnapshot } from 'node:v8';
+
+/**
+ * Lets a bench read a role process's memory without an inspector: when the role runs with
+ * WEFT_BENCH_MEMORY_PROBE=1 (and --expose-gc), each `mem` line on its stdin is answered with one
+ * `MEM {json}` line on stdout: VmRSS as it is, then after a forced GC VmRSS and process.memoryUsage()
+ * (bytes). `heap <file>` writes a heap snapshot there (after a GC) and answers `HEAP <file>`.
+ * Without the variable nothing is installed, so the throughput benches run the roles unchanged.
+ */
+export function installMemoryProbe(): void {
+  if (process.env.WEFT_BENCH_MEMORY_PROBE !== '1') return;
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) throw new Error('WEFT_BENCH_MEMORY_PROBE=1 needs node --expose-gc');
+  let buffered = '';
+  process.stdin.setEncoding('utf8');
+  process.stdin.on('data', (chunk: string) => {
+    buffered += chunk;
+    for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+      const [cmd, arg] = buffered.slice(0, nl).trim().split(' ');
+      buffered = buffered.slice(nl + 1);
+      if (cmd === 'mem') {
+        const vmRssBeforeGc = vmRss();
+        gc();
+        console.log(`MEM ${JSON.stringify({ vmRssBeforeGc, vmRss: vmRss(), ...process.memoryUsage() })}`);
+      } else if (cmd === 'heap' && arg) {
+        gc();
+        writeHeapSnapshot(arg);
+        console.log(`HEAP ${arg}`);
+      }
+    }
+  });
+}
+
+/** Resident set size in bytes from /proc/self/status (what `ps` and the kubelet see). */
+function vmRss(): number {
+  const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+  return m ? Number(m[1]) * 1024 : NaN;
+}
