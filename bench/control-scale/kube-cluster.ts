@@ -1,12 +1,12 @@
 import { fork } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { kubectl, startEtcd, startKubeApiserver, stopComponent, type Placement, type RunningComponent } from '../../lab/kube/components.js';
 import { writeControlPlanePki, writeKubeconfig } from '../../lab/kube/pki.js';
 import { kubeClient, type KubeClient } from './kube-client.js';
 import type { PopulateArgs, Populated } from './kube-populate.js';
+import { freePort } from '../lib/free-port.js';
 
 /**
  * bench/control-scale's `--source kube` cluster: a real etcd and kube-apiserver (the binaries
@@ -31,17 +31,6 @@ export interface KubeCluster {
   /** One single-pod change (a label on the bench pod), as a kubelet or a user would make it. */
   change(seq: number): Promise<void>;
   close(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startKubeCluster(root: string, populate: Omit<PopulateArgs, 'kubeconfig' | 'tokenDir'>, tokenDir: string): Promise<KubeCluster> {

@@ -15,8 +15,8 @@
 // checks the peer chain against the CA but cannot check a URI SAN; weft also checks the SPIFFE ID.
 // Writes bench/results/hbone-loopback.json (or --out).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +24,7 @@ import { haproxyPairConfigs } from '../lib/haproxy-config.js';
 import { writeBenchPki } from '../lib/pki-files.js';
 import { writeBenchResult } from '../lib/results-file.js';
 import { stopChild } from '../lib/stop-child.js';
+import { freePort } from '../lib/free-port.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const LOADGEN = join(here, '..', 'lib', 'loadgen.js');
@@ -136,31 +137,6 @@ async function phases(name: string, echoPort: number, sinkPort: number): Promise
   out.newconn500 = await loadgen('connrate', echoPort, { rate: 500 });
   console.log(`   500 new conn/s        p50 ${out.newconn500.p50Ms} ms  p99 ${out.newconn500.p99Ms} ms  (${out.newconn500.count} conns, ${out.newconn500.errors} errors)`);
   return out;
-}
-
-// haproxy cannot report a port it picked, so we pick: below the kernel's ephemeral range, because a
-// listening port inside it was seen clashing with the thousands of short connections of the new-connection
-// phase (haproxy then stopped accepting).
-function ephemeralLow(): number {
-  try {
-    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 32768;
-  } catch {
-    return 32768;
-  }
-}
-
-async function freePort(): Promise<number> {
-  const high = ephemeralLow() - 1;
-  for (let i = 0; i < 50; i++) {
-    const port = 20000 + Math.floor(Math.random() * Math.max(1, high - 20000));
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = createServer();
-      s.once('error', () => resolve(false));
-      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-    });
-    if (ok) return port;
-  }
-  throw new Error('no free port below the ephemeral range');
 }
 
 async function waitListening(port: number): Promise<void> {

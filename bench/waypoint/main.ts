@@ -11,13 +11,13 @@
 // `--out FILE` writes the result there instead of bench/results/waypoint.json (trial and smoke runs).
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { writeBenchResult } from '../lib/results-file.js';
+import { freePort } from '../lib/free-port.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const waypointMain = join(here, '..', '..', 'waypoint', 'main.js');
@@ -38,16 +38,6 @@ const FIXED_CLIENTS = 10;
 const FIXED_RPS_PER_CLIENT = 100; // 1 000 requests/s in total
 // Extra Node flags for the waypoint process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/x` to profile it.
 const WAYPOINT_NODE_ARGS = (process.env.WEFT_BENCH_WAYPOINT_NODE_ARGS ?? '').split(' ').filter(Boolean);
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 async function waitPort(port: number, timeoutMs = 10_000): Promise<void> {
   const { connect } = await import('node:net');

@@ -1,12 +1,2 @@
-import { createServer, type AddressInfo } from 'node:net';
-
-/** A TCP port free right now on 127.0.0.1, for components that take an address rather than a socket. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
+// One port picker for tests and benchmarks: below the kernel's ephemeral range (bench/lib/free-port.ts says why).
+export { freePort } from '../../bench/lib/free-port.js';
