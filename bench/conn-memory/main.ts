@@ -24,11 +24,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { writeBenchPki } from '../lib/pki-files.js';
 import { writeBenchResult } from '../lib/results-file.js';
 import { stopChild } from '../lib/stop-child.js';
+import { BACKEND, LOADGEN } from '../lib/child-scripts.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ownDist = resolve(here, '..', '..');
-const LOADGEN = join(here, '..', 'lib', 'loadgen.js');
-const BACKEND = join(here, '..', 'lib', 'echo-sink-backend.js');
 
 interface Variant {
   name: string;

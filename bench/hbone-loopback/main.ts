@@ -24,11 +24,10 @@ import { haproxyPairConfigs } from '../lib/haproxy-config.js';
 import { writeBenchPki } from '../lib/pki-files.js';
 import { writeBenchResult } from '../lib/results-file.js';
 import { stopChild } from '../lib/stop-child.js';
+import { BACKEND, LOADGEN } from '../lib/child-scripts.js';
 import { freePort } from '../lib/free-port.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const LOADGEN = join(here, '..', 'lib', 'loadgen.js');
-const BACKEND = join(here, '..', 'lib', 'echo-sink-backend.js');
 
 interface Options {
   seconds: number;

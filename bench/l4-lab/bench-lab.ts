@@ -19,9 +19,8 @@ import { silentLogger } from '../../lib/telemetry/log.js';
  */
 const here = dirname(fileURLToPath(import.meta.url));
 // Scripts a pod runs by path (dist/bench/...): a lab pod shares this machine's file system.
-export const LOADGEN = join(here, '..', 'lib', 'loadgen.js');
+export { BACKEND, LOADGEN } from '../lib/child-scripts.js';
 export const INSPECTOR = join(here, 'inspector.js');
-export const BACKEND = join(here, '..', 'lib', 'echo-sink-backend.js');
 
 export class BenchLab {
   private constructor(
