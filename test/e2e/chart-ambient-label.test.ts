@@ -9,13 +9,12 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { cleanupHelmHome, helm, ROOT } from '../helm/chart.js';
+import { startChartLab, type ChartLab } from '../support/chart-lab.js';
 import { eventually } from '../support/eventually.js';
-import { describeRootKube, kubectlOn } from '../support/kube-tools.js';
-import { startLab, type Lab } from '../support/lab.js';
+import { describeRootKube } from '../support/kube-tools.js';
+import type { Lab } from '../support/lab.js';
 
 const NS = 'weft-system';
-const GATEWAY_CRDS = join(import.meta.dirname, '..', '..', 'third_party', 'gateway-api', 'v1.7.0', 'standard');
 
 const client = (name: string, node: string) => ({
   apiVersion: 'v1',
@@ -41,9 +40,9 @@ const demo = (webNode: string) => [
 ];
 
 describeRootKube('kubectl label namespace … ambient captures running and new pods, through helm and kubectl (root)', () => {
+  let cluster: ChartLab | undefined;
   let lab: Lab | undefined;
-  let kubeconfig: string;
-  const k = (args: readonly string[], input?: string) => kubectlOn(kubeconfig, args, { input });
+  const k = (args: readonly string[], input?: string) => cluster!.k(args, input);
   const podIp = async (name: string) => (await k(['get', 'pod', name, '-n', 'demo', '-o', 'jsonpath={.status.podIP}'])).stdout.trim();
   /** The node agent's log on a node (the chart's DaemonSet pod there; the lab keeps each container's log). */
   const agentLog = async (node: string): Promise<string> => {
@@ -52,12 +51,8 @@ describeRootKube('kubectl label namespace … ambient captures running and new p
   };
 
   beforeAll(async () => {
-    lab = await startLab({ nodes: 2, mesh: false });
-    kubeconfig = (await lab.cli(['kubeconfig'])).stdout.trim();
-    await k(['apply', '--server-side', '-f', GATEWAY_CRDS]);
-    await k(['wait', '--for=condition=Established', '--timeout=120s', 'crd', '--all']);
-    const r = await helm('helm install weft ./helm/weft -n weft-system --create-namespace --wait'.split(' ').slice(1), { kubeconfig, cwd: ROOT });
-    expect(r.code, r.stderr).toBe(0);
+    cluster = await startChartLab({ install: 'helm install weft ./helm/weft -n weft-system --create-namespace --wait' });
+    lab = cluster.lab;
     await k(['create', 'namespace', 'demo']);
     const [n1, n2] = lab.info.nodes.map((n) => n.name);
     await k(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [...demo(n2), client('client-before', n1)] }));
@@ -65,8 +60,7 @@ describeRootKube('kubectl label namespace … ambient captures running and new p
   }, 600_000);
 
   afterAll(async () => {
-    await lab?.down();
-    await cleanupHelmHome();
+    await cluster?.down();
   }, 180_000);
 
   it('labelling the namespace captures the pod already running and a pod made after it: both reach web over HBONE with their SPIFFE IDs', async () => {

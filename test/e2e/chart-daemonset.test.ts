@@ -18,13 +18,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { CONFLIST_FILE } from '../../lab/cni-conflist.js';
 import { run } from '../../lab/command.js';
-import { cleanupHelmHome, helm, ROOT } from '../helm/chart.js';
+import { startChartLab, type ChartLab } from '../support/chart-lab.js';
 import { eventually } from '../support/eventually.js';
-import { describeRootKube, kubectlOn } from '../support/kube-tools.js';
-import { startLab, type Lab } from '../support/lab.js';
+import { describeRootKube } from '../support/kube-tools.js';
+import type { Lab } from '../support/lab.js';
 
 const NS = 'weft-system';
-const GATEWAY_CRDS = join(import.meta.dirname, '..', '..', 'third_party', 'gateway-api', 'v1.7.0', 'standard');
 
 interface PodJson {
   metadata: { name: string };
@@ -46,17 +45,12 @@ async function machineCni(): Promise<string> {
 }
 
 describeRootKube('the chart\'s DaemonSet on the lab kubelets, through helm and kubectl (root)', () => {
+  let cluster: ChartLab | undefined;
   let lab: Lab | undefined;
-  let kubeconfig: string;
   const before = new Map<string, string>();
   let machineBefore = '';
-  const k = (args: readonly string[], input?: string) => kubectlOn(kubeconfig, args, { input });
-  /** A helm command line as a user types it in the repository's root, with KUBECONFIG exported. */
-  const typed = async (line: string) => {
-    const r = await helm(line.split(' ').slice(1), { kubeconfig, cwd: ROOT });
-    expect(r.code, r.stderr).toBe(0);
-    return r;
-  };
+  const k = (args: readonly string[], input?: string) => cluster!.k(args, input);
+  const typed = (line: string) => cluster!.typed(line);
   const agentPods = async (): Promise<PodJson[]> => (JSON.parse((await k(['get', 'pods', '-n', NS, '-l', 'app.kubernetes.io/name=weft-node-agent', '-o', 'json'])).stdout) as { items: PodJson[] }).items;
   const conflist = (node: string) => readFile(join(lab!.paths.node(node).confDir, CONFLIST_FILE), 'utf8');
   const containerReady = (p: PodJson, name: string) => p.status.containerStatuses?.find((c) => c.name === name)?.ready === true;
@@ -64,17 +58,13 @@ describeRootKube('the chart\'s DaemonSet on the lab kubelets, through helm and k
 
   beforeAll(async () => {
     machineBefore = await machineCni();
-    lab = await startLab({ nodes: 2, mesh: false });
-    kubeconfig = (await lab.cli(['kubeconfig'])).stdout.trim();
+    cluster = await startChartLab();
+    lab = cluster.lab;
     for (const n of lab.info.nodes) before.set(n.name, await conflist(n.name));
-    // The chart's GatewayClass needs the Gateway API CRDs first (docs/install.md).
-    await k(['apply', '--server-side', '-f', GATEWAY_CRDS]);
-    await k(['wait', '--for=condition=Established', '--timeout=120s', 'crd', '--all']);
   }, 360_000);
 
   afterAll(async () => {
-    await lab?.down();
-    await cleanupHelmHome();
+    await cluster?.down();
   }, 180_000);
 
   it('helm install --wait, as typed: returns with a Ready node agent on every node, on the node\'s network, with install-cni chaining weft-cni into that node\'s conflist', async () => {
