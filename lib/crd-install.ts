@@ -1,7 +1,7 @@
 /**
  * How to install the CRDs weft reads, in one place: the control plane's error when one is missing and
  * `weft check` print the same command. Gateway API: the version the repo pins (third_party/gateway-api)
- * and the tests install, experimental channel (a superset of standard; HTTPRoute retries need it).
+ * and the tests install, experimental channel (a superset of standard; older releases had HTTPRoute retries only there).
  */
 export const GATEWAY_API_VERSION = 'v1.7.0';
 export const GATEWAY_API_GROUP = 'gateway.networking.k8s.io';

@@ -81,11 +81,22 @@ export async function gatewayApiCheck(client: ClusterClient): Promise<CheckResul
     }
     const channels = new Set(found.map((c) => c.metadata.annotations?.['gateway.networking.k8s.io/channel'] ?? 'unknown'));
     const summary = `${[...new Set(versions)].join(', ')} (${[...channels].join(', ')} channel)`;
-    if (!channels.has('experimental')) {
-      return warn(name, `${summary}: HTTPRoute retries (spec.rules[].retry) need the experimental channel`, `For retries: ${install}`);
+    // Whether a route's retries survive is the HTTPRoute CRD's schema, not its channel: the API server
+    // prunes a field its schema lacks (v1.7.0's standard channel has spec.rules[].retry; older releases had it in experimental only).
+    const httpRoutes = found.find((c) => c.metadata.name === `httproutes.${GATEWAY_API_GROUP}`);
+    if (httpRoutes !== undefined && !hasRouteRetry(httpRoutes)) {
+      return warn(name, `${summary}: this HTTPRoute CRD has no spec.rules[].retry, so the API server drops a route's retries`, `For retries: ${install}`);
     }
     return ok(name, summary);
   });
+}
+
+/** Whether the served v1 schema of the HTTPRoute CRD has `spec.rules[].retry`. */
+function hasRouteRetry(crd: KubeObject): boolean {
+  type Schema = { properties?: Record<string, Schema>; items?: Schema };
+  const versions = ((crd.spec as { versions?: { name: string; served?: boolean; schema?: { openAPIV3Schema?: Schema } }[] } | undefined)?.versions) ?? [];
+  const v1 = versions.find((v) => v.name === 'v1' && v.served !== false);
+  return v1?.schema?.openAPIV3Schema?.properties?.spec?.properties?.rules?.items?.properties?.retry !== undefined;
 }
 
 export async function weftCrdCheck(client: ClusterClient): Promise<CheckResult> {

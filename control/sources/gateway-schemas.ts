@@ -102,7 +102,7 @@ export const HTTPRouteTimeoutsSchema = z.looseObject({
   request: GatewayDurationSchema.optional(),
   backendRequest: GatewayDurationSchema.optional(),
 });
-/** HTTPRouteRetry (experimental channel, GEP-1731): `codes` are 400–599, `attempts`, `backoff` duration. */
+/** HTTPRouteRetry (GEP-1731; in v1.7.0's standard channel): `codes` are 400–599, `attempts`, `backoff` duration. */
 export const HTTPRouteRetrySchema = z.looseObject({
   codes: z.array(z.number().int().min(400).max(599)).optional(),
   attempts: z.number().int().min(0).optional(),

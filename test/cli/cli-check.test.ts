@@ -65,7 +65,7 @@ describe('weft check (Kubernetes API)', () => {
     expect(c.out[i + 1]).toMatch(/fix: Run the command in the message/);
   });
 
-  it('Gateway API CRDs older than v1.2.0 fail; the standard channel only warns (no retries)', async () => {
+  it('Gateway API CRDs older than v1.2.0 fail; an HTTPRoute schema without spec.rules[].retry only warns (the API server drops retries), whatever the channel', async () => {
     const crd = api.getObject('customresourcedefinitions', undefined, 'httproutes.gateway.networking.k8s.io', 'apiextensions.k8s.io')!;
     api.put({ ...crd, metadata: { ...crd.metadata, annotations: { 'gateway.networking.k8s.io/bundle-version': 'v1.0.0', 'gateway.networking.k8s.io/channel': 'experimental' } } });
     expect(await statusOf('Gateway API CRDs')).toMatchObject({ status: 'fail', message: expect.stringContaining('v1.0.0') as string });
@@ -73,7 +73,11 @@ describe('weft check (Kubernetes API)', () => {
       const c = api.getObject('customresourcedefinitions', undefined, `${p}.gateway.networking.k8s.io`, 'apiextensions.k8s.io')!;
       api.put({ ...c, metadata: { ...c.metadata, annotations: { 'gateway.networking.k8s.io/bundle-version': 'v1.6.2', 'gateway.networking.k8s.io/channel': 'standard' } } });
     }
-    expect(await statusOf('Gateway API CRDs')).toMatchObject({ status: 'warn', message: expect.stringContaining('experimental channel') as string });
+    // A schema with the retry field (v1.7.0's standard channel has it): no warning, whatever the channel.
+    expect(await statusOf('Gateway API CRDs')).toMatchObject({ status: 'ok', message: 'v1.6.2 (standard channel)' });
+    const routes = api.getObject('customresourcedefinitions', undefined, 'httproutes.gateway.networking.k8s.io', 'apiextensions.k8s.io')!;
+    api.put({ ...routes, spec: { ...(routes.spec as object), versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { properties: { spec: { properties: { rules: { items: { properties: {} } } } } } } } }] } });
+    expect(await statusOf('Gateway API CRDs')).toMatchObject({ status: 'warn', message: expect.stringContaining('no spec.rules[].retry') as string });
   });
 
   it('the weft CRD missing fails', async () => {

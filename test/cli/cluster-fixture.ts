@@ -55,7 +55,10 @@ export function kubeClient(double: KubeApiServerDouble): KubeClusterClient {
   return new KubeClusterClient(kubeconfigFor(double));
 }
 
-const crd = (name: string, annotations: Record<string, string> = {}, versions = [{ name: 'v1', served: true, storage: true }]): JsonObject => ({
+/** The part of the HTTPRoute CRD's schema `weft check` reads: whether a route's retries survive the API server. */
+export const HTTPROUTE_SCHEMA_WITH_RETRY = { openAPIV3Schema: { properties: { spec: { properties: { rules: { items: { properties: { retry: { type: 'object' } } } } } } } } };
+
+const crd = (name: string, annotations: Record<string, string> = {}, versions: JsonObject[] = [{ name: 'v1', served: true, storage: true }]): JsonObject => ({
   apiVersion: 'apiextensions.k8s.io/v1',
   kind: 'CustomResourceDefinition',
   metadata: { name, annotations },
@@ -75,7 +78,8 @@ export async function seedHealthyInstall(double: KubeApiServerDouble, options: H
   const ns = 'weft-system';
   const nodes = options.nodes ?? ['node-a', 'node-b'];
   const gw = { 'gateway.networking.k8s.io/bundle-version': 'v1.6.2', 'gateway.networking.k8s.io/channel': 'experimental' };
-  for (const p of ['gatewayclasses', 'gateways', 'httproutes', 'grpcroutes']) double.put(crd(`${p}.gateway.networking.k8s.io`, gw));
+  for (const p of ['gatewayclasses', 'gateways', 'grpcroutes']) double.put(crd(`${p}.gateway.networking.k8s.io`, gw));
+  double.put(crd('httproutes.gateway.networking.k8s.io', gw, [{ name: 'v1', served: true, storage: true, schema: HTTPROUTE_SCHEMA_WITH_RETRY }]));
   double.put(crd('authorizationpolicies.security.weft.dev', { 'weft.dev/bundle-version': 'v0.1.0' }, [{ name: 'v1alpha1', served: true, storage: true }]));
   double.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
   double.put({
