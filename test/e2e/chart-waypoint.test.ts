@@ -13,6 +13,10 @@
 //    route whose parent Service opted out of the waypoint is not Accepted: it would have no effect.
 // 3. `weft check -n weft-mesh` is green, and red naming the node when that node's agent process (its pid
 //    from the lab's process records) is killed, until the kubelet has it Ready again.
+// 4. `helm upgrade --reuse-values --set nodeAgent.terminationDrainSeconds=40 --wait` while the client
+//    holds a TCP connection to a pod on the other node: the DaemonSet surges a new agent onto each node, the
+//    old ones drain, the connection carries data through them, and once the client ends it they exit
+//    ("drained", not cut at the end of their grace period) and helm's --wait, which waits for them, returns.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -231,26 +235,38 @@ describeRootKube('weft waypoint apply, an HTTPRoute and weft check on the chart-
     await eventually(async () => ((await weft(`weft check -n ${NS}`)).code === 0 ? true : undefined), 30_000, 'weft check green again');
   }, 90_000);
 
-  it('helm upgrade to a changed value rolls every node agent while a long-lived connection through the mesh stays up', async () => {
+  it('helm upgrade --wait to a changed value replaces every node agent while a long-lived connection through the mesh carries on; the old agents exit once it ends', async () => {
     const lab = cluster!.lab;
-    const agents = async () => (await json<{ items: { metadata: { name: string; deletionTimestamp?: string }; spec: { nodeName: string }; status: { conditions?: Condition[] } }[] }>(['get', 'pods', '-n', NS, '-l', 'app.kubernetes.io/name=weft-node-agent'])).items;
-    const before = new Set((await agents()).map((p) => p.metadata.name));
+    type AgentPod = { metadata: { name: string; deletionTimestamp?: string }; spec: { nodeName: string }; status: { conditions?: Condition[] } };
+    const agents = async () => (await json<{ items: AgentPod[] }>(['get', 'pods', '-n', NS, '-l', 'app.kubernetes.io/name=weft-node-agent'])).items;
+    const isReady = (p: AgentPod) => p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
+    const old = new Set((await agents()).map((p) => p.metadata.name));
     // From inside the client pod on one node to the tcp-echo pod on the other: both nodes' agents carry it.
     const tcpIp = (await k(['get', 'pod', 'tcp', '-n', 'demo', '-o', 'jsonpath={.status.podIP}'])).stdout.trim();
     const conn = new EchoConnection(new NetnsSocketFactory(netnsPath(podNetns(lab.name, 'demo', 'client')), 0).connect(tcpIp, 9000));
     await conn.echo('before\n', 15_000);
-    await cluster!.typed(`helm upgrade weft ./helm/weft -n ${NS} --reuse-values --set nodeAgent.terminationDrainSeconds=40 --wait`);
-    // --wait returned: a new, Ready agent on every node (the old ones drain the connection below).
-    const fresh = (await agents()).filter((p) => !before.has(p.metadata.name));
-    expect(new Set(fresh.map((p) => p.spec.nodeName))).toEqual(new Set(lab.info.nodes.map((n) => n.name)));
-    expect(fresh.every((p) => p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))).toBe(true);
-    // The connection made before the upgrade still carries data both ways.
+    const t0 = Date.now();
+    const upgrade = cluster!.typed(`helm upgrade weft ./helm/weft -n ${NS} --reuse-values --set nodeAgent.terminationDrainSeconds=40 --wait`);
+    const agentLog = (pod: string) => readFile(join(lab.paths.logs, `pod-${NS}.${pod}-node-agent.log`), 'utf8').catch(() => '');
+    // The DaemonSet surges: a new agent Ready on every node, then the old ones get SIGTERM and drain.
+    await eventually(async () => {
+      const fresh = (await agents()).filter((p) => !old.has(p.metadata.name) && isReady(p));
+      if (fresh.length !== lab.info.nodes.length) return undefined;
+      for (const name of old) if (!(await agentLog(name)).includes('"msg":"draining')) return undefined;
+      return true;
+    }, 40_000, 'a new Ready node agent on every node, the old ones draining');
+    // The connection made before the upgrade still carries data both ways, through the draining agents
+    // (each node's old agent holds it: the new ones take only new connections).
     await conn.echo('after\n', 15_000);
     expect(conn.error).toBeUndefined();
     expect(conn.text).toBe('before\nafter\n');
+    // The client ends it; the old agents, with nothing left to drain, exit long before their 30 s grace,
+    // and helm's --wait (which waits for them) returns.
     conn.socket.end();
     await conn.closed;
-    // With their last connection gone, the old agents finish draining and their pods go.
-    await eventually(async () => ((await agents()).every((p) => !before.has(p.metadata.name)) ? true : undefined), 30_000, 'the old node agent pods gone');
+    await upgrade;
+    expect(Date.now() - t0).toBeLessThan(30_000);
+    for (const name of old) expect(await agentLog(name), name).toContain('"msg":"drained; exiting"');
+    expect((await agents()).filter((p) => old.has(p.metadata.name))).toEqual([]);
   }, 120_000);
 });
