@@ -21,7 +21,7 @@ import { run } from '../../lab/command.js';
 import { startChartLab, type ChartLab } from '../support/chart-lab.js';
 import { eventually } from '../support/eventually.js';
 import { describeRootKube } from '../support/kube-tools.js';
-import type { Lab } from '../support/lab.js';
+import { CLI, type Lab } from '../support/lab.js';
 
 const NS = 'weft-system';
 
@@ -122,6 +122,17 @@ describeRootKube('the chart\'s DaemonSet on the lab kubelets, through helm and k
       expect(claims.sub).toBe(`system:serviceaccount:${NS}:weft-node-agent`);
       expect(claims['kubernetes.io'].pod.name).toBe(p.metadata.name);
       expect(claims['kubernetes.io'].node?.name).toBe(p.spec.nodeName);
+    }
+  }, 120_000);
+
+  it('`weft lab exec` into a node agent pod (hostNetwork, no namespace of its own) runs in its node\'s network', async () => {
+    for (const p of await agentPods()) {
+      // As a user types it: the agent's readiness endpoint answers on the node's loopback, and the pod's
+      // address is the node's.
+      const r = await run([process.execPath, CLI, 'lab', 'exec', '--lab', lab!.name, `${NS}/${p.metadata.name}`, '--', 'sh', '-c', 'curl -sS --max-time 5 -o /dev/null -w "%{http_code}" http://127.0.0.1:15021/healthz/ready; ip -o -4 addr show'], { allowFailure: true, timeoutMs: 30_000 });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout.startsWith('200'), r.stdout).toBe(true);
+      expect(r.stdout).toContain(` ${p.status.podIP}/`);
     }
   }, 120_000);
 
