@@ -7,6 +7,8 @@
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { startKubeServer, type KubeServer } from '../support/kube-server.js';
 import { describeKubeTools } from '../support/kube-tools.js';
+import { describeCaRoot } from './on-kube/ca-root.js';
+import { describeIdentity } from './on-kube/identity.js';
 import { describeKubeSource } from './on-kube/source.js';
 
 describeKubeTools('control plane on a real API server', () => {
@@ -26,4 +28,6 @@ describeKubeTools('control plane on a real API server', () => {
   }, 30_000);
 
   describeKubeSource(kube);
+  describeIdentity(kube);
+  describeCaRoot(kube);
 });

@@ -133,13 +133,14 @@ export class KubeObjects {
   }
 
   /**
-   * Removes what tests made: every namespaced object of weft's kinds and the others above in every
-   * namespace (the server's own `kubernetes` Service stays), every namespace but the server's own (no
+   * Removes what tests made: every namespaced object of weft's kinds and the others above in `default`
+   * and every namespace the server did not make itself (its own `kubernetes` Service stays), every namespace but the server's own (no
    * namespace controller runs here: its finalizer is cleared, and a second delete removes it at once), GatewayClasses,
    * Nodes, and cluster RBAC objects labelled TEST_LABEL.
    */
   async reset(): Promise<void> {
-    const namespaces = (await this.list('Namespace')).map((n) => n.metadata.name);
+    // The server's own namespaces keep what it keeps there (kube-system's ConfigMaps); tests write to `default` too.
+    const namespaces = (await this.list('Namespace')).map((n) => n.metadata.name).filter((n) => n === 'default' || !SYSTEM_NAMESPACES.has(n));
     const namespacedKinds = [...Object.keys(KIND_INFO), ...Object.keys(OTHER_KINDS)].filter((k) => k !== 'Namespace' && kindPath(k).namespaced);
     await Promise.all(
       namespaces.flatMap((ns) =>

@@ -135,7 +135,6 @@ export async function startKubeServer(): Promise<KubeServer> {
     const kubeconfig = await writeKubeconfig(join(dir, 'admin.kubeconfig'), pki, 'admin', apiserver.url);
     const kc = new KubeConfig();
     kc.loadFromFile(kubeconfig);
-    const caCert = pki.caCert;
     const server = new KubeServer(kc, { url: apiserver.url, kubeconfig, caCert: pki.caCert, audit, stop });
     // Server-side applied as `kubectl apply --server-side -f <dir>` would (in-process: kubectl costs ~1 s a call here).
     await Promise.all(CRD_DIRS.flatMap((d) => manifestsIn(d)).map((o) => server.put(o)));
