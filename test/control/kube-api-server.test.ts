@@ -9,6 +9,7 @@ import { startKubeServer, type KubeServer } from '../support/kube-server.js';
 import { describeKubeTools } from '../support/kube-tools.js';
 import { describeCaRoot } from './on-kube/ca-root.js';
 import { describeIdentity } from './on-kube/identity.js';
+import { describeLeaderElection } from './on-kube/leader-election.js';
 import { describeKubeSource } from './on-kube/source.js';
 
 describeKubeTools('control plane on a real API server', () => {
@@ -30,4 +31,5 @@ describeKubeTools('control plane on a real API server', () => {
   describeKubeSource(kube);
   describeIdentity(kube);
   describeCaRoot(kube);
+  describeLeaderElection(kube);
 });
