@@ -11,6 +11,7 @@ import { describeCaRoot } from './on-kube/ca-root.js';
 import { describeIdentity } from './on-kube/identity.js';
 import { describeLeaderElection } from './on-kube/leader-election.js';
 import { describeKubeSource } from './on-kube/source.js';
+import { describeStatus } from './on-kube/status.js';
 
 describeKubeTools('control plane on a real API server', () => {
   let server: KubeServer | undefined;
@@ -32,4 +33,5 @@ describeKubeTools('control plane on a real API server', () => {
   describeIdentity(kube);
   describeCaRoot(kube);
   describeLeaderElection(kube);
+  describeStatus(kube);
 });

@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { startEtcd, startKubeApiserver, stopComponent, type Placement, type RunningComponent } from '../../lab/kube/components.js';
-import { writeControlPlanePki, writeKubeconfig, type ControlPlanePki } from '../../lab/kube/pki.js';
+import { issueClientCertificate, writeControlPlanePki, writeKubeconfig, type ControlPlanePki } from '../../lab/kube/pki.js';
 import { pidAlive } from '../../lab/processes.js';
 import { KIND_INFO } from '../../control/sources/schemas.js';
 import { freePort } from './free-port.js';
@@ -43,6 +43,9 @@ rules:
     users: ["system:apiserver"]
   - level: Metadata
 `;
+
+/** Who the fixture's own requests (KubeObjects) are made as. */
+const FIXTURE_USER = 'weft-test-fixture';
 
 /** One request as the API server's audit log records it. */
 export interface AuditedRequest {
@@ -64,11 +67,12 @@ export class KubeServer extends KubeObjects {
   private readonly log: AuditLog;
 
   constructor(
-    /** The admin kubeconfig's credentials for the client library. */
+    /** The admin kubeconfig's credentials (user weft-lab-admin) for the code under test. */
     readonly kc: KubeConfig,
+    fixture: KubeConfig,
     o: { url: string; kubeconfig: string; caCert: string; audit: string; stop: () => Promise<void> },
   ) {
-    super(kc);
+    super(fixture);
     this.url = o.url;
     this.kubeconfig = o.kubeconfig;
     this.caCert = o.caCert;
@@ -81,9 +85,9 @@ export class KubeServer extends KubeObjects {
     return kubeConfigWithToken(this.url, this.caCert, token);
   }
 
-  /** Every request since the start or the last reset() except the server's own, oldest first. */
+  /** Every request since the start or the last reset(), oldest first, except the server's own and the fixture's (put, get, …). */
   requests(): AuditedRequest[] {
-    return this.log.read();
+    return this.log.read().filter((r) => r.user !== FIXTURE_USER);
   }
 
   override async reset(): Promise<void> {
@@ -133,9 +137,11 @@ export async function startKubeServer(): Promise<KubeServer> {
     });
     started.push(apiserver);
     const kubeconfig = await writeKubeconfig(join(dir, 'admin.kubeconfig'), pki, 'admin', apiserver.url);
-    const kc = new KubeConfig();
-    kc.loadFromFile(kubeconfig);
-    const server = new KubeServer(kc, { url: apiserver.url, kubeconfig, caCert: pki.caCert, audit, stop });
+    // The test's own hands are another admin, so that requests() tells them from the code under test's.
+    const files = { cert: join(dir, 'pki', 'fixture.crt'), key: join(dir, 'pki', 'fixture.key') };
+    await issueClientCertificate(pki, `CN=${FIXTURE_USER}, O=system:masters`, files);
+    const fixture = await writeKubeconfig(join(dir, 'fixture.kubeconfig'), pki, { user: FIXTURE_USER, files }, apiserver.url);
+    const server = new KubeServer(loadKubeconfig(kubeconfig), loadKubeconfig(fixture), { url: apiserver.url, kubeconfig, caCert: pki.caCert, audit, stop });
     // Server-side applied as `kubectl apply --server-side -f <dir>` would (in-process: kubectl costs ~1 s a call here).
     await Promise.all(CRD_DIRS.flatMap((d) => manifestsIn(d)).map((o) => server.put(o)));
     // Established is not served: a fresh CRD's watch cache answers 429 "storage is (re)initializing" for a
@@ -147,6 +153,12 @@ export async function startKubeServer(): Promise<KubeServer> {
     await stop();
     throw err;
   }
+}
+
+function loadKubeconfig(path: string): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromFile(path);
+  return kc;
 }
 
 export function kubeConfigWithToken(server: string, caFile: string, token: string): KubeConfig {
