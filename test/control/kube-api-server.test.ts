@@ -12,6 +12,7 @@ import { describeIdentity } from './on-kube/identity.js';
 import { describeLeaderElection } from './on-kube/leader-election.js';
 import { describeKubeSource } from './on-kube/source.js';
 import { describeStatus } from './on-kube/status.js';
+import { describeWaypoints } from './on-kube/waypoints.js';
 
 describeKubeTools('control plane on a real API server', () => {
   let server: KubeServer | undefined;
@@ -34,4 +35,5 @@ describeKubeTools('control plane on a real API server', () => {
   describeCaRoot(kube);
   describeLeaderElection(kube);
   describeStatus(kube);
+  describeWaypoints(kube);
 });
