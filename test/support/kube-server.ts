@@ -108,7 +108,8 @@ export async function startKubeServer(): Promise<KubeServer> {
   process.once('exit', killOnExit);
   const stop = async (): Promise<void> => {
     process.off('exit', killOnExit);
-    for (const c of [...started].reverse()) await stopComponent(place.procs, c, 2000);
+    // SIGKILL soon: its data goes with the temp dir, a graceful shutdown would only cost ~1 s.
+    for (const c of [...started].reverse()) await stopComponent(place.procs, c, 200);
     started.length = 0;
     await rm(dir, { recursive: true, force: true });
   };
