@@ -100,6 +100,13 @@ export class KubeObjects {
     return (await this.rest.expect<StoredObject>('PUT', objectUrl(o.kind, current.metadata.namespace, o.metadata.name), { query: { fieldManager: MANAGER }, body })).body!;
   }
 
+  /** Server-side applies only `status` (the /status subresource), as a controller reporting on the object does. */
+  async setStatus(kind: string, namespace: string | undefined, name: string, status: JsonObject): Promise<StoredObject> {
+    const k = kindPath(kind);
+    const apiVersion = k.group === '' ? k.version : `${k.group}/${k.version}`;
+    return this.apply(`${objectUrl(kind, namespace, name)}/status`, { apiVersion, kind, metadata: { name, ...(k.namespaced ? { namespace } : {}) }, status });
+  }
+
   /** The object as the server has it, or undefined. */
   async get(kind: string, namespace: string | undefined, name: string): Promise<StoredObject | undefined> {
     const res = await this.rest.expect<StoredObject>('GET', objectUrl(kind, namespace, name), { allow: [404] });
@@ -145,8 +152,8 @@ export class KubeObjects {
     await Promise.all(
       namespaces.flatMap((ns) =>
         namespacedKinds.map(async (kind) => {
-          const items = await this.list(kind, ns);
-          await Promise.all(items.filter((i) => !(ns === 'default' && kind === 'Service' && i.metadata.name === 'kubernetes')).map((i) => this.remove(kind, ns, i.metadata.name)));
+          const items = (await this.list(kind, ns)).filter((i) => !(ns === 'default' && kind === 'Service' && i.metadata.name === 'kubernetes'));
+          await Promise.all(items.map((i) => this.removeForGood(kind, ns, i)));
         }),
       ),
     );
@@ -205,6 +212,17 @@ export class KubeObjects {
       if (Date.now() > deadline) throw new Error(`the API server does not serve ${pending.join(', ')} after ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 100));
     }
+  }
+
+  /**
+   * Deletes an object even if a finalizer holds it (a foreground deletion waits for a garbage collector,
+   * and none runs here): the finalizers are cleared first.
+   */
+  private async removeForGood(kind: string, namespace: string | undefined, o: StoredObject): Promise<void> {
+    if (Array.isArray(o.metadata.finalizers) && o.metadata.finalizers.length > 0) {
+      await this.rest.expect('PATCH', objectUrl(kind, namespace, o.metadata.name), { body: { metadata: { finalizers: null } }, contentType: 'application/merge-patch+json', allow: [404] });
+    }
+    await this.remove(kind, namespace, o.metadata.name);
   }
 
   private async apply(url: string, body: JsonObject): Promise<StoredObject> {
