@@ -147,22 +147,26 @@ export class KubeObjects {
    */
   async reset(): Promise<void> {
     // The server's own namespaces keep what it keeps there (kube-system's ConfigMaps); tests write to `default` too.
-    const namespaces = (await this.list('Namespace')).map((n) => n.metadata.name).filter((n) => n === 'default' || !SYSTEM_NAMESPACES.has(n));
+    const mine = (ns: string | undefined): boolean => ns === 'default' || !SYSTEM_NAMESPACES.has(ns ?? '');
+    const namespaces = (await this.list('Namespace')).map((n) => n.metadata.name).filter(mine);
     const namespacedKinds = [...Object.keys(KIND_INFO), ...Object.keys(OTHER_KINDS)].filter((k) => k !== 'Namespace' && kindPath(k).namespaced);
+    // One all-namespaces list per kind.
     await Promise.all(
-      namespaces.flatMap((ns) =>
-        namespacedKinds.map(async (kind) => {
-          const items = (await this.list(kind, ns)).filter((i) => !(ns === 'default' && kind === 'Service' && i.metadata.name === 'kubernetes'));
-          await Promise.all(items.map((i) => this.removeForGood(kind, ns, i)));
-        }),
-      ),
+      namespacedKinds.map(async (kind) => {
+        const items = (await this.list(kind)).filter((i) => mine(i.metadata.namespace) && !(i.metadata.namespace === 'default' && kind === 'Service' && i.metadata.name === 'kubernetes'));
+        await Promise.all(items.map((i) => this.removeForGood(kind, i.metadata.namespace, i)));
+      }),
     );
-    for (const ns of namespaces.filter((n) => !SYSTEM_NAMESPACES.has(n))) {
-      await this.rest.expect('PUT', `/api/v1/namespaces/${ns}/finalize`, { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns }, spec: { finalizers: [] } }, allow: [404, 409] });
-      // The first delete marks it Terminating; with no finalizer left the second removes it.
-      await this.remove('Namespace', undefined, ns);
-      await this.remove('Namespace', undefined, ns);
-    }
+    await Promise.all(
+      namespaces
+        .filter((n) => !SYSTEM_NAMESPACES.has(n))
+        .map(async (ns) => {
+          await this.rest.expect('PUT', `/api/v1/namespaces/${ns}/finalize`, { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns }, spec: { finalizers: [] } }, allow: [404, 409] });
+          // The first delete marks it Terminating; with no finalizer left the second removes it.
+          await this.remove('Namespace', undefined, ns);
+          await this.remove('Namespace', undefined, ns);
+        }),
+    );
     for (const kind of ['GatewayClass', 'Node']) for (const o of await this.list(kind)) await this.remove(kind, undefined, o.metadata.name);
     for (const kind of ['ClusterRole', 'ClusterRoleBinding']) {
       const res = await this.rest.expect<{ items: StoredObject[] }>('GET', collectionPath(kindPath(kind)), { query: { labelSelector: TEST_LABEL } });
