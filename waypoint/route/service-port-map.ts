@@ -13,9 +13,9 @@ export class ServicePortMap<V> {
 
   set(namespace: string, name: string, port: number, value: V): void {
     let names = this.byNamespace.get(namespace);
-    if (!names) this.byNamespace.set(namespace, (names = new Map()));
+    if (!names) this.byNamespace.set(namespace, (names = new Map<string, Map<number, V>>()));
     let ports = names.get(name);
-    if (!ports) names.set(name, (ports = new Map()));
+    if (!ports) names.set(name, (ports = new Map<number, V>()));
     ports.set(port, value);
   }
 }
