@@ -68,23 +68,9 @@ async function once(opts: InstallOptions, log: Logger): Promise<number> {
 }
 
 function daemon(opts: InstallOptions, log: Logger): void {
-  let stamp = putBinary(opts, log);
-  const watcher = watchAndRepair({
-    confDir: opts.confDir,
-    entry: entryOf(opts),
-    log,
-    pollMs: opts.pollMs,
-    contest: { threshold: CONTEST_THRESHOLD, windowMs: opts.contestWindowMs, backoffInitialMs: CONTEST_BACKOFF_INITIAL_MS, backoffMaxMs: opts.contestBackoffMaxMs },
-    // A node upgrade or a cleanup script may remove or replace the plugin: put it back.
-    afterPass: (result, contested) => {
-      if (binaryStamp(opts.binDir) !== stamp) {
-        log.warn({ binDir: opts.binDir }, 'the weft-cni plugin was removed or replaced; reinstalling');
-        stamp = putBinary(opts, log);
-      }
-      // Not ready while another writer keeps removing weft-cni: pods may start uncaptured on this node.
-      setReady(opts, !contested && (result.status === 'chained' || result.status === 'unchanged'));
-    },
-  });
+  // The handlers come first: the first pass below chains weft-cni, and a SIGTERM that arrived before they
+  // were installed would kill the process with weft chained and no cleanup (a pod deleted right after start).
+  // They run from the event loop, so only once this function has returned and `watcher` is set.
   const stop = (signal: string): void => {
     watcher.stop();
     setReady(opts, false);
@@ -102,6 +88,23 @@ function daemon(opts: InstallOptions, log: Logger): void {
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+  let stamp = putBinary(opts, log);
+  const watcher = watchAndRepair({
+    confDir: opts.confDir,
+    entry: entryOf(opts),
+    log,
+    pollMs: opts.pollMs,
+    contest: { threshold: CONTEST_THRESHOLD, windowMs: opts.contestWindowMs, backoffInitialMs: CONTEST_BACKOFF_INITIAL_MS, backoffMaxMs: opts.contestBackoffMaxMs },
+    // A node upgrade or a cleanup script may remove or replace the plugin: put it back.
+    afterPass: (result, contested) => {
+      if (binaryStamp(opts.binDir) !== stamp) {
+        log.warn({ binDir: opts.binDir }, 'the weft-cni plugin was removed or replaced; reinstalling');
+        stamp = putBinary(opts, log);
+      }
+      // Not ready while another writer keeps removing weft-cni: pods may start uncaptured on this node.
+      setReady(opts, !contested && (result.status === 'chained' || result.status === 'unchanged'));
+    },
+  });
 }
 
 async function run(): Promise<number | undefined> {

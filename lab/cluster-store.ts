@@ -12,11 +12,11 @@ import { parseManifests } from './manifests.js';
  * written atomically (temp file in the same directory, then rename) so that the control plane's
  * directory source never reads half a file.
  */
-export async function writeAtomic(path: string, content: string): Promise<void> {
+export async function writeAtomic(path: string, content: string, mode?: number): Promise<void> {
   const dir = path.slice(0, path.lastIndexOf('/'));
   await mkdir(dir, { recursive: true });
   const tmp = join(dir, `.${randomBytes(6).toString('hex')}.tmp`);
-  await writeFile(tmp, content);
+  await writeFile(tmp, content, mode !== undefined ? { mode } : {});
   await rename(tmp, path);
 }
 

@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readObjects } from './cluster-store.js';
+import { readObjects, writeAtomic } from './cluster-store.js';
 import { programFor } from './images.js';
 import type { Container, PodSpec } from './manifests.js';
 import { meshPaths, writeToken } from './mesh.js';
@@ -12,6 +11,9 @@ import { runNetns, type PodState, type RuntimeRecord } from './pod-state.js';
 import type { ProbeTarget } from './probes.js';
 import type { NodeInfo } from './topology.js';
 import { WeftError } from '../lib/errors/index.js';
+import { realClock } from '../lib/clock.js';
+import type { Logger } from '../lib/telemetry/log.js';
+import { TokenRefresher } from './token-refresh.js';
 import { mapHostPath, type HostPathVolume } from './host-paths.js';
 import type { NodePods } from './kube/node-pods.js';
 import { prepareVolumes, rewritePathsInText, type Volume, type VolumeMount } from './volumes.js';
@@ -89,7 +91,7 @@ export function containerArgv(st: PodState, c: Container, mounts: ReadonlyMap<st
  * TokenRequest and its ConfigMaps from the API server (a missing one fails the start, retried as a kubelet
  * waits for it); a file-store pod's from the lab's token key and cluster state.
  */
-export async function containerVolumes(paths: LabPaths, node: NodeInfo, st: PodState, c: Container, api: NodePods | undefined): Promise<Map<string, string>> {
+export async function containerVolumes(paths: LabPaths, node: NodeInfo, st: PodState, c: Container, api: NodePods | undefined, log: Logger): Promise<Map<string, string>> {
   const mounts = volumeMounts(c);
   if (mounts.length === 0) return new Map();
   const spec = st.obj.spec as unknown as PodSpec & { volumes?: Volume[] };
@@ -110,10 +112,14 @@ export async function containerVolumes(paths: LabPaths, node: NodeInfo, st: PodS
         if (data === undefined) throw new WeftError('ERR_WEFT_SOURCE_KUBE_REQUEST', { method: 'GET', path: `configmaps/${namespace}/${cm}`, status: 404, reason: `ConfigMap ${cm} of volume of ${st.key} not found (yet)` });
         return data;
       },
-      mintToken: async (file, audiences, expirationSeconds) => {
-        const token = await api.requestToken({ namespace, serviceAccount, pod: { name, uid }, audiences: audiences ?? [], ...(expirationSeconds !== undefined ? { expirationSeconds } : {}) });
-        await writeFile(file, token, { mode: 0o600 });
-      },
+      // Requested again before it expires, as a kubelet does (token-refresh.ts), until the pod stops.
+      mintToken: (file, audiences, expirationSeconds) =>
+        (st.tokens ??= new TokenRefresher({ log })).start(file, async () => {
+          const asked = realClock.now();
+          const t = await api.requestToken({ namespace, serviceAccount, pod: { name, uid }, audiences: audiences ?? [], ...(expirationSeconds !== undefined ? { expirationSeconds } : {}) });
+          await writeAtomic(file, t.token, 0o600);
+          return { issuedAtMs: asked, expiresAtMs: asked + (Date.parse(t.expirationTimestamp) - Date.now()) };
+        }),
     });
   }
   const manifests = (await readObjects(paths.manifests)).map((x) => x.object);

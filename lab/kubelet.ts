@@ -95,6 +95,7 @@ export class Kubelet {
     if (this.timer) clearInterval(this.timer);
     for (const p of this.pods.values()) {
       if (p.retryTimer) clearTimeout(p.retryTimer);
+      p.tokens?.stop();
       for (const c of p.containers) {
         c.readiness?.stop();
         c.liveness?.stop();
@@ -288,7 +289,7 @@ export class Kubelet {
     if (st.stopping || this.closed) return;
     const log = this.o.log.child({ pod: st.key, container: c.spec.name });
     try {
-      const mounts = await containerVolumes(this.o.paths, this.o.node, st, c.spec, this.apiPods);
+      const mounts = await containerVolumes(this.o.paths, this.o.node, st, c.spec, this.apiPods, log);
       const env = containerEnv(st, c.spec, this.o.node, this.o.info.name, this.apiPods?.server);
       const argv = inPod(this.o.paths, runNetns(st.rec), expandEnvRefs(containerArgv(st, c.spec, mounts, this.o.info.distDir), env, c.spec), st.rec.netns, fixedRunMounts(mounts));
       for (const [k, v] of Object.entries(env)) if (v !== undefined) env[k] = rewritePath(v, mounts);
@@ -367,6 +368,7 @@ export class Kubelet {
   private async stopPod(st: PodState): Promise<void> {
     st.stopping = true;
     if (st.retryTimer) clearTimeout(st.retryTimer);
+    st.tokens?.stop();
     for (const c of st.containers) {
       if (c.restartTimer) clearTimeout(c.restartTimer);
       c.readiness?.stop();

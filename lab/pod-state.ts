@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { CniResult } from './cni-chain.js';
 import type { Container, KubeObject } from './manifests.js';
 import type { ProbeLoop } from './probes.js';
+import type { TokenRefresher } from './token-refresh.js';
 
 // What the lab's kubelet knows of each pod it runs, and the Pod status it reports from that.
 
@@ -51,6 +52,8 @@ export interface PodState {
   sandboxReady: boolean;
   retryTimer?: NodeJS.Timeout;
   sandboxBackoffMs: number;
+  /** Keeps the pod's projected ServiceAccount tokens fresh (API pods); stopped with the pod. */
+  tokens?: TokenRefresher;
   lastStatus?: string;
 }
 

@@ -8,6 +8,7 @@ import { readWorkloadConfig } from '../dashboard/workload-config.js';
 import type { ClusterClient } from '../kube/cluster-client.js';
 import { connectCluster, withClusterOptions, type ClusterArgs } from '../kube/connect.js';
 import type { PrometheusClient } from '../prometheus/prometheus-client.js';
+import { windowArg } from '../prometheus/promql.js';
 import { prometheusFor, prometheusUrlArg } from '../prometheus/prometheus-source.js';
 import { runCommand } from '../output.js';
 
@@ -17,7 +18,7 @@ import { runCommand } from '../output.js';
  * page per workload with its routes and policies. The numbers come from Prometheus, routes and policies
  * from the components' admin endpoints (as `weft get` reads them); the page asks only this server.
  */
-type Args = ClusterArgs & { port: number; prometheus?: string; meshNamespace: string };
+type Args = ClusterArgs & { port: number; prometheus?: string; window: string; meshNamespace: string };
 
 /** `--prometheus` as given; else the lab's own; a Kubernetes cluster's Prometheus is nowhere to be found by itself. */
 function prometheusOf(client: ClusterClient, url: string | undefined): Promise<PrometheusClient> {
@@ -32,8 +33,10 @@ export const dashboardModule: CommandModule<object, Args> = {
     withMeshNamespaceOption(withClusterOptions(y))
       .option('port', { type: 'number', default: 7070, describe: 'Port on 127.0.0.1 to serve on (0: any free port)' })
       .option('prometheus', { type: 'string', coerce: prometheusUrlArg, describe: "Prometheus's base URL (default: the lab's Prometheus)" })
+      .option('window', { type: 'string', default: DEFAULT_METRICS.window, coerce: windowArg, describe: 'Rates, success and latency over this much of the past (a Prometheus duration: at least two scrape intervals)' })
       .example('sudo weft dashboard --lab demo', "serve the dashboard of lab demo on http://127.0.0.1:7070/, from the lab's Prometheus")
-      .example('weft dashboard --prometheus http://127.0.0.1:9090 --port 8080', 'on Kubernetes, with a port-forward to Prometheus on 9090'),
+      .example('weft dashboard --prometheus http://127.0.0.1:9090 --port 8080', 'on Kubernetes, with a port-forward to Prometheus on 9090')
+      .example('sudo weft dashboard --lab demo --window 20s', 'rates over the last 20 s: they follow a change of load sooner, and jitter more'),
   handler: (args) =>
     runCommand(async () => {
       const client = await connectCluster(args);
@@ -47,13 +50,14 @@ export const dashboardModule: CommandModule<object, Args> = {
         ep.catch(() => endpoints.delete(key));
         return ep;
       };
+      const metrics = { ...DEFAULT_METRICS, window: args.window };
       const metricsAndConfig: Omit<DashboardData, 'tap'> = {
-        overview: () => readOverview(prom),
-        topology: () => readTopology(prom),
+        overview: () => readOverview(prom, metrics),
+        topology: () => readTopology(prom, metrics),
         workload: async (w) => {
-          const m = await readWorkload(prom, w);
+          const m = await readWorkload(prom, w, metrics);
           const config = await readWorkloadConfig(client, endpointOf, w, m.services);
-          return { at: Date.now(), window: DEFAULT_METRICS.window, edgeWindow: DEFAULT_METRICS.edgeWindow, ...m, ...config };
+          return { at: Date.now(), window: metrics.window, edgeWindow: metrics.edgeWindow, ...m, ...config };
         },
       };
       // The tap's target discovery reads lab state (yaml): loaded only when the dashboard runs, as `weft tap` does.

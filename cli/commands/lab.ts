@@ -4,7 +4,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { WeftError } from '../../lib/errors/index.js';
-import { DEFAULT_LAB_NAME, LAB_STATE_ROOT, labPaths, podNetns, type LabPaths } from '../../lab/names.js';
+import { DEFAULT_LAB_NAME, LAB_STATE_ROOT, labPaths, type LabPaths } from '../../lab/names.js';
 import { theRunningLab } from '../kube/connect.js';
 import type { LabInfo } from '../../lab/state.js';
 import { labNameArg } from '../arg-names.js';
@@ -210,14 +210,14 @@ const exec: CommandModule<object, LabArgs & { pod: string; cmd: string[] }> = {
     chooseLab(a);
     const { paths } = await context(a);
     const { ns, pod } = await podArg('weft lab exec', a.pod);
-    const netns = podNetns(a.lab, ns, pod);
-    const [{ netnsExists }, { inPod }] = await Promise.all([import('../../lab/netns.js'), import('../../lab/pod-etc.js')]);
-    if (!(await netnsExists(netns))) throw new WeftError('ERR_WEFT_LAB_POD_NOT_FOUND', { pod: `${ns}/${pod}`, lab: a.lab });
+    const [{ podExecTarget }, { inPod }] = await Promise.all([import('../../lab/pod-exec-target.js'), import('../../lab/pod-etc.js')]);
+    const target = await podExecTarget(paths, a.lab, ns, pod);
+    if (!target) throw new WeftError('ERR_WEFT_LAB_POD_NOT_FOUND', { pod: `${ns}/${pod}`, lab: a.lab });
     // yargs moves what follows `--` out of the positionals: take it from argv as given.
     const dd = process.argv.indexOf('--');
     const cmd = dd >= 0 ? process.argv.slice(dd + 1) : (a.cmd ?? []).map(String);
     if (cmd.length === 0) cmd.push('sh');
-    const argv = inPod(paths, netns, cmd);
+    const argv = inPod(paths, target.netns, cmd, target.etc);
     const child = spawn(argv[0], argv.slice(1), { stdio: 'inherit', env: { ...process.env, POD_NAME: pod, POD_NAMESPACE: ns } });
     const code = await new Promise<number>((resolve) => child.on('close', (c, s) => resolve(c ?? (s ? 128 : 1))));
     process.exit(code);

@@ -56,8 +56,8 @@ export class NodePods {
    * A bound token of the pod's ServiceAccount (TokenRequest, bound to the pod): what a kubelet writes into a
    * projected serviceAccountToken volume. The Node authorizer lets a node ask only for pods bound to it.
    */
-  async requestToken(o: { namespace: string; serviceAccount: string; pod: { name: string; uid: string }; audiences: readonly string[]; expirationSeconds?: number }): Promise<string> {
-    const res = await this.api.call<{ status?: { token?: string } }>('POST', `/api/v1/namespaces/${o.namespace}/serviceaccounts/${o.serviceAccount}/token`, {
+  async requestToken(o: { namespace: string; serviceAccount: string; pod: { name: string; uid: string }; audiences: readonly string[]; expirationSeconds?: number }): Promise<{ token: string; expirationTimestamp: string }> {
+    const res = await this.api.call<{ status?: { token?: string; expirationTimestamp?: string } }>('POST', `/api/v1/namespaces/${o.namespace}/serviceaccounts/${o.serviceAccount}/token`, {
       body: {
         apiVersion: 'authentication.k8s.io/v1',
         kind: 'TokenRequest',
@@ -65,8 +65,11 @@ export class NodePods {
       },
     });
     const token = res.body?.status?.token;
-    if (token === undefined) throw new WeftError('ERR_WEFT_SOURCE_KUBE_REQUEST', { method: 'POST', path: `serviceaccounts/${o.serviceAccount}/token`, status: res.status, reason: 'the TokenRequest answer holds no token' });
-    return token;
+    const expirationTimestamp = res.body?.status?.expirationTimestamp;
+    if (token === undefined || expirationTimestamp === undefined || Number.isNaN(Date.parse(expirationTimestamp))) {
+      throw new WeftError('ERR_WEFT_SOURCE_KUBE_REQUEST', { method: 'POST', path: `serviceaccounts/${o.serviceAccount}/token`, status: res.status, reason: 'the TokenRequest answer holds no token or no expirationTimestamp' });
+    }
+    return { token, expirationTimestamp };
   }
 
   /** A ConfigMap's data for a pod's volume (undefined: not there yet). */

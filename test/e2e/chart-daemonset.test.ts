@@ -21,7 +21,7 @@ import { run } from '../../lab/command.js';
 import { cleanupHelmHome, helm, ROOT } from '../helm/chart.js';
 import { eventually } from '../support/eventually.js';
 import { describeRootKube, kubectlOn } from '../support/kube-tools.js';
-import { startLab, type Lab } from '../support/lab.js';
+import { CLI, startLab, type Lab } from '../support/lab.js';
 
 const NS = 'weft-system';
 const GATEWAY_CRDS = join(import.meta.dirname, '..', '..', 'third_party', 'gateway-api', 'v1.7.0', 'standard');
@@ -132,6 +132,17 @@ describeRootKube('the chart\'s DaemonSet on the lab kubelets, through helm and k
       expect(claims.sub).toBe(`system:serviceaccount:${NS}:weft-node-agent`);
       expect(claims['kubernetes.io'].pod.name).toBe(p.metadata.name);
       expect(claims['kubernetes.io'].node?.name).toBe(p.spec.nodeName);
+    }
+  }, 120_000);
+
+  it('`weft lab exec` into a node agent pod (hostNetwork, no namespace of its own) runs in its node\'s network', async () => {
+    for (const p of await agentPods()) {
+      // As a user types it: the agent's readiness endpoint answers on the node's loopback, and the pod's
+      // address is the node's.
+      const r = await run([process.execPath, CLI, 'lab', 'exec', '--lab', lab!.name, `${NS}/${p.metadata.name}`, '--', 'sh', '-c', 'curl -sS --max-time 5 -o /dev/null -w "%{http_code}" http://127.0.0.1:15021/healthz/ready; ip -o -4 addr show'], { allowFailure: true, timeoutMs: 30_000 });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout.startsWith('200'), r.stdout).toBe(true);
+      expect(r.stdout).toContain(` ${p.status.podIP}/`);
     }
   }, 120_000);
 

@@ -22,6 +22,8 @@ import { describeRoot } from '../support/root.js';
 const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = join(ROOT, 'test-results', 'dashboard');
 const NS = 'dash';
+/** The dashboard's rate window: 20 s (`--window`), so that its numbers settle in a third of the default's 1 m. */
+const WINDOW = '20s';
 
 const MANIFESTS = `
 apiVersion: v1
@@ -72,7 +74,7 @@ describeRoot('weft dashboard in headless Chromium against a lab with traffic (ne
     await load('/', 8);
     await load('/?status=503', 2);
 
-    dashboard = spawn(process.execPath, [CLI, 'dashboard', '--lab', lab.name, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    dashboard = spawn(process.execPath, [CLI, 'dashboard', '--lab', lab.name, '--port', '0', '--window', WINDOW], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     dashboard.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -97,7 +99,7 @@ describeRoot('weft dashboard in headless Chromium against a lab with traffic (ne
   it('lists web with its golden metrics and draws the client → web edge with mTLS', async () => {
     await page.goto(url);
     const row = page.getByTestId(`workload-${NS}-web`);
-    // Prometheus scrapes every 5 s and rates are over 1 m: the numbers settle within a minute of traffic.
+    // Prometheus scrapes every 5 s and rates are over 20 s: the numbers settle within half a minute of traffic.
     let seen = 'nothing';
     await eventually(async () => {
       const cells = await row.locator('td').allTextContents().catch((): string[] => []);
@@ -109,6 +111,8 @@ describeRoot('weft dashboard in headless Chromium against a lab with traffic (ne
       await page.screenshot({ path: join(SHOTS, 'overview-failed.png'), fullPage: true });
       throw new Error(`${err.message}; last seen: ${seen}`);
     });
+    // The window the page states is the one it was started with.
+    expect(await page.getByTestId('updated').textContent()).toContain(`rates over ${WINDOW}`);
     // mTLS is that of the edge's requests: the row's share is of connections opened in the last minute, and
     // the waypoint keeps its few connections to web open (the row may well show none).
     const edge = page.getByTestId(`edge-${NS}/client-${NS}/web`);
