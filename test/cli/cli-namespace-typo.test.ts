@@ -1,15 +1,15 @@
 // Failure: `weft namespace enable <typo>` against a lab created the namespace from the typo (labelling a
 // namespace with no Namespace object wrote one), and `weft waypoint apply -n <typo>` wrote a Gateway into a
 // namespace that does not exist. Pins: both are ERR_WEFT_CLI_NOT_FOUND and write nothing, as against the
-// Kubernetes API; a namespace that exists only through its objects (the lab's implicit namespaces) works.
+// Kubernetes API (cli/on-kube/namespace.ts); a namespace that exists only through its objects (the lab's
+// implicit namespaces) works.
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { setNamespaceMode } from '../../cli/commands/namespace.js';
 import { applyWaypoint } from '../../cli/commands/waypoint.js';
 import { hasCode } from '../../lib/errors/index.js';
-import { KubeApiServerDouble } from '../support/kube-apiserver.js';
-import { kubeClient, tempLab, writeYaml } from './cluster-fixture.js';
+import { tempLab, writeYaml } from './cluster-fixture.js';
 
 describe('a namespace typo against a lab', () => {
   let lab: Awaited<ReturnType<typeof tempLab>>;
@@ -43,20 +43,5 @@ describe('a namespace typo against a lab', () => {
   it('the implicit namespace demo (objects, no Namespace) can be enabled', async () => {
     await setNamespaceMode(lab.client, 'demo', true);
     expect(await manifests()).toEqual(['Namespace.demo.yaml', 'Service.demo.backend.yaml']);
-  });
-});
-
-describe('a namespace typo against the Kubernetes API', () => {
-  let api: KubeApiServerDouble;
-  beforeEach(async () => {
-    api = await KubeApiServerDouble.start();
-    api.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'demo' } });
-  });
-  afterEach(() => api.close());
-
-  it('namespace enable <typo> is ERR_WEFT_CLI_NOT_FOUND and creates nothing', async () => {
-    const err = await setNamespaceMode(kubeClient(api), 'demoo', true).catch((e: unknown) => e);
-    expect(hasCode(err, 'ERR_WEFT_CLI_NOT_FOUND')).toBe(true);
-    expect(api.getObject('namespaces', undefined, 'demoo')).toBeUndefined();
   });
 });

@@ -17,8 +17,8 @@ export const policy = (name: string, ns: string, spec: unknown): Record<string, 
 
 /** A DENY on `app: web` for port 80, written with a port that does not read. */
 export const BAD_DENY = policy('deny-web', 'shop', { selector: { matchLabels: { app: 'web' } }, action: 'DENY', rules: [{ to: [{ operation: { ports: ['eighty'] } }] }] });
-/** The same DENY, fixed. */
-export const GOOD_DENY = policy('deny-web', 'shop', { selector: { matchLabels: { app: 'web' } }, action: 'DENY', rules: [{ to: [{ operation: { ports: ['80'] } }] }] });
+/** The same DENY, fixed (a number, as the CRD's schema has ports). */
+export const GOOD_DENY = policy('deny-web', 'shop', { selector: { matchLabels: { app: 'web' } }, action: 'DENY', rules: [{ to: [{ operation: { ports: [80] } }] }] });
 /** An ALLOW on `app: api` from web, its principals not a list. */
 export const BAD_ALLOW = policy('allow-api', 'shop', { selector: { matchLabels: { app: 'api' } }, action: 'ALLOW', rules: [{ from: [{ source: { principals: 'ns/shop/sa/web' } }] }] });
 /** A DENY whose selector does not read (a label value that is a number): applies to all of `ops`. */
@@ -41,8 +41,11 @@ export const CLUSTER: Record<string, unknown>[] = [
 export const WEB = 'spiffe://cluster.local/ns/shop/sa/web';
 export const API = 'spiffe://cluster.local/ns/shop/sa/api';
 
-/** Compiles the source as weft-control does and returns "may `from` reach pod `uid` on `port`?". */
-export function decisions(source: ClusterSource): (uid: string, from: string, port: number) => boolean {
+/**
+ * Compiles the source as weft-control does and returns "may `from` reach pod `uid` on `port`?". `uidOf`
+ * maps a fixture's uid to the pod's real one (a real API server gives pods uids of its own).
+ */
+export function decisions(source: ClusterSource, uidOf: (uid: string) => string = (uid) => uid): (uid: string, from: string, port: number) => boolean {
   const compiler = new Compiler(source, { trustDomain: 'cluster.local', endpoints: 'selectors' });
   compiler.rebuild();
   const store = new StateStore();
@@ -53,7 +56,7 @@ export function decisions(source: ClusterSource): (uid: string, from: string, po
   ]);
   const authz = new AuthzPolicies(store, () => 'cluster.local');
   return (uid, from, port) => {
-    const w = store.workloadByUid(uid);
+    const w = store.workloadByUid(uidOf(uid));
     if (w === undefined) throw new Error(`no workload ${uid}`);
     return authz.forWorkload(w).authorizeL4({ principal: from, sourceIp: '10.244.9.9', port }).allowed;
   };

@@ -3,13 +3,13 @@
 // (gateway.networking.k8s.io/v1beta1) in the Service's namespace lets routes of that kind from the route's
 // namespace refer to that Service (by name, or every Service when `to` names none). Otherwise it stays
 // RefNotPermitted and unresolved. ReferenceGrants are read from both sources: the directory (here) and the
-// Kubernetes API (the double, below); a grant appearing or going away recompiles the route tables.
+// Kubernetes API (a real API server: on-kube/status.ts); a grant appearing or going away recompiles the
+// route tables.
 import { afterEach, describe, expect, it } from 'vitest';
 import { Compiler } from '../../control/discovery/compile.js';
 import { asKind, listOf } from '../../control/sources/schemas.js';
 import { routeStatus } from '../../control/status/routes.js';
-import { KubeSource } from '../../control/sources/kube.js';
-import { KubeApiServerDouble, eventually, kubeconfigFor } from '../support/kube-apiserver.js';
+import { eventually } from '../support/eventually.js';
 import { clusterDir, namespace, service, waypointGateway, type ClusterDir } from './compile-fixtures.js';
 
 let cluster: ClusterDir | undefined;
@@ -100,25 +100,5 @@ describe('cross-namespace backendRefs and ReferenceGrant', () => {
     await eventually(() => first()?.service?.name === 'api', 15_000, 'the grant resolves the backend');
     await cluster.remove(g);
     await eventually(() => first()?.service === undefined, 15_000, 'removing the grant unresolves it');
-  });
-});
-
-describe('ReferenceGrant from the Kubernetes API', () => {
-  let api: KubeApiServerDouble | undefined;
-  let source: KubeSource | undefined;
-  afterEach(async () => {
-    await source?.stop();
-    await api?.close();
-  });
-
-  it('is listed and watched as ReferenceGrant (gateway.networking.k8s.io/v1beta1)', async () => {
-    api = await KubeApiServerDouble.start();
-    api.put(grant('backend', 'g1', [fromShop()], [{ group: '', kind: 'Service', name: 'api' }]));
-    source = new KubeSource({ kubeConfig: kubeconfigFor(api), kinds: ['ReferenceGrant'] });
-    await source.start();
-    expect(source.list('ReferenceGrant').map((o) => `${o.metadata.namespace}/${o.metadata.name}`)).toEqual(['backend/g1']);
-    api.put(grant('backend', 'g2', [fromShop()], [{ group: '', kind: 'Service' }]));
-    await eventually(() => source?.get({ kind: 'ReferenceGrant', namespace: 'backend', name: 'g2' }), 15_000, 'watched grant');
-    expect(api.requests.some((r) => r.path === '/apis/gateway.networking.k8s.io/v1beta1/referencegrants')).toBe(true);
   });
 });

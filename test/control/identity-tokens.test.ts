@@ -1,20 +1,17 @@
 // Pins caller authentication: ES256 bound-token JWTs minted for the lab verify with the public key (PEM
 // or JWKS) and are refused when expired, not yet valid, for another audience, tampered, `alg: none` or
-// signed by another key; the cluster-mode verifier maps a real TokenReview (API server double) to the
-// same caller identity and refuses unauthenticated tokens.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// signed by another key. The cluster-mode verifier (TokenReview against a real API server):
+// on-kube/identity.ts, run by kube-api-server.test.ts.
+import { beforeAll, describe, expect, it } from 'vitest';
 import { webcrypto } from 'node:crypto';
 import {
   JwtTokenVerifier,
-  TokenReviewVerifier,
   generateTokenKeyPair,
   mintToken,
   publicKeyPemOf,
   verifyToken,
 } from '../../control/identity/tokens.js';
 import { hasCode } from '../../lib/errors/index.js';
-import { KubeApiServerDouble, kubeconfigFor } from '../support/kube-apiserver.js';
-import { KubeApi } from '../../control/sources/kube-api.js';
 
 let keys: { privateKeyPem: string; publicKeyPem: string };
 const claims = { namespace: 'weft-system', serviceAccount: 'weft-node-agent', pod: { name: 'agent-n1', uid: 'p1' }, node: { name: 'n1', uid: 'n1u' } };
@@ -75,31 +72,4 @@ describe('tokens (directory mode JWTs)', () => {
       expect((err as Error).message).toMatch(reason);
     });
   }
-});
-
-describe('tokens (cluster mode TokenReview)', () => {
-  let api: KubeApiServerDouble;
-  beforeAll(async () => {
-    api = await KubeApiServerDouble.start();
-  });
-  afterAll(async () => {
-    await api.close();
-  });
-
-  it('maps an authenticated review to the caller and refuses unknown tokens and other audiences', async () => {
-    api.setToken('good', {
-      username: 'system:serviceaccount:weft-system:weft-node-agent',
-      uid: 'sa-uid',
-      audiences: ['weft'],
-      extra: { 'authentication.kubernetes.io/pod-name': ['agent-n2'], 'authentication.kubernetes.io/node-name': ['n2'] },
-    });
-    api.setToken('k8s-aud', { username: 'system:serviceaccount:a:b' });
-    const kube = new KubeApi(kubeconfigFor(api));
-    const verifier = new TokenReviewVerifier((t, aud) => kube.tokenReview(t, aud));
-    await expect(verifier.verify('good')).resolves.toMatchObject({ namespace: 'weft-system', serviceAccount: 'weft-node-agent', podName: 'agent-n2', nodeName: 'n2' });
-    const unknown = await verifier.verify('nope').catch((e: unknown) => e);
-    expect(hasCode(unknown, 'ERR_WEFT_CONTROL_TOKEN_INVALID')).toBe(true);
-    const otherAudience = await verifier.verify('k8s-aud').catch((e: unknown) => e);
-    expect(hasCode(otherAudience, 'ERR_WEFT_CONTROL_TOKEN_INVALID')).toBe(true);
-  });
 });

@@ -4,7 +4,7 @@
 // another replica could already take the lease: two leaders at once (seen in CI).
 import { afterEach, expect, it, vi } from 'vitest';
 import { LeaseLeaderElector, type LeaseElectorOptions } from '../../control/leader.js';
-import { eventually } from '../support/kube-apiserver.js';
+import { eventually } from '../support/eventually.js';
 
 let elector: LeaseLeaderElector | undefined;
 /** Rejects the hung requests, so that stop() (which awaits the one in flight) can finish. */

@@ -8,7 +8,7 @@ import { asKind } from '../../control/sources/schemas.js';
 import { unreadableOf } from '../../control/sources/authz-fail-closed.js';
 import { clusterDir, type ClusterDir } from './compile-fixtures.js';
 import { API, BAD_ALLOW, BAD_DENY, BAD_SELECTOR, CLUSTER, GOOD_DENY, UNKNOWN_ACTION, decisions, expectFailClosed } from './authz-unreadable-fixtures.js';
-import { eventually } from '../support/kube-apiserver.js';
+import { eventually } from '../support/eventually.js';
 
 describe('DirectorySource: unreadable AuthorizationPolicies fail closed', () => {
   let cluster: ClusterDir | undefined;

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import { DirectorySource } from '../../control/sources/files.js';
 import { validateObject } from '../../control/sources/schemas.js';
-import { eventually } from '../support/kube-apiserver.js';
+import { eventually } from '../support/eventually.js';
 import { mulberry32 } from '../support/prng.js';
 
 const BASELINE = [

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DirectorySource, type DirectorySourceCounters } from '../../control/sources/files.js';
 import type { SourceChange } from '../../control/sources/source.js';
-import { eventually } from '../support/kube-apiserver.js';
+import { eventually } from '../support/eventually.js';
 
 const FILES = 3_000;
 const pod = (i: number, extra = '') => `apiVersion: v1\nkind: Pod\nmetadata:\n  name: pod-${i}\n  namespace: ns-${i % 7}\n${extra}spec: {nodeName: n${i % 10}}\n`;

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DirectorySource } from '../../control/sources/files.js';
 import type { InvalidInfo, SourceChange } from '../../control/sources/source.js';
-import { eventually } from '../support/kube-apiserver.js';
+import { eventually } from '../support/eventually.js';
 
 const svc = (name: string, port: number | string) => `apiVersion: v1\nkind: Service\nmetadata: {name: ${name}, namespace: ns}\nspec:\n  ports: [{port: ${port}}]\n`;
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DirectorySource } from '../../control/sources/files.js';
 import type { SourceChange } from '../../control/sources/source.js';
-import { eventually } from '../support/kube-apiserver.js';
+import { eventually } from '../support/eventually.js';
 
 const sa = (name: string, labels = '{}') => `apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: ${name}, namespace: ns, labels: ${labels}}\n`;
 

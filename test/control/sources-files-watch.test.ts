@@ -8,7 +8,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { DirectorySource } from '../../control/sources/files.js';
 import type { SourceChange } from '../../control/sources/source.js';
-import { eventually } from '../support/kube-apiserver.js';
+import { eventually } from '../support/eventually.js';
 
 const pod = (name: string, extra = '') => `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\n  namespace: ns\n${extra}spec: {nodeName: n1}\n`;
 

@@ -2,6 +2,10 @@
 // resourceVersion) makes it relist and converge, a dropped watch resumes from its resourceVersion without
 // relisting, bookmarks advance that resourceVersion, and any other watch error restarts the informer
 // with backoff instead of leaving it dead.
+// On the API double (test/support/kube-apiserver.ts), not a real server, on purpose: each test injects a
+// fault at a chosen moment that a real API server does not produce on cue (a watch dropped or answered with
+// an HTTP error, a 410 Gone on resume after a compaction, a bookmark now). Everything else the Kubernetes
+// source does runs on a real API server: on-kube/source.ts.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KubeApiServerDouble, eventually, kubeconfigFor } from '../support/kube-apiserver.js';
 import { KubeSource } from '../../control/sources/kube.js';

@@ -4,6 +4,11 @@
  * Watch, CoreV1Api & co., KubernetesObjectApi) and for weft's own requests. No Kubernetes semantics beyond
  * what is listed here; everything is in memory.
  *
+ * Only for what a real API server cannot do on cue: the control plane's tests run on a real one
+ * (test/support/kube-server.ts) and use this double only to inject faults (sources-kube-relist.test.ts: a
+ * watch dropped or failing at a chosen moment, a 410 Gone on resume, bookmarks on demand). The CLI's tests
+ * (test/cli) still seed cluster states with it that a real server would need controllers and kubelets for.
+ *
  * What it serves
  * - Generic storage for any registered resource (`register({group, version, plural, kind, namespaced})`;
  *   `DEFAULT_RESOURCES` covers core/apps/discovery/coordination/gateway/weft kinds, Secrets, ConfigMaps,
@@ -19,14 +24,13 @@
  *   merge-patch, strategic-merge-patch (treated as merge-patch), json-patch (add/remove/replace/test) and
  *   apply-patch+yaml (server-side apply,
  *   simplified: create if absent, else deep merge with arrays replaced; needs `fieldManager`; no
- *   managedFields), delete (cascading to objects whose ownerReferences name the deleted uid), and the
+ *   managedFields), delete (no cascading: no garbage collector), and the
  *   `/status` subresource (writes to the object ignore `status`; writes to `/status` change only `status`).
  * - `/version`, `/api`, `/api/v1`, `/apis`, `/apis/<group>/<version>` discovery derived from the registry.
- * - TokenReview (`POST /apis/authentication.k8s.io/v1/tokenreviews`) answered from `setToken()`.
  *
  * Test hooks: `dropWatches()` closes open watch streams (the client must reconnect), `compact()` makes every
  * resourceVersion so far "too old" (410 on resume), `failNextWatches(n, status)` answers the next n watch
- * requests with an HTTP error, `sendBookmarks()`, `requests` (a log of method + path + query), `objects()`,
+ * requests with an HTTP error, `sendBookmarks()`, `requests` (a log of method + path + query),
  * direct `put()`/`remove()` bypassing HTTP. `kubeconfigFor(server)` builds a KubeConfig pointing at it.
  */
 import http from 'node:http';
@@ -45,7 +49,7 @@ export interface ResourceDef {
   statusSubresource?: boolean;
 }
 
-export const DEFAULT_RESOURCES: readonly ResourceDef[] = [
+const DEFAULT_RESOURCES: readonly ResourceDef[] = [
   { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false, statusSubresource: true },
   { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true, statusSubresource: true },
   { group: '', version: 'v1', plural: 'services', kind: 'Service', namespaced: true, statusSubresource: true },
@@ -67,15 +71,6 @@ export const DEFAULT_RESOURCES: readonly ResourceDef[] = [
   { group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', kind: 'CustomResourceDefinition', namespaced: false, statusSubresource: true },
 ];
 
-/** What a TokenReview answers for a known token. */
-export interface TokenIdentity {
-  username: string;
-  uid?: string;
-  groups?: string[];
-  extra?: Record<string, string[]>;
-  /** Audiences the token is valid for (default `["https://kubernetes.default.svc"]`). */
-  audiences?: string[];
-}
 
 export type JsonObject = Record<string, unknown>;
 
@@ -115,16 +110,12 @@ export class KubeApiServerDouble {
   private readonly store = new Map<string, Map<string, StoredObject>>(); // def key → `${ns}/${name}` → object
   private readonly events: WatchEvent[] = [];
   private readonly watches = new Set<OpenWatch>();
-  private readonly tokens = new Map<string, TokenIdentity>();
   private rv = 100;
   private compactedRv = 0;
   private failWatches: { count: number; status: number } = { count: 0, status: 500 };
   private url_ = '';
 
-  private readonly garbageCollect: boolean;
-
-  private constructor(resources: readonly ResourceDef[], garbageCollect: boolean) {
-    this.garbageCollect = garbageCollect;
+  private constructor(resources: readonly ResourceDef[]) {
     for (const def of resources) this.register(def);
     this.server = http.createServer((req, res) => {
       this.handle(req, res).catch((err: unknown) => {
@@ -134,9 +125,9 @@ export class KubeApiServerDouble {
     });
   }
 
-  /** `garbageCollect: false` turns off cascading deletion (to see that a controller deletes by itself). */
-  static async start(options: { resources?: readonly ResourceDef[]; garbageCollect?: boolean } = {}): Promise<KubeApiServerDouble> {
-    const double = new KubeApiServerDouble(options.resources ?? DEFAULT_RESOURCES, options.garbageCollect ?? true);
+  /** `resources`: what it serves (default DEFAULT_RESOURCES; fewer to see a client without some API). */
+  static async start(options: { resources?: readonly ResourceDef[] } = {}): Promise<KubeApiServerDouble> {
+    const double = new KubeApiServerDouble(options.resources ?? DEFAULT_RESOURCES);
     await new Promise<void>((resolve) => double.server.listen(0, '127.0.0.1', resolve));
     const { port } = double.server.address() as AddressInfo;
     double.url_ = `http://127.0.0.1:${port}`;
@@ -153,18 +144,9 @@ export class KubeApiServerDouble {
     if (!this.store.has(key)) this.store.set(key, new Map());
   }
 
-  setToken(token: string, identity: TokenIdentity): void {
-    this.tokens.set(token, identity);
-  }
-
   /** Current resourceVersion counter (as the API server would report it). */
   get resourceVersion(): string {
     return String(this.rv);
-  }
-
-  /** Every object of a resource, as stored (with kind/apiVersion). */
-  objects(plural: string, group = ''): StoredObject[] {
-    return [...(this.store.get(`${group}/${plural}`)?.values() ?? [])].map((o) => structuredClone(o));
   }
 
   getObject(plural: string, namespace: string | undefined, name: string, group = ''): StoredObject | undefined {
@@ -289,18 +271,7 @@ export class KubeApiServerDouble {
     const tomb = structuredClone(existing);
     tomb.metadata.resourceVersion = String(this.rv);
     this.record({ rv: this.rv, def, type: 'DELETED', object: tomb });
-    if (this.garbageCollect) this.collectGarbage(existing.metadata.uid);
     return true;
-  }
-
-  /** Background cascading deletion, as the garbage collector does for ownerReferences. */
-  private collectGarbage(ownerUid: string): void {
-    for (const def of this.defs.values()) {
-      for (const [key, o] of [...this.bucket(def)]) {
-        const refs = (o.metadata.ownerReferences ?? []) as { uid?: string }[];
-        if (refs.some((r) => r.uid === ownerUid)) this.deleteKey(def, key);
-      }
-    }
   }
 
   private record(event: WatchEvent): void {
@@ -352,7 +323,6 @@ export class KubeApiServerDouble {
       return this.sendStatus(res, 404, 'NotFound', `no route for ${url.pathname}`);
     }
 
-    if (group === 'authentication.k8s.io' && rest[0] === 'tokenreviews' && method === 'POST') return this.tokenReview(res, body);
 
     let namespace: string | undefined;
     if (rest[0] === 'namespaces' && rest.length >= 3 && this.defs.get(`${group}/${rest[2]}`)?.namespaced === true) {
@@ -529,29 +499,6 @@ export class KubeApiServerDouble {
     };
     res.on('close', done);
     req.on('close', done);
-  }
-
-  private tokenReview(res: http.ServerResponse, body: string): void {
-    const review = parseJson(body);
-    const spec = (review?.spec ?? {}) as { token?: unknown; audiences?: unknown };
-    const token = typeof spec.token === 'string' ? spec.token : '';
-    const wanted = Array.isArray(spec.audiences) ? (spec.audiences as string[]) : [];
-    const id = this.tokens.get(token);
-    const base = { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', metadata: { creationTimestamp: null }, spec: review?.spec ?? {} };
-    if (id === undefined) return sendJson(res, 201, { ...base, status: { authenticated: false, error: 'invalid bearer token' } });
-    const tokenAud = id.audiences ?? ['https://kubernetes.default.svc'];
-    const audiences = wanted.length === 0 ? tokenAud : wanted.filter((a) => tokenAud.includes(a));
-    if (audiences.length === 0) {
-      return sendJson(res, 201, { ...base, status: { authenticated: false, error: 'invalid bearer token, token audiences is invalid' } });
-    }
-    sendJson(res, 201, {
-      ...base,
-      status: {
-        authenticated: true,
-        user: { username: id.username, uid: id.uid ?? '', groups: id.groups ?? [], extra: id.extra ?? {} },
-        audiences,
-      },
-    });
   }
 
   private groupList(): { kind: string; apiVersion: string; groups: { name: string; versions: { groupVersion: string; version: string }[]; preferredVersion: { groupVersion: string; version: string } }[] } {

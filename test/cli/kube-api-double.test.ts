@@ -1,4 +1,4 @@
-// Pins: the Kubernetes API double speaks enough of the API for the real client's typed APIs, which other
+// Pins: the Kubernetes API double speaks enough of the API for the real client's typed APIs, which the CLI's
 // tests (weft check, weft namespace) rely on: CoreV1Api list/read/create (409 on a second create),
 // KubernetesObjectApi with discovery and server-side apply, JSON and merge patches, and /version.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
