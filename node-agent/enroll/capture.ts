@@ -90,7 +90,8 @@ export const RULE_PREF = 32764;
  * ADD waits for, so it starts no process: the native module sends the table (one nf_tables transaction,
  * the rules of captureRules()) and the rule + route (rtnetlink) itself. Before, `nsenter nft -f -` and
  * `nsenter ip -batch -` (two process pairs) were most of the agent's ~17 ms of ADD work in bench/cni-add;
- * the netlink round trips take a fraction of a millisecond. captureRules() stays the readable form (what
+ * the netlink round trips take a fraction of a millisecond (the nf_tables socket's close, which waits for
+ * an RCU grace period, 5-15 ms, runs on a libuv worker: node-agent/native/capture.c). captureRules() stays the readable form (what
  * a person runs by hand with `nft -f`; the routing is RULE at RULE_PREF plus `route replace local
  * 0.0.0.0/0 dev lo table 100`). The native side writes each small anonymous set as one rule per element
  * and `socket transparent {0, 1}` as `<= 1`: the same verdicts.

@@ -1,4 +1,4 @@
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { WeftError } from '../../lib/errors/index.js';
@@ -35,6 +35,8 @@ export interface SavedState {
 export class StateFile {
   readonly path: string;
   private writing: Promise<void> = Promise.resolve();
+  /** The directory was made: later writes skip the mkdir (one worker round trip less per CNI ADD). */
+  private dirMade = false;
 
   constructor(stateDir: string) {
     this.path = join(stateDir, 'enrollments.json');
@@ -67,8 +69,7 @@ export class StateFile {
   private async write(body: string): Promise<void> {
     const tmp = `${this.path}.${process.pid}.tmp`;
     try {
-      await mkdir(dirname(this.path), { recursive: true });
-      const fh = await open(tmp, 'w', 0o600);
+      const fh = await this.openTemp(tmp);
       try {
         await fh.writeFile(body);
         await fh.sync();
@@ -79,5 +80,19 @@ export class StateFile {
     } catch (err) {
       throw new WeftError('ERR_WEFT_AGENT_STATE_FILE', { op: 'write', path: this.path, reason: (err as Error).message }, { cause: err });
     }
+  }
+
+  /** Opens the temp file, making the directory first time round, or again when it went away since. */
+  private async openTemp(tmp: string): Promise<FileHandle> {
+    if (this.dirMade) {
+      try {
+        return await open(tmp, 'w', 0o600);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+    }
+    await mkdir(dirname(this.path), { recursive: true });
+    this.dirMade = true;
+    return open(tmp, 'w', 0o600);
   }
 }

@@ -2,6 +2,9 @@
 // the netns it was created in) and the thread goes home at once; the requests then run on those fds.
 // Why not `nsenter nft -f` + `nsenter ip -batch` as before: those two process pairs were most of the
 // agent's ADD work (bench/cni-add, issue #14); netlink from here costs well under a millisecond.
+// Except closing the nf_tables socket: its release waits for the kernel's nf_tables destroy work of the
+// transaction just committed (an RCU grace period: 5-15 ms on a 2-vCPU VM, measured in bench/cni-add),
+// so capture_install_deferred hands that socket to the caller to close off the event-loop thread.
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -51,6 +54,14 @@ static int nl_socket(int proto) {
 }
 
 int capture_install(const char *netns_path, const capture_spec_t *spec, capture_err_t *err) {
+  int nft = -1;
+  int rc = capture_install_deferred(netns_path, spec, &nft, err);
+  if (nft >= 0) close(nft);
+  return rc;
+}
+
+int capture_install_deferred(const char *netns_path, const capture_spec_t *spec, int *nft_fd, capture_err_t *err) {
+  *nft_fd = -1;
   if (memchr(spec->table, '\0', sizeof spec->table) == NULL || spec->table[0] == '\0') return fail(err, EINVAL, "table name");
   // Capture belongs in a pod's netns only: never in the agent's own (the node's), whatever the caller says.
   if (netns_path == NULL || netns_path[0] == '\0') return fail(err, EINVAL, "netns path");
@@ -83,7 +94,7 @@ int capture_install(const char *netns_path, const capture_spec_t *spec, capture_
     if (rc < 0) fail(err, -rc, "rtnetlink");
   }
   free(mem);
-  close(nft);
+  *nft_fd = nft; // committed (or refused) already: only the release is left
   close(route);
   return rc < 0 ? -1 : 0;
 }

@@ -36,6 +36,9 @@ typedef struct {
 int capture_add_probe(capture_spec_t *spec, const char *addr, capture_err_t *err);
 // Installs or refreshes the capture in the netns at `netns_path` (never "" : not the agent's own); idempotent.
 int capture_install(const char *netns_path, const capture_spec_t *spec, capture_err_t *err);
+// The same, but the nf_tables netlink socket is left open in *nft_fd (-1 when none was opened) for the
+// caller to close, success or not: its close() blocks for the kernel's nf_tables destroy work (capture.c).
+int capture_install_deferred(const char *netns_path, const capture_spec_t *spec, int *nft_fd, capture_err_t *err);
 
 // The IPv4 default gateway of the netns (main table) into out (at least INET_ADDRSTRLEN bytes): 1, 0 when
 // there is none, -1 with err set.

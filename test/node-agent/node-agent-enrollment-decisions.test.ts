@@ -75,6 +75,15 @@ describe('node-agent state file', () => {
     expect(JSON.parse(await readFile(f.path, 'utf8'))).toMatchObject({ version: 1 });
   });
 
+  it('makes its directory again when it was removed after the first save', async () => {
+    dir ??= await mkdtemp(join(tmpdir(), 'weft-tstate-'));
+    const f = new StateFile(join(dir, 'again'));
+    await f.save([pod('a')]);
+    await rm(join(dir, 'again'), { recursive: true });
+    await f.save([pod('b')]);
+    expect((await f.load()).pods.map((p) => p.name)).toEqual(['b']);
+  });
+
   it('reports a corrupt file with a typed error', async () => {
     dir ??= await mkdtemp(join(tmpdir(), 'weft-tstate-'));
     const f = new StateFile(dir);

@@ -114,7 +114,7 @@ export class Forwarder implements RequestHandler<ConnectionInfo> {
     }
     const match: CompiledMatch | undefined = m === PASSTHROUGH ? undefined : m;
     const rule = match ? match.rule : PASSTHROUGH_RULE;
-    call.routeLabel = match ? `${match.route.namespace}/${match.route.name}` : PASSTHROUGH;
+    call.routeLabel = match ? match.label : PASSTHROUGH;
 
     // 3. The rule's filters edit the upstream request (Call is the edit).
     const upHeaders = call.headers;

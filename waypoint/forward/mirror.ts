@@ -41,7 +41,7 @@ export class Mirrors {
       const send = (b: Buffer | null): void => {
         const ctl = new AbortController();
         const timer = setTimeout(() => ctl.abort(), MIRROR_TIMEOUT_MS);
-        this.clients.request(up.protocol, entry.endpoint, { method: up.method, path: up.path, authority: up.authority, headers, body: b, signal: ctl.signal }, (err, r) => {
+        this.clients.request(up.protocol, entry.key, entry.endpoint, { method: up.method, path: up.path, authority: up.authority, headers, body: b, signal: ctl.signal }, (err, r) => {
           if (r) r.body.resume().once('close', () => clearTimeout(timer));
           else clearTimeout(timer);
         });

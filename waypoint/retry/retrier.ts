@@ -135,7 +135,7 @@ export class Retrier {
     req.body = req.replay ? req.replay.next() : null;
     req.headers['x-weft-attempt'] = ATTEMPT[run.attempt] ?? String(run.attempt + 1);
     req.startedAt = this.o.clock.now();
-    this.o.clients.request(req.protocol, entry.endpoint, req, run.outcome);
+    this.o.clients.request(req.protocol, entry.key, entry.endpoint, req, run.outcome);
   }
 
   /** A try's outcome (from Run.outcome): done, or another try. */

@@ -21,6 +21,8 @@ export type PathKind = 'Exact' | 'PathPrefix' | 'RegularExpression';
 /** One match of one rule of one route, compiled to a predicate plus what precedence needs. */
 export interface CompiledMatch {
   readonly route: Route;
+  /** `namespace/name` of the route: the request's route label, made once here instead of per request. */
+  readonly label: string;
   readonly rule: HttpRouteRule;
   readonly ruleIndex: number;
   readonly matchIndex: number;
@@ -163,6 +165,7 @@ function compileHttp(route: Route, rule: HttpRouteRule, ruleIndex: number, match
   preds.push(...headers, ...query);
   return {
     route,
+    label: `${route.namespace}/${route.name}`,
     rule,
     ruleIndex,
     matchIndex,
@@ -196,6 +199,7 @@ function compileGrpc(route: Route, rule: HttpRouteRule, ruleIndex: number, match
   preds.push(...headers);
   return {
     route,
+    label: `${route.namespace}/${route.name}`,
     rule,
     ruleIndex,
     matchIndex,

@@ -3,6 +3,7 @@ import { NO_DESTINATION, destinationLabels } from '../metrics.js';
 import { EndpointStats } from '../balance/p2c-ewma.js';
 import type { EndpointEntry } from '../balance/balancer.js';
 import { portRoutes, type PortRoutes } from './route-set.js';
+import { ServicePortMap } from './service-port-map.js';
 import { prepareSplit, type WeightedPick } from './split.js';
 import type { HttpRouteRule } from '../../lib/model/index.js';
 import { realClock, type Clock } from '../../lib/clock.js';
@@ -28,8 +29,8 @@ export interface Gateway {
 }
 
 export class StateIndex {
-  private routesByPort = new Map<string, PortRoutes>();
-  private backends = new Map<string, Backend | null>();
+  private routesByPort = new ServicePortMap<PortRoutes>();
+  private backends = new ServicePortMap<Backend | null>();
   private readonly stats = new Map<string, EndpointStats>();
   private readonly splits = new WeakMap<HttpRouteRule, WeightedPick>();
   private readonly onChange = (): void => this.rebuild();
@@ -65,11 +66,10 @@ export class StateIndex {
 
   /** The routes attached to the Service port: producer routes and consumer routes by client namespace. */
   routes(service: Service, port: number): PortRoutes {
-    const key = `${service.namespace}/${service.name}:${port}`;
-    let r = this.routesByPort.get(key);
+    let r = this.routesByPort.get(service.namespace, service.name, port);
     if (!r) {
       const table = this.view.routeTable(this.gateway.namespace, this.gateway.name);
-      this.routesByPort.set(key, (r = portRoutes(table?.routes ?? [], service.namespace, service.name, port)));
+      this.routesByPort.set(service.namespace, service.name, port, (r = portRoutes(table?.routes ?? [], service.namespace, service.name, port)));
     }
     return r;
   }
@@ -90,13 +90,13 @@ export class StateIndex {
 
   /** A backend Service port with its ready endpoints; undefined when the Service or port does not exist. */
   backend(namespace: string, name: string, port: number | undefined): Backend | undefined {
-    const key = `${namespace}/${name}:${port ?? '*'}`;
-    const cached = this.backends.get(key);
+    const key = port ?? -1;
+    const cached = this.backends.get(namespace, name, key);
     if (cached !== undefined) return cached ?? undefined;
     const service = this.view.service(namespace, name);
     const sp = service && (port === undefined ? service.ports[0] : service.ports.find((p) => p.port === port));
     if (!service || !sp) {
-      this.backends.set(key, null);
+      this.backends.set(namespace, name, key, null);
       return undefined;
     }
     const endpoints: EndpointEntry[] = [];
@@ -111,7 +111,7 @@ export class StateIndex {
       endpoints.push({ key: ekey, endpoint: { address: ep.address, port: sp.targetPort, identity }, stats, labels });
     }
     const b: Backend = { label: `${namespace}/${name}:${sp.port}`, service, port: sp, endpoints };
-    this.backends.set(key, b);
+    this.backends.set(namespace, name, key, b);
     return b;
   }
 
@@ -137,8 +137,8 @@ export class StateIndex {
   }
 
   private rebuild(): void {
-    this.routesByPort = new Map();
-    this.backends = new Map();
+    this.routesByPort = new ServicePortMap();
+    this.backends = new ServicePortMap();
     const keep = this.endpointKeys();
     for (const k of this.stats.keys()) if (!keep.has(k)) this.stats.delete(k);
   }

@@ -29,9 +29,12 @@ export class UpstreamClients {
     this.sweeper.unref();
   }
 
-  /** Sends `req` to `endpoint`; `cb` gets the response head or the error, exactly once. */
-  request(protocol: UpstreamProtocol, endpoint: UpstreamEndpoint, req: UpstreamRequest, cb: UpstreamCallback): void {
-    const key = `${endpoint.address}:${endpoint.port}`;
+  /**
+   * Sends `req` to `endpoint`, whose `key` is `address:port` (the balancer entry's, made once per state
+   * change: a key built here per request cost a string flatten and hash each); `cb` gets the response head
+   * or the error, exactly once.
+   */
+  request(protocol: UpstreamProtocol, key: string, endpoint: UpstreamEndpoint, req: UpstreamRequest, cb: UpstreamCallback): void {
     if (protocol === 'h2') {
       let c = this.h2.get(key);
       if (!c) this.h2.set(key, (c = new H2Client(endpoint, this.connector)));
