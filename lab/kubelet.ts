@@ -288,8 +288,21 @@ export class Kubelet {
   private async startContainer(st: PodState, c: ContainerState): Promise<void> {
     if (st.stopping || this.closed) return;
     const log = this.o.log.child({ pod: st.key, container: c.spec.name });
+    // A volume that cannot be set up yet (a ConfigMap the control plane has not published) keeps the
+    // container in ContainerCreating and is tried again, as a kubelet retries a mount: no process ran, so
+    // it is no restart and no CrashLoopBackOff.
+    let mounts: Map<string, string>;
     try {
-      const mounts = await containerVolumes(this.o.paths, this.o.node, st, c.spec, this.apiPods, log);
+      mounts = await containerVolumes(this.o.paths, this.o.node, st, c.spec, this.apiPods, log);
+      c.mountPending = false;
+    } catch (err) {
+      c.error = (err as Error).message;
+      c.mountPending = true;
+      log.warn({ err }, 'volume setup failed; retrying');
+      this.scheduleRestart(st, c, { counts: false });
+      return;
+    }
+    try {
       const env = containerEnv(st, c.spec, this.o.node, this.o.info.name, this.apiPods?.server);
       const argv = inPod(this.o.paths, runNetns(st.rec), expandEnvRefs(containerArgv(st, c.spec, mounts, this.o.info.distDir), env, c.spec), st.rec.netns, fixedRunMounts(mounts));
       for (const [k, v] of Object.entries(env)) if (v !== undefined) env[k] = rewritePath(v, mounts);
@@ -355,12 +368,12 @@ export class Kubelet {
     await this.writeStatus(st);
   }
 
-  private scheduleRestart(st: PodState, c: ContainerState): void {
+  private scheduleRestart(st: PodState, c: ContainerState, o: { counts: boolean } = { counts: true }): void {
     const delay = c.backoffMs;
     c.backoffMs = Math.min(c.backoffMs * 2, MAX_BACKOFF_MS);
     c.restartTimer = setTimeout(() => {
       c.restartTimer = undefined;
-      c.restarts++;
+      if (o.counts) c.restarts++;
       void this.startContainer(st, c).then(() => this.writeStatus(st));
     }, delay);
   }

@@ -30,6 +30,8 @@ export interface ContainerState {
   lastExit?: { code: number | null; signal: string | null; at: string };
   backoffMs: number;
   restartTimer?: NodeJS.Timeout;
+  /** Its volumes could not be set up yet (a ConfigMap not there yet): retried, not a restart (ContainerCreating). */
+  mountPending?: boolean;
   readiness?: ProbeLoop;
   liveness?: ProbeLoop;
   error?: string;
@@ -60,7 +62,7 @@ export interface PodState {
 /** Why a container is not running yet; the message is its own error, else the pod's (an image the lab cannot run). */
 function waitingState(st: PodState, c: ContainerState): { reason: string; message?: string } {
   const message = c.error ?? st.message;
-  return { reason: c.restartTimer ? 'CrashLoopBackOff' : (st.reason ?? 'ContainerCreating'), ...(message !== undefined ? { message } : {}) };
+  return { reason: c.restartTimer && c.mountPending !== true ? 'CrashLoopBackOff' : (st.reason ?? 'ContainerCreating'), ...(message !== undefined ? { message } : {}) };
 }
 
 /** The Pod's `status` as a kubelet reports it: phase, conditions, container states, IPs. */

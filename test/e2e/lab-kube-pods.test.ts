@@ -1,7 +1,8 @@
 // Pins issue 11 step 3(b): the lab kubelets run the pods the real scheduler binds to their nodes. A pod
 // made with `kubectl run` and a Deployment's pods become running lab pods with a podIP from their node's
 // pod CIDR, Ready conditions and running container statuses in the API server; a container that dies is
-// restarted and counted; an image the lab cannot run is reported as ErrImagePull; and `kubectl delete pod`
+// restarted and counted; an image the lab cannot run is reported as ErrImagePull; a ConfigMap volume
+// not there yet keeps the pod in ContainerCreating without restarts until the ConfigMap exists; and `kubectl delete pod`
 // completes because the kubelet stops the processes, runs CNI DEL (the pod's IP goes back to the node's
 // IPAM) and removes the namespace before it deletes the pod for good. `weft lab exec/logs` reach these
 // pods too, and `down` leaves nothing.
@@ -91,6 +92,32 @@ describeRootKube('lab kubelets run the pods the API server binds to them (root)'
     expect(waiting.reason).toBe('ErrImagePull');
     expect(waiting.message).toContain('image nginx:1.29 of default/bad is not known to the lab');
   }, 90_000);
+
+  it('keeps a pod whose ConfigMap volume does not exist yet in ContainerCreating, without restarts, and starts it once the ConfigMap is made', async () => {
+    const manifest = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'mounts', namespace: 'default' },
+      spec: {
+        containers: [{ name: 'mounts', image: 'weft/http-echo', volumeMounts: [{ name: 'conf', mountPath: '/etc/conf' }] }],
+        volumes: [{ name: 'conf', configMap: { name: 'later' } }],
+      },
+    };
+    await kubectlOn(kubeconfig, ['apply', '-f', '-'], { input: JSON.stringify(manifest) });
+    const waiting = await eventually(async () => {
+      const w = (await pod('mounts')).status.containerStatuses?.[0].state.waiting;
+      return w?.message?.includes('later') ? w : undefined;
+    }, 60_000, 'a waiting status naming the missing ConfigMap', 250);
+    expect(waiting.reason).toBe('ContainerCreating');
+    await k(['create', 'configmap', 'later', '--from-literal=a=b']);
+    const started = await eventually(async () => {
+      const p = await pod('mounts');
+      return ready(p) ? p : undefined;
+    }, 60_000, 'the pod Ready once its ConfigMap exists', 250);
+    // The failed mounts ran no process: no restart is counted.
+    expect(started.status.containerStatuses?.[0].restartCount).toBe(0);
+    await k(['delete', 'pod', 'mounts', '--timeout=90s']);
+  }, 180_000);
 
   it('deletes a pod: processes stopped, CNI DEL run, namespace gone, then the pod object', async () => {
     const p = await pod('web');
