@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { LabPaths } from './names.js';
 import { podNetns } from './names.js';
 import { netnsExists } from './netns.js';
+import { runtimeRecordFile } from './pod-sandbox.js';
 import type { RuntimeRecord } from './pod-state.js';
 
 /** Where `weft lab exec` runs a command: a network namespace, and the name of the pod's /etc (pod-etc.ts). */
@@ -19,7 +20,7 @@ export async function podExecTarget(paths: LabPaths, lab: string, namespace: str
   const own = podNetns(lab, namespace, pod);
   if (await netnsExists(own)) return { netns: own, etc: own };
   for (const node of await readdir(paths.runtime).catch(() => [] as string[])) {
-    const text = await readFile(join(paths.runtime, node, `${namespace}.${pod}.json`), 'utf8').catch(() => undefined);
+    const text = await readFile(runtimeRecordFile(join(paths.runtime, node), namespace, pod), 'utf8').catch(() => undefined);
     if (text === undefined) continue;
     const rec = JSON.parse(text) as RuntimeRecord;
     if (rec.hostNetns !== undefined && (await netnsExists(rec.hostNetns))) return { netns: rec.hostNetns, etc: rec.netns };

@@ -33,11 +33,16 @@ export function defaultInvoker(nodeNetnsName: string): PluginInvoker {
   return (call) => run(inNetns(nodeNetnsName, [call.path]), { env: call.env, input: call.stdin, allowFailure: true, timeoutMs: 60_000 });
 }
 
+/** Where a kubelet keeps a pod's runtime record: `<runtimeDir>/<namespace>.<name>.json`. */
+export function runtimeRecordFile(runtimeDir: string, namespace: string, name: string): string {
+  return join(runtimeDir, `${namespace}.${name}.json`);
+}
+
 export class PodSandbox {
   constructor(private readonly o: PodSandboxOptions) {}
 
   recordFile(rec: Pick<RuntimeRecord, 'namespace' | 'name'>): string {
-    return join(this.o.runtimeDir, `${rec.namespace}.${rec.name}.json`);
+    return runtimeRecordFile(this.o.runtimeDir, rec.namespace, rec.name);
   }
 
   /**

@@ -11,22 +11,8 @@ import { AlwaysLeader } from '../../control/leader.js';
 import { eventually } from '../support/eventually.js';
 import { asKind } from '../../control/sources/schemas.js';
 import { manifestDirectory, type ManifestDirectory } from '../support/manifest-directory.js';
+import { GW, NS, POLICY, ROUTE, SVC } from './status-fixtures.js';
 
-const NS = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop', labels: { 'weft.dev/use-waypoint': 'wp' } } };
-const GW = { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: 'wp', namespace: 'shop' }, spec: { gatewayClassName: 'weft-waypoint', listeners: [{ name: 'mesh', port: 15008, protocol: 'HBONE' }] } };
-const SVC = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'shop' }, spec: { ports: [{ port: 80 }] } };
-const ROUTE = {
-  apiVersion: 'gateway.networking.k8s.io/v1',
-  kind: 'HTTPRoute',
-  metadata: { name: 'r', namespace: 'shop' },
-  spec: { parentRefs: [{ group: '', kind: 'Service', name: 'web', port: 80 }], rules: [{ backendRefs: [{ name: 'web', port: 80 }] }] },
-};
-const POLICY = {
-  apiVersion: 'security.weft.dev/v1alpha1',
-  kind: 'AuthorizationPolicy',
-  metadata: { name: 'p', namespace: 'shop' },
-  spec: { targetRefs: [{ kind: 'Service', group: '', name: 'web' }], rules: [{ to: [{ operation: { methods: ['GET'] } }] }] },
-};
 
 describe('status controller', () => {
   describe('in a directory', () => {

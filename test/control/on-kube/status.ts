@@ -17,27 +17,13 @@ import { sourceCaughtUp } from '../../support/kube-caught-up.js';
 import { ManualLeader } from '../../support/manual-leader.js';
 import { CRD_DIRS, type KubeServer } from '../../support/kube-server.js';
 import { BAD_ALLOW, CLUSTER } from '../authz-unreadable-fixtures.js';
+import { GW, NS, POLICY, ROUTE, SVC } from '../status-fixtures.js';
 
 const crd = (file: string): Record<string, unknown> => parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
 const HTTPROUTE_CRD = join(CRD_DIRS[0], 'gateway.networking.k8s.io_httproutes.yaml');
 const POLICY_CRD = join(CRD_DIRS[1], 'authorizationpolicies.security.weft.dev.yaml');
 
-const NS = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop', labels: { 'weft.dev/use-waypoint': 'wp' } } };
-const GW = { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: 'wp', namespace: 'shop' }, spec: { gatewayClassName: 'weft-waypoint', listeners: [{ name: 'mesh', port: 15008, protocol: 'HBONE' }] } };
-const SVC = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'shop' }, spec: { ports: [{ port: 80 }] } };
-const ROUTE = {
-  apiVersion: 'gateway.networking.k8s.io/v1',
-  kind: 'HTTPRoute',
-  metadata: { name: 'r', namespace: 'shop' },
-  spec: { parentRefs: [{ group: '', kind: 'Service', name: 'web', port: 80 }], rules: [{ backendRefs: [{ name: 'web', port: 80 }] }] },
-};
 const BAD_ROUTE = { ...ROUTE, metadata: { name: 'bad', namespace: 'shop' }, spec: { ...ROUTE.spec, rules: [{ matches: [{ path: { type: 'Glob', value: '/*' } }] }] } };
-const POLICY = {
-  apiVersion: 'security.weft.dev/v1alpha1',
-  kind: 'AuthorizationPolicy',
-  metadata: { name: 'p', namespace: 'shop' },
-  spec: { targetRefs: [{ kind: 'Service', group: '', name: 'web' }], rules: [{ to: [{ operation: { methods: ['GET'] } }] }] },
-};
 
 export function describeStatus(kube: () => KubeServer): void {
   describe('status controller on a real API server', () => {
