@@ -14,10 +14,20 @@ import { describeLeaderElection } from './control/on-kube/leader-election.js';
 import { describeKubeSource } from './control/on-kube/source.js';
 import { describeStatus } from './control/on-kube/status.js';
 import { describeWaypoints } from './control/on-kube/waypoints.js';
+import { describeAdminTarget } from './cli/on-kube/admin-target.js';
+import { describeAgentFindings } from './cli/on-kube/agent-findings.js';
+import { describeCheckPre } from './cli/on-kube/check-pre.js';
+import { describeCheckCommand } from './cli/on-kube/check.js';
+import { describeFindingsOutput } from './cli/on-kube/findings-output.js';
 import { describeNamespaceCommand } from './cli/on-kube/namespace.js';
+import { describePolicyFindings } from './cli/on-kube/policy-findings.js';
+import { describeCliProcess } from './cli/on-kube/process.js';
+import { describeRouteFindings } from './cli/on-kube/route-findings.js';
+import { describeVersionCommand } from './cli/on-kube/version.js';
+import { describeWaypointDeleteFailClosed } from './cli/on-kube/waypoint-delete-fail-closed.js';
 import { describeWaypointCommand } from './cli/on-kube/waypoint.js';
 
-describeKubeTools('control plane on a real API server', () => {
+describeKubeTools('control plane and CLI on a real API server', () => {
   let server: KubeServer | undefined;
   const kube = (): KubeServer => {
     if (server === undefined) throw new Error('the API server did not start (see beforeAll)');
@@ -41,4 +51,14 @@ describeKubeTools('control plane on a real API server', () => {
   describeWaypoints(kube);
   describeNamespaceCommand(kube);
   describeWaypointCommand(kube);
+  describeWaypointDeleteFailClosed(kube);
+  describeCheckCommand(kube);
+  describeCheckPre(kube);
+  describeFindingsOutput(kube);
+  describeRouteFindings(kube);
+  describePolicyFindings(kube);
+  describeAgentFindings(kube);
+  describeAdminTarget(kube);
+  describeVersionCommand(kube);
+  describeCliProcess(kube);
 });

@@ -4,6 +4,7 @@ import { componentLabel, type AdminComponent } from '../admin/admin-target.js';
 import { formatDuration } from '../admin/get-views.js';
 import { Gateway } from '../kube/resources.js';
 import { labOf } from './agent-states.js';
+import type { ClusterClient } from '../kube/cluster-client.js';
 import { listInstalled, type Analysis, type AnalyzerContext } from './context.js';
 import { finding, type Finding } from './findings.js';
 
@@ -38,7 +39,7 @@ export async function certificateFindings(ctx: AnalyzerContext): Promise<Analysi
   return { examined: `${held} certificate(s) held by ${components.length} node agent(s) and waypoint(s)`, findings };
 }
 
-export function judgeCertificates(ctx: Pick<AnalyzerContext, 'client' | 'now' | 'certExpirySeconds'>, c: AdminComponent, certs: readonly CertificateSummary[]): Finding[] {
+export function judgeCertificates(ctx: { readonly client: Pick<ClusterClient, 'target'> } & Pick<AnalyzerContext, 'now' | 'certExpirySeconds'>, c: AdminComponent, certs: readonly CertificateSummary[]): Finding[] {
   const holder = componentLabel(c);
   const logs = c.kind === 'agent' ? `agent-${c.node}` : '<namespace>/<waypoint pod>';
   const lab = ctx.client.target.kind === 'lab' ? ctx.client.target.name : '';

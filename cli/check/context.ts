@@ -51,12 +51,12 @@ export async function listInstalled(client: ClusterClient, type: ResourceType, o
 }
 
 /** A `weft ...` command that runs as printed against this target (a lab is named with --lab). */
-export function weftCommand(client: ClusterClient, args: string): string {
+export function weftCommand(client: Pick<ClusterClient, 'target'>, args: string): string {
   return client.target.kind === 'lab' ? `weft ${args} --lab ${client.target.name}` : `weft ${args}`;
 }
 
 /** How to change an object, with the command: `kubectl edit` on a cluster; in a lab, its manifest applied again. */
-export function editAdvice(client: ClusterClient, kind: string, namespace: string, name: string): string {
+export function editAdvice(client: Pick<ClusterClient, 'target'>, kind: string, namespace: string, name: string): string {
   if (client.target.kind === 'lab') return `apply the corrected manifest of ${kind} ${namespace}/${name}: \`sudo weft lab apply --lab ${client.target.name} -f <file>\``;
   return `edit it: \`kubectl -n ${namespace} edit ${kind.toLowerCase()} ${name}\``;
 }

@@ -4,6 +4,7 @@ import { kubeNameArg, namespaceArg } from '../arg-names.js';
 import { HBONE_PORT, LABEL_USE_WAYPOINT, LABEL_WAYPOINT_FOR, WAYPOINT_CLASS } from '../../lib/names.js';
 import type { ClusterClient, KubeObject } from '../kube/cluster-client.js';
 import { connectCluster, withClusterOptions, type ClusterArgs } from '../kube/connect.js';
+import { weftCommand } from '../check/context.js';
 import { conditionOf } from '../kube/conditions.js';
 import { Deployment, Gateway, Namespace, Service } from '../kube/resources.js';
 import { consolePrinter, printData, runCommand, withOutputOption, type OutputFormat, type Printer } from '../output.js';
@@ -232,12 +233,11 @@ export async function waypointDeleteCommand(client: ClusterClient, args: { names
   const failing = await policiesFailingClosedWithout(client, args.namespace, args.name);
   for (const f of failing) printer.err(`warning WEFT-C011 PolicyFailClosed: AuthorizationPolicy ${f.policy} would be enforced as DENY for all the traffic it selects: ${f.why}`);
   if (failing.length > 0 && !args.force) {
-    const lab = client.target.kind === 'lab' ? ` --lab ${client.target.name}` : '';
     throw new WeftError('ERR_WEFT_CLI_WAYPOINT_NEEDED', {
       namespace: args.namespace,
       name: args.name,
       policies: failing.map((f) => `AuthorizationPolicy ${f.policy}`).join(', '),
-      command: `weft waypoint delete -n ${args.namespace} --name ${args.name} --force${lab}`,
+      command: weftCommand(client, `waypoint delete -n ${args.namespace} --name ${args.name} --force`),
     });
   }
   const r = await deleteWaypoint(client, args.namespace, args.name);

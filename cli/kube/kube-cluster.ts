@@ -57,6 +57,10 @@ export class KubeClusterClient implements ClusterClient {
       const stored = await this.objects.patch(body, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
       return plain(stored, type);
     } catch (err) {
+      // A namespace that does not exist (a typo) is not a kind the cluster lacks.
+      if (isObjectNotFound(err) && statusBody(err as ApiException<unknown>)?.details?.kind === 'namespaces') {
+        throw new WeftError('ERR_WEFT_CLI_NOT_FOUND', { resource: `namespace ${object.metadata.namespace ?? ''}` }, { cause: err });
+      }
       throw this.mapError(err, 'apply', `${object.kind} ${object.metadata.namespace ?? ''}/${object.metadata.name}`, type);
     }
   }
@@ -151,7 +155,7 @@ function plain(obj: unknown, type: Pick<ResourceType, 'apiVersion' | 'kind'>): K
 interface StatusBody {
   message?: string;
   reason?: string;
-  details?: { name?: string };
+  details?: { name?: string; kind?: string };
 }
 
 function statusBody(err: ApiException<unknown>): StatusBody | undefined {

@@ -2,8 +2,8 @@
 // admin-target.ts): `--node` names a node agent, `-n <ns> --waypoint <name>` a waypoint, both at once or
 // neither is a usage error (exit 2) saying which flags to give; `--admin host:port` is used as is; in a lab,
 // a node that does not exist or a waypoint with no pod is ERR_WEFT_CLI_NOT_FOUND naming it, not a socket
-// error; in Kubernetes, where the CLI cannot reach a pod's loopback, it names the pod and the port-forward
-// to run (ERR_WEFT_CLI_ADMIN_FORWARD_NEEDED); the source and destination of `weft explain` parse as people write them.
+// error; the source and destination of `weft explain` parse as people write them. In Kubernetes, where the
+// CLI cannot reach a pod's loopback (it names the pod and the port-forward to run): cli/on-kube/admin-target.ts.
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,8 +14,6 @@ import { buildCli } from '../../cli/cli.js';
 import { parseDestination, parseSource } from '../../cli/commands/explain.js';
 import { LabClusterClient } from '../../cli/kube/lab-cluster.js';
 import type { WeftError } from '../../lib/errors/index.js';
-import { KubeApiServerDouble } from '../support/kube-apiserver.js';
-import { kubeClient, seedHealthyInstall } from './cluster-fixture.js';
 
 /** Parses argv with the CLI's yargs definition; resolves with the usage error, if any (handlers never run). */
 async function usageError(argv: string[]): Promise<WeftError | undefined> {
@@ -72,19 +70,6 @@ describe('weft get/explain: which component to ask', () => {
     const client = await new LabClusterClient('z', root).ensureExists();
     await expect(findEndpoint(client, { kind: 'agent', node: 'n9' }, 'weft-system')).rejects.toMatchObject({ code: 'ERR_WEFT_CLI_NOT_FOUND', message: 'node n9 of lab z not found' });
     await expect(findEndpoint(client, { kind: 'waypoint', namespace: 'ex', name: 'w' }, 'weft-system')).rejects.toMatchObject({ code: 'ERR_WEFT_CLI_NOT_FOUND', message: 'pod of waypoint ex/w not found' });
-  });
-
-  it('in Kubernetes, names the node agent pod and the port-forward to run', async () => {
-    const api = await KubeApiServerDouble.start();
-    try {
-      await seedHealthyInstall(api, { nodes: ['node-a', 'node-b'] });
-      const err = await findEndpoint(kubeClient(api), { kind: 'agent', node: 'node-b' }, 'weft-system').catch((e: unknown) => e);
-      expect(err).toMatchObject({ code: 'ERR_WEFT_CLI_ADMIN_FORWARD_NEEDED' });
-      expect((err as WeftError).hint).toContain('`kubectl port-forward -n weft-system pod/weft-node-agent-node-b 15000:15000`');
-      await expect(findEndpoint(kubeClient(api), { kind: 'agent', node: 'node-z' }, 'weft-system')).rejects.toMatchObject({ code: 'ERR_WEFT_CLI_NOT_FOUND' });
-    } finally {
-      await api.close();
-    }
   });
 
   it('explain: <pod> or <ns>/<pod>; host, host:port or [v6]:port with 80 by default', () => {

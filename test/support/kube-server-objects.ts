@@ -28,6 +28,8 @@ interface KindPath {
 /** Kinds tests write besides weft's own (KIND_INFO). */
 const OTHER_KINDS: Readonly<Record<string, KindPath>> = {
   Secret: { group: '', version: 'v1', plural: 'secrets', namespaced: true },
+  Event: { group: '', version: 'v1', plural: 'events', namespaced: true },
+  DaemonSet: { group: 'apps', version: 'v1', plural: 'daemonsets', namespaced: true },
   Node: { group: '', version: 'v1', plural: 'nodes', namespaced: false },
   Lease: { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', namespaced: true },
   Role: { group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'roles', namespaced: true },

@@ -27,6 +27,7 @@ import { startEtcd, startKubeApiserver, stopComponent, type Placement, type Runn
 import { issueClientCertificate, writeControlPlanePki, writeKubeconfig, type ControlPlanePki } from '../../lab/kube/pki.js';
 import { pidAlive } from '../../lab/processes.js';
 import { KIND_INFO } from '../../control/sources/schemas.js';
+import { eventually } from './eventually.js';
 import { freePort } from './free-port.js';
 import { KubeObjects } from './kube-server-objects.js';
 
@@ -94,6 +95,54 @@ export class KubeServer extends KubeObjects {
     await super.reset();
     this.log.mark();
   }
+
+  /**
+   * Runs `body` while the named CRDs of CRD_DIRS are not installed (deleted, with their objects and API
+   * paths gone), then installs them again and returns once they are served. reset() does not put CRDs back.
+   */
+  async withoutCrds<T>(names: readonly string[], body: () => Promise<T>): Promise<T> {
+    const crds = names.map((n) => {
+      const c = crdManifests().find((m) => m.metadata.name === n);
+      if (c === undefined) throw new Error(`withoutCrds: no CRD ${n} in ${CRD_DIRS.join(', ')}`);
+      return c;
+    });
+    // A deleted CRD stays readable (and its API path served) until the server's finalizer removed its objects.
+    const gone = async (c: CrdManifest): Promise<boolean> => {
+      const version = (c.spec.versions.find((v) => v.storage) ?? c.spec.versions[0]).name;
+      const [crd, objects] = await Promise.all([this.get('CustomResourceDefinition', undefined, c.metadata.name), this.rest.request('GET', `/apis/${c.spec.group}/${version}/${c.spec.names.plural}`)]);
+      return crd === undefined && objects.status === 404;
+    };
+    await Promise.all(names.map((n) => this.remove('CustomResourceDefinition', undefined, n)));
+    try {
+      await eventually(async () => (await Promise.all(crds.map(gone))).every(Boolean), 30_000, `${names.join(', ')} gone`);
+      return await body();
+    } finally {
+      await this.reinstall(names);
+    }
+  }
+
+  /**
+   * Puts the named objects of CRD_DIRS (CRDs, the Gateway API's admission policy and binding) back as the
+   * files have them, also after a test changed or removed them; returns once the CRDs among them are served.
+   */
+  async reinstall(names: readonly string[]): Promise<void> {
+    const objects = crdManifests().filter((m) => names.includes(m.metadata.name));
+    await Promise.all(objects.map((c) => this.put(c)));
+    await this.waitServed(objects.filter((c) => c.kind === 'CustomResourceDefinition').map((c) => c.spec.names.kind), 30_000);
+  }
+}
+
+interface CrdManifest extends Record<string, unknown> {
+  kind: string;
+  metadata: { name: string };
+  spec: { group: string; names: { kind: string; plural: string }; versions: { name: string; storage: boolean }[] };
+}
+
+let crds: CrdManifest[] | undefined;
+/** What CRD_DIRS holds (the CRDs, and the Gateway API's admission policy), as the files have it. */
+function crdManifests(): CrdManifest[] {
+  crds ??= CRD_DIRS.flatMap((d) => manifestsIn(d)) as CrdManifest[];
+  return crds;
 }
 
 export async function startKubeServer(): Promise<KubeServer> {
@@ -144,7 +193,7 @@ export async function startKubeServer(): Promise<KubeServer> {
     const fixture = await writeKubeconfig(join(dir, 'fixture.kubeconfig'), pki, { user: FIXTURE_USER, files }, apiserver.url);
     const server = new KubeServer(loadKubeconfig(kubeconfig), loadKubeconfig(fixture), { url: apiserver.url, kubeconfig, caCert: pki.caCert, audit, stop });
     // Server-side applied as `kubectl apply --server-side -f <dir>` would (in-process: kubectl costs ~1 s a call here).
-    await Promise.all(CRD_DIRS.flatMap((d) => manifestsIn(d)).map((o) => server.put(o)));
+    await Promise.all(crdManifests().map((o) => server.put(o)));
     // Established is not served: a fresh CRD's watch cache answers 429 "storage is (re)initializing" for a
     // moment. Every kind weft reads lists before the first test runs.
     await server.waitServed(Object.keys(KIND_INFO), 60_000);

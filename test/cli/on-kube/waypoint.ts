@@ -5,17 +5,14 @@
 // the Gateway's /status as weft-control would); --wait returns only then and times out with
 // ERR_WEFT_CLI_WAYPOINT_NOT_READY naming what is missing, enrolling nothing; delete removes the Gateway
 // and the enrollment (in the foreground: the Gateway stays marked until a garbage collector, which does
-// not run here, removes its dependents); without the Gateway CRD the error says to install it. Against a lab directory:
+// not run here, removes its dependents); a namespace typo is ERR_WEFT_CLI_NOT_FOUND and writes nothing;
+// without the Gateway CRD the error says to install it. Against a lab directory:
 // cli-waypoint.test.ts.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
 import { applyWaypoint, deleteWaypoint, enrollNamespace, listWaypoints, waypointApplyCommand, waypointStatusCommand } from '../../../cli/commands/waypoint.js';
 import { KubeClusterClient } from '../../../cli/kube/kube-cluster.js';
 import { hasCode } from '../../../lib/errors/index.js';
-import { eventually } from '../../support/eventually.js';
-import { CRD_DIRS, type KubeServer } from '../../support/kube-server.js';
+import type { KubeServer } from '../../support/kube-server.js';
 import { capture } from '../cluster-fixture.js';
 
 const CONTRACT_SPEC = { gatewayClassName: 'weft-waypoint', listeners: [{ name: 'mesh', port: 15008, protocol: 'HBONE' }] };
@@ -158,19 +155,21 @@ export function describeWaypointCommand(kube: () => KubeServer): void {
       expect(await deleteWaypoint(client, 'demo', 'waypoint')).toEqual({ deleted: false, unenrolled: false });
     });
 
+    it('apply -n <typo> is ERR_WEFT_CLI_NOT_FOUND naming the namespace, and writes no Gateway', async () => {
+      const { k, client } = await setup();
+      const err = await applyWaypoint(client, { namespace: 'demoo', name: 'waypoint', for: 'service' }).catch((e: unknown) => e);
+      expect(hasCode(err, 'ERR_WEFT_CLI_NOT_FOUND'), String(err)).toBe(true);
+      expect((err as Error).message).toContain('demoo');
+      expect(await k.list('Gateway')).toEqual([]);
+    });
+
     it('without the Gateway CRD the error says to install the Gateway API CRDs', async () => {
       const { k, client } = await setup();
-      const file = join(CRD_DIRS[0], 'gateway.networking.k8s.io_gateways.yaml');
-      await k.remove('CustomResourceDefinition', undefined, 'gateways.gateway.networking.k8s.io');
-      try {
-        await eventually(async () => (await k.rest.request('GET', '/apis/gateway.networking.k8s.io/v1/gateways')).status === 404, 30_000, 'the CRD gone');
+      await k.withoutCrds(['gateways.gateway.networking.k8s.io'], async () => {
         const err = await listWaypoints(client, undefined).catch((e: unknown) => e);
         expect(hasCode(err, 'ERR_WEFT_CLI_API_NOT_INSTALLED'), String(err)).toBe(true);
         expect((err as { hint: string }).hint).toContain('Gateway API CRDs');
-      } finally {
-        await k.put(parse(readFileSync(file, 'utf8')) as Record<string, unknown>);
-        await k.waitServed(['Gateway'], 30_000);
-      }
+      });
     });
   });
 }

@@ -85,9 +85,7 @@ export function describeKubeSource(kube: () => KubeServer): void {
     it('without the AuthorizationPolicy CRD serves the rest, says once how to install it, and picks the kind up later', async () => {
       const k = kube();
       await k.put(pod('a'));
-      await k.remove('CustomResourceDefinition', undefined, 'authorizationpolicies.security.weft.dev');
-      try {
-        await eventually(async () => (await k.rest.request('GET', '/apis/security.weft.dev/v1alpha1/authorizationpolicies')).status === 404, 30_000, 'the CRD gone');
+      await k.withoutCrds(['authorizationpolicies.security.weft.dev'], async () => {
         const lines: string[] = [];
         const sink = new Writable({ write: (chunk: Buffer, _enc, done) => (lines.push(chunk.toString()), done()) });
         const s = (source = new KubeSource({ kubeConfig: k.kc, backoff: { initialMs: 50, maxMs: 200 }, logger: createLogger({ name: 't', level: 'info', destination: sink }) }));
@@ -100,10 +98,7 @@ export function describeKubeSource(kube: () => KubeServer): void {
         expect(errors[0]?.msg).toBe(
           'the Kubernetes API does not serve security.weft.dev/v1alpha1 AuthorizationPolicy: CustomResourceDefinition authorizationpolicies.security.weft.dev is not installed; install it with: kubectl apply --server-side -f helm/weft/files/crds/',
         );
-      } finally {
-        await k.put(crd(POLICY_CRD_FILE));
-        await k.waitServed(['AuthorizationPolicy'], 30_000);
-      }
+      });
       await k.put({ apiVersion: 'security.weft.dev/v1alpha1', kind: 'AuthorizationPolicy', metadata: { name: 'p', namespace: 'default' }, spec: {} });
       await eventually(() => source?.get({ kind: 'AuthorizationPolicy', namespace: 'default', name: 'p' }), 15_000, 'the policy once the CRD is served');
     });
