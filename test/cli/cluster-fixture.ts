@@ -58,6 +58,8 @@ export function caSecret(certPem: string, keyPem: string): JsonObject {
   return { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'weft-ca', namespace: MESH_NS }, type: 'weft.dev/ca', data: { 'ca.crt': b64(certPem), 'ca.key': b64(keyPem) } };
 }
 
+let installCa: ReturnType<typeof mintCa> | undefined;
+
 export interface HealthyOptions {
   nodes?: string[];
 }
@@ -69,7 +71,8 @@ export interface HealthyOptions {
 export async function seedHealthyInstall(k: KubeObjects, options: HealthyOptions = {}): Promise<void> {
   const nodes = options.nodes ?? ['node-a', 'node-b'];
   const agentLabels = { 'app.kubernetes.io/name': 'weft-node-agent' };
-  const ca = await mintCa('cluster.local');
+  // One CA for every install the worker seeds: what the checks read of it does not change.
+  const ca = await (installCa ??= mintCa('cluster.local'));
   await k.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: MESH_NS } });
   await Promise.all([
     k.put({

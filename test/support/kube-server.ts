@@ -59,6 +59,8 @@ export interface AuditedRequest {
 
 export class KubeServer extends KubeObjects {
   readonly url: string;
+  /** etcd's client URL (plain HTTP on loopback; its JSON gateway takes /v3/kv/* requests). */
+  readonly etcdUrl: string;
   /** Admin (system:masters) kubeconfig file, for kubectl. */
   readonly kubeconfig: string;
   readonly caCert: string;
@@ -71,10 +73,11 @@ export class KubeServer extends KubeObjects {
     /** The admin kubeconfig's credentials (user weft-lab-admin) for the code under test. */
     readonly kc: KubeConfig,
     fixture: KubeConfig,
-    o: { url: string; kubeconfig: string; caCert: string; audit: string; stop: () => Promise<void> },
+    o: { url: string; etcdUrl: string; kubeconfig: string; caCert: string; audit: string; stop: () => Promise<void> },
   ) {
     super(fixture);
     this.url = o.url;
+    this.etcdUrl = o.etcdUrl;
     this.kubeconfig = o.kubeconfig;
     this.caCert = o.caCert;
     this.stop = o.stop;
@@ -145,7 +148,11 @@ function crdManifests(): CrdManifest[] {
   return crds;
 }
 
-export async function startKubeServer(): Promise<KubeServer> {
+/**
+ * `apiserverArgs`: flags added to kube-apiserver's (a test that needs the server to behave otherwise, e.g.
+ * without its watch cache, has a server of its own).
+ */
+export async function startKubeServer(o: { apiserverArgs?: readonly string[] } = {}): Promise<KubeServer> {
   const t0 = Date.now();
   const dir = await mkdtemp(join(tmpdir(), 'weft-tkapi-'));
   const place: Placement = { procs: join(dir, 'procs'), logs: join(dir, 'logs'), dir, readyTimeoutMs: 90_000 };
@@ -183,6 +190,7 @@ export async function startKubeServer(): Promise<KubeServer> {
         `--audit-log-path=${audit}`,
         '--audit-log-format=json',
         '--audit-log-maxbackup=0',
+        ...(o.apiserverArgs ?? []),
       ],
     });
     started.push(apiserver);
@@ -191,7 +199,7 @@ export async function startKubeServer(): Promise<KubeServer> {
     const files = { cert: join(dir, 'pki', 'fixture.crt'), key: join(dir, 'pki', 'fixture.key') };
     await issueClientCertificate(pki, `CN=${FIXTURE_USER}, O=system:masters`, files);
     const fixture = await writeKubeconfig(join(dir, 'fixture.kubeconfig'), pki, { user: FIXTURE_USER, files }, apiserver.url);
-    const server = new KubeServer(loadKubeconfig(kubeconfig), loadKubeconfig(fixture), { url: apiserver.url, kubeconfig, caCert: pki.caCert, audit, stop });
+    const server = new KubeServer(loadKubeconfig(kubeconfig), loadKubeconfig(fixture), { url: apiserver.url, etcdUrl: etcd.clientUrl, kubeconfig, caCert: pki.caCert, audit, stop });
     // Server-side applied as `kubectl apply --server-side -f <dir>` would (in-process: kubectl costs ~1 s a call here).
     await Promise.all(crdManifests().map((o) => server.put(o)));
     // Established is not served: a fresh CRD's watch cache answers 429 "storage is (re)initializing" for a
