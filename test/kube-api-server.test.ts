@@ -3,7 +3,8 @@
 // test/support/kube-server.ts) for this file. One file and not one per concern because a start costs
 // ~4-8 s here and the unit project runs two files at a time near its budget: the suites are modules of
 // their own (control/on-kube/*.ts, cli/on-kube/*.ts, one concern each), run here in turn; reset() after
-// every test removes what it made, so they do not depend on order. Run one suite with
+// every test removes what it made, so they do not depend on order. A test that needs the server started
+// with other flags has a file and a server of its own (sources-kube-compaction.test.ts). Run one suite with
 // `npx vitest run --project unit test/kube-api-server.test.ts -t '<its title>'`.
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { startKubeServer, type KubeServer } from './support/kube-server.js';

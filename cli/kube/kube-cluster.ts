@@ -15,7 +15,7 @@ import { FIELD_MANAGER, refString, type ClusterClient, type ClusterTarget, type 
 import { ALL_TYPES, groupOf, type ResourceType } from './resources.js';
 
 /**
- * The cluster client for a real Kubernetes API server (or the test double), through the current
+ * The cluster client for a Kubernetes API server, through the current
  * kubeconfig. Resource paths come from the CLI's own type table, not from discovery, so that a missing
  * API group is reported as "not installed" rather than as a failed discovery call.
  */

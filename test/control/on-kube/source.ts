@@ -6,7 +6,8 @@
 // AuthorizationPolicy kind would allow what policies deny); an object weft cannot read (stored under a
 // looser schema) is reported once and kept out, and an unreadable AuthorizationPolicy is served fail
 // closed; writes go through /status and server-side apply. Fault injection the real server cannot do
-// (410 at a chosen moment, dropped or failing watches): sources-kube-relist.test.ts, on the double.
+// (a 410 to an open watch, a bookmark now, a failing watch): sources-kube-relist.test.ts, on the double;
+// a dropped watch and a 410 after etcd's compaction: sources-kube-compaction.test.ts, on a server of its own.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
