@@ -29,6 +29,11 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 ENV NODE_ENV=production
+# glibc's malloc keeps freed memory (its trim and mmap thresholds grow with the largest block freed, up to
+# 32 MiB): weft-control at 10 000 pods held ~55 MB of it after its initial lists (bench/control-scale,
+# rssBreakdownMbSteady.anon). Fixed thresholds give large blocks back to the kernel when freed. Benches
+# run with the same value (scripts/bench.mjs reads it from this line).
+ENV GLIBC_TUNABLES=glibc.malloc.trim_threshold=131072:glibc.malloc.mmap_threshold=131072
 COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist

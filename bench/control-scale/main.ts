@@ -13,6 +13,7 @@ import { startControl, type ControlProcess } from '../../control/main.js';
 import { generateTokenKeyPair, mintToken } from '../../control/identity/tokens.js';
 import type { SourceChange } from '../../control/sources/source.js';
 import { silentLogger } from '../../lib/telemetry/log.js';
+import { procStatus } from '../lib/proc-status.js';
 import { writeBenchResult } from '../lib/results-file.js';
 import { startKubeCluster, type KubeCluster } from './kube-cluster.js';
 
@@ -237,6 +238,7 @@ async function main(): Promise<void> {
     const steadyRss = process.memoryUsage.rss();
     const steadyMemory = process.memoryUsage();
     const steadyHeap = steadyMemory.heapUsed;
+    const steadyStatus = procStatus(['RssAnon', 'RssFile', 'RssShmem', 'Threads']);
     // WEFT_BENCH_HEAP_SNAPSHOT=<file>: where the steady-state memory goes (open in Chrome DevTools).
     if (process.env.WEFT_BENCH_HEAP_SNAPSHOT) console.log(`heap snapshot: ${writeHeapSnapshot(process.env.WEFT_BENCH_HEAP_SNAPSHOT)}`);
 
@@ -286,6 +288,11 @@ async function main(): Promise<void> {
       heapUsedMbSteady: Math.round(steadyHeap / 1e6),
       heapTotalMbSteady: Math.round(steadyMemory.heapTotal / 1e6),
       externalMbSteady: Math.round(steadyMemory.external / 1e6),
+      // Where the RSS beyond the JS heap is: file-backed pages are mostly node's own binary; anonymous
+      // pages beyond heapTotal + external are malloc's (freed but kept: see GLIBC_TUNABLES in the Dockerfile),
+      // thread stacks and V8's non-heap spaces.
+      rssBreakdownMbSteady: { anon: Math.round(steadyStatus.RssAnon / 1e3), file: Math.round(steadyStatus.RssFile / 1e3), shmem: Math.round(steadyStatus.RssShmem / 1e3) },
+      threads: steadyStatus.Threads,
       cpuPercentDuringPushes: cpuPct(pushCpu, pushWall),
       certificatesPerSecond: Math.round(issued / certWall),
       certifyFailures: failed,

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { procStatus } from './proc-status.js';
 import { writeHeapSnapshot } from 'node:v8';
 
 /**
@@ -32,8 +32,7 @@ export function installMemoryProbe(): void {
   });
 }
 
-/** Resident set size in bytes from /proc/self/status (what `ps` and the kubelet see). */
+/** Resident set size in bytes (what `ps` and the kubelet see). */
 function vmRss(): number {
-  const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
-  return m ? Number(m[1]) * 1024 : NaN;
+  return procStatus(['VmRSS']).VmRSS * 1024;
 }

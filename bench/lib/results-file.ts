@@ -19,11 +19,12 @@ const round2 = (x: number): number => Math.round(x * 100) / 100;
  * What every result records about the run besides its numbers: when, on which CPU, and the load average
  * before and after, with `loaded` set when either 1-minute value is above QUOTABLE_LOAD.
  */
-export function runRecord(): { date: string; machine: { cpuModel: string; cores: number; node: string }; load: { before: number[]; after: number[] }; loaded: boolean } {
+export function runRecord(): { date: string; machine: { cpuModel: string; cores: number; node: string; glibcTunables: string | null }; load: { before: number[]; after: number[] }; loaded: boolean } {
   const after = loadavg();
   return {
     date: new Date().toISOString(),
-    machine: { cpuModel: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version },
+    // glibcTunables: the allocator settings of the run (scripts/bench.mjs sets the image's).
+    machine: { cpuModel: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, glibcTunables: process.env.GLIBC_TUNABLES ?? null },
     load: { before: loadBefore.map(round2), after: after.map(round2) },
     loaded: loadBefore[0] > QUOTABLE_LOAD || after[0] > QUOTABLE_LOAD,
   };

@@ -10,12 +10,15 @@ import { expect } from 'vitest';
 import { run } from '../../lab/command.js';
 import { describeRequiring } from './root.js';
 
-const DIST_BENCH = join(import.meta.dirname, '..', '..', 'dist', 'bench');
+const ROOT = join(import.meta.dirname, '..', '..');
+/** The allocator settings of the image (Dockerfile), which scripts/bench.mjs gives every bench. */
+const IMAGE_GLIBC_TUNABLES = /^ENV GLIBC_TUNABLES=(\S+)$/m.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))?.[1];
+const BENCH_SCRIPT = join(ROOT, 'scripts', 'bench.mjs');
 
 export interface BenchResult {
   readonly benchmark: string;
   readonly date: string;
-  readonly machine: { readonly cpuModel: string; readonly cores: number; readonly node: string };
+  readonly machine: { readonly cpuModel: string; readonly cores: number; readonly node: string; readonly glibcTunables: string | null };
   readonly load: { readonly before: number[]; readonly after: number[] };
   readonly loaded: boolean;
   readonly [key: string]: unknown;
@@ -26,7 +29,8 @@ export async function runBench(name: string, args: readonly string[], env: Recor
   const dir = mkdtempSync(join(tmpdir(), 'weft-bench-smoke-'));
   try {
     const out = join(dir, `${name}.json`);
-    const r = await run([process.execPath, join(DIST_BENCH, name, 'main.js'), ...args, '--out', out], {
+    // Through scripts/bench.mjs, as `npm run bench -- <name>`: it also sets the image's allocator settings.
+    const r = await run([process.execPath, BENCH_SCRIPT, name, ...args, '--out', out], {
       env: { ...process.env, ...env },
       allowFailure: true,
       timeoutMs,
@@ -46,6 +50,8 @@ export function expectRunRecord(result: BenchResult, name: string): void {
   expect(Number.isNaN(Date.parse(result.date))).toBe(false);
   expect(result.machine.cpuModel.length).toBeGreaterThan(0);
   expect(result.machine.cores).toBeGreaterThan(0);
+  expect(IMAGE_GLIBC_TUNABLES).toBeDefined();
+  expect(result.machine.glibcTunables).toBe(process.env.GLIBC_TUNABLES ?? IMAGE_GLIBC_TUNABLES);
   expect(result.load.before).toHaveLength(3);
   expect(result.load.after).toHaveLength(3);
   expect(result.loaded).toBe(result.load.before[0] > 2 || result.load.after[0] > 2);
