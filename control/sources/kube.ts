@@ -28,7 +28,15 @@ export interface KubeSourceOptions {
   readonly watchTimeoutSeconds?: number;
   /** How long start() retries an API server that does not answer before it gives up (default 30 s). */
   readonly reachTimeoutMs?: number;
+  /** Objects per list page (`limit`, then `continue`; default 500, as client-go's reflector pages). */
+  readonly listPageSize?: number;
 }
+
+/**
+ * Page size of an informer's list: one page of 500 pods is ~2 MB of JSON, where a single list of 10 000
+ * was ~40 MB of text plus its untrimmed objects at once (weft-control's RSS peak at that scale).
+ */
+const LIST_PAGE_SIZE = 500;
 
 /**
  * The real client's Watch with bookmarks on (so a resumed watch starts from a recent resourceVersion
@@ -181,17 +189,27 @@ export class KubeSource extends EventEmitter implements ClusterSource {
     const labelSelector = this.options.labelSelectors?.[kind];
     let markSynced = (): void => undefined;
     const synced = new Promise<void>((resolve) => (markSynced = resolve));
+    const limit = String(this.options.listPageSize ?? LIST_PAGE_SIZE);
     const listFn = async (): Promise<KubernetesListObject<KubernetesObject>> => {
-      const res = await this.api.rest.expect<KubernetesListObject<KubernetesObject>>('GET', path, { query: { labelSelector }, allow: [404] });
-      // A kind of a CRD group answers 404 while its CRD is not installed.
-      if (res.status === 404) throw crdMissing(kind) ?? new WeftError('ERR_WEFT_SOURCE_KUBE_REQUEST', { method: 'GET', path, status: 404, reason: 'not found' });
+      // Page by page, each trimmed before the next is read: the pages of one list are one snapshot (the
+      // first page's resourceVersion), and an expired continue token fails the list, which is retried whole.
+      const items: KubernetesObject[] = [];
+      let page: KubernetesListObject<KubernetesObject> | undefined;
+      let next: string | undefined;
+      do {
+        const res = await this.api.rest.expect<KubernetesListObject<KubernetesObject>>('GET', path, { query: { labelSelector, limit, continue: next }, allow: [404] });
+        // A kind of a CRD group answers 404 while its CRD is not installed.
+        if (res.status === 404) throw crdMissing(kind) ?? new WeftError('ERR_WEFT_SOURCE_KUBE_REQUEST', { method: 'GET', path, status: 404, reason: 'not found' });
+        page = res.body;
+        for (const item of page?.items ?? []) items.push(trimForCache(item, kind));
+        // Raw JSON: the field is `continue` (the client's generated types call it `_continue`).
+        next = (page?.metadata as { continue?: string } | undefined)?.continue || undefined;
+      } while (next !== undefined);
       if (state.crdMissing) {
         state.crdMissing = false;
         this.log.info({ kind }, '%s is served now: its CustomResourceDefinition was installed', kind);
       }
-      if (res.body === undefined) return { apiVersion: info.apiVersion, kind: `${kind}List`, items: [], metadata: {} };
-      for (const item of res.body.items) trimForCache(item, kind);
-      return res.body;
+      return { apiVersion: page?.apiVersion ?? info.apiVersion, kind: page?.kind ?? `${kind}List`, items, metadata: { resourceVersion: page?.metadata?.resourceVersion } };
     };
     const informer = new ListWatch<KubernetesObject>(path, watch, listFn, false, labelSelector);
     const backoff = new Backoff({ initialMs: this.options.backoff?.initialMs ?? 500, maxMs: this.options.backoff?.maxMs ?? 30_000 });

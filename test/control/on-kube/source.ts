@@ -64,6 +64,23 @@ export function describeKubeSource(kube: () => KubeServer): void {
       expect(flat()).toEqual(expect.arrayContaining(['upsert:b', 'upsert:a', 'delete:b']));
     });
 
+    it('lists in pages of listPageSize, following the continue token to the last page', async () => {
+      const k = kube();
+      for (const name of ['p1', 'p2', 'p3', 'p4', 'p5']) await k.put(pod(name));
+      const s = (source = new KubeSource({ kubeConfig: k.kc, kinds: ['Pod'], listPageSize: 2 }));
+      await s.start();
+      expect(s.list('Pod').map((p) => p.metadata.name).sort()).toEqual(['p1', 'p2', 'p3', 'p4', 'p5']);
+      const lists = k.requests().filter((r) => r.verb === 'list' && r.path === '/api/v1/pods');
+      expect(lists.map((r) => [r.query.limit, r.query.continue === undefined ? 'first' : 'next'])).toEqual([
+        ['2', 'first'],
+        ['2', 'next'],
+        ['2', 'next'],
+      ]);
+      // Watched from the list's snapshot: a pod made now still arrives.
+      await k.put(pod('p6'));
+      await eventually(() => s.get({ kind: 'Pod', namespace: 'default', name: 'p6' }));
+    });
+
     it('lists and watches only objects matching its label selectors', async () => {
       const k = kube();
       await k.put(pod('in', { app: 'x', tier: 'web' }));
