@@ -31,6 +31,7 @@ import { waitPodsReady } from '../../lab/wait.js';
 import { inspect, startCpuProfile } from './agent-inspector.js';
 import { BACKEND, BenchLab, cpuMs, LOADGEN, procMemory } from './bench-lab.js';
 import { HAPROXY_ECHO_PORT, HAPROXY_SINK_PORT, startHaproxyPair, writeHaproxyPki, type HaproxyPair } from './haproxy-pair.js';
+import { idleConnections, idleConnsTarget, type ProxyProcess } from './idle-connections.js';
 import { idleDeployment, IDLE_NAMESPACE, measure, perPodObjects, waitEnrolled, type HeapSummary, type MemoryPoint } from './idle-memory.js';
 import { writeBenchResult } from '../lib/results-file.js';
 import { analyse, summarize, type PhaseResult, type VariantResults } from './report.js';
@@ -333,10 +334,20 @@ async function main(): Promise<void> {
     progress(`path ${v.name.padEnd(8)} up (${Number(r.attempts)} attempt(s), ${Number(r.ms)} ms)`);
   }
 
-  const results = await traffic(variants);
+  const results = options.traffic ? await traffic(variants) : {};
   const weft = variants.find((v) => v.name === 'weft');
-  const profile = options.profile && weft ? await profileWeft(weft, agents) : undefined;
+  const profile = options.traffic && options.profile && weft ? await profileWeft(weft, agents) : undefined;
   const agentsAfterTraffic = Object.fromEntries(agents.map((a) => [`agent-${a.node}`, procMemory(a.pid)]));
+
+  let idleConns: Record<string, unknown> | undefined;
+  if (options.idleConns > 0) {
+    progress(`${options.idleConns} idle connections client pod → server pod: memory per open connection`);
+    idleConns = {};
+    for (const v of variants.filter((x) => x.name !== 'none')) {
+      const procs: ProxyProcess[] = v.name === 'weft' ? agents.map((a) => ({ name: `agent-${a.node}`, pid: a.pid, node: a.node })) : v.pids.map((pid, i) => ({ name: `haproxy-${i === 0 ? n2 : n1}`, pid }));
+      idleConns[v.name] = await idleConnections(lab, v, procs, options.idleConns, progress);
+    }
+  }
   await haproxy.stop();
   haproxy = undefined;
 
@@ -350,7 +361,9 @@ async function main(): Promise<void> {
   const analysis = analyse(results, summary, { keepaliveRequests: options.rps * (options.warmup + options.seconds), newConnections: options.connRate * (options.warmup + options.seconds), keepaliveBudgetMs: (1000 * options.keepaliveConns) / options.rps }, profile, memory, agentsAfterTraffic);
   console.log('\nweft vs haproxy (same run):');
   for (const line of summary.lines) console.log(`   ${line}`);
-  for (const [k, t] of Object.entries(summary.targets)) console.log(`   target ${k}: ${t.met === undefined ? 'n/a' : t.met ? 'met' : 'MISSED'} (${t.target}; ${t.value})`);
+  const connTarget = idleConnsTarget(idleConns);
+  const targets = connTarget ? { ...summary.targets, perOpenConnection: connTarget } : summary.targets;
+  for (const [k, t] of Object.entries(targets)) console.log(`   target ${k}: ${t.met === undefined ? 'n/a' : t.met ? 'met' : 'MISSED'} (${t.target}; ${t.value})`);
   console.log('\nwhere the time and memory go:');
   for (const line of analysis) console.log(`   - ${line}`);
 
@@ -364,9 +377,10 @@ async function main(): Promise<void> {
       results,
       agentsAfterTrafficMiB: agentsAfterTraffic,
       memory,
+      idleConnections: idleConns,
       profile,
       ratios: summary.ratios,
-      targets: summary.targets,
+      targets,
       analysis,
       durationS: Math.round((Date.now() - t0) / 1000),
     },
