@@ -25,6 +25,7 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { labPaths } from '../../lab/names.js';
+import { DEFAULTS, ENV_MAX_CONNECTIONS_PER_POD, ENV_MAX_CONNECTIONS_PER_SOURCE } from '../../node-agent/config.js';
 import { ensureProcess, readRecord, stopProcess } from '../../lab/processes.js';
 import { labStatus } from '../../lab/status.js';
 import { waitPodsReady } from '../../lab/wait.js';
@@ -291,6 +292,13 @@ async function main(): Promise<void> {
   }, options.maxMinutes * 60_000);
   abort.unref();
 
+  // One client pod opens all the idle connections: the agents' per-source bound (2048 by default, a
+  // guard against one noisy client) would refuse most of them, so the lab's agents get room for them.
+  if (options.idleConns > 0) {
+    const room = String(Math.max(DEFAULTS.maxConnectionsPerSource, options.idleConns + 1000));
+    process.env[ENV_MAX_CONNECTIONS_PER_SOURCE] = room;
+    process.env[ENV_MAX_CONNECTIONS_PER_POD] = String(Math.max(DEFAULTS.maxConnectionsPerPod, options.idleConns + 1000));
+  }
   labName = `b${randomBytes(4).toString('hex')}`;
   tmp = mkdtempSync(join(tmpdir(), `weft-${labName}-`));
   progress(`lab ${labName}: 3 nodes (n1 clients, n2 servers, n3 idle pods), control plane, agents`);
@@ -373,7 +381,7 @@ async function main(): Promise<void> {
     'l4-lab',
     {
       machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version, haproxy: haproxyVersion },
-      settings: { ...settings, requestBytes: 128, topology: 'client pod on n1 → server pod on n2; haproxy pair in the n1/n2 node namespaces; idle pods on n3' },
+      settings: { ...settings, agentConnectionLimits: { perSource: process.env[ENV_MAX_CONNECTIONS_PER_SOURCE], perPod: process.env[ENV_MAX_CONNECTIONS_PER_POD] }, requestBytes: 128, topology: 'client pod on n1 → server pod on n2; haproxy pair in the n1/n2 node namespaces; idle pods on n3' },
       results,
       agentsAfterTrafficMiB: agentsAfterTraffic,
       memory,
