@@ -367,13 +367,18 @@ async function main(): Promise<void> {
 
   const summary = summarize(results, memory?.points ?? []);
   const analysis = analyse(results, summary, { keepaliveRequests: options.rps * (options.warmup + options.seconds), newConnections: options.connRate * (options.warmup + options.seconds), keepaliveBudgetMs: (1000 * options.keepaliveConns) / options.rps }, profile, memory, agentsAfterTraffic);
-  console.log('\nweft vs haproxy (same run):');
-  for (const line of summary.lines) console.log(`   ${line}`);
+  if (options.traffic) {
+    console.log('\nweft vs haproxy (same run):');
+    for (const line of summary.lines) console.log(`   ${line}`);
+  }
   const connTarget = idleConnsTarget(idleConns);
   const targets = connTarget ? { ...summary.targets, perOpenConnection: connTarget } : summary.targets;
-  for (const [k, t] of Object.entries(targets)) console.log(`   target ${k}: ${t.met === undefined ? 'n/a' : t.met ? 'met' : 'MISSED'} (${t.target}; ${t.value})`);
-  console.log('\nwhere the time and memory go:');
-  for (const line of analysis) console.log(`   - ${line}`);
+  // Without traffic or idle pods, only the per-connection target has a value to judge.
+  for (const [k, t] of Object.entries(targets)) if (t.met !== undefined || options.traffic) console.log(`   target ${k}: ${t.met === undefined ? 'n/a' : t.met ? 'met' : 'MISSED'} (${t.target}; ${t.value})`);
+  if (options.traffic || memory) {
+    console.log('\nwhere the time and memory go:');
+    for (const line of analysis) console.log(`   - ${line}`);
+  }
 
   const haproxyVersion = (spawnSync('haproxy', ['-v'], { encoding: 'utf8' }).stdout ?? '').split('\n')[0];
   const { out, ...settings } = options;
