@@ -16,7 +16,7 @@
 // Writes bench/results/conn-memory.json (or --out) with the load average before and after.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +25,7 @@ import { writeBenchPki } from '../lib/pki-files.js';
 import { writeBenchResult } from '../lib/results-file.js';
 import { stopChild } from '../lib/stop-child.js';
 import { BACKEND, LOADGEN } from '../lib/child-scripts.js';
+import { closeAll, openIdle, openMany } from '../lib/idle-connections.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ownDist = resolve(here, '..', '..');
@@ -151,42 +152,6 @@ function inMiB(m: Memory): Record<string, number> {
   return Object.fromEntries(Object.entries(m as unknown as Record<string, number>).filter(([k]) => k !== 'rss').map(([k, v]) => [k, mib(v)]));
 }
 
-/** One connection through the client role: 128 bytes out, the echo back, then it stays open. */
-function openIdle(port: number): Promise<Socket> {
-  return new Promise((resolveSocket, reject) => {
-    const s = connect({ host: '127.0.0.1', port, noDelay: true });
-    let got = 0;
-    const timer = setTimeout(() => {
-      s.destroy();
-      reject(new Error('no echo within 30 s'));
-    }, 30_000);
-    s.once('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    s.on('data', (c: Buffer) => {
-      got += c.length;
-      if (got >= 128) {
-        clearTimeout(timer);
-        s.removeAllListeners('data');
-        s.on('error', () => undefined);
-        resolveSocket(s);
-      }
-    });
-    s.write(Buffer.alloc(128, 0x61));
-  });
-}
-
-async function openMany(port: number, n: number, into: Socket[]): Promise<void> {
-  const BATCH = 200;
-  for (let i = 0; i < n; i += BATCH) into.push(...(await Promise.all(Array.from({ length: Math.min(BATCH, n - i) }, () => openIdle(port)))));
-}
-
-async function closeAll(sockets: Socket[]): Promise<void> {
-  await Promise.all(sockets.map((s) => new Promise<void>((r) => (s.destroyed ? r() : (s.once('close', () => r()), s.end())))));
-  sockets.length = 0;
-}
-
 function loadgen(mode: string, port: number, args: Record<string, number | string>): Promise<Record<string, unknown>> {
   const argv = [LOADGEN, mode, '--port', String(port), '--warmup', '0'];
   for (const [k, v] of Object.entries(args)) argv.push(`--${k}`, String(v));
@@ -215,13 +180,13 @@ async function scenario(build: Variant, pki: string, backend: { echo: number; si
     return m;
   };
   try {
-    await closeAll([await openIdle(echoPort)]);
+    await closeAll([await openIdle('127.0.0.1', echoPort)]);
     const idle = await measure('idle', 0);
     const sockets: Socket[] = [];
     let last = idle;
     let lastN = 0;
     for (const n of options.conns) {
-      await openMany(echoPort, n - sockets.length, sockets);
+      await openMany('127.0.0.1', echoPort, n, sockets);
       last = await measure(`${n} idle connections`, n);
       lastN = n;
     }

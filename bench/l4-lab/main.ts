@@ -25,12 +25,14 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { labPaths } from '../../lab/names.js';
+import { DEFAULTS, ENV_MAX_CONNECTIONS_PER_POD, ENV_MAX_CONNECTIONS_PER_SOURCE } from '../../node-agent/config.js';
 import { ensureProcess, readRecord, stopProcess } from '../../lab/processes.js';
 import { labStatus } from '../../lab/status.js';
 import { waitPodsReady } from '../../lab/wait.js';
 import { inspect, startCpuProfile } from './agent-inspector.js';
 import { BACKEND, BenchLab, cpuMs, LOADGEN, procMemory } from './bench-lab.js';
 import { HAPROXY_ECHO_PORT, HAPROXY_SINK_PORT, startHaproxyPair, writeHaproxyPki, type HaproxyPair } from './haproxy-pair.js';
+import { idleConnections, idleConnsTarget, type ProxyProcess } from './idle-connections.js';
 import { idleDeployment, IDLE_NAMESPACE, measure, perPodObjects, waitEnrolled, type HeapSummary, type MemoryPoint } from './idle-memory.js';
 import { writeBenchResult } from '../lib/results-file.js';
 import { analyse, summarize, type PhaseResult, type VariantResults } from './report.js';
@@ -290,6 +292,13 @@ async function main(): Promise<void> {
   }, options.maxMinutes * 60_000);
   abort.unref();
 
+  // One client pod opens all the idle connections: the agents' per-source bound (2048 by default, a
+  // guard against one noisy client) would refuse most of them, so the lab's agents get room for them.
+  if (options.idleConns > 0) {
+    const room = String(Math.max(DEFAULTS.maxConnectionsPerSource, options.idleConns + 1000));
+    process.env[ENV_MAX_CONNECTIONS_PER_SOURCE] = room;
+    process.env[ENV_MAX_CONNECTIONS_PER_POD] = String(Math.max(DEFAULTS.maxConnectionsPerPod, options.idleConns + 1000));
+  }
   labName = `b${randomBytes(4).toString('hex')}`;
   tmp = mkdtempSync(join(tmpdir(), `weft-${labName}-`));
   progress(`lab ${labName}: 3 nodes (n1 clients, n2 servers, n3 idle pods), control plane, agents`);
@@ -333,10 +342,20 @@ async function main(): Promise<void> {
     progress(`path ${v.name.padEnd(8)} up (${Number(r.attempts)} attempt(s), ${Number(r.ms)} ms)`);
   }
 
-  const results = await traffic(variants);
+  const results = options.traffic ? await traffic(variants) : {};
   const weft = variants.find((v) => v.name === 'weft');
-  const profile = options.profile && weft ? await profileWeft(weft, agents) : undefined;
+  const profile = options.traffic && options.profile && weft ? await profileWeft(weft, agents) : undefined;
   const agentsAfterTraffic = Object.fromEntries(agents.map((a) => [`agent-${a.node}`, procMemory(a.pid)]));
+
+  let idleConns: Record<string, unknown> | undefined;
+  if (options.idleConns > 0) {
+    progress(`${options.idleConns} idle connections client pod → server pod: memory per open connection`);
+    idleConns = {};
+    for (const v of variants.filter((x) => x.name !== 'none')) {
+      const procs: ProxyProcess[] = v.name === 'weft' ? agents.map((a) => ({ name: `agent-${a.node}`, pid: a.pid, node: a.node })) : v.pids.map((pid, i) => ({ name: `haproxy-${i === 0 ? n2 : n1}`, pid }));
+      idleConns[v.name] = await idleConnections(lab, v, procs, options.idleConns, progress);
+    }
+  }
   await haproxy.stop();
   haproxy = undefined;
 
@@ -348,11 +367,18 @@ async function main(): Promise<void> {
 
   const summary = summarize(results, memory?.points ?? []);
   const analysis = analyse(results, summary, { keepaliveRequests: options.rps * (options.warmup + options.seconds), newConnections: options.connRate * (options.warmup + options.seconds), keepaliveBudgetMs: (1000 * options.keepaliveConns) / options.rps }, profile, memory, agentsAfterTraffic);
-  console.log('\nweft vs haproxy (same run):');
-  for (const line of summary.lines) console.log(`   ${line}`);
-  for (const [k, t] of Object.entries(summary.targets)) console.log(`   target ${k}: ${t.met === undefined ? 'n/a' : t.met ? 'met' : 'MISSED'} (${t.target}; ${t.value})`);
-  console.log('\nwhere the time and memory go:');
-  for (const line of analysis) console.log(`   - ${line}`);
+  if (options.traffic) {
+    console.log('\nweft vs haproxy (same run):');
+    for (const line of summary.lines) console.log(`   ${line}`);
+  }
+  const connTarget = idleConnsTarget(idleConns);
+  const targets = connTarget ? { ...summary.targets, perOpenConnection: connTarget } : summary.targets;
+  // Without traffic or idle pods, only the per-connection target has a value to judge.
+  for (const [k, t] of Object.entries(targets)) if (t.met !== undefined || options.traffic) console.log(`   target ${k}: ${t.met === undefined ? 'n/a' : t.met ? 'met' : 'MISSED'} (${t.target}; ${t.value})`);
+  if (options.traffic || memory) {
+    console.log('\nwhere the time and memory go:');
+    for (const line of analysis) console.log(`   - ${line}`);
+  }
 
   const haproxyVersion = (spawnSync('haproxy', ['-v'], { encoding: 'utf8' }).stdout ?? '').split('\n')[0];
   const { out, ...settings } = options;
@@ -360,13 +386,14 @@ async function main(): Promise<void> {
     'l4-lab',
     {
       machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version, haproxy: haproxyVersion },
-      settings: { ...settings, requestBytes: 128, topology: 'client pod on n1 → server pod on n2; haproxy pair in the n1/n2 node namespaces; idle pods on n3' },
+      settings: { ...settings, agentConnectionLimits: { perSource: process.env[ENV_MAX_CONNECTIONS_PER_SOURCE], perPod: process.env[ENV_MAX_CONNECTIONS_PER_POD] }, requestBytes: 128, topology: 'client pod on n1 → server pod on n2; haproxy pair in the n1/n2 node namespaces; idle pods on n3' },
       results,
       agentsAfterTrafficMiB: agentsAfterTraffic,
       memory,
+      idleConnections: idleConns,
       profile,
       ratios: summary.ratios,
-      targets: summary.targets,
+      targets,
       analysis,
       durationS: Math.round((Date.now() - t0) / 1000),
     },

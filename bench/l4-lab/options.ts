@@ -10,6 +10,8 @@ export interface Options {
   connRate: number;
   idle: number[];
   idleStep: number;
+  idleConns: number;
+  traffic: boolean;
   only: string[];
   profile: boolean;
   profileSeconds: number;
@@ -30,6 +32,9 @@ const USAGE = `usage: npm run bench -- l4-lab [options]
   --idle A,B           idle pod counts for the agent RSS phase, after 0 (default 10,100; empty: skip)
   --idle-step N        pods added per step while scaling up (default 8: the agent enrolls one pod at a
                        time, and a larger burst makes weft-cni's ADD time out and the runtime retry)
+  --idle-conns N       idle connections client pod → server pod for the memory per open connection
+                       (weft's two agents, haproxy's pair; default 5000; 0: skip)
+  --no-traffic         skip the traffic phases and the CPU profile (to run the memory steps alone)
   --only a,b,c         variants: none,weft,haproxy (default all)
   --no-profile         skip the CPU profile of the weft agents
   --profile-seconds N  seconds per profiled phase (default 2)
@@ -37,7 +42,7 @@ const USAGE = `usage: npm run bench -- l4-lab [options]
   --out FILE           write the result there instead of bench/results/l4-lab.json`;
 
 export function parseOptions(argv: string[]): Options {
-  const o: Options = { seconds: 4, warmup: 1, bulkSeconds: 5, rps: 1000, keepaliveConns: 10, maxConns: 32, connRate: 500, idle: [10, 100], idleStep: 8, only: ['none', 'weft', 'haproxy'], profile: true, profileSeconds: 2, maxMinutes: 12, rounds: 3, out: undefined };
+  const o: Options = { seconds: 4, warmup: 1, bulkSeconds: 5, rps: 1000, keepaliveConns: 10, maxConns: 32, connRate: 500, idle: [10, 100], idleStep: 8, idleConns: 5000, traffic: true, only: ['none', 'weft', 'haproxy'], profile: true, profileSeconds: 2, maxMinutes: 12, rounds: 3, out: undefined };
   const num = (k: string, v: string | undefined): number => {
     const n = Number(v);
     if (v === undefined || !Number.isFinite(n) || n < 0) {
@@ -59,6 +64,8 @@ export function parseOptions(argv: string[]): Options {
       case '--conn-rate': o.connRate = num(k, v); i++; break;
       case '--idle': o.idle = (v ?? '').split(',').filter(Boolean).map((x) => num(k, x)); i++; break;
       case '--idle-step': o.idleStep = Math.max(1, num(k, v)); i++; break;
+      case '--idle-conns': o.idleConns = Math.round(num(k, v)); i++; break;
+      case '--no-traffic': o.traffic = false; break;
       case '--only': o.only = (v ?? '').split(','); i++; break;
       case '--no-profile': o.profile = false; break;
       case '--profile-seconds': o.profileSeconds = num(k, v); i++; break;

@@ -8,11 +8,16 @@
 //   maxrps   --host H --port P --seconds S --conns C         closed loop, as fast as the path answers
 //   bulk     --host H --port P --seconds S [--unit mib|gbit] one stream, write as fast as possible to a
 //                                                            sink; the rate as mibPerS (default) or gbitPerS
+//   hold     --host H --port P --conns C                     C idle connections (128 bytes echoed on each,
+//                                                            bench/lib/idle-connections.ts), one JSON line
+//                                                            once all are open; kept until stdin closes,
+//                                                            then all closed (a second JSON line)
 // --host defaults to 127.0.0.1. Requests and answers are 128 bytes echoed by the backend
 // (bench/lib/echo-sink-backend.ts). Latency runs from the moment a request was due (a request queued
 // behind a slow one counts its wait: no coordinated omission); the first `--warmup` seconds are not
 // recorded.
 import { connect, type Socket } from 'node:net';
+import { closeAll, openMany } from './idle-connections.js';
 
 const SIZE = 128;
 const REQUEST = Buffer.alloc(SIZE, 0x61);
@@ -275,8 +280,26 @@ async function bulk(a: Args): Promise<Record<string, unknown>> {
   return { bytes, seconds: r3(secs), ...rate };
 }
 
+/** Opens the idle connections, says so, and holds them until stdin closes (the bench has measured). */
+async function hold(a: Args): Promise<Record<string, unknown>> {
+  const t0 = now();
+  const sockets: Socket[] = [];
+  await openMany(a.host, a.port, a.conns, sockets);
+  let lost = 0;
+  for (const s of sockets) s.once('close', () => lost++);
+  console.log(JSON.stringify({ mode: 'hold', open: sockets.length, openMs: Math.round(now() - t0) }));
+  await new Promise<void>((resolve) => {
+    process.stdin.once('end', resolve).once('close', resolve).resume();
+  });
+  // Connections the path closed while they were held (they would make the memory per connection look low).
+  const closedEarly = lost;
+  const held = sockets.length;
+  await closeAll(sockets);
+  return { closed: held, closedEarly };
+}
+
 const args = parseArgs(process.argv.slice(2));
-const modes: Record<string, (a: Args) => Promise<Record<string, unknown>>> = { ping, latency, connrate, maxrps, bulk };
+const modes: Record<string, (a: Args) => Promise<Record<string, unknown>>> = { ping, latency, connrate, maxrps, bulk, hold };
 const run = modes[args.mode];
 if (!run) {
   console.error(`unknown mode ${args.mode}; one of ${Object.keys(modes).join(', ')}`);

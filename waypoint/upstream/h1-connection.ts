@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import type { UpstreamStream } from '../transport/connector.js';
+import type { ReadRelay, ReadSink, UpstreamStream } from '../transport/connector.js';
 import { WeftError } from '../../lib/errors/index.js';
 import { ChunkedDecoder, type ChunkSink } from '../h1/chunked.js';
 import { connectionHas, HEAD_ERROR, HEAD_MORE, HeadParser } from '../h1/head-parser.js';
@@ -65,7 +65,7 @@ const enum Framing {
   Close,
 }
 
-export class H1Connection implements ChunkSink, BatchedSocket {
+export class H1Connection implements ChunkSink, BatchedSocket, ReadSink {
   pending: Buffer | Buffer[] | null = null;
   private readonly parser = new HeadParser('response', MAX_RESPONSE_HEAD_BYTES);
   private decoder: ChunkedDecoder | undefined;
@@ -92,10 +92,17 @@ export class H1Connection implements ChunkSink, BatchedSocket {
     if (!this.requestWritten && this.requestBody) this.fail(new Error('request body closed early'), false);
   };
 
+  /** Reads come in a buffer that is reused after each one (ReadRelay): body bytes kept are copied. */
+  private readonly reusedReads: boolean;
+
   constructor(
     private readonly pool: ConnectionOwner,
     readonly socket: UpstreamStream,
+    relay?: ReadRelay,
   ) {
+    this.reusedReads = relay !== undefined;
+    if (relay) relay.sink = this;
+    // Also for relayed reads: a flowing stream is what emits 'end' at EOF ('data' then never fires).
     socket.on('data', (c: Buffer) => this.onData(c));
     socket.on('drain', () => this.requestBody?.resume());
     socket.on('end', () => this.onEnd());
@@ -222,6 +229,12 @@ export class H1Connection implements ChunkSink, BatchedSocket {
     if (s === this.stream && this.state === State.Body) this.destroy();
   }
 
+  // ReadSink: a relayed read (see ReadRelay); whatever outlives the call is copied (deliver()).
+  readBytes(chunk: Buffer): boolean {
+    this.onData(chunk);
+    return true; // deliver() pauses the socket itself when a body stream is full
+  }
+
   private onData(chunk: Buffer): void {
     const ex = this.ex;
     if (!ex || this.state === State.Done || this.state === State.Idle) {
@@ -322,8 +335,11 @@ export class H1Connection implements ChunkSink, BatchedSocket {
     return chunk.length;
   }
 
-  private deliver(data: Buffer): void {
-    if (data.length === 0) return;
+  private deliver(bytes: Buffer): void {
+    if (bytes.length === 0) return;
+    // The only place received bytes outlive the read: the head parser copies what it keeps (strings, and
+    // a split line), so under a reused read buffer only body bytes need their own copy.
+    const data = this.reusedReads ? Buffer.from(bytes) : bytes;
     if (this.stream) {
       if (!this.stream.push(data)) this.socket.pause();
     } else this.parts.push(data);

@@ -1,4 +1,4 @@
-import type { Connector, UpstreamEndpoint } from '../transport/connector.js';
+import { ReadRelay, type Connector, type UpstreamEndpoint } from '../transport/connector.js';
 import type { UpstreamCallback, UpstreamRequest } from './exchange.js';
 import { H1Connection, type ConnectionOwner } from './h1-connection.js';
 import { abortError, Exchange } from './h1-exchange.js';
@@ -47,9 +47,10 @@ export class H1Pool implements ConnectionOwner {
     }
     if (this.open < this.o.maxConnections) {
       this.open++;
-      this.connector.connect(this.endpoint).then(
+      const relay = new ReadRelay();
+      this.connector.connect(this.endpoint, relay).then(
         (s) => {
-          const c = new H1Connection(this, s);
+          const c = new H1Connection(this, s, relay);
           if (this.closed) {
             c.destroy();
             ex.reject(new Error('endpoint removed'));
