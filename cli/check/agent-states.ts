@@ -5,9 +5,9 @@ import { labPaths, type LabPaths } from '../../lab/names.js';
 import { isRunning } from '../../lab/processes.js';
 import { tryReadLabInfo, type LabInfo } from '../../lab/state.js';
 import { NODE_AGENT_SELECTOR, socketInNetns } from '../admin/admin-target.js';
-import type { ClusterClient } from '../kube/cluster-client.js';
+import type { ClusterClient } from '../../lib/kube/cluster-client.js';
 import { conditionOf } from '../kube/conditions.js';
-import { Pod } from '../kube/resources.js';
+import { Pod } from '../../lib/kube/resources.js';
 
 /**
  * How each node's agent is doing, as the cluster knows it: in Kubernetes the weft-node-agent pod of the

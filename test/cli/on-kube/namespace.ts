@@ -4,7 +4,7 @@
 // ERR_WEFT_CLI_NOT_FOUND and creates nothing. Against a lab directory: cli-namespace.test.ts.
 import { describe, expect, it } from 'vitest';
 import { namespaceCommand, setNamespaceMode } from '../../../cli/commands/namespace.js';
-import { KubeClusterClient } from '../../../cli/kube/kube-cluster.js';
+import { KubeClusterClient } from '../../../lib/kube/kube-cluster.js';
 import { hasCode } from '../../../lib/errors/index.js';
 import type { KubeServer } from '../../support/kube-server.js';
 import { capture } from '../cluster-fixture.js';

@@ -10,7 +10,7 @@
 // cli-waypoint.test.ts.
 import { afterEach, describe, expect, it } from 'vitest';
 import { applyWaypoint, deleteWaypoint, enrollNamespace, listWaypoints, waypointApplyCommand, waypointStatusCommand } from '../../../cli/commands/waypoint.js';
-import { KubeClusterClient } from '../../../cli/kube/kube-cluster.js';
+import { KubeClusterClient } from '../../../lib/kube/kube-cluster.js';
 import { hasCode } from '../../../lib/errors/index.js';
 import type { KubeServer } from '../../support/kube-server.js';
 import { capture } from '../cluster-fixture.js';

@@ -1,7 +1,7 @@
-import type { LooseKubeObject } from '../../lib/kube-object.js';
+import type { LooseKubeObject } from '../kube-object.js';
 import type { ResourceType } from './resources.js';
 
-export type { ObjectMeta } from '../../lib/kube-object.js';
+export type { ObjectMeta } from '../kube-object.js';
 
 /**
  * What every CLI command needs from "the cluster", behind one small interface with two implementations:
