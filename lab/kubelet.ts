@@ -15,6 +15,7 @@ import type { ProxyWatch } from './kube/proxy-watch.js';
 import { rewritePath } from './volumes.js';
 import { forgetRecord, listRecords, startProcess, stopProcess } from './processes.js';
 import { NodeProxy } from './node-proxy.js';
+import { writeNodePodTargets } from './prometheus/write-pod-targets.js';
 import type { LabInfo } from './state.js';
 import type { NodeInfo } from './topology.js';
 import { checkHostPaths, containerArgv, containerEnv, containerVolumes, expandEnvRefs, fixedRunMounts, probeTarget } from './container-launch.js';
@@ -29,7 +30,8 @@ import { podStatus, runNetns, type ContainerState, type PodState, type RuntimeRe
  * Pod's status subresource, and a terminating Pod is deleted for good once its processes and network are
  * gone. It is also the node's kube-proxy (nftables DNAT for Service VIPs, services.ts) and writes each
  * pod's hosts file (pod-etc.ts: replaced atomically, as the pod sees it), from the API server's Services
- * and EndpointSlices as kube-proxy reads them (proxy-watch.ts).
+ * and EndpointSlices as kube-proxy reads them (proxy-watch.ts); and it lists its annotated pods for the
+ * lab's Prometheus (write-pod-targets.ts).
  */
 const SYNC_INTERVAL_MS = 1000;
 const MAX_BACKOFF_MS = 30_000;
@@ -61,6 +63,8 @@ export class Kubelet {
   /** uids of terminating API pods whose final delete is in flight. */
   private readonly finalizing = new Set<string>();
   private apiPods: NodePods | undefined;
+  /** The Prometheus targets file's text as last written (write-pod-targets.ts). */
+  private targets: string | undefined;
 
   constructor(private readonly o: KubeletOptions) {
     this.invoke = o.invoke ?? defaultInvoker(o.node.netns);
@@ -163,6 +167,8 @@ export class Kubelet {
       if (!this.pods.has(key)) this.startPod(want);
     }
     await this.proxy.sync(this.pods.values());
+    const running = [...this.pods.values()].filter((st) => !st.stopping).map((st) => ({ obj: st.obj, ip: st.rec.ip, node: this.o.node.name }));
+    this.targets = await writeNodePodTargets(this.o.paths, this.o.node.name, running, this.targets);
   }
 
   /** The final delete of a terminating API pod that runs nothing here (any more). */

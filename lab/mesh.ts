@@ -120,9 +120,15 @@ export async function writeCaRoot(client: ClusterClient, paths: LabPaths, timeou
   }
 }
 
-/** Each node agent's first token (kubelet-main keeps it fresh from then on). */
+/**
+ * Each node agent's first token (kubelet-main keeps it fresh from then on), asked by `up` on the host:
+ * through the host's admin kubeconfig (the loopback forward), never the lab's own addresses, which the
+ * host does not route into the lab.
+ */
 export async function writeAgentTokens(paths: LabPaths, info: LabInfo): Promise<void> {
-  const rest = kubeRestFor(labKubePaths(paths).inLabAdminKubeconfig);
+  const kubeconfig = info.kube?.kubeconfig;
+  if (kubeconfig === undefined) throw new WeftError('ERR_WEFT_LAB_KUBE_NOT_RUNNING', { lab: info.name, path: 'kube in lab.json' });
+  const rest = kubeRestFor(kubeconfig);
   await Promise.all(info.nodes.map((n) => writeAgentToken(rest, n.name, meshPaths(paths).agentToken(n.name))));
 }
 

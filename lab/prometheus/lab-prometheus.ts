@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { WeftError } from '../../lib/errors/index.js';
 import type { Logger } from '../../lib/telemetry/log.js';
 import { startComponent, type Placement } from '../kube/components.js';
-import { labKubePaths } from '../kube/lab-control-plane.js';
 import { startLoopbackForward } from '../kube/loopback-forward.js';
 import { type LabPaths, ROOT_UNDERLAY_IP, rootNetns } from '../names.js';
 import { isRunning } from '../processes.js';
@@ -23,12 +22,14 @@ export const PROMETHEUS_PORT = 9090;
 export interface LabPrometheusPaths {
   readonly dir: string;
   readonly config: string;
+  /** File-based discovery: each lab kubelet writes the annotated pods it runs here (`<node>.json`). */
+  readonly targetsDir: string;
   readonly data: string;
 }
 
 export function labPrometheusPaths(paths: LabPaths): LabPrometheusPaths {
   const dir = join(paths.root, 'prometheus');
-  return { dir, config: join(dir, 'prometheus.yml'), data: join(dir, 'data') };
+  return { dir, config: join(dir, 'prometheus.yml'), targetsDir: join(dir, 'targets'), data: join(dir, 'data') };
 }
 
 /** What `up` records in lab.json about Prometheus. */
@@ -50,8 +51,9 @@ export interface EnsureLabPrometheusOptions {
 export async function ensureLabPrometheus(o: EnsureLabPrometheusOptions): Promise<LabPrometheusInfo> {
   if (!existsSync(PROMETHEUS_BINARY)) throw new WeftError('ERR_WEFT_LAB_TOOL_MISSING', { tool: 'prometheus', path: PROMETHEUS_BINARY });
   const p = labPrometheusPaths(o.paths);
+  await mkdir(p.targetsDir, { recursive: true });
   await mkdir(p.data, { recursive: true });
-  await writeFile(p.config, scrapeConfig(o.nodes, labKubePaths(o.paths).inLabAdminKubeconfig));
+  await writeFile(p.config, scrapeConfig(o.nodes, p.targetsDir));
   const place: Placement = { procs: o.paths.procs, logs: o.paths.logs, dir: p.dir, netns: rootNetns(o.lab), detached: true, readyTimeoutMs: 60_000 };
   const running = (id: string): Promise<boolean> => isRunning(o.paths.procs, id);
   const listen = `${ROOT_UNDERLAY_IP}:${PROMETHEUS_PORT}`;

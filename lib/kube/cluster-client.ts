@@ -5,8 +5,8 @@ export type { ObjectMeta } from '../kube-object.js';
 
 /**
  * What every CLI command needs from "the cluster", behind one small interface with two implementations:
- * the Kubernetes API (kube-cluster.ts, through @kubernetes/client-node and the current kubeconfig) and a
- * running lab's cluster-state directory (lab-cluster.ts, lab/names.ts `labPaths`). Commands are written once
+ * the Kubernetes API (kube-cluster.ts, through @kubernetes/client-node and the current kubeconfig, or a lab's
+ * admin kubeconfig: lab/kube/lab-client.ts) and the test doubles. Commands are written once
  * against this interface.
  */
 /** A ConfigMap's `data` is the one top-level field beyond spec/status the CLI reads. */
