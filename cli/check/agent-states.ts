@@ -41,14 +41,14 @@ export async function agentStates(client: ClusterClient, meshNamespace: string, 
   });
 }
 
-/** The lab's paths and what `up` recorded (undefined before it did), from its cluster directory. */
-export async function labOf(lab: string, clusterDir: string): Promise<{ paths: LabPaths; info: LabInfo | undefined }> {
-  const paths = labPaths(lab, dirname(dirname(clusterDir)));
+/** The lab's paths and what `up` recorded (undefined before it did), from its state directory. */
+export async function labOf(lab: string, stateDir: string): Promise<{ paths: LabPaths; info: LabInfo | undefined }> {
+  const paths = labPaths(lab, dirname(stateDir));
   return { paths, info: await tryReadLabInfo(paths) };
 }
 
-async function labAgentStates(lab: string, clusterDir: string, nodes: readonly string[]): Promise<AgentState[]> {
-  const { paths, info } = await labOf(lab, clusterDir);
+async function labAgentStates(lab: string, stateDir: string, nodes: readonly string[]): Promise<AgentState[]> {
+  const { paths, info } = await labOf(lab, stateDir);
   const logs = (node: string): string => `\`weft lab logs agent-${node} --lab ${lab}\``;
   const out: AgentState[] = [];
   for (const node of nodes) {

@@ -30,7 +30,9 @@ export async function labChecks(client: ClusterClient, options: { now?: Date; ca
     await guarded('control plane', async () => {
       const reported = [...(await client.list(Gateway)), ...(await client.list(HTTPRoute)), ...(await client.list(AuthorizationPolicy))];
       if (reported.length === 0) return skip('control plane', 'no Gateway, HTTPRoute or AuthorizationPolicy for it to report on yet');
-      const withStatus = reported.filter((o) => o.status !== undefined);
+      // The Gateway API CRDs default a new object's status to Unknown conditions: only a condition with a
+      // verdict is the control plane's.
+      const withStatus = reported.filter((o) => ((o.status?.conditions as { status?: string }[] | undefined) ?? []).some((c) => c.status === 'True' || c.status === 'False'));
       if (withStatus.length === 0) return warn('control plane', `no status written for ${reported.length} object(s) yet`, `Is weft-control running? \`weft lab logs control --lab ${lab.name}\``);
       return ok('control plane', `status written for ${withStatus.length}/${reported.length} object(s)`);
     }),

@@ -35,6 +35,7 @@ export interface ServerVersion {
 
 export type ClusterTarget =
   | { readonly kind: 'kubernetes'; readonly context: string; readonly server: string }
+  /** A lab: its own API server, and `dir` its state directory (/var/run/weft-lab/<name>). */
   | { readonly kind: 'lab'; readonly name: string; readonly dir: string };
 
 export interface ClusterClient {
