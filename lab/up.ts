@@ -83,25 +83,28 @@ export async function labUp(o: UpOptions): Promise<LabInfo> {
   if (r.status === 'rejected') throw r.reason;
   const withKube: LabInfo = { ...info, kube: k.value };
   await writeLabInfo(paths, withKube);
-  await waitNodesReady({ kubeconfig: k.value.kubeconfig, nodes: nodes.map((n) => n.name), logs: paths.logs });
+  // weft-system and weft-control need only the API server; the agents' node-bound tokens need the Nodes.
+  const nodesReady = waitNodesReady({ kubeconfig: k.value.kubeconfig, nodes: nodes.map((n) => n.name), logs: paths.logs });
   let prometheus: LabPrometheusInfo | undefined;
   if (info.control) {
-    // Scrapes the mesh's components: started with them, not in a lab without the mesh.
-    const [m, p] = await Promise.allSettled([
-      startMesh(paths, withKube, o.log),
+    // Prometheus scrapes the mesh's components: started with them, not in a lab without the mesh.
+    const [n, m, p] = await Promise.allSettled([
+      nodesReady,
+      startMesh(paths, withKube, o.log, nodesReady),
       ensureLabPrometheus({ lab: o.name, paths, nodes, previous: existing?.prometheus, log: o.log }),
     ]);
+    if (n.status === 'rejected') throw n.reason;
     if (m.status === 'rejected') throw m.reason;
     if (p.status === 'rejected') throw p.reason;
     prometheus = p.value;
-  }
+  } else await nodesReady;
   const done: LabInfo = { ...withKube, ...(prometheus ? { prometheus } : {}) };
   await writeLabInfo(paths, done);
   return done;
 }
 
-/** weft-control on the API server, then (with its CA root and their tokens) the node agents. */
-async function startMesh(paths: LabPaths, info: LabInfo, log: Logger): Promise<void> {
+/** weft-control on the API server, then (with its CA root and, once the Nodes are Ready, their tokens) the node agents. */
+async function startMesh(paths: LabPaths, info: LabInfo, log: Logger, nodesReady: Promise<void>): Promise<void> {
   const client = labClient(info);
   let t0 = Date.now();
   await ensureMeshObjects(client, info);
@@ -111,6 +114,7 @@ async function startMesh(paths: LabPaths, info: LabInfo, log: Logger): Promise<v
   await writeCaRoot(client, paths);
   log.info({ component: 'control', ms: Date.now() - t0 }, 'started');
   if (!info.agent) return;
+  await nodesReady;
   await writeAgentTokens(paths, info);
   for (const node of info.nodes) await startNodeAgent(paths, info, node);
 }
