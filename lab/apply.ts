@@ -47,7 +47,8 @@ export async function deleteManifests(client: ClusterClient, objects: readonly K
     const type = { apiVersion: obj.apiVersion, kind: obj.kind, plural: '', namespaced: obj.metadata.namespace !== undefined || !CLUSTER_SCOPED.has(obj.kind) };
     const ns = type.namespaced ? (obj.metadata.namespace ?? 'default') : undefined;
     const deleted = await client.delete({ type, name: obj.metadata.name, ...(ns === undefined ? {} : { namespace: ns }) });
-    lines.push(`${kubectlType(obj)} "${obj.metadata.name}" ${deleted ? 'deleted' : 'not found'}`);
+    // kubectl 1.37's words: `pod "web" deleted from demo namespace`, `namespace "demo" deleted`.
+    lines.push(`${kubectlType(obj)} "${obj.metadata.name}" ${deleted ? 'deleted' : 'not found'}${ns === undefined ? '' : ` ${deleted ? 'from' : 'in'} ${ns} namespace`}`);
   }
   return lines;
 }
