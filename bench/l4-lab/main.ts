@@ -53,7 +53,12 @@ interface Variant {
   pids: number[];
 }
 
+/** A pod and its ServiceAccount (the lab's API server admits no pod whose ServiceAccount is missing). */
 const podYaml = (ns: string, name: string, node: string, extra: string): string => `
+apiVersion: v1
+kind: ServiceAccount
+metadata: { name: ${name}, namespace: ${ns} }
+---
 apiVersion: v1
 kind: Pod
 metadata: { name: ${name}, namespace: ${ns}, labels: { app: ${name} } }
