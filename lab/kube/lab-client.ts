@@ -18,6 +18,9 @@ export function labKubeConfig(info: LabInfo, kubeconfig?: string): KubeConfig {
   try {
     kc.loadFromFile(file);
   } catch (err) {
+    // The lab's admin credentials belong to the user that started it (root): said by name, not as EACCES.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM') throw new WeftError('ERR_WEFT_CLI_PERMISSION_DENIED', { what: `reading the admin kubeconfig of lab ${info.name}`, path: file, uid: process.getuid?.() ?? -1 }, { cause: err });
     throw new WeftError('ERR_WEFT_LAB_KUBE_NOT_RUNNING', { lab: info.name, path: file }, { cause: err });
   }
   return kc;
