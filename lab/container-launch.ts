@@ -1,9 +1,7 @@
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { readObjects, writeAtomic } from './cluster-store.js';
+import { writeAtomic } from './atomic-file.js';
 import { programFor } from './images.js';
 import type { Container, PodSpec } from './manifests.js';
-import { meshPaths, writeToken } from './mesh.js';
 import type { LabPaths } from './names.js';
 import { run } from './command.js';
 import { FIXED_RUN_PATHS, inPod } from './pod-etc.js';
@@ -41,8 +39,8 @@ function podFields(st: PodState, node: NodeInfo): Record<string, string> {
 
 /**
  * The environment of a container: the lab's own variables, then the container's `env` (values and
- * fieldRefs). An API pod also gets KUBERNETES_SERVICE_HOST/PORT, as from a kubelet: here the API server's
- * own address (the `kubernetes` Service's only endpoint), which the lab's kube-proxy does not DNAT.
+ * fieldRefs), and KUBERNETES_SERVICE_HOST/PORT, as from a kubelet: here the API server's own address (the
+ * `kubernetes` Service's only endpoint), which the lab's kube-proxy does not DNAT.
  */
 export function containerEnv(st: PodState, c: Container, node: NodeInfo, labName: string, apiServer?: URL): NodeJS.ProcessEnv {
   const rec = st.rec;
@@ -59,7 +57,7 @@ export function containerEnv(st: PodState, c: Container, node: NodeInfo, labName
     SERVICE_ACCOUNT: spec.serviceAccountName ?? 'default',
     WEFT_LAB: labName,
   };
-  if (st.source === 'api' && apiServer) {
+  if (apiServer) {
     env.KUBERNETES_SERVICE_HOST = apiServer.hostname;
     env.KUBERNETES_SERVICE_PORT = apiServer.port || '443';
   }
@@ -87,55 +85,33 @@ export function containerArgv(st: PodState, c: Container, mounts: ReadonlyMap<st
 }
 
 /**
- * Prepares the container's volumes and returns mount path → host path. An API pod's tokens come through
- * TokenRequest and its ConfigMaps from the API server (a missing one fails the start, retried as a kubelet
- * waits for it); a file-store pod's from the lab's token key and cluster state.
+ * Prepares the container's volumes and returns mount path → host path: tokens through TokenRequest and
+ * ConfigMaps from the API server (a missing one fails the start, retried as a kubelet waits for it).
  */
 export async function containerVolumes(paths: LabPaths, node: NodeInfo, st: PodState, c: Container, api: NodePods | undefined, log: Logger): Promise<Map<string, string>> {
   const mounts = volumeMounts(c);
   if (mounts.length === 0) return new Map();
+  if (!api) throw new WeftError('ERR_WEFT_CORE_INTERNAL', { reason: `volumes of ${st.key} before the kubelet has its API server` });
   const spec = st.obj.spec as unknown as PodSpec & { volumes?: Volume[] };
-  const mesh = meshPaths(paths);
   const { namespace, name, uid } = st.rec;
   const serviceAccount = spec.serviceAccountName ?? 'default';
-  const common = {
+  return prepareVolumes(spec.volumes, mounts, {
     dir: join(paths.root, 'volumes', `${namespace}.${name}`),
     fields: podFields(st, node),
-    caRoot: mesh.caRoot,
     mapHostPath: (v: HostPathVolume, readOnly: boolean) => mapHostPath(v, readOnly, paths.node(node.name), st.key),
-  };
-  if (st.source === 'api' && api) {
-    return prepareVolumes(spec.volumes, mounts, {
-      ...common,
-      configMap: async (cm) => {
-        const data = await api.configMap(namespace, cm);
-        if (data === undefined) throw new WeftError('ERR_WEFT_SOURCE_KUBE_REQUEST', { method: 'GET', path: `configmaps/${namespace}/${cm}`, status: 404, reason: `ConfigMap ${cm} of volume of ${st.key} not found (yet)` });
-        return data;
-      },
-      // Requested again before it expires, as a kubelet does (token-refresh.ts), until the pod stops.
-      mintToken: (file, audiences, expirationSeconds) =>
-        (st.tokens ??= new TokenRefresher({ log })).start(file, async () => {
-          const asked = realClock.now();
-          const t = await api.requestToken({ namespace, serviceAccount, pod: { name, uid }, audiences: audiences ?? [], ...(expirationSeconds !== undefined ? { expirationSeconds } : {}) });
-          await writeAtomic(file, t.token, 0o600);
-          return { issuedAtMs: asked, expiresAtMs: asked + (Date.parse(t.expirationTimestamp) - Date.now()) };
-        }),
-    });
-  }
-  const manifests = (await readObjects(paths.manifests)).map((x) => x.object);
-  const canMint = existsSync(mesh.tokenKey);
-  return prepareVolumes(spec.volumes, mounts, {
-    ...common,
-    configMap: (cm) => {
-      const obj = manifests.find((o) => o.kind === 'ConfigMap' && o.metadata.name === cm && (o.metadata.namespace ?? 'default') === namespace);
-      return Promise.resolve(obj ? ((obj.data ?? {}) as Record<string, string>) : undefined);
+    configMap: async (cm) => {
+      const data = await api.configMap(namespace, cm);
+      if (data === undefined) throw new WeftError('ERR_WEFT_SOURCE_KUBE_REQUEST', { method: 'GET', path: `configmaps/${namespace}/${cm}`, status: 404, reason: `ConfigMap ${cm} of volume of ${st.key} not found (yet)` });
+      return data;
     },
-    ...(canMint
-      ? {
-          mintToken: (file: string, audience: string[] | undefined) =>
-            writeToken(paths, { namespace, serviceAccount, pod: { name, uid }, node: { name: node.name }, audience: audience ?? ['weft'] }, file),
-        }
-      : {}),
+    // Requested again before it expires, as a kubelet does (token-refresh.ts), until the pod stops.
+    mintToken: (file, audiences, expirationSeconds) =>
+      (st.tokens ??= new TokenRefresher({ log })).start(file, async () => {
+        const asked = realClock.now();
+        const t = await api.requestToken({ namespace, serviceAccount, pod: { name, uid }, audiences: audiences ?? [], ...(expirationSeconds !== undefined ? { expirationSeconds } : {}) });
+        await writeAtomic(file, t.token, 0o600);
+        return { issuedAtMs: asked, expiresAtMs: asked + (Date.parse(t.expirationTimestamp) - Date.now()) };
+      }),
   });
 }
 

@@ -116,7 +116,7 @@ export function demoHints(lab: string): string {
     x("curl -s 'http://frontend/forward?url=http://backend:8080/'   # frontend -> backend v1 or v2"),
     x("curl -s 'http://backend:8080/?status=503&delay=200'         # make the echo fail or wait"),
     x("bash -c 'exec 3<>/dev/tcp/tcp-echo/9000; echo hello >&3; head -1 <&3'"),
-    `  weft lab logs${flag} demo/client        # or: controller, kubelet-n1, agent-n1, control`,
+    `  weft lab logs${flag} demo/client        # or: kubelet-n1, agent-n1, control, kube-scheduler`,
     cmd('down'),
     '(`weft` is `node dist/cli/main.js` in a checkout.)',
   ].join('\n');

@@ -9,6 +9,8 @@ import { NodeApi } from './kube/node-api.js';
 import { NodeHeartbeat } from './kube/node-heartbeat.js';
 import { NodePods } from './kube/node-pods.js';
 import { ProxyWatch } from './kube/proxy-watch.js';
+import { keepAgentTokenFresh } from './kube/agent-token.js';
+import { meshPaths } from './mesh.js';
 import { labPaths } from './names.js';
 import { readLabInfo } from './state.js';
 
@@ -32,6 +34,7 @@ let closed = false;
 let heartbeat: NodeHeartbeat | undefined;
 let pods: NodePods | undefined;
 let proxy: ProxyWatch | undefined;
+let agentToken: { stop(): void } | undefined;
 for (const sig of ['SIGTERM', 'SIGINT'] as const) {
   process.once(sig, () => {
     closed = true;
@@ -39,11 +42,15 @@ for (const sig of ['SIGTERM', 'SIGINT'] as const) {
     heartbeat?.close();
     void pods?.stop();
     void proxy?.stop();
+    agentToken?.stop();
     process.exit(0);
   });
 }
 // The node in the API server: its credentials appear while `up` starts the control plane beside this.
 const kube = labKubePaths(paths);
+// The node's agent is a lab process, not a pod: its node-bound token is kept fresh here, with the admin's
+// credentials (the Node authorizer gives a kubelet tokens for its own pods only).
+if (info.agent) agentToken = keepAgentTokenFresh({ kubeconfig: kube.inLabAdminKubeconfig, node: node.name, file: meshPaths(paths).agentToken(node.name), log: log.child({ component: 'agent-token' }) });
 const api = await NodeApi.connect(node.name, kube.node(node.name).kubeconfig, log, () => closed);
 // kube-proxy's part, with its own credentials (system:kube-proxy): every Service and EndpointSlice.
 const proxyLog = log.child({ component: 'kube-proxy' });

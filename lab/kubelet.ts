@@ -3,7 +3,6 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../lib/telemetry/log.js';
 import type { PluginInvoker } from './cni-chain.js';
-import { readObjects, removeFile, writeObject } from './cluster-store.js';
 import { programFor } from './images.js';
 import type { KubeObject, PodSpec } from './manifests.js';
 import { type LabPaths, podNetns, ROOT_UNDERLAY_IP } from './names.js';
@@ -16,23 +15,23 @@ import type { ProxyWatch } from './kube/proxy-watch.js';
 import { rewritePath } from './volumes.js';
 import { forgetRecord, listRecords, startProcess, stopProcess } from './processes.js';
 import { NodeProxy } from './node-proxy.js';
+import { writeNodePodTargets } from './prometheus/write-pod-targets.js';
 import type { LabInfo } from './state.js';
 import type { NodeInfo } from './topology.js';
 import { checkHostPaths, containerArgv, containerEnv, containerVolumes, expandEnvRefs, fixedRunMounts, probeTarget } from './container-launch.js';
-import { podStatus, runNetns, type ContainerState, type PodSource, type PodState, type RuntimeRecord } from './pod-state.js';
+import { podStatus, runNetns, type ContainerState, type PodState, type RuntimeRecord } from './pod-state.js';
 
 /**
  * The lab's kubelet and container runtime for one node. It runs inside the node's network namespace
  * (so that probes leave from the node, as a kubelet's do) and, for each Pod bound to its node: creates
  * the pod's sandbox (pod-sandbox.ts: namespace and CNI chain), starts each container's program in it,
- * restarts it per restartPolicy, probes it, and reports the Pod's status. Pods come from two places: the
- * lab's file store (`weft lab apply`; status written into the cluster-state directory) and, once
- * `watchApi` gave it the node's pod watch, the real API server (pods its scheduler bound to this node;
- * status written to the Pod's status subresource, and a terminating Pod deleted for good once its
- * processes and network are gone). It is also the node's kube-proxy (nftables DNAT for Service VIPs,
- * services.ts) and writes each pod's hosts file (pod-etc.ts: replaced atomically, as the pod sees it):
- * the API server's Services and EndpointSlices as kube-proxy reads them (proxy-watch.ts), beside the
- * file store's Services with the slices its pods make (endpoint-slices.ts).
+ * restarts it per restartPolicy, probes it, and reports the Pod's status. Its pods are those the API
+ * server's scheduler bound to this node, once `watchApi` gave it the node's pod watch; status goes to the
+ * Pod's status subresource, and a terminating Pod is deleted for good once its processes and network are
+ * gone. It is also the node's kube-proxy (nftables DNAT for Service VIPs, services.ts) and writes each
+ * pod's hosts file (pod-etc.ts: replaced atomically, as the pod sees it), from the API server's Services
+ * and EndpointSlices as kube-proxy reads them (proxy-watch.ts); and it lists its annotated pods for the
+ * lab's Prometheus (write-pod-targets.ts).
  */
 const SYNC_INTERVAL_MS = 1000;
 const MAX_BACKOFF_MS = 30_000;
@@ -64,6 +63,8 @@ export class Kubelet {
   /** uids of terminating API pods whose final delete is in flight. */
   private readonly finalizing = new Set<string>();
   private apiPods: NodePods | undefined;
+  /** The Prometheus targets file's text as last written (write-pod-targets.ts). */
+  private targets: string | undefined;
 
   constructor(private readonly o: KubeletOptions) {
     this.invoke = o.invoke ?? defaultInvoker(o.node.netns);
@@ -80,8 +81,8 @@ export class Kubelet {
   }
 
   /**
-   * From now on also runs the pods the API server bound to this node and proxies the API server's
-   * Services (kubelet-main connects them).
+   * From now on runs the pods the API server bound to this node and proxies the API server's Services
+   * (kubelet-main connects them).
    */
   watchApi(pods: NodePods, proxy?: ProxyWatch): void {
     this.apiPods = pods;
@@ -139,39 +140,35 @@ export class Kubelet {
   }
 
   private async sync(): Promise<void> {
-    const { paths, node } = this.o;
-    const manifests = (await readObjects(paths.manifests)).map((s) => s.object);
-    const podObjs = (await readObjects(paths.pods)).map((s) => s.object);
-    const generated = (await readObjects(paths.generated)).map((s) => s.object);
-    const allPods = [...manifests, ...podObjs, ...generated].filter((o) => o.kind === 'Pod');
-    const mine = new Map<string, { obj: KubeObject; source: PodSource }>();
-    for (const p of allPods) if ((p.spec as PodSpec | undefined)?.nodeName === node.name) mine.set(podKey(p), { obj: p, source: 'file' });
     const api = this.apiPods;
-    const apiObjs = api?.list() ?? [];
-    for (const p of apiObjs) {
+    if (!api) return;
+    const mine = new Map<string, KubeObject>();
+    for (const p of api.list()) {
       const key = podKey(p);
-      if (mine.has(key)) continue; // a file-store pod of that name runs here: it keeps its namespace
       if (p.metadata.deletionTimestamp !== undefined) {
         if (!this.pods.has(key)) this.finalize(key, p);
         continue;
       }
       const phase = p.status?.phase;
       if ((phase === 'Succeeded' || phase === 'Failed') && !this.pods.has(key)) continue; // finished: never started again
-      mine.set(key, { obj: p, source: 'api' });
+      mine.set(key, p);
     }
 
-    for (const [key, st] of this.pods) {
-      // Before the first list, "no pods" means "not known yet".
-      if (st.source === 'api' && api?.isSynced !== true) continue;
-      const want = mine.get(key);
-      if (!want || want.obj.metadata.uid !== st.obj.metadata.uid) {
-        if (!st.stopping) void this.stopPod(st);
-      } else if (!st.stopping) void this.writeStatus(st); // retries a status write that failed
+    // Before the first list, "no pods" means "not known yet".
+    if (api.isSynced) {
+      for (const [key, st] of this.pods) {
+        const want = mine.get(key);
+        if (!want || want.metadata.uid !== st.obj.metadata.uid) {
+          if (!st.stopping) void this.stopPod(st);
+        } else if (!st.stopping) void this.writeStatus(st); // retries a status write that failed
+      }
     }
     for (const [key, want] of mine) {
-      if (!this.pods.has(key)) this.startPod(want.obj, want.source);
+      if (!this.pods.has(key)) this.startPod(want);
     }
-    await this.proxy.sync(allPods, [...manifests, ...generated], this.pods.values());
+    await this.proxy.sync(this.pods.values());
+    const running = [...this.pods.values()].filter((st) => !st.stopping).map((st) => ({ obj: st.obj, ip: st.rec.ip, node: this.o.node.name }));
+    this.targets = await writeNodePodTargets(this.o.paths, this.o.node.name, running, this.targets);
   }
 
   /** The final delete of a terminating API pod that runs nothing here (any more). */
@@ -193,7 +190,7 @@ export class Kubelet {
     return this.o.info.control ? [{ ip: ROOT_UNDERLAY_IP, names: CONTROL_NAMES }] : [];
   }
 
-  private startPod(obj: KubeObject, source: PodSource): void {
+  private startPod(obj: KubeObject): void {
     const namespace = obj.metadata.namespace ?? 'default';
     const key = podKey(obj);
     const rec: RuntimeRecord = {
@@ -208,7 +205,6 @@ export class Kubelet {
     const st: PodState = {
       key,
       obj,
-      source,
       rec,
       containers: spec.containers.map((c) => ({
         spec: c,
@@ -231,9 +227,10 @@ export class Kubelet {
   private async runSandbox(st: PodState): Promise<void> {
     const log = this.o.log.child({ pod: st.key });
     try {
-      for (const c of st.containers) programFor(c.spec.image, st.key); // unknown image: clear error, no sandbox
+      // An image the lab cannot run stays Pending with the reason a kubelet gives one it cannot pull (a
+      // Failed pod would make its ReplicaSet create another, and another).
+      for (const c of st.containers) programFor(c.spec.image, st.key);
     } catch (err) {
-      st.phase = 'Failed';
       st.reason = 'ErrImagePull';
       st.message = (err as Error).message;
       log.error({ err }, 'pod cannot start');
@@ -390,9 +387,8 @@ export class Kubelet {
     await this.killPodProcesses(st.rec, ((st.obj.spec as unknown as PodSpec).terminationGracePeriodSeconds ?? 30) * 1000);
     await this.sandbox.teardown(st.rec);
     await rm(this.sandbox.recordFile(st.rec), { force: true });
-    if (st.source === 'file') await removeFile(join(this.o.paths.status, `Pod.${st.rec.namespace}.${st.rec.name}.yaml`));
     // Gone from this node: the API pod (this uid only) can go, as a kubelet's status manager deletes it.
-    else await this.apiPods?.finalize(st.rec.namespace, st.rec.name, st.rec.uid).catch((err: unknown) => this.o.log.error({ err, pod: st.key }, 'deleting the terminated pod failed'));
+    await this.apiPods?.finalize(st.rec.namespace, st.rec.name, st.rec.uid).catch((err: unknown) => this.o.log.error({ err, pod: st.key }, 'deleting the terminated pod failed'));
     this.proxy.forgetHosts(st.key);
     if (this.pods.get(st.key) === st) this.pods.delete(st.key);
     this.o.log.info({ pod: st.key }, 'pod removed');
@@ -402,25 +398,16 @@ export class Kubelet {
   private async writeStatus(st: PodState): Promise<void> {
     if (st.stopping) return;
     const status = podStatus(st, this.o.node.ip, new Date().toISOString());
-    // Skip rewriting when only the timestamps would change: the control plane watches these files.
+    // Skip rewriting when only the timestamps would change.
     const fingerprint = JSON.stringify({ ...status, conditions: (status.conditions as { type: string; status: string }[]).map((c) => [c.type, c.status]) });
     if (fingerprint === st.lastStatus) return;
     st.lastStatus = fingerprint;
-    if (st.source === 'api') {
-      try {
-        await this.apiPods?.writeStatus(st.rec.namespace, st.rec.name, status);
-      } catch (err) {
-        st.lastStatus = undefined; // the next sync writes it again
-        this.o.log.error({ err, pod: st.key }, 'writing the pod status failed');
-      }
-      return; // the watch brings it back, and with it the endpoints' change
+    try {
+      await this.apiPods?.writeStatus(st.rec.namespace, st.rec.name, status);
+    } catch (err) {
+      st.lastStatus = undefined; // the next sync writes it again
+      this.o.log.error({ err, pod: st.key }, 'writing the pod status failed');
     }
-    await writeObject(this.o.paths.status, `Pod.${st.rec.namespace}.${st.rec.name}.yaml`, {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name: st.rec.name, namespace: st.rec.namespace },
-      status,
-    });
-    this.kick(); // readiness changes endpoints
+    // The watch brings it back, and with it the endpoints' change.
   }
 }

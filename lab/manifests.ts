@@ -1,13 +1,10 @@
 import { parseAllDocuments } from 'yaml';
 import { WeftError } from '../lib/errors/index.js';
 import type { LooseKubeObject } from '../lib/kube-object.js';
-import { objectFileName } from '../lib/object-file-name.js';
-import { checkDataKeys, checkIdentity, checkPodSpecNames, labKind } from './object-fields.js';
 
 /**
- * Kubernetes-shaped objects as the lab reads and writes them. The lab is the API server: it checks what
- * it needs to run them (kind, apiVersion, names as Kubernetes allows them, containers, images); the
- * control plane validates the rest.
+ * Kubernetes-shaped objects as the lab's kubelet reads them from its API server (the fields it runs a pod
+ * with), and the manifests `weft lab apply` sends there.
  */
 export type { ObjectMeta } from '../lib/kube-object.js';
 export type KubeObject = LooseKubeObject;
@@ -71,25 +68,15 @@ export interface ServicePort {
   appProtocol?: string;
 }
 
-/** Kinds without a namespace (LAB_KINDS); every other kind defaults to namespace `default`. */
-export function isClusterScoped(kind: string): boolean {
-  return labKind(kind)?.namespaced === false;
-}
-
-/** The file control/sources/files.ts reads the object from (lib/object-file-name.ts); namespace defaults to `default`. */
-export function manifestFileName(obj: Pick<KubeObject, 'kind' | 'metadata'>): string {
-  return objectFileName(obj.kind, isClusterScoped(obj.kind) ? undefined : (obj.metadata.namespace ?? 'default'), obj.metadata.name);
-}
-
-export function objectKey(obj: Pick<KubeObject, 'kind' | 'metadata'>): string {
-  return isClusterScoped(obj.kind) ? `${obj.kind}/${obj.metadata.name}` : `${obj.kind}/${obj.metadata.namespace ?? 'default'}/${obj.metadata.name}`;
-}
-
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Parses one YAML or JSON text (multi-document, `List` kinds flattened) into objects. */
+/**
+ * Parses one YAML or JSON text (multi-document, `List` kinds flattened) into objects. Only the shape
+ * `weft lab apply` needs to address an object is checked (apiVersion, kind, metadata.name); the API
+ * server validates the rest.
+ */
 export function parseManifests(text: string, source: string): KubeObject[] {
   const out: KubeObject[] = [];
   const docs = parseAllDocuments(text);
@@ -104,42 +91,13 @@ export function parseManifests(text: string, source: string): KubeObject[] {
   return out;
 }
 
-export function checkObject(value: unknown, source: string): KubeObject {
+function checkObject(value: unknown, source: string): KubeObject {
   const bad = (reason: string): never => {
     throw new WeftError('ERR_WEFT_LAB_MANIFEST_INVALID', { source, reason });
   };
   if (!isRecord(value)) return bad('a document is not a mapping');
-  checkIdentity(value, source);
-  const obj = value as unknown as KubeObject;
-  const where = `${obj.kind} ${obj.metadata.name}`;
-  if (obj.kind === 'Pod') checkPodSpec(obj.spec, where, source, bad);
-  if (obj.kind === 'Deployment') {
-    const spec = obj.spec;
-    if (!isRecord(spec) || !isRecord(spec.template)) bad(`${where}: spec.template is missing`);
-    const tpl = (spec as { template: Record<string, unknown> }).template;
-    checkPodSpec(tpl.spec, `${where} template`, source, bad);
-    const replicas = (spec as Record<string, unknown>).replicas;
-    if (replicas !== undefined && (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0 || replicas > 100)) {
-      bad(`${where}: spec.replicas must be an integer 0-100`);
-    }
-  }
-  if (obj.kind === 'Service') {
-    const ports = obj.spec?.ports;
-    if (!Array.isArray(ports) || ports.length === 0) bad(`${where}: spec.ports is missing`);
-    for (const p of ports as unknown[]) {
-      if (!isRecord(p) || typeof p.port !== 'number' || p.port < 1 || p.port > 65535) bad(`${where}: every port needs a port number 1-65535`);
-    }
-  }
-  if (obj.kind === 'ConfigMap' || obj.kind === 'Secret') checkDataKeys(obj, where, source);
-  return obj;
-}
-
-function checkPodSpec(spec: unknown, where: string, source: string, bad: (reason: string) => never): void {
-  if (!isRecord(spec) || !Array.isArray(spec.containers) || spec.containers.length === 0) bad(`${where}: spec.containers is missing`);
-  for (const c of (spec as { containers: unknown[] }).containers) {
-    if (!isRecord(c) || typeof c.name !== 'string' || typeof c.image !== 'string') bad(`${where}: every container needs a name and an image`);
-  }
-  checkPodSpecNames(spec as { containers: { name: string }[] }, where, source);
-  const rp = (spec).restartPolicy;
-  if (rp !== undefined && rp !== 'Always' && rp !== 'OnFailure' && rp !== 'Never') bad(`${where}: restartPolicy ${JSON.stringify(rp)} is not Always, OnFailure or Never`);
+  if (typeof value.apiVersion !== 'string' || typeof value.kind !== 'string') return bad('a document has no apiVersion or kind');
+  const meta = value.metadata;
+  if (!isRecord(meta) || typeof meta.name !== 'string' || meta.name === '') return bad(`a ${value.kind} has no metadata.name`);
+  return value as unknown as KubeObject;
 }

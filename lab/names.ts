@@ -69,19 +69,13 @@ export function podNetns(lab: string, namespace: string, pod: string): string {
   return `${full.slice(0, MAX_NETNS - 11)}-${hash}`;
 }
 
-/** The directory layout under /var/run/weft-lab/<L>/ (cluster/ holds one YAML file per object, named by manifests.ts `manifestFileName`). */
+/** The directory layout under /var/run/weft-lab/<L>/ (the cluster's objects live in its API server's etcd, under kube/). */
 export interface LabPaths {
   readonly root: string;
   readonly labFile: string;
-  readonly cluster: string;
-  readonly manifests: string;
-  readonly pods: string;
-  readonly generated: string;
-  readonly status: string;
   readonly procs: string;
   readonly logs: string;
   readonly runtime: string;
-  readonly secrets: string;
   node(node: string): NodePaths;
 }
 
@@ -96,19 +90,12 @@ export interface NodePaths {
 
 export function labPaths(lab: string, stateRoot = LAB_STATE_ROOT): LabPaths {
   const root = join(stateRoot, lab);
-  const cluster = join(root, 'cluster');
   return {
     root,
     labFile: join(root, 'lab.json'),
-    cluster,
-    manifests: join(cluster, 'manifests'),
-    pods: join(cluster, 'pods'),
-    generated: join(cluster, 'generated'),
-    status: join(cluster, 'status'),
     procs: join(root, 'procs'),
     logs: join(root, 'logs'),
     runtime: join(root, 'runtime'),
-    secrets: join(root, 'secrets'),
     node(node: string): NodePaths {
       const dir = join(root, 'nodes', node);
       return {

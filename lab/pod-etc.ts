@@ -2,7 +2,7 @@ import { realpathSync } from 'node:fs';
 import { mkdir, readdir, rm, symlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { joinInside } from '../lib/path-inside.js';
-import { writeAtomic } from './cluster-store.js';
+import { writeAtomic } from './atomic-file.js';
 import type { LabPaths } from './names.js';
 import { inNetns } from './netns.js';
 

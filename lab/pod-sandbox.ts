@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Logger } from '../lib/telemetry/log.js';
 import { chainAdd, chainDel, resultIPv4, type CniRuntimeArgs, type PluginInvoker } from './cni-chain.js';
 import { type Conflist, LOOPBACK_CONF } from './cni-conflist.js';
-import { writeAtomic } from './cluster-store.js';
+import { writeAtomic } from './atomic-file.js';
 import type { LabPaths } from './names.js';
 import { run } from './command.js';
 import { deleteNetns, ensureNetns, inNetns, netnsPath } from './netns.js';

@@ -37,13 +37,9 @@ export interface ContainerState {
   error?: string;
 }
 
-/** Where a pod came from: the lab's file store (`weft lab apply`) or the real API server. */
-export type PodSource = 'file' | 'api';
-
 export interface PodState {
   readonly key: string;
   readonly obj: KubeObject;
-  readonly source: PodSource;
   readonly rec: RuntimeRecord;
   containers: ContainerState[];
   phase: 'Pending' | 'Running' | 'Succeeded' | 'Failed';
@@ -54,7 +50,7 @@ export interface PodState {
   sandboxReady: boolean;
   retryTimer?: NodeJS.Timeout;
   sandboxBackoffMs: number;
-  /** Keeps the pod's projected ServiceAccount tokens fresh (API pods); stopped with the pod. */
+  /** Keeps the pod's projected ServiceAccount tokens fresh; stopped with the pod. */
   tokens?: TokenRefresher;
   lastStatus?: string;
 }

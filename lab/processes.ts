@@ -3,7 +3,7 @@ import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { joinInside } from '../lib/path-inside.js';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { writeAtomic } from './cluster-store.js';
+import { writeAtomic } from './atomic-file.js';
 
 /**
  * Every process the lab starts is recorded in `<state>/procs/<id>.json` with its pid and kernel start

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WeftError } from '../lib/errors/index.js';
-import { writeAtomic } from './cluster-store.js';
+import { writeAtomic } from './atomic-file.js';
 import type { LabPaths } from './names.js';
 import type { LabKubeInfo } from './kube/lab-control-plane.js';
 import type { LabPrometheusInfo } from './prometheus/lab-prometheus.js';

@@ -1,12 +1,15 @@
-import { readObjects } from './cluster-store.js';
+import { Node, Pod, Service } from '../lib/kube/resources.js';
 import { run } from './command.js';
+import { labClient } from './kube/lab-client.js';
 import type { PodSpec, ServicePort } from './manifests.js';
-import { type LabPaths, podNetns } from './names.js';
+import { podNetns } from './names.js';
 import { inNetns, listNetns } from './netns.js';
-import { readLabPods } from './pod-records.js';
 import type { LabInfo } from './state.js';
 
-/** `weft lab status`: nodes, pods (with where they run and whether the mesh captured them), services. */
+/**
+ * `weft lab status`: nodes, pods (with where they run and whether the mesh captured them) and Services, as
+ * the lab's API server has them.
+ */
 export interface LabStatus {
   nodes: { name: string; ip: string; podCIDR: string }[];
   pods: { namespace: string; name: string; node: string; ip: string; phase: string; ready: boolean; restarts: number; captured: boolean; reason?: string }[];
@@ -19,16 +22,22 @@ async function isCaptured(netns: string): Promise<boolean> {
   return r.code === 0 && /^table \w+ weft$/m.test(r.stdout);
 }
 
-export async function labStatus(info: LabInfo, paths: LabPaths): Promise<LabStatus> {
-  const manifests = (await readObjects(paths.manifests)).map((s) => s.object);
-  const generated = (await readObjects(paths.generated)).map((s) => s.object);
-  const existing = new Set(await listNetns(`weft-${info.name}-p-`));
-  const out: LabStatus = { nodes: info.nodes.map((n) => ({ name: n.name, ip: n.ip, podCIDR: n.podCIDR })), pods: [], services: [] };
-  for (const { obj: p, status: st } of await readLabPods(paths)) {
+export async function labStatus(info: LabInfo): Promise<LabStatus> {
+  const client = labClient(info);
+  const [nodes, pods, services, existing] = await Promise.all([client.list(Node), client.list(Pod), client.list(Service), listNetns(`weft-${info.name}-p-`)]);
+  const netns = new Set(existing);
+  const out: LabStatus = { nodes: [], pods: [], services: [] };
+  for (const n of nodes) {
+    const addresses = (n.status?.addresses as { type: string; address: string }[] | undefined) ?? [];
+    out.nodes.push({ name: n.metadata.name, ip: addresses.find((a) => a.type === 'InternalIP')?.address ?? '', podCIDR: typeof n.spec?.podCIDR === 'string' ? n.spec.podCIDR : '' });
+  }
+  for (const p of pods) {
+    const st = p.status;
     const ns = p.metadata.namespace ?? 'default';
     const conds = (st?.conditions as { type: string; status: string }[] | undefined) ?? [];
-    const netns = podNetns(info.name, ns, p.metadata.name);
-    const containers = (st?.containerStatuses as { restartCount?: number }[] | undefined) ?? [];
+    const pn = podNetns(info.name, ns, p.metadata.name);
+    const containers = (st?.containerStatuses as { restartCount?: number; state?: { waiting?: { reason?: string } } }[] | undefined) ?? [];
+    const reason = typeof st?.reason === 'string' ? st.reason : containers.find((c) => c.state?.waiting?.reason !== undefined && c.state.waiting.reason !== 'ContainerCreating')?.state?.waiting?.reason;
     out.pods.push({
       namespace: ns,
       name: p.metadata.name,
@@ -37,12 +46,11 @@ export async function labStatus(info: LabInfo, paths: LabPaths): Promise<LabStat
       phase: typeof st?.phase === 'string' ? st.phase : 'Pending',
       ready: conds.some((c) => c.type === 'Ready' && c.status === 'True'),
       restarts: containers.reduce((a, c) => a + (c.restartCount ?? 0), 0),
-      captured: existing.has(netns) ? await isCaptured(netns) : false,
-      ...(typeof st?.reason === 'string' ? { reason: st.reason } : {}),
+      captured: netns.has(pn) ? await isCaptured(pn) : false,
+      ...(reason !== undefined ? { reason } : {}),
     });
   }
-  for (const s of [...manifests, ...generated]) {
-    if (s.kind !== 'Service') continue;
+  for (const s of services) {
     const ports = ((s.spec?.ports as ServicePort[] | undefined) ?? []).map((p) => ({
       ...(p.name !== undefined ? { name: p.name } : {}),
       port: p.port,
@@ -51,6 +59,7 @@ export async function labStatus(info: LabInfo, paths: LabPaths): Promise<LabStat
     }));
     out.services.push({ namespace: s.metadata.namespace ?? 'default', name: s.metadata.name, vip: typeof s.spec?.clusterIP === 'string' ? s.spec.clusterIP : '', ports });
   }
+  out.nodes.sort((a, b) => a.name.localeCompare(b.name));
   out.pods.sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
   out.services.sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
   return out;

@@ -3,11 +3,12 @@ import { mkdir, readdir, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../lib/telemetry/log.js';
 import { WeftError } from '../lib/errors/index.js';
-import { writeAtomic } from './cluster-store.js';
+import { writeAtomic } from './atomic-file.js';
 import { buildConflist, CONFLIST_FILE } from './cni-conflist.js';
 import { type LabPaths, labPaths, validateLabName } from './names.js';
 import { netnsPath } from './netns.js';
-import { startControlPlane, startNodeAgent } from './mesh.js';
+import { ensureMeshObjects, startControlPlane, startNodeAgent, writeAgentTokens, writeCaRoot } from './mesh.js';
+import { labClient } from './kube/lab-client.js';
 import { ensureProcess } from './processes.js';
 import { defaultDistDir, type LabInfo, tryReadLabInfo, writeLabInfo } from './state.js';
 import { ensureTopology, labNodes, type NodeInfo } from './topology.js';
@@ -16,8 +17,9 @@ import { waitNodesReady } from './kube/nodes-ready.js';
 import { ensureLabPrometheus, type LabPrometheusInfo, PROMETHEUS_BINARY } from './prometheus/lab-prometheus.js';
 
 /**
- * `weft lab up`: state directories, the underlay, each node's CNI conf/bin/IPAM dirs, then the lab's
- * processes (controller, one kubelet per node, and the weft parts whose dist entrypoints exist). Each
+ * `weft lab up`: state directories, the underlay, each node's CNI conf/bin/IPAM dirs, one kubelet per
+ * node and the Kubernetes control plane side by side; once the nodes are Ready, the weft parts whose
+ * dist entrypoints exist (weft-control on the API server, then the node agents) and Prometheus. Each
  * step checks what is already there, so running it again changes nothing.
  */
 export const DEBIAN_CNI_DIR = '/usr/lib/cni';
@@ -30,11 +32,6 @@ export interface UpOptions {
   readonly log: Logger;
   /** Run weft-control and the node agents (when built); false gives a plain cluster without the mesh. */
   readonly mesh?: boolean;
-  /**
-   * Runs once the lab's own processes run, while the Kubernetes control plane may still be starting
-   * (`--demo`: its pods live on the file store and need no API server); `up` resolves after both.
-   */
-  readonly whileKubeStarts?: (info: LabInfo) => Promise<void>;
 }
 
 export function checkTools(): void {
@@ -75,36 +72,57 @@ export async function labUp(o: UpOptions): Promise<LabInfo> {
     ...(existing?.kube ? { kube: existing.kube } : {}),
     ...(existing?.prometheus ? { prometheus: existing.prometheus } : {}),
   };
-  for (const d of [paths.manifests, paths.pods, paths.generated, paths.status, paths.procs, paths.logs, paths.runtime, paths.secrets]) {
-    await mkdir(d, { recursive: true });
-  }
+  for (const d of [paths.procs, paths.logs, paths.runtime]) await mkdir(d, { recursive: true });
   await writeLabInfo(paths, info);
   await ensureTopology(o.name, nodes);
-  // The Kubernetes control plane starts beside the rest (its API server's bootstrap is the slowest step
+  // The Kubernetes control plane starts beside the nodes (its API server's bootstrap is the slowest step
   // of `up`); a failure of either side is thrown only once both have settled, so nothing is left starting.
   const kube = ensureLabKube({ lab: o.name, paths, previous: existing?.kube, nodes: nodes.map((n) => n.name), log: o.log });
-  let prometheus: LabPrometheusInfo | undefined;
-  const rest = startLabProcesses(o, paths, info)
-    .then(async () => {
-      // Scrapes the mesh's components: started with them, not in a lab without the mesh.
-      if (info.control) prometheus = await ensureLabPrometheus({ lab: o.name, paths, nodes, previous: existing?.prometheus, log: o.log });
-    })
-    .then(() => o.whileKubeStarts?.(info));
-  const [k, r] = await Promise.allSettled([kube, rest]);
+  const [k, r] = await Promise.allSettled([kube, startNodes(o, paths, info)]);
   if (k.status === 'rejected') throw k.reason;
   if (r.status === 'rejected') throw r.reason;
-  await waitNodesReady({ kubeconfig: k.value.kubeconfig, nodes: nodes.map((n) => n.name), logs: paths.logs });
-  const done: LabInfo = { ...info, kube: k.value, ...(prometheus ? { prometheus } : {}) };
+  const withKube: LabInfo = { ...info, kube: k.value };
+  await writeLabInfo(paths, withKube);
+  // weft-system and weft-control need only the API server; the agents' node-bound tokens need the Nodes.
+  const nodesReady = waitNodesReady({ kubeconfig: k.value.kubeconfig, nodes: nodes.map((n) => n.name), logs: paths.logs });
+  let prometheus: LabPrometheusInfo | undefined;
+  if (info.control) {
+    // Prometheus scrapes the mesh's components: started with them, not in a lab without the mesh.
+    const [n, m, p] = await Promise.allSettled([
+      nodesReady,
+      startMesh(paths, withKube, o.log, nodesReady),
+      ensureLabPrometheus({ lab: o.name, paths, nodes, previous: existing?.prometheus, log: o.log }),
+    ]);
+    if (n.status === 'rejected') throw n.reason;
+    if (m.status === 'rejected') throw m.reason;
+    if (p.status === 'rejected') throw p.reason;
+    prometheus = p.value;
+  } else await nodesReady;
+  const done: LabInfo = { ...withKube, ...(prometheus ? { prometheus } : {}) };
   await writeLabInfo(paths, done);
   return done;
 }
 
-async function startLabProcesses(o: UpOptions, paths: LabPaths, info: LabInfo): Promise<void> {
+/** weft-control on the API server, then (with its CA root and, once the Nodes are Ready, their tokens) the node agents. */
+async function startMesh(paths: LabPaths, info: LabInfo, log: Logger, nodesReady: Promise<void>): Promise<void> {
+  const client = labClient(info);
+  let t0 = Date.now();
+  await ensureMeshObjects(client, info);
+  log.info({ component: 'weft-system', ms: Date.now() - t0 }, 'applied');
+  t0 = Date.now();
+  await startControlPlane(paths, info);
+  await writeCaRoot(client, paths);
+  log.info({ component: 'control', ms: Date.now() - t0 }, 'started');
+  if (!info.agent) return;
+  await nodesReady;
+  await writeAgentTokens(paths, info);
+  for (const node of info.nodes) await startNodeAgent(paths, info, node);
+}
+
+async function startNodes(o: UpOptions, paths: LabPaths, info: LabInfo): Promise<void> {
   const { nodes, distDir } = info;
   for (const node of nodes) await prepareNode(paths, node, info);
-  if (info.control) await startControlPlane(paths, info);
-  if (info.agent) for (const node of nodes) await startNodeAgent(paths, info, node);
-  await ensureProcess(paths, 'controller', [process.execPath, join(distDir, 'lab/controller-main.js'), '--lab', o.name, ...stateArgs(o)]);
+  // Each kubelet waits for its credentials, which ensureLabKube writes before the API server starts.
   for (const node of nodes) {
     await ensureProcess(paths, `kubelet-${node.name}`, [
       'nsenter',

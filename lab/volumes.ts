@@ -1,18 +1,16 @@
-import { existsSync } from 'node:fs';
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { joinInside } from '../lib/path-inside.js';
 import type { HostPathVolume, MappedHostPath } from './host-paths.js';
 
 /**
  * The few volume kinds the lab's pods need, without mount namespaces: each volume becomes a directory
  * under the lab's state, and container args/env that name a path under a volumeMount are rewritten to
- * that directory. Supported: projected serviceAccountToken (a bound token: through TokenRequest for API
- * pods, else minted by the lab, audience weft), configMap and projected configMap/downwardAPI sources
- * (the ConfigMap from the API server or the cluster state; `weft-ca-root` falls back to the lab control
- * plane's CA root), emptyDir, and hostPath (the node's own directory for the path, host-paths.ts). Volume
- * names, item paths and ConfigMap keys are checked at apply (object-fields.ts, or the API server) and joined
- * with joinInside here, so none can place a file outside the pod's directory.
+ * that directory. Supported: projected serviceAccountToken (a bound token through TokenRequest),
+ * configMap and projected configMap/downwardAPI sources (the ConfigMap from the API server), emptyDir,
+ * and hostPath (the node's own directory for the path, host-paths.ts). Volume names, item paths and
+ * ConfigMap keys are validated by the API server and joined with joinInside here, so none can place a
+ * file outside the pod's directory.
  */
 export interface VolumeMount {
   name: string;
@@ -45,9 +43,8 @@ export interface VolumeContext {
   readonly configMap: (name: string) => Promise<Record<string, string> | undefined>;
   /** Values of the pod's fields for downwardAPI items (`metadata.namespace`, ...). */
   readonly fields: Readonly<Record<string, string>>;
-  /** Writes a token for the pod's service account to `file`; undefined when the lab mints none. */
-  readonly mintToken?: (file: string, audience: string[] | undefined, expirationSeconds: number | undefined) => Promise<void>;
-  readonly caRoot?: string;
+  /** Writes a token for the pod's service account to `file`. */
+  readonly mintToken: (file: string, audience: string[] | undefined, expirationSeconds: number | undefined) => Promise<void>;
   /** The node's directory for a hostPath volume (throws for a path the lab cannot map). */
   readonly mapHostPath: (volume: HostPathVolume, readOnly: boolean) => MappedHostPath;
 }
@@ -83,17 +80,14 @@ export async function prepareVolumes(volumes: readonly Volume[] | undefined, mou
     await mkdir(dir, { recursive: true });
     for (const src of v.projected?.sources ?? []) {
       const t = src.serviceAccountToken;
-      if (t && ctx.mintToken) await ctx.mintToken(joinInside(dir, t.path), t.audience ? [t.audience] : undefined, t.expirationSeconds);
+      if (t) await ctx.mintToken(joinInside(dir, t.path), t.audience ? [t.audience] : undefined, t.expirationSeconds);
       if (src.configMap) await writeConfigMap(dir, src.configMap, ctx);
       for (const it of src.downwardAPI?.items ?? []) {
         const value = it.fieldRef ? ctx.fields[it.fieldRef.fieldPath] : undefined;
         if (value !== undefined) await writeFile(joinInside(dir, it.path), value);
       }
     }
-    if (v.configMap && !(await writeConfigMap(dir, v.configMap, ctx)) && v.configMap.name === 'weft-ca-root' && ctx.caRoot && existsSync(ctx.caRoot)) {
-      await copyFile(ctx.caRoot, join(dir, 'root-cert.pem'));
-      await copyFile(ctx.caRoot, join(dir, 'ca.crt'));
-    }
+    if (v.configMap) await writeConfigMap(dir, v.configMap, ctx);
     out.set(m.mountPath.replace(/\/+$/, ''), dir);
   }
   return out;

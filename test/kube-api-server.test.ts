@@ -19,6 +19,7 @@ import { describeAdminTarget } from './cli/on-kube/admin-target.js';
 import { describeAgentFindings } from './cli/on-kube/agent-findings.js';
 import { describeCheckPre } from './cli/on-kube/check-pre.js';
 import { describeCheckCommand } from './cli/on-kube/check.js';
+import { describeCheckLab } from './cli/on-kube/check-lab.js';
 import { describeFindingsOutput } from './cli/on-kube/findings-output.js';
 import { describeNamespaceCommand } from './cli/on-kube/namespace.js';
 import { describePolicyFindings } from './cli/on-kube/policy-findings.js';
@@ -55,6 +56,7 @@ describeKubeTools('control plane and CLI on a real API server', () => {
   describeWaypointDeleteFailClosed(kube);
   describeCheckCommand(kube);
   describeCheckPre(kube);
+  describeCheckLab(kube);
   describeFindingsOutput(kube);
   describeRouteFindings(kube);
   describePolicyFindings(kube);

@@ -17,11 +17,12 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { applyObjects } from '../../lab/apiserver.js';
+import { applyManifests } from '../../lab/apply.js';
 import { chainAdd, chainDel, type CniRuntimeArgs, type PluginInvoker } from '../../lab/cni-chain.js';
 import { CONFLIST_FILE, type Conflist } from '../../lab/cni-conflist.js';
 import { defaultInvoker } from '../../lab/pod-sandbox.js';
 import { parseManifests } from '../../lab/manifests.js';
+import { labClient } from '../../lab/kube/lab-client.js';
 import { labPaths, podNetns } from '../../lab/names.js';
 import { deleteNetns, ensureNetns, netnsPath } from '../../lab/netns.js';
 import { readRecord, stopProcess } from '../../lab/processes.js';
@@ -88,7 +89,7 @@ async function main(): Promise<void> {
         `apiVersion: v1\nkind: Pod\nmetadata: { name: p${i}, namespace: ${NAMESPACE}, labels: { app: bench } }\nspec: { nodeName: ${node.name}, containers: [{ name: c, image: debian }] }\n`,
       );
       const ns = `apiVersion: v1\nkind: Namespace\nmetadata: { name: ${NAMESPACE}, labels: { weft.dev/dataplane-mode: ambient } }\n`;
-      await applyObjects(paths, parseManifests([ns, ...pods].join('---\n'), 'bench'));
+      await applyManifests(labClient(info), parseManifests([ns, ...pods].join('---\n'), 'bench'));
       await sleep(3000); // let the control plane push the pods to the agent before the first ADD
     }
 

@@ -77,7 +77,7 @@ function podDoc(i: number, extraLabels: Record<string, string> = {}): Record<str
   };
 }
 
-/** The directory source's cluster (what the lab's file store holds): manifests, pods and minted tokens. Returns the pods directory. */
+/** The directory source's cluster: manifests, pods and minted tokens. Returns the pods directory. */
 async function writeDirCluster(root: string, tokenDir: string): Promise<string> {
   const cluster = path.join(root, 'cluster');
   const manifests = path.join(cluster, 'manifests');

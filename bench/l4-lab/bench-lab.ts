@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { applyObjects } from '../../lab/apiserver.js';
+import { applyManifests } from '../../lab/apply.js';
 import { run, type RunResult } from '../../lab/command.js';
+import { labClient } from '../../lab/kube/lab-client.js';
 import { parseManifests } from '../../lab/manifests.js';
 import { labPaths, podNetns, type LabPaths } from '../../lab/names.js';
 import { inNetns } from '../../lab/netns.js';
@@ -41,7 +42,7 @@ export class BenchLab {
   }
 
   async apply(yaml: string): Promise<void> {
-    await applyObjects(this.paths, parseManifests(yaml, 'bench/l4-lab'));
+    await applyManifests(labClient(this.info), parseManifests(yaml, 'bench/l4-lab'));
   }
 
   nodeNetns(node: string): string {

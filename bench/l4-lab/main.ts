@@ -55,7 +55,12 @@ interface Variant {
   pids: number[];
 }
 
+/** A pod and its ServiceAccount (the lab's API server admits no pod whose ServiceAccount is missing). */
 const podYaml = (ns: string, name: string, node: string, extra: string): string => `
+apiVersion: v1
+kind: ServiceAccount
+metadata: { name: ${name}, namespace: ${ns} }
+---
 apiVersion: v1
 kind: Pod
 metadata: { name: ${name}, namespace: ${ns}, labels: { app: ${name} } }
@@ -308,8 +313,8 @@ async function main(): Promise<void> {
   progress(`waiting for the 6 pods${options.idle.length ? '; meanwhile the 0-pod point of the n3 agent (heap snapshot, restart, RSS)' : ''}`);
   const baseline = options.idle.length ? idleBaseline('n3') : undefined;
   baseline?.catch(() => undefined); // awaited below; a failure must not go unhandled meanwhile
-  await waitPodsReady(lab.info, lab.paths, 180_000, 6);
-  const status = await labStatus(lab.info, lab.paths);
+  await waitPodsReady(lab.info, 180_000, 6);
+  const status = await labStatus(lab.info);
   const pod = (ns: string, name: string): { ip: string; captured: boolean } => {
     const p = status.pods.find((x) => x.namespace === ns && x.name === name);
     if (!p) throw new Error(`pod ${ns}/${name} missing`);

@@ -5,8 +5,8 @@ import { parseHostPort } from '../../lib/host-port.js';
 import { ADMIN_PORT } from '../../lib/names.js';
 import { nodeNetns, podNetns } from '../../lab/names.js';
 import { nativeNetns } from '../../node-agent/netns/native.js';
-import type { ClusterClient, KubeObject } from '../kube/cluster-client.js';
-import { Pod } from '../kube/resources.js';
+import type { ClusterClient, KubeObject } from '../../lib/kube/cluster-client.js';
+import { Pod } from '../../lib/kube/resources.js';
 import type { AdminEndpoint } from './admin-client.js';
 
 /**

@@ -1,5 +1,5 @@
 import { isCapturedPod } from '../../lib/capture-mode.js';
-import { Namespace, Pod } from '../kube/resources.js';
+import { Namespace, Pod } from '../../lib/kube/resources.js';
 import { agentStates } from './agent-states.js';
 import type { Analysis, AnalyzerContext } from './context.js';
 import { finding, type Finding } from './findings.js';

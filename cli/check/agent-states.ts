@@ -5,9 +5,9 @@ import { labPaths, type LabPaths } from '../../lab/names.js';
 import { isRunning } from '../../lab/processes.js';
 import { tryReadLabInfo, type LabInfo } from '../../lab/state.js';
 import { NODE_AGENT_SELECTOR, socketInNetns } from '../admin/admin-target.js';
-import type { ClusterClient } from '../kube/cluster-client.js';
+import type { ClusterClient } from '../../lib/kube/cluster-client.js';
 import { conditionOf } from '../kube/conditions.js';
-import { Pod } from '../kube/resources.js';
+import { Pod } from '../../lib/kube/resources.js';
 
 /**
  * How each node's agent is doing, as the cluster knows it: in Kubernetes the weft-node-agent pod of the
@@ -41,14 +41,14 @@ export async function agentStates(client: ClusterClient, meshNamespace: string, 
   });
 }
 
-/** The lab's paths and what `up` recorded (undefined before it did), from its cluster directory. */
-export async function labOf(lab: string, clusterDir: string): Promise<{ paths: LabPaths; info: LabInfo | undefined }> {
-  const paths = labPaths(lab, dirname(dirname(clusterDir)));
+/** The lab's paths and what `up` recorded (undefined before it did), from its state directory. */
+export async function labOf(lab: string, stateDir: string): Promise<{ paths: LabPaths; info: LabInfo | undefined }> {
+  const paths = labPaths(lab, dirname(stateDir));
   return { paths, info: await tryReadLabInfo(paths) };
 }
 
-async function labAgentStates(lab: string, clusterDir: string, nodes: readonly string[]): Promise<AgentState[]> {
-  const { paths, info } = await labOf(lab, clusterDir);
+async function labAgentStates(lab: string, stateDir: string, nodes: readonly string[]): Promise<AgentState[]> {
+  const { paths, info } = await labOf(lab, stateDir);
   const logs = (node: string): string => `\`weft lab logs agent-${node} --lab ${lab}\``;
   const out: AgentState[] = [];
   for (const node of nodes) {

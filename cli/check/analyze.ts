@@ -2,7 +2,7 @@ import { isWeftError } from '../../lib/errors/index.js';
 import { adminGet } from '../admin/admin-client.js';
 import { findEndpoint } from '../admin/admin-target.js';
 import { fail, ok, skip, warn, type CheckResult } from '../kube/check-result.js';
-import type { ClusterClient } from '../kube/cluster-client.js';
+import type { ClusterClient } from '../../lib/kube/cluster-client.js';
 import { agentFindings } from './agent-findings.js';
 import { certificateFindings } from './certificate-findings.js';
 import type { Analyzer, AnalyzerContext } from './context.js';

@@ -2,9 +2,9 @@ import type { CertificateSummary } from '../../lib/identity/index.js';
 import { WAYPOINT_CLASS } from '../../lib/names.js';
 import { componentLabel, type AdminComponent } from '../admin/admin-target.js';
 import { formatDuration } from '../admin/get-views.js';
-import { Gateway } from '../kube/resources.js';
+import { Gateway } from '../../lib/kube/resources.js';
 import { labOf } from './agent-states.js';
-import type { ClusterClient } from '../kube/cluster-client.js';
+import type { ClusterClient } from '../../lib/kube/cluster-client.js';
 import { listInstalled, type Analysis, type AnalyzerContext } from './context.js';
 import { finding, type Finding } from './findings.js';
 

@@ -1,7 +1,7 @@
 import { hasCode } from '../../lib/errors/index.js';
 import type { AdminComponent } from '../admin/admin-target.js';
-import type { ClusterClient, KubeObject, ListOptions } from '../kube/cluster-client.js';
-import type { ResourceType } from '../kube/resources.js';
+import type { ClusterClient, KubeObject, ListOptions } from '../../lib/kube/cluster-client.js';
+import type { ResourceType } from '../../lib/kube/resources.js';
 import type { Finding } from './findings.js';
 
 /** A CA certificate with less left than this fails `weft check` (`--ca-expiry-threshold`, WEFT-C030). */

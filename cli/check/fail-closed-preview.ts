@@ -2,8 +2,8 @@ import { authorizationPolicyStatus } from '../../control/status/authz.js';
 import { asKind, validateObject } from '../../control/sources/schemas.js';
 import type { KubeObject as SourceObject, ObjectRef as SourceRef } from '../../control/sources/source.js';
 import { LABEL_USE_WAYPOINT } from '../../lib/names.js';
-import type { ClusterClient } from '../kube/cluster-client.js';
-import { AuthorizationPolicy, Gateway, Namespace, Service } from '../kube/resources.js';
+import type { ClusterClient } from '../../lib/kube/cluster-client.js';
+import { AuthorizationPolicy, Gateway, Namespace, Service } from '../../lib/kube/resources.js';
 import { listInstalled } from './context.js';
 
 /**

@@ -82,7 +82,7 @@ export const FINDINGS = {
   'WEFT-C030': {
     name: 'CaCertificateExpiring',
     severity: 'error',
-    means: 'A CA certificate of the mesh (Secret `weft-ca`; in a lab `<lab>/control-ca/ca.crt`) has expired, is not valid yet, or expires within the CA threshold (`--ca-expiry-threshold`, 30d by default).',
+    means: 'A CA certificate of the mesh (Secret `weft-ca`, in a lab too) has expired, is not valid yet, or expires within the CA threshold (`--ca-expiry-threshold`, 30d by default).',
     todo: 'Rotate the CA without restarts (docs/rotation.md).',
   },
   'WEFT-C031': {

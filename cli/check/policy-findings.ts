@@ -1,7 +1,7 @@
 import { LABEL_USE_WAYPOINT } from '../../lib/names.js';
-import type { KubeObject } from '../kube/cluster-client.js';
+import type { KubeObject } from '../../lib/kube/cluster-client.js';
 import { conditionOf } from '../kube/conditions.js';
-import { AuthorizationPolicy, Namespace, Service } from '../kube/resources.js';
+import { AuthorizationPolicy, Namespace, Service } from '../../lib/kube/resources.js';
 import { editAdvice, listInstalled, nameOf, weftCommand, type Analysis, type AnalyzerContext } from './context.js';
 import { finding, type Finding } from './findings.js';
 

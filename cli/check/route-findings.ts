@@ -1,7 +1,7 @@
 import { WEFT_CONTROLLER_NAME } from '../../control/status/conditions.js';
-import type { KubeObject } from '../kube/cluster-client.js';
+import type { KubeObject } from '../../lib/kube/cluster-client.js';
 import type { Condition } from '../kube/conditions.js';
-import { Gateway, GRPCRoute, HTTPRoute, Service } from '../kube/resources.js';
+import { Gateway, GRPCRoute, HTTPRoute, Service } from '../../lib/kube/resources.js';
 import { closestName } from './closest-name.js';
 import { editAdvice, listInstalled, nameOf, weftCommand, type Analysis, type AnalyzerContext } from './context.js';
 import { finding, type Finding } from './findings.js';

@@ -5,7 +5,7 @@ import { withMeshNamespaceOption } from '../admin/target-options.js';
 import { DEFAULT_METRICS, readOverview, readTopology, readWorkload } from '../dashboard/golden-metrics.js';
 import { startDashboard, type DashboardData } from '../dashboard/dashboard-server.js';
 import { readWorkloadConfig } from '../dashboard/workload-config.js';
-import type { ClusterClient } from '../kube/cluster-client.js';
+import type { ClusterClient } from '../../lib/kube/cluster-client.js';
 import { connectCluster, withClusterOptions, type ClusterArgs } from '../kube/connect.js';
 import type { PrometheusClient } from '../prometheus/prometheus-client.js';
 import { windowArg } from '../prometheus/promql.js';

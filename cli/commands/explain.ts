@@ -6,9 +6,9 @@ import { explainPath, type Explanation } from '../admin/explain-path.js';
 import { EXPLAIN_HEADERS, explainRows } from '../admin/explain-table.js';
 import { withMeshNamespaceOption } from '../admin/target-options.js';
 import { namespaceArg } from '../arg-names.js';
-import type { ClusterClient } from '../kube/cluster-client.js';
+import type { ClusterClient } from '../../lib/kube/cluster-client.js';
 import { connectCluster, withClusterOptions, type ClusterArgs } from '../kube/connect.js';
-import { Pod } from '../kube/resources.js';
+import { Pod } from '../../lib/kube/resources.js';
 import { consolePrinter, printData, runCommand, withOutputOption, type OutputFormat, type Printer } from '../output.js';
 
 /**

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
 import { WeftError } from '../../lib/errors/index.js';
-import type { ClusterClient } from '../kube/cluster-client.js';
+import type { ClusterClient } from '../../lib/kube/cluster-client.js';
 import { connectCluster, withClusterOptions, withControlNamespaceOption, type ClusterArgs } from '../kube/connect.js';
 import { checkChartDir, defaultChartDir, findHelm, runHelm } from '../kube/helm.js';
 import { consolePrinter, runCommand, type Printer } from '../output.js';

@@ -84,29 +84,27 @@ const up: CommandModule<object, LabArgs & { nodes: number; demo: boolean; wait: 
     if (!Number.isInteger(a.nodes) || a.nodes < 1 || a.nodes > 16) throw new WeftError('ERR_WEFT_CONFIG_INVALID', { reason: '--nodes must be 1-16' });
     const [{ createLogger }, { labUp }] = await Promise.all([import('../../lib/telemetry/log.js'), import('../../lab/up.js')]);
     const log = createLogger({ name: 'weft-lab', level: process.env.WEFT_LOG_LEVEL ?? 'warn' });
-    const paths = labPaths(lab, a['state-root']);
-    // The demo runs on the lab's file store: it starts while the Kubernetes control plane boots beside it.
-    let demo: (() => void) | undefined;
-    const whileKubeStarts = a.demo
-      ? async (started: LabInfo): Promise<void> => {
-          const [{ applyObjects }, { DEMO_MANIFESTS, demoHints }, { parseManifests }, { waitPodsReady }, { renderStatusTable }] = await Promise.all([
-            import('../../lab/apiserver.js'),
-            import('../../lab/demo.js'),
-            import('../../lab/manifests.js'),
-            import('../../lab/wait.js'),
-            import('../../lab/status.js'),
-          ]);
-          const results = await applyObjects(paths, parseManifests(DEMO_MANIFESTS, 'demo'));
-          const status = await waitPodsReady(started, paths, a.wait * 1000, 5);
-          demo = () => {
-            for (const r of results) console.log(`  ${r.key} ${r.action}`);
-            process.stdout.write(renderStatusTable(status));
-            console.log(`\n${demoHints(lab)}`);
-          };
-        }
-      : undefined;
     if (a.demo) console.log('starting the lab and the demo pods...');
-    const info = await labUp({ name: lab, nodes: a.nodes, log, mesh: a.mesh, whileKubeStarts, ...(a['state-root'] ? { stateRoot: a['state-root'] } : {}) });
+    const info = await labUp({ name: lab, nodes: a.nodes, log, mesh: a.mesh, ...(a['state-root'] ? { stateRoot: a['state-root'] } : {}) });
+    // The demo goes to the lab's API server as `weft lab apply` sends it, once the mesh that captures it runs.
+    let demo: (() => void) | undefined;
+    if (a.demo) {
+      const [{ applyManifests }, { DEMO_MANIFESTS, demoHints }, { parseManifests }, { waitPodsReady }, { renderStatusTable }, { labClient }] = await Promise.all([
+        import('../../lab/apply.js'),
+        import('../../lab/demo.js'),
+        import('../../lab/manifests.js'),
+        import('../../lab/wait.js'),
+        import('../../lab/status.js'),
+        import('../../lab/kube/lab-client.js'),
+      ]);
+      const lines = await applyManifests(labClient(info), parseManifests(DEMO_MANIFESTS, 'demo'));
+      const status = await waitPodsReady(info, a.wait * 1000, 5);
+      demo = () => {
+        for (const l of lines) console.log(`  ${l}`);
+        process.stdout.write(renderStatusTable(status));
+        console.log(`\n${demoHints(lab)}`);
+      };
+    }
     console.log(`lab ${lab} is up: ${info.nodes.length} nodes (${info.nodes.map((n) => `${n.name} ${n.ip} pods ${n.podCIDR}`).join(', ')})`);
     const why = a.mesh ? 'not built' : 'off (--no-mesh)';
     console.log(`  control plane: ${info.control ? 'weft-control in the root namespace (172.30.0.254:15012)' : `${why}: dist/control/main.js`}`);
@@ -139,9 +137,9 @@ const status: CommandModule<object, LabArgs & { output: string }> = {
   builder: (y) => withLab(y).option('output', { alias: 'o', choices: ['table', 'json'], default: 'table' }),
   handler: async (a) => {
     requireRoot('weft lab status');
-    const { info, paths } = await context(a);
+    const { info } = await context(a);
     const { labStatus, renderStatusTable } = await import('../../lab/status.js');
-    const s = await labStatus(info, paths);
+    const s = await labStatus(info);
     if (a.output === 'json') console.log(JSON.stringify(s, null, 2));
     else process.stdout.write(renderStatusTable(s));
   },
@@ -149,25 +147,27 @@ const status: CommandModule<object, LabArgs & { output: string }> = {
 
 const apply: CommandModule<object, LabArgs & { f: string }> = {
   command: 'apply',
-  describe: 'write manifests into the lab (the lab is the API server): file, directory or - for stdin',
+  describe: "server-side apply of manifests to the lab's API server (as kubectl apply --server-side --force-conflicts): file, directory or - for stdin",
   builder: (y) => withLab(y).option('f', { alias: 'filename', type: 'string', demandOption: true, requiresArg: true, describe: 'file, directory or -' }),
   handler: async (a) => {
     requireRoot('weft lab apply');
-    const { paths } = await context(a);
-    const { applyObjects, readInput } = await import('../../lab/apiserver.js');
-    for (const r of await applyObjects(paths, await readInput(a.f, readStdin))) console.log(`${r.key} ${r.action}`);
+    const { info } = await context(a);
+    const [{ applyManifests, readInput }, { labClient }] = await Promise.all([import('../../lab/apply.js'), import('../../lab/kube/lab-client.js')]);
+    const objects = await readInput(a.f, readStdin);
+    for (const line of await applyManifests(labClient(info), objects)) console.log(line);
   },
 };
 
 const del: CommandModule<object, LabArgs & { f: string }> = {
   command: 'delete',
-  describe: 'delete the objects named in manifests',
+  describe: "delete the objects named in manifests from the lab's API server",
   builder: (y) => withLab(y).option('f', { alias: 'filename', type: 'string', demandOption: true, requiresArg: true, describe: 'file, directory or -' }),
   handler: async (a) => {
     requireRoot('weft lab delete');
-    const { paths } = await context(a);
-    const { deleteObjects, readInput } = await import('../../lab/apiserver.js');
-    for (const r of await deleteObjects(paths, await readInput(a.f, readStdin))) console.log(`${r.key} ${r.deleted ? 'deleted' : 'not found'}`);
+    const { info } = await context(a);
+    const [{ deleteManifests, readInput }, { labClient }] = await Promise.all([import('../../lab/apply.js'), import('../../lab/kube/lab-client.js')]);
+    const objects = await readInput(a.f, readStdin);
+    for (const line of await deleteManifests(labClient(info), objects)) console.log(line);
   },
 };
 
@@ -226,7 +226,7 @@ const exec: CommandModule<object, LabArgs & { pod: string; cmd: string[] }> = {
 
 const logs: CommandModule<object, LabArgs & { target: string; follow: boolean }> = {
   command: 'logs <target>',
-  describe: 'print the log of a component (controller, kubelet-<node>, control, agent-<node>, etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kube-forward) or a pod (<ns>/<pod>)',
+  describe: 'print the log of a component (kubelet-<node>, control, agent-<node>, etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kube-forward) or a pod (<ns>/<pod>)',
   builder: (y) => withLab(y).positional('target', { type: 'string' }).option('follow', { alias: 'f', type: 'boolean', default: false }) as never,
   handler: async (a) => {
     requireRoot('weft lab logs');

@@ -1,9 +1,9 @@
 import type { Argv, CommandModule } from 'yargs';
 import { namespaceArg } from '../arg-names.js';
 import { LABEL_DATAPLANE_MODE, LABEL_USE_WAYPOINT } from '../../lib/names.js';
-import type { ClusterClient } from '../kube/cluster-client.js';
+import type { ClusterClient } from '../../lib/kube/cluster-client.js';
 import { connectCluster, withClusterOptions, type ClusterArgs } from '../kube/connect.js';
-import { Namespace } from '../kube/resources.js';
+import { Namespace } from '../../lib/kube/resources.js';
 import { consolePrinter, printData, runCommand, withOutputOption, type OutputFormat, type Printer } from '../output.js';
 
 /** `weft namespace enable|disable <ns>`: puts a namespace's pods in the mesh or takes them out. */

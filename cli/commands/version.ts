@@ -1,9 +1,9 @@
 import type { CommandModule } from 'yargs';
-import type { ClusterClient } from '../kube/cluster-client.js';
+import type { ClusterClient } from '../../lib/kube/cluster-client.js';
 import { connectCluster, controlPlaneModeBuilder, type ControlPlaneModeArgs } from '../kube/connect.js';
 import { clientVersion } from '../../lib/package-root.js';
 import { hasCode } from '../../lib/errors/index.js';
-import { Pod } from '../kube/resources.js';
+import { Pod } from '../../lib/kube/resources.js';
 import { consolePrinter, printData, reportError, runCommand, type OutputFormat, type Printer } from '../output.js';
 
 /**

@@ -2,11 +2,11 @@ import type { Argv, CommandModule } from 'yargs';
 import { WeftError, hasCode } from '../../lib/errors/index.js';
 import { kubeNameArg, namespaceArg } from '../arg-names.js';
 import { HBONE_PORT, LABEL_USE_WAYPOINT, LABEL_WAYPOINT_FOR, WAYPOINT_CLASS } from '../../lib/names.js';
-import type { ClusterClient, KubeObject } from '../kube/cluster-client.js';
+import type { ClusterClient, KubeObject } from '../../lib/kube/cluster-client.js';
 import { connectCluster, withClusterOptions, type ClusterArgs } from '../kube/connect.js';
 import { weftCommand } from '../check/context.js';
 import { conditionOf } from '../kube/conditions.js';
-import { Deployment, Gateway, Namespace, Service } from '../kube/resources.js';
+import { Deployment, Gateway, Namespace, Service } from '../../lib/kube/resources.js';
 import { consolePrinter, printData, runCommand, withOutputOption, type OutputFormat, type Printer } from '../output.js';
 import { startProgress, waitFor } from '../progress.js';
 

@@ -3,8 +3,8 @@ import { WAYPOINT_CLASS } from '../../lib/names.js';
 import type { GrpcRouteMatch, HttpRouteMatch, Route } from '../../lib/model/index.js';
 import { adminGet, type AdminEndpoint } from '../admin/admin-client.js';
 import { componentLabel, type AdminComponent } from '../admin/admin-target.js';
-import type { ClusterClient } from '../kube/cluster-client.js';
-import { Gateway, Node } from '../kube/resources.js';
+import type { ClusterClient } from '../../lib/kube/cluster-client.js';
+import { Gateway, Node } from '../../lib/kube/resources.js';
 import type { PolicySummary, RouteSummary, WorkloadKey } from './dashboard-api.js';
 
 /**

@@ -1,7 +1,7 @@
 import { tapLine } from '../tap/tap-line.js';
 import { openTaps } from '../tap/tap-session.js';
 import { tapEndpoints } from '../tap/tap-targets.js';
-import type { ClusterClient } from '../kube/cluster-client.js';
+import type { ClusterClient } from '../../lib/kube/cluster-client.js';
 import type { TapLine, WorkloadKey } from './dashboard-api.js';
 
 /**

@@ -2,8 +2,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { WeftError } from '../../lib/errors/index.js';
-import type { ClusterClient, KubeObject } from './cluster-client.js';
-import { CustomResourceDefinition } from './resources.js';
+import type { ClusterClient, KubeObject } from '../../lib/kube/cluster-client.js';
+import { CustomResourceDefinition } from '../../lib/kube/resources.js';
 
 /** Where the chart keeps its CRDs: rendered by templates/crds.yaml, so that `helm upgrade` upgrades them. */
 export const CHART_CRD_DIR = join('files', 'crds');

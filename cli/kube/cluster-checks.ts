@@ -2,12 +2,12 @@ import { WAYPOINT_CLASS } from '../../lib/names.js';
 import { GATEWAY_API_GROUP, GATEWAY_API_INSTALL } from '../../lib/crd-install.js';
 import { WeftError } from '../../lib/errors/index.js';
 import { DEFAULT_LEAF_LIFETIME_SECONDS, parseLeafLifetime } from '../../lib/identity/leaf-lifetime.js';
-import type { ClusterClient, KubeObject } from './cluster-client.js';
+import type { ClusterClient, KubeObject } from '../../lib/kube/cluster-client.js';
 import { CA_MIN_SECONDS } from '../check/context.js';
 import { certificatesIn, judgeCertificate, shorterThanLeafLifetime } from './ca-check.js';
 import { fail, guarded, ok, parseVersion, skip, versionAtLeast, warn, type CheckResult } from './check-result.js';
 import { conditionOf } from './conditions.js';
-import { ConfigMap, CustomResourceDefinition, DaemonSet, Deployment, Event, GatewayClass, Node, Pod, Secret } from './resources.js';
+import { ConfigMap, CustomResourceDefinition, DaemonSet, Deployment, Event, GatewayClass, Node, Pod, Secret } from '../../lib/kube/resources.js';
 
 /**
  * The checks of `weft check` against a Kubernetes cluster, after install. Each returns one line; a

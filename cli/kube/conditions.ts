@@ -1,4 +1,4 @@
-import type { KubeObject } from './cluster-client.js';
+import type { KubeObject } from '../../lib/kube/cluster-client.js';
 
 /** A status condition (metav1.Condition shape) of an object, by type. */
 export interface Condition {

@@ -8,7 +8,7 @@ import { LAB_STATE_ROOT } from '../../lab/names.js';
 import { CONTROL_NAMESPACE } from '../../lib/names.js';
 import { labNameArg, namespaceArg } from '../arg-names.js';
 import { withOutputOption, type OutputFormat } from '../output.js';
-import type { ClusterClient } from './cluster-client.js';
+import type { ClusterClient } from '../../lib/kube/cluster-client.js';
 
 /**
  * Chooses the cluster a command talks to: `--lab <name>` → that lab; otherwise the kubeconfig
@@ -54,10 +54,14 @@ export function labRoot(env: NodeJS.ProcessEnv = process.env): string {
   return env.WEFT_LAB_ROOT ?? LAB_STATE_ROOT;
 }
 
-/** The lab client (and the lab's manifest code under it) is loaded only when a command talks to a lab. */
+/**
+ * A lab's API server, with the lab's admin kubeconfig (lab/kube/lab-client.ts); loaded only when a
+ * command talks to a lab. A lab that does not exist is ERR_WEFT_LAB_NOT_FOUND.
+ */
 async function labClient(name: string, root: string): Promise<ClusterClient> {
-  const { LabClusterClient } = await import('./lab-cluster.js');
-  return new LabClusterClient(name, root).ensureExists();
+  const [{ labClient: clientOf }, { readLabInfo }, { labPaths }] = await Promise.all([import('../../lab/kube/lab-client.js'), import('../../lab/state.js'), import('../../lab/names.js')]);
+  const paths = labPaths(name, root);
+  return clientOf(await readLabInfo(paths, name), { stateDir: paths.root });
 }
 
 export async function connectCluster(args: ClusterArgs, env: NodeJS.ProcessEnv = process.env): Promise<ClusterClient> {
@@ -66,7 +70,7 @@ export async function connectCluster(args: ClusterArgs, env: NodeJS.ProcessEnv =
   const kubeconfig = findKubeconfig(args, env);
   if (kubeconfig !== undefined) {
     // @kubernetes/client-node is loaded only when a command talks to Kubernetes: `--help` and lab commands start faster.
-    const [{ KubeClusterClient }, { KubeConfig }] = await Promise.all([import('./kube-cluster.js'), import('@kubernetes/client-node')]);
+    const [{ KubeClusterClient }, { KubeConfig }] = await Promise.all([import('../../lib/kube/kube-cluster.js'), import('@kubernetes/client-node')]);
     return new KubeClusterClient(loadKubeconfig(new KubeConfig(), kubeconfig, args.context));
   }
   const lab = theRunningLab(root);
@@ -123,7 +127,7 @@ export function theRunningLab(root: string): string | undefined {
   return labs[0];
 }
 
-/** Names of labs with a cluster-state directory under the root. */
+/** Names of labs under the root (each has its lab.json from the first `up` on). */
 export function runningLabs(root: string): string[] {
   let names: string[];
   try {
@@ -133,7 +137,7 @@ export function runningLabs(root: string): string[] {
   }
   return names.filter((n) => {
     try {
-      return statSync(join(root, n, 'cluster')).isDirectory();
+      return statSync(join(root, n, 'lab.json')).isFile();
     } catch {
       return false;
     }

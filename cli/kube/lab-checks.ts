@@ -1,20 +1,19 @@
-import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { WAYPOINT_CLASS } from '../../lib/names.js';
+import { CA_ROOT_CONFIGMAP, CA_ROOT_KEY } from '../../control/ca-root-configmap.js';
+import { CONTROL_NAMESPACE, WAYPOINT_CLASS } from '../../lib/names.js';
 import { DEFAULT_LEAF_LIFETIME_SECONDS } from '../../lib/identity/leaf-lifetime.js';
 import { CA_MIN_SECONDS } from '../check/context.js';
 import { certificatesIn, judgeCertificate, shorterThanLeafLifetime } from './ca-check.js';
-import type { ClusterClient } from './cluster-client.js';
+import type { ClusterClient } from '../../lib/kube/cluster-client.js';
 import { fail, guarded, ok, skip, warn, type CheckResult } from './check-result.js';
 import { conditionOf } from './conditions.js';
-import { AuthorizationPolicy, Gateway, HTTPRoute, Pod } from './resources.js';
+import { AuthorizationPolicy, ConfigMap, Gateway, HTTPRoute, Pod } from '../../lib/kube/resources.js';
 
 /**
- * `weft check` against a lab. The lab's control plane and node agents are processes, not pods, so what
- * can be read from the cluster-state directory is checked: the directory itself, that the control plane
- * writes status (it is alive and reads the manifests), that the lab's pods are Ready, that waypoints
- * are Programmed, and the lab control plane's CA (`<lab>/control-ca/ca.crt`, its --ca-dir; leaves of
- * the default 24 h).
+ * `weft check` against a lab. The lab's control plane and node agents are processes, not pods (no
+ * Deployment or DaemonSet to check), so what the lab's API server shows of them is checked instead: that
+ * this user may write to it, that the control plane writes status (it is alive and reads the objects),
+ * that the lab's pods are Ready, that waypoints are Programmed, and the root the control plane publishes
+ * (ConfigMap weft-system/weft-ca-root; leaves of the default 24 h).
  */
 export async function labChecks(client: ClusterClient, options: { now?: Date; caExpirySeconds?: number } = {}): Promise<CheckResult[]> {
   if (client.target.kind !== 'lab') return [];
@@ -23,15 +22,17 @@ export async function labChecks(client: ClusterClient, options: { now?: Date; ca
   out.push(
     await guarded('lab', async () =>
       (await client.canI('create', Pod))
-        ? ok('lab', `lab ${lab.name}, cluster state in ${lab.dir}`)
-        : fail('lab', `cannot write ${lab.dir}`, 'Run weft as the user that started the lab (root: sudo).'),
+        ? ok('lab', `lab ${lab.name}, its API server answers`)
+        : fail('lab', `the lab's kubeconfig may not create pods`, 'Run weft as the user that started the lab (root: sudo).'),
     ),
   );
   out.push(
     await guarded('control plane', async () => {
       const reported = [...(await client.list(Gateway)), ...(await client.list(HTTPRoute)), ...(await client.list(AuthorizationPolicy))];
       if (reported.length === 0) return skip('control plane', 'no Gateway, HTTPRoute or AuthorizationPolicy for it to report on yet');
-      const withStatus = reported.filter((o) => o.status !== undefined);
+      // The Gateway API CRDs default a new object's status to Unknown conditions: only a condition with a
+      // verdict is the control plane's.
+      const withStatus = reported.filter((o) => ((o.status?.conditions as { status?: string }[] | undefined) ?? []).some((c) => c.status === 'True' || c.status === 'False'));
       if (withStatus.length === 0) return warn('control plane', `no status written for ${reported.length} object(s) yet`, `Is weft-control running? \`weft lab logs control --lab ${lab.name}\``);
       return ok('control plane', `status written for ${withStatus.length}/${reported.length} object(s)`);
     }),
@@ -54,20 +55,17 @@ export async function labChecks(client: ClusterClient, options: { now?: Date; ca
       return ok('waypoints', `${gws.length} programmed`);
     }),
   );
-  out.push(await guarded('CA certificates', () => labCaCheck(lab.name, join(dirname(lab.dir), 'control-ca', 'ca.crt'), options.now ?? new Date(), options.caExpirySeconds ?? CA_MIN_SECONDS)));
+  out.push(await guarded('CA certificates', () => labCaCheck(client, lab.name, options.now ?? new Date(), options.caExpirySeconds ?? CA_MIN_SECONDS)));
   return out;
 }
 
-async function labCaCheck(name: string, file: string, now: Date, minSeconds: number): Promise<CheckResult> {
+async function labCaCheck(client: ClusterClient, name: string, now: Date, minSeconds: number): Promise<CheckResult> {
   const check = 'CA certificates';
-  let pem: string;
-  try {
-    pem = await readFile(file, 'utf8');
-  } catch {
-    return skip(check, `no ${file} yet (the lab's control plane creates it on first start)`);
-  }
+  const where = `ConfigMap ${CONTROL_NAMESPACE}/${CA_ROOT_CONFIGMAP}`;
+  const pem = (await client.get({ type: ConfigMap, name: CA_ROOT_CONFIGMAP, namespace: CONTROL_NAMESPACE }))?.data?.[CA_ROOT_KEY];
+  if (pem === undefined) return skip(check, `no ${where} yet (the lab's control plane publishes it on first start)`);
   const [issuing] = certificatesIn(pem);
-  if (issuing === undefined) return fail(check, `${file} holds no certificate`, `Recreate the lab: \`sudo weft lab down --lab ${name}\`, then \`sudo weft lab up --lab ${name}\`.`);
+  if (issuing === undefined) return fail(check, `${where} holds no certificate`, `Recreate the lab: \`sudo weft lab down --lab ${name}\`, then \`sudo weft lab up --lab ${name}\`.`);
   const short = shorterThanLeafLifetime(issuing, DEFAULT_LEAF_LIFETIME_SECONDS, now);
   if (short !== undefined) {
     return fail(check, short, `The lab's CA is generated: recreate the lab (\`sudo weft lab down --lab ${name}\`, then \`sudo weft lab up --lab ${name}\`).`, 'WEFT-C031');

@@ -1,7 +1,7 @@
-import type { ClusterClient } from './cluster-client.js';
+import type { ClusterClient } from '../../lib/kube/cluster-client.js';
 import { API_DOWN, apiCheck, gatewayApiCheck } from './cluster-checks.js';
 import { fail, guarded, ok, parseVersion, skip, versionAtLeast, warn, type CheckResult } from './check-result.js';
-import { ClusterRole, CustomResourceDefinition, DaemonSet, Deployment, Namespace, Node, Secret, Service, type ResourceType } from './resources.js';
+import { ClusterRole, CustomResourceDefinition, DaemonSet, Deployment, Namespace, Node, Secret, Service, type ResourceType } from '../../lib/kube/resources.js';
 
 /**
  * `weft check --pre`: what must hold before `weft install`.

@@ -3,9 +3,9 @@ import { labPaths, nodeNetns, podNetns } from '../../lab/names.js';
 import { readLabInfo } from '../../lab/state.js';
 import type { AdminEndpoint } from '../admin/admin-client.js';
 import { GATEWAY_NAME_LABEL, NODE_AGENT_SELECTOR, netnsEndpoint } from '../admin/admin-target.js';
-import type { ClusterClient } from '../kube/cluster-client.js';
+import type { ClusterClient } from '../../lib/kube/cluster-client.js';
 import { labRoot } from '../kube/connect.js';
-import { Pod } from '../kube/resources.js';
+import { Pod } from '../../lib/kube/resources.js';
 
 /**
  * Whom `weft tap` and `weft top` listen to: every node agent (connections) and every waypoint replica

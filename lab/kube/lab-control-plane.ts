@@ -18,7 +18,7 @@ import { controlPlanePkiFiles, writeControlPlanePki, writeKubeconfig, type Contr
 
 /**
  * The lab's Kubernetes control plane: etcd, kube-apiserver, kube-controller-manager and kube-scheduler in
- * the lab's root namespace (beside the file store `weft lab apply` still writes), and a loopback forward
+ * the lab's root namespace (every object of the lab lives there: `weft lab apply`, the demo, weft-control), and a loopback forward
  * that gives the host an admin kubeconfig. The API server authorizes with Node,RBAC, signs
  * service-account tokens with the lab's own key (so projected tokens, TokenRequest and TokenReview are
  * real), allocates Service ClusterIPs from the lab's VIP range and runs the default admission plugins

@@ -22,7 +22,7 @@ export const PROMETHEUS_PORT = 9090;
 export interface LabPrometheusPaths {
   readonly dir: string;
   readonly config: string;
-  /** File-based discovery: the lab controller writes the annotated pods here. */
+  /** File-based discovery: each lab kubelet writes the annotated pods it runs here (`<node>.json`). */
   readonly targetsDir: string;
   readonly data: string;
 }

@@ -4,9 +4,10 @@ import type { KubeObject } from '../manifests.js';
 /**
  * Which pods Prometheus scrapes, by the annotations the chart and the waypoint controller put on them
  * (`prometheus.io/scrape: "true"`, `prometheus.io/port`, `prometheus.io/path`), as the common
- * `kubernetes-pods` scrape job reads them through Kubernetes service discovery. The lab's pods live in its
- * file store, so the lab writes them as file-based discovery targets with the labels that job gives:
- * namespace, pod, node, and the pod's own labels.
+ * `kubernetes-pods` scrape job reads them through Kubernetes service discovery. Debian's prometheus is
+ * built without Kubernetes discovery (`kubernetes_sd_configs` is unknown to it), so each lab kubelet writes
+ * the annotated pods it runs as file-based discovery targets with the labels that job gives: namespace,
+ * pod, node, and the pod's own labels (write-pod-targets.ts).
  */
 /** One group of Prometheus's file_sd format. */
 export interface FileSdGroup {

@@ -4,13 +4,12 @@ import { agentPodName, CONTROL_NAMESPACE, ROOT_UNDERLAY_IP } from '../names.js';
 import type { NodeInfo } from '../topology.js';
 
 /**
- * The lab Prometheus's configuration. The control plane and the node agents are lab processes, not pods
- * of the file store, so they are static targets labelled as the chart's pods would be (namespace, pod,
- * node, app); every annotated pod (waypoints, user workloads) comes from the file the lab controller
- * writes (pod-targets.ts). A 5 s interval: a lab shows a request in a query within seconds.
+ * The lab Prometheus's configuration. The control plane and the node agents are lab processes, not pods,
+ * so they are static targets labelled as the chart's pods would be (namespace, pod, node, app); every
+ * annotated pod (waypoints, user workloads) comes from the files the lab kubelets write, one per node
+ * (pod-targets.ts). A 5 s interval: a lab shows a request in a query within seconds.
  */
 export const SCRAPE_INTERVAL_S = 5;
-export const POD_TARGETS_FILE = 'pods.json';
 
 export function scrapeConfig(nodes: readonly NodeInfo[], targetsDir: string): string {
   const metrics = (host: string): string => `${host}:${METRICS_PORT}`;

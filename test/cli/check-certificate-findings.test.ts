@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { analyzerContext } from '../../cli/check/analyze.js';
 import { certificateFindings, judgeCertificates } from '../../cli/check/certificate-findings.js';
 import type { CertificateSummary } from '../../lib/identity/index.js';
-import { KubeClusterClient } from '../../cli/kube/kube-cluster.js';
+import { KubeClusterClient } from '../../lib/kube/kube-cluster.js';
 import { kubeConfigWithToken } from '../support/kube-server.js';
 
 const NOW = new Date('2026-12-07T12:00:00Z');

@@ -5,7 +5,7 @@
 // check-certificate-findings.test.ts.
 import { expect, it } from 'vitest';
 import { editAdvice, weftCommand } from '../../cli/check/context.js';
-import type { ClusterTarget } from '../../cli/kube/cluster-client.js';
+import type { ClusterTarget } from '../../lib/kube/cluster-client.js';
 
 const lab = { target: { kind: 'lab', name: 't1', dir: '/nonexistent/t1/cluster' } satisfies ClusterTarget };
 const cluster = { target: { kind: 'kubernetes', context: 'kind-x', server: 'https://127.0.0.1:6443' } satisfies ClusterTarget };

@@ -37,7 +37,14 @@ describe('choosing the cluster', () => {
   });
   afterEach(() => rm(dir, { recursive: true, force: true }));
 
-  const addLab = (name: string): Promise<string | undefined> => mkdir(join(labRoot, name, 'cluster', 'manifests'), { recursive: true });
+  /** A lab as `up` leaves it: lab.json (what makes it a running lab) naming its admin kubeconfig. */
+  const addLab = async (name: string): Promise<void> => {
+    const root = join(labRoot, name);
+    await mkdir(root, { recursive: true });
+    const kubeconfig = join(root, 'admin.kubeconfig');
+    await writeFile(kubeconfig, KUBECONFIG);
+    await writeFile(join(root, 'lab.json'), JSON.stringify({ name, nodes: [], createdAt: '', distDir: '/nonexistent', agent: false, control: false, kube: { server: 'https://172.30.0.254:6443', hostPort: 1, kubeconfig } }));
+  };
 
   it('uses the kubeconfig from $KUBECONFIG, and --context selects another cluster', async () => {
     await writeFile(join(dir, 'kc'), KUBECONFIG);
@@ -54,7 +61,7 @@ describe('choosing the cluster', () => {
     await writeFile(join(dir, 'kc'), KUBECONFIG);
     await addLab('lab');
     const c = await connectCluster({ lab: 'lab' }, { ...env, KUBECONFIG: join(dir, 'kc') });
-    expect(c.target).toEqual({ kind: 'lab', name: 'lab', dir: join(labRoot, 'lab', 'cluster') });
+    expect(c.target).toEqual({ kind: 'lab', name: 'lab', dir: join(labRoot, 'lab') });
     const err = await connectCluster({ lab: 'other' }, env).catch((e: unknown) => e);
     expect(hasCode(err, 'ERR_WEFT_LAB_NOT_FOUND')).toBe(true);
   });

@@ -31,13 +31,25 @@ beforeEach(async () => {
   env = { PATH: process.env.PATH, HOME: join(dir, 'home'), WEFT_LAB_ROOT: labs };
 });
 
-const addLab = (name: string): Promise<string | undefined> => mkdir(join(labs, name, 'cluster', 'manifests'), { recursive: true });
-
-/** A lab as `weft lab up --no-mesh` leaves it: its lab.json records no Prometheus. */
-async function addLabWithoutPrometheus(name: string): Promise<void> {
-  await addLab(name);
-  await writeFile(join(labs, name, 'lab.json'), JSON.stringify({ name, nodes: [], createdAt: new Date().toISOString(), distDir: '/nonexistent', agent: false, control: false }));
+/**
+ * A lab as `weft lab up --no-mesh` leaves it: its lab.json (what makes it a running lab) records an API
+ * server (a kubeconfig nothing answers; no command here needs an answer) and no Prometheus.
+ */
+async function addLab(name: string): Promise<void> {
+  const root = join(labs, name);
+  await mkdir(root, { recursive: true });
+  const kubeconfig = join(root, 'admin.kubeconfig');
+  await writeFile(kubeconfig, `apiVersion: v1
+kind: Config
+clusters: [{ name: c, cluster: { server: 'https://127.0.0.1:1' } }]
+users: [{ name: u, user: { token: t } }]
+contexts: [{ name: x, context: { cluster: c, user: u } }]
+current-context: x
+`);
+  const kube = { server: 'https://172.30.0.254:6443', hostPort: 1, kubeconfig };
+  await writeFile(join(root, 'lab.json'), JSON.stringify({ name, nodes: [], createdAt: new Date().toISOString(), distDir: '/nonexistent', agent: false, control: false, kube }));
 }
+const addLabWithoutPrometheus = addLab;
 
 describe('cluster commands choose a lab', () => {
   it('weft version: the one running lab, said on stderr', async () => {
@@ -79,21 +91,22 @@ describe('cluster commands choose a lab', () => {
 
 describeRoot('lab subcommands choose a lab', () => {
   it('the one running lab without --lab; several refused (exit 2); none: the default lab name', async () => {
-    const status = (...extra: string[]) => runWeft(bundle, ['lab', 'status', '--state-root', labs, ...extra], { env });
-    // No lab.json in these directories: the refusal names the lab the command chose.
+    const status = (...extra: string[]) => runWeft(bundle, ['lab', 'kubeconfig', '--state-root', labs, ...extra], { env });
+    // No lab at all: the refusal names the lab the command chose.
     const none = await status();
+    expect(none.stderr).toContain('ERR_WEFT_LAB_NOT_FOUND');
     expect(none.stderr).toContain(join(labs, 'lab'));
+    // Its API server's forward runs in none of these labs: the refusal names the lab the command chose.
     await addLab('a');
     const one = await status();
-    expect(one.stderr).toContain('ERR_WEFT_LAB_NOT_FOUND');
-    expect(one.stderr).toContain(join(labs, 'a'));
+    expect(one.stderr).toContain('ERR_WEFT_LAB_KUBE_NOT_RUNNING: lab a ');
     await addLab('b');
     const two = await status();
     expect(two.code).toBe(2);
     expect(two.stderr).toContain('ERR_WEFT_CLI_LAB_AMBIGUOUS');
     expect(two.stderr).toContain('--lab a, --lab b');
     const named = await status('--lab', 'b');
-    expect(named.stderr).toContain(join(labs, 'b'));
+    expect(named.stderr).toContain('ERR_WEFT_LAB_KUBE_NOT_RUNNING: lab b ');
     expect(named.stderr).not.toContain('AMBIGUOUS');
   });
 });

@@ -1,9 +1,9 @@
 // Failure: yargs' usage errors printed `error: Unknown argument: bogus` with no ERR_WEFT_ code; an
 // invalid waypoint name against a lab wrote the Gateway file and then failed as ERR_WEFT_CORE_INTERNAL
-// (exit 1); a non-root write into a lab was a raw `EACCES` (exit 1); lab commands refused --lab, the flag
+// (exit 1); a non-root write into a lab was a raw `EACCES` (exit 1; now: reading its kubeconfig); lab commands refused --lab, the flag
 // every other command uses to pick a lab. Pins: every error line carries an ERR_WEFT_ code and a hint,
 // usage and privilege errors exit 2, --lab works everywhere and --name still works (deprecated, warned).
-import { chmod, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,17 +16,19 @@ const ERROR_LINE = /^error (ERR_WEFT_[A-Z_]+): [\s\S]+?\n {2}hint: .+/m;
 describe('weft usage and privilege errors', () => {
   let bundle: Bundle;
   let dir: string;
-  let manifests: string;
+  let kubeconfig: string;
   let env: NodeJS.ProcessEnv;
 
   beforeAll(async () => {
     bundle = await bundleCli('usage');
     dir = await mkdtemp(join(tmpdir(), 'weft-t-cli-usage-'));
-    manifests = join(dir, 'labs', 't', 'cluster', 'manifests');
-    await mkdir(manifests, { recursive: true });
-    await mkdir(join(dir, 'labs', 't', 'cluster', 'pods'));
-    // Readable by everyone, writable only by root: as a lab's state directory is.
-    for (const d of [dir, join(dir, 'labs'), join(dir, 'labs', 't'), join(dir, 'labs', 't', 'cluster'), manifests]) await chmod(d, 0o755);
+    const lab = join(dir, 'labs', 't');
+    await mkdir(lab, { recursive: true });
+    // A lab as `up` leaves it: its lab.json readable by everyone, its admin kubeconfig by root alone.
+    kubeconfig = join(lab, 'admin.kubeconfig');
+    await writeFile(kubeconfig, 'apiVersion: v1\nkind: Config\nclusters: []\n', { mode: 0o600 });
+    await writeFile(join(lab, 'lab.json'), JSON.stringify({ name: 't', nodes: [], createdAt: '', distDir: '/nonexistent', agent: false, control: false, kube: { server: 'https://172.30.0.254:6443', hostPort: 1, kubeconfig } }));
+    for (const d of [dir, join(dir, 'labs'), lab]) await chmod(d, 0o755);
     env = { PATH: process.env.PATH, HOME: dir, KUBECONFIG: join(dir, 'no-kubeconfig'), WEFT_LAB_ROOT: join(dir, 'labs') };
   }, 120_000);
 
@@ -57,11 +59,10 @@ describe('weft usage and privilege errors', () => {
     expectError(await weft(...args), 'ERR_WEFT_CLI_USAGE', 2);
   });
 
-  it('an invalid waypoint name is a usage error naming the rule, and nothing is written', async () => {
+  it('an invalid waypoint name is a usage error naming the rule, before the lab is asked anything', async () => {
     const r = await weft('waypoint', 'apply', '--lab', 't', '--name', 'Bad_Name');
     expectError(r, 'ERR_WEFT_CLI_USAGE', 2);
     expect(r.stderr).toContain('--name "Bad_Name" is not a valid waypoint name');
-    expect(await readdir(manifests)).toEqual([]);
   });
 
   it('an invalid namespace name is a usage error', async () => {
@@ -76,12 +77,12 @@ describe('weft usage and privilege errors', () => {
     }
   });
 
-  it('a write into a root-owned lab as another user is ERR_WEFT_CLI_PERMISSION_DENIED, exit 2', async () => {
-    if (!isRoot) await chmod(manifests, 0o555); // root writes whatever the mode; others are denied by it
+  it('a command on a root-owned lab as another user is ERR_WEFT_CLI_PERMISSION_DENIED naming its kubeconfig, exit 2', async () => {
+    if (!isRoot) await chmod(kubeconfig, 0o000); // root reads whatever the mode; others are denied by it
     const r = await weftUnprivileged('waypoint', 'apply', '--lab', 't', '-n', 'default');
-    if (!isRoot) await chmod(manifests, 0o755);
+    if (!isRoot) await chmod(kubeconfig, 0o600);
     expectError(r, 'ERR_WEFT_CLI_PERMISSION_DENIED', 2);
-    expect(r.stderr).toContain(manifests);
+    expect(r.stderr).toContain(kubeconfig);
     expect(r.stderr).not.toContain('EACCES');
   });
 

@@ -1,16 +1,12 @@
 /**
  * Test fixtures for the CLI: what a healthy weft install looks like on a real API server
- * (test/support/kube-server.ts, whose CRDs are the real ones), temp lab state roots, and a printer that
+ * (test/support/kube-server.ts, whose CRDs are the real ones), and a printer that
  * records what a command prints.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { writeFile } from 'node:fs/promises';
 import { mintCa } from '../support/pki.js';
 import type { JsonObject, KubeObjects } from '../support/kube-server-objects.js';
-import { LabClusterClient } from '../../cli/kube/lab-cluster.js';
 
 export const MESH_NS = 'weft-system';
 const T = '2026-01-01T00:00:00Z';
@@ -100,14 +96,6 @@ export async function seedHealthyInstall(k: KubeObjects, options: HealthyOptions
     k.put(caSecret(ca.certPem, ca.keyPem)),
     k.put({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'weft-ca-root', namespace: MESH_NS }, data: { 'root-cert.pem': ca.rootsPem.join('\n') } }),
   ]);
-}
-
-/** A temp lab state root with one lab's cluster dir (manifests/, pods/, status/, generated/). */
-export async function tempLab(name = 'lab'): Promise<{ root: string; client: LabClusterClient; cluster: string; cleanup: () => Promise<void> }> {
-  const root = await mkdtemp(join(tmpdir(), 'weft-t-cli-lab-'));
-  const cluster = join(root, name, 'cluster');
-  for (const d of ['manifests', 'pods', 'status', 'generated']) await mkdir(join(cluster, d), { recursive: true });
-  return { root, cluster, client: await new LabClusterClient(name, root).ensureExists(), cleanup: () => rm(root, { recursive: true, force: true }) };
 }
 
 export async function writeYaml(path: string, obj: unknown): Promise<void> {

@@ -83,8 +83,9 @@ describeRoot('weft lab: 2 nodes, 4 pods (needs root: network namespaces)', () =>
       expect(p.ip.startsWith(`10.244.${idx}.`)).toBe(true);
       expect(p.phase).toBe('Running');
     }
-    expect(s.services.map((v) => [v.namespace, v.name])).toEqual([['e2e', 'echo']]);
-    expect(s.services[0].vip).toMatch(/^10\.96\./);
+    // Beside the API server's own (default/kubernetes, the range's first address).
+    expect(s.services.map((v) => [v.namespace, v.name])).toEqual([['default', 'kubernetes'], ['e2e', 'echo']]);
+    expect(s.services[1].vip).toMatch(/^10\.96\./);
   });
 
   it('ran the Debian bridge/host-local chain from the node\'s conflist (IPAM state in the lab dir)', async () => {
@@ -115,7 +116,7 @@ describeRoot('weft lab: 2 nodes, 4 pods (needs root: network namespaces)', () =>
 
   it('pod → Service VIP by name and by address, from pods on both nodes', async () => {
     const s = await lab.status();
-    const vip = s.services[0].vip;
+    const vip = s.services.find((v) => v.name === 'echo')!.vip;
     const echoNames = new Set(s.pods.filter((p) => p.name.startsWith('echo-')).map((p) => p.name));
     for (const [client, url] of [
       ['e2e/client1', 'http://echo/'],
@@ -139,7 +140,7 @@ describeRoot('weft lab: 2 nodes, 4 pods (needs root: network namespaces)', () =>
 
   it('lab down leaves no namespace, link, process, mount or state dir', async () => {
     records = await listRecords(lab.paths.procs);
-    expect(records.length).toBeGreaterThanOrEqual(2 + 1 + 4); // kubelets, controller, pods
+    expect(records.length).toBeGreaterThanOrEqual(2 + 4 + 4); // kubelets, Kubernetes control plane, pods
     const left = await lab.down();
     expect(left).toEqual({ namespaces: [], etcDirs: [], stateDir: false, mounts: [] });
     for (const r of records) expect(isAlive(r), `${r.id} pid ${r.pid}`).toBe(false);

@@ -68,7 +68,7 @@ describeRootKube('lab kubelets run the pods the API server binds to them (root)'
     const replicas = (await k(['get', 'pods', '-l', 'app=echo', '-o', 'jsonpath={.items[*].metadata.name}'])).stdout.split(' ');
     expect(replicas).toHaveLength(2);
     for (const name of replicas) await checkRunsOnItsNode(await pod(name));
-    // `weft lab exec` and `weft lab logs` reach it as they reach a file-store pod.
+    // `weft lab exec` and `weft lab logs` reach it as they reach any lab pod.
     // (`--lab` before `--`: after it, it would be curl's.)
     const exec = await run([process.execPath, CLI, 'lab', 'exec', '--lab', lab!.name, 'default/web', '--', 'curl', '-s', 'http://127.0.0.1:8080/'], { timeoutMs: 30_000 });
     expect(exec.stdout).toContain('web');

@@ -11,6 +11,10 @@ import { describeRoot } from '../support/root.js';
 
 const POD = `
 apiVersion: v1
+kind: Namespace
+metadata: { name: life }
+---
+apiVersion: v1
 kind: Pod
 metadata: { name: web, namespace: life, labels: { app: web } }
 spec:

@@ -14,7 +14,12 @@ import { startLab, type Lab } from '../support/lab.js';
 import { describeRoot } from '../support/root.js';
 import { eventually } from '../support/eventually.js';
 
-const echoPod = (name: string, node: string, sa: string, ns = 'mesh', labels: Record<string, string> = {}, image = 'weft/http-echo', port = 8080) => `
+// Each pod's ServiceAccount beside it (the API server admits no pod of a missing one; applied twice, nothing changes).
+const echoPod = (name: string, node: string, sa: string, ns = 'mesh', labels: Record<string, string> = {}, image = 'weft/http-echo', port = 8080) => `${sa === 'default' ? '' : `
+apiVersion: v1
+kind: ServiceAccount
+metadata: { name: ${sa}, namespace: ${ns} }
+---`}
 apiVersion: v1
 kind: Pod
 metadata: { name: ${name}, namespace: ${ns}, labels: ${JSON.stringify({ app: name, ...labels })} }
@@ -215,7 +220,7 @@ describeRoot('node agent in the lab: L4 mTLS mesh across two nodes (needs root: 
     await eventually(() => held.includes('open'), 10_000, 'held connection open');
     await lab.apply(DENY_A);
     try {
-      // Policy reaches the agent through the control plane's directory watch and discovery stream.
+      // Policy reaches the agent through the control plane's informers and discovery stream.
       await eventually(() => held.includes('closed'), 60_000, 'held connection closed by the DENY policy').catch(async (e: Error) => {
         throw new Error(`${e.message}\n${await agentLog('n2')}`);
       });

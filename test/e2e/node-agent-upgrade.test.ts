@@ -16,7 +16,7 @@ import { NetnsSocketFactory } from '../../node-agent/netns/socket-factory.js';
 import { EchoConnection } from '../support/echo-connection.js';
 import { eventually } from '../support/eventually.js';
 import { agentLog, warmUp } from '../support/lab-load.js';
-import { ambientNamespace, echoPod, httpService, startLoad } from '../support/mesh-load.js';
+import { ambientNamespace, echoPod, httpService, serviceAccount, startLoad } from '../support/mesh-load.js';
 import { startLab, type Lab } from '../support/lab.js';
 import { describeRoot } from '../support/root.js';
 
@@ -24,7 +24,7 @@ const RATE = 200;
 const DURATION_S = 30;
 
 /** The long-lived connection's server: weft/tcp-echo on 9000. */
-const TCP_ECHO_POD = `
+const TCP_ECHO_POD = `${serviceAccount('sa-tcp', 'mesh')}
 apiVersion: v1
 kind: Pod
 metadata: { name: tcp, namespace: mesh, labels: { app: tcp } }

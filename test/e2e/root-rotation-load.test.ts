@@ -1,11 +1,12 @@
 // Pins root CA rotation without restarts or outage (issue 13 item 9) in a two-node lab: while a captured
 // client on n1 sends 200 requests/s (one TCP connection each) to a captured HTTP echo Service on n2, the
-// lab commands of docs/rotation.md run exactly as printed — a new root (step 0), both roots trusted
+// cluster commands of docs/rotation.md run exactly as printed with the lab's kubeconfig (its "In a lab"
+// section) — a new root (step 0), both roots trusted
 // (step 1), the signer switched (step 2), the wait until every certificate renewed, the old root removed
 // (step 3). Pins: no request fails, no process restarts (same pids), each step reaches both agents, the
 // certificates renew under the new root within seconds, and the HBONE sessions authenticated under the
 // old root are closed gracefully once it is removed (new ones carry the traffic).
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +15,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { run } from '../../lab/command.js';
 import { isAlive, listRecords } from '../../lab/processes.js';
 import { eventually } from '../support/eventually.js';
-import { startLab, type Lab } from '../support/lab.js';
+import { TOOLS_BIN } from '../support/kube-tools.js';
+import { CLI, startLab, type Lab } from '../support/lab.js';
 import { ambientNamespace, echoPod, httpService, startLoad } from '../support/mesh-load.js';
 import { describeRoot } from '../support/root.js';
 
@@ -34,17 +36,21 @@ interface LogLine {
 }
 
 /**
- * The shell blocks of docs/rotation.md: step 0 (the new CA) and the lab section's, in order — setup
- * (LAB, CA_DIR), step 1, step 2, the renewal check, step 3.
+ * The shell blocks of docs/rotation.md: step 0 (the new CA), the cluster section's (keep the old root,
+ * step 1, the ConfigMap check, step 2, the cluster's renewal check, step 3) and the lab section's (setup:
+ * LAB and KUBECONFIG; the lab's renewal check), in order.
  */
-function docBlocks(doc: string): { newCa: string; setup: string; step1: string; step2: string; check: string; step3: string } {
+function docBlocks(doc: string): { newCa: string; setup: string; step1: string; caRoot: string; step2: string; check: string; step3: string } {
   const blocks = (text: string): string[] => [...text.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]);
   const step0 = blocks(doc.slice(doc.indexOf('## Step 0'), doc.indexOf('## In a cluster')));
+  const cluster = blocks(doc.slice(doc.indexOf('## In a cluster'), doc.indexOf('## In a lab')));
   const lab = blocks(doc.slice(doc.indexOf('## In a lab'), doc.indexOf('## Notes')));
   expect(step0).toHaveLength(1);
-  expect(lab).toHaveLength(5);
-  const [setup, step1, step2, check, step3] = lab;
-  return { newCa: step0[0], setup, step1, step2, check, step3 };
+  expect(cluster).toHaveLength(7);
+  expect(lab).toHaveLength(2);
+  const [keepOld, oldRoot, step1, caRoot, step2, , step3] = cluster;
+  const [setup, check] = lab;
+  return { newCa: step0[0], setup, step1: `${keepOld}\n${oldRoot}\n${step1}`, caRoot, step2, check, step3 };
 }
 
 describeRoot('root CA rotation under 200 requests/s (needs root: network namespaces)', () => {
@@ -83,8 +89,13 @@ describeRoot('root CA rotation under 200 requests/s (needs root: network namespa
     // The only change to the printed commands: the lab's name.
     expect(doc.setup).toMatch(/^LAB=demo$/m);
     const setup = doc.setup.replace(/^LAB=demo$/m, `LAB=${lab.name}`);
+    // `weft` as the README says it is in a checkout, and the lab's kubectl, on PATH.
+    const bin = join(work, 'bin');
+    await mkdir(bin);
+    await writeFile(join(bin, 'weft'), `#!/bin/sh\nexec ${process.execPath} ${CLI} "$@"\n`, { mode: 0o755 });
+    const env = { ...process.env, PATH: `${bin}:${TOOLS_BIN}:${process.env.PATH ?? ''}` };
     const sh = async (script: string): Promise<string> => {
-      const r = await run(['bash', '-euo', 'pipefail', '-c', `cd ${work}\n${setup}\n${script}`], { allowFailure: true, timeoutMs: 60_000 });
+      const r = await run(['bash', '-euo', 'pipefail', '-c', `cd ${work}\n${setup}\n${script}`], { allowFailure: true, timeoutMs: 60_000, env });
       expect(r.code, `${script}\n${r.stderr}`).toBe(0);
       return r.stdout;
     };
@@ -104,6 +115,8 @@ describeRoot('root CA rotation under 200 requests/s (needs root: network namespa
     const t1 = Date.now();
     await sh(doc.step1);
     await eventually(() => bundleChanged(t1), 30_000, 'step 1 (both roots) reached both agents');
+    // The documented wait: ConfigMap weft-ca-root holds both roots.
+    await eventually(async () => (await sh(doc.caRoot)).trim() === '2', 30_000, 'weft-ca-root holds two certificates');
 
     const t2 = Date.now();
     await sh(doc.step2);

@@ -20,6 +20,7 @@ import { isAlive, listRecords } from '../../lab/processes.js';
 import { eventually } from '../support/eventually.js';
 import { CLI, startLab, type Lab } from '../support/lab.js';
 import { startLoadgen, type LoadgenResult } from '../support/loadgen.js';
+import { serviceAccount } from '../support/mesh-load.js';
 import { describeRoot } from '../support/root.js';
 
 const RATE = 200;
@@ -34,6 +35,8 @@ apiVersion: v1
 kind: Namespace
 metadata: { name: ha, labels: { weft.dev/dataplane-mode: ambient } }
 ---
+${serviceAccount('client', 'ha')}
+${serviceAccount('echo', 'ha')}
 apiVersion: v1
 kind: Pod
 metadata: { name: client, namespace: ha, labels: { app: client } }

@@ -14,10 +14,10 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startLab, type Lab } from '../support/lab.js';
-import { l7DenyPolicy, singleBackendRoute, waypointGateway } from '../support/mesh-load.js';
+import { l7DenyPolicy, serviceAccount, singleBackendRoute, waypointGateway } from '../support/mesh-load.js';
 import { describeRoot } from '../support/root.js';
 
-const pod = (name: string, app: string, sa: string, env: Record<string, string> = {}, node = 'n1', ns = 'l7') => `
+const pod = (name: string, app: string, sa: string, env: Record<string, string> = {}, node = 'n1', ns = 'l7') => `${serviceAccount(sa, ns)}
 apiVersion: v1
 kind: Pod
 metadata: { name: ${name}, namespace: ${ns}, labels: { app: ${app} } }
@@ -45,7 +45,7 @@ spec:
 // Gateway API has no retry field on GRPCRoute (HTTPRoute's `retry.codes` are HTTP codes 400–599), and a
 // real API server prunes unknown fields from the route: the retry is asked for with annotations on the
 // route, as Linkerd does (`retry.linkerd.io/grpc`), compiled by the control plane into `retry.grpcCodes`.
-const RPC = `
+const RPC = `${serviceAccount('rpc', 'l7')}
 apiVersion: v1
 kind: Pod
 metadata: { name: rpc, namespace: l7, labels: { app: rpc } }

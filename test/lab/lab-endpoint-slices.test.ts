@@ -1,11 +1,9 @@
-// Pins what the lab's kube-proxy takes from EndpointSlices: from the API server's, the owning Service
-// (kubernetes.io/service-name), the named ports and the ready endpoints only; and the file store's
-// stand-in controller, which makes the same shape from ready pods the Service selects in its namespace,
-// resolving named target ports per pod. (The rules rendered from them: lab-service-rules.test.ts.)
+// Pins what the lab's kube-proxy takes from the API server's EndpointSlices: the owning Service
+// (kubernetes.io/service-name), the named ports and the ready endpoints only. (The rules rendered from
+// them: lab-service-rules.test.ts.)
 import { describe, expect, it } from 'vitest';
-import { endpointSliceView, podEndpointSlices, targetPortOf, type ReadyPod } from '../../lab/endpoint-slices.js';
+import { endpointSliceView } from '../../lab/endpoint-slices.js';
 import type { KubeObject } from '../../lab/manifests.js';
-import type { ServiceView } from '../../lab/services.js';
 
 function apiSlice(over: Record<string, unknown> = {}, labels: Record<string, string> = { 'kubernetes.io/service-name': 'weft-control' }): KubeObject {
   return {
@@ -37,30 +35,5 @@ describe('EndpointSlices for the lab kube-proxy', () => {
     expect(endpointSliceView(apiSlice({}, {}))).toBeUndefined();
     expect(endpointSliceView(apiSlice({ addressType: 'IPv6' }))).toBeUndefined();
     expect(endpointSliceView(apiSlice({ ports: null, endpoints: null }))).toEqual({ namespace: 'weft-system', service: 'weft-control', ports: [], addresses: [] });
-  });
-
-  const pods: ReadyPod[] = [
-    { namespace: 'demo', ip: '10.244.1.5', labels: { app: 'b' }, ports: [{ name: 'http', containerPort: 8080 }] },
-    { namespace: 'demo', ip: '10.244.1.6', labels: { app: 'b' }, ports: [{ name: 'http', containerPort: 8080 }] },
-    { namespace: 'demo', ip: '10.244.2.5', labels: { app: 'b' }, ports: [{ name: 'http', containerPort: 8081 }] },
-    { namespace: 'other', ip: '10.244.2.9', labels: { app: 'b' }, ports: [{ name: 'http', containerPort: 8080 }] },
-    { namespace: 'demo', ip: '10.244.2.7', labels: { app: 'c' }, ports: [{ name: 'http', containerPort: 8080 }] },
-  ];
-
-  it('the file store\'s slices: the selected ready pods of the namespace, one slice per resolved port set', () => {
-    const svc: ServiceView = { namespace: 'demo', name: 'backend', vip: '10.96.3.4', selector: { app: 'b' }, ports: [{ name: 'web', port: 80, targetPort: 'http' }] };
-    expect(podEndpointSlices([svc], pods)).toEqual([
-      { namespace: 'demo', service: 'backend', ports: [{ name: 'web', port: 8080, protocol: 'TCP' }], addresses: ['10.244.1.5', '10.244.1.6'] },
-      { namespace: 'demo', service: 'backend', ports: [{ name: 'web', port: 8081, protocol: 'TCP' }], addresses: ['10.244.2.5'] },
-    ]);
-    expect(podEndpointSlices([{ ...svc, selector: undefined }], pods)).toEqual([]);
-  });
-
-  it('targetPort defaults to port and accepts numbers, numeric strings and container port names', () => {
-    expect(targetPortOf({ port: 80 }, pods[0])).toBe(80);
-    expect(targetPortOf({ port: 80, targetPort: 9000 }, pods[0])).toBe(9000);
-    expect(targetPortOf({ port: 80, targetPort: '9001' }, pods[0])).toBe(9001);
-    expect(targetPortOf({ port: 80, targetPort: 'http' }, pods[2])).toBe(8081);
-    expect(targetPortOf({ port: 80, targetPort: 'nope' }, pods[0])).toBeUndefined();
   });
 });

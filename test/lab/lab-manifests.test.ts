@@ -1,11 +1,11 @@
-// Pins what `weft lab apply` accepts: multi-document YAML and Lists, the checks that keep an unrunnable
-// object out (missing containers, bad restartPolicy, bad kinds and names), image → program mapping with a clear
-// error for unknown images, file names per `manifestFileName`, and pod namespace names that stay ≤ 64 chars.
+// Pins what `weft lab apply` reads before it sends objects to the lab's API server: multi-document YAML and
+// Lists, a clear error for what cannot name an object (the API server validates the rest), kubectl's names of
+// types in its output, image → program mapping with a clear error for unknown images, and pod namespace
+// names that stay ≤ 64 chars.
 import { describe, expect, it } from 'vitest';
 import { imageBaseName, programFor } from '../../lab/images.js';
-import { KIND_INFO } from '../../control/sources/schemas.js';
-import { manifestFileName, parseManifests } from '../../lab/manifests.js';
-import { labKind } from '../../lab/object-fields.js';
+import { kubectlType } from '../../lab/apply.js';
+import { parseManifests } from '../../lab/manifests.js';
 import { podNetns, validateLabName } from '../../lab/names.js';
 import { hasCode } from '../../lib/errors/index.js';
 
@@ -37,12 +37,11 @@ items:
     expect(objs.map((o) => o.kind)).toEqual(['Namespace', 'ServiceAccount', 'Service']);
   });
 
-  it('refuses objects the lab cannot run, naming the source and the reason', () => {
+  it('refuses a document that cannot name an object, naming the source and the reason', () => {
     const cases: [string, RegExp][] = [
-      ['apiVersion: v1\nkind: Pod\nmetadata: { name: p }\nspec: {}', /containers/],
-      ['apiVersion: v1\nkind: Pod\nmetadata: { name: p }\nspec: { restartPolicy: Sometimes, containers: [{name: c, image: debian}] }', /restartPolicy/],
-      ['apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: d }\nspec: { replicas: -1, template: { spec: { containers: [{name: c, image: debian}] } } }', /replicas/],
-      ['apiVersion: v1\nkind: Service\nmetadata: { name: s }\nspec: { ports: [{ port: 70000 }] }', /port/],
+      ['kind: Pod\nmetadata: { name: p }', /no apiVersion or kind/],
+      ['apiVersion: v1\nkind: Pod\nmetadata: {}', /a Pod has no metadata.name/],
+      ['- a\n- b', /not a mapping/],
       ['apiVersion: v1\nkind: Pod\nmetadata: { name: p\n', /.+/],
     ];
     for (const [text, reason] of cases) {
@@ -53,32 +52,10 @@ items:
     }
   });
 
-  it('refuses a missing apiVersion and a bad name as a field error naming the rule', () => {
-    const cases: [string, RegExp][] = [
-      ['kind: Pod\nmetadata: { name: p }', /apiVersion of Pod \(missing\) is not valid: must be v1/],
-      ['apiVersion: v1\nkind: Pod\nmetadata: { name: Bad_Name }\nspec: { containers: [{name: c, image: debian}] }', /metadata.name of Pod "Bad_Name" is not valid: must be an RFC 1123 subdomain/],
-      ['apiVersion: v1\nkind: Service\nmetadata: { name: 1web }\nspec: { ports: [{ port: 80 }] }', /metadata.name of Service "1web" is not valid: must be an RFC 1035 label/],
-      ['apiVersion: v1\nkind: Nonsense\nmetadata: { name: n }', /kind "Nonsense" is not valid: must be one of Namespace, Pod/],
-    ];
-    for (const [text, reason] of cases) {
-      const err = errorOf(() => parseManifests(text, 'file.yaml'));
-      expect(hasCode(err, 'ERR_WEFT_LAB_FIELD_INVALID'), text).toBe(true);
-      expect((err as Error).message).toMatch(reason);
-      expect((err as Error).message.startsWith('file.yaml: ')).toBe(true);
-    }
-  });
-
-  it('serves every kind weft reads, with the apiVersions and scope the control plane expects', () => {
-    for (const [kind, info] of Object.entries(KIND_INFO)) {
-      expect(labKind(kind)?.namespaced, kind).toBe(info.namespaced);
-      expect(labKind(kind)?.apiVersions, kind).toContain(info.apiVersion);
-    }
-  });
-
-  it('names files <Kind>.<namespace>.<name>.yaml, cluster-scoped <Kind>.<name>.yaml', () => {
-    expect(manifestFileName({ kind: 'Service', metadata: { name: 's', namespace: 'n' } })).toBe('Service.n.s.yaml');
-    expect(manifestFileName({ kind: 'Pod', metadata: { name: 'p' } })).toBe('Pod.default.p.yaml');
-    expect(manifestFileName({ kind: 'Namespace', metadata: { name: 'n' } })).toBe('Namespace.n.yaml');
+  it('names types as kubectl prints them: kind, then the group when there is one', () => {
+    expect(kubectlType({ apiVersion: 'v1', kind: 'Namespace' })).toBe('namespace');
+    expect(kubectlType({ apiVersion: 'apps/v1', kind: 'Deployment' })).toBe('deployment.apps');
+    expect(kubectlType({ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute' })).toBe('httproute.gateway.networking.k8s.io');
   });
 });
 

@@ -1,7 +1,7 @@
 // Pins the lab's kube-proxy rules: each Service port DNATs to the ready addresses of its own
 // EndpointSlices, at the slice port named as the Service port (of the same protocol), VIPs without
 // endpoints are rejected, a pod reaching itself through its VIP is masqueraded, and the table is
-// replaced atomically. (Slices from API objects and from the file store's pods: lab-endpoint-slices.test.ts;
+// replaced atomically. (What is read of the API's slices: lab-endpoint-slices.test.ts;
 // names in a pod's hosts file: lab-hosts-names.test.ts.)
 import { describe, expect, it } from 'vitest';
 import type { EndpointSliceView } from '../../lab/endpoint-slices.js';

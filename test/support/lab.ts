@@ -75,12 +75,12 @@ export async function startLab(options: { nodes: number; name?: string; /** fals
     info,
     apply: async (yaml) => (await cli(['apply', '--lab', name, '-f', '-'], yaml)).stdout,
     delete: async (yaml) => (await cli(['delete', '--lab', name, '-f', '-'], yaml)).stdout,
-    waitPodsReady: (o = {}) => waitPodsReady(info, paths, o.timeoutMs ?? 120_000, o.minPods ?? 1),
+    waitPodsReady: (o = {}) => waitPodsReady(info, o.timeoutMs ?? 120_000, o.minPods ?? 1),
     exec: (nsPod, argv, o = {}) => {
       const [ns, pod] = nsPod.split('/', 2) as [string, string];
       return run(inPod(paths, podNetns(name, ns, pod), argv), { allowFailure: true, timeoutMs: o.timeoutMs ?? 30_000 });
     },
-    status: () => labStatus(info, paths),
+    status: () => labStatus(info),
     cli: (args, input) => cli([...args, '--lab', name], input),
     down: async () => {
       await cli(['down', '--lab', name]);

@@ -4,14 +4,24 @@
 import type { Lab } from './lab.js';
 import { startLoadgen, type LoadgenResult } from './loadgen.js';
 
-/** A Pod running weft/http-echo on 8080 with a readiness probe, labelled app=<name>. Ends with `---`. */
-export const echoPod = (name: string, namespace: string, node: string, serviceAccount: string): string => `
+/**
+ * A ServiceAccount (the API server admits no pod of a missing one; applied again, nothing changes); none
+ * for `default`, which the controller manager makes in every namespace. Ends with `---`.
+ */
+export const serviceAccount = (name: string, namespace: string): string => name === 'default' ? '' : `
+apiVersion: v1
+kind: ServiceAccount
+metadata: { name: ${name}, namespace: ${namespace} }
+---`;
+
+/** A Pod running weft/http-echo on 8080 with a readiness probe, labelled app=<name>, and its ServiceAccount. Ends with `---`. */
+export const echoPod = (name: string, namespace: string, node: string, serviceAccountName: string): string => `${serviceAccount(serviceAccountName, namespace)}
 apiVersion: v1
 kind: Pod
 metadata: { name: ${name}, namespace: ${namespace}, labels: { app: ${name} } }
 spec:
   nodeName: ${node}
-  serviceAccountName: ${serviceAccount}
+  serviceAccountName: ${serviceAccountName}
   containers:
     - name: app
       image: weft/http-echo
@@ -21,9 +31,9 @@ spec:
 
 /**
  * A one-replica Deployment of weft/http-echo on `node`, service account `name`. A new `restartedAt` changes
- * the pod template, as `kubectl rollout restart` does: every pod is replaced. Ends with `---`.
+ * the pod template, as `kubectl rollout restart` does: every pod is replaced. With its ServiceAccount. Ends with `---`.
  */
-export const echoDeployment = (name: string, namespace: string, node: string, restartedAt = '0'): string => `
+export const echoDeployment = (name: string, namespace: string, node: string, restartedAt = '0'): string => `${serviceAccount(name, namespace)}
 apiVersion: apps/v1
 kind: Deployment
 metadata: { name: ${name}, namespace: ${namespace} }

@@ -8,7 +8,7 @@ export const labCodes = defineCodes({
   },
   ERR_WEFT_LAB_NOT_FOUND: {
     message: 'no lab named {name} is running (no state in {dir})',
-    hint: 'Start it with `sudo weft lab up --lab {name}`; running labs are the directories with a cluster/ inside under the lab root (`ls /var/run/weft-lab`).',
+    hint: 'Start it with `sudo weft lab up --lab {name}`; running labs are the directories with a lab.json inside under the lab root (`ls /var/run/weft-lab`).',
   },
   ERR_WEFT_LAB_COMMAND_FAILED: {
     message: '`{command}` failed with exit code {code}: {stderr}',
@@ -33,14 +33,6 @@ export const labCodes = defineCodes({
   ERR_WEFT_LAB_HOSTPATH_UNSUPPORTED: {
     message: 'hostPath {path} of {pod} cannot be mounted in the lab: {reason}',
     hint: 'A lab node is a network namespace on this machine: only the node directories the weft chart mounts are mapped (to the node\'s own directories under the lab\'s state). Use an emptyDir or ConfigMap volume instead, or run the pod on a real cluster.',
-  },
-  ERR_WEFT_LAB_VIP_EXHAUSTED: {
-    message: 'no free Service VIP left in {range}',
-    hint: 'Delete Services you no longer need (`weft lab delete -f <file>` with the manifests that created them).',
-  },
-  ERR_WEFT_LAB_VIP_TAKEN: {
-    message: 'clusterIP {ip} of Service {service} is already used by {owner}',
-    hint: 'Leave spec.clusterIP empty so that the lab allocates one, or pick a free address in 10.96.0.0/16.',
   },
   ERR_WEFT_LAB_POD_NOT_FOUND: {
     message: 'pod {pod} is not running in lab {lab}',

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { agentFindings } from '../../../cli/check/agent-findings.js';
 import { analyzerContext } from '../../../cli/check/analyze.js';
-import { KubeClusterClient } from '../../../cli/kube/kube-cluster.js';
+import { KubeClusterClient } from '../../../lib/kube/kube-cluster.js';
 import type { KubeServer } from '../../support/kube-server.js';
 import { MESH_NS as NS, seedHealthyInstall } from '../cluster-fixture.js';
 

@@ -3,7 +3,7 @@
 // what the chart creates), another mesh's CNI DaemonSet, nodes with old kernels, absent Gateway API CRDs.
 import { describe, expect, it } from 'vitest';
 import { checkCommand, runChecks } from '../../../cli/commands/check.js';
-import { KubeClusterClient } from '../../../cli/kube/kube-cluster.js';
+import { KubeClusterClient } from '../../../lib/kube/kube-cluster.js';
 import type { KubeServer } from '../../support/kube-server.js';
 import { TEST_LABEL } from '../../support/kube-server-objects.js';
 import { MESH_NS, capture, node, seedHealthyInstall } from '../cluster-fixture.js';

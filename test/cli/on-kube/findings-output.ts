@@ -4,7 +4,7 @@
 // warnings.
 import { describe, expect, it } from 'vitest';
 import { checkCommand } from '../../../cli/commands/check.js';
-import { KubeClusterClient } from '../../../cli/kube/kube-cluster.js';
+import { KubeClusterClient } from '../../../lib/kube/kube-cluster.js';
 import type { KubeServer } from '../../support/kube-server.js';
 import { MESH_NS, capture, seedHealthyInstall } from '../cluster-fixture.js';
 

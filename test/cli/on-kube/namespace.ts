@@ -1,10 +1,10 @@
 // Pins `weft namespace enable|disable` on a real API server: it sets and removes
 // weft.dev/dataplane-mode=ambient with a merge patch (never a read-modify-write that could race a
 // concurrent label change), keeps the namespace's other labels, and a missing namespace (a typo) is
-// ERR_WEFT_CLI_NOT_FOUND and creates nothing. Against a lab directory: cli-namespace.test.ts.
+// ERR_WEFT_CLI_NOT_FOUND and creates nothing. A lab is such an API server too (its own).
 import { describe, expect, it } from 'vitest';
 import { namespaceCommand, setNamespaceMode } from '../../../cli/commands/namespace.js';
-import { KubeClusterClient } from '../../../cli/kube/kube-cluster.js';
+import { KubeClusterClient } from '../../../lib/kube/kube-cluster.js';
 import { hasCode } from '../../../lib/errors/index.js';
 import type { KubeServer } from '../../support/kube-server.js';
 import { capture } from '../cluster-fixture.js';

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { analyzerContext } from '../../../cli/check/analyze.js';
 import { routeFindings } from '../../../cli/check/route-findings.js';
-import { KubeClusterClient } from '../../../cli/kube/kube-cluster.js';
+import { KubeClusterClient } from '../../../lib/kube/kube-cluster.js';
 import type { KubeServer } from '../../support/kube-server.js';
 
 const T = '2026-01-01T00:00:00Z';

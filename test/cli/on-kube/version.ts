@@ -3,7 +3,7 @@
 // fatal; no cluster at all is said too.
 import { describe, expect, it } from 'vitest';
 import { collectVersion, printVersion } from '../../../cli/commands/version.js';
-import { KubeClusterClient } from '../../../cli/kube/kube-cluster.js';
+import { KubeClusterClient } from '../../../lib/kube/kube-cluster.js';
 import { clientVersion } from '../../../lib/package-root.js';
 import type { KubeServer } from '../../support/kube-server.js';
 import { MESH_NS, capture, seedHealthyInstall } from '../cluster-fixture.js';

@@ -5,7 +5,7 @@
 // runs here) and still warns. L4-only policies, and L7 ones served by another waypoint, do not stop it.
 import { describe, expect, it } from 'vitest';
 import { waypointDeleteCommand } from '../../../cli/commands/waypoint.js';
-import { KubeClusterClient } from '../../../cli/kube/kube-cluster.js';
+import { KubeClusterClient } from '../../../lib/kube/kube-cluster.js';
 import { hasCode } from '../../../lib/errors/index.js';
 import type { KubeServer } from '../../support/kube-server.js';
 import { capture } from '../cluster-fixture.js';

@@ -6,11 +6,10 @@
 // ERR_WEFT_CLI_WAYPOINT_NOT_READY naming what is missing, enrolling nothing; delete removes the Gateway
 // and the enrollment (in the foreground: the Gateway stays marked until a garbage collector, which does
 // not run here, removes its dependents); a namespace typo is ERR_WEFT_CLI_NOT_FOUND and writes nothing;
-// without the Gateway CRD the error says to install it. Against a lab directory:
-// cli-waypoint.test.ts.
+// without the Gateway CRD the error says to install it. A lab is such an API server too (its own).
 import { afterEach, describe, expect, it } from 'vitest';
 import { applyWaypoint, deleteWaypoint, enrollNamespace, listWaypoints, waypointApplyCommand, waypointStatusCommand } from '../../../cli/commands/waypoint.js';
-import { KubeClusterClient } from '../../../cli/kube/kube-cluster.js';
+import { KubeClusterClient } from '../../../lib/kube/kube-cluster.js';
 import { hasCode } from '../../../lib/errors/index.js';
 import type { KubeServer } from '../../support/kube-server.js';
 import { capture } from '../cluster-fixture.js';

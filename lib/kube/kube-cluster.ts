@@ -10,7 +10,7 @@ import {
   type KubernetesObject,
   type V1APIResource,
 } from '@kubernetes/client-node';
-import { WeftError } from '../../lib/errors/index.js';
+import { WeftError } from '../errors/index.js';
 import { FIELD_MANAGER, refString, type ClusterClient, type ClusterTarget, type KubeObject, type ListOptions, type ObjectRef, type ServerVersion } from './cluster-client.js';
 import { ALL_TYPES, groupOf, type ResourceType } from './resources.js';
 
@@ -19,13 +19,30 @@ import { ALL_TYPES, groupOf, type ResourceType } from './resources.js';
  * kubeconfig. Resource paths come from the CLI's own type table, not from discovery, so that a missing
  * API group is reported as "not installed" rather than as a failed discovery call.
  */
+export interface KubeClusterOptions {
+  /** Field manager of server-side apply (default `weft`; `weft lab apply` writes as `weft-lab`). */
+  readonly fieldManager?: string;
+  /** What the client talks to, when that is a lab (its API server) rather than a kubeconfig's cluster. */
+  readonly target?: ClusterTarget;
+}
+
 export class KubeClusterClient implements ClusterClient {
   readonly target: ClusterTarget;
   private readonly objects: TypedObjectApi;
+  private readonly fieldManager: string;
 
-  constructor(private readonly kc: KubeConfig) {
-    this.target = { kind: 'kubernetes', context: kc.getCurrentContext(), server: kc.getCurrentCluster()?.server ?? '(unknown)' };
+  constructor(
+    private readonly kc: KubeConfig,
+    o: KubeClusterOptions = {},
+  ) {
+    this.target = o.target ?? { kind: 'kubernetes', context: kc.getCurrentContext(), server: this.server };
+    this.fieldManager = o.fieldManager ?? FIELD_MANAGER;
     this.objects = kc.makeApiClient(TypedObjectApi);
+  }
+
+  /** The API server's address, as the kubeconfig names it. */
+  get server(): string {
+    return this.kc.getCurrentCluster()?.server ?? '(unknown)';
   }
 
   async get(ref: ObjectRef): Promise<KubeObject | undefined> {
@@ -54,7 +71,7 @@ export class KubeClusterClient implements ClusterClient {
     // defaults and validation rules. Loading the plain object gives it the model (JSON is YAML).
     const body = loadYaml<KubernetesObject>(JSON.stringify(object));
     try {
-      const stored = await this.objects.patch(body, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+      const stored = await this.objects.patch(body, undefined, undefined, this.fieldManager, true, PatchStrategy.ServerSideApply);
       return plain(stored, type);
     } catch (err) {
       // A namespace that does not exist (a typo) is not a kind the cluster lacks.
@@ -78,7 +95,7 @@ export class KubeClusterClient implements ClusterClient {
   async setLabels(ref: ObjectRef, labels: Readonly<Record<string, string | null>>): Promise<KubeObject> {
     const patch = { ...header(ref), metadata: { ...header(ref).metadata, labels } };
     try {
-      const stored = await this.objects.patch(patch as KubernetesObject, undefined, undefined, FIELD_MANAGER, undefined, PatchStrategy.MergePatch);
+      const stored = await this.objects.patch(patch as KubernetesObject, undefined, undefined, this.fieldManager, undefined, PatchStrategy.MergePatch);
       return plain(stored, ref.type);
     } catch (err) {
       if (isObjectNotFound(err)) throw new WeftError('ERR_WEFT_CLI_NOT_FOUND', { resource: refString(ref) });
@@ -117,11 +134,11 @@ export class KubeClusterClient implements ClusterClient {
       const reason = status?.message ?? (typeof err.body === 'string' ? err.body.slice(0, 200) : err.message);
       if (err.code === 404 && type !== undefined) return new WeftError('ERR_WEFT_CLI_API_NOT_INSTALLED', { apiVersion: type.apiVersion, kind: type.kind }, { cause: err });
       // 401: who you are was not accepted (bad or expired credentials); 403: you are not allowed.
-      if (err.code === 401) return new WeftError('ERR_WEFT_CLI_UNAUTHENTICATED', { server: this.target.kind === 'kubernetes' ? this.target.server : '', reason: status?.message ?? 'Unauthorized' }, { cause: err });
+      if (err.code === 401) return new WeftError('ERR_WEFT_CLI_UNAUTHENTICATED', { server: this.server, reason: status?.message ?? 'Unauthorized' }, { cause: err });
       if (err.code === 403) return new WeftError('ERR_WEFT_CLI_FORBIDDEN', { verb, resource, reason }, { cause: err });
       return new WeftError('ERR_WEFT_CLI_API_ERROR', { verb, resource, status: err.code, reason }, { cause: err });
     }
-    return new WeftError('ERR_WEFT_CLI_API_UNREACHABLE', { server: this.target.kind === 'kubernetes' ? this.target.server : '', reason: networkReason(err) }, { cause: err });
+    return new WeftError('ERR_WEFT_CLI_API_UNREACHABLE', { server: this.server, reason: networkReason(err) }, { cause: err });
   }
 }
 

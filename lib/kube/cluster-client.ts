@@ -1,12 +1,12 @@
-import type { LooseKubeObject } from '../../lib/kube-object.js';
+import type { LooseKubeObject } from '../kube-object.js';
 import type { ResourceType } from './resources.js';
 
-export type { ObjectMeta } from '../../lib/kube-object.js';
+export type { ObjectMeta } from '../kube-object.js';
 
 /**
  * What every CLI command needs from "the cluster", behind one small interface with two implementations:
- * the Kubernetes API (kube-cluster.ts, through @kubernetes/client-node and the current kubeconfig) and a
- * running lab's cluster-state directory (lab-cluster.ts, lab/names.ts `labPaths`). Commands are written once
+ * the Kubernetes API (kube-cluster.ts, through @kubernetes/client-node and the current kubeconfig, or a lab's
+ * admin kubeconfig: lab/kube/lab-client.ts) and the test doubles. Commands are written once
  * against this interface.
  */
 /** A ConfigMap's `data` is the one top-level field beyond spec/status the CLI reads. */
@@ -35,6 +35,7 @@ export interface ServerVersion {
 
 export type ClusterTarget =
   | { readonly kind: 'kubernetes'; readonly context: string; readonly server: string }
+  /** A lab: its own API server, and `dir` its state directory (/var/run/weft-lab/<name>). */
   | { readonly kind: 'lab'; readonly name: string; readonly dir: string };
 
 export interface ClusterClient {
