@@ -22,9 +22,9 @@ export interface TeardownReport {
   stateDir: boolean;
 }
 
-/** Daemons that would restart what we stop go first. */
+/** The kubelets go first: they would restart the pods' processes we stop. */
 function order(id: string): number {
-  if (id === 'controller' || id.startsWith('kubelet-')) return 0;
+  if (id.startsWith('kubelet-')) return 0;
   if (id.startsWith('pod-')) return 1;
   return 2;
 }

@@ -12,7 +12,7 @@ export const labCodes = defineCodes({
   },
   ERR_WEFT_LAB_COMMAND_FAILED: {
     message: '`{command}` failed with exit code {code}: {stderr}',
-    hint: 'The lab drives iproute2, nftables and the CNI plugins; run `./scripts/setup` if one is missing, and check the component\'s log with `weft lab logs <component>` (controller, kubelet-<node>, control, agent-<node>).',
+    hint: 'The lab drives iproute2, nftables and the CNI plugins; run `./scripts/setup` if one is missing, and check the component\'s log with `weft lab logs <component>` (kubelet-<node>, control, agent-<node>, kube-apiserver, <namespace>/<pod>).',
   },
   ERR_WEFT_LAB_TOOL_MISSING: {
     message: '{tool} is not installed ({path} not found)',
@@ -20,7 +20,7 @@ export const labCodes = defineCodes({
   },
   ERR_WEFT_LAB_MANIFEST_INVALID: {
     message: 'manifest {source} is not valid: {reason}',
-    hint: 'Each document needs apiVersion, kind and metadata.name; Pods and Deployments need containers with an image the lab knows.',
+    hint: 'Each document needs apiVersion, kind and metadata.name; the lab\'s API server validates the rest when it is applied.',
   },
   ERR_WEFT_LAB_FIELD_INVALID: {
     message: '{source}: {field} {value} is not valid: {rule}',
