@@ -1,7 +1,8 @@
 // Pins that the error table holds only codes the product raises: each code must appear, as an exact string
 // literal, in product source in a place that produces it (a `new WeftError(...)` argument, a mapping table,
 // a ternary), not only where one is tested (`=== 'ERR_…'`, `hasCode(x, 'ERR_…')`, a Set of codes to match).
-// The C CNI plugin (cni/native/*.c) counts where a code is a complete C string literal.
+// The C CNI plugin (cni/native/*.c) counts where a code is a complete C string literal, and
+// scripts/install-tools where its `fail` function is called with it.
 // A code nothing raises is documented in docs/errors.md for nothing: raise it or remove it.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -58,6 +59,10 @@ function raisedCodes(): Map<string, string> {
       ts.forEachChild(node, visit);
     };
     visit(sf);
+  }
+  // scripts/install-tools (shell) raises its codes through its `fail CODE message hint status` function.
+  for (const m of readFileSync(join(ROOT, 'scripts', 'install-tools'), 'utf8').matchAll(/\bfail (ERR_WEFT_[A-Z0-9_]+)\b/g)) {
+    if (known.has(m[1]) && !raised.has(m[1])) raised.set(m[1], 'scripts/install-tools');
   }
   return raised;
 }

@@ -51,6 +51,16 @@ export const labCodes = defineCodes({
     message: '{component} is not installed ({path} not found)',
     hint: 'Run `scripts/install-tools` (`./scripts/setup` runs it): it builds etcd and the Kubernetes components from the modules pinned in tools/ into .tools/bin. The first build takes 20-40 minutes; later runs reuse the cache.',
   },
+  // Printed by scripts/install-tools (a shell script: the text is kept equal to this table by
+  // test/lab/install-tools-errors.test.ts).
+  ERR_WEFT_TOOLS_GO_MISSING: {
+    message: 'Go is not installed (no go on PATH): scripts/install-tools builds {component} from source with it',
+    hint: 'Install Go 1.26 or newer (go.dev/doc/install) and run `./scripts/setup` again. To run the tests that need no Kubernetes tools meanwhile, set WEFT_TEST_SKIP_TOOLS=1.',
+  },
+  ERR_WEFT_TOOLS_BUILD_FAILED: {
+    message: 'building {component} ({module} {version}) failed (log: {log})',
+    hint: 'The end of the log is printed above it. Usual causes: the Go module proxy cannot be reached, the disk under WEFT_TOOLS_CACHE (default /var/cache/weft-tools) is full, or the module needs a newer Go (README, Tools).',
+  },
   ERR_WEFT_LAB_KUBE_START_FAILED: {
     message: '{component} did not start: {reason} (log: {log}; it ends: {tail})',
     hint: 'Read the end of the log file named in the message. Usual causes: the port is taken, a data directory left by an earlier run, a missing certificate or key file. In a lab, `sudo weft lab down` (with the same --lab) removes everything the failed start left.',
