@@ -48,7 +48,10 @@ export class WaypointController extends LeaderGatedController {
   /** One full pass; idempotent, so a pass with nothing to do writes nothing. */
   protected async pass(): Promise<void> {
     const { source } = this.options;
-    const gateways = listOf(source, 'Gateway').filter((g) => g.spec.gatewayClassName === WAYPOINT_CLASS);
+    // A Gateway being deleted gets nothing applied: with foreground deletion (kubectl's, weft waypoint
+    // delete's) it stays until the garbage collector removed its Deployment and Service, and applying
+    // them again each pass kept it, and its waypoint, for good. Its objects are orphans from now on.
+    const gateways = listOf(source, 'Gateway').filter((g) => g.spec.gatewayClassName === WAYPOINT_CLASS && g.metadata.deletionTimestamp === undefined);
     const wanted = new Set<string>();
     let propagating = false;
     const ready = gateways.length > 0 ? readyReplicas(source) : new Map<string, number>();

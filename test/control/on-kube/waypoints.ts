@@ -111,5 +111,29 @@ export function describeWaypoints(kube: () => KubeServer): void {
         '/apis/policy/v1/namespaces/shop/poddisruptionbudgets/wp',
       ]);
     });
+
+    it('applies nothing for a Gateway being deleted: its objects go, so a foreground deletion can finish', async () => {
+      const k = kube();
+      // A finalizer holds the Gateway after its delete, as the garbage collector's foregroundDeletion does
+      // until the Gateway's dependents are gone (none runs here); reset() clears it.
+      const gateway = await k.put({ ...GATEWAY, metadata: { ...GATEWAY.metadata, finalizers: ['test.weft.dev/hold'] } });
+      await k.put(GATEWAY_CLASS);
+      const s = (source = new KubeSource({ kubeConfig: k.kc }));
+      await s.start();
+      const leader = new ManualLeader();
+      const c = (controller = new WaypointController({ source: s, leader, controlAddress: '172.30.0.254:15012', debounceMs: 10 }));
+      c.start();
+      leader.lead();
+      await expectGenerated(s, gateway.metadata.uid);
+      await k.remove('Gateway', 'shop', 'wp');
+      await eventually(() => asKind(s.get({ kind: 'Gateway', namespace: 'shop', name: 'wp' }), 'Gateway')?.metadata.deletionTimestamp !== undefined, 15_000, 'the Gateway terminating');
+      const removedAt = writes().length;
+      await eventually(() => ['Deployment', 'Service', 'ServiceAccount', 'PodDisruptionBudget'].every((kind) => s.get({ kind: kind as never, namespace: 'shop', name: 'wp' }) === undefined), 15_000, 'its objects gone');
+      // More passes (each deletion is a change) apply nothing again.
+      await c.reconcile();
+      await c.idle();
+      expect(writes().slice(removedAt).filter((r) => r.verb === 'patch' || r.verb === 'create')).toEqual([]);
+      expect(s.get({ kind: 'Deployment', namespace: 'shop', name: 'wp' })).toBeUndefined();
+    });
   });
 }
